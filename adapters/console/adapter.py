@@ -1,0 +1,303 @@
+"""A REPL that plays one member in one channel of a local coalition.
+
+It is also a Messenger, so whatever the bot sends on its own (reminders, broadcasts) appears in
+the same stream as command replies. When standard input is not a terminal it runs the lines it
+reads and exits at the end, which is how the README's examples and the tests script it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import count
+from typing import TextIO
+
+from adapters.console.render import ConsoleMessage, as_json, as_text, clickables
+from bot.clock import SimulatedClock
+from bot.markup import format_time
+from bot.refs import Actor, ConversationRef, MessageRef, UserRef
+from bot.replies import Reply
+from bot.times import TimeProblem, format_duration, parse_duration
+from commands.dispatcher import Dispatcher
+from commands.errors import UsageError
+from commands.parser import tokenize
+
+WORKSPACE = "local"
+_NAME = re.compile(r"#?([A-Za-z0-9_.\-]{1,32})")
+
+CONSOLE_HELP = """Console commands:
+  /COMMAND ...          run a bot command as the current member, e.g. /coalition help
+  !click N | "Label"    press button N (or the one labelled so) on the latest message with buttons
+  !as NAME              act as another member (a new name joins as a plain member)
+  !channel NAME         move to another channel (only linked channels take most commands)
+  !advance DURATION     move the simulated clock forward, running what falls due (e.g. !advance 25h)
+  !now                  show the bot's current time
+  !help                 this list
+  !quit                 leave (end of input does the same)"""
+
+
+@dataclass
+class ConsoleOptions:
+    json: bool = False
+    user: str = "admin"
+    channel: str = "general"
+    coalition_name: str = "Our coalition"
+    interactive: bool | None = None  # None: when standard input is a terminal
+
+
+class ConsoleAdapter:
+    platform = "console"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        options: ConsoleOptions,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.options = options
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty() if options.interactive is None else options.interactive
+        self.user = options.user
+        self.channel = options.channel
+        self.messages: list[ConsoleMessage] = []
+        self._ids = count(1)
+
+    # Identity --------------------------------------------------------------------------------
+
+    def actor(self, name: str | None = None) -> Actor:
+        name = name or self.user
+        return Actor(UserRef(self.platform, WORKSPACE, name.lower()), display_name=name)
+
+    def where(self, channel: str | None = None) -> ConversationRef:
+        channel = channel or self.channel
+        return ConversationRef(self.platform, WORKSPACE, channel.lower(), name=channel.lower())
+
+    # Messenger -------------------------------------------------------------------------------
+
+    async def send(self, conversation: ConversationRef, reply: Reply) -> MessageRef:
+        message = ConsoleMessage(
+            f"m{next(self._ids)}", reply, conversation.channel_id, None, clickables(reply)
+        )
+        self.messages.append(message)
+        await self._show(message, edit=False)
+        return MessageRef(conversation, message.message_id)
+
+    async def send_private(self, user: UserRef, reply: Reply) -> MessageRef:
+        message = ConsoleMessage(f"m{next(self._ids)}", reply, None, user.user_id, clickables(reply))
+        self.messages.append(message)
+        await self._show(message, edit=False)
+        return MessageRef(ConversationRef(self.platform, WORKSPACE, f"dm-{user.user_id}"), message.message_id)
+
+    async def update(self, message: MessageRef, reply: Reply) -> None:
+        for existing in self.messages:
+            if existing.message_id == message.message_id:
+                existing.reply = reply
+                existing.clickables = clickables(reply)
+                await self._show(existing, edit=True)
+                return
+
+    async def _reply(self, reply: Reply, clicked: ConsoleMessage | None = None) -> None:
+        """Post a command's or click's answer where the member would see it."""
+        if clicked is not None and reply.replace_original and not reply.error:
+            conversation = self.where(clicked.channel) if clicked.channel else self.where()
+            await self.update(MessageRef(conversation, clicked.message_id), reply)
+            return
+        if reply.private:
+            message = ConsoleMessage(
+                f"m{next(self._ids)}", reply, self.channel, self.user.lower(), clickables(reply)
+            )
+            self.messages.append(message)
+            await self._show(message, edit=False)
+        else:
+            await self.send(self.where(), reply)
+
+    async def _show(self, message: ConsoleMessage, edit: bool) -> None:
+        viewer = self.actor(message.user) if message.user else self.actor()
+        zone = await self.dispatcher.viewer_zone(
+            viewer, self.where(message.channel) if message.channel else self.where()
+        )
+        now = self.dispatcher.app.clock.now()
+        if self.options.json:
+            self._print(json.dumps(as_json(message, zone, now, edit), ensure_ascii=False))
+        else:
+            self._print(as_text(message, zone, now, edit) + "\n")
+
+    def _say(self, text: str, *, problem: bool = False) -> None:
+        """A note from the console itself, not from the bot."""
+        if self.options.json:
+            self._print(json.dumps({"type": "console", "text": text, "error": problem}, ensure_ascii=False))
+        else:
+            self._print(("! " if problem else "") + text)
+
+    def _print(self, line: str) -> None:
+        self.stdout.write(line + "\n")
+        self.stdout.flush()
+
+    # The loop ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        founder = self.actor()
+        created = await self.dispatcher.ensure_coalition(self.options.coalition_name, self.where(), founder)
+        if created:
+            self._say(
+                f"Started '{self.options.coalition_name}' with #{self.channel} linked and "
+                f"{self.user} as its coordinator."
+            )
+        if self.interactive:
+            self._say(f"You are {self.user} in #{self.channel}. Type /coalition help or !help.")
+
+    async def run(self) -> int:
+        await self.start()
+        while True:
+            prompt = f"{self.user}@#{self.channel}> " if self.interactive else ""
+            try:
+                line = await asyncio.to_thread(self._read_line, prompt)
+            except (EOFError, KeyboardInterrupt):
+                break
+            if line is None:
+                break
+            if not await self.handle_line(line):
+                break
+        return 0
+
+    def _read_line(self, prompt: str) -> str | None:
+        if self.interactive:
+            return input(prompt)
+        line = self.stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+
+    async def handle_line(self, line: str) -> bool:
+        """Run one line; False means the member asked to leave."""
+        line = line.strip()
+        if not line or line.startswith("#!") or line.startswith("# "):
+            return True
+        if not self.interactive and not self.options.json:
+            self._print(f"{self.user}@#{self.channel}> {line}")
+        if line.startswith("/"):
+            reply = await self.dispatcher.run_text(line, self.actor(), self.where())
+            await self._reply(reply)
+            return True
+        if line.startswith("!"):
+            word, _, rest = line[1:].partition(" ")
+            return await self._console_command(word.lower(), rest.strip())
+        self._say(
+            "Commands start with / (try /coalition help); console commands with ! (try !help).",
+            problem=True,
+        )
+        return True
+
+    async def _console_command(self, word: str, rest: str) -> bool:
+        if word in ("quit", "exit"):
+            return False
+        if word == "help":
+            self._say(CONSOLE_HELP)
+        elif word == "as":
+            name = self._name(rest, "!as NAME")
+            if name:
+                self.user = name
+                self._say(f"You are now {name}.")
+        elif word == "channel":
+            name = self._name(rest, "!channel NAME")
+            if name:
+                self.channel = name.lower()
+                self._say(f"You are now in #{self.channel}.")
+        elif word == "click":
+            await self._click(rest)
+        elif word == "advance":
+            await self._advance(rest)
+        elif word == "now":
+            clock = self.dispatcher.app.clock
+            zone = await self.dispatcher.viewer_zone(self.actor(), self.where())
+            self._say(f"It is {format_time(clock.now(), zone)}.")
+        else:
+            self._say(f"There is no console command '!{word}'. Type !help for the list.", problem=True)
+        return True
+
+    def _name(self, text: str, usage: str) -> str | None:
+        match = _NAME.fullmatch(text)
+        if not match:
+            self._say(
+                f"Give a name of 1-32 letters, digits, '.', '-' or '_'. Usage: {usage}",
+                problem=True,
+            )
+            return None
+        return match.group(1)
+
+    async def _click(self, rest: str) -> None:
+        usage = 'Usage: !click N or !click "Label"'
+        target = self._latest_with_buttons()
+        if target is None:
+            self._say(f"There is no message with buttons here yet. {usage}", problem=True)
+            return
+        try:
+            words = tokenize(rest)
+        except UsageError as exc:
+            self._say(f"{exc.message} {usage}", problem=True)
+            return
+        if len(words) != 1:
+            self._say(f"Say which button to press. {usage}", problem=True)
+            return
+        choice = words[0].value
+        options = target.clickables
+        picked = None
+        if choice.isdigit() and 1 <= int(choice) <= len(options):
+            picked = options[int(choice) - 1]
+        else:
+            picked = next((c for c in options if c.label.lower() == choice.lower()), None)
+        if picked is None:
+            labels = ", ".join(f"[{i}] {c.label}" for i, c in enumerate(options, 1))
+            self._say(
+                f"Message {target.message_id} has no button '{choice}'. Its buttons: {labels}.",
+                problem=True,
+            )
+            return
+        conversation = self.where(target.channel) if target.channel else self.where()
+        reply = await self.dispatcher.run_action(
+            picked.action_id,
+            self.actor(),
+            conversation,
+            value=picked.value,
+            message=MessageRef(conversation, target.message_id),
+        )
+        await self._reply(reply, clicked=target)
+
+    def _latest_with_buttons(self) -> ConsoleMessage | None:
+        me = self.user.lower()
+        for message in reversed(self.messages):
+            if not message.clickables:
+                continue
+            if message.reply.private and message.user != me:
+                continue
+            if message.channel is None and message.user != me:
+                continue
+            if message.channel is not None and message.channel != self.channel and not message.reply.private:
+                continue
+            return message
+        return None
+
+    async def _advance(self, rest: str) -> None:
+        clock = self.dispatcher.app.clock
+        if not isinstance(clock, SimulatedClock):
+            self._say("!advance needs the simulated clock: start with --clock simulated.", problem=True)
+            return
+        try:
+            step = parse_duration(rest)
+        except TimeProblem as exc:
+            self._say(f"{exc} Usage: !advance DURATION (e.g. !advance 25h)", problem=True)
+            return
+        if step <= timedelta(0):
+            self._say("Give a duration longer than zero, e.g. !advance 1h.", problem=True)
+            return
+        handled = await self.dispatcher.app.scheduler.advance_to(clock.now() + step)
+        zone = await self.dispatcher.viewer_zone(self.actor(), self.where())
+        self._say(
+            f"Clock advanced {format_duration(step)} to {format_time(clock.now(), zone)}"
+            f" ({handled} scheduled item{'s' if handled != 1 else ''} ran)."
+        )

@@ -1,0 +1,184 @@
+"""Settings read from the environment and `.env`.
+
+Every variable is checked once at start-up, so a volunteer who mistypes a token or a time zone
+sees one line naming the variable and what was expected, instead of a traceback minutes later
+when the first message goes out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///coalition.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; the message is one line meant for the person starting the bot."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    coalition_name: str = "Our coalition"
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+    slack_http_host: str = "127.0.0.1"
+    slack_http_port: int = 3000
+    discord_bot_token: str | None = field(default=None, repr=False)
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def discord_configured(self) -> bool:
+        return bool(self.discord_bot_token)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings; real environment variables win over `.env`, as python-dotenv users expect."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        raw = values.get(name)
+        if raw is None or not raw.strip():
+            return None
+        return raw.strip()
+
+    slack_bot = get("SLACK_BOT_TOKEN")
+    slack_app = get("SLACK_APP_TOKEN")
+    slack_secret = get("SLACK_SIGNING_SECRET")
+    if slack_bot is not None:
+        _expect(slack_bot, r"xoxb-[A-Za-z0-9-]+", "SLACK_BOT_TOKEN", "a bot token starting 'xoxb-'")
+    if slack_app is not None:
+        _expect(slack_app, r"xapp-[A-Za-z0-9-]+", "SLACK_APP_TOKEN", "an app token starting 'xapp-'")
+    if slack_secret is not None:
+        _expect(
+            slack_secret,
+            r"[0-9a-fA-F]{16,}",
+            "SLACK_SIGNING_SECRET",
+            "the app's hexadecimal secret",
+        )
+    if slack_bot is not None and slack_app is None and slack_secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: expected a value when SLACK_BOT_TOKEN is set without "
+            "SLACK_APP_TOKEN (HTTP mode verifies Slack's signatures with it)"
+        )
+    if (slack_app or slack_secret) and slack_bot is None:
+        raise ConfigError("SLACK_BOT_TOKEN: expected a bot token starting 'xoxb-' (Slack is half set up)")
+
+    discord_token = get("DISCORD_BOT_TOKEN")
+    if discord_token is not None:
+        _expect(
+            discord_token,
+            r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}",
+            "DISCORD_BOT_TOKEN",
+            "a bot token of three dot-separated parts, from the Developer Portal's Bot page",
+        )
+
+    port_raw = get("SLACK_HTTP_PORT") or "3000"
+    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        raise ConfigError(f"SLACK_HTTP_PORT: expected a port number 1-65535, got {port_raw!r}")
+
+    return Settings(
+        database_url=normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        timezone=_timezone(get("COALITION_TIMEZONE") or "UTC"),
+        log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+        coalition_name=(get("COALITION_NAME") or "Our coalition")[:80],
+        slack_bot_token=slack_bot,
+        slack_app_token=slack_app,
+        slack_signing_secret=slack_secret,
+        slack_api_url=_http_url(get("SLACK_API_URL"), "SLACK_API_URL"),
+        slack_http_host=get("SLACK_HTTP_HOST") or "127.0.0.1",
+        slack_http_port=int(port_raw),
+        discord_bot_token=discord_token,
+        discord_api_url=_http_url(get("DISCORD_API_URL"), "DISCORD_API_URL"),
+        discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
+    )
+
+
+def normalise_database_url(url: str, variable: str = "DATABASE_URL") -> str:
+    """Accept the URLs people copy from hosting dashboards and pick our async drivers for them."""
+    expected = "a URL like sqlite:///coalition.db or postgresql://user@host/dbname"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: expected {expected}, got {url!r}") from exc
+    scheme = parts.scheme.lower()
+    if scheme in ("sqlite", "sqlite+aiosqlite"):
+        if not url.partition("://")[2].startswith("/"):
+            raise ConfigError(f"{variable}: expected {expected}, got {url!r}")
+        return "sqlite+aiosqlite://" + url.partition("://")[2]
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        if not parts.hostname and "host=" not in parts.query:
+            raise ConfigError(f"{variable}: expected {expected} (the host is missing), got {url!r}")
+        if not parts.path.strip("/"):
+            raise ConfigError(f"{variable}: expected {expected} (the database name is missing)")
+        return "postgresql+asyncpg://" + url.partition("://")[2]
+    raise ConfigError(f"{variable}: expected {expected}, got {url!r}")
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"COALITION_TIMEZONE: expected an IANA time zone like Europe/Berlin or America/Chicago, "
+            f"got {name!r}"
+        ) from exc
+    return name
+
+
+def _log_level(level: str) -> str:
+    if level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level.upper()
+
+
+def _http_url(url: str | None, variable: str) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{variable}: expected an http(s) URL like http://127.0.0.1:8080/api/, got {url!r}")
+    return url
+
+
+def _ws_url(url: str | None, variable: str) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ConfigError(f"{variable}: expected a ws(s) URL like ws://127.0.0.1:8081/, got {url!r}")
+    return url
+
+
+def _expect(value: str, pattern: str, variable: str, what: str) -> None:
+    if not re.fullmatch(pattern, value):
+        raise ConfigError(f"{variable}: expected {what} (the value given has the wrong shape)")

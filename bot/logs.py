@@ -1,0 +1,35 @@
+"""Structured-enough logs on standard error, each line carrying the request id of its command."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+import uuid
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def new_request_id() -> str:
+    rid = uuid.uuid4().hex[:10]
+    request_id.set(rid)
+    return rid
+
+
+def configure(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s req=%(request_id)s %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("alembic", "apscheduler", "aiosqlite", "asyncio", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

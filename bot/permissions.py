@@ -1,0 +1,40 @@
+"""Who may do what. One check, in the dispatcher, for every adapter alike."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    MEMBER = "member"
+    OBSERVER = "observer"
+
+
+class Permission(StrEnum):
+    ANYONE = "anyone"  # even outside a linked channel (help, set-up)
+    MEMBER = "member"  # anyone in a linked channel, observers included (reading)
+    PARTICIPANT = "participant"  # members and coordinators (voting, RSVP)
+    COORDINATOR = "coordinator"  # coordinators only
+
+
+_ALLOWED = {
+    Permission.ANYONE: set(Role),
+    Permission.MEMBER: set(Role),
+    Permission.PARTICIPANT: {Role.MEMBER, Role.COORDINATOR},
+    Permission.COORDINATOR: {Role.COORDINATOR},
+}
+
+WHO = {
+    Permission.ANYONE: "anyone",
+    Permission.MEMBER: "members of the coalition",
+    Permission.PARTICIPANT: "members and coordinators (observers can read but not take part)",
+    Permission.COORDINATOR: "coordinators",
+}
+
+
+def allows(role: str, permission: Permission) -> bool:
+    try:
+        return Role(role) in _ALLOWED[permission]
+    except ValueError:
+        return False

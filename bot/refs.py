@@ -1,0 +1,45 @@
+"""Addresses of places, people and messages on any platform.
+
+They are stored on meetings, polls and deliveries so the bot can post or edit later without an
+incoming event to reply to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    platform: str
+    workspace_id: str
+    channel_id: str
+    thread_id: str | None = None
+    name: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.platform, self.workspace_id, self.channel_id)
+
+
+@dataclass(frozen=True)
+class UserRef:
+    platform: str
+    workspace_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    conversation: ConversationRef
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, with what the platform tells us about them on this event."""
+
+    user: UserRef
+    display_name: str
+    is_platform_admin: bool = False
+    timezone_hint: str | None = None

@@ -1,0 +1,121 @@
+"""The neutral reply model every handler returns and every adapter renders.
+
+A small vocabulary on purpose: each element has a native form on Slack (Block Kit), on Discord
+(content, embed fields, components) and in the console (text or JSON lines). `text` is always
+present, so a platform or a notification that cannot show blocks still says everything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+ACTION_ID_MAX = 100
+_ACTION_PART = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A paragraph, optionally with label/value fields beside it."""
+
+    text: str
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """Small print: who posted, when it closes, how to use it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    style: Literal["primary", "danger"] | None = None
+
+
+@dataclass(frozen=True)
+class SelectOption:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Select:
+    """A menu; the chosen option's `value` arrives with the action."""
+
+    placeholder: str
+    action_id: str
+    options: tuple[SelectOption, ...]
+
+
+@dataclass(frozen=True)
+class Actions:
+    elements: tuple[Button | Select, ...]
+
+
+Block = Section | Context | Divider | Actions
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler answers.
+
+    `private` replies are seen only by the person who acted (ephemeral on Slack and Discord).
+    `error` replies roll back the command's transaction: a refused command changes nothing.
+    `replace_original` asks the adapter to edit the message whose button was clicked.
+    """
+
+    text: str
+    blocks: tuple[Block, ...] = ()
+    private: bool = False
+    error: bool = False
+    replace_original: bool = False
+    attachments: tuple[Attachment, ...] = field(default=())
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [e for b in self.blocks if isinstance(b, Actions) for e in b.elements if isinstance(e, Button)]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to post with the reply (a CSV export, a chart, an .ics calendar)."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+def action_id(*parts: str | int) -> str:
+    """Build an action id from ids only, so a click still routes after a restart."""
+    text = [str(p) for p in parts]
+    for part in text:
+        if not _ACTION_PART.fullmatch(part):
+            raise ValueError(f"action id part {part!r} must be letters, digits, '_', '.' or '-'")
+    result = ":".join(text)
+    if len(result) > ACTION_ID_MAX:
+        raise ValueError(f"action id longer than {ACTION_ID_MAX} characters: {result!r}")
+    return result
+
+
+def error(text: str, usage: str | None = None) -> Reply:
+    """A private, friendly refusal; `usage` shows the correct form."""
+    body = f"⚠️ {text}"
+    if usage:
+        body += f"\nUsage: `{usage}`"
+    return Reply(text=body, private=True, error=True)

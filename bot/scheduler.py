@@ -1,0 +1,133 @@
+"""Waking the bot when something falls due.
+
+The database is the source of truth: each feature (reminders, poll deadlines, scheduled broadcasts,
+the outbox) is a `DueSource` that can say when its next item is due and can process everything due
+at a given moment, idempotently. APScheduler only wakes the process at the right time; a periodic
+safety tick also picks up rows written by another process. With a simulated clock, `advance_to`
+walks time forward, stopping at each due moment on the way, so nothing is skipped or run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, SimulatedClock
+
+log = logging.getLogger(__name__)
+
+SAFETY_TICK = timedelta(seconds=30)
+
+
+class DueSource(Protocol):
+    name: str
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The earliest moment at which something is due (may be at or before `after`)."""
+        ...
+
+    async def run_due(self, now: datetime) -> int:
+        """Process everything due at `now`; return how many items were handled. Must be idempotent."""
+        ...
+
+
+class Scheduler:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sources: list[DueSource] = []
+        self._aps: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    def add(self, source: DueSource) -> None:
+        self.sources.append(source)
+
+    async def run_due(self) -> int:
+        """Run every source once at the clock's current time; one at a time per process."""
+        async with self._lock:
+            now = self.clock.now()
+            handled = 0
+            for source in self.sources:
+                try:
+                    handled += await source.run_due(now)
+                except Exception:
+                    # One failing feature must not stop reminders of another; the row stays due
+                    # and is retried on the next tick.
+                    log.exception("due source %s failed", source.name)
+            return handled
+
+    async def next_due(self) -> datetime | None:
+        now = self.clock.now()
+        times = [t for s in self.sources if (t := await s.next_due(now)) is not None]
+        return min(times) if times else None
+
+    async def advance_to(self, target: datetime) -> int:
+        """Move a simulated clock to `target`, running what falls due at each moment on the way."""
+        clock = self.clock
+        if not isinstance(clock, SimulatedClock):
+            raise TypeError("only a simulated clock can be advanced")
+        handled = await self.run_due()
+        while True:
+            due = await self.next_due()
+            if due is None or due > target:
+                break
+            if due > clock.now():
+                clock.set(due)
+            count = await self.run_due()
+            handled += count
+            if count == 0 and due <= clock.now():
+                # Something reports as due but nothing could be handled (for example a platform
+                # that is down): stop here rather than spin; it will be retried on the next move.
+                break
+        clock.set(max(target, clock.now()))
+        return handled + await self.run_due()
+
+    # Real time -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Process what fell due while the bot was down, then keep waking at the right moments."""
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.add_job(
+            self._wake,
+            "interval",
+            seconds=SAFETY_TICK.total_seconds(),
+            id="safety-tick",
+            coalesce=True,
+            max_instances=1,
+        )
+        self._aps.start()
+        await self._wake()
+
+    async def poke(self) -> None:
+        """Something new was written; re-arm the wake-up in case it is due sooner."""
+        if self._aps is not None:
+            await self._arm()
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+
+    async def _wake(self) -> None:
+        await self.run_due()
+        await self._arm()
+
+    async def _arm(self) -> None:
+        if self._aps is None:
+            return
+        due = await self.next_due()
+        if due is None:
+            return
+        run_at = max(due, self.clock.now() + timedelta(milliseconds=10))
+        self._aps.add_job(
+            self._wake,
+            "date",
+            run_date=run_at,
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )

@@ -1,0 +1,20 @@
+"""Services: the coalition's rules, on repositories bound to one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.coalitions import CoalitionService
+from storage import Repositories
+
+
+@dataclass
+class Services:
+    repos: Repositories
+    settings: Settings
+    clock: Clock
+
+    def __post_init__(self) -> None:
+        self.coalitions = CoalitionService(self.repos, self.settings, self.clock)

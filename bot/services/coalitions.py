@@ -1,0 +1,133 @@
+"""Coalitions, the spaces and channels linked to them, and their members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.permissions import Role
+from bot.refs import Actor, ConversationRef, UserRef
+from storage import Repositories
+from storage.models import Channel, Coalition, Member, Space
+
+MAX_TAGS = 10
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an event happened, as the coalition sees it."""
+
+    coalition: Coalition | None
+    space: Space | None
+    channel: Channel | None
+
+    @property
+    def linked(self) -> bool:
+        return self.channel is not None
+
+
+class CoalitionService:
+    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+        self.repos = repos
+        self.settings = settings
+        self.clock = clock
+
+    async def resolve(self, where: ConversationRef) -> Place:
+        space = await self.repos.coalitions.space(where.platform, where.workspace_id)
+        if space is None:
+            return Place(None, None, None)
+        coalition = await self.repos.coalitions.get(space.coalition_id)
+        channel = await self.repos.coalitions.channel(*where.key)
+        return Place(coalition, space, channel)
+
+    async def member_for(self, coalition: Coalition, actor: Actor) -> Member:
+        """The acting member, joining them on first contact.
+
+        Platform admins (Slack workspace admins, Discord Manage Server) join as coordinators;
+        everyone else as a member. A later change of display name is picked up.
+        """
+        assert coalition.id is not None
+        user = actor.user
+        member = await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
+        if member is None:
+            role = Role.COORDINATOR if actor.is_platform_admin else Role.MEMBER
+            return await self.repos.members.add(
+                Member(
+                    coalition_id=coalition.id,
+                    platform=user.platform,
+                    workspace_id=user.workspace_id,
+                    user_id=user.user_id,
+                    display_name=actor.display_name[:80],
+                    role=role.value,
+                    joined_at=self.clock.now(),
+                )
+            )
+        if actor.display_name and member.display_name != actor.display_name[:80]:
+            member.display_name = actor.display_name[:80]
+            await self.repos.members.save(member)
+        return member
+
+    async def find_member(self, coalition: Coalition, user: UserRef) -> Member | None:
+        assert coalition.id is not None
+        return await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
+
+    async def create(self, name: str, where: ConversationRef, founder: Actor, space_name: str = "") -> Place:
+        """A new coalition around this space, with this channel linked and the founder coordinating."""
+        coalition = await self.repos.coalitions.create(name, self.settings.timezone)
+        assert coalition.id is not None
+        space = await self.repos.coalitions.add_space(
+            coalition.id, where.platform, where.workspace_id, space_name
+        )
+        channel = await self.repos.coalitions.link_channel(space, where.channel_id, where.name, [])
+        member = await self.member_for(coalition, founder)
+        member.role = Role.COORDINATOR.value
+        await self.repos.members.save(member)
+        return Place(coalition, space, channel)
+
+    async def link(self, space: Space, where: ConversationRef, tags: list[str]) -> Channel:
+        return await self.repos.coalitions.link_channel(space, where.channel_id, where.name, tags)
+
+    async def unlink(self, channel: Channel) -> None:
+        await self.repos.session.delete(channel)
+        await self.repos.session.flush()
+
+    async def retag(self, channel: Channel, tags: list[str]) -> Channel:
+        channel.tags = ",".join(tags)
+        self.repos.session.add(channel)
+        await self.repos.session.flush()
+        return channel
+
+    async def channels(self, coalition: Coalition) -> list[Channel]:
+        assert coalition.id is not None
+        return await self.repos.coalitions.channels(coalition.id)
+
+    async def coordinators(self, coalition: Coalition) -> list[Member]:
+        assert coalition.id is not None
+        return await self.repos.members.coordinators(coalition.id)
+
+    async def member_count(self, coalition: Coalition) -> int:
+        assert coalition.id is not None
+        return await self.repos.members.count(coalition.id)
+
+    async def set_timezone(self, member: Member, zone: str | None) -> Member:
+        member.timezone = zone
+        return await self.repos.members.save(member)
+
+    def zone_for(
+        self, member: Member | None, coalition: Coalition | None, hint: str | None = None
+    ) -> ZoneInfo:
+        """The member's own zone, else what their platform profile says, else the coalition's."""
+        for name in (
+            member.timezone if member else None,
+            hint,
+            coalition.timezone if coalition else None,
+            self.settings.timezone,
+        ):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ValueError, KeyError):
+                    continue
+        return ZoneInfo("UTC")

@@ -1,0 +1,39 @@
+"""Checks on text typed by users, before anything is stored or posted.
+
+Refusing (rather than silently altering) keeps what is stored exactly what the member meant, and
+the message tells them what to fix.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.markup import strip_markers
+
+# Invisible characters that reorder or hide text: used to disguise links and names.
+_BIDI_AND_INVISIBLE = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+class TextProblem(ValueError):
+    """Text a member typed cannot be used; the message says why in plain words."""
+
+
+def check_text(text: str, *, what: str, max_length: int, multiline: bool = False) -> str:
+    """Return the text, tidied at the edges, or raise TextProblem naming `what` and the limit."""
+    text = strip_markers(text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise TextProblem(f"{what} is empty.")
+    for ch in text:
+        if ch == "\n" and multiline:
+            continue
+        if ch == "\t":
+            continue
+        if ch == "\n":
+            raise TextProblem(f"{what} must be on one line.")
+        if ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs"):
+            raise TextProblem(
+                f"{what} contains an invisible control character (U+{ord(ch):04X}); please remove it."
+            )
+    if len(text) > max_length:
+        raise TextProblem(f"{what} is {len(text)} characters long; the limit is {max_length}.")
+    return text

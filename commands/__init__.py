@@ -1,0 +1,22 @@
+"""Platform-neutral commands: declarations, the text parser, the dispatcher and the handlers.
+
+To add a command, declare a `CommandSpec` next to its handler and add it in `build_registry`;
+every adapter, the help and the Slack manifest pick it up from there.
+"""
+
+from __future__ import annotations
+
+from bot.permissions import Permission
+from commands.coalition import COALITION
+from commands.help import help_button
+from commands.registry import Registry
+from commands.spec import ActionSpec, Scope
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    registry.add(COALITION)
+    registry.add_action(
+        ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))
+    )
+    return registry

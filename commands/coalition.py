@@ -1,0 +1,188 @@
+"""`/coalition`: help, set-up, linking channels, and a member's own settings."""
+
+from __future__ import annotations
+
+from bot.markup import user_text
+from bot.permissions import Permission
+from bot.replies import Reply, error
+from commands.context import CommandContext
+from commands.help import help_command
+from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+
+
+async def setup(ctx: CommandContext) -> Reply:
+    if ctx.place.coalition is not None:
+        return error(
+            f"This space already belongs to {user_text(ctx.place.coalition.name)}. "
+            "Type `/coalition whoami` to see your role."
+        )
+    if not ctx.actor.is_platform_admin:
+        return error(
+            "Only an admin of this workspace or server can start a coalition here "
+            "(Slack: workspace admins and owners; Discord: members with Manage Server)."
+        )
+    name = ctx.args["name"]
+    await ctx.services.coalitions.create(name, ctx.where, ctx.actor)
+    return Reply(
+        f"**{user_text(name)}** is set up, with this channel linked and you as its coordinator. "
+        "Link more channels with `/coalition link`; see everything with `/coalition help`."
+    )
+
+
+async def whoami(ctx: CommandContext) -> Reply:
+    if ctx.place.coalition is None or ctx.member is None:
+        return Reply(
+            "You're not in a coalition here yet. An admin can start one with "
+            '`/coalition setup "Coalition name"`.',
+            private=True,
+        )
+    member = ctx.member
+    zone_note = (
+        "yours" if member.timezone else "the coalition's default; set yours with `/coalition timezone`"
+    )
+    here = (
+        f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tag_list) or 'none')})."
+        if ctx.channel
+        else "This channel is not linked to the coalition."
+    )
+    return Reply(
+        f"You are **{user_text(member.display_name or member.user_id)}**, a {member.role} of "
+        f"**{user_text(ctx.coalition.name)}**.\nTime zone: {ctx.zone.key} ({zone_note}).\n{here}",
+        private=True,
+    )
+
+
+async def timezone(ctx: CommandContext) -> Reply:
+    zone = ctx.args["zone"]
+    if zone is None:
+        source = "your own" if ctx.me.timezone else "the coalition's default"
+        return Reply(
+            f"Your time zone is {ctx.zone.key} ({source}). "
+            "Change it with `/coalition timezone Europe/Berlin`.",
+            private=True,
+        )
+    await ctx.services.coalitions.set_timezone(ctx.me, zone)
+    return Reply(f"Your time zone is now {zone}. Times you type are read in it.", private=True)
+
+
+async def link(ctx: CommandContext) -> Reply:
+    tags: list[str] = ctx.args["tags"] or []
+    if ctx.channel is not None:
+        if not tags:
+            return error(
+                "This channel is already linked. Add tags with `/coalition link --tags residents,youth`."
+            )
+        await ctx.services.coalitions.retag(ctx.channel, tags)
+        return Reply(f"This channel's tags are now: {user_text(', '.join(tags))}.")
+    assert ctx.place.space is not None
+    await ctx.services.coalitions.link(ctx.place.space, ctx.where, tags)
+    tag_note = f" with tags {user_text(', '.join(tags))}" if tags else ""
+    return Reply(f"This channel is now linked to **{user_text(ctx.coalition.name)}**{tag_note}.")
+
+
+async def unlink(ctx: CommandContext) -> Reply:
+    assert ctx.channel is not None
+    await ctx.services.coalitions.unlink(ctx.channel)
+    return Reply(
+        f"This channel is no longer linked to **{user_text(ctx.coalition.name)}**. "
+        "Re-link it any time with `/coalition link`."
+    )
+
+
+async def channels(ctx: CommandContext) -> Reply:
+    linked = await ctx.services.coalitions.channels(ctx.coalition)
+    if not linked:
+        return Reply(
+            "No channels are linked yet. A coordinator can link one with `/coalition link`.",
+            private=True,
+        )
+    lines = [f"**Channels linked to {user_text(ctx.coalition.name)}** ({len(linked)}):"]
+    for ch in linked:
+        tags = f" (tags: {user_text(', '.join(ch.tag_list))})" if ch.tag_list else ""
+        lines.append(f"• {user_text('#' + (ch.name or ch.channel_id))} on {ch.platform}{tags}")
+    return Reply("\n".join(lines), private=True)
+
+
+COALITION = CommandSpec(
+    name="coalition",
+    description="Set up the coalition, link channels, get help",
+    default_subcommand="help",
+    subcommands=(
+        CommandSpec(
+            name="help",
+            description="What the bot can do, or the details of one command",
+            options=(
+                OptionSpec(
+                    "topic",
+                    OptionType.STRING,
+                    "a command, e.g. poll create",
+                    positional=True,
+                    multiple=True,
+                    max_length=40,
+                    max_count=3,
+                ),
+            ),
+            permission=Permission.ANYONE,
+            scope=Scope.ANYWHERE,
+            handler=help_command,
+            examples=("/coalition help", "/coalition help coalition link"),
+        ),
+        CommandSpec(
+            name="setup",
+            description="Start a coalition in this workspace or server (admins)",
+            options=(
+                OptionSpec(
+                    "name",
+                    OptionType.STRING,
+                    "the coalition's name",
+                    required=True,
+                    positional=True,
+                    max_length=80,
+                ),
+            ),
+            permission=Permission.ANYONE,
+            scope=Scope.ANYWHERE,
+            handler=setup,
+            examples=('/coalition setup "Eastside Safety Coalition"',),
+        ),
+        CommandSpec(
+            name="whoami",
+            description="Your role, your time zone and this channel's link",
+            permission=Permission.ANYONE,
+            scope=Scope.ANYWHERE,
+            handler=whoami,
+        ),
+        CommandSpec(
+            name="timezone",
+            description="Show or set the time zone your times are read and shown in",
+            options=(OptionSpec("zone", OptionType.TIMEZONE, "your time zone", positional=True),),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=timezone,
+            examples=("/coalition timezone", "/coalition timezone America/Chicago"),
+        ),
+        CommandSpec(
+            name="link",
+            description="Link this channel to the coalition, optionally with tags",
+            options=(OptionSpec("tags", OptionType.TAGS, "tags for this channel"),),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=link,
+            examples=("/coalition link", "/coalition link --tags residents,youth"),
+        ),
+        CommandSpec(
+            name="unlink",
+            description="Stop the coalition's messages in this channel",
+            permission=Permission.COORDINATOR,
+            scope=Scope.CHANNEL,
+            handler=unlink,
+        ),
+        CommandSpec(
+            name="channels",
+            description="List the channels linked to the coalition, on every platform",
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=channels,
+        ),
+    ),
+)

@@ -1,0 +1,59 @@
+"""What a handler receives: the parsed arguments, who and where, and the services to act with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.refs import Actor, ConversationRef, MessageRef
+from bot.services import Services
+from bot.services.coalitions import Place
+from commands.registry import Registry
+from storage.models import Channel, Coalition, Member
+
+
+@dataclass
+class _Common:
+    actor: Actor
+    where: ConversationRef
+    place: Place
+    member: Member | None
+    services: Services
+    registry: Registry
+    now: datetime
+    zone: ZoneInfo
+
+    @property
+    def coalition(self) -> Coalition:
+        """The coalition; handlers with scope COALITION or CHANNEL can rely on it being there."""
+        assert self.place.coalition is not None
+        return self.place.coalition
+
+    @property
+    def me(self) -> Member:
+        assert self.member is not None
+        return self.member
+
+    @property
+    def channel(self) -> Channel | None:
+        return self.place.channel
+
+
+@dataclass
+class CommandContext(_Common):
+    path: tuple[str, ...]
+    args: dict[str, Any]
+
+    @property
+    def usage(self) -> str:
+        return self.registry.usage(self.path)
+
+
+@dataclass
+class ActionContext(_Common):
+    action_id: str
+    params: dict[str, str]
+    value: str | None
+    message: MessageRef | None

@@ -1,0 +1,236 @@
+"""Runs commands and actions for every adapter alike.
+
+One place decides, for each event: which coalition it belongs to, whether it may run there
+(scope), whether the member may run it (permission), and what happens to the transaction: a reply
+marked as an error, a usage error or a crash rolls everything back, so a refused command never
+leaves a partial write behind. Members never see a traceback; the log gets it with a request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import markup
+from bot.app import App
+from bot.logs import new_request_id
+from bot.permissions import WHO, Permission, Role, allows
+from bot.refs import Actor, ConversationRef, MessageRef
+from bot.replies import Reply, error
+from bot.services import Services
+from bot.services.coalitions import Place
+from commands.context import ActionContext, CommandContext
+from commands.errors import CommandError, UsageError
+from commands.parser import ParseContext, coerce_args, parse
+from commands.registry import Registry
+from commands.spec import Scope
+
+log = logging.getLogger(__name__)
+
+PLATFORM_SPACE = {"slack": "Slack workspace", "discord": "Discord server", "console": "console"}
+
+
+class Dispatcher:
+    def __init__(self, app: App, registry: Registry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def run_text(self, text: str, actor: Actor, where: ConversationRef) -> Reply:
+        """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`."""
+
+        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+            parsed = parse(
+                self.registry,
+                text,
+                ParseContext(zone, self.app.clock.now()),
+                platform=where.platform,
+            )
+            return await self._run(
+                parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone
+            )
+
+        # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
+        return await self._in_transaction(actor, where, prepare, describe=_command_name(text))
+
+    async def run_command(
+        self, path: tuple[str, ...], raw_args: dict[str, Any], actor: Actor, where: ConversationRef
+    ) -> Reply:
+        """A command whose options arrive already split (Discord application commands)."""
+
+        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+            spec = self.registry.find(path)
+            if spec is None or spec.is_group:
+                raise UsageError(f"'/{' '.join(path)}' is not a command I know.", "/coalition help")
+            usage = self.registry.usage(path)
+            args = coerce_args(
+                spec,
+                raw_args,
+                ParseContext(zone, self.app.clock.now()),
+                usage,
+                platform=where.platform,
+            )
+            return await self._run(spec, path, args, actor, where, services, place, member, zone)
+
+        return await self._in_transaction(actor, where, prepare, describe="/" + " ".join(path))
+
+    async def run_action(
+        self,
+        action_id: str,
+        actor: Actor,
+        where: ConversationRef,
+        *,
+        value: str | None = None,
+        message: MessageRef | None = None,
+    ) -> Reply:
+        """A button click or a menu choice."""
+
+        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+            routed = self.registry.route(action_id)
+            if routed is None:
+                return error("That button no longer does anything; the message it belongs to is out of date.")
+            spec, params = routed
+            refusal = self._refusal(spec.scope, spec.permission, place, member, where, "that button")
+            if refusal is not None:
+                return refusal
+            ctx = ActionContext(
+                actor=actor,
+                where=where,
+                place=place,
+                member=member,
+                services=services,
+                registry=self.registry,
+                now=self.app.clock.now(),
+                zone=zone,
+                action_id=action_id,
+                params=params,
+                value=value,
+                message=message,
+            )
+            return await spec.handler(ctx)
+
+        return await self._in_transaction(actor, where, prepare, describe=f"action {action_id[:60]}")
+
+    async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
+        """The time zone a member reads times in, for adapters that render times themselves."""
+        async with self.app.unit_of_work() as services:
+            place = await services.coalitions.resolve(where)
+            member = None
+            if place.coalition is not None:
+                member = await services.coalitions.find_member(place.coalition, actor.user)
+            return services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+
+    async def ensure_coalition(self, name: str, where: ConversationRef, founder: Actor) -> bool:
+        """Start a coalition around `where` unless its space has one; True when one was created."""
+        async with self.app.unit_of_work() as services:
+            place = await services.coalitions.resolve(where)
+            if place.coalition is not None:
+                return False
+            await services.coalitions.create(name, where, founder)
+            await services.repos.commit()
+            return True
+
+    async def _run(
+        self,
+        spec: Any,
+        path: tuple[str, ...],
+        args: dict[str, Any],
+        actor: Actor,
+        where: ConversationRef,
+        services: Services,
+        place: Place,
+        member: Any,
+        zone: Any,
+    ) -> Reply:
+        refusal = self._refusal(spec.scope, spec.permission, place, member, where, f"/{' '.join(path)}")
+        if refusal is not None:
+            if spec.permission == Permission.COORDINATOR and place.coalition is not None and member:
+                names = [c.display_name for c in await services.coalitions.coordinators(place.coalition)]
+                if names:
+                    shown = ", ".join(markup.user_text(n) for n in names[:5])
+                    return error(f"{refusal.text.removeprefix('⚠️ ')} Coordinators here: {shown}.")
+            return refusal
+        assert spec.handler is not None
+        ctx = CommandContext(
+            actor=actor,
+            where=where,
+            place=place,
+            member=member,
+            services=services,
+            registry=self.registry,
+            now=self.app.clock.now(),
+            zone=zone,
+            path=path,
+            args=args,
+        )
+        return await spec.handler(ctx)
+
+    def _refusal(
+        self,
+        scope: Scope,
+        permission: Permission,
+        place: Place,
+        member: Any,
+        where: ConversationRef,
+        what: str,
+    ) -> Reply | None:
+        if scope != Scope.ANYWHERE and place.coalition is None:
+            space = PLATFORM_SPACE.get(where.platform, "space")
+            return error(
+                f"This {space} isn't part of a coalition yet. An admin can start one here with "
+                '`/coalition setup "Coalition name"`. Type `/coalition help` to see what the bot does.'
+            )
+        if scope == Scope.CHANNEL and not place.linked:
+            assert place.coalition is not None
+            return error(
+                f"This channel isn't linked to {markup.user_text(place.coalition.name)} yet, so {what} "
+                "can't be used here. A coordinator can link it with `/coalition link`."
+            )
+        if member is not None and not allows(member.role, permission):
+            extra = ""
+            if member.role == Role.OBSERVER and permission == Permission.PARTICIPANT:
+                extra = " You are an observer: you can read along but not vote or RSVP."
+            return error(f"Only {WHO[permission]} can use {what}.{extra}")
+        return None
+
+    async def _in_transaction(
+        self,
+        actor: Actor,
+        where: ConversationRef,
+        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+        describe: str,
+    ) -> Reply:
+        rid = new_request_id()
+        log.info("%s from %s:%s in %s", describe, where.platform, actor.user.user_id, where.channel_id)
+        try:
+            async with self.app.unit_of_work() as services:
+                place = await services.coalitions.resolve(where)
+                member = None
+                if place.coalition is not None:
+                    member = await services.coalitions.member_for(place.coalition, actor)
+                zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+                try:
+                    reply = await prepare(services, place, member, zone)
+                except UsageError as exc:
+                    reply = error(exc.message, exc.usage)
+                except CommandError as exc:
+                    reply = error(exc.message)
+                if reply.error:
+                    await services.repos.rollback()
+                else:
+                    await services.repos.commit()
+        except Exception:
+            log.exception("command failed")
+            return error(
+                f"Sorry, something went wrong on our side (reference {rid}). Nothing was changed; "
+                "please try again, and tell a coordinator if it keeps happening."
+            )
+        if not reply.error:
+            await self.app.scheduler.poke()
+        return reply
+
+
+def _command_name(text: str) -> str:
+    words = text.split()[:2]
+    return " ".join(w for w in words if w.replace("/", "").replace("-", "").isalnum())[:40] or "command"

@@ -1,0 +1,90 @@
+"""`/coalition help`, generated from the registry so it can never disagree with the parser."""
+
+from __future__ import annotations
+
+from bot.permissions import WHO
+from bot.replies import Actions, Block, Button, Context, Divider, Reply, Section, action_id, error
+from commands.context import ActionContext, CommandContext
+from commands.registry import Registry
+from commands.spec import CommandSpec, OptionSpec, OptionType
+
+TYPE_HINTS = {
+    OptionType.DURATION: "a duration like 90m or 2h",
+    OptionType.DATETIME: 'a time like "next tuesday 7pm", read in your time zone',
+    OptionType.USER: "a member, typed as @name",
+    OptionType.CHANNEL: "a channel, typed as #name",
+    OptionType.TIMEZONE: "a time zone like Europe/Berlin",
+    OptionType.TAGS: "comma-separated tags like residents,youth",
+}
+
+
+def overview(registry: Registry) -> Reply:
+    lines = ["**coalition-bot**: meetings, polls and broadcasts for the whole coalition.", ""]
+    for spec in registry.commands():
+        lines.append(f"**/{spec.name}**: {spec.description}")
+        for sub in spec.subcommands:
+            lines.append(f"  • `/{spec.name} {sub.name}`: {sub.description}")
+    lines.append("")
+    lines.append("Details: `/coalition help COMMAND`, e.g. `/coalition help coalition link`.")
+    buttons = tuple(
+        Button(f"Help: /{spec.name}", action_id("help", "show", spec.name)) for spec in registry.commands()
+    )[:5]
+    blocks: list[Block] = [Section("\n".join(lines[:-2])), Divider(), Context(lines[-1])]
+    if buttons:
+        blocks.append(Actions(buttons))
+    return Reply(text="\n".join(lines), blocks=tuple(blocks), private=True)
+
+
+def detail(registry: Registry, path: tuple[str, ...]) -> Reply:
+    spec = registry.find(path)
+    if spec is None:
+        known = ", ".join("/" + " ".join(p) for p, _ in registry.leaves())
+        return error(
+            f"There is no command '/{' '.join(path)}'. Commands: {known}.",
+            "/coalition help [COMMAND]",
+        )
+    lines = [f"**/{' '.join(path)}**: {spec.description}"]
+    if spec.is_group:
+        lines.append("")
+        lines.extend(f"• `/{' '.join(path)} {s.name}`: {s.description}" for s in spec.subcommands)
+    else:
+        lines += ["", f"Usage: `{registry.usage(path)}`"]
+        if spec.options:
+            lines.append("")
+            lines.extend(_describe_option(o) for o in spec.options)
+        if spec.examples:
+            lines.append("")
+            lines.append("Examples:")
+            lines.extend(f"  `{e}`" for e in spec.examples)
+        lines.append("")
+        lines.append(f"Who can use it: {_who(spec)}.")
+    return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),), private=True)
+
+
+def _describe_option(option: OptionSpec) -> str:
+    name = option.metavar if option.positional else f"--{option.name}"
+    notes = []
+    if option.choices:
+        notes.append("one of " + ", ".join(option.choices))
+    if option.type in TYPE_HINTS:
+        notes.append(TYPE_HINTS[option.type])
+    if option.type in (OptionType.STRING, OptionType.TEXT):
+        notes.append(f"at most {option.length_limit} characters")
+    if not option.required:
+        notes.append("optional")
+    return f"• `{name}`: {option.help}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _who(spec: CommandSpec) -> str:
+    return WHO[spec.permission]
+
+
+async def help_command(ctx: CommandContext) -> Reply:
+    words = [w.lstrip("/").lower() for w in (ctx.args.get("topic") or [])]
+    if not words:
+        return overview(ctx.registry)
+    return detail(ctx.registry, tuple(words))
+
+
+async def help_button(ctx: ActionContext) -> Reply:
+    return detail(ctx.registry, (ctx.params["command"],))

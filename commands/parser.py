@@ -1,0 +1,331 @@
+"""Free text to a command and typed arguments, for platforms where members type commands (Slack,
+the console). Discord sends options already split; it goes through `coerce_args` only.
+
+Double quotes group words (`/poll create "Is 7pm ok?" Yes No`); the curly quotes that phones and
+Slack's editor substitute count too. Single quotes do not, so "Can't go" stays one word's worth of
+apostrophe. Every failure is a UsageError that names the bad part and shows the correct usage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from difflib import get_close_matches
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.text import TextProblem, check_text
+from bot.times import TimeProblem, parse_duration, parse_timezone, parse_when
+from commands.errors import UsageError
+from commands.registry import Registry
+from commands.spec import CommandSpec, OptionSpec, OptionType
+
+OPEN_QUOTES = '"“„”'
+CLOSE_QUOTES = {'"': '"', "“": "”", "„": "“”", "”": "”"}
+MAX_COMMAND_LENGTH = 8000
+_WORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,29}")
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class UserMention:
+    user_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ChannelMention:
+    channel_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What coercion needs to know about the member: where times are read, and now."""
+
+    zone: ZoneInfo
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    spec: CommandSpec
+    path: tuple[str, ...]
+    args: dict[str, Any]
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in OPEN_QUOTES:
+            closers = CLOSE_QUOTES[ch]
+            start = i
+            i += 1
+            buf: list[str] = []
+            while i < n and text[i] not in closers:
+                if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\”':
+                    i += 1
+                buf.append(text[i])
+                i += 1
+            if i >= n:
+                fragment = text[start : start + 30]
+                raise UsageError(f"The quote that starts at {fragment!r} is never closed.")
+            i += 1
+            tokens.append(Token("".join(buf), True))
+            continue
+        start = i
+        while i < n and not text[i].isspace() and text[i] not in OPEN_QUOTES:
+            i += 1
+        tokens.append(Token(text[start:i], False))
+    return tokens
+
+
+def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: str = "console") -> ParsedCommand:
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_COMMAND_LENGTH}.")
+    tokens = tokenize(text.strip())
+    if not tokens:
+        raise UsageError("Type a command, for example /coalition help.")
+    name = tokens[0].value.lstrip("/").lower()
+    spec = registry.get(name)
+    if spec is None:
+        raise UsageError(
+            f"There is no command '/{name}'.{_suggest(name, registry.names())} "
+            f"Commands: {', '.join('/' + n for n in registry.names())}.",
+            "/coalition help",
+        )
+    path = (spec.name,)
+    rest = tokens[1:]
+    while spec.is_group:
+        if rest and not rest[0].quoted and not rest[0].value.startswith("--"):
+            word = rest[0].value.lower()
+            sub = spec.subcommand(word)
+            if sub is None:
+                names = [s.name for s in spec.subcommands]
+                raise UsageError(
+                    f"'/{' '.join(path)}' has no subcommand '{word}'.{_suggest(word, names)} "
+                    f"Choose one of: {', '.join(names)}.",
+                    registry.usage(path),
+                )
+            rest = rest[1:]
+        elif spec.default_subcommand:
+            sub = spec.subcommand(spec.default_subcommand)
+            assert sub is not None
+        else:
+            names = ", ".join(s.name for s in spec.subcommands)
+            raise UsageError(f"'/{' '.join(path)}' needs a subcommand: {names}.", registry.usage(path))
+        spec = sub
+        path = (*path, spec.name)
+    raw = _bind_tokens(spec, rest, registry.usage(path))
+    return ParsedCommand(spec, path, coerce_args(spec, raw, ctx, registry.usage(path), platform=platform))
+
+
+def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str, Any]:
+    """Assign tokens to options: `--name value`, `--name=value`, flags, then positionals in order."""
+    by_name = {o.name: o for o in spec.options}
+    positionals = [o for o in spec.options if o.positional]
+    raw: dict[str, Any] = {}
+    loose: list[str] = []
+    options_done = False
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if not tok.quoted and not options_done and tok.value == "--":
+            options_done = True
+            continue
+        if not tok.quoted and not options_done and tok.value.startswith("--") and len(tok.value) > 2:
+            name, eq, inline = tok.value[2:].partition("=")
+            name = name.lower()
+            negated = (
+                name.startswith("no-") and name[3:] in by_name and by_name[name[3:]].type == OptionType.BOOL
+            )
+            option = by_name.get(name[3:] if negated else name)
+            if option is None:
+                raise UsageError(
+                    f"There is no option '--{name}' for this command."
+                    f"{_suggest(name, list(by_name), prefix='--')}",
+                    usage,
+                )
+            if option.name in raw:
+                raise UsageError(f"The option --{option.name} is given twice.", usage)
+            if option.type == OptionType.BOOL and not eq:
+                raw[option.name] = not negated
+                continue
+            if eq:
+                raw[option.name] = inline
+            elif i < len(tokens):
+                raw[option.name] = tokens[i].value
+                i += 1
+            else:
+                raise UsageError(f"The option --{option.name} needs a value ({option.metavar}).", usage)
+            continue
+        loose.append(tok.value)
+    for option in positionals:
+        if option.name in raw or not loose:
+            continue
+        if option.multiple:
+            raw[option.name] = loose
+            loose = []
+        elif option.type in (OptionType.TEXT, OptionType.DATETIME) and option is positionals[-1]:
+            # The last free-text value may be typed without quotes: `/coalition feedback the lights`.
+            raw[option.name] = " ".join(loose)
+            loose = []
+        else:
+            raw[option.name] = loose.pop(0)
+    if loose:
+        extra = " ".join(loose)
+        raise UsageError(
+            f'I didn\'t expect {extra[:60]!r} here. Put text with spaces in "double quotes".', usage
+        )
+    return raw
+
+
+def coerce_args(
+    spec: CommandSpec,
+    raw: dict[str, Any],
+    ctx: ParseContext,
+    usage: str,
+    *,
+    platform: str = "console",
+) -> dict[str, Any]:
+    """Check and convert every option's value; fill defaults; report the first problem clearly."""
+    args: dict[str, Any] = {}
+    for option in spec.options:
+        if option.name not in raw or raw[option.name] in (None, [], ""):
+            if option.required:
+                raise UsageError(f"{option.metavar} is missing: {option.help}", usage)
+            args[option.name] = option.default
+            continue
+        value = raw[option.name]
+        try:
+            if option.multiple:
+                values = value if isinstance(value, list) else [value]
+                if len(values) < option.min_count:
+                    raise UsageError(
+                        f"Give at least {option.min_count} {option.metavar} values (got {len(values)}).",
+                        usage,
+                    )
+                if option.max_count is not None and len(values) > option.max_count:
+                    raise UsageError(
+                        f"Give at most {option.max_count} {option.metavar} values (got {len(values)}).",
+                        usage,
+                    )
+                args[option.name] = [coerce_value(option, v, ctx, platform) for v in values]
+            else:
+                args[option.name] = coerce_value(option, value, ctx, platform)
+        except (TextProblem, TimeProblem) as exc:
+            raise UsageError(f"{option.metavar}: {exc}", usage) from exc
+    return args
+
+
+def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: str) -> Any:
+    kind = option.type
+    if kind == OptionType.BOOL:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("yes", "true", "on", "1"):
+            return True
+        if word in ("no", "false", "off", "0"):
+            return False
+        raise TextProblem(f"'{value}' is not yes or no.")
+    text = str(value)
+    if kind in (OptionType.STRING, OptionType.TEXT):
+        return check_text(
+            text,
+            what=option.metavar,
+            max_length=option.length_limit,
+            multiline=kind == OptionType.TEXT,
+        )
+    text = check_text(text, what=option.metavar, max_length=200)
+    if kind == OptionType.INT:
+        try:
+            number = int(text)
+        except ValueError:
+            raise TextProblem(f"'{text}' is not a whole number.") from None
+        if option.min_value is not None and number < option.min_value:
+            raise TextProblem(f"{number} is too small; the minimum is {option.min_value}.")
+        if option.max_value is not None and number > option.max_value:
+            raise TextProblem(f"{number} is too large; the maximum is {option.max_value}.")
+        return number
+    if kind == OptionType.CHOICE:
+        word = text.lower()
+        if word not in option.choices:
+            raise TextProblem(f"'{text}' is not one of: {', '.join(option.choices)}.")
+        return word
+    if kind == OptionType.USER:
+        return parse_user_mention(text, platform)
+    if kind == OptionType.CHANNEL:
+        return parse_channel_mention(text)
+    if kind == OptionType.DURATION:
+        duration = parse_duration(text)
+        if option.min_value is not None and duration.total_seconds() < option.min_value:
+            raise TimeProblem(f"'{text}' is too short.")
+        if option.max_value is not None and duration.total_seconds() > option.max_value:
+            raise TimeProblem(f"'{text}' is too long.")
+        return duration
+    if kind == OptionType.DATETIME:
+        return parse_when(text, ctx.zone, ctx.now)
+    if kind == OptionType.TIMEZONE:
+        return parse_timezone(text)
+    if kind == OptionType.TAGS:
+        return parse_tags(text)
+    raise AssertionError(f"unhandled option type {kind}")
+
+
+_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_DISCORD_USER = re.compile(r"<@!?(\d{5,25})>")
+_PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
+_SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_DISCORD_CHANNEL = re.compile(r"<#(\d{5,25})>")
+_PLAIN_CHANNEL = re.compile(r"#([A-Za-z0-9_.\-]{1,80})")
+
+
+def parse_user_mention(text: str, platform: str) -> UserMention:
+    if m := _SLACK_USER.fullmatch(text):
+        return UserMention(m.group(1), m.group(2) or m.group(1))
+    if m := _DISCORD_USER.fullmatch(text):
+        return UserMention(m.group(1), m.group(1))
+    if platform == "console" and (m := _PLAIN_USER.fullmatch(text)):
+        return UserMention(m.group(1).lower(), m.group(1))
+    raise TextProblem(f"'{text}' is not a mention of a member; type @ and pick their name.")
+
+
+def parse_channel_mention(text: str) -> ChannelMention:
+    if m := _SLACK_CHANNEL.fullmatch(text):
+        return ChannelMention(m.group(1), m.group(2) or m.group(1))
+    if m := _DISCORD_CHANNEL.fullmatch(text):
+        return ChannelMention(m.group(1), m.group(1))
+    if m := _PLAIN_CHANNEL.fullmatch(text):
+        return ChannelMention(m.group(1).lower(), m.group(1).lower())
+    raise TextProblem(f"'{text}' is not a channel; type # and pick the channel.")
+
+
+def parse_tags(text: str) -> list[str]:
+    tags = [t.strip().lower().lstrip("#") for t in text.split(",") if t.strip()]
+    bad = [t for t in tags if not _TAG.fullmatch(t)]
+    if bad:
+        raise TextProblem(
+            f"'{bad[0]}' is not a usable tag; tags are short words of letters, digits, '-' or '_'."
+        )
+    if len(tags) > 10:
+        raise TextProblem(f"{len(tags)} tags given; the limit is 10.")
+    return list(dict.fromkeys(tags))
+
+
+def _suggest(word: str, candidates: list[str], prefix: str = "") -> str:
+    close = get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" Did you mean '{prefix}{close[0]}'?" if close else ""

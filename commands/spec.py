@@ -1,0 +1,106 @@
+"""How a command is declared: once, platform-neutrally.
+
+The Slack manifest, the Discord command tree, the console help and the text parser are all
+generated from these declarations, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from bot.permissions import Permission
+
+if TYPE_CHECKING:
+    from bot.replies import Reply
+    from commands.context import ActionContext, CommandContext
+
+
+class Scope(StrEnum):
+    """Where a command may run."""
+
+    ANYWHERE = "anywhere"  # help, set-up: even in a space that has no coalition yet
+    COALITION = "coalition"  # anywhere in a space that belongs to a coalition (incl. DMs)
+    CHANNEL = "channel"  # only in a channel linked to the coalition
+
+
+class OptionType(StrEnum):
+    STRING = "string"  # one line of user text
+    TEXT = "text"  # longer user text, may span lines
+    INT = "int"
+    BOOL = "bool"  # a flag: --anonymous
+    CHOICE = "choice"
+    USER = "user"  # a member mention
+    CHANNEL = "channel"  # a channel mention
+    DURATION = "duration"  # 90m, 2h, 1h30m
+    DATETIME = "datetime"  # a future moment, in the member's time zone
+    TIMEZONE = "timezone"  # an IANA zone name
+    TAGS = "tags"  # comma-separated words: residents,youth
+
+
+DEFAULT_MAX_LENGTH = {OptionType.STRING: 200, OptionType.TEXT: 2000}
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    type: OptionType
+    help: str
+    required: bool = False
+    positional: bool = False
+    multiple: bool = False  # only on the last positional: takes the rest (at least one when required)
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    min_count: int = 0
+    max_count: int | None = None
+    default: Any = None
+
+    @property
+    def metavar(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+    @property
+    def length_limit(self) -> int:
+        return self.max_length or DEFAULT_MAX_LENGTH.get(self.type, 200)
+
+
+CommandHandler = Callable[["CommandContext"], Awaitable["Reply"]]
+ActionHandler = Callable[["ActionContext"], Awaitable["Reply"]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command or a group of subcommands (`/coalition help`, `/poll create`)."""
+
+    name: str
+    description: str
+    options: tuple[OptionSpec, ...] = ()
+    permission: Permission = Permission.MEMBER
+    handler: CommandHandler | None = None
+    subcommands: tuple[CommandSpec, ...] = ()
+    default_subcommand: str | None = None
+    examples: tuple[str, ...] = ()
+    scope: Scope = Scope.CHANNEL
+    creates_content: bool = False  # polls, meetings, broadcasts: subject to rate limits
+
+    def subcommand(self, name: str) -> CommandSpec | None:
+        return next((s for s in self.subcommands if s.name == name), None)
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.subcommands)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A button or select, routed by the first parts of its action id (`poll:vote`)."""
+
+    prefix: str
+    handler: ActionHandler
+    permission: Permission = Permission.PARTICIPANT
+    scope: Scope = Scope.COALITION
+    params: tuple[str, ...] = field(default=())  # names of the id parts after the prefix

@@ -1,0 +1,146 @@
+"""Queries the services need, bound to one session (one transaction per command).
+
+Methods return table rows; sessions use expire_on_commit=False, so rows stay readable after the
+transaction ends and no lazy load ever runs behind the caller's back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Channel, Coalition, Member, Space
+
+
+class CoalitionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, coalition_id: int) -> Coalition | None:
+        return await self.session.get(Coalition, coalition_id)
+
+    async def create(self, name: str, timezone: str) -> Coalition:
+        coalition = Coalition(name=name, timezone=timezone)
+        self.session.add(coalition)
+        await self.session.flush()
+        return coalition
+
+    async def space(self, platform: str, workspace_id: str) -> Space | None:
+        result = await self.session.exec(
+            select(Space).where(Space.platform == platform, Space.workspace_id == workspace_id)
+        )
+        return result.first()
+
+    async def add_space(self, coalition_id: int, platform: str, workspace_id: str, name: str) -> Space:
+        space = Space(coalition_id=coalition_id, platform=platform, workspace_id=workspace_id, name=name)
+        self.session.add(space)
+        await self.session.flush()
+        return space
+
+    async def channel(self, platform: str, workspace_id: str, channel_id: str) -> Channel | None:
+        result = await self.session.exec(
+            select(Channel).where(
+                Channel.platform == platform,
+                Channel.workspace_id == workspace_id,
+                Channel.channel_id == channel_id,
+            )
+        )
+        return result.first()
+
+    async def channels(self, coalition_id: int) -> list[Channel]:
+        result = await self.session.exec(
+            select(Channel).where(Channel.coalition_id == coalition_id).order_by(col(Channel.id))
+        )
+        return list(result.all())
+
+    async def link_channel(self, space: Space, channel_id: str, name: str, tags: list[str]) -> Channel:
+        assert space.id is not None
+        channel = Channel(
+            coalition_id=space.coalition_id,
+            space_id=space.id,
+            platform=space.platform,
+            workspace_id=space.workspace_id,
+            channel_id=channel_id,
+            name=name,
+            tags=",".join(tags),
+        )
+        self.session.add(channel)
+        await self.session.flush()
+        return channel
+
+
+class MemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, coalition_id: int, platform: str, workspace_id: str, user_id: str) -> Member | None:
+        result = await self.session.exec(
+            select(Member).where(
+                Member.coalition_id == coalition_id,
+                Member.platform == platform,
+                Member.workspace_id == workspace_id,
+                Member.user_id == user_id,
+            )
+        )
+        return result.first()
+
+    async def by_display_name(self, coalition_id: int, platform: str, name: str) -> list[Member]:
+        result = await self.session.exec(
+            select(Member).where(
+                Member.coalition_id == coalition_id,
+                Member.platform == platform,
+                Member.display_name == name,
+            )
+        )
+        return list(result.all())
+
+    async def add(self, member: Member) -> Member:
+        """Insert a member; when a concurrent request inserted the same identity first, return that row."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(member)
+                await self.session.flush()
+        except IntegrityError:
+            existing = await self.find(
+                member.coalition_id, member.platform, member.workspace_id, member.user_id
+            )
+            if existing is None:
+                raise
+            return existing
+        return member
+
+    async def coordinators(self, coalition_id: int) -> list[Member]:
+        result = await self.session.exec(
+            select(Member)
+            .where(Member.coalition_id == coalition_id, Member.role == "coordinator")
+            .order_by(col(Member.id))
+        )
+        return list(result.all())
+
+    async def count(self, coalition_id: int) -> int:
+        result = await self.session.exec(
+            select(func.count()).select_from(Member).where(Member.coalition_id == coalition_id)
+        )
+        return int(result.one())
+
+    async def save(self, member: Member) -> Member:
+        self.session.add(member)
+        await self.session.flush()
+        return member
+
+
+class Repositories:
+    """Every repository on one session, so a command's changes commit or roll back together."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.coalitions = CoalitionRepository(session)
+        self.members = MemberRepository(session)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
