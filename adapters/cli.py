@@ -219,3 +219,7 @@ def _shown_url(url: str) -> str:
     return (
         make_url(url).render_as_string(hide_password=True).replace("+aiosqlite", "").replace("+asyncpg", "")
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

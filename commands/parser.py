@@ -102,7 +102,7 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: str = "
     spec = registry.get(name)
     if spec is None:
         raise UsageError(
-            f"There is no command '/{name}'.{_suggest(name, registry.names())} "
+            f"There is no command '/{name}'.{_suggest(name, registry.names(), prefix='/')} "
             f"Commands: {', '.join('/' + n for n in registry.names())}.",
             "/coalition help",
         )

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+
+SLACK_BOT = "xoxb-1234-5678-abcdefABCDEF"
+DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GabcdE.abcdefghijklmnopqrstuvwxyz012345"
+
+
+def test_defaults_need_nothing() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.timezone == "UTC"
+    assert settings.log_level == "INFO"
+    assert not settings.slack_configured and not settings.discord_configured
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("COALITION_TIMEZONE=Europe/Berlin\nLOG_LEVEL=debug\n")
+    settings = load_settings({"LOG_LEVEL": "WARNING"}, env_file=env)
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///data/bot.db", "sqlite+aiosqlite:///data/bot.db"),
+        ("sqlite:////var/lib/bot.db", "sqlite+aiosqlite:////var/lib/bot.db"),
+        ("postgres://u:p@db.example/coalition", "postgresql+asyncpg://u:p@db.example/coalition"),
+        ("postgresql://u@127.0.0.1:5432/test", "postgresql+asyncpg://u@127.0.0.1:5432/test"),
+    ],
+)
+def test_database_urls_get_async_drivers(given: str, expected: str) -> None:
+    assert load_settings({"DATABASE_URL": given}, env_file=None).database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql:///nohost"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://host/"}, "DATABASE_URL"),
+        ({"COALITION_TIMEZONE": "Mars/Olympus"}, "COALITION_TIMEZONE"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_APP_TOKEN": "xapp-1-A"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": SLACK_BOT, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": SLACK_BOT}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_APP_TOKEN": "xapp-1-A"}, "SLACK_BOT_TOKEN"),
+        ({"DISCORD_BOT_TOKEN": "hunter2"}, "DISCORD_BOT_TOKEN"),
+        ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+        ({"DISCORD_GATEWAY_URL": "http://127.0.0.1:1/"}, "DISCORD_GATEWAY_URL"),
+        ({"SLACK_HTTP_PORT": "99999"}, "SLACK_HTTP_PORT"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, env_file=None)
+    message = str(caught.value)
+    assert message.startswith(variable + ":")
+    assert "\n" not in message
+
+
+def test_wrong_token_is_not_echoed_back() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DISCORD_BOT_TOKEN": "secret-value-do-not-print"}, env_file=None)
+    assert "secret-value-do-not-print" not in str(caught.value)
+
+
+def test_good_tokens_are_accepted_and_hidden_from_repr() -> None:
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": SLACK_BOT,
+            "SLACK_APP_TOKEN": "xapp-1-A0-123-abc",
+            "DISCORD_BOT_TOKEN": DISCORD,
+        },
+        env_file=None,
+    )
+    assert settings.slack_configured and settings.discord_configured
+    assert SLACK_BOT not in repr(settings) and DISCORD not in repr(settings)
+
+
+def test_bad_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "mysql://nope", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("coalition-bot: configuration error: DATABASE_URL:")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,184 @@
+"""The console adapter as a member uses it: the installed `coalition-bot` script, fed through a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def coalition_bot() -> list[str]:
+    script = Path(sys.executable).with_name("coalition-bot")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("coalition-bot")
+    return [found] if found else [sys.executable, "-m", "adapters.cli"]
+
+
+def console(
+    tmp_path: Path, script: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [*coalition_bot(), *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=90,
+    )
+
+
+def lines(done: subprocess.CompletedProcess[str]) -> list[dict]:
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def messages(done: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [m for m in lines(done) if m["type"] == "message"]
+
+
+def test_help_as_json_lines_and_exit_zero(tmp_path: Path) -> None:
+    done = console(tmp_path, "/coalition help\n", "console", "--json")
+    out = messages(done)
+    assert len(out) == 1
+    help_msg = out[0]
+    assert help_msg["private"] is True and help_msg["user"] == "admin" and help_msg["channel"] == "general"
+    assert "/coalition link" in help_msg["text"]
+    assert help_msg["buttons"] == [{"n": 1, "label": "Help: /coalition", "action_id": "help:show:coalition"}]
+    assert help_msg["message_id"] == "m1"
+    assert (tmp_path / "coalition.db").exists()  # the default database, in the working directory
+
+
+def test_a_scripted_session_with_clicks_members_and_channels(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/coalition help",
+            "!click 1",
+            '!click "Help: /coalition"',
+            "!as maria",
+            "/coalition whoami",
+            "/coalition link --tags residents",
+            "!as admin",
+            "!channel eastside",
+            "/coalition link --tags residents,youth",
+            "/coalition channels",
+        ]
+    )
+    out = messages(console(tmp_path, script + "\n", "console", "--json", "--db", str(tmp_path / "s.db")))
+    texts = [m["text"] for m in out]
+    assert "• `/coalition link`: Link this channel" in texts[1]
+    assert "• `/coalition link`: Link this channel" in texts[2]
+    assert "You are maria, a member of Our coalition" in texts[3]
+    assert out[4]["error"] and "Only coordinators can use /coalition link" in texts[4]
+    assert out[5]["channel"] == "eastside" and not out[5]["private"]
+    assert "#eastside on console (tags: residents, youth)" in texts[6]
+    assert (tmp_path / "s.db").exists() and not (tmp_path / "coalition.db").exists()
+
+
+def test_state_survives_a_restart_on_the_same_database(tmp_path: Path) -> None:
+    db = str(tmp_path / "keep.db")
+    console(
+        tmp_path,
+        "/coalition timezone America/Chicago\n!channel ops\n/coalition link\n",
+        "console",
+        "--json",
+        "--db",
+        db,
+    )
+    again = lines(
+        console(tmp_path, "/coalition whoami\n/coalition channels\n", "console", "--json", "--db", db)
+    )
+    assert not any(m["type"] == "console" and "Started" in m["text"] for m in again)
+    texts = [m["text"] for m in again if m["type"] == "message"]
+    assert "Time zone: America/Chicago (yours)" in texts[0]
+    assert "#ops on console" in texts[1]
+
+
+def test_simulated_clock_moves_with_advance(tmp_path: Path) -> None:
+    script = "!now\n!advance 25h\n!now\n!advance soon\n"
+    out = lines(
+        console(
+            tmp_path,
+            script,
+            "console",
+            "--json",
+            "--clock",
+            "simulated",
+            "--start",
+            "2026-12-01T09:00:00+00:00",
+        )
+    )
+    notes = [m["text"] for m in out if m["type"] == "console"]
+    assert "It is Tue 01 Dec 2026, 09:00 UTC." in notes
+    assert any(n.startswith("Clock advanced 1d1h to Wed 02 Dec 2026, 10:00 UTC") for n in notes)
+    assert "It is Wed 02 Dec 2026, 10:00 UTC." in notes
+    problems = [m for m in out if m["type"] == "console" and m["error"]]
+    assert len(problems) == 1 and "not a duration" in problems[0]["text"]
+
+
+def test_advance_needs_the_simulated_clock(tmp_path: Path) -> None:
+    out = lines(console(tmp_path, "!advance 1h\n", "console", "--json"))
+    assert any(m["type"] == "console" and m["error"] and "--clock simulated" in m["text"] for m in out)
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("!click 1", "no message with buttons"),
+        ("!as", "Give a name"),
+        ("!as bad name!", "Give a name"),
+        ("!dance", "no console command '!dance'"),
+        ("hello", "Commands start with /"),
+    ],
+)
+def test_console_mistakes_get_friendly_notes(tmp_path: Path, line: str, says: str) -> None:
+    out = lines(console(tmp_path, line + "\n", "console", "--json"))
+    problems = [m for m in out if m.get("error")]
+    assert problems and says in problems[-1]["text"]
+
+
+def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> None:
+    done = console(tmp_path, "/coalition help\n/coalition nope\n", "console")
+    assert done.returncode == 0
+    assert "admin@#general> /coalition help" in done.stdout
+    assert "[1] Help: /coalition" in done.stdout
+    assert "⚠️ '/coalition' has no subcommand 'nope'." in done.stdout
+    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|channels ...`" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_run_without_tokens_says_so_and_starts_the_console(tmp_path: Path) -> None:
+    done = console(tmp_path, "/coalition whoami\n", "run")
+    assert done.returncode == 0
+    assert "No Slack or Discord credentials are set" in done.stderr
+    assert "starting the console on sqlite:///coalition.db" in done.stderr
+    assert "You are admin, a coordinator of Our coalition." in done.stdout
+
+
+def test_database_url_from_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\nCOALITION_NAME=Eastside Safety\n")
+    out = lines(console(tmp_path, "/coalition whoami\n", "console", "--json"))
+    assert "coordinator of Eastside Safety" in messages_text(out)
+    assert (tmp_path / "from-dotenv.db").exists()
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    url = {"DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}"}
+    up = console(tmp_path, "", "db", "upgrade", env=url)
+    assert up.returncode == 0 and "is at revision" in up.stdout
+    cur = console(tmp_path, "", "db", "current", env=url)
+    assert cur.returncode == 0 and "up to date" in cur.stdout
+
+
+def messages_text(out: list[dict]) -> str:
+    return "\n".join(m["text"] for m in out if m["type"] == "message")

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import SimulatedClock, SystemClock
+from bot.scheduler import Scheduler
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class Reminders:
+    """A due source with the contract real features follow: idempotent, by due time."""
+
+    name = "reminders"
+
+    def __init__(self, due: list[datetime]) -> None:
+        self.pending = sorted(due)
+        self.sent: list[tuple[datetime, datetime]] = []  # (due, when it ran)
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        return self.pending[0] if self.pending else None
+
+    async def run_due(self, now: datetime) -> int:
+        ready = [d for d in self.pending if d <= now]
+        self.pending = [d for d in self.pending if d > now]
+        self.sent += [(d, now) for d in ready]
+        return len(ready)
+
+
+class Broken:
+    name = "broken"
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        return None
+
+    async def run_due(self, now: datetime) -> int:
+        raise RuntimeError("feature bug")
+
+
+async def test_advance_runs_each_item_once_at_its_own_time() -> None:
+    clock = SimulatedClock(START)
+    scheduler = Scheduler(clock)
+    due = [START + timedelta(hours=h) for h in (1, 5, 24, 30)]
+    source = Reminders(due)
+    scheduler.add(source)
+    assert await scheduler.advance_to(START + timedelta(hours=25)) == 3
+    assert source.sent == [(d, d) for d in due[:3]]
+    assert clock.now() == START + timedelta(hours=25)
+    assert await scheduler.advance_to(START + timedelta(hours=25)) == 0
+    assert await scheduler.advance_to(START + timedelta(days=2)) == 1
+    assert [d for d, _ in source.sent] == due
+
+
+async def test_one_failing_source_does_not_stop_the_others() -> None:
+    clock = SimulatedClock(START)
+    scheduler = Scheduler(clock)
+    source = Reminders([START + timedelta(minutes=1)])
+    scheduler.add(Broken())
+    scheduler.add(source)
+    assert await scheduler.advance_to(START + timedelta(minutes=5)) == 1
+
+
+async def test_only_a_simulated_clock_advances() -> None:
+    with pytest.raises(TypeError):
+        await Scheduler(SystemClock()).advance_to(START)
+    with pytest.raises(ValueError):
+        SimulatedClock(START).set(START - timedelta(seconds=1))
+
+
+async def test_real_time_wakes_up_when_due() -> None:
+    import asyncio
+
+    clock = SystemClock()
+    scheduler = Scheduler(clock)
+    source = Reminders([clock.now() - timedelta(minutes=1), clock.now() + timedelta(milliseconds=300)])
+    scheduler.add(source)
+    await scheduler.start()
+    try:
+        assert len(source.sent) == 1  # what fell due while "down" runs at start-up
+        for _ in range(50):
+            if len(source.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(source.sent) == 2
+    finally:
+        await scheduler.stop()
