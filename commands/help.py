@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.permissions import WHO
 from bot.replies import Actions, Block, Button, Context, Divider, Reply, Section, action_id, error
 from commands.context import ActionContext, CommandContext
@@ -87,4 +89,6 @@ async def help_command(ctx: CommandContext) -> Reply:
 
 
 async def help_button(ctx: ActionContext) -> Reply:
-    return detail(ctx.registry, (ctx.params["command"],))
+    """Help navigates in place: the overview message becomes the command's detail."""
+    shown = detail(ctx.registry, (ctx.params["command"],))
+    return replace(shown, replace_original=not shown.error)

@@ -74,14 +74,19 @@ def test_a_scripted_session_with_clicks_members_and_channels(tmp_path: Path) -> 
             "/coalition channels",
         ]
     )
-    out = messages(console(tmp_path, script + "\n", "console", "--json", "--db", str(tmp_path / "s.db")))
+    everything = lines(console(tmp_path, script + "\n", "console", "--json", "--db", str(tmp_path / "s.db")))
+    out = [m for m in everything if m["type"] == "message"]
     texts = [m["text"] for m in out]
+    # The help button edits the help message in place (same id, edit_of set)...
+    assert out[1]["edit_of"] == out[1]["message_id"] == out[0]["message_id"] == "m1"
     assert "• `/coalition link`: Link this channel" in texts[1]
-    assert "• `/coalition link`: Link this channel" in texts[2]
-    assert "You are maria, a member of Our coalition" in texts[3]
-    assert out[4]["error"] and "Only coordinators can use /coalition link" in texts[4]
-    assert out[5]["channel"] == "eastside" and not out[5]["private"]
-    assert "#eastside on console (tags: residents, youth)" in texts[6]
+    assert out[1]["buttons"] == []
+    # ...so the second click finds no buttons left and says so instead of pressing anything.
+    assert any(m["type"] == "console" and "no message with buttons" in m["text"] for m in everything)
+    assert "You are maria, a member of Our coalition" in texts[2]
+    assert out[3]["error"] and "Only coordinators can use /coalition link" in texts[3]
+    assert out[4]["channel"] == "eastside" and not out[4]["private"]
+    assert "#eastside on console (tags: residents, youth)" in texts[5]
     assert (tmp_path / "s.db").exists() and not (tmp_path / "coalition.db").exists()
 
 
