@@ -131,9 +131,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     clock: Clock = SystemClock()
     if args.clock == "simulated":
         try:
-            start = (
-                datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
-            )
+            start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
         except ValueError:
             raise ConfigError(
                 f"--start: expected an ISO 8601 time like 2026-12-01T09:00:00+01:00, got {args.start!r}"
@@ -158,6 +156,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
                 coalition_name=settings.coalition_name,
             ),
         )
+        app.add_messenger(console)
         if isinstance(clock, SimulatedClock):
             await app.scheduler.run_due()
         else:
@@ -172,18 +171,14 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if wanted:
         unknown = [a for a in wanted if a not in ADAPTERS]
         if unknown:
-            raise ConfigError(
-                f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}"
-            )
+            raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}")
     if not wanted:
         print(
             "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
             f"starting the console on {_shown_url(settings.database_url)}.",
             file=sys.stderr,
         )
-    console_args = argparse.Namespace(
-        json=False, clock="real", start=None, db=None, user="admin", channel="general"
-    )
+    console_args = argparse.Namespace(json=False, clock="real", start=None, db=None, user="admin", channel="general")
     return await cmd_console(console_args, settings)
 
 
@@ -203,9 +198,7 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     try:
         current = await current_revision(db.engine)
         head = head_revision()
-        state = (
-            "up to date" if current == head else f"behind (newest is {head}; run coalition-bot db upgrade)"
-        )
+        state = "up to date" if current == head else f"behind (newest is {head}; run coalition-bot db upgrade)"
         print(f"{_shown_url(settings.database_url)}: revision {current or 'none'}, {state}.")
     finally:
         await db.dispose()
@@ -216,9 +209,7 @@ def _shown_url(url: str) -> str:
     """The database URL without its password, fit for a terminal or a log."""
     from sqlalchemy.engine import make_url
 
-    return (
-        make_url(url).render_as_string(hide_password=True).replace("+aiosqlite", "").replace("+asyncpg", "")
-    )
+    return make_url(url).render_as_string(hide_password=True).replace("+aiosqlite", "").replace("+asyncpg", "")
 
 
 if __name__ == "__main__":

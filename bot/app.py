@@ -1,4 +1,4 @@
-"""The running bot's shared parts: settings, database, clock and scheduler."""
+"""The running bot's shared parts: settings, database, clock, scheduler and delivery workers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from contextlib import asynccontextmanager
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.delivery import DeliveryWorker, ProgressHook
+from bot.messenger import Messenger
+from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.scheduler import Scheduler
 from bot.services import Services
 from storage import Database, Repositories
@@ -18,12 +21,29 @@ class App:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(self.clock)
+        self.workers: dict[str, DeliveryWorker] = {}
+        self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Services]:
         """Services on one transaction. The caller commits; anything else is rolled back."""
         async with self.db.session() as session:
             yield Services(Repositories(session), self.settings, self.clock)
+
+    def add_messenger(
+        self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object
+    ) -> DeliveryWorker:
+        """Deliver this platform's outbox rows from this process."""
+        worker = DeliveryWorker(self, messenger, Pacer(pacing), **options)  # type: ignore[arg-type]
+        self.workers[messenger.platform] = worker
+        self.scheduler.add(worker)
+        return worker
+
+    async def _broadcast_progress(self, broadcast_ids: set[int]) -> None:
+        async with self.unit_of_work() as services:
+            for broadcast_id in sorted(broadcast_ids):
+                await services.broadcasts.refresh_report(broadcast_id)
+            await services.repos.commit()
 
     async def close(self) -> None:
         await self.scheduler.stop()

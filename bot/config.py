@@ -149,8 +149,7 @@ def _timezone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(
-            f"COALITION_TIMEZONE: expected an IANA time zone like Europe/Berlin or America/Chicago, "
-            f"got {name!r}"
+            f"COALITION_TIMEZONE: expected an IANA time zone like Europe/Berlin or America/Chicago, got {name!r}"
         ) from exc
     return name
 

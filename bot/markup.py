@@ -123,7 +123,7 @@ def relative(when: datetime, now: datetime) -> str:
             n = round(seconds / size)
             span = f"{n} {unit}{'s' if n != 1 else ''}"
             return f"in {span}" if future else f"{span} ago"
-    return "now"
+    return "just now"
 
 
 def plain(text: str, zone: tzinfo, now: datetime | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ACTION_ID_MAX = 100
 _ACTION_PART = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -119,3 +119,66 @@ def error(text: str, usage: str | None = None) -> Reply:
     if usage:
         body += f"\nUsage: `{usage}`"
     return Reply(text=body, private=True, error=True)
+
+
+# Serialisation: outbox rows carry replies as JSON, so a message composed in one process can be
+# delivered by another (the Discord process delivers a broadcast created from Slack).
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    if reply.attachments:
+        raise ValueError("replies with attachments are answered directly, not queued")
+    return {
+        "text": reply.text,
+        "blocks": [_block_to_dict(b) for b in reply.blocks],
+        "private": reply.private,
+    }
+
+
+def reply_from_dict(data: dict[str, Any]) -> Reply:
+    return Reply(
+        text=data["text"],
+        blocks=tuple(_block_from_dict(b) for b in data.get("blocks", [])),
+        private=bool(data.get("private", False)),
+    )
+
+
+def _block_to_dict(block: Block) -> dict[str, Any]:
+    if isinstance(block, Section):
+        return {"type": "section", "text": block.text, "fields": [[f.label, f.value] for f in block.fields]}
+    if isinstance(block, Context):
+        return {"type": "context", "text": block.text}
+    if isinstance(block, Divider):
+        return {"type": "divider"}
+    elements: list[dict[str, Any]] = []
+    for e in block.elements:
+        if isinstance(e, Button):
+            elements.append({"type": "button", "label": e.label, "action_id": e.action_id, "style": e.style})
+        else:
+            elements.append(
+                {
+                    "type": "select",
+                    "placeholder": e.placeholder,
+                    "action_id": e.action_id,
+                    "options": [[o.label, o.value] for o in e.options],
+                }
+            )
+    return {"type": "actions", "elements": elements}
+
+
+def _block_from_dict(data: dict[str, Any]) -> Block:
+    kind = data["type"]
+    if kind == "section":
+        return Section(data["text"], tuple(Field(label, value) for label, value in data.get("fields", [])))
+    if kind == "context":
+        return Context(data["text"])
+    if kind == "divider":
+        return Divider()
+    elements: list[Button | Select] = []
+    for e in data["elements"]:
+        if e["type"] == "button":
+            elements.append(Button(e["label"], e["action_id"], e.get("style")))
+        else:
+            options = tuple(SelectOption(label, value) for label, value in e["options"])
+            elements.append(Select(e["placeholder"], e["action_id"], options))
+    return Actions(tuple(elements))

@@ -31,9 +31,7 @@ def check_text(text: str, *, what: str, max_length: int, multiline: bool = False
         if ch == "\n":
             raise TextProblem(f"{what} must be on one line.")
         if ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs"):
-            raise TextProblem(
-                f"{what} contains an invisible control character (U+{ord(ch):04X}); please remove it."
-            )
+            raise TextProblem(f"{what} contains an invisible control character (U+{ord(ch):04X}); please remove it.")
     if len(text) > max_length:
         raise TextProblem(f"{what} is {len(text)} characters long; the limit is {max_length}.")
     return text

@@ -54,9 +54,7 @@ def parse_timezone(text: str) -> str:
             pass
     close = get_close_matches(text.strip().lower(), list(_zone_names()), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(_zone_names()[c] for c in close)}?" if close else ""
-    raise TimeProblem(
-        f"'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago."
-    )
+    raise TimeProblem(f"'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago.")
 
 
 def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:

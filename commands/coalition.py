@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.markup import user_text
+from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
+from bot.services.coalitions import JoinProblem
 from commands.context import CommandContext
 from commands.help import help_command
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
@@ -32,14 +33,11 @@ async def setup(ctx: CommandContext) -> Reply:
 async def whoami(ctx: CommandContext) -> Reply:
     if ctx.place.coalition is None or ctx.member is None:
         return Reply(
-            "You're not in a coalition here yet. An admin can start one with "
-            '`/coalition setup "Coalition name"`.',
+            'You\'re not in a coalition here yet. An admin can start one with `/coalition setup "Coalition name"`.',
             private=True,
         )
     member = ctx.member
-    zone_note = (
-        "yours" if member.timezone else "the coalition's default; set yours with `/coalition timezone`"
-    )
+    zone_note = "yours" if member.timezone else "the coalition's default; set yours with `/coalition timezone`"
     here = (
         f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tag_list) or 'none')})."
         if ctx.channel
@@ -57,8 +55,7 @@ async def timezone(ctx: CommandContext) -> Reply:
     if zone is None:
         source = "your own" if ctx.me.timezone else "the coalition's default"
         return Reply(
-            f"Your time zone is {ctx.zone.key} ({source}). "
-            "Change it with `/coalition timezone Europe/Berlin`.",
+            f"Your time zone is {ctx.zone.key} ({source}). Change it with `/coalition timezone Europe/Berlin`.",
             private=True,
         )
     await ctx.services.coalitions.set_timezone(ctx.me, zone)
@@ -69,9 +66,7 @@ async def link(ctx: CommandContext) -> Reply:
     tags: list[str] = ctx.args["tags"] or []
     if ctx.channel is not None:
         if not tags:
-            return error(
-                "This channel is already linked. Add tags with `/coalition link --tags residents,youth`."
-            )
+            return error("This channel is already linked. Add tags with `/coalition link --tags residents,youth`.")
         await ctx.services.coalitions.retag(ctx.channel, tags)
         return Reply(f"This channel's tags are now: {user_text(', '.join(tags))}.")
     assert ctx.place.space is not None
@@ -82,10 +77,40 @@ async def link(ctx: CommandContext) -> Reply:
 
 async def unlink(ctx: CommandContext) -> Reply:
     assert ctx.channel is not None
-    await ctx.services.coalitions.unlink(ctx.channel)
+    withdrawn = await ctx.services.coalitions.unlink(ctx.channel)
+    note = f" {withdrawn} queued message(s) for it were withdrawn." if withdrawn else ""
     return Reply(
-        f"This channel is no longer linked to **{user_text(ctx.coalition.name)}**. "
+        f"This channel is no longer linked to **{user_text(ctx.coalition.name)}**.{note} "
         "Re-link it any time with `/coalition link`."
+    )
+
+
+async def invite(ctx: CommandContext) -> Reply:
+    code, expires = await ctx.services.coalitions.invite(ctx.coalition, ctx.me)
+    return Reply(
+        f"Join code for **{user_text(ctx.coalition.name)}**: `{code}`\n"
+        f"It works once, until {timestamp(expires)}. In the other Slack workspace or Discord server, an "
+        f"admin types `/coalition join {code}` in the channel to link.",
+        private=True,
+    )
+
+
+async def join(ctx: CommandContext) -> Reply:
+    if ctx.place.coalition is not None:
+        return error(f"This space already belongs to {user_text(ctx.place.coalition.name)}.")
+    if not ctx.actor.is_platform_admin:
+        return error(
+            "Only an admin of this workspace or server can join it to a coalition "
+            "(Slack: workspace admins and owners; Discord: members with Manage Server)."
+        )
+    try:
+        place = await ctx.services.coalitions.join(ctx.args["code"], ctx.where, ctx.actor)
+    except JoinProblem as exc:
+        return error(str(exc), ctx.usage)
+    assert place.coalition is not None
+    return Reply(
+        f"This space has joined **{user_text(place.coalition.name)}**, with this channel linked and you as a "
+        "coordinator. Broadcasts, meetings and polls now reach it too."
     )
 
 
@@ -176,6 +201,24 @@ COALITION = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.CHANNEL,
             handler=unlink,
+        ),
+        CommandSpec(
+            name="invite",
+            description="A one-time code for another workspace or server to join",
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=invite,
+        ),
+        CommandSpec(
+            name="join",
+            description="Join this workspace or server to a coalition with a code (admins)",
+            options=(
+                OptionSpec("code", OptionType.STRING, "the join code", required=True, positional=True, max_length=20),
+            ),
+            permission=Permission.ANYONE,
+            scope=Scope.ANYWHERE,
+            handler=join,
+            examples=("/coalition join ABCD-EFGH-JKMN",),
         ),
         CommandSpec(
             name="channels",

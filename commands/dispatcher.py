@@ -47,9 +47,7 @@ class Dispatcher:
                 ParseContext(zone, self.app.clock.now()),
                 platform=where.platform,
             )
-            return await self._run(
-                parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone
-            )
+            return await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
         return await self._in_transaction(actor, where, prepare, describe=_command_name(text))
@@ -179,7 +177,8 @@ class Dispatcher:
             space = PLATFORM_SPACE.get(where.platform, "space")
             return error(
                 f"This {space} isn't part of a coalition yet. An admin can start one here with "
-                '`/coalition setup "Coalition name"`. Type `/coalition help` to see what the bot does.'
+                '`/coalition setup "Coalition name"`, or join an existing one with `/coalition join CODE` '
+                "(a coordinator gets the code with `/coalition invite`). `/coalition help` shows what the bot does."
             )
         if scope == Scope.CHANNEL and not place.linked:
             assert place.coalition is not None

@@ -149,14 +149,11 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
         if not tok.quoted and not options_done and tok.value.startswith("--") and len(tok.value) > 2:
             name, eq, inline = tok.value[2:].partition("=")
             name = name.lower()
-            negated = (
-                name.startswith("no-") and name[3:] in by_name and by_name[name[3:]].type == OptionType.BOOL
-            )
+            negated = name.startswith("no-") and name[3:] in by_name and by_name[name[3:]].type == OptionType.BOOL
             option = by_name.get(name[3:] if negated else name)
             if option is None:
                 raise UsageError(
-                    f"There is no option '--{name}' for this command."
-                    f"{_suggest(name, list(by_name), prefix='--')}",
+                    f"There is no option '--{name}' for this command.{_suggest(name, list(by_name), prefix='--')}",
                     usage,
                 )
             if option.name in raw:
@@ -187,9 +184,7 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
             raw[option.name] = loose.pop(0)
     if loose:
         extra = " ".join(loose)
-        raise UsageError(
-            f'I didn\'t expect {extra[:60]!r} here. Put text with spaces in "double quotes".', usage
-        )
+        raise UsageError(f'I didn\'t expect {extra[:60]!r} here. Put text with spaces in "double quotes".', usage)
     return raw
 
 
@@ -318,9 +313,7 @@ def parse_tags(text: str) -> list[str]:
     tags = [t.strip().lower().lstrip("#") for t in text.split(",") if t.strip()]
     bad = [t for t in tags if not _TAG.fullmatch(t)]
     if bad:
-        raise TextProblem(
-            f"'{bad[0]}' is not a usable tag; tags are short words of letters, digits, '-' or '_'."
-        )
+        raise TextProblem(f"'{bad[0]}' is not a usable tag; tags are short words of letters, digits, '-' or '_'.")
     if len(tags) > 10:
         raise TextProblem(f"{len(tags)} tags given; the limit is 10.")
     return list(dict.fromkeys(tags))

@@ -83,9 +83,7 @@ class Registry:
 
 def _option_usage(option: OptionSpec) -> str:
     if option.positional:
-        text = (
-            f'"{option.metavar}"' if option.type in (OptionType.STRING, OptionType.TEXT) else option.metavar
-        )
+        text = f'"{option.metavar}"' if option.type in (OptionType.STRING, OptionType.TEXT) else option.metavar
         if option.multiple:
             text += "..."
     elif option.type == OptionType.BOOL:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -81,3 +81,84 @@ class Member(SQLModel, table=True):
     organisation: str | None = Field(default=None, max_length=100)
     sector: str | None = Field(default=None, max_length=40)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message the bot sends on its own, written in the transaction that caused it.
+
+    `kind` is `post` (a channel), `dm` (a member) or `edit` (replace the message that row
+    `edit_of_id` delivered). `dedupe_key` is unique, so the same delivery can never be queued
+    twice, and it travels with the message so a platform can be asked whether it already arrived.
+    `maybe_sent` is set while an attempt is in flight: a row claimed again with it set may have
+    reached the platform before a crash, and is checked before it is sent again.
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    kind: str = Field(max_length=8)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    channel_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=64)
+    edit_of_id: int | None = Field(default=None, foreign_key="outbox.id")
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    dedupe_key: str = Field(max_length=200, unique=True)
+    source: str = Field(default="", max_length=40)
+    source_id: int | None = Field(default=None, index=True)
+    status: str = Field(default="pending", max_length=12)
+    not_before: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    attempts: int = 0
+    version: int = 1
+    maybe_sent: bool = False
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    message_id: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+Index("ix_outbox_due", OutboxMessage.platform, OutboxMessage.status, OutboxMessage.not_before)
+
+
+class Broadcast(SQLModel, table=True):
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    author_id: int = Field(foreign_key="members.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    tags: str = Field(default="", max_length=500)
+    ack_enabled: bool = True
+    send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str = Field(default="scheduled", max_length=12)  # scheduled, cancelled
+    target_count: int = 0
+    last_nudge_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Acknowledgement(SQLModel, table=True):
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("broadcast_id", "member_id", name="uq_ack_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcasts.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    acked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class JoinCode(SQLModel, table=True):
+    """A one-time code that lets another workspace or server join a coalition. Only a hash is kept."""
+
+    __tablename__ = "join_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_by: int = Field(foreign_key="members.id")
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    used_by_space_id: int | None = Field(default=None, foreign_key="spaces.id")

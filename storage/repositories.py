@@ -11,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.broadcasts import BroadcastRepository
 from storage.models import Channel, Coalition, Member, Space
+from storage.outbox import OutboxRepository
 
 
 class CoalitionRepository:
@@ -103,9 +105,7 @@ class MemberRepository:
                 self.session.add(member)
                 await self.session.flush()
         except IntegrityError:
-            existing = await self.find(
-                member.coalition_id, member.platform, member.workspace_id, member.user_id
-            )
+            existing = await self.find(member.coalition_id, member.platform, member.workspace_id, member.user_id)
             if existing is None:
                 raise
             return existing
@@ -138,6 +138,8 @@ class Repositories:
         self.session = session
         self.coalitions = CoalitionRepository(session)
         self.members = MemberRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.broadcasts = BroadcastRepository(session)
 
     async def commit(self) -> None:
         await self.session.commit()

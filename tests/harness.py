@@ -27,14 +27,10 @@ class Harness:
     def where(self, channel: str) -> ConversationRef:
         return ConversationRef(self.platform, self.workspace, channel, name=channel)
 
-    async def start(
-        self, name: str = "Our coalition", founder: str = "admin", channel: str = "general"
-    ) -> None:
+    async def start(self, name: str = "Our coalition", founder: str = "admin", channel: str = "general") -> None:
         await self.dispatcher.ensure_coalition(name, self.where(channel), self.actor(founder))
 
-    async def run(
-        self, text: str, *, as_: str = "admin", channel: str = "general", admin: bool = False
-    ) -> Reply:
+    async def run(self, text: str, *, as_: str = "admin", channel: str = "general", admin: bool = False) -> Reply:
         return await self.dispatcher.run_text(text, self.actor(as_, admin=admin), self.where(channel))
 
     async def click(

@@ -23,9 +23,7 @@ def coalition_bot() -> list[str]:
 def console(
     tmp_path: Path, script: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))
-    }
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
     environment.update(env or {})
     return subprocess.run(
         [*coalition_bot(), *args],
@@ -54,7 +52,10 @@ def test_help_as_json_lines_and_exit_zero(tmp_path: Path) -> None:
     help_msg = out[0]
     assert help_msg["private"] is True and help_msg["user"] == "admin" and help_msg["channel"] == "general"
     assert "/coalition link" in help_msg["text"]
-    assert help_msg["buttons"] == [{"n": 1, "label": "Help: /coalition", "action_id": "help:show:coalition"}]
+    assert help_msg["buttons"] == [
+        {"n": 1, "label": "Help: /broadcast", "action_id": "help:show:broadcast"},
+        {"n": 2, "label": "Help: /coalition", "action_id": "help:show:coalition"},
+    ]
     assert help_msg["message_id"] == "m1"
     assert (tmp_path / "coalition.db").exists()  # the default database, in the working directory
 
@@ -63,8 +64,8 @@ def test_a_scripted_session_with_clicks_members_and_channels(tmp_path: Path) -> 
     script = "\n".join(
         [
             "/coalition help",
-            "!click 1",
             '!click "Help: /coalition"',
+            "!click 1",
             "!as maria",
             "/coalition whoami",
             "/coalition link --tags residents",
@@ -100,9 +101,7 @@ def test_state_survives_a_restart_on_the_same_database(tmp_path: Path) -> None:
         "--db",
         db,
     )
-    again = lines(
-        console(tmp_path, "/coalition whoami\n/coalition channels\n", "console", "--json", "--db", db)
-    )
+    again = lines(console(tmp_path, "/coalition whoami\n/coalition channels\n", "console", "--json", "--db", db))
     assert not any(m["type"] == "console" and "Started" in m["text"] for m in again)
     texts = [m["text"] for m in again if m["type"] == "message"]
     assert "Time zone: America/Chicago (yours)" in texts[0]
@@ -156,9 +155,9 @@ def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> No
     done = console(tmp_path, "/coalition help\n/coalition nope\n", "console")
     assert done.returncode == 0
     assert "admin@#general> /coalition help" in done.stdout
-    assert "[1] Help: /coalition" in done.stdout
+    assert "[1] Help: /broadcast  [2] Help: /coalition" in done.stdout
     assert "⚠️ '/coalition' has no subcommand 'nope'." in done.stdout
-    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|channels ...`" in done.stdout
+    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|invite|join|channels ...`" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -36,9 +36,7 @@ def registry() -> Registry:
                     description="Create a poll",
                     handler=_echo,
                     options=(
-                        OptionSpec(
-                            "question", OptionType.STRING, "the question", required=True, positional=True
-                        ),
+                        OptionSpec("question", OptionType.STRING, "the question", required=True, positional=True),
                         OptionSpec(
                             "options",
                             OptionType.STRING,
@@ -52,9 +50,7 @@ def registry() -> Registry:
                         ),
                         OptionSpec("anonymous", OptionType.BOOL, "hide who voted", default=False),
                         OptionSpec("max", OptionType.INT, "most choices", min_value=1, max_value=25),
-                        OptionSpec(
-                            "results", OptionType.CHOICE, "when results show", choices=("live", "closed")
-                        ),
+                        OptionSpec("results", OptionType.CHOICE, "when results show", choices=("live", "closed")),
                         OptionSpec("deadline", OptionType.DATETIME, "when it closes"),
                         OptionSpec("length", OptionType.DURATION, "how long", max_value=86400),
                         OptionSpec("who", OptionType.USER, "a member"),
@@ -73,9 +69,7 @@ def registry() -> Registry:
             handler=_echo,
             scope=Scope.ANYWHERE,
             options=(
-                OptionSpec(
-                    "text", OptionType.TEXT, "what to say", required=True, positional=True, max_length=50
-                ),
+                OptionSpec("text", OptionType.TEXT, "what to say", required=True, positional=True, max_length=50),
             ),
         )
     )
@@ -210,11 +204,7 @@ def test_no_input_crashes_the_parser(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(['"', "“", "”", "--", "--max", "=", " ", "a", "\\", "--to", "@", "#"]), max_size=30
-    )
-)
+@given(st.lists(st.sampled_from(['"', "“", "”", "--", "--max", "=", " ", "a", "\\", "--to", "@", "#"]), max_size=30))
 def test_no_punctuation_soup_crashes_the_parser(parts: list[str]) -> None:
     try:
         run("/poll create " + "".join(parts))

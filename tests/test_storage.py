@@ -71,9 +71,7 @@ async def test_coalition_space_channel_member_round_trip(db: Database) -> None:
             "law enforcement",
             "coordinator",
         )
-        assert [c.display_name for c in await repos.members.coordinators(found.coalition_id)] == [
-            "Officer Diaz"
-        ]
+        assert [c.display_name for c in await repos.members.coordinators(found.coalition_id)] == ["Officer Diaz"]
         assert await repos.members.count(found.coalition_id) == 1
 
 

@@ -81,19 +81,24 @@ class ConsoleAdapter:
 
     # Messenger -------------------------------------------------------------------------------
 
-    async def send(self, conversation: ConversationRef, reply: Reply) -> MessageRef:
-        message = ConsoleMessage(
-            f"m{next(self._ids)}", reply, conversation.channel_id, None, clickables(reply)
-        )
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> MessageRef:
+        message = ConsoleMessage(f"m{next(self._ids)}", reply, conversation.channel_id, None, clickables(reply), key)
         self.messages.append(message)
         await self._show(message, edit=False)
         return MessageRef(conversation, message.message_id)
 
-    async def send_private(self, user: UserRef, reply: Reply) -> MessageRef:
-        message = ConsoleMessage(f"m{next(self._ids)}", reply, None, user.user_id, clickables(reply))
+    async def send_private(self, user: UserRef, reply: Reply, *, key: str | None = None) -> MessageRef:
+        message = ConsoleMessage(f"m{next(self._ids)}", reply, None, user.user_id, clickables(reply), key)
         self.messages.append(message)
         await self._show(message, edit=False)
-        return MessageRef(ConversationRef(self.platform, WORKSPACE, f"dm-{user.user_id}"), message.message_id)
+        return MessageRef(ConversationRef(self.platform, WORKSPACE, f"dm:{user.user_id}"), message.message_id)
+
+    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+        for message in self.messages:
+            if message.key == key:
+                where = conversation if isinstance(conversation, ConversationRef) else self.where()
+                return MessageRef(where, message.message_id)
+        return None
 
     async def update(self, message: MessageRef, reply: Reply) -> None:
         for existing in self.messages:
@@ -110,9 +115,7 @@ class ConsoleAdapter:
             await self.update(MessageRef(conversation, clicked.message_id), reply)
             return
         if reply.private:
-            message = ConsoleMessage(
-                f"m{next(self._ids)}", reply, self.channel, self.user.lower(), clickables(reply)
-            )
+            message = ConsoleMessage(f"m{next(self._ids)}", reply, self.channel, self.user.lower(), clickables(reply))
             self.messages.append(message)
             await self._show(message, edit=False)
         else:
@@ -183,6 +186,7 @@ class ConsoleAdapter:
         if line.startswith("/"):
             reply = await self.dispatcher.run_text(line, self.actor(), self.where())
             await self._reply(reply)
+            await self._deliver_now()
             return True
         if line.startswith("!"):
             word, _, rest = line[1:].partition(" ")
@@ -267,6 +271,13 @@ class ConsoleAdapter:
             message=MessageRef(conversation, target.message_id),
         )
         await self._reply(reply, clicked=target)
+        await self._deliver_now()
+
+    async def _deliver_now(self) -> None:
+        """On the simulated clock nothing runs by itself: send what is due now, as a live bot would."""
+        app = self.dispatcher.app
+        if isinstance(app.clock, SimulatedClock):
+            await app.scheduler.run_due()
 
     def _latest_with_buttons(self) -> ConsoleMessage | None:
         me = self.user.lower()

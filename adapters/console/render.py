@@ -27,6 +27,7 @@ class ConsoleMessage:
     channel: str | None
     user: str | None
     clickables: list[Clickable] = field(default_factory=list)
+    key: str | None = None  # the outbox delivery it came from, if any
 
 
 def clickables(reply: Reply) -> list[Clickable]:
@@ -57,8 +58,7 @@ def body(reply: Reply, zone: ZoneInfo, now: datetime) -> str:
         if isinstance(block, Section):
             parts.append(markup.plain(block.text, zone, now))
             parts.extend(
-                f"  {markup.plain(f.label, zone, now)}: {markup.plain(f.value, zone, now)}"
-                for f in block.fields
+                f"  {markup.plain(f.label, zone, now)}: {markup.plain(f.value, zone, now)}" for f in block.fields
             )
         elif isinstance(block, Context):
             parts.append(markup.plain(block.text, zone, now))

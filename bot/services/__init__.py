@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
+from bot.services.outbox import Outbox
 from storage import Repositories
 
 
@@ -17,4 +19,6 @@ class Services:
     clock: Clock
 
     def __post_init__(self) -> None:
+        self.outbox = Outbox(self.repos, self.clock)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
+        self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)

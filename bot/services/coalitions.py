@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -10,9 +13,20 @@ from bot.config import Settings
 from bot.permissions import Role
 from bot.refs import Actor, ConversationRef, UserRef
 from storage import Repositories
-from storage.models import Channel, Coalition, Member, Space
+from storage.models import Channel, Coalition, JoinCode, Member, OutboxMessage, Space
 
 MAX_TAGS = 10
+JOIN_CODE_LIFETIME = timedelta(hours=24)
+JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L to misread
+
+
+class JoinProblem(ValueError):
+    """A join code cannot be used; the message says why."""
+
+
+def _hash_code(code: str) -> str:
+    normalised = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normalised.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -77,9 +91,7 @@ class CoalitionService:
         """A new coalition around this space, with this channel linked and the founder coordinating."""
         coalition = await self.repos.coalitions.create(name, self.settings.timezone)
         assert coalition.id is not None
-        space = await self.repos.coalitions.add_space(
-            coalition.id, where.platform, where.workspace_id, space_name
-        )
+        space = await self.repos.coalitions.add_space(coalition.id, where.platform, where.workspace_id, space_name)
         channel = await self.repos.coalitions.link_channel(space, where.channel_id, where.name, [])
         member = await self.member_for(coalition, founder)
         member.role = Role.COORDINATOR.value
@@ -89,9 +101,49 @@ class CoalitionService:
     async def link(self, space: Space, where: ConversationRef, tags: list[str]) -> Channel:
         return await self.repos.coalitions.link_channel(space, where.channel_id, where.name, tags)
 
-    async def unlink(self, channel: Channel) -> None:
+    async def unlink(self, channel: Channel) -> int:
+        """Unlink a channel and withdraw what was queued for it; returns how many messages were withdrawn."""
+        withdrawn = await self.repos.outbox.cancel_pending(
+            OutboxMessage.platform == channel.platform,
+            OutboxMessage.workspace_id == channel.workspace_id,
+            OutboxMessage.channel_id == channel.channel_id,
+            OutboxMessage.kind == "post",
+        )
         await self.repos.session.delete(channel)
         await self.repos.session.flush()
+        return withdrawn
+
+    async def invite(self, coalition: Coalition, creator: Member) -> tuple[str, datetime]:
+        """A one-time join code for another workspace or server; only its hash is stored."""
+        assert coalition.id is not None and creator.id is not None
+        code = "-".join("".join(secrets.choice(JOIN_ALPHABET) for _ in range(4)) for _ in range(3))
+        expires = self.clock.now() + JOIN_CODE_LIFETIME
+        await self.repos.broadcasts.add_join_code(
+            JoinCode(coalition_id=coalition.id, code_hash=_hash_code(code), created_by=creator.id, expires_at=expires)
+        )
+        return code, expires
+
+    async def join(self, code: str, where: ConversationRef, actor: Actor, space_name: str = "") -> Place:
+        """Bring this space into the coalition the code belongs to, linking this channel."""
+        found = await self.repos.broadcasts.join_code(_hash_code(code))
+        if found is None:
+            raise JoinProblem("That join code is not right. Check it with the coordinator who gave it to you.")
+        if found.used_at is not None:
+            raise JoinProblem(
+                "That join code has already been used. Ask a coordinator for a new one (`/coalition invite`)."
+            )
+        if found.expires_at <= self.clock.now():
+            raise JoinProblem("That join code has expired. Ask a coordinator for a new one (`/coalition invite`).")
+        coalition = await self.repos.coalitions.get(found.coalition_id)
+        assert coalition is not None and coalition.id is not None
+        space = await self.repos.coalitions.add_space(coalition.id, where.platform, where.workspace_id, space_name)
+        assert space.id is not None
+        channel = await self.repos.coalitions.link_channel(space, where.channel_id, where.name, [])
+        member = await self.member_for(coalition, actor)
+        member.role = Role.COORDINATOR.value
+        await self.repos.members.save(member)
+        await self.repos.broadcasts.use_join_code(found, space.id, self.clock.now())
+        return Place(coalition, space, channel)
 
     async def retag(self, channel: Channel, tags: list[str]) -> Channel:
         channel.tags = ",".join(tags)
@@ -115,9 +167,7 @@ class CoalitionService:
         member.timezone = zone
         return await self.repos.members.save(member)
 
-    def zone_for(
-        self, member: Member | None, coalition: Coalition | None, hint: str | None = None
-    ) -> ZoneInfo:
+    def zone_for(self, member: Member | None, coalition: Coalition | None, hint: str | None = None) -> ZoneInfo:
         """The member's own zone, else what their platform profile says, else the coalition's."""
         for name in (
             member.timezone if member else None,

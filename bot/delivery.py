@@ -1,0 +1,196 @@
+"""Delivering the outbox: one worker per platform, in every process that runs that platform.
+
+The worker is a DueSource: the scheduler wakes it when a row falls due. Each batch is claimed in
+its own short transaction, sent under the platform's pacing, and each outcome is recorded in its
+own transaction as soon as it is known, so a crash loses at most the outcome of messages in flight,
+and those are checked with the platform (`find_sent`) before they are sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.messenger import DeliveryError, Messenger
+from bot.pacing import Pacer
+from bot.refs import ConversationRef, MessageRef, UserRef
+from bot.replies import reply_from_dict
+from storage.outbox import CANCELLED, FAILED, Claimed
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10  # with the backoff below: about 14 minutes of trying before a row is failed
+BACKOFF_CAP = timedelta(minutes=5)
+EDIT_WAIT = timedelta(seconds=1)  # an edit whose message is not out yet waits this long
+
+ProgressHook = Callable[[set[int]], Awaitable[None]]
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** max(0, attempts - 1)), BACKOFF_CAP)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        app: App,
+        messenger: Messenger,
+        pacer: Pacer,
+        *,
+        batch: int = 100,
+        concurrency: int = 25,
+        lease: timedelta = timedelta(minutes=2),
+        owner: str | None = None,
+    ) -> None:
+        self.app = app
+        self.messenger = messenger
+        self.platform = messenger.platform
+        self.pacer = pacer
+        self.batch = batch
+        self.lease = lease
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = f"outbox:{self.platform}"
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.repos.outbox.next_due(self.platform)
+
+    async def run_due(self, now: datetime) -> int:
+        delivered = 0
+        while True:
+            async with self.app.unit_of_work() as services:
+                claimed = await services.repos.outbox.claim(
+                    self.platform, self.owner, self.app.clock.now(), self.lease, self.batch
+                )
+                await services.repos.commit()
+            if not claimed:
+                return delivered
+            results = await asyncio.gather(*(self._deliver(c) for c in claimed))
+            delivered += sum(results)
+            # Progress reports may queue an edit that is due now: keep claiming until nothing is.
+            await self._report_progress(claimed)
+
+    async def _deliver(self, claimed: Claimed) -> int:
+        row = claimed.row
+        assert row.id is not None
+        channel_key = f"{row.workspace_id}:{row.channel_id or 'dm:' + (row.user_id or '')}"
+        try:
+            async with self._slots:
+                message_id = await self._send(claimed, channel_key)
+        except DeliveryError as exc:
+            await self._failed(claimed, channel_key, exc)
+            return 0
+        except Exception as exc:
+            # A bug or a network failure with no platform answer: the message may have arrived.
+            log.exception("delivery %s raised", row.dedupe_key)
+            await self._failed(claimed, channel_key, DeliveryError(f"{type(exc).__name__}: {exc}", unknown=True))
+            return 0
+        if message_id is None:
+            return 0
+        async with self.app.unit_of_work() as services:
+            current = await services.repos.outbox.mark_sent(
+                row.id, self.owner, row.version, message_id, self.app.clock.now()
+            )
+            await services.repos.commit()
+        if not current:
+            log.debug("edit %s got newer content while sending; it goes again", row.dedupe_key)
+        return 1
+
+    async def _send(self, claimed: Claimed, channel_key: str) -> str | None:
+        row = claimed.row
+        reply = reply_from_dict(json.loads(row.payload))
+        target: ConversationRef | UserRef
+        if row.kind == "dm":
+            target = UserRef(row.platform, row.workspace_id, row.user_id or "")
+        else:
+            target = ConversationRef(row.platform, row.workspace_id, row.channel_id or "")
+        if row.kind == "edit":
+            return await self._edit(claimed, target, channel_key)
+        if claimed.maybe_sent_before:
+            found = await self.messenger.find_sent(target, row.dedupe_key)
+            if found is not None:
+                log.info("delivery %s had already arrived; not sent again", row.dedupe_key)
+                return found.message_id
+        await self.pacer.acquire(channel_key)
+        if isinstance(target, UserRef):
+            sent = await self.messenger.send_private(target, reply, key=row.dedupe_key)
+        else:
+            sent = await self.messenger.send(target, reply, key=row.dedupe_key)
+        return sent.message_id
+
+    async def _edit(self, claimed: Claimed, target: ConversationRef | UserRef, channel_key: str) -> str | None:
+        row = claimed.row
+        assert row.id is not None and row.edit_of_id is not None
+        async with self.app.unit_of_work() as services:
+            original = await services.repos.outbox.get(row.edit_of_id)
+            if original is None or original.status in (FAILED, CANCELLED):
+                await services.repos.outbox.mark_failed(row.id, self.owner, "the message to edit was never delivered")
+                await services.repos.commit()
+                return None
+            if original.message_id is None:
+                await services.repos.outbox.mark_retry(
+                    row.id,
+                    self.owner,
+                    self.app.clock.now() + EDIT_WAIT,
+                    "waiting for the message to edit",
+                    maybe_sent=False,
+                )
+                await services.repos.commit()
+                return None
+            message_id = original.message_id
+            conversation = ConversationRef(original.platform, original.workspace_id, original.channel_id or "")
+            if original.kind == "dm":
+                conversation = ConversationRef(original.platform, original.workspace_id, f"dm:{original.user_id}")
+        await self.pacer.acquire(channel_key)
+        await self.messenger.update(MessageRef(conversation, message_id), reply_from_dict(json.loads(row.payload)))
+        return message_id
+
+    async def _failed(self, claimed: Claimed, channel_key: str, exc: DeliveryError) -> None:
+        row = claimed.row
+        assert row.id is not None
+        now = self.app.clock.now()
+        async with self.app.unit_of_work() as services:
+            outbox = services.repos.outbox
+            if exc.retry_after is not None:
+                # The platform's own pacing: wait exactly as long as asked; it is not a failure.
+                self.pacer.back_off(channel_key, exc.retry_after)
+                await outbox.mark_retry(
+                    row.id,
+                    self.owner,
+                    now + timedelta(seconds=exc.retry_after),
+                    exc.reason,
+                    maybe_sent=exc.unknown,
+                    refund_attempt=True,
+                )
+            elif exc.permanent or row.attempts >= MAX_ATTEMPTS:
+                await outbox.mark_failed(row.id, self.owner, exc.reason)
+                log.warning("delivery %s failed after %d attempts: %s", row.dedupe_key, row.attempts, exc.reason)
+            else:
+                await outbox.mark_retry(
+                    row.id, self.owner, now + backoff(row.attempts), exc.reason, maybe_sent=exc.unknown
+                )
+            await services.repos.commit()
+
+    async def _report_progress(self, claimed: list[Claimed]) -> None:
+        touched: dict[str, set[int]] = {}
+        for c in claimed:
+            if c.row.source and c.row.source_id is not None and c.row.kind != "edit":
+                touched.setdefault(c.row.source, set()).add(c.row.source_id)
+        for source, ids in touched.items():
+            hook = self.app.progress_hooks.get(source)
+            if hook is not None:
+                try:
+                    await hook(ids)
+                except Exception:
+                    log.exception("progress report for %s failed", source)

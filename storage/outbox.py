@@ -1,0 +1,201 @@
+"""Queries of the outbox: enqueue, claim, record.
+
+Claiming is a conditional UPDATE: a row moves to `sending` only if it is still `pending` (or its
+previous claimer's lease has run out). Two processes on one database therefore never both own a
+row: on PostgreSQL the second UPDATE re-checks the condition after the first commits; on SQLite
+transactions are serialised (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxMessage
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    row: OutboxMessage
+    maybe_sent_before: bool  # a previous attempt may have reached the platform
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def by_key(self, key: str) -> OutboxMessage | None:
+        return (await self.session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))).first()
+
+    async def get(self, row_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, row_id)
+
+    async def for_source(self, source: str, source_id: int) -> list[OutboxMessage]:
+        result = await self.session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.source == source, OutboxMessage.source_id == source_id)
+            .order_by(col(OutboxMessage.id))
+        )
+        return list(result.all())
+
+    async def status_counts(self, source: str, source_id: int, kind: str = "post") -> dict[str, int]:
+        result = await self.session.exec(
+            select(OutboxMessage.status, func.count())
+            .where(
+                OutboxMessage.source == source,
+                OutboxMessage.source_id == source_id,
+                OutboxMessage.kind == kind,
+            )
+            .group_by(OutboxMessage.status)
+        )
+        return {status: int(n) for status, n in result.all()}
+
+    async def cancel_pending(self, *conditions: object) -> int:
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, *conditions)
+            .values(status=CANCELLED, last_error="cancelled before it was sent")
+        )
+        return int(result.rowcount or 0)
+
+    async def next_due(self, platform: str) -> datetime | None:
+        pending = await self.session.exec(
+            select(func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.platform == platform, OutboxMessage.status == PENDING
+            )
+        )
+        stale = await self.session.exec(
+            select(func.min(OutboxMessage.lease_until)).where(
+                OutboxMessage.platform == platform, OutboxMessage.status == SENDING
+            )
+        )
+        times = [t for t in (pending.one(), stale.one()) if t is not None]
+        return min(_aware(t) for t in times) if times else None
+
+    async def claim(self, platform: str, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        """Take up to `limit` due rows for this process; the caller commits at once."""
+        claimable = or_(
+            and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
+            and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+        )
+        candidates = (
+            await self.session.exec(
+                select(OutboxMessage.id, OutboxMessage.maybe_sent, OutboxMessage.status)
+                .where(OutboxMessage.platform == platform, claimable)
+                .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+                .limit(limit)
+            )
+        ).all()
+        if not candidates:
+            return []
+        # A row found in `sending` was abandoned mid-attempt: it may have been delivered.
+        earlier = {row_id: bool(maybe) or status == SENDING for row_id, maybe, status in candidates}
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(earlier)), claimable)
+            .values(
+                status=SENDING,
+                lease_owner=owner,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+                maybe_sent=True,
+            )
+            .returning(OutboxMessage.id)
+        )
+        got = [row_id for (row_id,) in result.all()]
+        if not got:
+            return []
+        rows = (
+            await self.session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(got))
+                .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        return [Claimed(row, earlier[row.id]) for row in rows if row.id is not None]
+
+    async def mark_sent(self, row_id: int, owner: str, version: int, message_id: str, now: datetime) -> bool:
+        """Record a delivery; False when the row was re-armed with newer content meanwhile (edits)."""
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner, OutboxMessage.version == version)
+            .values(
+                status=SENT, message_id=message_id, sent_at=now, maybe_sent=False, lease_until=None, last_error=None
+            )
+        )
+        if result.rowcount:
+            return True
+        # Newer content arrived while we sent the old: keep the message id, send again.
+        await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
+            .values(status=PENDING, message_id=message_id, maybe_sent=False, lease_until=None)
+        )
+        return False
+
+    async def mark_retry(
+        self,
+        row_id: int,
+        owner: str,
+        not_before: datetime,
+        error: str,
+        *,
+        maybe_sent: bool,
+        refund_attempt: bool = False,
+    ) -> None:
+        """Put a row back for later; a rate-limit wait (`refund_attempt`) does not use up an attempt."""
+        attempts = OutboxMessage.attempts - 1 if refund_attempt else OutboxMessage.attempts
+        await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
+            .values(
+                status=PENDING,
+                not_before=not_before,
+                last_error=error[:500],
+                maybe_sent=maybe_sent,
+                lease_until=None,
+                attempts=attempts,
+            )
+        )
+
+    async def mark_failed(self, row_id: int, owner: str, error: str) -> None:
+        await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
+            .values(status=FAILED, last_error=error[:500], maybe_sent=False, lease_until=None)
+        )
+
+    async def rearm(self, row: OutboxMessage, payload: str, not_before: datetime) -> None:
+        """New content for an edit row: bump its version so an in-flight older edit is sent again."""
+        await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(
+                payload=payload,
+                version=OutboxMessage.version + 1,
+                status=_rearmed_status(),
+                not_before=not_before,
+            )
+        )
+
+
+def _rearmed_status() -> object:
+    """An edit being sent stays `sending` (its sender re-queues it on seeing the new version);
+    anything else becomes `pending` again."""
+    return case((OutboxMessage.status == SENDING, SENDING), else_=PENDING)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
