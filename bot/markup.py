@@ -115,12 +115,12 @@ def format_time(when: datetime, zone: tzinfo, style: str = "F", now: datetime | 
 
 
 def relative(when: datetime, now: datetime) -> str:
-    seconds = int((when - now).total_seconds())
+    seconds = (when - now).total_seconds()
     future = seconds >= 0
-    seconds = abs(seconds)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = round(seconds / size)
+    minutes = round(abs(seconds) / 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes >= size:
+            n = round(minutes / size)
             span = f"{n} {unit}{'s' if n != 1 else ''}"
             return f"in {span}" if future else f"{span} ago"
     return "just now"

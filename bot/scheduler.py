@@ -74,13 +74,14 @@ class Scheduler:
             due = await self.next_due()
             if due is None or due > target:
                 break
-            if due > clock.now():
+            already_due = due <= clock.now()
+            if not already_due:
                 clock.set(due)
             count = await self.run_due()
             handled += count
-            if count == 0 and due <= clock.now():
-                # Something reports as due but nothing could be handled (for example a platform
-                # that is down): stop here rather than spin; it will be retried on the next move.
+            if count == 0 and already_due and await self.next_due() == due:
+                # Something reports as due but nothing moved (another process holds it): stop here
+                # rather than spin; it is looked at again on the next move.
                 break
         clock.set(max(target, clock.now()))
         return handled + await self.run_due()

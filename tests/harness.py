@@ -33,6 +33,10 @@ class Harness:
     async def run(self, text: str, *, as_: str = "admin", channel: str = "general", admin: bool = False) -> Reply:
         return await self.dispatcher.run_text(text, self.actor(as_, admin=admin), self.where(channel))
 
+    def show(self, reply: Reply, zone: ZoneInfo | None = None) -> str:
+        """The reply as a member reads it at the bot's (possibly simulated) time."""
+        return markup.plain(reply.text, zone or ZoneInfo("UTC"), self.dispatcher.app.clock.now())
+
     async def click(
         self, action_id: str, *, as_: str = "admin", channel: str = "general", value: str | None = None
     ) -> Reply:

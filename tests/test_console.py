@@ -186,3 +186,46 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
 
 def messages_text(out: list[dict]) -> str:
     return "\n".join(m["text"] for m in out if m["type"] == "message")
+
+
+def test_a_scheduled_broadcast_session_on_the_simulated_clock(tmp_path: Path) -> None:
+    """Issue 5's walk-through: link three channels with tags, schedule a broadcast to one tag,
+    advance the clock, see it delivered once to the right channels, two members acknowledge."""
+    script = "\n".join(
+        [
+            "!channel eastside",
+            "/coalition link --tags residents",
+            "!channel northside",
+            "/coalition link --tags residents,youth",
+            "!channel police",
+            "/coalition link --tags police",
+            '/broadcast send "Community walk moved to Saturday 10am" --to residents --at "friday 9am"',
+            "!advance 5d",
+            "!as maria",
+            "!channel eastside",
+            "!click Acknowledge",
+            "!as jamal",
+            "!channel northside",
+            "!click 1",
+            "!as admin",
+            "/broadcast status 1",
+        ]
+    )
+    out = lines(
+        console(
+            tmp_path, script + "\n", "console", "--json", "--clock", "simulated", "--start", "2026-11-23T09:00:00+00:00"
+        )
+    )
+    posts = [m for m in out if m["type"] == "message" and "Community walk" in m["text"] and not m["private"]]
+    assert sorted(m["channel"] for m in posts) == ["eastside", "northside"]
+    assert all(m["buttons"][0]["label"] == "Acknowledge" for m in posts)
+    notes = [m["text"] for m in out if m["type"] == "console"]
+    assert any("Clock advanced 5d" in n for n in notes)
+    report = [m for m in out if m.get("user") == "admin" and "📬" in m["text"]]
+    assert report[-1]["text"] == "📬 Broadcast #1: delivered 2 of 2 channels. Done."
+    thanks = [m for m in out if "acknowledgement of broadcast #1 is recorded" in m["text"]]
+    assert [m["user"] for m in thanks] == ["maria", "jamal"]
+    status = out[-1]["text"]
+    assert "Delivered 2 · pending 0 · failed 0 · cancelled 0" in status
+    assert "Acknowledged by 2 members" in status
+    assert "By channel: #eastside 1, #northside 1" in status

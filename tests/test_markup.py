@@ -72,3 +72,20 @@ def test_check_text_tidies_but_keeps_meaning() -> None:
     assert check_text("  hello\r\nworld ", what="T", max_length=50, multiline=True) == "hello\nworld"
     assert check_text("tab\there", what="T", max_length=50) == "tab\there"
     assert check_text("@everyone <!channel>", what="T", max_length=50) == "@everyone <!channel>"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (20, "just now"),
+        (-20, "just now"),
+        (90, "in 2 minutes"),
+        (3595, "in 1 hour"),
+        (-7200, "2 hours ago"),
+        (86400 * 3 - 100, "in 3 days"),
+    ],
+)
+def test_relative_times_read_naturally(seconds: int, shown: str) -> None:
+    from datetime import timedelta
+
+    assert markup.relative(MOMENT + timedelta(seconds=seconds), MOMENT) == shown
