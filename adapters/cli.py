@@ -21,7 +21,7 @@ from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger("coalition-bot")
 
-ADAPTERS = ("console",)
+ADAPTERS = ("console", "slack")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="talk to the bot in this terminal, as a chosen member")
     _console_arguments(console)
     console.set_defaults(func=cmd_console)
+
+    slack = sub.add_parser("slack", help="Slack set-up helpers")
+    slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="ACTION")
+    man = slack_sub.add_parser("manifest", help="print the Slack app manifest (JSON) generated from the commands")
+    man.add_argument("--request-url", help="HTTP mode: your public https://.../slack/events URL (default: Socket Mode)")
+    man.set_defaults(func=cmd_slack_manifest)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -167,19 +173,62 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    wanted = [a.strip() for a in args.adapters.split(",")] if args.adapters else None
-    if wanted:
-        unknown = [a for a in wanted if a not in ADAPTERS]
-        if unknown:
-            raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}")
-    if not wanted:
-        print(
-            "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
-            f"starting the console on {_shown_url(settings.database_url)}.",
-            file=sys.stderr,
+    configured = [name for name, on in (("slack", settings.slack_configured),) if on]
+    wanted = [a.strip() for a in args.adapters.split(",")] if args.adapters else configured
+    unknown = [a for a in wanted if a not in ADAPTERS]
+    if unknown:
+        raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}")
+    if "slack" in wanted and not settings.slack_configured:
+        raise ConfigError("SLACK_BOT_TOKEN: expected a bot token to start the Slack adapter (see .env.example)")
+    if not wanted or wanted == ["console"]:
+        if not wanted:
+            print(
+                "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
+                f"starting the console on {_shown_url(settings.database_url)}.",
+                file=sys.stderr,
+            )
+        console_args = argparse.Namespace(
+            json=False, clock="real", start=None, db=None, user="admin", channel="general"
         )
-    console_args = argparse.Namespace(json=False, clock="real", start=None, db=None, user="admin", channel="general")
-    return await cmd_console(console_args, settings)
+        return await cmd_console(console_args, settings)
+    return await serve(settings, wanted)
+
+
+async def serve(settings: Settings, adapters: list[str]) -> int:
+    """Run the platform adapters until interrupted; each delivers its own platform's outbox."""
+    import signal
+
+    app = await open_app(settings)
+    dispatcher = Dispatcher(app, build_registry())
+    running = []
+    try:
+        if "slack" in adapters:
+            from adapters.slack.app import SlackAdapter
+
+            slack = SlackAdapter(settings, app, dispatcher)
+            await slack.start()
+            running.append(slack)
+        await app.scheduler.start()
+        print(f"coalition-bot is running ({', '.join(adapters)}). Press Ctrl+C to stop.", file=sys.stderr)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        return 0
+    finally:
+        for adapter in running:
+            await adapter.stop()
+        await app.close()
+
+
+async def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from adapters.slack.manifest import manifest
+
+    print(json.dumps(manifest(build_registry(), name=settings.coalition_name, request_url=args.request_url), indent=2))
+    return 0
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

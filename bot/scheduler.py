@@ -108,9 +108,13 @@ class Scheduler:
             await self._arm()
 
     async def stop(self) -> None:
+        """No new wake-ups, then wait for the run in progress: a delivery half-recorded when the
+        database closes would be sent again after the restart."""
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
+        async with self._lock:
+            pass
 
     async def _wake(self) -> None:
         await self.run_due()

@@ -7,7 +7,7 @@ every adapter, the help and the Slack manifest pick it up from there.
 from __future__ import annotations
 
 from bot.permissions import Permission
-from commands.broadcast import ACKNOWLEDGE, BROADCAST
+from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement
 from commands.coalition import COALITION
 from commands.help import help_button
 from commands.registry import Registry
@@ -19,6 +19,7 @@ def build_registry() -> Registry:
     registry.add(COALITION)
     registry.add(BROADCAST)
     registry.add_action(ACKNOWLEDGE)
+    registry.home_sections.append(awaiting_acknowledgement)
     registry.add_action(
         ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))
     )

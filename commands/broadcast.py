@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
-from bot.replies import Reply, error
+from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
 from bot.services.broadcasts import BroadcastProblem
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -122,6 +122,24 @@ async def acknowledge(ctx: ActionContext) -> Reply:
     return Reply(f"Thanks: your acknowledgement of broadcast #{broadcast.id} is recorded.", private=True)
 
 
+async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
+    """Home section: recent broadcasts this member has not acknowledged yet."""
+    waiting = []
+    for b in await ctx.services.repos.broadcasts.recent(ctx.coalition.id or 0, limit=20):
+        if b.status == "cancelled" or not b.ack_enabled or b.send_at > ctx.now:
+            continue
+        if await ctx.services.repos.broadcasts.acknowledgement(b.id or 0, ctx.me.id or 0) is None:
+            waiting.append(b)
+    if not waiting:
+        return [Section("**Broadcasts**\nYou're up to date: nothing waiting for your acknowledgement.")]
+    blocks: list[Block] = [Section(f"**Broadcasts waiting for your acknowledgement** ({len(waiting)})")]
+    for b in waiting[:5]:
+        preview = b.text if len(b.text) <= 200 else b.text[:197] + "..."
+        blocks.append(Section(f"#{b.id}, {timestamp(b.send_at, 'R')}: {user_text(preview)}"))
+        blocks.append(Actions((Button("Acknowledge", action_id("broadcast", "ack", b.id or 0), "primary"),)))
+    return blocks
+
+
 _ID = OptionSpec("id", OptionType.INT, "the broadcast's number", required=True, positional=True, min_value=1)
 
 BROADCAST = CommandSpec(
@@ -141,6 +159,8 @@ BROADCAST = CommandSpec(
             scope=Scope.COALITION,
             handler=send,
             creates_content=True,
+            modal=True,
+            submit_label="Send",
             examples=(
                 '/broadcast send "Community walk moved to Saturday 10am"',
                 '/broadcast send "Youth forum tonight" --to residents,youth --at "friday 9am"',

@@ -37,7 +37,9 @@ async def whoami(ctx: CommandContext) -> Reply:
             private=True,
         )
     member = ctx.member
-    zone_note = "yours" if member.timezone else "the coalition's default; set yours with `/coalition timezone`"
+    zone_note = _zone_source(ctx)
+    if not member.timezone:
+        zone_note += "; set yours with `/coalition timezone`"
     here = (
         f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tag_list) or 'none')})."
         if ctx.channel
@@ -50,10 +52,18 @@ async def whoami(ctx: CommandContext) -> Reply:
     )
 
 
+def _zone_source(ctx: CommandContext) -> str:
+    if ctx.member is not None and ctx.member.timezone:
+        return "yours"
+    if ctx.actor.timezone_hint:
+        return "from your profile"
+    return "the coalition's default"
+
+
 async def timezone(ctx: CommandContext) -> Reply:
     zone = ctx.args["zone"]
     if zone is None:
-        source = "your own" if ctx.me.timezone else "the coalition's default"
+        source = _zone_source(ctx)
         return Reply(
             f"Your time zone is {ctx.zone.key} ({source}). Change it with `/coalition timezone Europe/Berlin`.",
             private=True,

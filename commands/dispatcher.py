@@ -23,6 +23,7 @@ from bot.services import Services
 from bot.services.coalitions import Place
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError, UsageError
+from commands.home import home
 from commands.parser import ParseContext, coerce_args, parse
 from commands.registry import Registry
 from commands.spec import Scope
@@ -109,6 +110,29 @@ class Dispatcher:
             return await spec.handler(ctx)
 
         return await self._in_transaction(actor, where, prepare, describe=f"action {action_id[:60]}")
+
+    async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
+        """The member's home view; set-up guidance where there is no coalition yet."""
+
+        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+            refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, "the home view")
+            if refusal is not None:
+                return refusal
+            ctx = CommandContext(
+                actor=actor,
+                where=where,
+                place=place,
+                member=member,
+                services=services,
+                registry=self.registry,
+                now=self.app.clock.now(),
+                zone=zone,
+                path=("home",),
+                args={},
+            )
+            return await home(ctx)
+
+        return await self._in_transaction(actor, where, prepare, describe="home")
 
     async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
         """The time zone a member reads times in, for adapters that render times themselves."""

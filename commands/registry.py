@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType
+from commands.spec import ActionSpec, CommandSpec, HomeSection, OptionSpec, OptionType
 
 
 class Registry:
     def __init__(self) -> None:
         self._commands: dict[str, CommandSpec] = {}
         self._actions: dict[str, ActionSpec] = {}
+        self.home_sections: list[HomeSection] = []
 
     # Commands -------------------------------------------------------------------------------
 

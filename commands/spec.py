@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot.permissions import Permission
 
 if TYPE_CHECKING:
-    from bot.replies import Reply
+    from bot.replies import Block, Reply
     from commands.context import ActionContext, CommandContext
 
 
@@ -69,6 +69,7 @@ class OptionSpec:
 
 
 CommandHandler = Callable[["CommandContext"], Awaitable["Reply"]]
+HomeSection = Callable[["CommandContext"], Awaitable[list["Block"]]]
 ActionHandler = Callable[["ActionContext"], Awaitable["Reply"]]
 
 
@@ -86,6 +87,8 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     scope: Scope = Scope.CHANNEL
     creates_content: bool = False  # polls, meetings, broadcasts: subject to rate limits
+    modal: bool = False  # typed with no arguments, platforms with forms open one built from the options
+    submit_label: str = "Submit"
 
     def subcommand(self, name: str) -> CommandSpec | None:
         return next((s for s in self.subcommands if s.name == name), None)

@@ -94,7 +94,7 @@ async def test_timezone_is_stored_and_used_to_read_times(bot: Harness) -> None:
     ok = await bot.run("/coalition timezone europe/berlin", as_="maria")
     assert "Europe/Berlin" in shown(ok)
     shown_now = shown(await bot.run("/coalition timezone", as_="maria"))
-    assert "Europe/Berlin (your own)" in shown_now
+    assert "Europe/Berlin (yours)" in shown_now
     zone = await bot.dispatcher.viewer_zone(bot.actor("maria"), bot.where("general"))
     assert zone == ZoneInfo("Europe/Berlin")
 

@@ -86,3 +86,27 @@ async def test_real_time_wakes_up_when_due() -> None:
         assert len(source.sent) == 2
     finally:
         await scheduler.stop()
+
+
+async def test_stop_waits_for_the_run_in_progress() -> None:
+    import asyncio
+
+    class Slow:
+        name = "slow"
+        finished = False
+
+        async def next_due(self, after: datetime) -> datetime | None:
+            return None
+
+        async def run_due(self, now: datetime) -> int:
+            await asyncio.sleep(0.2)
+            Slow.finished = True
+            return 1
+
+    scheduler = Scheduler(SystemClock())
+    scheduler.add(Slow())
+    running = asyncio.create_task(scheduler.run_due())
+    await asyncio.sleep(0.05)
+    await scheduler.stop()
+    assert Slow.finished
+    await running

@@ -1,0 +1,243 @@
+"""The Slack adapter: slack-bolt listeners that hand every event to the dispatcher.
+
+Slack wants an answer within 3 seconds. A command's reply is usually ready sooner, and is then
+sent as the ack itself (one message, no flicker); when it is not, the command is acked empty and
+the reply follows through the response_url. Clicks are acked at once and answered the same way.
+Socket Mode (SLACK_APP_TOKEN) needs no public URL; HTTP mode serves /slack/events and verifies
+Slack's request signatures (slack-bolt answers 401 to a bad signature or a stale timestamp).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from adapters.slack.messenger import SlackMessenger
+from adapters.slack.modals import modal_for, values_from
+from bot.app import App
+from bot.config import Settings
+from bot.pacing import SLACK
+from bot.refs import Actor, ConversationRef, MessageRef, UserRef
+from bot.replies import Reply
+from commands.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+ACK_BUDGET = 2.0  # seconds we wait for a reply before acking empty (Slack allows 3)
+PROFILE_TTL = 600.0
+HOME = "app-home"
+
+
+class SlackAdapter:
+    platform = "slack"
+
+    def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
+        assert settings.slack_bot_token
+        self.settings = settings
+        self.app = app
+        self.dispatcher = dispatcher
+        kwargs: dict[str, Any] = {"token": settings.slack_bot_token}
+        if settings.slack_api_url:
+            kwargs["base_url"] = settings.slack_api_url
+        self.client = AsyncWebClient(**kwargs)
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=not settings.slack_app_token,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.messenger = SlackMessenger(self.client)
+        self._profiles: dict[str, tuple[float, Actor]] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self._register()
+
+    # Wiring --------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        for spec in self.dispatcher.registry.commands():
+            self.bolt.command(f"/{spec.name}")(self._on_command)
+        self.bolt.action(re.compile(".+"))(self._on_action)
+        self.bolt.view(re.compile("^modal:"))(self._on_view)
+        self.bolt.event("app_home_opened")(self._on_home_opened)
+
+    async def start(self) -> None:
+        self.app.add_messenger(self.messenger, SLACK)
+        if self.settings.slack_app_token:
+            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
+            await self._socket.connect_async()
+            log.info("Slack adapter connected in Socket Mode")
+            return
+        web_app = self.bolt.web_app(path="/slack/events", port=self.settings.slack_http_port)
+        self._runner = web.AppRunner(web_app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.slack_http_host, self.settings.slack_http_port)
+        await site.start()
+        server = site._server  # aiohttp keeps the listening sockets here; port 0 picks a free one
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.slack_http_port
+        log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.slack_http_host, self.port)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # Who and where ---------------------------------------------------------------------------
+
+    async def actor(self, user_id: str, team_id: str, fallback_name: str = "") -> Actor:
+        """The member with what Slack's profile says: name, admin status, time zone (cached)."""
+        cached = self._profiles.get(user_id)
+        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
+            return cached[1]
+        name, admin, tz = fallback_name or user_id, False, None
+        try:
+            info = (await self.client.users_info(user=user_id)).get("user") or {}
+            profile = info.get("profile") or {}
+            name = profile.get("display_name") or info.get("real_name") or info.get("name") or name
+            admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+            tz = info.get("tz")
+        except Exception:
+            log.warning("users.info failed for %s; using what the event says", user_id)
+        actor = Actor(UserRef(self.platform, team_id, user_id), name[:80], admin, tz)
+        self._profiles[user_id] = (time.monotonic(), actor)
+        return actor
+
+    @staticmethod
+    def _team(body: dict[str, Any]) -> str:
+        return body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+
+    # Commands ------------------------------------------------------------------------------
+
+    async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        team = self._team(body)
+        where = ConversationRef(self.platform, team, body["channel_id"], name=body.get("channel_name", ""))
+        text = f"{body['command']} {body.get('text', '')}".strip()
+        spec_path = self._modal_path(text)
+        if spec_path is not None and body.get("trigger_id"):
+            # A form instead of typing: opened right away, inside the trigger's 3 seconds.
+            await self.client.views_open(
+                trigger_id=body["trigger_id"], view=modal_for(self.dispatcher.registry, spec_path, where)
+            )
+            await ack()
+            return
+
+        async def run() -> Reply:
+            actor = await self.actor(body["user_id"], team, body.get("user_name", ""))
+            return await self.dispatcher.run_text(text, actor, where)
+
+        task = asyncio.create_task(run())
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
+        except TimeoutError:
+            await ack()
+            reply = await task
+            await respond(**self._response(reply))
+            return
+        await ack(**self._response(reply))
+
+    def _modal_path(self, text: str) -> tuple[str, ...] | None:
+        """The command's path when it was typed bare and has a form, e.g. `/broadcast send`."""
+        words = text.lstrip("/").split()
+        if len(words) != 2:
+            return None
+        spec = self.dispatcher.registry.find((words[0].lower(), words[1].lower()))
+        return (words[0].lower(), words[1].lower()) if spec is not None and spec.modal else None
+
+    @staticmethod
+    def _response(reply: Reply) -> dict[str, Any]:
+        return {"response_type": "ephemeral" if reply.private else "in_channel", **render.message(reply)}
+
+    # Clicks --------------------------------------------------------------------------------
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        team = self._team(body)
+        action = body["actions"][0]
+        action_id = render.action_id_of(action["action_id"])
+        value = (action.get("selected_option") or {}).get("value")
+        channel = body.get("channel") or {}
+        container = body.get("container") or {}
+        where = ConversationRef(self.platform, team, channel.get("id") or HOME, name=channel.get("name", ""))
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        actor = await self.actor(body["user"]["id"], team, body["user"].get("username", ""))
+        reply = await self.dispatcher.run_action(
+            action_id, actor, where, value=value, message=MessageRef(where, ts) if ts else None
+        )
+        if container.get("type") == "view":
+            await self._answer_in_dm(actor, reply)
+            await self.publish_home(actor)
+            return
+        if reply.replace_original and not reply.error:
+            if container.get("is_ephemeral") or not ts:
+                await respond(replace_original=True, **render.message(reply))
+            else:
+                await self.client.chat_update(channel=where.channel_id, ts=ts, **render.message(reply))
+            return
+        await respond(replace_original=False, **self._response(reply))
+
+    async def _answer_in_dm(self, actor: Actor, reply: Reply) -> None:
+        channel = (await self.client.conversations_open(users=actor.user.user_id))["channel"]["id"]
+        await self.client.chat_postMessage(channel=channel, unfurl_links=False, **render.message(reply))
+
+    # Forms ---------------------------------------------------------------------------------
+
+    async def _on_view(self, ack: Any, body: dict[str, Any]) -> None:
+        view = body["view"]
+        path = tuple(view["callback_id"].removeprefix("modal:").split("."))
+        meta = json.loads(view.get("private_metadata") or "{}")
+        team = self._team(body)
+        where = ConversationRef(self.platform, team, meta.get("channel", HOME), name=meta.get("name", ""))
+        spec = self.dispatcher.registry.find(path)
+        if spec is None:
+            await ack()
+            return
+        raw = values_from(spec, view.get("state", {}).get("values", {}))
+        actor = await self.actor(body["user"]["id"], team, body["user"].get("username", ""))
+        reply = await self.dispatcher.run_command(path, raw, actor, where)
+        if reply.error:
+            # Under the field: the first line, without the typed command's usage line.
+            first = render.plain(reply.text).removeprefix("⚠️ ").splitlines()[0]
+            await ack(response_action="errors", errors={_field_for(spec, reply): first[:150]})
+            return
+        await ack()
+        rendered = render.message(reply)
+        if reply.private:
+            await self.client.chat_postEphemeral(channel=where.channel_id, user=actor.user.user_id, **rendered)
+        else:
+            await self.client.chat_postMessage(channel=where.channel_id, unfurl_links=False, **rendered)
+
+    # App Home ------------------------------------------------------------------------------
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        actor = await self.actor(event["user"], self._team(body))
+        await self.publish_home(actor)
+
+    async def publish_home(self, actor: Actor) -> None:
+        where = ConversationRef(self.platform, actor.user.workspace_id, HOME)
+        reply = await self.dispatcher.run_home(actor, where)
+        blocks = render.blocks(reply) if reply.blocks else render.message(reply)["blocks"]
+        await self.client.views_publish(user_id=actor.user.user_id, view={"type": "home", "blocks": blocks[:100]})
+
+
+def _field_for(spec: Any, reply: Reply) -> str:
+    """The form field an error is about: its message starts with the option's name."""
+    text = render.plain(reply.text).removeprefix("⚠️ ")
+    for option in spec.options:
+        if text.startswith(option.metavar):
+            return option.name
+    return spec.options[0].name if spec.options else "value"

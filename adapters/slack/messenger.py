@@ -1,0 +1,109 @@
+"""Sending on the bot's own initiative through Slack's Web API.
+
+Each delivery carries its outbox key in Slack message metadata, so after a crash the worker can
+ask `conversations.history` whether the message already arrived instead of posting it twice.
+Link unfurling is off: a link a member typed must not grow a preview the bot vouches for.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from bot.messenger import DeliveryError
+from bot.refs import ConversationRef, MessageRef, UserRef
+from bot.replies import Reply
+
+METADATA_EVENT = "coalition_bot_delivery"
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "account_inactive",
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "cannot_dm_bot",
+    "user_not_found",
+    "msg_too_long",
+    "invalid_blocks",
+    "restricted_action",
+}
+
+
+class SlackMessenger:
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._dm_channels: dict[str, str] = {}
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
+        ts = await self._post(conversation.channel_id, reply, key)
+        return MessageRef(conversation, ts)
+
+    async def send_private(self, user: UserRef, reply: Reply, *, key: str) -> MessageRef:
+        channel = await self._dm_channel(user.user_id)
+        ts = await self._post(channel, reply, key)
+        return MessageRef(ConversationRef(self.platform, user.workspace_id, channel), ts)
+
+    async def update(self, message: MessageRef, reply: Reply) -> None:
+        channel = message.conversation.channel_id
+        if channel.startswith("dm:"):
+            channel = await self._dm_channel(channel[3:])
+        await self._call(self.client.chat_update(channel=channel, ts=message.message_id, **render.message(reply)))
+
+    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+        if isinstance(conversation, UserRef):
+            channel = await self._dm_channel(conversation.user_id)
+            where = ConversationRef(self.platform, conversation.workspace_id, channel)
+        else:
+            channel, where = conversation.channel_id, conversation
+        response = await self._call(
+            self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        )
+        for msg in response.get("messages", []):
+            payload = (msg.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return MessageRef(where, msg["ts"])
+        return None
+
+    async def _post(self, channel: str, reply: Reply, key: str) -> str:
+        response = await self._call(
+            self.client.chat_postMessage(
+                channel=channel,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+                **render.message(reply),
+            )
+        )
+        return str(response["ts"])
+
+    async def _dm_channel(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            response = await self._call(self.client.conversations_open(users=user_id))
+            self._dm_channels[user_id] = response["channel"]["id"]
+        return self._dm_channels[user_id]
+
+    async def _call(self, request):  # type: ignore[no-untyped-def]
+        """Turn Slack's answers into the outbox's three kinds of failure."""
+        try:
+            return await request
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            if status == 429 or error == "ratelimited":
+                retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+                raise DeliveryError("rate limited by Slack", retry_after=retry_after) from exc
+            if error in PERMANENT_ERRORS:
+                raise DeliveryError(f"Slack refused: {error}", permanent=True) from exc
+            raise DeliveryError(f"Slack error: {error or status}") from exc
+        except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
+            raise DeliveryError(f"no answer from Slack ({type(exc).__name__})", unknown=True) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise DeliveryError(f"cannot reach Slack ({exc})") from exc
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"connection to Slack failed ({type(exc).__name__})", unknown=True) from exc

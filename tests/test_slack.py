@@ -1,0 +1,270 @@
+"""The Slack adapter end to end: the real slack-bolt and slack_sdk against the loopback fake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.slack.app import SlackAdapter
+from bot.app import App
+from bot.config import Settings
+from bot.refs import ConversationRef
+from commands import build_registry
+from commands.dispatcher import Dispatcher
+from commands.help import overview
+from storage import Database
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, form, sign
+
+
+@dataclass
+class Slack:
+    fake: FakeSlack
+    adapter: SlackAdapter
+    app: App
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.adapter.port}/slack/events"
+
+    async def post(
+        self, body: str, *, json_body: bool = False, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        content_type = "application/json" if json_body else "application/x-www-form-urlencoded"
+        headers = headers if headers is not None else sign(body)
+        response = await self.http.post(self.url, data=body, headers={**headers, "Content-Type": content_type})
+        await response.read()
+        return response
+
+    async def command(
+        self, text: str, *, user: str = "UADMIN", channel: str = "C1", name: str = "general"
+    ) -> dict[str, Any]:
+        command, _, rest = text.partition(" ")
+        response = await self.post(
+            form(self.fake.slash_command(command, rest, user=user, channel=channel, channel_name=name))
+        )
+        assert response.status == 200, await response.text()
+        return await response.json() if response.content_length else {}
+
+    async def click(self, action_id: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        response = await self.post(form(self.fake.block_actions(action_id, **kwargs)))
+        assert response.status == 200
+        return response
+
+
+async def eventually(check: Callable[[], Any], within: float = 8.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def settings_for(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Settings:
+    base = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        slack_http_port=0,
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
+    fake = await FakeSlack().start()
+    fake.user("UADMIN", "Dana", admin=True, tz="America/New_York")
+    fake.user("UMARIA", "Maria", tz="Europe/Berlin")
+    settings = settings_for(tmp_path, fake)
+    db = Database(settings.database_url)
+    await db.upgrade()
+    app = App(settings, db)
+    adapter = SlackAdapter(settings, app, Dispatcher(app, build_registry()))
+    await adapter.start()
+    await app.scheduler.start()
+    async with aiohttp.ClientSession() as http:
+        yield Slack(fake, adapter, app, http)
+    await adapter.stop()
+    await app.close()
+    await fake.stop()
+
+
+async def set_up(slack: Slack) -> None:
+    reply = await slack.command('/coalition setup "Eastside Safety"')
+    assert "is set up" in reply["text"], reply
+
+
+async def test_signed_slash_command_is_answered_in_the_ack(slack: Slack) -> None:
+    reply = await slack.command("/coalition help", user="UMARIA")
+    assert reply["response_type"] == "ephemeral"
+    assert "/coalition link" in reply["text"]
+    assert reply["blocks"][0]["type"] == "section"
+    buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == ["help:show:broadcast", "help:show:coalition"]
+
+
+@pytest.mark.parametrize("problem", ["bad signature", "stale timestamp", "no signature"])
+async def test_requests_not_from_slack_get_401(slack: Slack, problem: str) -> None:
+    body = form(slack.fake.slash_command("/coalition", "help", user="UMARIA"))
+    if problem == "bad signature":
+        headers = sign(body, secret="0" * 32)
+    elif problem == "stale timestamp":
+        headers = sign(body, timestamp=int(time.time()) - 600)
+    else:
+        headers = {}
+    response = await slack.post(body, headers=headers)
+    assert response.status == 401
+    assert slack.fake.calls == []  # nothing ran
+
+
+async def test_workspace_without_a_coalition_gets_set_up_guidance(slack: Slack) -> None:
+    reply = await slack.command("/broadcast list", user="UMARIA")
+    assert reply["response_type"] == "ephemeral"
+    assert "isn't part of a coalition yet" in reply["text"]
+    assert "/coalition setup" in reply["text"]
+
+
+async def test_admins_coordinate_and_profiles_supply_time_zones(slack: Slack) -> None:
+    await set_up(slack)
+    me = await slack.command("/coalition whoami", user="UMARIA")
+    assert "a member of *Eastside Safety*" in me["text"]
+    assert "Time zone: Europe/Berlin (from your profile" in me["text"]
+    refused = await slack.command("/coalition link", user="UMARIA", channel="C2", name="residents")
+    assert "Only coordinators" in refused["text"] and "Dana" in refused["text"]
+    linked = await slack.command("/coalition link --tags residents", user="UADMIN", channel="C2", name="residents")
+    assert linked["response_type"] == "in_channel"
+
+
+async def test_unlinked_channel_gets_guidance(slack: Slack) -> None:
+    await set_up(slack)
+    reply = await slack.command("/coalition unlink", user="UADMIN", channel="C9", name="random")
+    assert "isn't linked to Eastside Safety yet" in reply["text"]
+
+
+async def test_click_on_an_ephemeral_message_answers_through_the_response_url(slack: Slack) -> None:
+    await slack.click("help:show:coalition", user="UMARIA", ephemeral=True)
+    response = await eventually(lambda: slack.fake.responses)
+    assert response[0]["replace_original"] is True
+    assert "/coalition link" in response[0]["text"]
+
+
+async def test_click_on_a_posted_message_edits_it_with_chat_update(slack: Slack) -> None:
+    await set_up(slack)
+    # A message with buttons that the bot posted in the channel earlier.
+    posted = await slack.adapter.messenger.send(
+        ConversationRef("slack", "T0FAKE", "C1"), overview(build_registry()), key="help-post"
+    )
+    await slack.click("help:show:coalition", user="UMARIA", message_ts=posted.message_id)
+    edited = await eventually(lambda: [m for m in slack.fake.messages["C1"] if m.get("edited")])
+    assert "/coalition link" in edited[0]["text"]
+    assert "chat.update" in slack.fake.methods()
+
+
+async def test_stale_button_gets_a_clear_private_message(slack: Slack) -> None:
+    await set_up(slack)
+    await slack.click("poll:vote:99:1", user="UMARIA", ephemeral=False)
+    response = await eventually(lambda: slack.fake.responses)
+    assert response[0]["response_type"] == "ephemeral"
+    assert "no longer does anything" in response[0]["text"]
+
+
+async def test_broadcast_form_opens_and_its_submission_is_handled(slack: Slack) -> None:
+    await set_up(slack)
+    assert await slack.command("/broadcast send") == {}
+    view = slack.fake.views_opened[0]["view"]
+    assert view["callback_id"] == "modal:broadcast.send"
+    assert [b["block_id"] for b in view["blocks"]] == ["text", "to", "at", "ack"]
+    empty = await slack.post(
+        form(
+            slack.fake.view_submission(
+                view, {"text": {"value": {"type": "plain_text_input", "value": None}}}, user="UADMIN"
+            )
+        )
+    )
+    assert empty.status == 200
+    assert (await empty.json()) == {"response_action": "errors", "errors": {"text": "TEXT is missing: the update"}}
+    assert slack.fake.messages["C1"] == []
+    values = {
+        "text": {"value": {"type": "plain_text_input", "value": "Walk moved to Saturday"}},
+        "ack": {"value": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+    }
+    ok = await slack.post(form(slack.fake.view_submission(view, values, user="UADMIN")))
+    assert ok.status == 200
+    await eventually(lambda: slack.fake.ephemeral)
+    assert "Broadcast #1 goes to 1 channel now" in slack.fake.ephemeral[0]["text"]
+    delivered = await eventually(lambda: slack.fake.messages["C1"])
+    assert "Walk moved to Saturday" in delivered[0]["text"]
+    assert delivered[0]["metadata"]["event_payload"]["key"] == "broadcast:1:channel:1"
+
+
+async def test_rate_limited_post_is_retried_after_retry_after(slack: Slack) -> None:
+    await set_up(slack)
+    slack.fake.fail["chat.postMessage"] = [429]
+    slack.fake.retry_after = 1
+    started = time.monotonic()
+    await slack.command('/broadcast send "Budget notes are up" --no-ack')
+    delivered = await eventually(lambda: slack.fake.messages["C1"])
+    assert time.monotonic() - started >= 0.9
+    assert len(delivered) == 1
+    await asyncio.sleep(0.3)
+    assert len(slack.fake.messages["C1"]) == 1
+
+
+async def test_user_text_is_escaped_in_what_the_bot_posts(slack: Slack) -> None:
+    await set_up(slack)
+    await slack.command('/broadcast send "<!channel> *free* <https://evil.example|bank>" --no-ack')
+    posted = (await eventually(lambda: slack.fake.messages["C1"]))[0]
+    body = posted["blocks"][0]["text"]["text"]
+    assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+    assert "<https://evil.example|bank>" not in body
+    assert "\u200b*\u200bfree\u200b*\u200b" in body
+    assert "<!channel>" not in posted["text"]
+
+
+async def test_app_home_lists_what_waits_for_the_member(slack: Slack) -> None:
+    await set_up(slack)
+    await slack.command('/broadcast send "Please read the new safety plan"')
+    await eventually(lambda: slack.fake.messages["C1"])
+    response = await slack.post(json.dumps(slack.fake.home_opened("UMARIA")), json_body=True)
+    assert response.status == 200
+    published = await eventually(lambda: slack.fake.views_published)
+    view = published[-1]["view"]
+    assert view["type"] == "home"
+    text = json.dumps(view["blocks"])
+    assert "Eastside Safety" in text and "Please read the new safety plan" in text
+    assert "broadcast:ack:1" in text
+
+
+async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None:
+    fake = await FakeSlack().start()
+    fake.user("UADMIN", "Dana", admin=True)
+    settings = settings_for(tmp_path, fake, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    db = Database(settings.database_url)
+    await db.upgrade()
+    app = App(settings, db)
+    adapter = SlackAdapter(settings, app, Dispatcher(app, build_registry()))
+    await adapter.start()
+    try:
+        payload = fake.slash_command("/coalition", "help", user="UADMIN")
+        ack = await fake.push("slash_commands", payload)
+        assert ack["response_type"] == "ephemeral" and "/coalition link" in ack["text"]
+        ack = await fake.push("interactive", fake.block_actions("help:show:coalition", user="UADMIN", ephemeral=True))
+        assert ack == {}
+        response = await eventually(lambda: fake.responses)
+        assert "/coalition link" in response[0]["text"]
+        assert "apps.connections.open" in fake.methods()
+    finally:
+        await adapter.stop()
+        await app.close()
+        await fake.stop()
