@@ -21,7 +21,7 @@ from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger("coalition-bot")
 
-ADAPTERS = ("console", "slack")
+ADAPTERS = ("console", "slack", "discord")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     man = slack_sub.add_parser("manifest", help="print the Slack app manifest (JSON) generated from the commands")
     man.add_argument("--request-url", help="HTTP mode: your public https://.../slack/events URL (default: Socket Mode)")
     man.set_defaults(func=cmd_slack_manifest)
+
+    disc = sub.add_parser("discord", help="Discord set-up helpers")
+    disc_sub = disc.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
+    sync = disc_sub.add_parser("sync", help="register the bot's slash commands with Discord")
+    sync.add_argument("--guild", type=int, help="one server's id: updates at once (global sync can take an hour)")
+    sync.set_defaults(func=cmd_discord_sync)
+    inv = disc_sub.add_parser("invite", help="print the link that adds the bot to a server")
+    inv.add_argument("--client-id", type=int, help="the application id (default: read from DISCORD_BOT_TOKEN)")
+    inv.set_defaults(func=cmd_discord_invite)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -173,13 +182,17 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    configured = [name for name, on in (("slack", settings.slack_configured),) if on]
+    configured = [
+        name for name, on in (("slack", settings.slack_configured), ("discord", settings.discord_configured)) if on
+    ]
     wanted = [a.strip() for a in args.adapters.split(",")] if args.adapters else configured
     unknown = [a for a in wanted if a not in ADAPTERS]
     if unknown:
         raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}")
     if "slack" in wanted and not settings.slack_configured:
         raise ConfigError("SLACK_BOT_TOKEN: expected a bot token to start the Slack adapter (see .env.example)")
+    if "discord" in wanted and not settings.discord_configured:
+        raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to start the Discord adapter (see .env.example)")
     if not wanted or wanted == ["console"]:
         if not wanted:
             print(
@@ -208,6 +221,12 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
             slack = SlackAdapter(settings, app, dispatcher)
             await slack.start()
             running.append(slack)
+        if "discord" in adapters:
+            from adapters.discord.app import DiscordAdapter
+
+            discord_adapter = DiscordAdapter(settings, app, dispatcher)
+            await discord_adapter.start()
+            running.append(discord_adapter)
         await app.scheduler.start()
         print(f"coalition-bot is running ({', '.join(adapters)}). Press Ctrl+C to stop.", file=sys.stderr)
         stop = asyncio.Event()
@@ -220,6 +239,36 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
         for adapter in running:
             await adapter.stop()
         await app.close()
+
+
+async def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.discord_configured:
+        raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to sync commands (see .env.example)")
+    from adapters.discord.app import DiscordAdapter
+
+    app = App(settings, Database(settings.database_url))
+    adapter = DiscordAdapter(settings, app, Dispatcher(app, build_registry()))
+    try:
+        synced = await adapter.sync(args.guild)
+    finally:
+        await adapter.client.close()
+        await app.db.dispose()
+    where = f"server {args.guild} (visible now)" if args.guild else "every server (Discord may take up to an hour)"
+    names = ", ".join("/" + c["name"] for c in synced)
+    print(f"Synced {len(synced)} commands to {where}: {names}.")
+    return 0
+
+
+async def cmd_discord_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.discord.invite import application_id_from_token, invite_url
+
+    client_id = args.client_id or (
+        application_id_from_token(settings.discord_bot_token) if settings.discord_bot_token else None
+    )
+    if client_id is None:
+        raise ConfigError("DISCORD_BOT_TOKEN: set it (or pass --client-id) so the invite names your application")
+    print(invite_url(client_id))
+    return 0
 
 
 async def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:

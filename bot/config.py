@@ -40,6 +40,7 @@ class Settings:
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    discord_coordinator_role: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -120,6 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_bot_token=discord_token,
         discord_api_url=_http_url(get("DISCORD_API_URL"), "DISCORD_API_URL"),
         discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
+        discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
     )
 
 

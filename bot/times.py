@@ -39,21 +39,22 @@ def format_duration(delta: timedelta) -> str:
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
+def zone_names() -> dict[str, str]:
+    """Every IANA zone, keyed by its lower-case name."""
     return {name.lower(): name for name in available_timezones()}
 
 
 def parse_timezone(text: str) -> str:
     """An IANA zone name, matched without regard to case; suggestions when it is close."""
-    name = _zone_names().get(text.strip().lower().replace(" ", "_"))
+    name = zone_names().get(text.strip().lower().replace(" ", "_"))
     if name:
         try:
             ZoneInfo(name)
             return name
         except ZoneInfoNotFoundError:
             pass
-    close = get_close_matches(text.strip().lower(), list(_zone_names()), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(_zone_names()[c] for c in close)}?" if close else ""
+    close = get_close_matches(text.strip().lower(), list(zone_names()), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(zone_names()[c] for c in close)}?" if close else ""
     raise TimeProblem(f"'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago.")
 
 

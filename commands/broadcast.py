@@ -153,7 +153,7 @@ BROADCAST = CommandSpec(
                 OptionSpec("text", OptionType.TEXT, "the update", required=True, positional=True, max_length=MAX_TEXT),
                 OptionSpec("to", OptionType.TAGS, "only channels with these tags"),
                 OptionSpec("at", OptionType.DATETIME, "send later, at this time"),
-                OptionSpec("ack", OptionType.BOOL, "ask members to acknowledge (--no-ack to turn off)", default=True),
+                OptionSpec("ack", OptionType.BOOL, "ask members to acknowledge (on unless turned off)", default=True),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,

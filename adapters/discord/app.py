@@ -1,0 +1,215 @@
+"""The Discord adapter: a discord.py client whose interactions go to the dispatcher.
+
+Every interaction is answered within Discord's 3 seconds: the reply itself when it is ready in
+time, otherwise a deferral followed by the reply. Commands are synced on demand
+(`coalition-bot discord sync`), never at start-up, because Discord rate-limits syncing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import yarl
+
+from adapters.discord import render
+from adapters.discord.commands import command_payloads, read_interaction
+from adapters.discord.components import ActionButton, ActionSelect, build_view
+from adapters.discord.messenger import DiscordMessenger
+from adapters.discord.modals import FormModal
+from bot.app import App
+from bot.config import Settings
+from bot.pacing import DISCORD
+from bot.refs import Actor, ConversationRef, MessageRef, UserRef
+from bot.replies import Reply
+from bot.times import zone_names
+from commands.dispatcher import Dispatcher
+from commands.errors import UsageError
+from commands.spec import OptionType
+
+log = logging.getLogger(__name__)
+
+ANSWER_BUDGET = 2.0  # seconds before we defer (Discord allows 3)
+
+
+def point_at(settings: Settings) -> None:
+    """Aim discord.py at another REST base and gateway (tests, or a proxy)."""
+    if settings.discord_api_url:
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
+        assert settings.discord_bot_token
+        point_at(settings)
+        self.settings = settings
+        self.app = app
+        self.dispatcher = dispatcher
+        intents = discord.Intents.none()
+        intents.guilds = True
+        self.client = discord.Client(intents=intents)
+        self.client.add_dynamic_items(ActionButton, ActionSelect)
+        ActionButton.handler = self._on_component
+        ActionSelect.handler = self._on_component
+        self.client.event(self.on_interaction)
+        self.messenger = DiscordMessenger(self.client)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.app.add_messenger(self.messenger, DISCORD)
+        await self.client.login(self.settings.discord_bot_token or "")
+        self._task = asyncio.create_task(self.client.connect(reconnect=True))
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            ready.cancel()
+            self._task.result()  # raises the connection error
+        log.info("Discord adapter connected as %s", self.client.user)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            try:
+                await self._task
+            except Exception:
+                log.debug("Discord connection ended with an error on close", exc_info=True)
+
+    # Who and where ---------------------------------------------------------------------------
+
+    def actor(self, interaction: discord.Interaction) -> Actor:
+        user = interaction.user
+        admin = False
+        if isinstance(user, discord.Member):
+            admin = user.guild_permissions.manage_guild
+            wanted = self.settings.discord_coordinator_role
+            if wanted and any(r.name == wanted or str(r.id) == wanted for r in user.roles):
+                admin = True
+        name = getattr(user, "display_name", None) or user.name
+        return Actor(UserRef(self.platform, str(interaction.guild_id or "dm"), str(user.id)), name[:80], admin)
+
+    @staticmethod
+    def where(interaction: discord.Interaction) -> ConversationRef:
+        channel = interaction.channel
+        name = getattr(channel, "name", "") or ""
+        return ConversationRef("discord", str(interaction.guild_id or "dm"), str(interaction.channel_id), name=name)
+
+    # Interactions --------------------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type == discord.InteractionType.application_command:
+            await self._on_command(interaction)
+        elif interaction.type == discord.InteractionType.autocomplete:
+            await self._on_autocomplete(interaction)
+
+    async def _on_command(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        registry = self.dispatcher.registry
+        try:
+            path, raw, _ = read_interaction(registry, data)
+        except UsageError as exc:
+            await self.answer(interaction, Reply(f"⚠️ {exc.message}", private=True, error=True))
+            return
+        spec = registry.find(path)
+        if spec is not None and spec.modal and not raw:
+            await interaction.response.send_modal(FormModal(self, path, spec))
+            return
+        actor, where = self.actor(interaction), self.where(interaction)
+        await self._answer_in_time(interaction, self.dispatcher.run_command(path, raw, actor, where))
+
+    async def _on_component(self, interaction: discord.Interaction, custom_id: str, value: str | None) -> None:
+        action_id = render.action_id_of(custom_id)
+        where = self.where(interaction)
+        message = MessageRef(where, str(interaction.message.id)) if interaction.message else None
+        reply = await self.dispatcher.run_action(
+            action_id, self.actor(interaction), where, value=value, message=message
+        )
+        if reply.replace_original and not reply.error:
+            rendered = render.message(reply)
+            await interaction.response.edit_message(
+                content=rendered.content,
+                embeds=rendered.embeds,
+                view=build_view(rendered.rows),
+                allowed_mentions=rendered.allowed_mentions,
+            )
+            return
+        await self.answer(interaction, reply)
+
+    async def _on_autocomplete(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        try:
+            path, raw, focused = read_interaction(self.dispatcher.registry, data)
+        except UsageError:
+            await interaction.response.autocomplete([])
+            return
+        spec = self.dispatcher.registry.find(path)
+        option = next((o for o in spec.options if o.name == focused), None) if spec else None
+        typed = str(raw.get(focused or "", "") or "")
+        choices: list[discord.app_commands.Choice[str]] = []
+        if option is not None and option.type == OptionType.TIMEZONE:
+            choices = [discord.app_commands.Choice(name=z, value=z) for z in zones_matching(typed)]
+        await interaction.response.autocomplete(choices)
+
+    async def _answer_in_time(self, interaction: discord.Interaction, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), ANSWER_BUDGET)
+        except TimeoutError:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            reply = await task
+            rendered = render.message(reply)
+            if reply.private:
+                await interaction.followup.send(
+                    content=rendered.content or "",
+                    embeds=rendered.embeds,
+                    view=build_view(rendered.rows),
+                    allowed_mentions=rendered.allowed_mentions,
+                    ephemeral=True,
+                )
+            else:
+                await interaction.followup.send(content="Done.", ephemeral=True)
+                assert interaction.channel is not None
+                await interaction.channel.send(  # type: ignore[union-attr]
+                    content=rendered.content,
+                    embeds=rendered.embeds,
+                    view=build_view(rendered.rows),
+                    allowed_mentions=rendered.allowed_mentions,
+                )
+            return
+        await self.answer(interaction, reply)
+
+    async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
+        rendered = render.message(reply)
+        await interaction.response.send_message(
+            content=rendered.content,
+            embeds=rendered.embeds,
+            view=build_view(rendered.rows),
+            allowed_mentions=rendered.allowed_mentions,
+            ephemeral=reply.private,
+        )
+
+    # Set-up helpers --------------------------------------------------------------------------
+
+    async def sync(self, guild_id: int | None) -> list[dict[str, Any]]:
+        """Register the generated commands: in one server (instant) or everywhere (Discord may take
+        up to an hour to show global changes)."""
+        await self.client.login(self.settings.discord_bot_token or "")
+        app_id = self.client.application_id
+        assert app_id is not None
+        payloads = command_payloads(self.dispatcher.registry)
+        if guild_id is None:
+            return await self.client.http.bulk_upsert_global_commands(app_id, payloads)
+        return await self.client.http.bulk_upsert_guild_commands(app_id, guild_id, payloads)
+
+
+def zones_matching(typed: str) -> list[str]:
+    needle = typed.strip().lower().replace(" ", "_")
+    names = sorted(zone_names().values())
+    starts = [n for n in names if n.lower().startswith(needle) or n.lower().split("/")[-1].startswith(needle)]
+    contains = [n for n in names if needle in n.lower() and n not in starts]
+    return (starts + contains)[:25]

@@ -1,0 +1,108 @@
+"""Discord application commands generated from the registry, and interactions read back.
+
+Each top-level command becomes a command with subcommands (`/meeting schedule`, `/poll create`).
+An option that takes several values becomes one text option read with the shared tokenizer, so
+`"Is 7pm ok?" Yes No` means the same in Discord as in Slack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commands.parser import tokenize
+from commands.registry import Registry
+from commands.spec import CommandSpec, OptionSpec, OptionType
+
+STRING, INTEGER, BOOLEAN, USER, CHANNEL = 3, 4, 5, 6, 7
+SUB_COMMAND = 1
+OPTION_TYPES = {
+    OptionType.INT: INTEGER,
+    OptionType.BOOL: BOOLEAN,
+    OptionType.USER: USER,
+    OptionType.CHANNEL: CHANNEL,
+}
+AUTOCOMPLETE = {OptionType.TIMEZONE}
+
+
+def command_payloads(registry: Registry) -> list[dict[str, Any]]:
+    payloads = []
+    for spec in registry.commands():
+        payload: dict[str, Any] = {
+            "name": spec.name,
+            "description": spec.description[:100],
+            "type": 1,
+            "contexts": [0],  # in servers only: a coalition lives in linked server channels
+            "integration_types": [0],
+        }
+        if spec.is_group:
+            payload["options"] = [
+                {
+                    "type": SUB_COMMAND,
+                    "name": sub.name,
+                    "description": sub.description[:100],
+                    "options": [_option(o) for o in _ordered(sub)],
+                }
+                for sub in spec.subcommands
+            ]
+        else:
+            payload["options"] = [_option(o) for o in _ordered(spec)]
+        payloads.append(payload)
+    return payloads
+
+
+def _ordered(spec: CommandSpec) -> list[OptionSpec]:
+    """Discord wants required options first."""
+    return [o for o in spec.options if o.required] + [o for o in spec.options if not o.required]
+
+
+def _option(option: OptionSpec) -> dict[str, Any]:
+    description = option.help
+    if option.multiple:
+        description += ' (several: "in quotes" when they have spaces)'
+    rendered: dict[str, Any] = {
+        "type": OPTION_TYPES.get(option.type, STRING),
+        "name": option.name,
+        "description": description[:100],
+        "required": option.required,
+    }
+    if option.type == OptionType.CHOICE:
+        rendered["choices"] = [{"name": c, "value": c} for c in option.choices[:25]]
+    if option.type in (OptionType.STRING, OptionType.TEXT) and not option.multiple:
+        rendered["max_length"] = min(option.length_limit, 6000)
+    if option.type == OptionType.INT:
+        if option.min_value is not None:
+            rendered["min_value"] = option.min_value
+        if option.max_value is not None:
+            rendered["max_value"] = option.max_value
+    if option.type == OptionType.CHANNEL:
+        rendered["channel_types"] = [0, 5]  # text and announcement channels
+    if option.type in AUTOCOMPLETE:
+        rendered["autocomplete"] = True
+    return rendered
+
+
+def read_interaction(registry: Registry, data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any], str | None]:
+    """The command path, the raw option values, and the option being autocompleted (if any)."""
+    path: tuple[str, ...] = (data["name"],)
+    options = data.get("options") or []
+    while options and options[0].get("type") == SUB_COMMAND:
+        path = (*path, options[0]["name"])
+        options = options[0].get("options") or []
+    spec = registry.find(path)
+    raw: dict[str, Any] = {}
+    focused = None
+    for given in options:
+        value = given.get("value")
+        if given.get("focused"):
+            focused = given["name"]
+        option = next((o for o in spec.options if o.name == given["name"]), None) if spec else None
+        if option is None:
+            continue
+        if option.type == OptionType.USER:
+            value = f"<@{value}>"
+        elif option.type == OptionType.CHANNEL:
+            value = f"<#{value}>"
+        elif option.multiple and isinstance(value, str):
+            value = [t.value for t in tokenize(value)]
+        raw[option.name] = value
+    return path, raw, focused

@@ -1,0 +1,80 @@
+"""Buttons and selects as `discord.ui.DynamicItem`s: one template each matches every action id,
+so a click on any message, however old and across restarts, reaches the dispatcher, and no view
+is kept in memory per message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from adapters.discord.render import SELECT_PREFIX, Component
+
+ClickHandler = Callable[[discord.Interaction, str, str | None], Awaitable[None]]
+
+_STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
+_ID = r"[A-Za-z0-9_.:~\-]{1,100}"
+
+
+class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"(?P<action>{_ID})"):
+    handler: ClickHandler | None = None
+
+    def __init__(self, action: str, label: str = "\u200b", style: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, custom_id=action, style=_STYLES.get(style or "", discord.ButtonStyle.secondary)
+            )
+        )
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> ActionButton:
+        return cls(match["action"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert ActionButton.handler is not None
+        await ActionButton.handler(interaction, self.action, None)
+
+
+class ActionSelect(
+    discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"{re.escape(SELECT_PREFIX)}(?P<action>{_ID})"
+):
+    handler: ClickHandler | None = None
+
+    def __init__(self, action: str, placeholder: str = "", options: tuple[tuple[str, str], ...] = ()) -> None:
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=f"{SELECT_PREFIX}{action}",
+            placeholder=placeholder or None,
+            options=[discord.SelectOption(label=label, value=value) for label, value in options]
+            or [discord.SelectOption(label="-", value="-")],
+        )
+        super().__init__(select)
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
+    ) -> ActionSelect:
+        return cls(match["action"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert ActionSelect.handler is not None
+        values = (interaction.data or {}).get("values") or [None]  # type: ignore[union-attr]
+        await ActionSelect.handler(interaction, self.action, values[0])
+
+
+def build_view(rows: list[list[Component]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for row_number, row in enumerate(rows):
+        for component in row:
+            if component.kind == "button":
+                item: discord.ui.Item[Any] = ActionButton(component.custom_id, component.label, component.style)
+            else:
+                item = ActionSelect(component.custom_id.removeprefix(SELECT_PREFIX), component.label, component.options)
+            item.row = row_number
+            view.add_item(item)
+    return view

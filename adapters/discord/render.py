@@ -1,0 +1,199 @@
+"""Replies as Discord content, embeds and components, within Discord's limits.
+
+Limits are met here, never discovered as an API error: content over 2,000 characters moves into
+embed descriptions (4,096 each, 6,000 in all, at most 10 embeds), fields stop at 25, buttons fill
+rows of 5 and at most 5 rows, selects carry 25 options each. What does not fit is said openly.
+User text is escaped for markdown and mentions; `allowed_mentions` pings only members the bot
+itself mentions, so `@everyone`, `@here` and role mentions typed by anyone notify nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import discord
+
+from bot import markup
+from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
+
+MAX_CONTENT = 2000
+MAX_DESCRIPTION = 4096
+MAX_EMBED_TOTAL = 6000
+MAX_EMBEDS = 10
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_ROWS = 5
+MAX_BUTTONS_PER_ROW = 5
+MAX_OPTIONS = 25
+MAX_LABEL = 80
+MAX_CUSTOM_ID = 100
+SELECT_PREFIX = "s|"
+
+
+def escape_user(text: str) -> str:
+    """No pings, no formatting, no masked links: every `<@` is broken, whatever the id's length."""
+    escaped = discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+    return escaped.replace("<@", "<\u200b@")
+
+
+def _time(when: datetime, style: str) -> str:
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+class _Mentions:
+    """Collects the members a reply mentions, so only they are pinged."""
+
+    def __init__(self) -> None:
+        self.users: list[int] = []
+
+    def __call__(self, span: markup.MentionSpan) -> str:
+        if span.platform == "discord" and span.user_id.isdigit():
+            self.users.append(int(span.user_id))
+            return f"<@{span.user_id}>"
+        return escape_user(f"@{span.display_name or span.user_id}")
+
+
+def text(value: str, mentions: _Mentions | None = None) -> str:
+    return markup.render(
+        value, bot=lambda s: s, user=escape_user, time=_time, member=mentions or _Mentions(), bold="**"
+    )
+
+
+def plain(value: str) -> str:
+    return markup.plain(value, UTC)
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: Literal["button", "select"]
+    custom_id: str
+    label: str = ""
+    style: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class DiscordMessage:
+    content: str | None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    rows: list[list[Component]] = field(default_factory=list)
+    allowed_mentions: discord.AllowedMentions = field(default_factory=discord.AllowedMentions.none)
+    ephemeral: bool = False
+
+
+def _chunks(value: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    while len(value) > limit:
+        cut = value.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = value.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(value[:cut])
+        value = value[cut:].lstrip("\n")
+    if value:
+        pieces.append(value)
+    return pieces
+
+
+def _embeds(description: str, fields: list[tuple[str, str]]) -> list[discord.Embed]:
+    embeds: list[discord.Embed] = []
+    budget = MAX_EMBED_TOTAL
+    pieces = _chunks(description, MAX_DESCRIPTION) or [""]
+    for n, piece in enumerate(pieces):
+        if len(embeds) == MAX_EMBEDS or budget - len(piece) < 100:
+            left = sum(len(p) for p in pieces[n:])
+            embeds[-1].description = (
+                embeds[-1].description or ""
+            ) + f"\n… {left} more characters not shown (Discord's limit)."
+            break
+        embeds.append(discord.Embed(description=piece or None, colour=discord.Colour(0x2C5F2D)))
+        budget -= len(piece)
+    for name, value in fields[:MAX_FIELDS]:
+        name, value = name[:MAX_FIELD_NAME] or "\u200b", value[:MAX_FIELD_VALUE] or "\u200b"
+        if budget - len(name) - len(value) < 0:
+            break
+        embeds[-1].add_field(name=name, value=value, inline=True)
+        budget -= len(name) + len(value)
+    return embeds
+
+
+def _label(value: str) -> str:
+    label = plain(value) or "\u200b"
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+
+
+def _rows(actions: list[Actions]) -> tuple[list[list[Component]], int]:
+    rows: list[list[Component]] = []
+    buttons: list[Component] = []
+    dropped = 0
+
+    def flush() -> None:
+        nonlocal buttons
+        for start in range(0, len(buttons), MAX_BUTTONS_PER_ROW):
+            rows.append(buttons[start : start + MAX_BUTTONS_PER_ROW])
+        buttons = []
+
+    for block in actions:
+        for element in block.elements:
+            if isinstance(element, Button):
+                buttons.append(Component("button", element.action_id, _label(element.label), element.style))
+            elif isinstance(element, Select):
+                flush()
+                chunks = [element.options[i : i + MAX_OPTIONS] for i in range(0, len(element.options), MAX_OPTIONS)]
+                for n, chunk in enumerate(chunks, 1):
+                    page = f" ({n}/{len(chunks)})" if len(chunks) > 1 else ""
+                    custom = f"{SELECT_PREFIX}{element.action_id}" + (f"~{n}" if len(chunks) > 1 else "")
+                    rows.append(
+                        [
+                            Component(
+                                "select",
+                                custom[:MAX_CUSTOM_ID],
+                                _label(element.placeholder + page)[:150],
+                                options=tuple((_label(o.label)[:100], o.value[:100]) for o in chunk),
+                            )
+                        ]
+                    )
+        flush()
+    if len(rows) > MAX_ROWS:
+        dropped = sum(len(r) if r[0].kind == "button" else 1 for r in rows[MAX_ROWS:])
+        rows = rows[:MAX_ROWS]
+    return rows, dropped
+
+
+def message(reply: Reply) -> DiscordMessage:
+    mentions = _Mentions()
+    actions = [b for b in reply.blocks if isinstance(b, Actions)]
+    if not reply.blocks:
+        body = text(reply.text, mentions)
+        if len(body) <= MAX_CONTENT:
+            return DiscordMessage(body, [], [], _allowed(mentions), reply.private)
+        return DiscordMessage(None, _embeds(body, []), [], _allowed(mentions), reply.private)
+    parts: list[str] = []
+    fields: list[tuple[str, str]] = []
+    for block in reply.blocks:
+        if isinstance(block, Section):
+            parts.append(text(block.text, mentions))
+            fields += [(plain(f.label), text(f.value, mentions)) for f in block.fields]
+        elif isinstance(block, Context):
+            parts.append("\n".join(f"-# {line}" for line in text(block.text, mentions).splitlines() if line))
+        elif isinstance(block, Divider):
+            parts.append("")
+    rows, dropped = _rows(actions)
+    description = "\n".join(parts).strip("\n")
+    if dropped:
+        description += f"\n-# {dropped} more button(s) did not fit here (Discord's limit)."
+    return DiscordMessage(None, _embeds(description, fields), rows, _allowed(mentions), reply.private)
+
+
+def _allowed(mentions: _Mentions) -> discord.AllowedMentions:
+    return discord.AllowedMentions(
+        everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in mentions.users]
+    )
+
+
+def action_id_of(custom_id: str) -> str:
+    return custom_id.removeprefix(SELECT_PREFIX).split("~", 1)[0]

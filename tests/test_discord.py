@@ -1,0 +1,224 @@
+"""The Discord adapter end to end: the real discord.py against the loopback REST and gateway fake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.discord.app import DiscordAdapter
+from bot.app import App
+from bot.config import Settings
+from commands import build_registry
+from commands.dispatcher import Dispatcher
+from storage import Database
+from tests.fakes.discord import GUILD, TOKEN, FakeDiscord
+from tests.test_slack import eventually
+
+GENERAL = "4400000000000000001"
+ADMIN = "5500000000000000001"
+MARIA = "5500000000000000002"
+EPHEMERAL = 64
+
+
+@dataclass
+class Discord:
+    fake: FakeDiscord
+    adapter: DiscordAdapter
+    app: App
+    admin: dict[str, Any]
+    maria: dict[str, Any]
+
+    async def slash(
+        self, command: str, sub: str, member: dict[str, Any] | None = None, channel: str = GENERAL, **options: Any
+    ) -> dict[str, Any]:
+        return await self.fake.slash(command, sub, options, member or self.admin, channel)
+
+
+def discord_settings(tmp_path: Path, fake: FakeDiscord) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
+        discord_bot_token=TOKEN,
+        discord_api_url=fake.api_url,
+        discord_gateway_url=fake.gateway_url,
+    )
+
+
+@pytest.fixture
+async def discord_env(tmp_path: Path) -> AsyncIterator[Discord]:
+    fake = await FakeDiscord().start()
+    fake.heartbeat_interval = 300
+    settings = discord_settings(tmp_path, fake)
+    db = Database(settings.database_url)
+    await db.upgrade()
+    app = App(settings, db)
+    adapter = DiscordAdapter(settings, app, Dispatcher(app, build_registry()))
+    await asyncio.wait_for(adapter.start(), 20)
+    await app.scheduler.start()
+    env = Discord(fake, adapter, app, fake.member(ADMIN, "Dana", manage_guild=True), fake.member(MARIA, "Maria"))
+    yield env
+    await adapter.stop()
+    await app.close()
+    await fake.stop()
+
+
+def text_of(callback: dict[str, Any]) -> str:
+    data = callback["data"]
+    return (data.get("content") or "") + "\n".join(e.get("description") or "" for e in data.get("embeds") or [])
+
+
+def custom_ids(data: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in data.get("components") or [] for c in row["components"]]
+
+
+async def set_up(env: Discord) -> None:
+    reply = await env.slash("coalition", "setup", name="Northside Residents")
+    assert "is set up" in text_of(reply), reply
+
+
+async def test_connects_through_the_gateway_and_heartbeats(discord_env: Discord) -> None:
+    assert discord_env.fake.identified.is_set()
+    assert discord_env.adapter.client.user is not None
+    assert [g.id for g in discord_env.adapter.client.guilds] == [int(GUILD)]
+    await eventually(lambda: discord_env.fake.heartbeats >= 2)
+
+
+async def test_sync_records_the_generated_commands(discord_env: Discord) -> None:
+    await discord_env.adapter.sync(int(GUILD))
+    synced = discord_env.fake.commands[GUILD]
+    assert [c["name"] for c in synced] == build_registry().names()
+    coalition = next(c for c in synced if c["name"] == "coalition")
+    setup = next(o for o in coalition["options"] if o["name"] == "setup")
+    assert setup["type"] == 1 and setup["options"][0] == {
+        "type": 3,
+        "name": "name",
+        "description": "the coalition's name",
+        "required": True,
+        "max_length": 80,
+    }
+    await discord_env.adapter.sync(None)
+    assert [c["name"] for c in discord_env.fake.commands["global"]] == build_registry().names()
+
+
+async def test_slash_command_gets_its_reply_in_the_callback(discord_env: Discord) -> None:
+    callback = await discord_env.slash("coalition", "help", discord_env.maria)
+    assert callback["type"] == 4
+    assert callback["data"]["flags"] & EPHEMERAL
+    assert "/coalition link" in text_of(callback)
+    assert custom_ids(callback["data"]) == ["help:show:broadcast", "help:show:coalition"]
+    assert callback["data"]["allowed_mentions"]["parse"] == []
+
+
+async def test_server_without_a_coalition_gets_guidance(discord_env: Discord) -> None:
+    callback = await discord_env.slash("broadcast", "list", discord_env.maria)
+    assert callback["data"]["flags"] & EPHEMERAL
+    assert "isn't part of a coalition yet" in text_of(callback)
+
+
+async def test_manage_server_makes_a_coordinator(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    refused = await discord_env.slash("coalition", "link", discord_env.maria)
+    assert "Only coordinators" in text_of(refused) and "Dana" in text_of(refused)
+    whoami = await discord_env.slash("coalition", "whoami", discord_env.maria)
+    assert "a member of **Northside Residents**" in text_of(whoami)
+
+
+async def test_button_click_edits_the_message(discord_env: Discord) -> None:
+    help_reply = await discord_env.slash("coalition", "help", discord_env.maria)
+    message = {
+        "id": "8800000000000000001",
+        "channel_id": GENERAL,
+        "author": {"id": "1100000000000000001", "username": "bot", "discriminator": "0", "avatar": None, "bot": True},
+        "content": "",
+        "timestamp": "2026-11-23T10:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": help_reply["data"]["embeds"],
+        "pinned": False,
+        "type": 0,
+        "flags": 64,
+        "components": help_reply["data"]["components"],
+    }
+    callback = await discord_env.fake.click("help:show:coalition", message, discord_env.maria)
+    assert callback["type"] == 7  # UPDATE_MESSAGE: the same message, edited
+    assert "/coalition link" in text_of(callback)
+    old = {
+        **message,
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Yes", "custom_id": "poll:vote:9:9"}]}
+        ],
+    }  # from a poll long gone
+    stale = await discord_env.fake.click("poll:vote:9:9", old, discord_env.maria)
+    assert stale["type"] == 4 and "no longer does anything" in text_of(stale)
+
+
+async def test_timezone_autocomplete(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    interaction = discord_env.fake._interaction(
+        4,
+        {
+            "id": "1",
+            "name": "coalition",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": "timezone",
+                    "options": [{"type": 3, "name": "zone", "value": "chic", "focused": True}],
+                }
+            ],
+        },
+        discord_env.maria,
+        GENERAL,
+    )
+    callback = await discord_env.fake._inject(interaction)
+    assert callback["type"] == 8
+    assert {"name": "America/Chicago", "value": "America/Chicago"} in callback["data"]["choices"]
+
+
+async def test_broadcast_form_and_delivery_without_pings(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    opened = await discord_env.slash("broadcast", "send")
+    assert opened["type"] == 9 and opened["data"]["custom_id"] == "modal:broadcast.send"
+    fields = [c["custom_id"] for row in opened["data"]["components"] for c in row["components"]]
+    assert fields == ["text", "to", "at", "ack"]
+    done = await discord_env.fake.submit(
+        "modal:broadcast.send", {"text": "@everyone **Walk** moved <@&123>", "ack": "yes"}, discord_env.admin, GENERAL
+    )
+    assert "Broadcast #1 goes to 1 channel now" in text_of(done)
+    posted = (await eventually(lambda: discord_env.fake.messages[GENERAL]))[0]
+    description = posted["embeds"][0]["description"]
+    assert "@everyone" not in description.replace("@\u200beveryone", "")
+    assert "\\*\\*Walk\\*\\*" in description
+    assert posted["allowed_mentions"]["parse"] == []
+    assert custom_ids(posted) == ["broadcast:ack:1"]
+    assert posted["nonce"]
+
+
+async def test_a_429_is_waited_out_and_the_message_arrives_once(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    discord_env.fake.fail["POST /channels/{id}/messages"] = [429]
+    await discord_env.slash("broadcast", "send", text="Budget notes are up", ack=False)
+    await eventually(lambda: discord_env.fake.messages[GENERAL])
+    await asyncio.sleep(0.5)
+    assert len(discord_env.fake.messages[GENERAL]) == 1
+    assert discord_env.fake.rate_limited == 1
+
+
+async def test_slow_commands_are_deferred_then_answered(discord_env: Discord, monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.discord.app as module
+
+    monkeypatch.setattr(module, "ANSWER_BUDGET", 0.0)
+    callback = await discord_env.slash("coalition", "help", discord_env.maria)
+    assert callback["type"] == 5  # deferred: "thinking"
+    followup = await eventually(lambda: discord_env.fake.followups)
+    assert "/coalition link" in followup[0]["content"] + json.dumps(followup[0]["embeds"])

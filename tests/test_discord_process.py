@@ -1,0 +1,78 @@
+"""`coalition-bot run` and `discord sync` as real processes, pointed at the Discord fake."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.discord import GUILD, TOKEN, FakeDiscord
+from tests.test_console import coalition_bot
+from tests.test_slack_process import start_bot, stop, wait_for_line
+
+GENERAL = "4400000000000000001"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    discord = await FakeDiscord().start()
+    yield discord
+    await discord.stop()
+
+
+def env(fake: FakeDiscord) -> dict[str, str]:
+    return {"DISCORD_BOT_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url}
+
+
+async def test_run_serves_help_and_clicks(tmp_path: Path, fake: FakeDiscord) -> None:
+    bot = await start_bot(tmp_path, env(fake))
+    try:
+        await wait_for_line(bot, "coalition-bot is running (discord)")
+        member = fake.member("5500000000000000002", "Maria")
+        reply = await fake.slash("coalition", "help", {}, member, GENERAL)
+        assert reply["type"] == 4 and "/coalition link" in reply["data"]["embeds"][0]["description"]
+        message = {
+            "id": "8800000000000000009",
+            "channel_id": GENERAL,
+            "author": {"id": "1100000000000000001", "username": "b", "discriminator": "0", "avatar": None, "bot": True},
+            "content": "",
+            "timestamp": "2026-11-23T10:00:00+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": reply["data"]["embeds"],
+            "pinned": False,
+            "type": 0,
+            "flags": 64,
+            "components": reply["data"]["components"],
+        }
+        clicked = await fake.click("help:show:coalition", message, member)
+        assert clicked["type"] == 7
+    finally:
+        assert await stop(bot) == 0
+
+
+async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: FakeDiscord) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
+    environment.update(env(fake), DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}")
+    process = await asyncio.create_subprocess_exec(
+        *coalition_bot(),
+        "discord",
+        "sync",
+        "--guild",
+        GUILD,
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "Synced 2 commands to server" in out.decode()
+    assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition"]
