@@ -49,7 +49,8 @@ def test_user_text_cannot_ping_or_format() -> None:
     assert "@everyone" not in content.replace("@\u200beveryone", "")
     assert "@here" not in content.replace("@\u200bhere", "")
     assert "<@&42>" not in content
-    assert "\\*\\*x\\*\\*" in content and "\\[bank\\]" in content
+    assert "\\*\\*x\\*\\*" in content
+    assert "\\[bank](https://evil.example)" in content  # an escaped bracket: no masked link
     assert rendered.allowed_mentions.everyone is False and rendered.allowed_mentions.roles is False
     assert rendered.allowed_mentions.users == []
 
