@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -34,6 +35,7 @@ class App:
         self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object
     ) -> DeliveryWorker:
         """Deliver this platform's outbox rows from this process."""
+        options.setdefault("lease", timedelta(seconds=self.settings.outbox_lease_seconds))
         worker = DeliveryWorker(self, messenger, Pacer(pacing), **options)  # type: ignore[arg-type]
         self.workers[messenger.platform] = worker
         self.scheduler.add(worker)

@@ -41,6 +41,7 @@ class Settings:
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     discord_coordinator_role: str | None = None
+    outbox_lease_seconds: int = 30
 
     @property
     def zone(self) -> ZoneInfo:
@@ -103,6 +104,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             "a bot token of three dot-separated parts, from the Developer Portal's Bot page",
         )
 
+    lease_raw = get("OUTBOX_LEASE_SECONDS") or "30"
+    if not lease_raw.isdigit() or not 1 <= int(lease_raw) <= 3600:
+        raise ConfigError(f"OUTBOX_LEASE_SECONDS: expected a whole number of seconds from 1 to 3600, got {lease_raw!r}")
+
     port_raw = get("SLACK_HTTP_PORT") or "3000"
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         raise ConfigError(f"SLACK_HTTP_PORT: expected a port number 1-65535, got {port_raw!r}")
@@ -122,6 +127,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_api_url=_http_url(get("DISCORD_API_URL"), "DISCORD_API_URL"),
         discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
         discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
+        outbox_lease_seconds=int(lease_raw),
     )
 
 

@@ -49,7 +49,7 @@ class DeliveryWorker:
         *,
         batch: int = 100,
         concurrency: int = 25,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=30),
         owner: str | None = None,
     ) -> None:
         self.app = app
@@ -76,10 +76,29 @@ class DeliveryWorker:
                 await services.repos.commit()
             if not claimed:
                 return delivered
-            results = await asyncio.gather(*(self._deliver(c) for c in claimed))
+            done = asyncio.Event()
+            renewing = asyncio.create_task(self._renew_lease(done))
+            try:
+                results = await asyncio.gather(*(self._deliver(c) for c in claimed))
+            finally:
+                done.set()
+                await renewing
             delivered += sum(results)
             # Progress reports may queue an edit that is due now: keep claiming until nothing is.
             await self._report_progress(claimed)
+
+    async def _renew_lease(self, done: asyncio.Event) -> None:
+        """Keep our hold on the rows in flight while pacing makes us wait, so no other process
+        takes them over as if we had crashed. Stops between renewals, never inside one."""
+        while not done.is_set():
+            try:
+                await asyncio.wait_for(done.wait(), self.lease.total_seconds() / 3)
+                return
+            except TimeoutError:
+                pass
+            async with self.app.unit_of_work() as services:
+                await services.repos.outbox.renew(self.owner, self.app.clock.now() + self.lease)
+                await services.repos.commit()
 
     async def _deliver(self, claimed: Claimed) -> int:
         row = claimed.row

@@ -1,41 +1,45 @@
 """Sending at the pace a platform allows, so our own traffic never provokes a 429.
 
-Each platform gets a global bucket and one bucket per channel. A 429 that arrives anyway pauses
-the bucket it concerns for the platform's Retry-After.
+Limits are sliding windows, the way platforms count them: at most N messages in any period T,
+per channel and across the platform. (A token bucket with the same average lets through twice
+the burst in its first period, which is exactly when a 429 comes.) A 429 that arrives anyway
+pauses the window it concerns for the platform's Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Window:
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class PacingPolicy:
-    global_rate: float | None  # messages per second over the whole platform; None: unlimited
-    global_burst: int
-    channel_rate: float | None  # messages per second in one channel
-    channel_burst: int
+    overall: Window | None  # across the whole platform (workspace, bot)
+    channel: Window | None  # in one channel
 
 
-# Slack: about one message a second per channel with short bursts (chat.postMessage is "special"
-# tier); no published global figure, so a workspace-wide ceiling well under Tier 4 keeps us safe.
-SLACK = PacingPolicy(global_rate=50.0, global_burst=50, channel_rate=1.0, channel_burst=3)
-# Discord: 50 requests a second overall; about 5 messages per 5 seconds in one channel.
-DISCORD = PacingPolicy(global_rate=50.0, global_burst=50, channel_rate=1.0, channel_burst=5)
-UNLIMITED = PacingPolicy(global_rate=None, global_burst=1, channel_rate=None, channel_burst=1)
+# Slack: about one message a second per channel, with short bursts; a workspace-wide ceiling that
+# stays well below Slack's per-workspace limits.
+SLACK = PacingPolicy(overall=Window(50, 1.0), channel=Window(3, 3.0))
+# Discord: 50 requests a second overall; 5 messages per 5 seconds in a channel.
+DISCORD = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
+UNLIMITED = PacingPolicy(overall=None, channel=None)
 
 
-class TokenBucket:
-    """`rate` tokens a second, holding at most `burst`; `acquire` waits for one."""
+class SlidingWindow:
+    """Admits at most `count` events in any `seconds`; `acquire` waits for a free slot."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.capacity = float(burst)
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.sent: deque[float] = deque()
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -46,47 +50,46 @@ class TokenBucket:
                 if now < self.paused_until:
                     await asyncio.sleep(self.paused_until - now)
                     continue
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                while self.sent and now - self.sent[0] >= self.window.seconds:
+                    self.sent.popleft()
+                if len(self.sent) < self.window.count:
+                    self.sent.append(now)
                     return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+                await asyncio.sleep(self.window.seconds - (now - self.sent[0]) + 0.001)
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-        self.tokens = 0
 
 
 class Pacer:
-    MAX_CHANNELS = 5000  # buckets kept; the least recently used are dropped (they are full again anyway)
+    MAX_CHANNELS = 5000  # windows kept; the least recently used are dropped (they have long emptied)
 
     def __init__(self, policy: PacingPolicy) -> None:
         self.policy = policy
-        self.global_bucket = TokenBucket(policy.global_rate, policy.global_burst) if policy.global_rate else None
-        self._channels: OrderedDict[str, TokenBucket] = OrderedDict()
+        self.overall = SlidingWindow(policy.overall) if policy.overall else None
+        self._channels: OrderedDict[str, SlidingWindow] = OrderedDict()
 
-    def _channel(self, key: str) -> TokenBucket | None:
-        if not self.policy.channel_rate:
+    def _channel(self, key: str) -> SlidingWindow | None:
+        if self.policy.channel is None:
             return None
-        bucket = self._channels.get(key)
-        if bucket is None:
-            bucket = TokenBucket(self.policy.channel_rate, self.policy.channel_burst)
-            self._channels[key] = bucket
+        window = self._channels.get(key)
+        if window is None:
+            window = SlidingWindow(self.policy.channel)
+            self._channels[key] = window
             if len(self._channels) > self.MAX_CHANNELS:
                 self._channels.popitem(last=False)
         else:
             self._channels.move_to_end(key)
-        return bucket
+        return window
 
     async def acquire(self, channel_key: str) -> None:
-        bucket = self._channel(channel_key)
-        if bucket is not None:
-            await bucket.acquire()
-        if self.global_bucket is not None:
-            await self.global_bucket.acquire()
+        channel = self._channel(channel_key)
+        if channel is not None:
+            await channel.acquire()
+        if self.overall is not None:
+            await self.overall.acquire()
 
     def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
-        bucket = self.global_bucket if everywhere else self._channel(channel_key)
-        if bucket is not None:
-            bucket.pause(seconds)
+        window = self.overall if everywhere else self._channel(channel_key)
+        if window is not None:
+            window.pause(seconds)

@@ -20,7 +20,7 @@ from bot.clock import Clock, SimulatedClock
 
 log = logging.getLogger(__name__)
 
-SAFETY_TICK = timedelta(seconds=30)
+SAFETY_TICK = timedelta(seconds=2)  # how soon a row written by another process is noticed
 
 
 class DueSource(Protocol):
@@ -49,15 +49,18 @@ class Scheduler:
         """Run every source once at the clock's current time; one at a time per process."""
         async with self._lock:
             now = self.clock.now()
-            handled = 0
-            for source in self.sources:
-                try:
-                    handled += await source.run_due(now)
-                except Exception:
-                    # One failing feature must not stop reminders of another; the row stays due
-                    # and is retried on the next tick.
-                    log.exception("due source %s failed", source.name)
-            return handled
+            results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
+            return sum(results)
+
+    @staticmethod
+    async def _run(source: DueSource, now: datetime) -> int:
+        """Sources run side by side (Slack's deliveries need not wait for Discord's)."""
+        try:
+            return await source.run_due(now)
+        except Exception:
+            # One failing feature must not stop another; its rows stay due for the next tick.
+            log.exception("due source %s failed", source.name)
+            return 0
 
     async def next_due(self) -> datetime | None:
         now = self.clock.now()
@@ -100,7 +103,17 @@ class Scheduler:
             max_instances=1,
         )
         self._aps.start()
-        await self._wake()
+        # What fell due while the bot was down runs at once, but in the background: a large
+        # backlog must not hold up the adapters' start.
+        self._aps.add_job(
+            self._wake,
+            "date",
+            run_date=self.clock.now(),
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
     async def poke(self) -> None:
         """Something new was written; re-arm the wake-up in case it is due sooner."""

@@ -126,6 +126,13 @@ class OutboxRepository:
         ).all()
         return [Claimed(row, earlier[row.id]) for row in rows if row.id is not None]
 
+    async def renew(self, owner: str, until: datetime) -> None:
+        await self.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(OutboxMessage.lease_owner == owner, OutboxMessage.status == SENDING)
+            .values(lease_until=until)
+        )
+
     async def mark_sent(self, row_id: int, owner: str, version: int, message_id: str, now: datetime) -> bool:
         """Record a delivery; False when the row was re-armed with newer content meanwhile (edits)."""
         result = await self.session.exec(  # type: ignore[call-overload]

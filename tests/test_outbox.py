@@ -214,3 +214,27 @@ async def _claim(app: App, owner: str):
         claimed = await services.repos.outbox.claim("console", owner, app.clock.now(), timedelta(minutes=2), 1)
         await services.repos.commit()
     return claimed
+
+
+async def test_a_slow_batch_keeps_its_lease(app: App) -> None:
+    """Rows still being sent are not taken over by another process as if their sender had died."""
+    from bot.clock import SystemClock
+
+    real = App(app.settings, app.db, SystemClock())
+
+    class Slow(MemoryPlatform):
+        async def send(self, conversation, reply, *, key):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.5)
+            return await super().send(conversation, reply, key=key)
+
+    platform = Slow()
+    worker = real.add_messenger(platform, lease=timedelta(seconds=0.3))
+    await seed(real, 1)
+    sending = asyncio.create_task(real.scheduler.run_due())
+    await asyncio.sleep(0.4)  # past the first lease; the renewal has extended it
+    other = App(app.settings, app.db, SystemClock())
+    other.add_messenger(platform, lease=timedelta(seconds=0.3))
+    assert await other.scheduler.run_due() == 0
+    assert await sending == 1
+    assert platform.keys() == ["test:0"]
+    assert worker.owner == (await rows(real))[0].lease_owner

@@ -44,22 +44,20 @@ class SlackUser:
 
 
 @dataclass
-class ChannelPacing:
-    """Slack's posting limit for one channel: about one message a second, with a short burst."""
+class Limit:
+    """At most `count` posts in any `seconds` (a sliding window, as Slack counts)."""
 
-    rate: float = 1.0
-    burst: int = 3
-    tokens: float = 3.0
-    updated: float = field(default_factory=time.monotonic)
+    count: int
+    seconds: float
+    times: list[float] = field(default_factory=list)
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+        self.times = [t for t in self.times if now - t < self.seconds]
+        if len(self.times) >= self.count:
+            return False
+        self.times.append(now)
+        return True
 
 
 class FakeSlack:
@@ -75,7 +73,8 @@ class FakeSlack:
         self.retry_after = 1
         self.enforce_pacing = False
         self.rate_limited = 0
-        self._pacing: dict[str, ChannelPacing] = {}
+        self._pacing: dict[str, Limit] = {}
+        self._workspace = Limit(50, 1.0)
         self.acks: dict[str, dict[str, Any]] = {}
         self._ack_events: dict[str, asyncio.Event] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -161,8 +160,9 @@ class FakeSlack:
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args["channel"]
         if self.enforce_pacing:
-            bucket = self._pacing.setdefault(channel, ChannelPacing())
-            if not bucket.take():
+            # About one message a second per channel with a burst of 3; 50 a second per workspace.
+            bucket = self._pacing.setdefault(channel, Limit(3, 3.0))
+            if not bucket.take() or not self._workspace.take():
                 self.rate_limited += 1
                 return _json({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         ts = f"{1700000000 + next(self._ts)}.000100"
