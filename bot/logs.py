@@ -31,3 +31,5 @@ def configure(level: str) -> None:
     root.setLevel(level)
     for noisy in ("alembic", "apscheduler", "aiosqlite", "asyncio", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # A safety tick skipped while a long delivery run holds the lock is expected, not a warning.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

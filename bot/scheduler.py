@@ -41,16 +41,20 @@ class Scheduler:
         self.sources: list[DueSource] = []
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._stopping = False
 
     def add(self, source: DueSource) -> None:
         self.sources.append(source)
 
     async def run_due(self) -> int:
-        """Run every source once at the clock's current time; one at a time per process."""
+        """Run every source once at the clock's current time; one run at a time per process."""
         async with self._lock:
-            now = self.clock.now()
-            results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
-            return sum(results)
+            return await self._run_all()
+
+    async def _run_all(self) -> int:
+        now = self.clock.now()
+        results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
+        return sum(results)
 
     @staticmethod
     async def _run(source: DueSource, now: datetime) -> int:
@@ -113,39 +117,50 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
+            max_instances=2,
         )
 
     async def poke(self) -> None:
-        """Something new was written; re-arm the wake-up in case it is due sooner."""
-        if self._aps is not None:
-            await self._arm()
+        """Something new was written: wake up now (in the background) and re-arm from there."""
+        if self._aps is not None and not self._stopping:
+            self._aps.add_job(
+                self._wake,
+                "date",
+                run_date=self.clock.now(),
+                id="wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+                max_instances=2,
+            )
 
     async def stop(self) -> None:
-        """No new wake-ups, then wait for the run in progress: a delivery half-recorded when the
+        """No new wake-ups, then wait for the one in progress: a delivery half-recorded when the
         database closes would be sent again after the restart."""
+        self._stopping = True
+        async with self._lock:  # the run in progress finishes; later wake-ups return at once
+            pass
         if self._aps is not None:
+            # Only now: APScheduler's shutdown cancels jobs still running.
             self._aps.shutdown(wait=False)
             self._aps = None
-        async with self._lock:
-            pass
 
     async def _wake(self) -> None:
-        await self.run_due()
-        await self._arm()
-
-    async def _arm(self) -> None:
-        if self._aps is None:
-            return
-        due = await self.next_due()
-        if due is None:
-            return
-        run_at = max(due, self.clock.now() + timedelta(milliseconds=10))
-        self._aps.add_job(
-            self._wake,
-            "date",
-            run_date=run_at,
-            id="wake",
-            replace_existing=True,
-            misfire_grace_time=None,
-            coalesce=True,
-        )
+        async with self._lock:
+            if self._stopping:
+                return
+            await self._run_all()
+            due = await self.next_due()
+            if due is None or self._aps is None:
+                return
+            run_at = max(due, self.clock.now() + timedelta(milliseconds=10))
+            self._aps.add_job(
+                self._wake,
+                "date",
+                run_date=run_at,
+                id="wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+                max_instances=2,
+            )
