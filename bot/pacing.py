@@ -34,8 +34,13 @@ DISCORD = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
 UNLIMITED = PacingPolicy(overall=None, channel=None)
 
 
+# The platform counts a message when it arrives, we when we send it; network jitter between the two
+# could put one message too many in the platform's window. A small margin absorbs that.
+JITTER_MARGIN = 0.05
+
+
 class SlidingWindow:
-    """Admits at most `count` events in any `seconds`; `acquire` waits for a free slot."""
+    """Admits at most `count` events in any `seconds` (plus a jitter margin); `acquire` waits."""
 
     def __init__(self, window: Window) -> None:
         self.window = window
@@ -50,12 +55,13 @@ class SlidingWindow:
                 if now < self.paused_until:
                     await asyncio.sleep(self.paused_until - now)
                     continue
-                while self.sent and now - self.sent[0] >= self.window.seconds:
+                span = self.window.seconds + JITTER_MARGIN
+                while self.sent and now - self.sent[0] >= span:
                     self.sent.popleft()
                 if len(self.sent) < self.window.count:
                     self.sent.append(now)
                     return
-                await asyncio.sleep(self.window.seconds - (now - self.sent[0]) + 0.001)
+                await asyncio.sleep(span - (now - self.sent[0]) + 0.001)
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
