@@ -20,22 +20,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import discord  # noqa: E402
-from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
-from sqlmodel import select  # noqa: E402
+import discord
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import select
 
-from adapters.discord.app import point_at  # noqa: E402
-from adapters.discord.messenger import DiscordMessenger  # noqa: E402
-from adapters.slack.messenger import SlackMessenger  # noqa: E402
-from bot.app import App  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.pacing import DISCORD, SLACK  # noqa: E402
-from bot.refs import Actor, ConversationRef, UserRef  # noqa: E402
-from storage import Database  # noqa: E402
-from storage.models import OutboxMessage  # noqa: E402
-from tests.fakes.discord import TOKEN as DISCORD_TOKEN  # noqa: E402
-from tests.fakes.discord import FakeDiscord  # noqa: E402
-from tests.fakes.slack import BOT_TOKEN, TEAM, FakeSlack  # noqa: E402
+from adapters.discord.app import point_at
+from adapters.discord.messenger import DiscordMessenger
+from adapters.slack.messenger import SlackMessenger
+from bot.app import App
+from bot.config import Settings
+from bot.pacing import DISCORD, SLACK
+from bot.refs import Actor, ConversationRef, UserRef
+from storage import Database
+from storage.models import OutboxMessage
+from tests.fakes.discord import TOKEN as DISCORD_TOKEN
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.slack import BOT_TOKEN, TEAM, FakeSlack
 
 
 def minimum_seconds(messages: int, overall: int, per: float) -> float:
@@ -49,7 +49,9 @@ async def run(per_platform: int) -> None:
     slack_fake.enforce_pacing = discord_fake.enforce_pacing = True
     workdir = Path(tempfile.mkdtemp())
     url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    settings = Settings(database_url=url, discord_api_url=discord_fake.api_url, discord_gateway_url=discord_fake.gateway_url)
+    settings = Settings(
+        database_url=url, discord_api_url=discord_fake.api_url, discord_gateway_url=discord_fake.gateway_url
+    )
     db = Database(url)
     await db.upgrade()
     app = App(settings, db)
@@ -83,13 +85,17 @@ async def run(per_platform: int) -> None:
     slack_posts = sum(len(m) for c, m in slack_fake.messages.items() if c.startswith("C"))
     discord_posts = sum(len(m) for c, m in discord_fake.messages.items() if c.startswith("44"))
     # The sender's report is a DM on Slack: one more message in Slack's workspace window.
-    floor = max(minimum_seconds(per_platform + 1, SLACK.overall.count, SLACK.overall.seconds),
-                minimum_seconds(per_platform, DISCORD.overall.count, DISCORD.overall.seconds))
+    floor = max(
+        minimum_seconds(per_platform + 1, SLACK.overall.count, SLACK.overall.seconds),
+        minimum_seconds(per_platform, DISCORD.overall.count, DISCORD.overall.seconds),
+    )
     print(f"channels: {per_platform} Slack + {per_platform} Discord = {2 * per_platform}")
     print(f"delivered: Slack {slack_posts}, Discord {discord_posts}; outbox rows {dict(statuses)}")
     print(f"429 answers provoked: Slack {slack_fake.rate_limited}, Discord {discord_fake.rate_limited}")
-    print(f"total time: {elapsed:.3f} s; minimum the limits allow: {floor:.3f} s; "
-          f"over the minimum: {elapsed - floor:.3f} s ({(elapsed / floor - 1) * 100 if floor else 0:.1f}%)")
+    print(
+        f"total time: {elapsed:.3f} s; minimum the limits allow: {floor:.3f} s; "
+        f"over the minimum: {elapsed - floor:.3f} s ({(elapsed / floor - 1) * 100 if floor else 0:.1f}%)"
+    )
 
     await client.close()
     await app.close()
