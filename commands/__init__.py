@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.permissions import Permission
 from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement
 from commands.coalition import COALITION
+from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
 from commands.registry import Registry
 from commands.spec import ActionSpec, Scope
@@ -19,6 +20,8 @@ def build_registry() -> Registry:
     registry.add(COALITION)
     registry.add(BROADCAST)
     registry.add_action(ACKNOWLEDGE)
+    for action in GOVERNANCE_ACTIONS:
+        registry.add_action(action)
     registry.home_sections.append(awaiting_acknowledgement)
     registry.add_action(
         ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
 from bot.services.broadcasts import BroadcastProblem
+from bot.services.governance import RateLimit
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -33,6 +36,9 @@ async def send(ctx: CommandContext) -> Reply:
         )
     except BroadcastProblem as exc:
         return error(str(exc), ctx.usage)
+    ctx.audit_note = f"broadcast #{broadcast.id} to {len(channels)} channel(s)" + (
+        f" tagged {','.join(ctx.args['to'])}" if ctx.args["to"] else ""
+    )
     where = "channel" if len(channels) == 1 else "channels"
     tagged = f" tagged {user_text(', '.join(ctx.args['to']))}" if ctx.args["to"] else ""
     when = f"at {timestamp(broadcast.send_at)}" if ctx.args["at"] else "now"
@@ -62,6 +68,7 @@ async def cancel(ctx: CommandContext) -> Reply:
     if broadcast.status == "cancelled":
         return error(f"Broadcast #{broadcast.id} is already cancelled.")
     withdrawn, delivered = await ctx.services.broadcasts.cancel(broadcast)
+    ctx.audit_note = f"broadcast #{broadcast.id}"
     if withdrawn == 0:
         return error(f"Broadcast #{broadcast.id} has already gone out to every channel; nothing left to cancel.")
     note = f" {delivered} channel(s) had already received it." if delivered else ""
@@ -89,8 +96,11 @@ async def status(ctx: CommandContext) -> Reply:
             lines.append(
                 "By sector: " + ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_sector.items()))
             )
-            names = ", ".join(user_text(m.display_name or m.user_id) for _, m in state.acks[:20])
-            more = f" and {len(state.acks) - 20} more" if len(state.acks) > 20 else ""
+            named = [m for _, m in state.acks if m is not None]
+            names = ", ".join(user_text(m.display_name or m.user_id) for m in named[:20])
+            more = f" and {len(named) - 20} more" if len(named) > 20 else ""
+            if len(named) < len(state.acks):
+                more += f" (and {len(state.acks) - len(named)} former member(s))"
             lines.append(f"Who: {names}{more}")
     return Reply("\n".join(lines), private=True)
 
@@ -103,6 +113,7 @@ async def nudge(ctx: CommandContext) -> Reply:
         return error(f"Broadcast #{broadcast.id} was cancelled.")
     try:
         count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
+        ctx.audit_note = f"broadcast #{broadcast.id}: {count} member(s) reminded"
     except BroadcastProblem as exc:
         return error(str(exc))
     if count == 0:
@@ -158,7 +169,7 @@ BROADCAST = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=send,
-            creates_content=True,
+            rate_limit=RateLimit(5, timedelta(minutes=10)),
             modal=True,
             submit_label="Send",
             examples=(
@@ -180,6 +191,7 @@ BROADCAST = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=status,
+            audited=False,
             examples=("/broadcast status 3",),
         ),
         CommandSpec(

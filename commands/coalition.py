@@ -7,6 +7,7 @@ from bot.permissions import Permission
 from bot.replies import Reply, error
 from bot.services.coalitions import JoinProblem
 from commands.context import CommandContext
+from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
 from commands.help import help_command
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
 
@@ -178,6 +179,7 @@ COALITION = CommandSpec(
             permission=Permission.ANYONE,
             scope=Scope.ANYWHERE,
             handler=setup,
+            audited=True,
             examples=('/coalition setup "Eastside Safety Coalition"',),
         ),
         CommandSpec(
@@ -228,6 +230,7 @@ COALITION = CommandSpec(
             permission=Permission.ANYONE,
             scope=Scope.ANYWHERE,
             handler=join,
+            audited=True,
             examples=("/coalition join ABCD-EFGH-JKMN",),
         ),
         CommandSpec(
@@ -237,5 +240,9 @@ COALITION = CommandSpec(
             scope=Scope.COALITION,
             handler=channels,
         ),
+        ROLE,
+        AUDIT,
+        MY_DATA,
+        FORGET_ME,
     ),
 )

@@ -45,6 +45,8 @@ class _Common:
 class CommandContext(_Common):
     path: tuple[str, ...]
     args: dict[str, Any]
+    audit_note: str | None = None  # what the audit log should say the command acted on
+    audit_subject: Member | None = None  # the member acted upon; the note names them as "{subject}"
 
     @property
     def usage(self) -> str:

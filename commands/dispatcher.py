@@ -26,7 +26,7 @@ from commands.errors import CommandError, UsageError
 from commands.home import home
 from commands.parser import ParseContext, coerce_args, parse
 from commands.registry import Registry
-from commands.spec import Scope
+from commands.spec import OptionType, Scope
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,11 @@ class Dispatcher:
                     return error(f"{refusal.text.removeprefix('⚠️ ')} Coordinators here: {shown}.")
             return refusal
         assert spec.handler is not None
+        kind = "/" + " ".join(path)
+        if spec.rate_limit is not None and member is not None:
+            wait = await services.governance.check_rate(member, kind, spec.rate_limit)
+            if wait is not None:
+                return error(wait)
         ctx = CommandContext(
             actor=actor,
             where=where,
@@ -186,7 +191,21 @@ class Dispatcher:
             path=path,
             args=args,
         )
-        return await spec.handler(ctx)
+        reply = await spec.handler(ctx)
+        if reply.error:
+            return reply
+        if spec.rate_limit is not None and ctx.member is not None:
+            await services.governance.count_use(ctx.member, kind)
+        if spec.is_audited:
+            # The place may have been created by this very command (set-up, join).
+            coalition = ctx.place.coalition or (await services.coalitions.resolve(where)).coalition
+            if coalition is not None and coalition.id is not None:
+                acting = ctx.member or await services.coalitions.find_member(coalition, actor.user)
+                target = ctx.audit_note or _summary(spec, args, where)
+                await services.governance.record(
+                    coalition.id, acting, kind, target, where.platform, subject=ctx.audit_subject
+                )
+        return reply
 
     def _refusal(
         self,
@@ -252,6 +271,21 @@ class Dispatcher:
         if not reply.error:
             await self.app.scheduler.poke()
         return reply
+
+
+def _summary(spec: Any, args: dict[str, Any], where: ConversationRef) -> str:
+    """What an audited command acted on, from its arguments; free text is left out, as it may be long
+    or personal (the audit log is about who did what, not what anyone wrote)."""
+    parts = [f"#{where.name or where.channel_id}"]
+    for option in spec.options:
+        value = args.get(option.name)
+        if value is None or value is False or value == [] or option.type == OptionType.TEXT:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        label = getattr(value, "label", None)
+        parts.append(f"{option.name}={label or value}")
+    return " ".join(parts)[:300]
 
 
 def _command_name(text: str) -> str:

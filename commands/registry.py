@@ -88,7 +88,7 @@ def _option_usage(option: OptionSpec) -> str:
         if option.multiple:
             text += "..."
     elif option.type == OptionType.BOOL:
-        text = f"--{option.name}"
+        text = f"--no-{option.name}" if option.default is True else f"--{option.name}"
     else:
         text = f"--{option.name} {option.metavar}"
     return text if option.required else f"[{text}]"

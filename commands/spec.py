@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.permissions import Permission
+from bot.services.governance import RateLimit
 
 if TYPE_CHECKING:
     from bot.replies import Block, Reply
@@ -86,9 +87,14 @@ class CommandSpec:
     default_subcommand: str | None = None
     examples: tuple[str, ...] = ()
     scope: Scope = Scope.CHANNEL
-    creates_content: bool = False  # polls, meetings, broadcasts: subject to rate limits
+    rate_limit: RateLimit | None = None  # per member, for commands that create content
+    audited: bool | None = None  # None: audited when only coordinators may run it
     modal: bool = False  # typed with no arguments, platforms with forms open one built from the options
     submit_label: str = "Submit"
+
+    @property
+    def is_audited(self) -> bool:
+        return self.permission == Permission.COORDINATOR if self.audited is None else self.audited
 
     def subcommand(self, name: str) -> CommandSpec | None:
         return next((s for s in self.subcommands if s.name == name), None)

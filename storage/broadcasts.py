@@ -59,10 +59,11 @@ class BroadcastRepository:
         )
         return result.first()
 
-    async def acknowledgements(self, broadcast_id: int) -> list[tuple[Acknowledgement, Member]]:
+    async def acknowledgements(self, broadcast_id: int) -> list[tuple[Acknowledgement, Member | None]]:
+        """Every acknowledgement, with its member; None for members who have since been erased."""
         result = await self.session.exec(
             select(Acknowledgement, Member)
-            .join(Member, col(Member.id) == Acknowledgement.member_id)
+            .join(Member, col(Member.id) == Acknowledgement.member_id, isouter=True)
             .where(Acknowledgement.broadcast_id == broadcast_id)
             .order_by(col(Acknowledgement.acked_at))
         )

@@ -128,7 +128,7 @@ class Broadcast(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
-    author_id: int = Field(foreign_key="members.id")
+    author_id: int | None = Field(default=None, foreign_key="members.id")  # None once the author is forgotten
     text: str = Field(sa_column=Column(Text, nullable=False))
     tags: str = Field(default="", max_length=500)
     ack_enabled: bool = True
@@ -145,7 +145,7 @@ class Acknowledgement(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcasts.id", index=True)
-    member_id: int = Field(foreign_key="members.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None: forgotten member
     channel_id: int | None = Field(default=None, foreign_key="channels.id")
     acked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -162,3 +162,29 @@ class JoinCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     used_by_space_id: int | None = Field(default=None, foreign_key="spaces.id")
+
+
+class AuditEntry(SQLModel, table=True):
+    """A coordinator's action: who, when, what, on what. Never the text of ballots or feedback."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    actor_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None: forgotten
+    action: str = Field(max_length=60)
+    target: str = Field(default="", max_length=300)  # "{subject}" stands for the subject member's name
+    subject_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    platform: str = Field(default="", max_length=16)
+
+
+class RateEvent(SQLModel, table=True):
+    """One use of a command that creates content, counted for per-member rate limits."""
+
+    __tablename__ = "rate_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    kind: str = Field(max_length=60)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

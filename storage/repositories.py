@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
+from storage.governance import GovernanceRepository
 from storage.models import Channel, Coalition, Member, Space
 from storage.outbox import OutboxRepository
 
@@ -140,6 +141,7 @@ class Repositories:
         self.members = MemberRepository(session)
         self.outbox = OutboxRepository(session)
         self.broadcasts = BroadcastRepository(session)
+        self.governance = GovernanceRepository(session)
 
     async def commit(self) -> None:
         await self.session.commit()

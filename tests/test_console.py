@@ -157,7 +157,7 @@ def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> No
     assert "admin@#general> /coalition help" in done.stdout
     assert "[1] Help: /broadcast  [2] Help: /coalition" in done.stdout
     assert "⚠️ '/coalition' has no subcommand 'nope'." in done.stdout
-    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|invite|join|channels ...`" in done.stdout
+    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|invite|join|channels|" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -229,3 +229,37 @@ def test_a_scheduled_broadcast_session_on_the_simulated_clock(tmp_path: Path) ->
     assert "Delivered 2 · pending 0 · failed 0 · cancelled 0" in status
     assert "Acknowledged by 2 members" in status
     assert "By channel: #eastside 1, #northside 1" in status
+
+
+def test_roles_audit_and_data_rights_session(tmp_path: Path) -> None:
+    """Issue 8's walk-through: refused, promoted, allowed, both in the audit; my-data; forget-me."""
+    script = "\n".join(
+        [
+            "!as maria",
+            '/broadcast send "Street fair on Sunday"',
+            "!as admin",
+            "/coalition role @maria coordinator",
+            "!as maria",
+            '/broadcast send "Street fair on Sunday"',
+            "/coalition audit",
+            "/coalition my-data",
+            "!as jamal",
+            "/coalition whoami",
+            "/coalition forget-me",
+            "!click 1",
+            "!as maria",
+            "/coalition audit",
+        ]
+    )
+    out = messages(console(tmp_path, script + "\n", "console", "--json", "--clock", "simulated"))
+    texts = [m["text"] for m in out]
+    assert out[0]["error"] and "Only coordinators can use /broadcast send" in texts[0]
+    assert "maria is now a coordinator (was member)" in texts[1]
+    audit = next(t for t in texts if t.startswith("Coordinator actions"))
+    assert "admin ran `/coalition role` maria: member → coordinator" in audit
+    assert "maria ran `/broadcast send` broadcast #1 to 1 channel(s)" in audit
+    export = next(m for m in out if m.get("attachments"))
+    data = json.loads((tmp_path / export["attachments"][0]).read_text())
+    assert data["you"]["user_id"] == "maria" and data["you"]["role"] == "coordinator"
+    erased = next(m for m in out if "everything the bot held about you is erased" in m["text"])
+    assert erased["edit_of"] and erased["user"] == "jamal"

@@ -222,3 +222,12 @@ async def test_slow_commands_are_deferred_then_answered(discord_env: Discord, mo
     assert callback["type"] == 5  # deferred: "thinking"
     followup = await eventually(lambda: discord_env.fake.followups)
     assert "/coalition link" in followup[0]["content"] + json.dumps(followup[0]["embeds"])
+
+
+async def test_my_data_arrives_as_a_private_file(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    callback = await discord_env.slash("coalition", "my-data", discord_env.maria)
+    assert callback["data"]["flags"] & EPHEMERAL
+    assert [a["filename"] for a in callback["data"]["attachments"]] == ["my-coalition-data.json"]
+    upload = discord_env.fake.uploads[-1]
+    assert json.loads(upload["content"])["you"]["user_id"] == "5500000000000000002"

@@ -50,7 +50,7 @@ def test_user_text_cannot_ping_or_format() -> None:
     assert "@here" not in content.replace("@\u200bhere", "")
     assert "<@&42>" not in content
     assert "\\*\\*x\\*\\*" in content
-    assert "\\[bank](https://evil.example)" in content  # an escaped bracket: no masked link
+    assert "\\[bank](<https://evil.example>)" in content  # an escaped bracket: no masked link
     assert rendered.allowed_mentions.everyone is False and rendered.allowed_mentions.roles is False
     assert rendered.allowed_mentions.users == []
 
@@ -132,3 +132,13 @@ def test_invite_has_exactly_the_permissions_used() -> None:
     assert f"permissions={PERMISSIONS.value}" in url
     assert PERMISSIONS.send_messages and PERMISSIONS.embed_links and not PERMISSIONS.mention_everyone
     assert not PERMISSIONS.administrator and not PERMISSIONS.manage_messages
+
+
+def test_links_typed_by_members_do_not_unfurl() -> None:
+    content = render.message(Reply(markup.user_text("see https://example.org/a_b and more_text"))).content
+    assert content == "see <https://example.org/a_b> and more\\_text"
+
+
+def test_sentence_punctuation_stays_outside_links() -> None:
+    content = render.message(Reply(markup.user_text("see https://x.org/a_b, ok."))).content
+    assert content == "see <https://x.org/a_b>, ok."

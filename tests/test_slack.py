@@ -268,3 +268,12 @@ async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None
         await adapter.stop()
         await app.close()
         await fake.stop()
+
+
+async def test_exports_are_uploaded_to_the_members_dm(slack: Slack) -> None:
+    await set_up(slack)
+    reply = await slack.command("/coalition audit --csv")
+    assert reply["response_type"] == "ephemeral"
+    uploaded = await eventually(lambda: slack.fake.files)
+    assert uploaded[0]["channel"] == "DADMIN" and uploaded[0]["filename"] == "coalition-audit.csv"
+    assert b"/coalition setup" in uploaded[0]["content"]

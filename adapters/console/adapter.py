@@ -14,13 +14,14 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
+from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import ConsoleMessage, as_json, as_text, clickables
 from bot.clock import SimulatedClock
 from bot.markup import format_time
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 from bot.times import TimeProblem, format_duration, parse_duration
 from commands.dispatcher import Dispatcher
 from commands.errors import UsageError
@@ -122,6 +123,8 @@ class ConsoleAdapter:
             await self.send(self.where(), reply)
 
     async def _show(self, message: ConsoleMessage, edit: bool) -> None:
+        if message.reply.attachments and not message.files:
+            message.files = [await self._save(message.message_id, a) for a in message.reply.attachments]
         viewer = self.actor(message.user) if message.user else self.actor()
         zone = await self.dispatcher.viewer_zone(
             viewer, self.where(message.channel) if message.channel else self.where()
@@ -131,6 +134,19 @@ class ConsoleAdapter:
             self._print(json.dumps(as_json(message, zone, now, edit), ensure_ascii=False))
         else:
             self._print(as_text(message, zone, now, edit) + "\n")
+
+    @staticmethod
+    async def _save(message_id: str, attachment: Attachment) -> str:
+        """Files the bot sends (exports, charts) land in ./exports; the message shows the path."""
+        folder = Path("exports")
+        path = folder / f"{message_id}-{Path(attachment.filename).name}"
+
+        def write() -> None:
+            folder.mkdir(exist_ok=True)
+            path.write_bytes(attachment.content)
+
+        await asyncio.to_thread(write)
+        return str(path)
 
     def _say(self, text: str, *, problem: bool = False) -> None:
         """A note from the console itself, not from the bot."""

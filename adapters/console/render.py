@@ -28,6 +28,7 @@ class ConsoleMessage:
     user: str | None
     clickables: list[Clickable] = field(default_factory=list)
     key: str | None = None  # the outbox delivery it came from, if any
+    files: list[str] = field(default_factory=list)  # where its attachments were saved
 
 
 def clickables(reply: Reply) -> list[Clickable]:
@@ -78,6 +79,7 @@ def as_text(message: ConsoleMessage, zone: ZoneInfo, now: datetime, edit: bool) 
     lines = [head, body(message.reply, zone, now)]
     if message.clickables:
         lines.append("  " + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(message.clickables, 1)))
+    lines.extend(f"  📎 saved to {path}" for path in message.files)
     return "\n".join(lines)
 
 
@@ -104,6 +106,6 @@ def as_json(message: ConsoleMessage, zone: ZoneInfo, now: datetime, edit: bool) 
         obj["user"] = message.user
     if edit:
         obj["edit_of"] = message.message_id
-    if message.reply.attachments:
-        obj["attachments"] = [a.filename for a in message.reply.attachments]
+    if message.files:
+        obj["attachments"] = message.files
     return obj

@@ -8,6 +8,7 @@ time, otherwise a deferral followed by the reply. Commands are synced on demand
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import Any
 
@@ -170,6 +171,7 @@ class DiscordAdapter:
                     view=build_view(rendered.rows),
                     allowed_mentions=rendered.allowed_mentions,
                     ephemeral=True,
+                    files=files_of(reply),
                 )
             else:
                 await interaction.followup.send(content="Done.", ephemeral=True)
@@ -191,6 +193,7 @@ class DiscordAdapter:
             view=build_view(rendered.rows),
             allowed_mentions=rendered.allowed_mentions,
             ephemeral=reply.private,
+            files=files_of(reply),
         )
 
     # Set-up helpers --------------------------------------------------------------------------
@@ -205,6 +208,10 @@ class DiscordAdapter:
         if guild_id is None:
             return await self.client.http.bulk_upsert_global_commands(app_id, payloads)
         return await self.client.http.bulk_upsert_guild_commands(app_id, guild_id, payloads)
+
+
+def files_of(reply: Reply) -> list[discord.File]:
+    return [discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments]
 
 
 def zones_matching(typed: str) -> list[str]:

@@ -9,6 +9,7 @@ itself mentions, so `@everyone`, `@here` and role mentions typed by anyone notif
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -33,9 +34,27 @@ MAX_CUSTOM_ID = 100
 SELECT_PREFIX = "s|"
 
 
+_URL = re.compile(r"https?://[^\s<>()\[\]]+")
+_BRACKET = re.compile(r"(?<!\\)\[")
+
+
 def escape_user(text: str) -> str:
-    """No pings, no formatting, no masked links: every `<@` is broken, whatever the id's length."""
+    """No pings, no formatting, no masked links, no link previews: every `<@` is broken, whatever the
+    id's length, and bare links are wrapped in <> so Discord does not unfurl them."""
+    out: list[str] = []
+    pos = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?'\"")
+        out.append(_escape_plain(text[pos : match.start()]))
+        out.append(f"<{url}>")
+        pos = match.start() + len(url)
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
+
+
+def _escape_plain(text: str) -> str:
     escaped = discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+    escaped = _BRACKET.sub(r"\\[", escaped)  # no [text](link) disguises
     return escaped.replace("<@", "<\u200b@")
 
 

@@ -145,8 +145,9 @@ class SlackAdapter:
             await ack()
             reply = await task
             await respond(**self._response(reply))
-            return
-        await ack(**self._response(reply))
+        else:
+            await ack(**self._response(reply))
+        await self._send_files(reply, body["user_id"], where)
 
     def _modal_path(self, text: str) -> tuple[str, ...] | None:
         """The command's path when it was typed bare and has a form, e.g. `/broadcast send`."""
@@ -187,6 +188,19 @@ class SlackAdapter:
                 await self.client.chat_update(channel=where.channel_id, ts=ts, **render.message(reply))
             return
         await respond(replace_original=False, **self._response(reply))
+        await self._send_files(reply, actor.user.user_id, where)
+
+    async def _send_files(self, reply: Reply, user_id: str, where: ConversationRef) -> None:
+        """Exports and charts: into the channel for a public reply, else into the member's DM."""
+        if not reply.attachments:
+            return
+        channel = where.channel_id
+        if reply.private or channel == HOME:
+            channel = (await self.client.conversations_open(users=user_id))["channel"]["id"]
+        for attachment in reply.attachments:
+            await self.client.files_upload_v2(
+                channel=channel, file=attachment.content, filename=attachment.filename, title=attachment.filename
+            )
 
     async def _answer_in_dm(self, actor: Actor, reply: Reply) -> None:
         channel = (await self.client.conversations_open(users=actor.user.user_id))["channel"]["id"]
@@ -213,6 +227,7 @@ class SlackAdapter:
             await ack(response_action="errors", errors={_field_for(spec, reply): first[:150]})
             return
         await ack()
+        await self._send_files(reply, actor.user.user_id, where)
         rendered = render.message(reply)
         if reply.private:
             await self.client.chat_postEphemeral(channel=where.channel_id, user=actor.user.user_id, **rendered)

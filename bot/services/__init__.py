@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
+from bot.services.governance import GovernanceService
 from bot.services.outbox import Outbox
 from storage import Repositories
 
@@ -22,3 +23,4 @@ class Services:
         self.outbox = Outbox(self.repos, self.clock)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
+        self.governance = GovernanceService(self.repos, self.clock)

@@ -38,7 +38,7 @@ class BroadcastStatus:
     author: str
     deliveries: list[ChannelState]
     counts: Counter[str]
-    acks: list[tuple[Acknowledgement, Member]]
+    acks: list[tuple[Acknowledgement, Member | None]]
     acks_by_channel: Counter[str]
     acks_by_sector: Counter[str]
 
@@ -182,8 +182,8 @@ class BroadcastService:
         by_channel = Counter(
             f"#{by_id[a.channel_id].name}" if a.channel_id in by_id else "a direct message" for a, _ in acks
         )
-        by_sector = Counter(m.sector or "no sector given" for _, m in acks)
-        author = await self.repos.session.get(Member, broadcast.author_id)
+        by_sector = Counter((m.sector or "no sector given") if m else "former members" for _, m in acks)
+        author = await self.repos.session.get(Member, broadcast.author_id) if broadcast.author_id else None
         return BroadcastStatus(
             broadcast=broadcast,
             author=(author.display_name or author.user_id) if author else "a former member",
@@ -218,10 +218,10 @@ class BroadcastService:
                 f"Members were reminded {timestamp(broadcast.last_nudge_at, 'R')}; you can remind them again "
                 f"{timestamp(broadcast.last_nudge_at + NUDGE_EVERY, 'R')}."
             )
-        acked = {m.id for _, m in await self.repos.broadcasts.acknowledgements(broadcast.id)}
+        acked = {a.member_id for a, _ in await self.repos.broadcasts.acknowledgements(broadcast.id)}
         members = [m for m in await self.repos.broadcasts.members(broadcast.coalition_id) if m.id not in acked]
         members = [m for m in members if m.id != broadcast.author_id]
-        author = await self.repos.session.get(Member, broadcast.author_id)
+        author = await self.repos.session.get(Member, broadcast.author_id) if broadcast.author_id else None
         original = self.message(broadcast, author or sender)
         reminder = Reply(
             text=f"🔔 A reminder to read and acknowledge this broadcast:\n{original.text}",

@@ -41,6 +41,7 @@ class FakeDiscord:
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.callbacks: list[dict[str, Any]] = []  # interaction responses, with their type
         self.followups: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.requests: list[tuple[str, str]] = []
         self.fail: dict[str, list[int]] = defaultdict(list)  # "POST /channels/{id}/messages" -> statuses
@@ -301,6 +302,9 @@ class FakeDiscord:
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             body = json.loads(form.get("payload_json", "{}"))  # type: ignore[arg-type]
+            for name, value in form.items():
+                if name != "payload_json" and hasattr(value, "file"):
+                    self.uploads.append({"filename": value.filename, "content": value.file.read()})
         self.requests.append((request.method, path))
         route = f"{request.method} {_shape(path)}"
         if self.fail[route]:

@@ -68,6 +68,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # what arrived at response_urls
         self.views_opened: list[dict[str, Any]] = []
         self.views_published: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []  # completed uploads: channel, title, content
+        self._uploads: dict[str, dict[str, Any]] = {}
         self.users: dict[str, SlackUser] = {}
         self.fail: dict[str, list[int]] = defaultdict(list)  # method -> statuses to answer next
         self.retry_after = 1
@@ -90,6 +92,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{id}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -213,6 +216,22 @@ class FakeSlack:
     async def _views_publish(self, args: dict[str, Any]) -> web.Response:
         self.views_published.append(args)
         return _json({"ok": True, "view": {"id": "VHOME"}})
+
+    async def _files_getUploadURLExternal(self, args: dict[str, Any]) -> web.Response:
+        file_id = f"F{next(self._ts)}"
+        self._uploads[file_id] = {"filename": args.get("filename"), "content": b""}
+        return _json({"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self._uploads[request.match_info["id"]]["content"] = await request.read()
+        return web.Response(text="OK")
+
+    async def _files_completeUploadExternal(self, args: dict[str, Any]) -> web.Response:
+        files = args["files"] if isinstance(args["files"], list) else json.loads(args["files"])
+        for f in files:
+            upload = self._uploads.pop(f["id"])
+            self.files.append({"channel": args.get("channel_id"), "title": f.get("title"), **upload})
+        return _json({"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
 
     async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
         return _json({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})

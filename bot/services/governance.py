@@ -1,0 +1,129 @@
+"""Accountability and members' rights: the audit log, per-member rate limits, data export, erasure."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.markup import timestamp, user_text
+from storage import Repositories
+from storage.models import AuditEntry, Coalition, Member, RateEvent
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int
+    period: timedelta
+
+
+class GovernanceService:
+    def __init__(self, repos: Repositories, clock: Clock) -> None:
+        self.repos = repos
+        self.clock = clock
+
+    async def record(
+        self,
+        coalition_id: int,
+        actor: Member | None,
+        action: str,
+        target: str,
+        platform: str,
+        subject: Member | None = None,
+    ) -> None:
+        """`target` may say "{subject}" for the member acted upon: their name is looked up when the
+        log is read, so erasing them leaves "a former member" and no name behind."""
+        await self.repos.governance.audit(
+            AuditEntry(
+                coalition_id=coalition_id,
+                at=self.clock.now(),
+                actor_id=actor.id if actor else None,
+                action=action[:60],
+                target=target[:300],
+                platform=platform,
+                subject_id=subject.id if subject else None,
+            )
+        )
+
+    async def entries(
+        self, coalition: Coalition, since: datetime, limit: int | None = None
+    ) -> list[tuple[AuditEntry, str]]:
+        """Entries newest first, each with its actor's name; the target has its subject's name filled in."""
+        assert coalition.id is not None
+        rows = await self.repos.governance.audit_entries(coalition.id, since, limit)
+        shown = []
+        for entry, actor, subject in rows:
+            subject_name = (subject.display_name or subject.user_id) if subject else "a former member"
+            entry.target = entry.target.replace("{subject}", subject_name)
+            shown.append((entry, (actor.display_name or actor.user_id) if actor else "a former member"))
+        return shown
+
+    def audit_csv(self, entries: list[tuple[AuditEntry, str]]) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["time (UTC)", "actor", "platform", "action", "target"])
+        for entry, actor in entries:
+            writer.writerow([entry.at.isoformat(), _cell(actor), entry.platform, entry.action, _cell(entry.target)])
+        return out.getvalue().encode()
+
+    async def check_rate(self, member: Member, kind: str, limit: RateLimit) -> str | None:
+        """None when the member may go ahead; otherwise a friendly message saying when they can."""
+        assert member.id is not None
+        now = self.clock.now()
+        recent = await self.repos.governance.rate_events(member.id, kind, now - limit.period)
+        if len(recent) < limit.count:
+            return None
+        free_at = recent[len(recent) - limit.count] + limit.period
+        return (
+            f"You've used {kind} {len(recent)} times recently (the limit is {limit.count} per "
+            f"{_period(limit.period)}, to keep channels calm). You can use it again {timestamp(free_at, 'R')}."
+        )
+
+    async def count_use(self, member: Member, kind: str) -> None:
+        assert member.id is not None
+        await self.repos.governance.add_rate_event(RateEvent(member_id=member.id, kind=kind, at=self.clock.now()))
+
+    async def export(self, member: Member, coalition: Coalition) -> bytes:
+        data = {
+            "coalition": coalition.name,
+            "you": {
+                "platform": member.platform,
+                "workspace": member.workspace_id,
+                "user_id": member.user_id,
+                "display_name": member.display_name,
+                "role": member.role,
+                "time_zone": member.timezone,
+                "organisation": member.organisation,
+                "sector": member.sector,
+                "joined_at": member.joined_at.isoformat(),
+            },
+            **await self.repos.governance.member_data(member),
+            "not_included": "Anonymous ballots and anonymous feedback: they are stored without your identity.",
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False).encode()
+
+    async def forget(self, member: Member) -> None:
+        assert member.id is not None
+        name = json.dumps(user_text(member.display_name or member.user_id))[1:-1]
+        former = json.dumps(user_text("a former member"))[1:-1]
+        await self.repos.governance.scrub_payloads(await self.repos.governance.authored(member.id), name, former)
+        await self.repos.governance.forget(member)
+
+    async def is_last_coordinator(self, member: Member) -> bool:
+        return member.role == "coordinator" and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
+
+
+def _cell(value: str) -> str:
+    """Spreadsheet apps run cells starting with = + - @ as formulas; a quote keeps them text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _period(period: timedelta) -> str:
+    minutes = int(period.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes} minutes"

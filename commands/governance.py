@@ -1,0 +1,173 @@
+"""Roles, the audit log, and members' data rights: `/coalition role|audit|my-data|forget-me`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.markup import timestamp, user_text
+from bot.permissions import Permission, Role
+from bot.replies import Actions, Attachment, Button, Reply, Section, action_id, error
+from commands.context import ActionContext, CommandContext
+from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
+from storage.models import Member
+
+AUDIT_SHOWN = 30
+
+
+async def role(ctx: CommandContext) -> Reply:
+    mention, new_role = ctx.args["member"], ctx.args["role"]
+    user = ctx.actor.user
+    target = await ctx.services.repos.members.find(
+        ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
+    )
+    if target is None:
+        # Named before they ever used the bot: they join now, with the role given.
+        target = await ctx.services.repos.members.add(
+            Member(
+                coalition_id=ctx.coalition.id or 0,
+                platform=user.platform,
+                workspace_id=user.workspace_id,
+                user_id=mention.user_id,
+                display_name=mention.label[:80],
+                role=Role.MEMBER.value,
+                joined_at=ctx.now,
+            )
+        )
+    name = user_text(target.display_name or target.user_id)
+    if target.role == new_role:
+        return error(f"{name} is already a {new_role}.")
+    if target.role == Role.COORDINATOR and await ctx.services.governance.is_last_coordinator(target):
+        return error(f"{name} is the only coordinator; make someone else a coordinator first.")
+    old = target.role
+    target.role = new_role
+    await ctx.services.repos.members.save(target)
+    ctx.audit_note = f"{{subject}}: {old} → {new_role}"
+    ctx.audit_subject = target
+    return Reply(f"{name} is now a {new_role} (was {old}).")
+
+
+async def audit(ctx: CommandContext) -> Reply:
+    since = ctx.now - (ctx.args["since"] or timedelta(days=30))
+    entries = await ctx.services.governance.entries(ctx.coalition, since)
+    if not entries:
+        return Reply(f"No coordinator actions since {timestamp(since, 'f')}.", private=True)
+    lines = [f"**Coordinator actions since {timestamp(since, 'f')}** ({len(entries)})"]
+    for entry, actor in entries[:AUDIT_SHOWN]:
+        lines.append(f"• {timestamp(entry.at, 'f')}: {user_text(actor)} ran `{entry.action}` {user_text(entry.target)}")
+    if len(entries) > AUDIT_SHOWN:
+        lines.append(f"… and {len(entries) - AUDIT_SHOWN} more; `/coalition audit --csv` exports them all.")
+    reply = Reply("\n".join(lines), private=True)
+    if ctx.args["csv"]:
+        # Reading the log is not recorded; exporting it is.
+        await ctx.services.governance.record(
+            ctx.coalition.id or 0, ctx.me, "/coalition audit --csv", f"{len(entries)} entries", ctx.where.platform
+        )
+        csv = ctx.services.governance.audit_csv(entries)
+        reply = replace(reply, attachments=(Attachment("coalition-audit.csv", csv, "text/csv"),))
+    return reply
+
+
+async def my_data(ctx: CommandContext) -> Reply:
+    data = await ctx.services.governance.export(ctx.me, ctx.coalition)
+    return Reply(
+        "Here is everything the bot holds about you, as JSON (only you can see this). "
+        "`/coalition forget-me` erases it.",
+        private=True,
+        attachments=(Attachment("my-coalition-data.json", data, "application/json"),),
+    )
+
+
+async def forget_me(ctx: CommandContext) -> Reply:
+    if await ctx.services.governance.is_last_coordinator(ctx.me):
+        return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
+    member_id = ctx.me.id or 0
+    text = (
+        "**Erase everything the bot holds about you?** Your profile, role and time zone go; broadcasts "
+        "you acknowledged stay counted but no longer name you; your coordinator actions stay on record as "
+        '"a former member". This cannot be undone.'
+    )
+    return Reply(
+        text,
+        blocks=(
+            Section(text),
+            Actions(
+                (
+                    Button("Yes, erase my data", action_id("coalition", "forget", member_id), "danger"),
+                    Button("Cancel", action_id("coalition", "forget-cancel", member_id)),
+                )
+            ),
+        ),
+        private=True,
+    )
+
+
+async def forget_confirmed(ctx: ActionContext) -> Reply:
+    if ctx.member is None or str(ctx.member.id) != ctx.params["member"]:
+        return error("That button is for someone else's data. Use `/coalition forget-me` for your own.")
+    if await ctx.services.governance.is_last_coordinator(ctx.member):
+        return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
+    await ctx.services.governance.forget(ctx.member)
+    return Reply(
+        "Done: everything the bot held about you is erased. If you use the bot again you'll join as a new member.",
+        private=True,
+        replace_original=True,
+    )
+
+
+async def forget_cancelled(ctx: ActionContext) -> Reply:
+    return Reply("Nothing was erased.", private=True, replace_original=True)
+
+
+ROLE = CommandSpec(
+    name="role",
+    description="Make a member a coordinator, member or observer",
+    options=(
+        OptionSpec("member", OptionType.USER, "the member", required=True, positional=True),
+        OptionSpec(
+            "role",
+            OptionType.CHOICE,
+            "their role",
+            required=True,
+            positional=True,
+            choices=("coordinator", "member", "observer"),
+        ),
+    ),
+    permission=Permission.COORDINATOR,
+    scope=Scope.COALITION,
+    handler=role,
+    examples=("/coalition role @maria coordinator", "/coalition role @visitor observer"),
+)
+AUDIT = CommandSpec(
+    name="audit",
+    description="Coordinator actions: who did what, when (optionally as CSV)",
+    options=(
+        OptionSpec("since", OptionType.DURATION, "how far back (default 30d)", max_value=366 * 86400),
+        OptionSpec("csv", OptionType.BOOL, "also as a CSV file", default=False),
+    ),
+    permission=Permission.COORDINATOR,
+    scope=Scope.COALITION,
+    handler=audit,
+    audited=False,
+    examples=("/coalition audit", "/coalition audit --since 90d --csv"),
+)
+MY_DATA = CommandSpec(
+    name="my-data",
+    description="Everything the bot holds about you, sent privately as JSON",
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=my_data,
+)
+FORGET_ME = CommandSpec(
+    name="forget-me",
+    description="Erase everything the bot holds about you (asks first)",
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=forget_me,
+)
+ACTIONS = (
+    ActionSpec("coalition:forget", forget_confirmed, Permission.MEMBER, scope=Scope.COALITION, params=("member",)),
+    ActionSpec(
+        "coalition:forget-cancel", forget_cancelled, Permission.MEMBER, scope=Scope.COALITION, params=("member",)
+    ),
+)
