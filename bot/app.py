@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.messenger import Messenger
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
+from bot.reminders import MeetingClock
 from bot.scheduler import Scheduler
 from bot.services import Services
 from storage import Database, Repositories
@@ -24,6 +25,7 @@ class App:
         self.scheduler = Scheduler(self.clock)
         self.workers: dict[str, DeliveryWorker] = {}
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
+        self.scheduler.add(MeetingClock(self))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Services]:

@@ -11,6 +11,7 @@ from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement
 from commands.coalition import COALITION
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
+from commands.meeting import MEETING, RSVP
 from commands.registry import Registry
 from commands.spec import ActionSpec, Scope
 
@@ -19,6 +20,8 @@ def build_registry() -> Registry:
     registry = Registry()
     registry.add(COALITION)
     registry.add(BROADCAST)
+    registry.add(MEETING)
+    registry.add_action(RSVP)
     registry.add_action(ACKNOWLEDGE)
     for action in GOVERNANCE_ACTIONS:
         registry.add_action(action)

@@ -188,3 +188,57 @@ class RateEvent(SQLModel, table=True):
     member_id: int = Field(foreign_key="members.id", index=True)
     kind: str = Field(max_length=60)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class Meeting(SQLModel, table=True):
+    """A meeting or a series. Recurrence is kept as local time + zone + RRULE, so "every Tuesday at
+    19:00" stays 19:00 local across daylight-saving changes."""
+
+    __tablename__ = "meetings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    title: str = Field(max_length=200)
+    location: str | None = Field(default=None, max_length=300)
+    agenda: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    timezone: str = Field(max_length=64)
+    local_start: str = Field(max_length=19)  # ISO "2026-12-01T19:00:00", in `timezone`
+    rrule: str | None = Field(default=None, max_length=300)
+    duration_minutes: int = 60
+    channel_ids: str = Field(default="", max_length=2000)  # linked channel rows announced in
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    status: str = Field(default="active", max_length=12)
+    next_materialize_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Occurrence(SQLModel, table=True):
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("meeting_id", "original_start", name="uq_occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    original_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    cancelled: bool = False
+
+
+class Rsvp(SQLModel, table=True):
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("occurrence_id", "member_id", name="uq_rsvp_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    answer: str = Field(max_length=8)  # going, maybe, no
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    __tablename__ = "reminders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    offset_minutes: int
+    status: str = Field(default="pending", max_length=12, index=True)  # pending, sent, missed, cancelled

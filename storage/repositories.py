@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
 from storage.governance import GovernanceRepository
+from storage.meetings import MeetingRepository
 from storage.models import Channel, Coalition, Member, Space
 from storage.outbox import OutboxRepository
 
@@ -142,6 +143,7 @@ class Repositories:
         self.outbox = OutboxRepository(session)
         self.broadcasts = BroadcastRepository(session)
         self.governance = GovernanceRepository(session)
+        self.meetings = MeetingRepository(session)
 
     async def commit(self) -> None:
         await self.session.commit()

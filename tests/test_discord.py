@@ -110,7 +110,7 @@ async def test_slash_command_gets_its_reply_in_the_callback(discord_env: Discord
     assert callback["type"] == 4
     assert callback["data"]["flags"] & EPHEMERAL
     assert "/coalition link" in text_of(callback)
-    assert custom_ids(callback["data"]) == ["help:show:broadcast", "help:show:coalition"]
+    assert custom_ids(callback["data"]) == ["help:show:broadcast", "help:show:coalition", "help:show:meeting"]
     assert callback["data"]["allowed_mentions"]["parse"] == []
 
 

@@ -145,7 +145,11 @@ async def test_a_crash_is_a_friendly_message_and_rolls_back(app, caplog) -> None
 
 async def test_buttons_route_to_their_handlers(bot: Harness) -> None:
     overview = await bot.run("/coalition help")
-    assert [b.action_id for b in overview.buttons] == ["help:show:broadcast", "help:show:coalition"]
+    assert [b.action_id for b in overview.buttons] == [
+        "help:show:broadcast",
+        "help:show:coalition",
+        "help:show:meeting",
+    ]
     detail = await bot.click("help:show:coalition", as_="bob")
     assert not detail.error
     assert "/coalition link" in shown(detail)

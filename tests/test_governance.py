@@ -71,6 +71,18 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("broadcast", "status"): (("admin", "general", "/broadcast status 1"), ("maria", "general", "/broadcast status 1")),
     ("broadcast", "cancel"): (("admin", "general", "/broadcast cancel 2"), ("maria", "general", "/broadcast cancel 2")),
     ("broadcast", "nudge"): (("admin", "general", "/broadcast nudge 1"), ("maria", "general", "/broadcast nudge 1")),
+    ("meeting", "schedule"): (
+        ("maria", "general", '/meeting schedule "Walk" "friday 6pm"'),
+        ("maria", "nowhere", '/meeting schedule "Walk" "friday 6pm"'),
+    ),
+    ("meeting", "list"): (("maria", "general", "/meeting list"), ("maria", "general", "/meeting list soon")),
+    ("meeting", "show"): (("maria", "general", "/meeting show 1"), ("maria", "general", "/meeting show 77")),
+    ("meeting", "rsvp"): (
+        ("maria", "general", "/meeting rsvp 1 going"),
+        ("viewer", "general", "/meeting rsvp 1 going"),
+    ),
+    ("meeting", "cancel"): (("admin", "general", "/meeting cancel 1"), ("maria", "general", "/meeting cancel 1")),
+    ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
 }
 
 
@@ -82,6 +94,9 @@ async def world(bot: Harness) -> Harness:
     await bot.run("/coalition whoami", as_="maria")
     await bot.run('/broadcast send "First"')
     await bot.run('/broadcast send "Later" --at "in 2 hours"')
+    await bot.run('/meeting schedule "Safety walk" "tuesday 7pm"')
+    await bot.run("/coalition whoami", as_="viewer")
+    await bot.run("/coalition role @viewer observer")
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(seconds=5))
     return bot
 
@@ -154,7 +169,7 @@ async def test_every_coordinator_action_is_audited(world: Harness) -> None:
         "admin ran `/coalition link` #youth tags=youth",
         "admin ran `/coalition unlink` #youth",
         "admin ran `/coalition role` maria: member → coordinator",
-        "admin ran `/broadcast nudge` broadcast #1: 2 member(s) reminded",
+        "admin ran `/broadcast nudge` broadcast #1: 3 member(s) reminded",
         "admin ran `/broadcast cancel` broadcast #2",
     ):
         assert expected in listing, expected

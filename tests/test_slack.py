@@ -111,7 +111,7 @@ async def test_signed_slash_command_is_answered_in_the_ack(slack: Slack) -> None
     assert "/coalition link" in reply["text"]
     assert reply["blocks"][0]["type"] == "section"
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"] for b in buttons] == ["help:show:broadcast", "help:show:coalition"]
+    assert [b["action_id"] for b in buttons] == ["help:show:broadcast", "help:show:coalition", "help:show:meeting"]
 
 
 @pytest.mark.parametrize("problem", ["bad signature", "stale timestamp", "no signature"])

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.governance import GovernanceService
+from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
 from storage import Repositories
 
@@ -24,3 +25,4 @@ class Services:
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
         self.governance = GovernanceService(self.repos, self.clock)
+        self.meetings = MeetingService(self.repos, self.outbox, self.clock)

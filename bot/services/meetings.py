@@ -1,0 +1,364 @@
+"""Meetings: scheduling (with recurrence), RSVPs with live counts, reminders, cancelling, calendars.
+
+Only the next occurrence of a series exists at any time, with its reminder rows; when it starts,
+the following one is made (`materialize_due`), so nothing is generated without bound. Reminders
+are rows too; when one falls due its messages are written to the outbox in the same transaction
+that marks it sent, so it goes out once, after restarts too. One that fell due while the bot was
+down goes out at start-up if it is at most REMINDER_GRACE late, and is recorded as missed otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from icalendar import Calendar, Event
+
+from bot.clock import Clock
+from bot.markup import timestamp, user_text
+from bot.replies import Actions, Button, Context, Reply, Section, action_id
+from bot.services.outbox import Outbox
+from storage import Repositories
+from storage.models import Channel, Meeting, Member, Occurrence, Reminder
+
+SOURCE = "meeting"
+REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
+REMINDER_GRACE = timedelta(hours=2)
+ANSWERS = {"going": "Going", "maybe": "Maybe", "no": "Can't go"}
+RECURRENCE = {
+    "weekly": "FREQ=WEEKLY",
+    "2weeks": "FREQ=WEEKLY;INTERVAL=2",
+    "biweekly": "FREQ=WEEKLY;INTERVAL=2",
+    "monthly": "MONTHLY-SAME-WEEKDAY",  # resolved against the start date
+    "daily": "FREQ=DAILY",
+}
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+class MeetingProblem(ValueError):
+    """The meeting cannot be scheduled or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: Counter[str]
+    names: dict[str, list[str]]
+
+
+def recurrence_rule(every: str | None, local_start: datetime) -> str | None:
+    """An RRULE for "weekly", "2weeks", "monthly" (same weekday, e.g. 2nd Tuesday) or a raw RRULE."""
+    if not every:
+        return None
+    key = every.strip().lower()
+    rule = RECURRENCE.get(key, every.strip().upper().removeprefix("RRULE:"))
+    if rule == "MONTHLY-SAME-WEEKDAY":
+        nth = (local_start.day - 1) // 7 + 1
+        rule = f"FREQ=MONTHLY;BYDAY={nth if nth < 5 else -1}{_WEEKDAYS[local_start.weekday()]}"
+    try:
+        parsed = rrulestr(rule, dtstart=local_start)
+    except (ValueError, TypeError) as exc:
+        raise MeetingProblem(
+            f"'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly or an RRULE "
+            "like FREQ=WEEKLY;BYDAY=TU."
+        ) from exc
+    if getattr(parsed, "_freq", 0) > 3:  # HOURLY, MINUTELY, SECONDLY: not meetings
+        raise MeetingProblem("Meetings repeat at most daily.")
+    return rule
+
+
+class MeetingService:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
+        self.repos = repos
+        self.outbox = outbox
+        self.clock = clock
+
+    # Scheduling --------------------------------------------------------------------------------
+
+    async def schedule(
+        self,
+        coalition_id: int,
+        author: Member,
+        title: str,
+        start: datetime,
+        zone: ZoneInfo,
+        duration: timedelta,
+        location: str | None,
+        agenda: str | None,
+        every: str | None,
+        channels: list[Channel],
+    ) -> tuple[Meeting, Occurrence]:
+        local = start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        meeting = Meeting(
+            coalition_id=coalition_id,
+            title=title,
+            location=location,
+            agenda=agenda,
+            timezone=zone.key,
+            local_start=local.isoformat(),
+            rrule=recurrence_rule(every, local),
+            duration_minutes=int(duration.total_seconds() // 60),
+            channel_ids=",".join(str(c.id) for c in channels),
+            created_by=author.id,
+            created_at=self.clock.now(),
+        )
+        await self.repos.meetings.add(meeting)
+        occurrence = await self._materialize_next(meeting, after=None)
+        assert occurrence is not None
+        return meeting, occurrence
+
+    def _starts(self, meeting: Meeting, after: datetime | None) -> datetime | None:
+        """The first start (UTC) strictly after `after` (or the very first), in the series' own zone."""
+        zone = ZoneInfo(meeting.timezone)
+        local_start = datetime.fromisoformat(meeting.local_start)
+        if meeting.rrule is None:
+            first = local_start.replace(tzinfo=zone).astimezone(UTC)
+            return first if after is None else None
+        rule = rrulestr(meeting.rrule, dtstart=local_start)
+        local_after = after.astimezone(zone).replace(tzinfo=None) if after else local_start - timedelta(seconds=1)
+        nxt = rule.after(local_after)
+        return nxt.replace(tzinfo=zone).astimezone(UTC) if nxt else None
+
+    async def _materialize_next(self, meeting: Meeting, after: datetime | None) -> Occurrence | None:
+        start = self._starts(meeting, after)
+        if start is None:
+            meeting.next_materialize_at = None
+            await self.repos.meetings.add(meeting)
+            return None
+        assert meeting.id is not None
+        occurrence = await self.repos.meetings.add_occurrence(
+            Occurrence(meeting_id=meeting.id, original_start=start, start=start)
+        )
+        meeting.next_materialize_at = start if meeting.rrule else None
+        await self.repos.meetings.add(meeting)
+        if occurrence is None:
+            return None
+        assert occurrence.id is not None
+        now = self.clock.now()
+        for offset in REMINDER_OFFSETS:
+            if start - offset > now:
+                await self.repos.meetings.add(
+                    Reminder(
+                        occurrence_id=occurrence.id,
+                        due_at=start - offset,
+                        offset_minutes=int(offset.total_seconds() // 60),
+                    )
+                )
+        await self._announce(meeting, occurrence)
+        return occurrence
+
+    async def materialize_due(self, now: datetime) -> int:
+        """Make the next occurrence of every series whose current one has started."""
+        made = 0
+        for meeting in await self.repos.meetings.to_materialize(now):
+            latest = meeting.next_materialize_at
+            if await self._materialize_next(meeting, after=latest) is not None:
+                made += 1
+        return made
+
+    # Announcements and RSVPs -----------------------------------------------------------------
+
+    async def channels_of(self, meeting: Meeting) -> list[Channel]:
+        wanted = {int(i) for i in meeting.channel_ids.split(",") if i}
+        return [c for c in await self.repos.coalitions.channels(meeting.coalition_id) if c.id in wanted]
+
+    async def tally(self, occurrence: Occurrence) -> Tally:
+        assert occurrence.id is not None
+        counts: Counter[str] = Counter()
+        names: dict[str, list[str]] = {a: [] for a in ANSWERS}
+        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
+            counts[rsvp.answer] += 1
+            names[rsvp.answer].append((member.display_name or member.user_id) if member else "a former member")
+        return Tally(counts, names)
+
+    async def card(self, meeting: Meeting, occurrence: Occurrence) -> Reply:
+        """The meeting as posted in channels: when (in each viewer's zone), where, RSVP buttons and counts."""
+        assert occurrence.id is not None
+        tally = await self.tally(occurrence)
+        end = occurrence.start + timedelta(minutes=meeting.duration_minutes)
+        head = f"📅 **{user_text(meeting.title)}** (#{occurrence.id})"
+        if occurrence.cancelled:
+            return Reply(
+                f"{head}\n~ Cancelled: {timestamp(occurrence.start)} ~", blocks=(Section(f"{head}\nCancelled."),)
+            )
+        lines = [head, f"{timestamp(occurrence.start)} to {timestamp(end, 't')} ({timestamp(occurrence.start, 'R')})"]
+        if meeting.location:
+            lines.append(f"Where: {user_text(meeting.location)}")
+        if meeting.rrule:
+            lines.append(f"Repeats: {user_text(_describe_rule(meeting.rrule))}")
+        if meeting.agenda:
+            lines.append(f"Agenda: {user_text(meeting.agenda)}")
+        answers = " · ".join(
+            f"{label} {tally.counts[a]}" + (f" ({user_text(', '.join(tally.names[a][:8]))})" if tally.names[a] else "")
+            for a, label in ANSWERS.items()
+        )
+        text = "\n".join(lines)
+        buttons = tuple(
+            Button(label, action_id("meeting", "rsvp", occurrence.id, answer), "primary" if answer == "going" else None)
+            for answer, label in ANSWERS.items()
+        )
+        return Reply(text=f"{text}\n{answers}", blocks=(Section(text), Context(answers), Actions(buttons)))
+
+    async def _announce(self, meeting: Meeting, occurrence: Occurrence) -> None:
+        card = await self.card(meeting, occurrence)
+        for channel in await self.channels_of(meeting):
+            await self.outbox.to_channel(
+                meeting.coalition_id,
+                channel,
+                card,
+                key=f"{SOURCE}:{occurrence.id}:announce:{channel.id}",
+                source=SOURCE,
+                source_id=occurrence.id,
+            )
+
+    async def refresh_cards(self, meeting: Meeting, occurrence: Occurrence) -> None:
+        """Bring every posted copy of the card up to date (coalesced to about one edit a second)."""
+        card = await self.card(meeting, occurrence)
+        for channel in await self.channels_of(meeting):
+            posted = await self.repos.outbox.by_key(f"{SOURCE}:{occurrence.id}:announce:{channel.id}")
+            if posted is None:
+                continue
+            edit_key = f"{SOURCE}:{occurrence.id}:announce-edit:{channel.id}"
+            previous = await self.repos.outbox.by_key(edit_key)
+            not_before = self.clock.now()
+            if previous is not None and previous.sent_at is not None:
+                not_before = max(not_before, previous.sent_at + timedelta(seconds=1))
+            await self.outbox.edit(posted, card, key=edit_key, not_before=not_before)
+
+    async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: str) -> None:
+        if occurrence.cancelled or meeting.status == "cancelled":
+            raise MeetingProblem(f"Meeting #{occurrence.id} was cancelled.")
+        if occurrence.start + timedelta(minutes=meeting.duration_minutes) <= self.clock.now():
+            raise MeetingProblem(f"Meeting #{occurrence.id} is over.")
+        assert occurrence.id is not None and member.id is not None
+        await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
+        await self.refresh_cards(meeting, occurrence)
+
+    # Reminders -------------------------------------------------------------------------------
+
+    async def send_due_reminders(self, now: datetime) -> int:
+        handled = 0
+        for reminder in await self.repos.meetings.due_reminders(now):
+            late = now - reminder.due_at > REMINDER_GRACE
+            if not await self.repos.meetings.claim_reminder(reminder.id or 0, "missed" if late else "sent"):
+                continue
+            handled += 1
+            if late:
+                continue
+            occurrence = await self.repos.session.get(Occurrence, reminder.occurrence_id)
+            assert occurrence is not None
+            meeting = await self.repos.meetings.meeting(occurrence.meeting_id)
+            assert meeting is not None
+            await self._remind(meeting, occurrence, reminder)
+        return handled
+
+    async def _remind(self, meeting: Meeting, occurrence: Occurrence, reminder: Reminder) -> None:
+        assert occurrence.id is not None
+        text = (
+            f"⏰ **{user_text(meeting.title)}** starts {timestamp(occurrence.start, 'R')} "
+            f"({timestamp(occurrence.start)})" + (f", {user_text(meeting.location)}" if meeting.location else "")
+        )
+        reply = Reply(text)
+        for channel in await self.channels_of(meeting):
+            await self.outbox.to_channel(
+                meeting.coalition_id,
+                channel,
+                reply,
+                key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:{channel.id}",
+                source=SOURCE,
+                source_id=occurrence.id,
+            )
+        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
+            if member is not None and rsvp.answer in ("going", "maybe"):
+                await self.outbox.to_member(
+                    member,
+                    Reply(text, private=True),
+                    key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:dm:{member.id}",
+                    source=SOURCE,
+                    source_id=occurrence.id,
+                )
+
+    # Cancelling --------------------------------------------------------------------------------
+
+    async def cancel(self, meeting: Meeting, occurrence: Occurrence, series: bool) -> int:
+        """Cancel one occurrence or the whole series; its reminders are withdrawn in the same transaction."""
+        assert occurrence.id is not None and meeting.id is not None
+        targets = (
+            [o for o in await self.repos.meetings.occurrences(meeting.id) if o.start >= occurrence.start]
+            if series
+            else [occurrence]
+        )
+        for target in targets:
+            target.cancelled = True
+            await self.repos.meetings.add(target)
+        await self.repos.meetings.cancel_reminders([t.id for t in targets if t.id is not None])
+        if series:
+            meeting.status = "cancelled"
+            meeting.next_materialize_at = None
+            await self.repos.meetings.add(meeting)
+        for target in targets:
+            await self.refresh_cards(meeting, target)
+        # Those who said they'd come are told.
+        for target in targets:
+            for rsvp, member in await self.repos.meetings.rsvps(target.id or 0):
+                if member is not None and rsvp.answer in ("going", "maybe"):
+                    await self.outbox.to_member(
+                        member,
+                        Reply(
+                            f"❌ **{user_text(meeting.title)}** on {timestamp(target.start)} is cancelled.",
+                            private=True,
+                        ),
+                        key=f"{SOURCE}:{target.id}:cancelled:dm:{member.id}",
+                        source=SOURCE,
+                        source_id=target.id,
+                    )
+        return len(targets)
+
+    # Calendars -------------------------------------------------------------------------------
+
+    async def ics(self, meetings: list[Meeting]) -> bytes:
+        """RFC 5545, with recurrence, cancelled occurrences as EXDATE, and the series' own time zone."""
+        calendar = Calendar()
+        calendar.add("prodid", "-//coalition-bot//meetings//EN")
+        calendar.add("version", "2.0")
+        for meeting in meetings:
+            assert meeting.id is not None
+            zone = ZoneInfo(meeting.timezone)
+            start = datetime.fromisoformat(meeting.local_start).replace(tzinfo=zone)
+            event = Event()
+            event.add("uid", f"meeting-{meeting.id}@coalition-bot")
+            event.add("summary", meeting.title)
+            event.add("dtstart", start)
+            event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
+            event.add("dtstamp", self.clock.now())
+            if meeting.location:
+                event.add("location", meeting.location)
+            if meeting.agenda:
+                event.add("description", meeting.agenda)
+            if meeting.rrule:
+                event.add("rrule", _rrule_dict(meeting.rrule))
+                for occurrence in await self.repos.meetings.occurrences(meeting.id):
+                    if occurrence.cancelled:
+                        event.add("exdate", occurrence.original_start.astimezone(zone))
+            if meeting.status == "cancelled":
+                event.add("status", "CANCELLED")
+            calendar.add_component(event)
+        calendar.add_missing_timezones()
+        return calendar.to_ical()
+
+
+def _rrule_dict(rule: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+
+
+def _describe_rule(rule: str) -> str:
+    parts = _rrule_dict(rule)
+    interval = int(parts.get("INTERVAL", "1"))
+    freq = parts.get("FREQ", "").lower()
+    unit = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}.get(freq, freq)
+    text = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
+    if "BYDAY" in parts and freq == "monthly":
+        text += f" on {parts['BYDAY']}"
+    return text

@@ -1,0 +1,220 @@
+"""`/meeting`: schedule (with recurrence), list, show, RSVP, cancel, and calendar export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.markup import timestamp, user_text
+from bot.permissions import Permission
+from bot.replies import Attachment, Reply, error
+from bot.services.governance import RateLimit
+from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem
+from commands.context import ActionContext, CommandContext
+from commands.errors import CommandError
+from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
+from storage.models import Meeting, Occurrence
+
+
+async def _find(ctx: CommandContext | ActionContext, occurrence_id: int) -> tuple[Occurrence, Meeting]:
+    found = await ctx.services.repos.meetings.occurrence(ctx.coalition.id or 0, occurrence_id)
+    if found is None:
+        raise CommandError(f"There is no meeting #{occurrence_id}. `/meeting list` shows the upcoming ones.")
+    return found
+
+
+async def schedule(ctx: CommandContext) -> Reply:
+    duration: timedelta = ctx.args["duration"] if ctx.args["duration"] is not None else timedelta(hours=1)
+    if duration <= timedelta(0) or duration > timedelta(hours=24):
+        return error("A meeting lasts more than 0 minutes and at most 24 hours.", ctx.usage)
+    assert ctx.channel is not None
+    channels = [ctx.channel]
+    tags = ctx.args["to"] or []
+    if tags:
+        linked = await ctx.services.coalitions.channels(ctx.coalition)
+        extra = linked if tags == ["all"] else [c for c in linked if set(c.tag_list) & set(tags)]
+        if not extra:
+            return error(f"No linked channel has the tag '{tags[0]}'.", ctx.usage)
+        channels += [c for c in extra if c.id != ctx.channel.id]
+    try:
+        meeting, occurrence = await ctx.services.meetings.schedule(
+            ctx.coalition.id or 0,
+            ctx.me,
+            ctx.args["title"],
+            ctx.args["when"],
+            ctx.zone,
+            duration,
+            ctx.args["where"],
+            ctx.args["agenda"],
+            ctx.args["every"],
+            channels,
+        )
+    except MeetingProblem as exc:
+        return error(str(exc), ctx.usage)
+    local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
+    repeat = f", repeating {ctx.args['every']}" if meeting.rrule else ""
+    return Reply(
+        f"Scheduled **{user_text(meeting.title)}** (#{occurrence.id}) for {local} {ctx.zone.key}{repeat}; "
+        f"announced in {len(channels)} channel(s). Reminders go out 24 hours and 1 hour before "
+        f"(a reminder more than {int(REMINDER_GRACE.total_seconds() // 3600)} hours late because the bot was "
+        "down is skipped, not sent late).",
+        private=True,
+    )
+
+
+async def list_meetings(ctx: CommandContext) -> Reply:
+    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 15)
+    if not upcoming:
+        return Reply(
+            'No upcoming meetings. Schedule one with `/meeting schedule "Title" "next tuesday 7pm"`.', private=True
+        )
+    lines = ["**Upcoming meetings**"]
+    for occurrence, meeting in upcoming:
+        tally = await ctx.services.meetings.tally(occurrence)
+        counts = ", ".join(f"{tally.counts[a]} {label.lower()}" for a, label in ANSWERS.items())
+        lines.append(f"• #{occurrence.id} {timestamp(occurrence.start, 'f')}: {user_text(meeting.title)} ({counts})")
+    return Reply("\n".join(lines), private=True)
+
+
+async def show(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    card = await ctx.services.meetings.card(meeting, occurrence)
+    return Reply(card.text, blocks=card.blocks, private=True)
+
+
+async def rsvp(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    return await _answer(ctx, meeting, occurrence, ctx.args["answer"])
+
+
+async def rsvp_button(ctx: ActionContext) -> Reply:
+    found = await ctx.services.repos.meetings.occurrence(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
+    if found is None or ctx.params["answer"] not in ANSWERS:
+        return error("That meeting no longer exists.")
+    return await _answer(ctx, found[1], found[0], ctx.params["answer"])
+
+
+async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurrence: Occurrence, answer: str) -> Reply:
+    try:
+        await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
+    except MeetingProblem as exc:
+        return error(str(exc))
+    reminder = " You'll get a reminder before it starts." if answer in ("going", "maybe") else ""
+    return Reply(
+        f"Recorded: **{ANSWERS[answer]}** for {user_text(meeting.title)} on {timestamp(occurrence.start)}.{reminder}",
+        private=True,
+    )
+
+
+async def cancel(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    if occurrence.cancelled:
+        return error(f"Meeting #{occurrence.id} is already cancelled.")
+    series = bool(ctx.args["series"])
+    if series and not meeting.rrule:
+        series = False
+    count = await ctx.services.meetings.cancel(meeting, occurrence, series)
+    ctx.audit_note = f"meeting #{occurrence.id}" + (" and the rest of its series" if series else "")
+    what = "the rest of the series" if series else f"#{occurrence.id} on {timestamp(occurrence.start)}"
+    return Reply(
+        f"Cancelled {user_text(meeting.title)}: {what} ({count} occurrence(s)). Those who said they'd come are told."
+    )
+
+
+async def ics(ctx: CommandContext) -> Reply:
+    if ctx.args["id"] is not None:
+        meetings = [(await _find(ctx, ctx.args["id"]))[1]]
+    else:
+        upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 200)
+        meetings = list({m.id: m for _, m in upcoming}.values())
+        if not meetings:
+            return error("There are no upcoming meetings to export.")
+    data = await ctx.services.meetings.ics(meetings)
+    return Reply(
+        f"Calendar file with {len(meetings)} meeting(s): open it, or import it into Google Calendar or Outlook.",
+        private=True,
+        attachments=(Attachment("coalition-meetings.ics", data, "text/calendar"),),
+    )
+
+
+_ID = OptionSpec(
+    "id", OptionType.INT, "the meeting's number (from /meeting list)", required=True, positional=True, min_value=1
+)
+
+MEETING = CommandSpec(
+    name="meeting",
+    description="Schedule meetings, answer RSVPs, get reminders and calendar files",
+    subcommands=(
+        CommandSpec(
+            name="schedule",
+            description="Schedule a meeting (or a series) and announce it here",
+            options=(
+                OptionSpec("title", OptionType.STRING, "what the meeting is", required=True, positional=True),
+                OptionSpec("when", OptionType.DATETIME, "when it starts", required=True, positional=True),
+                OptionSpec("duration", OptionType.DURATION, "how long (default 1h)"),
+                OptionSpec("where", OptionType.STRING, "a place or a video link", max_length=300),
+                OptionSpec("agenda", OptionType.TEXT, "the agenda", max_length=1500),
+                OptionSpec("every", OptionType.STRING, "repeat: weekly, 2weeks, monthly, or an RRULE", max_length=200),
+                OptionSpec("to", OptionType.TAGS, "also announce in channels with these tags (or: all)"),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.CHANNEL,
+            handler=schedule,
+            rate_limit=RateLimit(10, timedelta(hours=1)),
+            modal=True,
+            submit_label="Schedule",
+            examples=(
+                '/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"',
+                '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --to all',
+            ),
+        ),
+        CommandSpec(
+            name="list",
+            description="Upcoming meetings with RSVP counts",
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=list_meetings,
+        ),
+        CommandSpec(
+            name="show",
+            description="One meeting in full",
+            options=(_ID,),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=show,
+        ),
+        CommandSpec(
+            name="rsvp",
+            description="Answer going, maybe or no",
+            options=(
+                _ID,
+                OptionSpec(
+                    "answer", OptionType.CHOICE, "your answer", required=True, positional=True, choices=tuple(ANSWERS)
+                ),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=rsvp,
+            examples=("/meeting rsvp 12 going",),
+        ),
+        CommandSpec(
+            name="cancel",
+            description="Cancel one meeting, or with --series the rest of its series",
+            options=(_ID, OptionSpec("series", OptionType.BOOL, "cancel this and every later one", default=False)),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=cancel,
+        ),
+        CommandSpec(
+            name="ics",
+            description="A calendar file (.ics) of one meeting's series, or all upcoming",
+            options=(OptionSpec("id", OptionType.INT, "a meeting's number", positional=True, min_value=1),),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=ics,
+        ),
+    ),
+)
+
+RSVP = ActionSpec(
+    "meeting:rsvp", rsvp_button, Permission.PARTICIPANT, scope=Scope.COALITION, params=("occurrence", "answer")
+)

@@ -1,0 +1,126 @@
+"""Queries for meetings, their occurrences, RSVPs and reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Meeting, Member, Occurrence, Reminder, Rsvp
+
+
+class MeetingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: Meeting | Occurrence | Reminder) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def add_occurrence(self, occurrence: Occurrence) -> Occurrence | None:
+        """None when that occurrence exists already (another process made it first)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(occurrence)
+                await self.session.flush()
+        except IntegrityError:
+            return None
+        return occurrence
+
+    async def meeting(self, meeting_id: int) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
+    async def occurrence(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
+        result = await self.session.exec(
+            select(Occurrence, Meeting)
+            .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
+            .where(Occurrence.id == occurrence_id, Meeting.coalition_id == coalition_id)
+        )
+        return result.first()
+
+    async def upcoming(self, coalition_id: int, after: datetime, limit: int) -> list[tuple[Occurrence, Meeting]]:
+        result = await self.session.exec(
+            select(Occurrence, Meeting)
+            .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
+            .where(
+                Meeting.coalition_id == coalition_id, Occurrence.start >= after, col(Occurrence.cancelled).is_(False)
+            )
+            .order_by(col(Occurrence.start))
+            .limit(limit)
+        )
+        return list(result.all())
+
+    async def occurrences(self, meeting_id: int) -> list[Occurrence]:
+        result = await self.session.exec(
+            select(Occurrence).where(Occurrence.meeting_id == meeting_id).order_by(col(Occurrence.start))
+        )
+        return list(result.all())
+
+    async def to_materialize(self, now: datetime, limit: int = 200) -> list[Meeting]:
+        result = await self.session.exec(
+            select(Meeting)
+            .where(Meeting.status == "active", col(Meeting.next_materialize_at) <= now)
+            .order_by(col(Meeting.next_materialize_at))
+            .limit(limit)
+        )
+        return list(result.all())
+
+    async def next_materialize(self) -> datetime | None:
+        result = await self.session.exec(
+            select(func.min(Meeting.next_materialize_at)).where(Meeting.status == "active")
+        )
+        return result.one()
+
+    async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> Rsvp:
+        existing = (
+            await self.session.exec(
+                select(Rsvp).where(Rsvp.occurrence_id == occurrence_id, Rsvp.member_id == member_id)
+            )
+        ).first()
+        if existing is None:
+            existing = Rsvp(occurrence_id=occurrence_id, member_id=member_id, answer=answer, at=at)
+        existing.answer, existing.at = answer, at
+        self.session.add(existing)
+        await self.session.flush()
+        return existing
+
+    async def rsvps(self, occurrence_id: int) -> list[tuple[Rsvp, Member | None]]:
+        result = await self.session.exec(
+            select(Rsvp, Member)
+            .join(Member, col(Member.id) == Rsvp.member_id, isouter=True)
+            .where(Rsvp.occurrence_id == occurrence_id)
+            .order_by(col(Rsvp.at))
+        )
+        return list(result.all())
+
+    async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
+        result = await self.session.exec(
+            select(Reminder)
+            .where(Reminder.status == "pending", Reminder.due_at <= now)
+            .order_by(col(Reminder.due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.all())
+
+    async def next_reminder(self) -> datetime | None:
+        result = await self.session.exec(select(func.min(Reminder.due_at)).where(Reminder.status == "pending"))
+        return result.one()
+
+    async def claim_reminder(self, reminder_id: int, status: str) -> bool:
+        """Mark a pending reminder handled; False when another process did it first."""
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending").values(status=status)
+        )
+        return bool(result.rowcount)
+
+    async def cancel_reminders(self, occurrence_ids: list[int]) -> int:
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(Reminder)
+            .where(col(Reminder.occurrence_id).in_(occurrence_ids), Reminder.status == "pending")
+            .values(status="cancelled")
+        )
+        return int(result.rowcount or 0)

@@ -1,0 +1,178 @@
+"""Meetings: scheduling, recurrence across DST, RSVPs, reminders once and in the right places,
+cancelling, restarts and the grace window, and .ics export parsed back."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlmodel import select
+
+from bot.app import App
+from bot.clock import SimulatedClock
+from bot.services.meetings import recurrence_rule
+from storage import Database
+from storage.models import Occurrence, Reminder
+from tests.conftest import START
+from tests.harness import Harness, shown
+from tests.messengers import MemoryPlatform
+
+
+@pytest.fixture
+async def town(bot: Harness) -> tuple[Harness, MemoryPlatform]:
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    for name in ("maria", "jamal", "lee"):
+        await bot.run("/coalition whoami", as_=name)
+    return bot, platform
+
+
+async def advance(bot: Harness, by: timedelta) -> None:
+    clock = bot.dispatcher.app.clock
+    await bot.dispatcher.app.scheduler.advance_to(clock.now() + by)
+
+
+async def test_weekly_meeting_reminders_once_in_the_right_places(town) -> None:
+    bot, platform = town
+    reply = await bot.run('/meeting schedule "Safety walk" "tuesday 7pm" --every weekly --where "Library"')
+    assert "Scheduled Safety walk (#1) for Tuesday 24 November 2026 at 19:00 UTC, repeating weekly" in shown(reply)
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    await bot.click("meeting:rsvp:1:maybe", as_="jamal")
+    await bot.click("meeting:rsvp:1:no", as_="lee")
+    await advance(bot, timedelta(days=1, hours=12))  # past the 24 h and 1 h reminders of Tue 19:00
+    keys = [p.key for p in platform.posted if ":remind:" in p.key]
+    assert Counter(keys) == Counter(dict.fromkeys(keys, 1)), "a reminder went twice"
+    targets = Counter(p.target for p in platform.posted if ":remind:" in p.key)
+    assert targets == {"general": 2, "dm:maria": 2, "dm:jamal": 2}  # not lee (can't go), not admin (no answer)
+    card = next(p for p in platform.posted if p.key == "meeting:1:announce:1")
+    final = card.edits[-1] if card.edits else card.reply
+    assert "Going 1 (maria) · Maybe 1 (jamal) · Can't go 1 (lee)" in shown(final)
+    assert any(p.key == "meeting:2:announce:1" for p in platform.posted)  # the next week's, made lazily
+
+
+async def test_cancelling_one_occurrence_withdraws_only_its_reminders(town) -> None:
+    bot, platform = town
+    await bot.run('/meeting schedule "Coalition meeting" "tuesday 7pm" --every weekly')
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    await advance(bot, timedelta(days=2))
+    refused = await bot.run("/meeting cancel 2", as_="maria")
+    assert refused.error and "Only coordinators" in shown(refused)
+    assert "Cancelled Coalition meeting: #2" in shown(await bot.run("/meeting cancel 2"))
+    late_rsvp = await bot.run("/meeting rsvp 2 going", as_="maria")
+    assert late_rsvp.error and "was cancelled" in shown(late_rsvp)
+    await advance(bot, timedelta(days=14))
+    occurrences = {p.key.split(":")[1] for p in platform.posted if ":remind:" in p.key}
+    assert occurrences == {"1", "3"}  # #2's reminders never fired; #3 (the week after) got its own
+
+
+async def test_a_restart_between_scheduling_and_the_reminder(db: Database, clock: SimulatedClock, town) -> None:
+    bot, _ = town
+    await bot.run('/meeting schedule "Budget review" "in 3 days at 18:00"')
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    other_db = Database(db.url)  # a new process, its own engine
+    restarted = App(bot.dispatcher.app.settings, other_db, clock)
+    platform = MemoryPlatform()
+    restarted.add_messenger(platform)
+    try:
+        await restarted.scheduler.advance_to(clock.now() + timedelta(days=4))
+        assert Counter(p.target for p in platform.posted if ":remind:" in p.key) == {"general": 2, "dm:maria": 2}
+    finally:
+        await other_db.dispose()
+
+
+async def test_reminders_late_beyond_the_grace_window_are_missed_not_sent(town, clock: SimulatedClock) -> None:
+    bot, platform = town
+    await bot.run('/meeting schedule "Forum" "in 2 days"')
+    clock.set(clock.now() + timedelta(days=1, hours=4))  # the bot was down when the 24 h reminder was due
+    await bot.dispatcher.app.scheduler.run_due()
+    async with bot.dispatcher.app.db.session() as session:
+        statuses = [r.status for r in (await session.exec(select(Reminder).order_by(Reminder.due_at))).all()]
+    assert statuses == ["missed", "pending"]
+    assert not any(":remind:" in p.key for p in platform.posted)
+
+
+async def test_weekly_series_keeps_local_time_across_dst(town) -> None:
+    bot, _ = town
+    await bot.run("/coalition timezone Europe/Berlin")
+    await bot.run('/meeting schedule "Evening forum" "2027-03-23 19:00" --every weekly')
+    await bot.dispatcher.app.scheduler.advance_to(datetime(2027, 4, 1, tzinfo=UTC))
+    async with bot.dispatcher.app.db.session() as session:
+        starts = [o.start for o in (await session.exec(select(Occurrence).order_by(Occurrence.start))).all()]
+    berlin = ZoneInfo("Europe/Berlin")
+    assert [s.astimezone(berlin).hour for s in starts] == [19, 19, 19]
+    assert [s.hour for s in starts[:2]] == [18, 17]  # 19:00 CET, then 19:00 CEST (Europe moved on 28 March)
+
+
+async def test_ics_has_recurrence_exceptions_and_zone(town) -> None:
+    bot, _ = town
+    await bot.run("/coalition timezone America/Chicago")
+    await bot.run('/meeting schedule "Walk" "tuesday 7pm" --every weekly --where "Park" --agenda "Route, volunteers"')
+    await advance(bot, timedelta(days=2))
+    await bot.run("/meeting cancel 2")
+    reply = await bot.run("/meeting ics 1")
+    calendar = Calendar.from_ical(reply.attachments[0].content)
+    event = next(c for c in calendar.walk("VEVENT"))
+    assert str(event["summary"]) == "Walk" and str(event["location"]) == "Park"
+    assert event["rrule"]["FREQ"] == ["WEEKLY"]
+    start = event.decoded("dtstart")
+    assert start.tzinfo is not None and str(start.tzinfo) == "America/Chicago" and start.hour == 19
+    exdates = (
+        [d.dt for d in event["exdate"].dts]
+        if not isinstance(event["exdate"], list)
+        else [d.dt for e in event["exdate"] for d in e.dts]
+    )
+    assert exdates == [start + timedelta(weeks=1)]
+    assert [c.name for c in calendar.walk("VTIMEZONE")] == ["VTIMEZONE"]
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ('/meeting schedule "X" "yesterday 7pm"', "in the past"),
+        ('/meeting schedule "X" "tuesday 7pm" --duration 0m', "more than 0 minutes"),
+        ('/meeting schedule "X" "tuesday 7pm" --duration 25h', "at most 24 hours"),
+        ('/meeting schedule "X" "tuesday 7pm" --every fortnightly-ish', "not a recurrence I understand"),
+        ('/meeting schedule "X" "tuesday 7pm" --every FREQ=HOURLY', "at most daily"),
+        ('/meeting schedule "" "tuesday 7pm"', "TITLE"),
+        ("/meeting rsvp 99 going", "There is no meeting #99"),
+        ("/meeting rsvp 1 perhaps", "not one of: going, maybe, no"),
+    ],
+)
+async def test_bad_input_is_refused_and_changes_nothing(town, command: str, says: str) -> None:
+    bot, platform = town
+    if "rsvp 1" in command:
+        await bot.run('/meeting schedule "Y" "tuesday 7pm"')
+    reply = await bot.run(command, as_="maria")
+    assert reply.error and says in shown(reply), shown(reply)
+    await bot.dispatcher.app.scheduler.run_due()
+    announced = [p for p in platform.posted if "announce:" in p.key]
+    assert len(announced) == (1 if "rsvp 1" in command else 0)
+
+
+def test_monthly_means_the_same_weekday() -> None:
+    assert recurrence_rule("monthly", datetime(2026, 12, 8, 19)) == "FREQ=MONTHLY;BYDAY=2TU"
+    assert recurrence_rule("monthly", datetime(2026, 12, 29, 19)) == "FREQ=MONTHLY;BYDAY=-1TU"
+    assert recurrence_rule("2weeks", datetime(2026, 12, 8, 19)) == "FREQ=WEEKLY;INTERVAL=2"
+
+
+async def test_list_and_show(town) -> None:
+    bot, _ = town
+    assert "No upcoming meetings" in shown(await bot.run("/meeting list", as_="maria"))
+    await bot.run('/meeting schedule "Walk" "tuesday 7pm"')
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    assert "#1 24 Nov 2026, 19:00 UTC: Walk (1 going, 0 maybe, 0 can't go)" in shown(
+        await bot.run("/meeting list", as_="lee")
+    )
+    card = await bot.run("/meeting show 1", as_="lee")
+    assert [b.label for b in card.buttons] == ["Going", "Maybe", "Can't go"]
+
+
+async def test_rsvp_after_the_meeting_is_refused(town, clock: SimulatedClock) -> None:
+    bot, _ = town
+    await bot.run('/meeting schedule "Walk" "in 2 hours"')
+    clock.set(START + timedelta(hours=4))
+    reply = await bot.run("/meeting rsvp 1 going", as_="maria")
+    assert reply.error and "is over" in shown(reply)
