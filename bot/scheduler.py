@@ -109,30 +109,12 @@ class Scheduler:
         self._aps.start()
         # What fell due while the bot was down runs at once, but in the background: a large
         # backlog must not hold up the adapters' start.
-        self._aps.add_job(
-            self._wake,
-            "date",
-            run_date=self.clock.now(),
-            id="wake",
-            replace_existing=True,
-            misfire_grace_time=None,
-            coalesce=True,
-            max_instances=2,
-        )
+        self._wake_at(self.clock.now())
 
     async def poke(self) -> None:
         """Something new was written: wake up now (in the background) and re-arm from there."""
         if self._aps is not None and not self._stopping:
-            self._aps.add_job(
-                self._wake,
-                "date",
-                run_date=self.clock.now(),
-                id="wake",
-                replace_existing=True,
-                misfire_grace_time=None,
-                coalesce=True,
-                max_instances=2,
-            )
+            self._wake_at(self.clock.now())
 
     async def stop(self) -> None:
         """No new wake-ups, then wait for the one in progress: a delivery half-recorded when the
@@ -153,14 +135,18 @@ class Scheduler:
             due = await self.next_due()
             if due is None or self._aps is None:
                 return
-            run_at = max(due, self.clock.now() + timedelta(milliseconds=10))
-            self._aps.add_job(
-                self._wake,
-                "date",
-                run_date=run_at,
-                id="wake",
-                replace_existing=True,
-                misfire_grace_time=None,
-                coalesce=True,
-                max_instances=2,
-            )
+            self._wake_at(max(due, self.clock.now() + timedelta(milliseconds=10)))
+
+    def _wake_at(self, when: datetime) -> None:
+        """One pending wake-up job at a time; a second may queue behind a running one (the lock)."""
+        assert self._aps is not None
+        self._aps.add_job(
+            self._wake,
+            "date",
+            run_date=when,
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=2,
+        )

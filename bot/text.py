@@ -35,3 +35,20 @@ def check_text(text: str, *, what: str, max_length: int, multiline: bool = False
     if len(text) > max_length:
         raise TextProblem(f"{what} is {len(text)} characters long; the limit is {max_length}.")
     return text
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut at line breaks (else spaces) so no piece passes `limit` characters; nothing is dropped.
+    Adapters use it to fit a platform's per-block or per-embed limit."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        pieces.append(text)
+    return pieces

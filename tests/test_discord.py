@@ -130,24 +130,9 @@ async def test_manage_server_makes_a_coordinator(discord_env: Discord) -> None:
 
 async def test_button_click_edits_the_message(discord_env: Discord) -> None:
     help_reply = await discord_env.slash("coalition", "help", discord_env.maria)
-    message = {
-        "id": "8800000000000000001",
-        "channel_id": GENERAL,
-        "author": {"id": "1100000000000000001", "username": "bot", "discriminator": "0", "avatar": None, "bot": True},
-        "content": "",
-        "timestamp": "2026-11-23T10:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": help_reply["data"]["embeds"],
-        "pinned": False,
-        "type": 0,
-        "flags": 64,
-        "components": help_reply["data"]["components"],
-    }
+    message = discord_env.fake.posted_message(
+        GENERAL, help_reply["data"]["embeds"], help_reply["data"]["components"], flags=EPHEMERAL
+    )
     callback = await discord_env.fake.click("help:show:coalition", message, discord_env.maria)
     assert callback["type"] == 7  # UPDATE_MESSAGE: the same message, edited
     assert "/coalition link" in text_of(callback)

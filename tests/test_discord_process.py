@@ -34,24 +34,7 @@ async def test_run_serves_help_and_clicks(tmp_path: Path, fake: FakeDiscord) -> 
         member = fake.member("5500000000000000002", "Maria")
         reply = await fake.slash("coalition", "help", {}, member, GENERAL)
         assert reply["type"] == 4 and "/coalition link" in reply["data"]["embeds"][0]["description"]
-        message = {
-            "id": "8800000000000000009",
-            "channel_id": GENERAL,
-            "author": {"id": "1100000000000000001", "username": "b", "discriminator": "0", "avatar": None, "bot": True},
-            "content": "",
-            "timestamp": "2026-11-23T10:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": reply["data"]["embeds"],
-            "pinned": False,
-            "type": 0,
-            "flags": 64,
-            "components": reply["data"]["components"],
-        }
+        message = fake.posted_message(GENERAL, reply["data"]["embeds"], reply["data"]["components"], flags=64)
         clicked = await fake.click("help:show:coalition", message, member)
         assert clicked["type"] == 7
     finally:

@@ -18,6 +18,7 @@ import discord
 
 from bot import markup
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
+from bot.text import split_text
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
@@ -103,25 +104,10 @@ class DiscordMessage:
     ephemeral: bool = False
 
 
-def _chunks(value: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    while len(value) > limit:
-        cut = value.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = value.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        pieces.append(value[:cut])
-        value = value[cut:].lstrip("\n")
-    if value:
-        pieces.append(value)
-    return pieces
-
-
 def _embeds(description: str, fields: list[tuple[str, str]]) -> list[discord.Embed]:
     embeds: list[discord.Embed] = []
     budget = MAX_EMBED_TOTAL
-    pieces = _chunks(description, MAX_DESCRIPTION) or [""]
+    pieces = split_text(description, MAX_DESCRIPTION) or [""]
     for n, piece in enumerate(pieces):
         if len(embeds) == MAX_EMBEDS or budget - len(piece) < 100:
             left = sum(len(p) for p in pieces[n:])

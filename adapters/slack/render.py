@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import markup
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, SelectOption
+from bot.text import split_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -72,38 +73,22 @@ def _label(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
     return {"type": "plain_text", "text": value, "emoji": True}
 
 
-def _split(text: str, limit: int) -> list[str]:
-    """Cut at line breaks (or spaces) so no piece passes `limit` characters."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = text.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    if text:
-        pieces.append(text)
-    return pieces
-
-
 def blocks(reply: Reply) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for block in reply.blocks:
         if isinstance(block, Section):
             rendered = mrkdwn(block.text)
-            pieces = _split(rendered, MAX_SECTION) or [" "]
+            pieces = split_text(rendered, MAX_SECTION) or [" "]
             for piece in pieces:
                 out.append({"type": "section", "text": {"type": "mrkdwn", "text": piece}})
             fields = [
-                {"type": "mrkdwn", "text": _split(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD)[0]}
+                {"type": "mrkdwn", "text": split_text(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD)[0]}
                 for f in block.fields
             ]
             for start in range(0, len(fields), MAX_FIELDS):
                 out.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
         elif isinstance(block, Context):
-            for piece in _split(mrkdwn(block.text), MAX_SECTION):
+            for piece in split_text(mrkdwn(block.text), MAX_SECTION):
                 out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": piece}]})
         elif isinstance(block, Divider):
             out.append({"type": "divider"})
@@ -164,7 +149,7 @@ def message(reply: Reply) -> dict[str, Any]:
         rendered["blocks"] = blocks(reply)
     else:
         rendered["blocks"] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in _split(text, MAX_SECTION)
+            {"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in split_text(text, MAX_SECTION)
         ][:MAX_BLOCKS]
     return rendered
 

@@ -262,6 +262,29 @@ class FakeDiscord:
         }
         return await self._inject(self._interaction(2, data, member, channel_id))
 
+    def posted_message(
+        self, channel_id: str, embeds: list[Any], components: list[Any], *, flags: int = 0
+    ) -> dict[str, Any]:
+        """A message as Discord would include it in a component interaction: one the bot posted."""
+        return {
+            "id": str(next(self._ids)),
+            "channel_id": channel_id,
+            "author": BOT_USER,
+            "content": "",
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": embeds,
+            "pinned": False,
+            "type": 0,
+            "flags": flags,
+            "components": components,
+        }
+
     async def click(
         self, custom_id: str, message: dict[str, Any], member: dict[str, Any], *, values: list[str] | None = None
     ) -> dict[str, Any]:
