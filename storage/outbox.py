@@ -2,7 +2,8 @@
 
 Claiming is a conditional UPDATE: a row moves to `sending` only if it is still `pending` (or its
 previous claimer's lease has run out). Two processes on one database therefore never both own a
-row: on PostgreSQL the second UPDATE re-checks the condition after the first commits; on SQLite
+row: on PostgreSQL the candidates are selected FOR UPDATE SKIP LOCKED, so a second process takes
+the next rows instead of the same ones, and the UPDATE re-checks the condition; on SQLite
 transactions are serialised (BEGIN IMMEDIATE).
 """
 
@@ -95,6 +96,8 @@ class OutboxRepository:
                 .where(OutboxMessage.platform == platform, claimable)
                 .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
                 .limit(limit)
+                # PostgreSQL: rows another process is claiming are skipped, not waited for and lost.
+                .with_for_update(skip_locked=True)
             )
         ).all()
         if not candidates:

@@ -37,6 +37,7 @@ class MemoryPlatform:
         self.calls = 0
         self.script: list[str] = []  # per call: "ok", "500", "429", "gone", "accept-then-crash"
         self.retry_after = 5.0
+        self.latency = 0.0  # seconds each call takes
         self._ids = count(1)
 
     def fail_next(self, *outcomes: str) -> None:
@@ -44,7 +45,7 @@ class MemoryPlatform:
 
     async def _outcome(self) -> str:
         self.calls += 1
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.latency)
         return self.script.pop(0) if self.script else "ok"
 
     async def _post(self, target: str, reply: Reply, key: str) -> MessageRef:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,43 @@ def test_roles_audit_and_data_rights_session(tmp_path: Path) -> None:
     assert data["you"]["user_id"] == "maria" and data["you"]["role"] == "coordinator"
     erased = next(m for m in out if "everything the bot held about you is erased" in m["text"])
     assert erased["edit_of"] and erased["user"] == "jamal"
+
+
+def test_weekly_meeting_session_on_the_simulated_clock(tmp_path: Path) -> None:
+    """Issue 6's walk-through: a weekly meeting, three RSVPs, reminders once each in the right places,
+    one occurrence cancelled: its reminders do not fire, the next one's do."""
+    script = "\n".join(
+        [
+            '/meeting schedule "Safety walk" "tuesday 7pm" --every weekly --where "Library steps"',
+            "!as maria",
+            "!click Going",
+            "!as jamal",
+            "!click Maybe",
+            "!as lee",
+            "/meeting rsvp 1 no",
+            "!advance 2d",
+            "!as admin",
+            "/meeting cancel 2",
+            "!advance 14d",
+        ]
+    )
+    out = messages(
+        console(
+            tmp_path, script + "\n", "console", "--json", "--clock", "simulated", "--start", "2026-11-23T09:00:00+00:00"
+        )
+    )
+    reminders = [m for m in out if m["text"].startswith("⏰")]
+    places = Counter(
+        (
+            m.get("channel") if not m["private"] else "dm:" + m["user"],
+            "#1" if "24 Nov" in m["text"] else "#3" if "08 Dec" in m["text"] else "other",
+        )
+        for m in reminders
+    )
+    assert places == {
+        ("general", "#1"): 2,
+        ("dm:maria", "#1"): 2,
+        ("dm:jamal", "#1"): 2,
+        ("general", "#3"): 2,
+    }
+    assert not any("01 Dec" in m["text"] for m in reminders)  # the cancelled occurrence

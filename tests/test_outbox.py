@@ -140,10 +140,12 @@ async def test_two_processes_never_send_one_message_twice(db: Database, tmp_path
     second_db = Database(db.url)
     second = App(Settings(database_url=db.url), second_db, clock)
     platform = MemoryPlatform()
+    platform.latency = 0.005  # each send takes a little while, so the two processes really overlap
     first.add_messenger(platform, batch=7)
     second.add_messenger(platform, batch=7)
     try:
         keys = await seed(first, 60)
+        await second.scheduler.next_due()  # both processes connected before the race starts
         await asyncio.gather(first.scheduler.run_due(), second.scheduler.run_due(), first.scheduler.run_due())
         assert Counter(platform.keys()) == Counter(dict.fromkeys(keys, 1))
         assert {r.status for r in await rows(first)} == {"sent"}
