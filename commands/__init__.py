@@ -7,11 +7,11 @@ every adapter, the help and the Slack manifest pick it up from there.
 from __future__ import annotations
 
 from bot.permissions import Permission
-from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement
+from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement, complete_broadcast
 from commands.coalition import COALITION
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
-from commands.meeting import MEETING, RSVP
+from commands.meeting import MEETING, RSVP, complete_meeting, upcoming_for_me
 from commands.registry import Registry
 from commands.spec import ActionSpec, Scope
 
@@ -25,6 +25,8 @@ def build_registry() -> Registry:
     registry.add_action(ACKNOWLEDGE)
     for action in GOVERNANCE_ACTIONS:
         registry.add_action(action)
+    registry.home_sections.append(upcoming_for_me)
+    registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast)
     registry.home_sections.append(awaiting_acknowledgement)
     registry.add_action(
         ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))

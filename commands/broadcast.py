@@ -151,7 +151,18 @@ async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
     return blocks
 
 
-_ID = OptionSpec("id", OptionType.INT, "the broadcast's number", required=True, positional=True, min_value=1)
+async def complete_broadcast(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
+    found = []
+    for b in await ctx.services.repos.broadcasts.recent(ctx.coalition.id or 0, limit=25):
+        label = f"#{b.id} {b.text[:60]}"
+        if not typed or typed in str(b.id) or typed in b.text.lower():
+            found.append((label[:100], str(b.id)))
+    return found
+
+
+_ID = OptionSpec(
+    "id", OptionType.INT, "the broadcast's number", required=True, positional=True, min_value=1, complete="broadcast"
+)
 
 BROADCAST = CommandSpec(
     name="broadcast",

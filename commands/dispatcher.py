@@ -134,6 +134,38 @@ class Dispatcher:
 
         return await self._in_transaction(actor, where, prepare, describe="home")
 
+    async def complete(
+        self, path: tuple[str, ...], option_name: str, typed: str, actor: Actor, where: ConversationRef
+    ) -> list[tuple[str, str]]:
+        """Suggestions for an option as the member types (Discord autocomplete); read-only, and
+        empty rather than an error when anything is off."""
+        spec = self.registry.find(path)
+        option = next((o for o in spec.options if o.name == option_name), None) if spec else None
+        completer = self.registry.completers.get(option.complete or "") if option else None
+        if completer is None:
+            return []
+        async with self.app.unit_of_work() as services:
+            place = await services.coalitions.resolve(where)
+            if place.coalition is None:
+                return []
+            member = await services.coalitions.find_member(place.coalition, actor.user)
+            zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+            ctx = CommandContext(
+                actor=actor,
+                where=where,
+                place=place,
+                member=member,
+                services=services,
+                registry=self.registry,
+                now=self.app.clock.now(),
+                zone=zone,
+                path=path,
+                args={},
+            )
+            suggestions = await completer(ctx, typed.strip().lower())
+            await services.repos.rollback()
+        return suggestions[:25]
+
     async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
         """The time zone a member reads times in, for adapters that render times themselves."""
         async with self.app.unit_of_work() as services:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
-from bot.replies import Attachment, Reply, error
+from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem
 from commands.context import ActionContext, CommandContext
@@ -136,8 +136,52 @@ async def ics(ctx: CommandContext) -> Reply:
     )
 
 
+async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
+    """Home section: the next meetings, with this member's answer and buttons to change it."""
+    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 5)
+    if not upcoming:
+        return [Section("**Meetings**\nNo upcoming meetings.")]
+    blocks: list[Block] = [Section("**Your upcoming meetings**")]
+    for occurrence, meeting in upcoming:
+        mine = next(
+            (
+                r.answer
+                for r, m in await ctx.services.repos.meetings.rsvps(occurrence.id or 0)
+                if m and m.id == ctx.me.id
+            ),
+            None,
+        )
+        answer = f"you said {ANSWERS[mine]}" if mine else "you have not answered"
+        blocks.append(Section(f"#{occurrence.id} {timestamp(occurrence.start)}: {user_text(meeting.title)} ({answer})"))
+        blocks.append(
+            Actions(
+                tuple(
+                    Button(label, action_id("meeting", "rsvp", occurrence.id or 0, a)) for a, label in ANSWERS.items()
+                )
+            )
+        )
+    return blocks
+
+
+async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
+    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
+    found = []
+    for occurrence, meeting in upcoming:
+        when = occurrence.start.astimezone(ctx.zone).strftime("%a %d %b %H:%M")
+        label = f"#{occurrence.id} {meeting.title} ({when})"
+        if not typed or typed in str(occurrence.id) or typed in meeting.title.lower():
+            found.append((label[:100], str(occurrence.id)))
+    return found
+
+
 _ID = OptionSpec(
-    "id", OptionType.INT, "the meeting's number (from /meeting list)", required=True, positional=True, min_value=1
+    "id",
+    OptionType.INT,
+    "the meeting's number (from /meeting list)",
+    required=True,
+    positional=True,
+    min_value=1,
+    complete="meeting",
 )
 
 MEETING = CommandSpec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from commands.spec import ActionSpec, CommandSpec, HomeSection, OptionSpec, OptionType
+from commands.spec import ActionSpec, CommandSpec, Completer, HomeSection, OptionSpec, OptionType
 
 
 class Registry:
@@ -12,6 +12,7 @@ class Registry:
         self._commands: dict[str, CommandSpec] = {}
         self._actions: dict[str, ActionSpec] = {}
         self.home_sections: list[HomeSection] = []
+        self.completers: dict[str, Completer] = {}
 
     # Commands -------------------------------------------------------------------------------
 

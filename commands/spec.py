@@ -59,6 +59,7 @@ class OptionSpec:
     min_count: int = 0
     max_count: int | None = None
     default: Any = None
+    complete: str | None = None  # the name of a completer that suggests values (ids of meetings, ...)
 
     @property
     def metavar(self) -> str:
@@ -71,6 +72,7 @@ class OptionSpec:
 
 CommandHandler = Callable[["CommandContext"], Awaitable["Reply"]]
 HomeSection = Callable[["CommandContext"], Awaitable[list["Block"]]]
+Completer = Callable[["CommandContext", str], Awaitable[list[tuple[str, str]]]]
 ActionHandler = Callable[["ActionContext"], Awaitable["Reply"]]
 
 

@@ -216,3 +216,25 @@ async def test_my_data_arrives_as_a_private_file(discord_env: Discord) -> None:
     assert [a["filename"] for a in callback["data"]["attachments"]] == ["my-coalition-data.json"]
     upload = discord_env.fake.uploads[-1]
     assert json.loads(upload["content"])["you"]["user_id"] == "5500000000000000002"
+
+
+async def test_meeting_ids_autocomplete(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    await discord_env.slash("meeting", "schedule", discord_env.admin, title="Budget review", when="in 3 days at 18:00")
+    interaction = discord_env.fake._interaction(
+        4,
+        {
+            "id": "1",
+            "name": "meeting",
+            "type": 1,
+            "options": [
+                {"type": 1, "name": "rsvp", "options": [{"type": 4, "name": "id", "value": "bud", "focused": True}]}
+            ],
+        },
+        discord_env.maria,
+        GENERAL,
+    )
+    callback = await discord_env.fake._inject(interaction)
+    assert callback["type"] == 8
+    [choice] = callback["data"]["choices"]
+    assert choice["value"] == 1 and choice["name"].startswith("#1 Budget review (")

@@ -108,6 +108,7 @@ def test_commands_are_generated_as_groups_with_typed_options() -> None:
         "description": "the broadcast's number",
         "required": True,
         "min_value": 1,
+        "autocomplete": True,
     }
     zone = next(o for o in payloads["coalition"]["options"] if o["name"] == "timezone")["options"][0]
     assert zone["autocomplete"] is True

@@ -234,6 +234,7 @@ async def test_user_text_is_escaped_in_what_the_bot_posts(slack: Slack) -> None:
 
 async def test_app_home_lists_what_waits_for_the_member(slack: Slack) -> None:
     await set_up(slack)
+    await slack.command('/meeting schedule "Budget review" "in 3 days at 18:00"')
     await slack.command('/broadcast send "Please read the new safety plan"')
     await eventually(lambda: slack.fake.messages["C1"])
     response = await slack.post(json.dumps(slack.fake.home_opened("UMARIA")), json_body=True)
@@ -244,6 +245,7 @@ async def test_app_home_lists_what_waits_for_the_member(slack: Slack) -> None:
     text = json.dumps(view["blocks"])
     assert "Eastside Safety" in text and "Please read the new safety plan" in text
     assert "broadcast:ack:1" in text
+    assert "Your upcoming meetings" in text and "Budget review" in text and "meeting:rsvp:1:going" in text
 
 
 async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None:

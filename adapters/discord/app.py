@@ -151,9 +151,15 @@ class DiscordAdapter:
         spec = self.dispatcher.registry.find(path)
         option = next((o for o in spec.options if o.name == focused), None) if spec else None
         typed = str(raw.get(focused or "", "") or "")
-        choices: list[discord.app_commands.Choice[str]] = []
+        choices: list[discord.app_commands.Choice[Any]] = []
         if option is not None and option.type == OptionType.TIMEZONE:
             choices = [discord.app_commands.Choice(name=z, value=z) for z in zones_matching(typed)]
+        elif option is not None and option.complete:
+            suggestions = await self.dispatcher.complete(
+                path, option.name, typed, self.actor(interaction), self.where(interaction)
+            )
+            as_int = option.type == OptionType.INT
+            choices = [discord.app_commands.Choice(name=n, value=int(v) if as_int else v) for n, v in suggestions]
         await interaction.response.autocomplete(choices)
 
     async def _answer_in_time(self, interaction: discord.Interaction, work: Any) -> None:

@@ -76,7 +76,7 @@ def _option(option: OptionSpec) -> dict[str, Any]:
             rendered["max_value"] = option.max_value
     if option.type == OptionType.CHANNEL:
         rendered["channel_types"] = [0, 5]  # text and announcement channels
-    if option.type in AUTOCOMPLETE:
+    if option.type in AUTOCOMPLETE or option.complete:
         rendered["autocomplete"] = True
     return rendered
 
