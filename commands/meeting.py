@@ -68,9 +68,10 @@ async def list_meetings(ctx: CommandContext) -> Reply:
             'No upcoming meetings. Schedule one with `/meeting schedule "Title" "next tuesday 7pm"`.', private=True
         )
     lines = ["**Upcoming meetings**"]
+    all_counts = await ctx.services.repos.meetings.answer_counts([o.id or 0 for o, _ in upcoming])
     for occurrence, meeting in upcoming:
-        tally = await ctx.services.meetings.tally(occurrence)
-        counts = ", ".join(f"{tally.counts[a]} {label.lower()}" for a, label in ANSWERS.items())
+        mine = all_counts.get(occurrence.id or 0, {})
+        counts = ", ".join(f"{mine.get(a, 0)} {label.lower()}" for a, label in ANSWERS.items())
         lines.append(f"• #{occurrence.id} {timestamp(occurrence.start, 'f')}: {user_text(meeting.title)} ({counts})")
     return Reply("\n".join(lines), private=True)
 

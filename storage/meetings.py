@@ -96,6 +96,20 @@ class MeetingRepository:
         )
         return list(result.all())
 
+    async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
+        """RSVP counts for many occurrences in one query (lists would otherwise ask once per meeting)."""
+        if not occurrence_ids:
+            return {}
+        result = await self.session.exec(
+            select(Rsvp.occurrence_id, Rsvp.answer, func.count())
+            .where(col(Rsvp.occurrence_id).in_(occurrence_ids))
+            .group_by(Rsvp.occurrence_id, Rsvp.answer)
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for occurrence_id, answer, n in result.all():
+            counts.setdefault(occurrence_id, {})[answer] = int(n)
+        return counts
+
     async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
         result = await self.session.exec(
             select(Reminder)
