@@ -121,6 +121,92 @@ async def cancel(ctx: CommandContext) -> Reply:
     )
 
 
+def _may_change(ctx: CommandContext, meeting: Meeting) -> bool:
+    return ctx.me.role == "coordinator" or (meeting.created_by is not None and meeting.created_by == ctx.me.id)
+
+
+async def edit(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    if not _may_change(ctx, meeting):
+        return error("Only the person who scheduled this meeting or a coordinator can change it.")
+    when, title, where, agenda = ctx.args["when"], ctx.args["title"], ctx.args["where"], ctx.args["agenda"]
+    if when is None and title is None and where is None and agenda is None:
+        return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
+    series = bool(ctx.args["series"]) and meeting.rrule is not None
+    changes = []
+    try:
+        if title is not None or where is not None or agenda is not None:
+            await ctx.services.meetings.update_details(meeting, occurrence, title, where, agenda)
+            changes += [name for name, v in (("title", title), ("place", where), ("agenda", agenda)) if v is not None]
+        if when is not None:
+            await ctx.services.meetings.move(meeting, occurrence, when, series)
+            local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
+            changes.append(f"time, now {local} {ctx.zone.key}" + (" for this and later meetings" if series else ""))
+    except MeetingProblem as exc:
+        return error(str(exc))
+    ctx.audit_note = f"meeting #{occurrence.id}: " + ", ".join(c.split(",")[0] for c in changes)
+    return Reply(
+        f"Changed {user_text(meeting.title)} (#{occurrence.id}): {', '.join(changes)}. Reminders follow the new time."
+    )
+
+
+async def agenda(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    if ctx.args["action"] == "add":
+        if ctx.args["item"] is None:
+            return error("Give the item to add, in quotes.", ctx.usage)
+        try:
+            count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
+        except MeetingProblem as exc:
+            return error(str(exc))
+        return Reply(f"Added to the agenda of {user_text(meeting.title)}; it has {count} item(s).", private=True)
+    text = (
+        user_text(meeting.agenda)
+        if meeting.agenda
+        else 'No agenda yet: add items with `/meeting agenda ID add "item"`.'
+    )
+    return Reply(f"**Agenda: {user_text(meeting.title)}** (#{occurrence.id})\n{text}", private=True)
+
+
+async def minutes(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    if not _may_change(ctx, meeting):
+        return error("Only the person who scheduled this meeting or a coordinator can record its minutes.")
+    await ctx.services.meetings.set_minutes(occurrence, ctx.args["text"])
+    return Reply(
+        f"Minutes saved for {user_text(meeting.title)} (#{occurrence.id}); `/meeting show {occurrence.id}` shows them."
+    )
+
+
+async def attended(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    if occurrence.start > ctx.now:
+        return error(f"Meeting #{occurrence.id} has not happened yet.")
+    mentions = ctx.args["members"] or []
+    members = []
+    if mentions:
+        user = ctx.actor.user
+        for mention in mentions:
+            member = await ctx.services.repos.members.find(
+                ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
+            )
+            if member is None:
+                return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
+            members.append(member)
+        source = "as you listed"
+    else:
+        members = [
+            m for r, m in await ctx.services.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer == "going"
+        ]
+        source = "from the Going answers"
+    count = await ctx.services.meetings.record_attendance(occurrence, members)
+    ctx.audit_note = f"meeting #{occurrence.id}: {count} attended"
+    names = ", ".join(user_text(m.display_name or m.user_id) for m in members) or "nobody"
+    return Reply(
+        f"Attendance of {user_text(meeting.title)} (#{occurrence.id}) recorded {source}: {names}.", private=True
+    )
+
+
 async def ics(ctx: CommandContext) -> Reply:
     if ctx.args["id"] is not None:
         meetings = [(await _find(ctx, ctx.args["id"]))[1]]
@@ -248,6 +334,58 @@ MEETING = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=cancel,
+        ),
+        CommandSpec(
+            name="edit",
+            description="Move a meeting, or change its title, place or agenda",
+            options=(
+                _ID,
+                OptionSpec("when", OptionType.DATETIME, "the new time"),
+                OptionSpec("title", OptionType.STRING, "a new title"),
+                OptionSpec("where", OptionType.STRING, "a new place or video link", max_length=300),
+                OptionSpec("agenda", OptionType.TEXT, "a new agenda", max_length=1500),
+                OptionSpec("series", OptionType.BOOL, "move this and every later one", default=False),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=edit,
+            audited=True,
+            examples=('/meeting edit 12 --when "wednesday 6pm"', '/meeting edit 12 --when "thursday 7pm" --series'),
+        ),
+        CommandSpec(
+            name="agenda",
+            description="Show a meeting's agenda, or add an item to it",
+            options=(
+                _ID,
+                OptionSpec(
+                    "action", OptionType.CHOICE, "add", positional=True, choices=("add", "show"), default="show"
+                ),
+                OptionSpec("item", OptionType.STRING, "the item to add", positional=True, max_length=200),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=agenda,
+            examples=('/meeting agenda 12 add "Budget for the youth program"', "/meeting agenda 12"),
+        ),
+        CommandSpec(
+            name="minutes",
+            description="Record a meeting's minutes (text or a link)",
+            options=(_ID, OptionSpec("text", OptionType.TEXT, "the minutes or a link", required=True, positional=True)),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=minutes,
+        ),
+        CommandSpec(
+            name="attended",
+            description="Record who attended (default: those who answered Going)",
+            options=(
+                _ID,
+                OptionSpec("members", OptionType.USER, "who was there", positional=True, multiple=True, max_count=100),
+            ),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=attended,
+            examples=("/meeting attended 12", "/meeting attended 12 @maria @jamal"),
         ),
         CommandSpec(
             name="ics",

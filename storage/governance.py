@@ -10,7 +10,17 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Acknowledgement, AuditEntry, Broadcast, Member, OutboxMessage, RateEvent
+from storage.models import (
+    Acknowledgement,
+    Attendance,
+    AuditEntry,
+    Broadcast,
+    Meeting,
+    Member,
+    OutboxMessage,
+    RateEvent,
+    Rsvp,
+)
 
 
 class GovernanceRepository:
@@ -72,7 +82,13 @@ class GovernanceRepository:
                 )
             )
         ).all()
+        rsvps = (await self.session.exec(select(Rsvp).where(Rsvp.member_id == member.id))).all()
+        attended = (await self.session.exec(select(Attendance).where(Attendance.member_id == member.id))).all()
         return {
+            "meeting_answers": [
+                {"meeting": r.occurrence_id, "answer": r.answer, "at": r.at.isoformat()} for r in rsvps
+            ],
+            "meetings_attended": [a.occurrence_id for a in attended],
             "acknowledgements": [{"broadcast": a.broadcast_id, "at": a.acked_at.isoformat()} for a in acks],
             "broadcasts_sent": [{"id": b.id, "text": b.text, "send_at": b.send_at.isoformat()} for b in authored],
             "coordinator_actions": [{"at": e.at.isoformat(), "action": e.action, "target": e.target} for e in actions],
@@ -113,6 +129,13 @@ class GovernanceRepository:
         )
         await self.session.exec(  # type: ignore[call-overload]
             update(Broadcast).where(Broadcast.author_id == member.id).values(author_id=None)
+        )
+        for table in (Rsvp, Attendance):  # counts stay right; the name goes
+            await self.session.exec(  # type: ignore[call-overload]
+                update(table).where(table.member_id == member.id).values(member_id=None)
+            )
+        await self.session.exec(  # type: ignore[call-overload]
+            update(Meeting).where(Meeting.created_by == member.id).values(created_by=None)
         )
         await self.session.exec(  # type: ignore[call-overload]
             update(AuditEntry).where(AuditEntry.actor_id == member.id).values(actor_id=None)

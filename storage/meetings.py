@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Meeting, Member, Occurrence, Reminder, Rsvp
+from storage.models import Attendance, Meeting, Member, Occurrence, Reminder, Rsvp
 
 
 class MeetingRepository:
@@ -109,6 +109,22 @@ class MeetingRepository:
         for occurrence_id, answer, n in result.all():
             counts.setdefault(occurrence_id, {})[answer] = int(n)
         return counts
+
+    async def set_attendance(self, occurrence_id: int, member_ids: list[int]) -> int:
+        """Replace the attendance list of an occurrence; returns how many attended."""
+        await self.session.exec(delete(Attendance).where(Attendance.occurrence_id == occurrence_id))  # type: ignore[call-overload]
+        unique = list(dict.fromkeys(member_ids))
+        self.session.add_all(Attendance(occurrence_id=occurrence_id, member_id=m) for m in unique)
+        await self.session.flush()
+        return len(unique)
+
+    async def attendance(self, occurrence_id: int) -> list[Member | None]:
+        result = await self.session.exec(
+            select(Attendance, Member)
+            .join(Member, col(Member.id) == Attendance.member_id, isouter=True)
+            .where(Attendance.occurrence_id == occurrence_id)
+        )
+        return [m for _, m in result.all()]
 
     async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
         result = await self.session.exec(

@@ -221,6 +221,7 @@ class Occurrence(SQLModel, table=True):
     original_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     cancelled: bool = False
+    minutes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Rsvp(SQLModel, table=True):
@@ -242,3 +243,14 @@ class Reminder(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     offset_minutes: int
     status: str = Field(default="pending", max_length=12, index=True)  # pending, sent, missed, cancelled
+
+
+class Attendance(SQLModel, table=True):
+    """Who was there, as a coordinator recorded it: kept for engagement reports."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("occurrence_id", "member_id", name="uq_attended_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)

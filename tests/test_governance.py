@@ -82,6 +82,19 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("viewer", "general", "/meeting rsvp 1 going"),
     ),
     ("meeting", "cancel"): (("admin", "general", "/meeting cancel 1"), ("maria", "general", "/meeting cancel 1")),
+    ("meeting", "edit"): (
+        ("admin", "general", "/meeting edit 1 --where Library"),
+        ("maria", "general", "/meeting edit 1 --where Park"),
+    ),
+    ("meeting", "agenda"): (
+        ("maria", "general", '/meeting agenda 1 add "Route"'),
+        ("viewer", "general", '/meeting agenda 1 add "x"'),
+    ),
+    ("meeting", "minutes"): (
+        ("admin", "general", '/meeting minutes 1 "Notes"'),
+        ("maria", "general", '/meeting minutes 1 "x"'),
+    ),
+    ("meeting", "attended"): (("admin", "general", "/meeting attended 2"), ("maria", "general", "/meeting attended 2")),
     ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
 }
 
@@ -95,9 +108,10 @@ async def world(bot: Harness) -> Harness:
     await bot.run('/broadcast send "First"')
     await bot.run('/broadcast send "Later" --at "in 2 hours"')
     await bot.run('/meeting schedule "Safety walk" "tuesday 7pm"')
+    await bot.run('/meeting schedule "Morning check-in" "in 1 minute"')
     await bot.run("/coalition whoami", as_="viewer")
     await bot.run("/coalition role @viewer observer")
-    await bot.dispatcher.app.scheduler.advance_to(START + timedelta(seconds=5))
+    await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
     return bot
 
 
@@ -203,7 +217,8 @@ async def test_rate_limits_say_when_to_try_again(world: Harness, clock: Simulate
     limited = await world.run('/broadcast send "one too many"')
     assert limited.error
     message = world.show(limited)
-    assert "the limit is 5 per 10 minutes" in message and "You can use it again in 10 minutes" in message
+    # The first two were sent 5 minutes ago (the fixture's clock moved), so a slot frees in 5 minutes.
+    assert "the limit is 5 per 10 minutes" in message and "You can use it again in 5 minutes" in message
     clock.set(clock.now() + timedelta(minutes=11))
     assert not (await world.run('/broadcast send "calm again"')).error
 

@@ -176,3 +176,62 @@ async def test_rsvp_after_the_meeting_is_refused(town, clock: SimulatedClock) ->
     clock.set(START + timedelta(hours=4))
     reply = await bot.run("/meeting rsvp 1 going", as_="maria")
     assert reply.error and "is over" in shown(reply)
+
+
+async def test_moving_one_occurrence_moves_its_reminders_and_tells_attendees(town) -> None:
+    bot, platform = town
+    await bot.run('/meeting schedule "Walk" "tuesday 7pm" --every weekly')
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    refused = await bot.run('/meeting edit 1 --when "wednesday 6pm"', as_="lee")
+    assert refused.error and "Only the person who scheduled" in shown(refused)
+    moved = await bot.run('/meeting edit 1 --when "wednesday 6pm"')
+    assert "now Wednesday 25 November 2026 at 18:00 UTC" in shown(moved)
+    await advance(bot, timedelta(days=3))
+    told = [p for p in platform.posted if ":moved:" in p.key]
+    assert [p.target for p in told] == ["dm:maria"] and "has moved from" in shown(told[0].reply)
+    reminders = [p for p in platform.posted if ":remind:" in p.key and p.target == "general"]
+    assert len(reminders) == 2 and all("Wed 25 Nov 2026, 18:00" in shown(p.reply) for p in reminders)
+    async with bot.dispatcher.app.db.session() as session:
+        statuses = Counter(
+            r.status for r in (await session.exec(select(Reminder).where(Reminder.occurrence_id == 1))).all()
+        )
+    assert statuses == {"cancelled": 2, "sent": 2}  # the old times were withdrawn, the new ones sent
+    # The series itself keeps its Tuesday slot: the next occurrence is Tue 1 Dec 19:00.
+    async with bot.dispatcher.app.db.session() as session:
+        second = (await session.exec(select(Occurrence).where(Occurrence.id == 2))).one()
+    assert second.start == datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+
+
+async def test_moving_the_series_moves_later_meetings(town) -> None:
+    bot, _ = town
+    await bot.run('/meeting schedule "Walk" "tuesday 7pm" --every weekly')
+    await bot.run('/meeting edit 1 --when "thursday 6pm" --series')
+    await advance(bot, timedelta(days=4))
+    async with bot.dispatcher.app.db.session() as session:
+        starts = [o.start for o in (await session.exec(select(Occurrence).order_by(Occurrence.start))).all()]
+    assert starts == [datetime(2026, 11, 26, 18, 0, tzinfo=UTC), datetime(2026, 12, 3, 18, 0, tzinfo=UTC)]
+
+
+async def test_title_place_agenda_minutes_and_attendance(town) -> None:
+    bot, _ = town
+    await bot.run('/meeting schedule "Walk" "in 2 hours"', as_="maria")
+    assert "Changed Walk (#1): place" in shown(await bot.run('/meeting edit 1 --where "Park gate"', as_="maria"))
+    assert "it has 1 item(s)" in shown(await bot.run('/meeting agenda 1 add "Route"', as_="jamal"))
+    assert "it has 2 item(s)" in shown(await bot.run('/meeting agenda 1 add "Volunteers"', as_="jamal"))
+    assert "1. Route\n2. Volunteers" in shown(await bot.run("/meeting agenda 1", as_="lee"))
+    bad = await bot.run('/meeting agenda 1 remove "Route"', as_="lee")
+    assert bad.error and "not one of: add, show" in shown(bad)
+    await bot.run("/meeting rsvp 1 going", as_="jamal")
+    await bot.run("/meeting rsvp 1 going", as_="lee")
+    early = await bot.run("/meeting attended 1")
+    assert early.error and "has not happened yet" in shown(early)
+    await advance(bot, timedelta(hours=3))
+    assert "recorded from the Going answers: jamal, lee" in shown(await bot.run("/meeting attended 1"))
+    assert "recorded as you listed: maria" in shown(await bot.run("/meeting attended 1 @maria"))
+    assert "Minutes saved" in shown(
+        await bot.run('/meeting minutes 1 "https://docs.example.org/walk-notes"', as_="maria")
+    )
+    card = shown(await bot.run("/meeting show 1", as_="lee"))
+    assert "Where: Park gate" in card and "Minutes: https://docs.example.org/walk-notes" in card
+    refused = await bot.run('/meeting minutes 1 "mine"', as_="lee")
+    assert refused.error

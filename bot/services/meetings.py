@@ -190,6 +190,8 @@ class MeetingService:
             lines.append(f"Repeats: {user_text(_describe_rule(meeting.rrule))}")
         if meeting.agenda:
             lines.append(f"Agenda: {user_text(meeting.agenda)}")
+        if occurrence.minutes:
+            lines.append(f"Minutes: {user_text(occurrence.minutes)}")
         answers = " · ".join(
             f"{label} {tally.counts[a]}" + (f" ({user_text(', '.join(tally.names[a][:8]))})" if tally.names[a] else "")
             for a, label in ANSWERS.items()
@@ -315,6 +317,82 @@ class MeetingService:
                         source_id=target.id,
                     )
         return len(targets)
+
+    # Changing ----------------------------------------------------------------------------------
+
+    async def move(self, meeting: Meeting, occurrence: Occurrence, new_start: datetime, series: bool) -> None:
+        """Move one occurrence (or, with `series`, it and every later one) to a new time: its reminders
+        are rescheduled in the same transaction and those who said they'd come are told."""
+        if occurrence.cancelled or meeting.status == "cancelled":
+            raise MeetingProblem(f"Meeting #{occurrence.id} was cancelled.")
+        assert occurrence.id is not None
+        old_start = occurrence.start
+        occurrence.start = new_start
+        await self.repos.meetings.add(occurrence)
+        if series and meeting.rrule:
+            zone = ZoneInfo(meeting.timezone)
+            meeting.local_start = new_start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0).isoformat()
+            meeting.next_materialize_at = new_start
+            await self.repos.meetings.add(meeting)
+        await self.repos.meetings.cancel_reminders([occurrence.id])
+        now = self.clock.now()
+        for offset in REMINDER_OFFSETS:
+            if new_start - offset > now:
+                await self.repos.meetings.add(
+                    Reminder(
+                        occurrence_id=occurrence.id,
+                        due_at=new_start - offset,
+                        offset_minutes=int(offset.total_seconds() // 60),
+                    )
+                )
+        await self.refresh_cards(meeting, occurrence)
+        moved = int(new_start.timestamp())
+        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
+            if member is not None and rsvp.answer in ("going", "maybe"):
+                await self.outbox.to_member(
+                    member,
+                    Reply(
+                        f"🕒 **{user_text(meeting.title)}** has moved from {timestamp(old_start)} to "
+                        f"{timestamp(new_start)}.",
+                        private=True,
+                    ),
+                    key=f"{SOURCE}:{occurrence.id}:moved:{moved}:dm:{member.id}",
+                    source=SOURCE,
+                    source_id=occurrence.id,
+                )
+
+    async def update_details(
+        self, meeting: Meeting, occurrence: Occurrence, title: str | None, location: str | None, agenda: str | None
+    ) -> None:
+        """Title, place and agenda belong to the series; every posted card is brought up to date."""
+        if title is not None:
+            meeting.title = title
+        if location is not None:
+            meeting.location = location
+        if agenda is not None:
+            meeting.agenda = agenda
+        await self.repos.meetings.add(meeting)
+        await self.refresh_cards(meeting, occurrence)
+
+    async def add_agenda_item(self, meeting: Meeting, occurrence: Occurrence, item: str) -> int:
+        items = [line for line in (meeting.agenda or "").splitlines() if line.strip()]
+        if len(items) >= 30:
+            raise MeetingProblem("The agenda has 30 items already; that is the limit.")
+        items.append(f"{len(items) + 1}. {item}")
+        meeting.agenda = "\n".join(items)
+        if len(meeting.agenda) > 3000:
+            raise MeetingProblem("The agenda would pass 3,000 characters; shorten the item.")
+        await self.repos.meetings.add(meeting)
+        await self.refresh_cards(meeting, occurrence)
+        return len(items)
+
+    async def set_minutes(self, occurrence: Occurrence, minutes: str) -> None:
+        occurrence.minutes = minutes
+        await self.repos.meetings.add(occurrence)
+
+    async def record_attendance(self, occurrence: Occurrence, members: list[Member]) -> int:
+        assert occurrence.id is not None
+        return await self.repos.meetings.set_attendance(occurrence.id, [m.id for m in members if m.id is not None])
 
     # Calendars -------------------------------------------------------------------------------
 
