@@ -207,6 +207,53 @@ async def attended(ctx: CommandContext) -> Reply:
     )
 
 
+async def action(ctx: CommandContext) -> Reply:
+    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    mention = ctx.args["owner"]
+    user = ctx.actor.user
+    owner = await ctx.services.repos.members.find(
+        ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
+    )
+    if owner is None:
+        return error(f"{user_text(mention.label)} has not used the bot yet, so cannot own an action item.")
+    item = await ctx.services.meetings.add_action(meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me)
+    return Reply(
+        f"Action #{item.id} for {user_text(owner.display_name or owner.user_id)}, due {timestamp(item.due_at)}: "
+        f"{user_text(item.text)}. They'll be reminded 24 hours and 1 hour before."
+    )
+
+
+async def actions(ctx: CommandContext) -> Reply:
+    which = ctx.args["which"]
+    owner = ctx.me.id if which == "mine" else None
+    rows = await ctx.services.repos.meetings.action_items(ctx.coalition.id or 0, owner, open_only=True)
+    if which == "overdue":
+        rows = [(i, m) for i, m in rows if i.due_at < ctx.now]
+    if not rows:
+        return Reply(
+            f"No {'open' if which != 'overdue' else 'overdue'} action items{' for you' if which == 'mine' else ''}.",
+            private=True,
+        )
+    lines = [f"**Action items ({which})**"]
+    for item, member in rows:
+        late = " ⚠️ overdue" if item.due_at < ctx.now else ""
+        who = user_text(member.display_name or member.user_id) if member else "a former member"
+        lines.append(f"• #{item.id} {user_text(item.text)}: {who}, due {timestamp(item.due_at, 'f')}{late}")
+    return Reply("\n".join(lines), private=True)
+
+
+async def done(ctx: CommandContext) -> Reply:
+    item = await ctx.services.repos.meetings.action_item(ctx.coalition.id or 0, ctx.args["action"])
+    if item is None:
+        return error(f"There is no action item #{ctx.args['action']}. `/meeting actions open` lists them.")
+    if item.done_at is not None:
+        return error(f"Action #{item.id} is already done.")
+    if item.owner_id != ctx.me.id and ctx.me.role != "coordinator":
+        return error("Only the action's owner or a coordinator can mark it done.")
+    await ctx.services.meetings.complete_action(item)
+    return Reply(f"Action #{item.id} is done: {user_text(item.text)}. Its reminders are withdrawn.", private=True)
+
+
 async def ics(ctx: CommandContext) -> Reply:
     if ctx.args["id"] is not None:
         meetings = [(await _find(ctx, ctx.args["id"]))[1]]
@@ -386,6 +433,51 @@ MEETING = CommandSpec(
             scope=Scope.COALITION,
             handler=attended,
             examples=("/meeting attended 12", "/meeting attended 12 @maria @jamal"),
+        ),
+        CommandSpec(
+            name="action",
+            description="Record an action item from a meeting, with an owner and a due date",
+            options=(
+                _ID,
+                OptionSpec(
+                    "task", OptionType.STRING, "what is to be done", required=True, positional=True, max_length=300
+                ),
+                OptionSpec("owner", OptionType.USER, "who will do it", required=True, positional=True),
+                OptionSpec("due", OptionType.DATETIME, "when it is due", required=True),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=action,
+            examples=('/meeting action 12 "Ask the city about lighting" @maria --due "next friday 5pm"',),
+        ),
+        CommandSpec(
+            name="actions",
+            description="Action items: mine, open or overdue",
+            options=(
+                OptionSpec(
+                    "which",
+                    OptionType.CHOICE,
+                    "mine, open or overdue",
+                    positional=True,
+                    choices=("mine", "open", "overdue"),
+                    default="mine",
+                ),
+            ),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=actions,
+        ),
+        CommandSpec(
+            name="done",
+            description="Mark an action item done",
+            options=(
+                OptionSpec(
+                    "action", OptionType.INT, "the action's number", required=True, positional=True, min_value=1
+                ),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=done,
         ),
         CommandSpec(
             name="ics",

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Acknowledgement,
+    ActionItem,
     Attendance,
     AuditEntry,
     Broadcast,
@@ -129,6 +130,12 @@ class GovernanceRepository:
         )
         await self.session.exec(  # type: ignore[call-overload]
             update(Broadcast).where(Broadcast.author_id == member.id).values(author_id=None)
+        )
+        await self.session.exec(  # type: ignore[call-overload]
+            update(ActionItem).where(ActionItem.owner_id == member.id).values(owner_id=None)
+        )
+        await self.session.exec(  # type: ignore[call-overload]
+            update(ActionItem).where(ActionItem.created_by == member.id).values(created_by=None)
         )
         for table in (Rsvp, Attendance):  # counts stay right; the name goes
             await self.session.exec(  # type: ignore[call-overload]

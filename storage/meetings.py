@@ -9,14 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Attendance, Meeting, Member, Occurrence, Reminder, Rsvp
+from storage.models import ActionItem, Attendance, Meeting, Member, Occurrence, Reminder, Rsvp
 
 
 class MeetingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: Meeting | Occurrence | Reminder) -> None:
+    async def add(self, row: Meeting | Occurrence | Reminder | ActionItem) -> None:
         self.session.add(row)
         await self.session.flush()
 
@@ -125,6 +125,24 @@ class MeetingRepository:
             .where(Attendance.occurrence_id == occurrence_id)
         )
         return [m for _, m in result.all()]
+
+    async def action_items(
+        self, coalition_id: int, owner_id: int | None, open_only: bool, limit: int = 30
+    ) -> list[tuple[ActionItem, Member | None]]:
+        query = (
+            select(ActionItem, Member)
+            .join(Member, col(Member.id) == ActionItem.owner_id, isouter=True)
+            .where(ActionItem.coalition_id == coalition_id)
+        )
+        if owner_id is not None:
+            query = query.where(ActionItem.owner_id == owner_id)
+        if open_only:
+            query = query.where(col(ActionItem.done_at).is_(None))
+        return list((await self.session.exec(query.order_by(col(ActionItem.due_at)).limit(limit))).all())
+
+    async def action_item(self, coalition_id: int, item_id: int) -> ActionItem | None:
+        item = await self.session.get(ActionItem, item_id)
+        return item if item is not None and item.coalition_id == coalition_id else None
 
     async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
         result = await self.session.exec(

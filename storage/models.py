@@ -254,3 +254,18 @@ class Attendance(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+
+
+class ActionItem(SQLModel, table=True):
+    """A task agreed at a meeting, with an owner and a due date; its owner is reminded."""
+
+    __tablename__ = "action_items"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
+    text: str = Field(max_length=300)
+    owner_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="members.id")

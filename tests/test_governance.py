@@ -95,6 +95,15 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", '/meeting minutes 1 "x"'),
     ),
     ("meeting", "attended"): (("admin", "general", "/meeting attended 2"), ("maria", "general", "/meeting attended 2")),
+    ("meeting", "action"): (
+        ("maria", "general", '/meeting action 1 "Call the city" @maria --due "in 2 days"'),
+        ("viewer", "general", '/meeting action 1 "Call" @maria --due "in 2 days"'),
+    ),
+    ("meeting", "actions"): (
+        ("maria", "general", "/meeting actions open"),
+        ("maria", "general", "/meeting actions all"),
+    ),
+    ("meeting", "done"): (("admin", "general", "/meeting done 1"), ("maria", "general", "/meeting done 99")),
     ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
 }
 
@@ -111,6 +120,7 @@ async def world(bot: Harness) -> Harness:
     await bot.run('/meeting schedule "Morning check-in" "in 1 minute"')
     await bot.run("/coalition whoami", as_="viewer")
     await bot.run("/coalition role @viewer observer")
+    await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
     return bot
 

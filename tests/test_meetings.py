@@ -235,3 +235,26 @@ async def test_title_place_agenda_minutes_and_attendance(town) -> None:
     assert "Where: Park gate" in card and "Minutes: https://docs.example.org/walk-notes" in card
     refused = await bot.run('/meeting minutes 1 "mine"', as_="lee")
     assert refused.error
+
+
+async def test_action_items_are_reminded_listed_and_done(town) -> None:
+    bot, platform = town
+    await bot.run('/meeting schedule "Walk" "in 2 hours"')
+    made = await bot.run('/meeting action 1 "Ask the city about lighting" @maria --due "in 3 days"', as_="jamal")
+    assert "Action #1 for maria" in shown(made)
+    await bot.run('/meeting action 1 "Book the hall" @lee --due "in 30 hours"')
+    unknown = await bot.run('/meeting action 1 "x" @nobody --due "in 3 days"')
+    assert unknown.error and "has not used the bot yet" in shown(unknown)
+    assert "#1 Ask the city about lighting: maria" in shown(await bot.run("/meeting actions", as_="maria"))
+    assert "Book the hall" not in shown(await bot.run("/meeting actions", as_="maria"))
+    assert "Book the hall" in shown(await bot.run("/meeting actions open", as_="maria"))
+    refused = await bot.run("/meeting done 2", as_="maria")
+    assert refused.error and "owner or a coordinator" in shown(refused)
+    assert "Its reminders are withdrawn" in shown(await bot.run("/meeting done 2", as_="lee"))
+    await advance(bot, timedelta(days=4))
+    reminded = [p for p in platform.posted if p.key.startswith("action:")]
+    assert sorted(p.key for p in reminded) == ["action:1:remind:3600", "action:1:remind:86400"]
+    assert all(p.target == "dm:maria" for p in reminded)
+    overdue = shown(await bot.run("/meeting actions overdue", as_="lee"))
+    assert "#1 Ask the city about lighting" in overdue and "overdue" in overdue
+    assert "already done" in shown(await bot.run("/meeting done 2", as_="lee"))

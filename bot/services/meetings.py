@@ -22,7 +22,7 @@ from bot.markup import timestamp, user_text
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
-from storage.models import Channel, Meeting, Member, Occurrence, Reminder
+from storage.models import ActionItem, Channel, Meeting, Member, Occurrence, OutboxMessage, Reminder
 
 SOURCE = "meeting"
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
@@ -393,6 +393,46 @@ class MeetingService:
     async def record_attendance(self, occurrence: Occurrence, members: list[Member]) -> int:
         assert occurrence.id is not None
         return await self.repos.meetings.set_attendance(occurrence.id, [m.id for m in members if m.id is not None])
+
+    # Action items --------------------------------------------------------------------------------
+
+    async def add_action(
+        self, meeting: Meeting, occurrence: Occurrence, text: str, owner: Member, due: datetime, creator: Member
+    ) -> ActionItem:
+        """An action item; its owner is reminded 24 h and 1 h before it is due, like a meeting."""
+        item = ActionItem(
+            coalition_id=meeting.coalition_id,
+            occurrence_id=occurrence.id or 0,
+            text=text,
+            owner_id=owner.id,
+            due_at=due,
+            created_by=creator.id,
+        )
+        await self.repos.meetings.add(item)
+        now = self.clock.now()
+        for offset in REMINDER_OFFSETS:
+            if due - offset > now:
+                await self.outbox.to_member(
+                    owner,
+                    Reply(
+                        f"📌 Action from {user_text(meeting.title)} due {timestamp(due, 'R')} ({timestamp(due)}): "
+                        f"{user_text(text)}. Mark it done with `/meeting done {item.id}`.",
+                        private=True,
+                    ),
+                    key=f"action:{item.id}:remind:{int(offset.total_seconds())}",
+                    not_before=due - offset,
+                    source="action",
+                    source_id=item.id,
+                )
+        return item
+
+    async def complete_action(self, item: ActionItem) -> int:
+        """Mark done and withdraw the reminders not yet sent; returns how many were withdrawn."""
+        item.done_at = self.clock.now()
+        await self.repos.meetings.add(item)
+        return await self.repos.outbox.cancel_pending(
+            OutboxMessage.source == "action", OutboxMessage.source_id == item.id
+        )
 
     # Calendars -------------------------------------------------------------------------------
 
