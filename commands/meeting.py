@@ -8,7 +8,8 @@ from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.governance import RateLimit
-from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem
+from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, parse_minutes
+from bot.times import TimeProblem, format_duration, parse_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -52,9 +53,10 @@ async def schedule(ctx: CommandContext) -> Reply:
         return error(str(exc), ctx.usage)
     local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
     repeat = f", repeating {ctx.args['every']}" if meeting.rrule else ""
+    lead = describe_minutes(ctx.coalition.reminder_minutes) or "no reminders (coalition setting)"
     return Reply(
         f"Scheduled **{user_text(meeting.title)}** (#{occurrence.id}) for {local} {ctx.zone.key}{repeat}; "
-        f"announced in {len(channels)} channel(s). Reminders go out 24 hours and 1 hour before "
+        f"announced in {len(channels)} channel(s). Reminders: {lead} before "
         f"(a reminder more than {int(REMINDER_GRACE.total_seconds() // 3600)} hours late because the bot was "
         "down is skipped, not sent late).",
         private=True,
@@ -252,6 +254,59 @@ async def done(ctx: CommandContext) -> Reply:
         return error("Only the action's owner or a coordinator can mark it done.")
     await ctx.services.meetings.complete_action(item)
     return Reply(f"Action #{item.id} is done: {user_text(item.text)}. Its reminders are withdrawn.", private=True)
+
+
+def describe_minutes(value: str | None) -> str:
+    return ", ".join(format_duration(d) for d in parse_minutes(value or ""))
+
+
+def _lead_times(text: str) -> str:
+    """ "24h,1h" as stored minutes; raises MeetingProblem with the correct form."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or len(parts) > 3:
+        raise MeetingProblem("Give one to three lead times, like 24h,1h or 2h.")
+    minutes = []
+    for part in parts:
+        try:
+            duration = parse_duration(part)
+        except TimeProblem as exc:
+            raise MeetingProblem(str(exc)) from None
+        if not timedelta(minutes=5) <= duration <= timedelta(days=14):
+            raise MeetingProblem(f"'{part}' is not between 5 minutes and 14 days.")
+        minutes.append(int(duration.total_seconds() // 60))
+    return ",".join(str(m) for m in sorted(set(minutes), reverse=True))
+
+
+async def reminders(ctx: CommandContext) -> Reply:
+    mine, everyone, nudge = ctx.args["mine"], ctx.args["coalition"], ctx.args["nudge"]
+    coalition = ctx.coalition
+    if (everyone is not None or nudge is not None) and ctx.me.role != "coordinator":
+        return error("Only coordinators can change the coalition's reminder settings; `--mine` sets yours.")
+    try:
+        if mine is not None:
+            key = mine.strip().lower()
+            ctx.me.reminder_minutes = None if key == "default" else "off" if key == "off" else _lead_times(mine)
+            await ctx.services.repos.members.save(ctx.me)
+        if everyone is not None:
+            coalition.reminder_minutes = "off" if everyone.strip().lower() == "off" else _lead_times(everyone)
+        if nudge is not None:
+            coalition.nudge_minutes = None if nudge.strip().lower() == "off" else int(_lead_times(nudge).split(",")[0])
+    except MeetingProblem as exc:
+        return error(str(exc), ctx.usage)
+    if everyone is not None or nudge is not None:
+        ctx.services.repos.session.add(coalition)
+        ctx.audit_note = f"reminders {coalition.reminder_minutes}, nudge {coalition.nudge_minutes or 'off'}"
+    own = ctx.me.reminder_minutes
+    yours = "off" if own == "off" else describe_minutes(own) if own else "the coalition's"
+    nudging = (
+        format_duration(timedelta(minutes=coalition.nudge_minutes)) + " before" if coalition.nudge_minutes else "off"
+    )
+    return Reply(
+        f"Meeting reminders for the coalition: {describe_minutes(coalition.reminder_minutes) or 'off'} before "
+        f"(in the channels, and privately to those going or maybe).\nYours: {yours}.\n"
+        f"Asking those who have not answered: {nudging}. Settings apply to meetings scheduled or moved from now on.",
+        private=True,
+    )
 
 
 async def ics(ctx: CommandContext) -> Reply:
@@ -478,6 +533,27 @@ MEETING = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=done,
+        ),
+        CommandSpec(
+            name="reminders",
+            description="Reminder lead times: yours (or off), the coalition's, and the nudge",
+            options=(
+                OptionSpec(
+                    "mine", OptionType.STRING, "your lead times: e.g. 2h,15m, or off, or default", max_length=40
+                ),
+                OptionSpec("coalition", OptionType.STRING, "coordinators: the coalition's, e.g. 24h,1h", max_length=40),
+                OptionSpec(
+                    "nudge",
+                    OptionType.STRING,
+                    "coordinators: ask non-responders this long before, or off",
+                    max_length=20,
+                ),
+            ),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=reminders,
+            audited=False,
+            examples=("/meeting reminders --mine 2h", "/meeting reminders --coalition 48h,1h --nudge 72h"),
         ),
         CommandSpec(
             name="ics",

@@ -165,6 +165,16 @@ class MeetingRepository:
         )
         return bool(result.rowcount)
 
+    async def cancel_member_reminders(self, occurrence_id: int, member_id: int) -> int:
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(Reminder)
+            .where(
+                Reminder.occurrence_id == occurrence_id, Reminder.member_id == member_id, Reminder.status == "pending"
+            )
+            .values(status="cancelled")
+        )
+        return int(result.rowcount or 0)
+
     async def cancel_reminders(self, occurrence_ids: list[int]) -> int:
         result = await self.session.exec(  # type: ignore[call-overload]
             update(Reminder)

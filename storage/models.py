@@ -24,6 +24,8 @@ class Coalition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
     timezone: str = Field(default="UTC", max_length=64)
+    reminder_minutes: str = Field(default="1440,60", max_length=100)  # meeting reminders, minutes before
+    nudge_minutes: int | None = None  # ask members who have not answered, this long before (off: None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -80,6 +82,7 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     organisation: str | None = Field(default=None, max_length=100)
     sector: str | None = Field(default=None, max_length=40)
+    reminder_minutes: str | None = Field(default=None, max_length=100)  # None: the coalition's; "off"; "120,15"
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -243,6 +246,8 @@ class Reminder(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     offset_minutes: int
     status: str = Field(default="pending", max_length=12, index=True)  # pending, sent, missed, cancelled
+    member_id: int | None = Field(default=None, foreign_key="members.id")  # set: only this member's own reminder
+    kind: str = Field(default="remind", max_length=8)  # remind, nudge
 
 
 class Attendance(SQLModel, table=True):

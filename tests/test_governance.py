@@ -104,6 +104,10 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/meeting actions all"),
     ),
     ("meeting", "done"): (("admin", "general", "/meeting done 1"), ("maria", "general", "/meeting done 99")),
+    ("meeting", "reminders"): (
+        ("maria", "general", "/meeting reminders --mine 2h"),
+        ("maria", "general", "/meeting reminders --coalition 48h"),
+    ),
     ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
 }
 

@@ -258,3 +258,30 @@ async def test_action_items_are_reminded_listed_and_done(town) -> None:
     overdue = shown(await bot.run("/meeting actions overdue", as_="lee"))
     assert "#1 Ask the city about lighting" in overdue and "overdue" in overdue
     assert "already done" in shown(await bot.run("/meeting done 2", as_="lee"))
+
+
+async def test_lead_times_opt_out_and_nudges(town) -> None:
+    bot, platform = town
+    await bot.run("/coalition whoami", as_="watcher")
+    await bot.run("/coalition role @watcher observer")
+    refused = await bot.run("/meeting reminders --coalition 48h", as_="maria")
+    assert refused.error and "Only coordinators" in shown(refused)
+    bad = await bot.run("/meeting reminders --mine 1s")
+    assert bad.error and "between 5 minutes and 14 days" in shown(bad)
+    settings = shown(await bot.run("/meeting reminders --coalition 48h,1h --nudge 72h"))
+    assert "for the coalition: 2d, 1h before" in settings and "not answered: 3d before" in settings
+    assert "Yours: 2h." in shown(await bot.run("/meeting reminders --mine 2h", as_="maria"))
+    assert "Yours: off." in shown(await bot.run("/meeting reminders --mine off", as_="jamal"))
+    reply = await bot.run('/meeting schedule "Forum" "in 5 days at 18:00"')
+    assert "Reminders: 2d, 1h before" in shown(reply)
+    for who in ("maria", "jamal", "lee"):
+        await bot.run("/meeting rsvp 1 going", as_=who)
+    await advance(bot, timedelta(days=3))  # past the 72 h nudge (25 Nov 18:00): all but admin have answered
+    nudged = sorted(p.target for p in platform.posted if ":nudge:" in p.key)
+    assert nudged == ["dm:admin"]  # not those who answered, not the observer
+    await advance(bot, timedelta(days=4))
+    got = Counter(p.target for p in platform.posted if ":remind:" in p.key)
+    assert got == {"general": 2, "dm:lee": 2, "dm:maria": 1}  # jamal opted out; maria only at her 2 h
+    async with bot.dispatcher.app.db.session() as session:
+        own = (await session.exec(select(Reminder).where(Reminder.member_id.is_not(None)))).all()  # type: ignore[union-attr]
+    assert [(r.offset_minutes, r.status) for r in own] == [(120, "sent")]

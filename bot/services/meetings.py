@@ -135,19 +135,57 @@ class MeetingService:
         await self.repos.meetings.add(meeting)
         if occurrence is None:
             return None
+        await self._plan_reminders(meeting, occurrence)
+        await self._announce(meeting, occurrence)
+        return occurrence
+
+    async def _plan_reminders(self, meeting: Meeting, occurrence: Occurrence) -> None:
+        """The coalition's reminders (channel, and members on the default setting), the optional
+        nudge, and the own reminders of members with their own lead times who said they'd come."""
         assert occurrence.id is not None
+        coalition = await self.repos.coalitions.get(meeting.coalition_id)
+        assert coalition is not None
         now = self.clock.now()
-        for offset in REMINDER_OFFSETS:
-            if start - offset > now:
+        for offset in parse_minutes(coalition.reminder_minutes):
+            if occurrence.start - offset > now:
                 await self.repos.meetings.add(
                     Reminder(
                         occurrence_id=occurrence.id,
-                        due_at=start - offset,
+                        due_at=occurrence.start - offset,
                         offset_minutes=int(offset.total_seconds() // 60),
                     )
                 )
-        await self._announce(meeting, occurrence)
-        return occurrence
+        nudge = timedelta(minutes=coalition.nudge_minutes) if coalition.nudge_minutes else None
+        if nudge is not None and occurrence.start - nudge > now:
+            await self.repos.meetings.add(
+                Reminder(
+                    occurrence_id=occurrence.id,
+                    due_at=occurrence.start - nudge,
+                    offset_minutes=coalition.nudge_minutes or 0,
+                    kind="nudge",
+                )
+            )
+        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
+            if member is not None and rsvp.answer in ("going", "maybe"):
+                await self._plan_member(occurrence, member)
+
+    async def _plan_member(self, occurrence: Occurrence, member: Member) -> None:
+        """A member with their own lead times gets their own reminder rows (none when "off")."""
+        assert occurrence.id is not None and member.id is not None
+        await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
+        if member.reminder_minutes in (None, "", "off"):
+            return
+        now = self.clock.now()
+        for offset in parse_minutes(member.reminder_minutes or ""):
+            if occurrence.start - offset > now:
+                await self.repos.meetings.add(
+                    Reminder(
+                        occurrence_id=occurrence.id,
+                        due_at=occurrence.start - offset,
+                        offset_minutes=int(offset.total_seconds() // 60),
+                        member_id=member.id,
+                    )
+                )
 
     async def materialize_due(self, now: datetime) -> int:
         """Make the next occurrence of every series whose current one has started."""
@@ -236,6 +274,10 @@ class MeetingService:
             raise MeetingProblem(f"Meeting #{occurrence.id} is over.")
         assert occurrence.id is not None and member.id is not None
         await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
+        if answer in ("going", "maybe"):
+            await self._plan_member(occurrence, member)
+        else:
+            await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
         await self.refresh_cards(meeting, occurrence)
 
     # Reminders -------------------------------------------------------------------------------
@@ -258,22 +300,29 @@ class MeetingService:
 
     async def _remind(self, meeting: Meeting, occurrence: Occurrence, reminder: Reminder) -> None:
         assert occurrence.id is not None
+        if reminder.kind == "nudge":
+            await self._nudge(meeting, occurrence)
+            return
         text = (
             f"⏰ **{user_text(meeting.title)}** starts {timestamp(occurrence.start, 'R')} "
             f"({timestamp(occurrence.start)})" + (f", {user_text(meeting.location)}" if meeting.location else "")
         )
         reply = Reply(text)
-        for channel in await self.channels_of(meeting):
-            await self.outbox.to_channel(
-                meeting.coalition_id,
-                channel,
-                reply,
-                key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:{channel.id}",
-                source=SOURCE,
-                source_id=occurrence.id,
-            )
+        if reminder.member_id is None:
+            for channel in await self.channels_of(meeting):
+                await self.outbox.to_channel(
+                    meeting.coalition_id,
+                    channel,
+                    reply,
+                    key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:{channel.id}",
+                    source=SOURCE,
+                    source_id=occurrence.id,
+                )
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
-            if member is not None and rsvp.answer in ("going", "maybe"):
+            if member is None or rsvp.answer not in ("going", "maybe"):
+                continue
+            own = member.reminder_minutes not in (None, "")
+            if (reminder.member_id is None and not own) or reminder.member_id == member.id:
                 await self.outbox.to_member(
                     member,
                     Reply(text, private=True),
@@ -282,7 +331,25 @@ class MeetingService:
                     source_id=occurrence.id,
                 )
 
-    # Cancelling --------------------------------------------------------------------------------
+    async def _nudge(self, meeting: Meeting, occurrence: Occurrence) -> None:
+        """Ask, privately, the members who have not answered yet (observers are not asked)."""
+        assert occurrence.id is not None
+        answered = {m.id for _, m in await self.repos.meetings.rsvps(occurrence.id) if m is not None}
+        card = await self.card(meeting, occurrence)
+        ask = Reply(
+            f"🙋 Will you come to **{user_text(meeting.title)}** {timestamp(occurrence.start, 'R')}? "
+            "Please answer with the buttons.\n" + card.text,
+            blocks=card.blocks,
+            private=True,
+        )
+        for member in await self.repos.broadcasts.members(meeting.coalition_id):
+            if member.id in answered or member.role == "observer":
+                continue
+            await self.outbox.to_member(
+                member, ask, key=f"{SOURCE}:{occurrence.id}:nudge:{member.id}", source=SOURCE, source_id=occurrence.id
+            )
+
+    # Cancelling ------------------------------------------------------------------------------
 
     async def cancel(self, meeting: Meeting, occurrence: Occurrence, series: bool) -> int:
         """Cancel one occurrence or the whole series; its reminders are withdrawn in the same transaction."""
@@ -335,16 +402,7 @@ class MeetingService:
             meeting.next_materialize_at = new_start
             await self.repos.meetings.add(meeting)
         await self.repos.meetings.cancel_reminders([occurrence.id])
-        now = self.clock.now()
-        for offset in REMINDER_OFFSETS:
-            if new_start - offset > now:
-                await self.repos.meetings.add(
-                    Reminder(
-                        occurrence_id=occurrence.id,
-                        due_at=new_start - offset,
-                        offset_minutes=int(offset.total_seconds() // 60),
-                    )
-                )
+        await self._plan_reminders(meeting, occurrence)
         await self.refresh_cards(meeting, occurrence)
         moved = int(new_start.timestamp())
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
@@ -465,6 +523,13 @@ class MeetingService:
             calendar.add_component(event)
         calendar.add_missing_timezones()
         return calendar.to_ical()
+
+
+def parse_minutes(value: str) -> list[timedelta]:
+    """Stored lead times ("1440,60") as durations; "off" or empty: none."""
+    if not value or value == "off":
+        return []
+    return [timedelta(minutes=int(part)) for part in value.split(",") if part.strip().isdigit()]
 
 
 def _rrule_dict(rule: str) -> dict[str, str]:
