@@ -18,9 +18,7 @@ AUDIT_SHOWN = 30
 async def role(ctx: CommandContext) -> Reply:
     mention, new_role = ctx.args["member"], ctx.args["role"]
     user = ctx.actor.user
-    target = await ctx.services.repos.members.find(
-        ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
-    )
+    target = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
     if target is None:
         # Named before they ever used the bot: they join now, with the role given.
         target = await ctx.services.repos.members.add(

@@ -187,11 +187,8 @@ async def attended(ctx: CommandContext) -> Reply:
     mentions = ctx.args["members"] or []
     members = []
     if mentions:
-        user = ctx.actor.user
         for mention in mentions:
-            member = await ctx.services.repos.members.find(
-                ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
-            )
+            member = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
             if member is None:
                 return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
             members.append(member)
@@ -212,10 +209,7 @@ async def attended(ctx: CommandContext) -> Reply:
 async def action(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, ctx.args["id"])
     mention = ctx.args["owner"]
-    user = ctx.actor.user
-    owner = await ctx.services.repos.members.find(
-        ctx.coalition.id or 0, user.platform, user.workspace_id, mention.user_id
-    )
+    owner = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
     if owner is None:
         return error(f"{user_text(mention.label)} has not used the bot yet, so cannot own an action item.")
     item = await ctx.services.meetings.add_action(meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me)

@@ -193,8 +193,8 @@ async def test_edits_wait_for_their_message_and_coalesce(app: App) -> None:
             Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
         )
         original = await services.outbox.to_member(member, Reply("0 of 3"), key="report")
-        await services.outbox.edit(original, Reply("1 of 3"), key="report-edit", not_before=START)
-        await services.outbox.edit(original, Reply("2 of 3"), key="report-edit", not_before=START)
+        await services.outbox.edit(original, Reply("1 of 3"), key="report-edit")
+        await services.outbox.edit(original, Reply("2 of 3"), key="report-edit")
         await services.repos.commit()
     await app.scheduler.advance_to(START + timedelta(seconds=5))
     assert len(platform.posted) == 1

@@ -16,7 +16,6 @@ from storage.models import Acknowledgement, Broadcast, Channel, Member, OutboxMe
 from storage.outbox import FAILED, PENDING, SENDING, SENT
 
 SOURCE = "broadcast"
-REPORT_EVERY = timedelta(seconds=1)  # the sender's report is edited at most about once a second
 NUDGE_EVERY = timedelta(hours=1)
 
 
@@ -138,12 +137,7 @@ class BroadcastService:
             return
         counts = Counter(await self.repos.outbox.status_counts(SOURCE, broadcast_id))
         counts[PENDING] += counts.pop(SENDING, 0)
-        edit_key = _key(broadcast_id, "report-edit")
-        previous = await self.repos.outbox.by_key(edit_key)
-        not_before = self.clock.now()
-        if previous is not None and previous.sent_at is not None:
-            not_before = max(not_before, previous.sent_at + REPORT_EVERY)
-        await self.outbox.edit(report, self._report(broadcast, counts), key=edit_key, not_before=not_before)
+        await self.outbox.edit(report, self._report(broadcast, counts), key=_key(broadcast_id, "report-edit"))
 
     async def cancel(self, broadcast: Broadcast) -> tuple[int, int]:
         """Withdraw what is not yet sent; returns (withdrawn, already delivered)."""

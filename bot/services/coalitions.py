@@ -87,6 +87,11 @@ class CoalitionService:
         assert coalition.id is not None
         return await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
 
+    async def member_by_mention(self, coalition: Coalition, actor: Actor, user_id: str) -> Member | None:
+        """The member a command mentions: mentions name people on the actor's own platform and space."""
+        assert coalition.id is not None
+        return await self.repos.members.find(coalition.id, actor.user.platform, actor.user.workspace_id, user_id)
+
     async def create(self, name: str, where: ConversationRef, founder: Actor, space_name: str = "") -> Place:
         """A new coalition around this space, with this channel linked and the founder coordinating."""
         coalition = await self.repos.coalitions.create(name, self.settings.timezone)

@@ -260,12 +260,7 @@ class MeetingService:
             posted = await self.repos.outbox.by_key(f"{SOURCE}:{occurrence.id}:announce:{channel.id}")
             if posted is None:
                 continue
-            edit_key = f"{SOURCE}:{occurrence.id}:announce-edit:{channel.id}"
-            previous = await self.repos.outbox.by_key(edit_key)
-            not_before = self.clock.now()
-            if previous is not None and previous.sent_at is not None:
-                not_before = max(not_before, previous.sent_at + timedelta(seconds=1))
-            await self.outbox.edit(posted, card, key=edit_key, not_before=not_before)
+            await self.outbox.edit(posted, card, key=f"{SOURCE}:{occurrence.id}:announce-edit:{channel.id}")
 
     async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: str) -> None:
         if occurrence.cancelled or meeting.status == "cancelled":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.replies import Reply, reply_to_dict
 from storage import Repositories
 from storage.models import Channel, Member, OutboxMessage
+
+EDIT_EVERY = timedelta(seconds=1)  # at most about one edit a second per message
 
 
 class Outbox:
@@ -27,19 +29,19 @@ class Outbox:
         source: str = "",
         source_id: int | None = None,
     ) -> OutboxMessage:
-        return await self.repos.outbox.add(
+        return await self._queue(
             OutboxMessage(
                 coalition_id=coalition_id,
                 kind="post",
                 platform=channel.platform,
                 workspace_id=channel.workspace_id,
                 channel_id=channel.channel_id,
-                payload=json.dumps(reply_to_dict(reply)),
-                dedupe_key=key,
-                source=source,
-                source_id=source_id,
-                not_before=not_before or self.clock.now(),
-            )
+            ),
+            reply,
+            key,
+            not_before,
+            source,
+            source_id,
         )
 
     async def to_member(
@@ -52,29 +54,33 @@ class Outbox:
         source: str = "",
         source_id: int | None = None,
     ) -> OutboxMessage:
-        return await self.repos.outbox.add(
+        return await self._queue(
             OutboxMessage(
                 coalition_id=member.coalition_id,
                 kind="dm",
                 platform=member.platform,
                 workspace_id=member.workspace_id,
                 user_id=member.user_id,
-                payload=json.dumps(reply_to_dict(reply)),
-                dedupe_key=key,
-                source=source,
-                source_id=source_id,
-                not_before=not_before or self.clock.now(),
-            )
+            ),
+            reply,
+            key,
+            not_before,
+            source,
+            source_id,
         )
 
-    async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, not_before: datetime) -> None:
-        """Replace what `original` delivered; repeated calls coalesce into one pending edit row."""
+    async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, every: timedelta = EDIT_EVERY) -> None:
+        """Replace what `original` delivered. Repeated calls coalesce into one pending edit row, sent
+        no sooner than `every` after the previous edit went out (live tallies, delivery reports)."""
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
+        not_before = self.clock.now()
+        if existing is not None and existing.sent_at is not None:
+            not_before = max(not_before, existing.sent_at + every)
         if existing is None:
             if original.payload == payload:
                 return
-            await self.repos.outbox.add(
+            await self._queue(
                 OutboxMessage(
                     coalition_id=original.coalition_id,
                     kind="edit",
@@ -83,12 +89,28 @@ class Outbox:
                     channel_id=original.channel_id,
                     user_id=original.user_id,
                     edit_of_id=original.id,
-                    payload=payload,
-                    dedupe_key=key,
-                    source=original.source,
-                    source_id=original.source_id,
-                    not_before=not_before,
-                )
+                ),
+                reply,
+                key,
+                not_before,
+                original.source,
+                original.source_id,
             )
         elif existing.payload != payload:
-            await self.repos.outbox.rearm(existing, payload, max(not_before, self.clock.now()))
+            await self.repos.outbox.rearm(existing, payload, not_before)
+
+    async def _queue(
+        self,
+        row: OutboxMessage,
+        reply: Reply,
+        key: str,
+        not_before: datetime | None,
+        source: str,
+        source_id: int | None,
+    ) -> OutboxMessage:
+        row.payload = json.dumps(reply_to_dict(reply))
+        row.dedupe_key = key
+        row.source = source
+        row.source_id = source_id
+        row.not_before = not_before or self.clock.now()
+        return await self.repos.outbox.add(row)
