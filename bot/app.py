@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, anonymity_secret
+from bot.deadlines import PollDeadlines
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.messenger import Messenger
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
@@ -22,16 +23,18 @@ class App:
         self.settings = settings
         self.db = db
         self.clock: Clock = clock or SystemClock()
+        self.secret = anonymity_secret(settings)
         self.scheduler = Scheduler(self.clock)
         self.workers: dict[str, DeliveryWorker] = {}
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
         self.scheduler.add(MeetingClock(self))
+        self.scheduler.add(PollDeadlines(self))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Services]:
         """Services on one transaction. The caller commits; anything else is rolled back."""
         async with self.db.session() as session:
-            yield Services(Repositories(session), self.settings, self.clock)
+            yield Services(Repositories(session), self.settings, self.clock, self.secret)
 
     def add_messenger(
         self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,8 @@ class Settings:
     discord_gateway_url: str | None = None
     discord_coordinator_role: str | None = None
     outbox_lease_seconds: int = 30
+    # Keys the hashes that recognise anonymous voters. None: see `anonymity_secret`.
+    anonymity_secret: str | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,8 +116,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         raise ConfigError(f"SLACK_HTTP_PORT: expected a port number 1-65535, got {port_raw!r}")
 
+    database_url = normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     return Settings(
-        database_url=normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        database_url=database_url,
         timezone=_timezone(get("COALITION_TIMEZONE") or "UTC"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
         coalition_name=(get("COALITION_NAME") or "Our coalition")[:80],
@@ -128,7 +133,60 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
         discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
         outbox_lease_seconds=int(lease_raw),
+        anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
     )
+
+
+SECRET_MIN_LENGTH = 32
+
+
+def _secret_setting(value: str | None, database_url: str) -> str | None:
+    if value is not None and len(value) < SECRET_MIN_LENGTH:
+        raise ConfigError(f"ANONYMITY_SECRET: expected at least {SECRET_MIN_LENGTH} characters ({_MAKE_ONE})")
+    if value is None and not database_url.startswith("sqlite"):
+        raise ConfigError(
+            "ANONYMITY_SECRET: expected a value when DATABASE_URL is PostgreSQL (at least 32 characters, the "
+            f"same in every process; {_MAKE_ONE})"
+        )
+    return value
+
+
+_MAKE_ONE = "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def anonymity_secret(settings: Settings) -> str:
+    """The key for anonymous ballots and feedback. It must never sit in the database it protects,
+    and every process sharing a database must use the same one. Set: used. Not set with a SQLite
+    file: kept in a file beside the database, created on first use and readable by its owner only.
+    Otherwise (an in-memory database, or settings made in code, as tests do; `load_settings` refuses
+    PostgreSQL without one): a fresh one for this process."""
+    if settings.anonymity_secret:
+        return settings.anonymity_secret
+    path = settings.database_url.partition(":///")[2]
+    if not settings.is_sqlite or not path or path.startswith(":memory:"):
+        return secrets.token_hex(32)
+    return _secret_file(Path(path + ".secret"))
+
+
+def _secret_file(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        stored = ""
+        for _ in range(50):  # another process may be between creating the file and writing it
+            stored = path.read_text().strip()
+            if stored:
+                break
+            time.sleep(0.02)
+        if len(stored) < SECRET_MIN_LENGTH:
+            raise ConfigError(f"ANONYMITY_SECRET: the file {path} is damaged; restore it from a backup") from None
+        return stored
+    except OSError as exc:
+        raise ConfigError(f"ANONYMITY_SECRET: could not create {path} ({exc.strerror}); set the variable") from exc
+    value = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
 
 
 def normalise_database_url(url: str, variable: str = "DATABASE_URL") -> str:

@@ -56,11 +56,14 @@ class SelectOption:
 
 @dataclass(frozen=True)
 class Select:
-    """A menu; the chosen option's `value` arrives with the action."""
+    """A menu; the chosen option's `value` arrives with the action. With `max_values` above 1 the
+    member may pick several, and the values arrive joined by commas: the whole selection every
+    time, so a repeated delivery of the same choice changes nothing."""
 
     placeholder: str
     action_id: str
     options: tuple[SelectOption, ...]
+    max_values: int = 1
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
                     "placeholder": e.placeholder,
                     "action_id": e.action_id,
                     "options": [[o.label, o.value] for o in e.options],
+                    "max_values": e.max_values,
                 }
             )
     return {"type": "actions", "elements": elements}
@@ -180,5 +184,5 @@ def _block_from_dict(data: dict[str, Any]) -> Block:
             elements.append(Button(e["label"], e["action_id"], e.get("style")))
         else:
             options = tuple(SelectOption(label, value) for label, value in e["options"])
-            elements.append(Select(e["placeholder"], e["action_id"], options))
+            elements.append(Select(e["placeholder"], e["action_id"], options, e.get("max_values", 1)))
     return Actions(tuple(elements))

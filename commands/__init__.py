@@ -12,6 +12,8 @@ from commands.coalition import COALITION
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
 from commands.meeting import MEETING, RSVP, complete_meeting, upcoming_for_me
+from commands.poll import ACTIONS as POLL_ACTIONS
+from commands.poll import POLL, complete_poll, open_for_me
 from commands.registry import Registry
 from commands.spec import ActionSpec, Scope
 
@@ -21,13 +23,15 @@ def build_registry() -> Registry:
     registry.add(COALITION)
     registry.add(BROADCAST)
     registry.add(MEETING)
+    registry.add(POLL)
     registry.add_action(RSVP)
     registry.add_action(ACKNOWLEDGE)
-    for action in GOVERNANCE_ACTIONS:
+    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS):
         registry.add_action(action)
     registry.home_sections.append(upcoming_for_me)
-    registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast)
+    registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast, poll=complete_poll)
     registry.home_sections.append(awaiting_acknowledgement)
+    registry.home_sections.append(open_for_me)
     registry.add_action(
         ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))
     )

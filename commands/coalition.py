@@ -7,6 +7,7 @@ from bot.permissions import Permission
 from bot.replies import Reply, error
 from bot.services.coalitions import JoinProblem
 from commands.context import CommandContext
+from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
 from commands.help import help_command
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
@@ -240,6 +241,7 @@ COALITION = CommandSpec(
             scope=Scope.COALITION,
             handler=channels,
         ),
+        FEEDBACK,
         ROLE,
         AUDIT,
         MY_DATA,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
+from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, parse_minutes
 from bot.times import TimeProblem, format_duration, parse_duration
@@ -28,14 +29,10 @@ async def schedule(ctx: CommandContext) -> Reply:
     if duration <= timedelta(0) or duration > timedelta(hours=24):
         return error("A meeting lasts more than 0 minutes and at most 24 hours.", ctx.usage)
     assert ctx.channel is not None
-    channels = [ctx.channel]
-    tags = ctx.args["to"] or []
-    if tags:
-        linked = await ctx.services.coalitions.channels(ctx.coalition)
-        extra = linked if tags == ["all"] else [c for c in linked if set(c.tag_list) & set(tags)]
-        if not extra:
-            return error(f"No linked channel has the tag '{tags[0]}'.", ctx.usage)
-        channels += [c for c in extra if c.id != ctx.channel.id]
+    try:
+        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["to"] or [])
+    except TargetProblem as exc:
+        return error(str(exc), ctx.usage)
     try:
         meeting, occurrence = await ctx.services.meetings.schedule(
             ctx.coalition.id or 0,

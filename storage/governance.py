@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,12 @@ from storage.models import (
     ActionItem,
     Attendance,
     AuditEntry,
+    Ballot,
     Broadcast,
     Meeting,
     Member,
     OutboxMessage,
+    Poll,
     RateEvent,
     Rsvp,
 )
@@ -85,7 +88,13 @@ class GovernanceRepository:
         ).all()
         rsvps = (await self.session.exec(select(Rsvp).where(Rsvp.member_id == member.id))).all()
         attended = (await self.session.exec(select(Attendance).where(Attendance.member_id == member.id))).all()
+        ballots = (await self.session.exec(select(Ballot).where(Ballot.member_id == member.id))).all()
+        polls = (await self.session.exec(select(Poll).where(Poll.created_by == member.id))).all()
         return {
+            "poll_votes": [
+                {"poll": b.poll_id, "options": [int(c) + 1 for c in b.choices.split(",") if c]} for b in ballots
+            ],
+            "polls_started": [{"id": p.id, "question": p.question} for p in polls],
             "meeting_answers": [
                 {"meeting": r.occurrence_id, "answer": r.answer, "at": r.at.isoformat()} for r in rsvps
             ],
@@ -144,6 +153,16 @@ class GovernanceRepository:
         await self.session.exec(  # type: ignore[call-overload]
             update(Meeting).where(Meeting.created_by == member.id).values(created_by=None)
         )
+        await self.session.exec(  # type: ignore[call-overload]
+            update(Poll).where(Poll.created_by == member.id).values(created_by=None)
+        )
+        # Named ballots still count, under a random key with no member and no time.
+        for ballot in (await self.session.exec(select(Ballot).where(Ballot.member_id == member.id))).all():
+            await self.session.exec(  # type: ignore[call-overload]
+                update(Ballot)
+                .where(col(Ballot.poll_id) == ballot.poll_id, col(Ballot.voter_key) == ballot.voter_key)
+                .values(voter_key=f"forgotten:{secrets.token_hex(16)}", member_id=None, cast_at=None)
+            )
         await self.session.exec(  # type: ignore[call-overload]
             update(AuditEntry).where(AuditEntry.actor_id == member.id).values(actor_id=None)
         )

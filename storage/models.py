@@ -274,3 +274,64 @@ class ActionItem(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_by: int | None = Field(default=None, foreign_key="members.id")
+
+
+class Poll(SQLModel, table=True):
+    """A question put to the coalition: single or multiple choice, ranked, or a scheduling poll.
+
+    `options` is a JSON list of labels; a scheduling poll's labels are ISO times in UTC. `eligible`
+    lists the roles and sectors that may vote (empty: every member who is not an observer).
+    """
+
+    __tablename__ = "polls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    kind: str = Field(default="single", max_length=12)  # single, multiple, ranked, when
+    question: str = Field(max_length=300)
+    options: str = Field(sa_column=Column(Text, nullable=False))
+    max_choices: int | None = None  # multiple choice: at most this many (None: any number)
+    anonymous: bool = False
+    hidden: bool = False  # results only once the poll is closed
+    allow_change: bool = True
+    eligible: str = Field(default="", max_length=500)
+    timezone: str = Field(default="UTC", max_length=64)  # the creator's, for labels that cannot localise
+    channel_ids: str = Field(default="", max_length=2000)  # linked channel rows it was posted in
+    status: str = Field(default="open", max_length=8)  # open, closed
+    closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    last_remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    meeting_id: int | None = Field(default=None, foreign_key="meetings.id")  # the meeting a scheduling poll became
+
+
+class Ballot(SQLModel, table=True):
+    """One voter's current choices in one poll.
+
+    The key is (poll, voter_key). For an anonymous poll `voter_key` is a keyed hash (HMAC with the
+    configured secret) of the poll and the member, and nothing else about the voter is kept: no
+    member id, no time. SQLite stores the table without a rowid, ordered by that hash, so not even
+    the order in which ballots were cast can be read from the file.
+    """
+
+    __tablename__ = "ballots"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    poll_id: int = Field(foreign_key="polls.id", primary_key=True)
+    voter_key: str = Field(max_length=64, primary_key=True)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None when anonymous
+    choices: str = Field(default="", max_length=200)  # option numbers from 0, comma-separated, in rank order
+    cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class AnonymousUse(SQLModel, table=True):
+    """A use of an anonymous feature (the feedback box), counted for its rate limit under a keyed
+    hash of the member rather than the member's id."""
+
+    __tablename__ = "anonymous_uses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=40)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

@@ -16,6 +16,7 @@ from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Channel, Coalition, Member, Space
 from storage.outbox import OutboxRepository
+from storage.polls import PollRepository
 
 
 class CoalitionRepository:
@@ -144,6 +145,7 @@ class Repositories:
         self.broadcasts = BroadcastRepository(session)
         self.governance = GovernanceRepository(session)
         self.meetings = MeetingRepository(session)
+        self.polls = PollRepository(session)
 
     async def commit(self) -> None:
         await self.session.commit()

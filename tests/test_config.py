@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, anonymity_secret, load_settings
 
 SLACK_BOT = "xoxb-1234-5678-abcdefABCDEF"
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GabcdE.abcdefghijklmnopqrstuvwxyz012345"
@@ -39,7 +39,26 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     ],
 )
 def test_database_urls_get_async_drivers(given: str, expected: str) -> None:
-    assert load_settings({"DATABASE_URL": given}, env_file=None).database_url == expected
+    env = {"DATABASE_URL": given, "ANONYMITY_SECRET": "s" * 32}
+    assert load_settings(env, env_file=None).database_url == expected
+
+
+def test_postgresql_needs_an_anonymity_secret_shared_by_every_process() -> None:
+    with pytest.raises(ConfigError, match="ANONYMITY_SECRET: expected a value when DATABASE_URL is PostgreSQL"):
+        load_settings({"DATABASE_URL": "postgresql://u@127.0.0.1/test"}, env_file=None)
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        load_settings({"ANONYMITY_SECRET": "short"}, env_file=None)
+
+
+def test_sqlite_keeps_the_anonymity_secret_beside_the_database_never_inside(tmp_path: Path) -> None:
+    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}, env_file=None)
+    first = anonymity_secret(settings)
+    secret_file = tmp_path / "bot.db.secret"
+    assert secret_file.read_text().strip() == first and len(first) >= 32
+    assert secret_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert anonymity_secret(settings) == first  # a restart, or a second process, reads the same one
+    given = load_settings({"ANONYMITY_SECRET": "k" * 40}, env_file=None)
+    assert anonymity_secret(given) == "k" * 40
 
 
 @pytest.mark.parametrize(

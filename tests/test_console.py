@@ -57,6 +57,7 @@ def test_help_as_json_lines_and_exit_zero(tmp_path: Path) -> None:
         {"n": 1, "label": "Help: /broadcast", "action_id": "help:show:broadcast"},
         {"n": 2, "label": "Help: /coalition", "action_id": "help:show:coalition"},
         {"n": 3, "label": "Help: /meeting", "action_id": "help:show:meeting"},
+        {"n": 4, "label": "Help: /poll", "action_id": "help:show:poll"},
     ]
     assert help_msg["message_id"] == "m1"
     assert (tmp_path / "coalition.db").exists()  # the default database, in the working directory
@@ -305,3 +306,60 @@ def test_weekly_meeting_session_on_the_simulated_clock(tmp_path: Path) -> None:
         ("general", "#3"): 2,
     }
     assert not any("01 Dec" in m["text"] for m in reminders)  # the cancelled occurrence
+
+
+def test_anonymous_poll_session_on_the_simulated_clock(tmp_path: Path) -> None:
+    """Issue 7's walk-through: an anonymous poll with a deadline, five voters, one changed vote,
+    results posted once at the deadline, a late vote refused, and no voter identity on disk."""
+    script = "\n".join(
+        [
+            '/poll create "Should the forum move to evenings?" Yes No Unsure --anonymous --closes "in 2 days"',
+            "!advance 1s",
+            "!as maria",
+            "!click Yes",
+            "!as jamal",
+            "!click Yes",
+            "!as lee",
+            "!click No",
+            "!as ana",
+            "!click Unsure",
+            "!as sam",
+            "!click No",
+            "!as lee",
+            "!click Yes",
+            "!advance 3d",
+            "!as maria",
+            "/poll vote 1 2",
+        ]
+    )
+    out = messages(
+        console(
+            tmp_path, script + "\n", "console", "--json", "--clock", "simulated", "--start", "2026-11-23T09:00:00+00:00"
+        )
+    )
+    recorded = [m for m in out if m["text"].startswith("✅ Recorded in poll #1")]
+    assert len(recorded) == 6 and all(m["private"] for m in recorded)
+    assert "Recorded in poll #1: No" in recorded[2]["text"] and "Recorded in poll #1: Yes" in recorded[5]["text"]
+    finals = [m for m in out if m["text"].startswith("🏁 Poll #1 has closed")]
+    assert len(finals) == 1 and finals[0]["channel"] == "general"
+    assert "5 voters." in finals[0]["text"]
+    assert "`██████░░░░` 3 (60%) · 1. Yes" in finals[0]["text"]
+    assert "`██░░░░░░░░` 1 (20%) · 2. No" in finals[0]["text"]
+    assert "`██░░░░░░░░` 1 (20%) · 3. Unsure" in finals[0]["text"]
+    assert "Winner: Yes." in finals[0]["text"]
+    assert "votes are no longer taken" in out[-1]["text"] and out[-1]["private"]
+    # The card's last edit shows the same count, and its ballot buttons are gone.
+    card_edits = [m for m in out if m.get("edit_of") and "(poll #1)" in m["text"]]
+    assert "5 voters · closed" in card_edits[-1]["text"] and card_edits[-1]["buttons"] == []
+
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "coalition.db") as conn:
+        ballots = conn.execute("SELECT poll_id, voter_key, member_id, choices, cast_at FROM ballots").fetchall()
+        members = conn.execute("SELECT id, user_id, display_name FROM members").fetchall()
+    assert sorted(b[3] for b in ballots) == ["0", "0", "0", "1", "2"]
+    assert all(b[2] is None and b[4] is None for b in ballots)  # no member id, no time
+    identities = {str(v) for m in members for v in m}
+    assert not any(ident in b[1] for b in ballots for ident in identities if len(ident) > 2)
+    assert all(len(b[1]) == 64 for b in ballots)  # an HMAC-SHA256, keyed by the secret beside the database
+    assert (tmp_path / "coalition.db.secret").exists()

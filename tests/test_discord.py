@@ -110,7 +110,12 @@ async def test_slash_command_gets_its_reply_in_the_callback(discord_env: Discord
     assert callback["type"] == 4
     assert callback["data"]["flags"] & EPHEMERAL
     assert "/coalition link" in text_of(callback)
-    assert custom_ids(callback["data"]) == ["help:show:broadcast", "help:show:coalition", "help:show:meeting"]
+    assert custom_ids(callback["data"]) == [
+        "help:show:broadcast",
+        "help:show:coalition",
+        "help:show:meeting",
+        "help:show:poll",
+    ]
     assert callback["data"]["allowed_mentions"]["parse"] == []
 
 
@@ -139,10 +144,10 @@ async def test_button_click_edits_the_message(discord_env: Discord) -> None:
     old = {
         **message,
         "components": [
-            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Yes", "custom_id": "poll:vote:9:9"}]}
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Yes", "custom_id": "retired:vote:9:9"}]}
         ],
-    }  # from a poll long gone
-    stale = await discord_env.fake.click("poll:vote:9:9", old, discord_env.maria)
+    }  # from a feature long gone
+    stale = await discord_env.fake.click("retired:vote:9:9", old, discord_env.maria)
     assert stale["type"] == 4 and "no longer does anything" in text_of(stale)
 
 

@@ -98,7 +98,7 @@ def test_fields_stop_at_25_and_labels_at_80() -> None:
 
 def test_commands_are_generated_as_groups_with_typed_options() -> None:
     payloads = {p["name"]: p for p in command_payloads(build_registry())}
-    assert set(payloads) == {"coalition", "broadcast", "meeting"}
+    assert set(payloads) == {"coalition", "broadcast", "meeting", "poll"}
     subs = {o["name"]: o for o in payloads["broadcast"]["options"]}
     send = [o["name"] for o in subs["send"]["options"]]
     assert send == ["text", "to", "at", "ack"]

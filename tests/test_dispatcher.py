@@ -149,12 +149,15 @@ async def test_buttons_route_to_their_handlers(bot: Harness) -> None:
         "help:show:broadcast",
         "help:show:coalition",
         "help:show:meeting",
+        "help:show:poll",
     ]
     detail = await bot.click("help:show:coalition", as_="bob")
     assert not detail.error
     assert "/coalition link" in shown(detail)
-    stale = await bot.click("poll:vote:999:1")
+    stale = await bot.click("retired:feature:1")
     assert stale.error and "no longer does anything" in shown(stale)
+    gone = await bot.click("poll:vote:999:1")
+    assert gone.error and "That poll no longer exists" in shown(gone)
 
 
 async def test_clock_is_the_apps_clock(bot: Harness, clock) -> None:

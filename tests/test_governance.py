@@ -109,6 +109,25 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/meeting reminders --coalition 48h"),
     ),
     ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
+    ("coalition", "feedback"): (
+        ("maria", "general", '/coalition feedback "More evening meetings, please"'),
+        ("maria", "general", '/coalition feedback ""'),
+    ),
+    ("poll", "create"): (
+        ("maria", "general", '/poll create "Lunch?" Soup Salad'),
+        ("viewer", "general", '/poll create "Lunch?" Soup Salad'),
+    ),
+    ("poll", "when"): (
+        ("maria", "general", '/poll when "Walk" "tuesday 7pm" "wednesday 6pm"'),
+        ("maria", "nowhere", '/poll when "Walk" "tuesday 7pm" "wednesday 6pm"'),
+    ),
+    ("poll", "vote"): (("maria", "general", "/poll vote 1 2"), ("viewer", "general", "/poll vote 1 2")),
+    ("poll", "show"): (("maria", "general", "/poll show 1"), ("maria", "general", "/poll show 77")),
+    ("poll", "results"): (("maria", "general", "/poll results 1"), ("maria", "general", "/poll results 77")),
+    ("poll", "list"): (("maria", "general", "/poll list"), ("maria", "general", "/poll list open")),
+    ("poll", "close"): (("admin", "general", "/poll close 1"), ("maria", "general", "/poll close 1")),
+    ("poll", "remind"): (("admin", "general", "/poll remind 1"), ("maria", "general", "/poll remind 1")),
+    ("poll", "export"): (("admin", "general", "/poll export 1"), ("maria", "general", "/poll export 1")),
 }
 
 
@@ -125,6 +144,7 @@ async def world(bot: Harness) -> Harness:
     await bot.run("/coalition whoami", as_="viewer")
     await bot.run("/coalition role @viewer observer")
     await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
+    await bot.run('/poll create "Next forum venue?" Library Online')
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
     return bot
 
@@ -296,11 +316,12 @@ async def find_strings(db: Database, needles: list[str]) -> list[str]:
 # Arbitrary text through the parser and every handler -----------------------------------------
 
 
-async def _snapshot(db: Database) -> dict[str, tuple[int, ...]]:
+async def _snapshot(db: Database) -> dict[str, list[str]]:
+    """Every row of every table: a refused command must leave all of them exactly as they were."""
     async with db.engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
         return {
-            n: tuple((await conn.execute(text(f"SELECT count(*), coalesce(max(id), 0) FROM {n}"))).one())
+            n: sorted(repr(tuple(row)) for row in (await conn.execute(text(f"SELECT * FROM {n}"))).all())
             for n in names
             if n != "alembic_version"
         }

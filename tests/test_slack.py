@@ -111,7 +111,12 @@ async def test_signed_slash_command_is_answered_in_the_ack(slack: Slack) -> None
     assert "/coalition link" in reply["text"]
     assert reply["blocks"][0]["type"] == "section"
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"] for b in buttons] == ["help:show:broadcast", "help:show:coalition", "help:show:meeting"]
+    assert [b["action_id"] for b in buttons] == [
+        "help:show:broadcast",
+        "help:show:coalition",
+        "help:show:meeting",
+        "help:show:poll",
+    ]
 
 
 @pytest.mark.parametrize("problem", ["bad signature", "stale timestamp", "no signature"])
@@ -176,7 +181,7 @@ async def test_stale_button_gets_a_clear_private_message(slack: Slack) -> None:
     await slack.click("poll:vote:99:1", user="UMARIA", ephemeral=False)
     response = await eventually(lambda: slack.fake.responses)
     assert response[0]["response_type"] == "ephemeral"
-    assert "no longer does anything" in response[0]["text"]
+    assert "That poll no longer exists" in response[0]["text"]
 
 
 async def test_broadcast_form_opens_and_its_submission_is_handled(slack: Slack) -> None:

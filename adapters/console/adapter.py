@@ -17,7 +17,7 @@ from itertools import count
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.render import ConsoleMessage, as_json, as_text, clickables
+from adapters.console.render import Clickable, ConsoleMessage, as_json, as_text, clickables
 from bot.clock import SimulatedClock
 from bot.markup import format_time
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
@@ -33,6 +33,7 @@ _NAME = re.compile(r"#?([A-Za-z0-9_.\-]{1,32})")
 CONSOLE_HELP = """Console commands:
   /COMMAND ...          run a bot command as the current member, e.g. /coalition help
   !click N | "Label"    press button N (or the one labelled so) on the latest message with buttons
+  !click N,M,...        choose several options of one menu at once (multiple-choice polls)
   !as NAME              act as another member (a new name joins as a plain member)
   !channel NAME         move to another channel (only linked channels take most commands)
   !advance DURATION     move the simulated clock forward, running what falls due (e.g. !advance 25h)
@@ -269,6 +270,8 @@ class ConsoleAdapter:
         picked = None
         if choice.isdigit() and 1 <= int(choice) <= len(options):
             picked = options[int(choice) - 1]
+        elif re.fullmatch(r"\d+(,\d+)+", choice):
+            picked = _several(options, [int(n) for n in choice.split(",")])
         else:
             picked = next((c for c in options if c.label.lower() == choice.lower()), None)
         if picked is None:
@@ -328,3 +331,14 @@ class ConsoleAdapter:
             f"Clock advanced {format_duration(step)} to {format_time(clock.now(), zone)}"
             f" ({handled} scheduled item{'s' if handled != 1 else ''} ran)."
         )
+
+
+def _several(options: list[Clickable], numbers: list[int]) -> Clickable | None:
+    """Options N, M... of one multi-choice menu, as the platforms send them: the values together."""
+    if not all(1 <= n <= len(options) for n in numbers):
+        return None
+    chosen = [options[n - 1] for n in numbers]
+    first = chosen[0]
+    if first.value is None or any(c.action_id != first.action_id or c.value is None for c in chosen):
+        return None
+    return Clickable(", ".join(c.label for c in chosen), first.action_id, ",".join(c.value or "" for c in chosen))

@@ -45,10 +45,13 @@ class ActionSelect(
 ):
     handler: ClickHandler | None = None
 
-    def __init__(self, action: str, placeholder: str = "", options: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self, action: str, placeholder: str = "", options: tuple[tuple[str, str], ...] = (), max_values: int = 1
+    ) -> None:
         select: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=f"{SELECT_PREFIX}{action}",
             placeholder=placeholder or None,
+            max_values=max_values,
             options=[discord.SelectOption(label=label, value=value) for label, value in options]
             or [discord.SelectOption(label="-", value="-")],
         )
@@ -63,8 +66,9 @@ class ActionSelect(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         assert ActionSelect.handler is not None
-        values = (interaction.data or {}).get("values") or [None]  # type: ignore[union-attr]
-        await ActionSelect.handler(interaction, self.action, values[0])
+        # Several values (a multi-choice menu) arrive together and travel on joined by commas.
+        values = (interaction.data or {}).get("values") or []  # type: ignore[union-attr]
+        await ActionSelect.handler(interaction, self.action, ",".join(values) if values else None)
 
 
 def build_view(rows: list[list[Component]]) -> discord.ui.View:
@@ -74,7 +78,12 @@ def build_view(rows: list[list[Component]]) -> discord.ui.View:
             if component.kind == "button":
                 item: discord.ui.Item[Any] = ActionButton(component.custom_id, component.label, component.style)
             else:
-                item = ActionSelect(component.custom_id.removeprefix(SELECT_PREFIX), component.label, component.options)
+                item = ActionSelect(
+                    component.custom_id.removeprefix(SELECT_PREFIX),
+                    component.label,
+                    component.options,
+                    component.max_values,
+                )
             item.row = row_number
             view.add_item(item)
     return view

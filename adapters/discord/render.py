@@ -93,6 +93,7 @@ class Component:
     label: str = ""
     style: str | None = None
     options: tuple[tuple[str, str], ...] = ()
+    max_values: int = 1
 
 
 @dataclass
@@ -159,6 +160,7 @@ def _rows(actions: list[Actions]) -> tuple[list[list[Component]], int]:
                                 custom[:MAX_CUSTOM_ID],
                                 _label(element.placeholder + page)[:150],
                                 options=tuple((_label(o.label)[:100], o.value[:100]) for o in chunk),
+                                max_values=min(element.max_values, len(chunk)),
                             )
                         ]
                     )

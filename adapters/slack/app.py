@@ -168,7 +168,7 @@ class SlackAdapter:
         team = self._team(body)
         action = body["actions"][0]
         action_id = render.action_id_of(action["action_id"])
-        value = (action.get("selected_option") or {}).get("value")
+        value = render.action_value(action)
         channel = body.get("channel") or {}
         container = body.get("container") or {}
         where = ConversationRef(self.platform, team, channel.get("id") or HOME, name=channel.get("name", ""))

@@ -131,12 +131,16 @@ def _actions(block: Actions) -> list[dict[str, Any]]:
 
 
 def _select(select: Select, placeholder: str, options: tuple[SelectOption, ...], page: int | None) -> dict[str, Any]:
-    return {
+    rendered: dict[str, Any] = {
         "type": "static_select",
         "placeholder": _label(placeholder, 150),
         "action_id": select.action_id if page is None else f"{select.action_id}~{page}",
         "options": [{"text": _label(o.label), "value": o.value[:150]} for o in options],
     }
+    if select.max_values > 1:
+        rendered["type"] = "multi_static_select"
+        rendered["max_selected_items"] = min(select.max_values, len(options))
+    return rendered
 
 
 def message(reply: Reply) -> dict[str, Any]:
@@ -152,6 +156,13 @@ def message(reply: Reply) -> dict[str, Any]:
             {"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in split_text(text, MAX_SECTION)
         ][:MAX_BLOCKS]
     return rendered
+
+
+def action_value(action: dict[str, Any]) -> str | None:
+    """What a member chose in a menu: one value, or several joined by commas (multi-select)."""
+    if action.get("type") == "multi_static_select":
+        return ",".join(o.get("value", "") for o in action.get("selected_options") or [])
+    return (action.get("selected_option") or {}).get("value")
 
 
 def action_id_of(raw: str) -> str:

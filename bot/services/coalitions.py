@@ -24,6 +24,10 @@ class JoinProblem(ValueError):
     """A join code cannot be used; the message says why."""
 
 
+class TargetProblem(ValueError):
+    """The channels asked for do not exist; the message lists the tags there are."""
+
+
 def _hash_code(code: str) -> str:
     normalised = "".join(ch for ch in code.upper() if ch.isalnum())
     return hashlib.sha256(normalised.encode()).hexdigest()
@@ -159,6 +163,20 @@ class CoalitionService:
     async def channels(self, coalition: Coalition) -> list[Channel]:
         assert coalition.id is not None
         return await self.repos.coalitions.channels(coalition.id)
+
+    async def targets(self, coalition: Coalition, here: Channel, tags: list[str]) -> list[Channel]:
+        """The channel a command was typed in, plus the linked channels with any of `tags` (`all`:
+        every one), for what is posted in several channels at once (meetings, polls)."""
+        channels = [here]
+        if tags:
+            linked = await self.channels(coalition)
+            extra = linked if tags == ["all"] else [c for c in linked if set(c.tag_list) & set(tags)]
+            if not extra:
+                known = sorted({t for c in linked for t in c.tag_list})
+                listing = ", ".join(known) if known else "none yet (add some with /coalition link --tags ...)"
+                raise TargetProblem(f"No linked channel has the tag '{tags[0]}'. Tags in use: {listing}; or say all.")
+            channels += [c for c in extra if c.id != here.id]
+        return channels
 
     async def coordinators(self, coalition: Coalition) -> list[Member]:
         assert coalition.id is not None

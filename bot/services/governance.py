@@ -66,7 +66,7 @@ class GovernanceService:
         writer = csv.writer(out)
         writer.writerow(["time (UTC)", "actor", "platform", "action", "target"])
         for entry, actor in entries:
-            writer.writerow([entry.at.isoformat(), _cell(actor), entry.platform, entry.action, _cell(entry.target)])
+            writer.writerow([entry.at.isoformat(), cell(actor), entry.platform, entry.action, cell(entry.target)])
         return out.getvalue().encode()
 
     async def check_rate(self, member: Member, kind: str, limit: RateLimit) -> str | None:
@@ -116,7 +116,7 @@ class GovernanceService:
         return member.role == "coordinator" and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
     """Spreadsheet apps run cells starting with = + - @ as formulas; a quote keeps them text."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 

@@ -1,0 +1,534 @@
+"""Polls: single and multiple choice, ranked choice (instant runoff) and scheduling polls, with
+anonymous ballots, hidden results, deadlines, reminders and exports.
+
+A ballot is one row per voter and poll; changing a vote replaces it, so a click delivered twice
+or two racing clicks still leave one ballot. Tallies are always counted from the ballot rows at
+the moment a card is drawn, never kept as counters, so what members see equals the database.
+Cards posted in channels are refreshed through `Outbox.edit`, which coalesces a burst of votes
+into about one edit a second per message.
+
+Anonymous ballots carry no member id and no time, only a keyed hash (HMAC-SHA256 with the
+configured secret) of the poll and the voter, which is what stops double voting and lets
+`/poll remind` find who has not voted without anyone being shown who has.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.markup import timestamp, user_text
+from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.services.governance import cell
+from bot.services.outbox import Outbox
+from storage import Repositories
+from storage.models import Ballot, Channel, Member, Poll
+
+SOURCE = "poll"
+KINDS = ("single", "multiple", "ranked", "when")
+MIN_OPTIONS, MAX_OPTIONS = 2, 25
+MAX_QUESTION = 300
+MAX_OPTION = 75  # Slack's limit for a button or menu label
+MAX_BUTTONS = 5  # more options than this are offered in a menu
+MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)
+REMIND_EVERY = timedelta(hours=1)
+BAR = 10
+
+
+class PollProblem(ValueError):
+    """The poll cannot be made, or the vote cannot be taken; the message says why."""
+
+
+@dataclass(frozen=True)
+class Round:
+    """One counting round of an instant-runoff poll."""
+
+    counts: dict[int, int]  # continuing option -> ballots whose highest continuing choice it is
+    exhausted: int  # ballots with no continuing choice left
+    eliminated: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Results:
+    voters: int
+    counts: list[int]  # per option: votes (first preferences for ranked polls)
+    winners: list[int]  # one winner, several on a tie, none without votes
+    rounds: list[Round] = field(default_factory=list)
+
+
+def keyed_hash(secret: str, *parts: object) -> str:
+    return hmac.new(secret.encode(), "\x1f".join(str(p) for p in parts).encode(), hashlib.sha256).hexdigest()
+
+
+def parse_choices(stored: str) -> list[int]:
+    return [int(c) for c in stored.split(",") if c]
+
+
+def instant_runoff(ballots: list[list[int]], option_count: int) -> tuple[list[Round], list[int]]:
+    """Count ranked ballots round by round; the option with more than half of the continuing ballots
+    wins. The option with the fewest votes is eliminated each round; a tie for fewest is broken by
+    the earlier rounds' counts (fewest there goes), and options still tied are eliminated together
+    unless that would leave none, in which case they share the win."""
+    continuing = set(range(option_count))
+    rounds: list[Round] = []
+    while True:
+        counts = dict.fromkeys(sorted(continuing), 0)
+        exhausted = 0
+        for ballot in ballots:
+            top = next((c for c in ballot if c in continuing), None)
+            if top is None:
+                exhausted += 1
+            else:
+                counts[top] += 1
+        valid = sum(counts.values())
+        if valid == 0:
+            rounds.append(Round(counts, exhausted))
+            return rounds, []
+        leader = max(counts.values())
+        leaders = [o for o, n in counts.items() if n == leader]
+        if leader * 2 > valid or len(continuing) == 1:
+            rounds.append(Round(counts, exhausted))
+            return rounds, leaders
+        fewest = min(counts.values())
+        last = [o for o, n in counts.items() if n == fewest]
+        for earlier in reversed(rounds):
+            if len(last) == 1:
+                break
+            low = min(earlier.counts.get(o, 0) for o in last)
+            last = [o for o in last if earlier.counts.get(o, 0) == low]
+        if len(last) == len(continuing):
+            rounds.append(Round(counts, exhausted))
+            return rounds, sorted(last)
+        rounds.append(Round(counts, exhausted, tuple(sorted(last))))
+        continuing -= set(last)
+
+
+class PollService:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, secret: str) -> None:
+        self.repos = repos
+        self.outbox = outbox
+        self.clock = clock
+        self.secret = secret
+
+    # Creating ------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        coalition_id: int,
+        author: Member,
+        kind: str,
+        question: str,
+        options: list[str],
+        *,
+        channels: list[Channel],
+        zone: ZoneInfo,
+        max_choices: int | None = None,
+        anonymous: bool = False,
+        hidden: bool = False,
+        allow_change: bool = True,
+        eligible: list[str] | None = None,
+        closes_at: datetime | None = None,
+    ) -> Poll:
+        if kind not in KINDS:
+            raise PollProblem(f"'{kind}' is not a kind of poll: use {', '.join(KINDS)}.")
+        if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+            raise PollProblem(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {len(options)} were given.")
+        seen: set[str] = set()
+        for option in options:
+            folded = " ".join(option.casefold().split())
+            if folded in seen:
+                raise PollProblem(f"The option '{option}' is given twice; each option must be different.")
+            seen.add(folded)
+        if max_choices is not None and kind != "multiple":
+            raise PollProblem("--max only applies to multiple-choice polls (--kind multiple).")
+        if max_choices is not None and not 1 <= max_choices <= len(options):
+            raise PollProblem(f"--max must be between 1 and the number of options ({len(options)}).")
+        if closes_at is not None and closes_at <= self.clock.now():
+            raise PollProblem('The closing time is in the past; give a time still to come, like "friday 5pm".')
+        roles = {"coordinator", "member"}
+        known_sectors = {m.sector.lower() for m in await self.repos.broadcasts.members(coalition_id) if m.sector}
+        for who in eligible or []:
+            if who not in roles and who not in known_sectors:
+                sectors = ", ".join(sorted(known_sectors)) or "none recorded yet"
+                raise PollProblem(
+                    f"'{who}' is neither a role (coordinator, member) nor a sector members have given "
+                    f"(sectors: {sectors})."
+                )
+        now = self.clock.now()
+        poll = await self.repos.polls.add(
+            Poll(
+                coalition_id=coalition_id,
+                kind=kind,
+                question=question,
+                options=json.dumps(options),
+                max_choices=max_choices,
+                anonymous=anonymous,
+                hidden=hidden,
+                allow_change=allow_change,
+                eligible=",".join(eligible or []),
+                timezone=zone.key,
+                channel_ids=",".join(str(c.id) for c in channels),
+                closes_at=closes_at,
+                created_by=author.id,
+                created_at=now,
+            )
+        )
+        card = await self.card(poll)
+        for channel in channels:
+            await self.outbox.to_channel(
+                coalition_id, channel, card, key=self._key(poll, f"post:{channel.id}"), source=SOURCE, source_id=poll.id
+            )
+        return poll
+
+    @staticmethod
+    def _key(poll: Poll, part: str) -> str:
+        return f"{SOURCE}:{poll.id}:{part}"
+
+    @staticmethod
+    def options(poll: Poll) -> list[str]:
+        return list(json.loads(poll.options))
+
+    def label(self, poll: Poll, index: int, *, plain: bool = False) -> str:
+        """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
+        plain text fits (menu labels), in the poll's zone with the zone named."""
+        value = self.options(poll)[index]
+        if poll.kind != "when":
+            return value if plain else user_text(value)
+        moment = datetime.fromisoformat(value)
+        if plain:
+            local = moment.astimezone(ZoneInfo(poll.timezone))
+            return f"{local:%a %d %b %H:%M} {local.tzname()}"
+        return timestamp(moment, "F")
+
+    # Voting --------------------------------------------------------------------------------
+
+    def voter_key(self, poll: Poll, member: Member) -> str:
+        if poll.anonymous:
+            return keyed_hash(self.secret, "ballot", poll.id, member.id)
+        return f"member:{member.id}"
+
+    def is_eligible(self, poll: Poll, member: Member) -> bool:
+        wanted = {w for w in poll.eligible.split(",") if w}
+        if not wanted:
+            return True
+        return member.role in wanted or (member.sector or "").lower() in wanted
+
+    def describe_eligible(self, poll: Poll) -> str:
+        return ", ".join(w for w in poll.eligible.split(",") if w) or "every member"
+
+    async def check_open(self, poll: Poll) -> None:
+        """Refuse once the poll is closed, or past its deadline even if the scheduler has not run yet."""
+        now = self.clock.now()
+        closed = (
+            poll.closed_at
+            if poll.status != "open"
+            else poll.closes_at
+            if poll.closes_at and poll.closes_at <= now
+            else None
+        )
+        if poll.status != "open" or closed is not None:
+            raise PollProblem(f"Poll #{poll.id} closed {timestamp(closed or now, 'R')}; votes are no longer taken.")
+
+    async def ballot_of(self, poll: Poll, member: Member) -> list[int] | None:
+        assert poll.id is not None
+        ballot = await self.repos.polls.ballot(poll.id, self.voter_key(poll, member))
+        return parse_choices(ballot.choices) if ballot else None
+
+    async def vote(self, poll: Poll, member: Member, choices: list[int]) -> list[int]:
+        """Record this member's choices (in rank order for ranked polls), replacing an earlier ballot."""
+        assert poll.id is not None
+        await self.check_open(poll)
+        if not self.is_eligible(poll, member):
+            raise PollProblem(
+                f"Poll #{poll.id} is only for: {self.describe_eligible(poll)}. Your vote was not recorded."
+            )
+        count = len(self.options(poll))
+        if any(not 0 <= c < count for c in choices):
+            raise PollProblem(f"Poll #{poll.id} has options 1 to {count}.")
+        if len(set(choices)) != len(choices):
+            raise PollProblem("Each option can be chosen only once.")
+        if not choices:
+            raise PollProblem("Choose at least one option.")
+        if poll.kind == "single" and len(choices) > 1:
+            raise PollProblem(f"Poll #{poll.id} takes one choice.")
+        if poll.kind == "multiple" and poll.max_choices and len(choices) > poll.max_choices:
+            raise PollProblem(f"Poll #{poll.id} takes at most {poll.max_choices} choices; you chose {len(choices)}.")
+        key = self.voter_key(poll, member)
+        existing = await self.repos.polls.ballot(poll.id, key)
+        if existing is not None and not poll.allow_change:
+            if parse_choices(existing.choices) == choices:
+                return choices
+            raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
+        await self.repos.polls.put_ballot(
+            Ballot(
+                poll_id=poll.id,
+                voter_key=key,
+                member_id=None if poll.anonymous else member.id,
+                choices=",".join(str(c) for c in choices),
+                cast_at=None if poll.anonymous else self.clock.now(),
+            )
+        )
+        return choices
+
+    async def rank(self, poll: Poll, member: Member, position: int, option: int) -> list[int]:
+        """Put `option` at `position` (from 0) of this member's ranking, moving it if ranked elsewhere.
+        Setting the same place twice gives the same ranking, so a repeated click changes nothing."""
+        ranking = await self.ballot_of(poll, member) or []
+        ranking = [c for c in ranking if c != option]
+        ranking.insert(min(position, len(ranking)), option)
+        return await self.vote(poll, member, ranking)
+
+    # Counting ------------------------------------------------------------------------------
+
+    async def results(self, poll: Poll) -> Results:
+        assert poll.id is not None
+        ballots = [parse_choices(c) for c in await self.repos.polls.choices(poll.id)]
+        ballots = [b for b in ballots if b]
+        count = len(self.options(poll))
+        if poll.kind == "ranked":
+            rounds, winners = instant_runoff(ballots, count)
+            first = Counter(b[0] for b in ballots)
+            return Results(len(ballots), [first[i] for i in range(count)], winners, rounds)
+        tally = Counter(c for b in ballots for c in b)
+        counts = [tally[i] for i in range(count)]
+        top = max(counts) if counts else 0
+        winners = [i for i, n in enumerate(counts) if n == top] if top else []
+        return Results(len(ballots), counts, winners)
+
+    def shows_results(self, poll: Poll) -> bool:
+        return poll.status == "closed" or not poll.hidden
+
+    def describe_winner(self, poll: Poll, results: Results) -> str:
+        if not results.winners:
+            return "No votes were cast."
+        names = [f"**{self.label(poll, w)}**" for w in results.winners]
+        if len(names) == 1:
+            return f"Winner: {names[0]}."
+        return f"Tie between {', '.join(names[:-1])} and {names[-1]}."
+
+    def settings_line(self, poll: Poll) -> str:
+        kind = {
+            "single": "One choice",
+            "multiple": f"Choose up to {poll.max_choices}" if poll.max_choices else "Choose any number",
+            "ranked": "Ranked choice (instant runoff)",
+            "when": "Scheduling poll: choose every time that works for you",
+        }[poll.kind]
+        parts = [kind]
+        if poll.anonymous:
+            parts.append("🔒 anonymous: nobody, coordinators included, can see who voted what")
+        if poll.hidden and poll.status == "open":
+            parts.append("results shown when it closes")
+        if not poll.allow_change:
+            parts.append("votes are final")
+        if poll.eligible:
+            parts.append(f"for {user_text(self.describe_eligible(poll))}")
+        return " · ".join(parts)
+
+    def result_lines(self, poll: Poll, results: Results) -> list[str]:
+        total = sum(results.counts) or 1
+        lines = []
+        for i, n in enumerate(results.counts):
+            filled = round(BAR * n / total)
+            share = round(100 * n / total) if sum(results.counts) else 0
+            lines.append(f"`{'█' * filled}{'░' * (BAR - filled)}` {n} ({share}%) · {i + 1}. {self.label(poll, i)}")
+        return lines
+
+    def rounds_lines(self, poll: Poll, results: Results) -> list[str]:
+        lines = []
+        for n, rnd in enumerate(results.rounds, 1):
+            counts = ", ".join(f"{self.label(poll, o)} {c}" for o, c in rnd.counts.items())
+            line = f"Round {n}: {counts}"
+            if rnd.exhausted:
+                line += f"; {rnd.exhausted} ballot(s) with no choice left"
+            if rnd.eliminated:
+                line += f". Eliminated: {', '.join(self.label(poll, o) for o in rnd.eliminated)}"
+            lines.append(line)
+        return lines
+
+    async def card(self, poll: Poll) -> Reply:
+        """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot."""
+        assert poll.id is not None
+        results = await self.results(poll)
+        head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+        blocks: list[Block] = [Section(head), Context(self.settings_line(poll))]
+        voters = f"{results.voters} voter{'s' if results.voters != 1 else ''}"
+        if self.shows_results(poll):
+            label = "First choices" if poll.kind == "ranked" else "Votes"
+            blocks.append(Section(f"{label}:\n" + "\n".join(self.result_lines(poll, results))))
+        else:
+            blocks.append(Section("\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(self.options(poll))))))
+        if poll.status == "closed":
+            blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"))
+            blocks.append(Section(self.describe_winner(poll, results)))
+        else:
+            closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
+            blocks.append(Context(f"{voters}{closes}"))
+            blocks.append(self._ballot(poll))
+        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
+        return Reply(text=text, blocks=tuple(blocks))
+
+    def _ballot(self, poll: Poll) -> Actions:
+        assert poll.id is not None
+        count = len(self.options(poll))
+        choices = tuple(
+            SelectOption(f"{i + 1}. {self.label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count)
+        )
+        if poll.kind == "ranked":
+            ordinal = ("1st", "2nd", "3rd", "4th", "5th")
+            return Actions(
+                tuple(
+                    Select(f"{ordinal[r]} choice", action_id("poll", "rank", poll.id, r), choices)
+                    for r in range(min(count, MAX_RANKS))
+                )
+            )
+        if poll.kind in ("multiple", "when"):
+            limit = poll.max_choices or count
+            return Actions((Select(f"Choose up to {limit}", action_id("poll", "pick", poll.id), choices, limit),))
+        if count <= MAX_BUTTONS:
+            return Actions(
+                tuple(
+                    Button(self.label(poll, i, plain=True)[:MAX_OPTION], action_id("poll", "vote", poll.id, i))
+                    for i in range(count)
+                )
+            )
+        return Actions((Select("Choose one", action_id("poll", "pick", poll.id), choices),))
+
+    async def channels_of(self, poll: Poll) -> list[Channel]:
+        wanted = {int(i) for i in poll.channel_ids.split(",") if i}
+        return [c for c in await self.repos.coalitions.channels(poll.coalition_id) if c.id in wanted]
+
+    async def refresh_cards(self, poll: Poll) -> None:
+        """Bring every posted copy up to date; bursts coalesce into about one edit a second."""
+        card = await self.card(poll)
+        for channel in await self.channels_of(poll):
+            posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
+            if posted is not None:
+                await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
+
+    # Closing -------------------------------------------------------------------------------
+
+    async def close(self, poll: Poll) -> bool:
+        """Close the poll and post its results in every channel it was posted in, once: False when
+        it was already closed (a deadline and a coordinator, or two processes, racing)."""
+        if not await self.repos.polls.close(poll, self.clock.now()):
+            return False
+        await self.refresh_cards(poll)
+        final = await self.final_results(poll)
+        for channel in await self.channels_of(poll):
+            await self.outbox.to_channel(
+                poll.coalition_id,
+                channel,
+                final,
+                key=self._key(poll, f"results:{channel.id}"),
+                source=SOURCE,
+                source_id=poll.id,
+            )
+        return True
+
+    async def final_results(self, poll: Poll) -> Reply:
+        assert poll.id is not None
+        results = await self.results(poll)
+        head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
+        lines = [head, f"{results.voters} voter{'s' if results.voters != 1 else ''}."]
+        lines += self.result_lines(poll, results)
+        if poll.kind == "ranked" and results.voters:
+            lines += self.rounds_lines(poll, results)
+        lines.append(self.describe_winner(poll, results))
+        blocks: list[Block] = [Section("\n".join(lines))]
+        if poll.kind == "when" and len(results.winners) >= 1 and poll.meeting_id is None:
+            blocks.append(Context("A coordinator can turn the winning time into a meeting:"))
+            blocks.append(
+                Actions(
+                    tuple(
+                        Button(
+                            f"Schedule {self.label(poll, w, plain=True)}"[:MAX_OPTION],
+                            action_id("poll", "meet", poll.id, w),
+                            "primary",
+                        )
+                        for w in results.winners[:MAX_BUTTONS]
+                    )
+                )
+            )
+        return Reply(text="\n".join(lines), blocks=tuple(blocks))
+
+    async def close_due(self, now: datetime) -> int:
+        closed = 0
+        for poll in await self.repos.polls.due(now):
+            if await self.close(poll):
+                closed += 1
+        return closed
+
+    # Reminding and exporting ---------------------------------------------------------------
+
+    async def remind(self, poll: Poll) -> int:
+        """Privately nudge eligible members who have not voted; at most once an hour per poll. For
+        an anonymous poll, who has voted is found by recomputing each member's keyed hash; nobody
+        is shown the list, only how many were reminded."""
+        assert poll.id is not None
+        await self.check_open(poll)
+        now = self.clock.now()
+        if poll.last_remind_at is not None and now < poll.last_remind_at + REMIND_EVERY:
+            raise PollProblem(
+                f"Members were reminded {timestamp(poll.last_remind_at, 'R')}; you can remind them again "
+                f"{timestamp(poll.last_remind_at + REMIND_EVERY, 'R')}."
+            )
+        voted = await self.repos.polls.voter_keys(poll.id)
+        waiting = [
+            m
+            for m in await self.repos.broadcasts.members(poll.coalition_id)
+            if m.role != "observer" and self.is_eligible(poll, m) and self.voter_key(poll, m) not in voted
+        ]
+        card = await self.card(poll)
+        closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
+        intro = f"🗳️ A reminder: you have not voted in poll #{poll.id} yet.{closes}"
+        reminder = Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
+        stamp = int(now.timestamp())
+        for member in waiting:
+            await self.outbox.to_member(
+                member, reminder, key=self._key(poll, f"remind:{stamp}:{member.id}"), source=SOURCE, source_id=poll.id
+            )
+        poll.last_remind_at = now
+        await self.repos.polls.save(poll)
+        return len(waiting)
+
+    async def export_csv(self, poll: Poll) -> bytes:
+        """Options and counts; one row per voter only when the poll is not anonymous."""
+        assert poll.id is not None
+        results = await self.results(poll)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["poll", poll.id, cell(poll.question)])
+        writer.writerow(["status", poll.status, "voters", results.voters])
+        writer.writerow([])
+        writer.writerow(["option", "label", "first choices" if poll.kind == "ranked" else "votes"])
+        for i, n in enumerate(results.counts):
+            writer.writerow([i + 1, cell(self.label(poll, i, plain=True)), n])
+        if poll.kind == "ranked":
+            writer.writerow([])
+            writer.writerow(["round", "option", "votes", "eliminated"])
+            for r, rnd in enumerate(results.rounds, 1):
+                for option, n in rnd.counts.items():
+                    label = cell(self.label(poll, option, plain=True))
+                    writer.writerow([r, label, n, "yes" if option in rnd.eliminated else ""])
+        if not poll.anonymous:
+            writer.writerow([])
+            writer.writerow(["voter", "platform", "choices", "time (UTC)"])
+            for ballot, member in await self.repos.polls.named_ballots(poll.id):
+                name = (member.display_name or member.user_id) if member else "a former member"
+                picked = " > " if poll.kind == "ranked" else "; "
+                labels = picked.join(self.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
+                when = ballot.cast_at.isoformat() if ballot.cast_at else ""
+                writer.writerow([cell(name), member.platform if member else "", cell(labels), when])
+        return out.getvalue().encode()
+
+
+def _block_text(block: Block) -> str:
+    return block.text if isinstance(block, (Section, Context)) else ""

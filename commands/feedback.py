@@ -1,0 +1,43 @@
+"""`/coalition feedback`: the anonymous feedback box."""
+
+from __future__ import annotations
+
+from bot.permissions import Permission
+from bot.replies import Reply, error
+from bot.services.feedback import LIMIT, FeedbackProblem
+from commands.context import CommandContext
+from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+
+MAX_FEEDBACK = 1500
+
+
+async def feedback(ctx: CommandContext) -> Reply:
+    try:
+        where = await ctx.services.feedback.send(ctx.coalition, ctx.me, ctx.args["text"])
+    except FeedbackProblem as exc:
+        return error(str(exc))
+    return Reply(
+        f"Thank you. Your feedback went to {where} without your name; the bot keeps no record of who sent it "
+        f"(you can send {LIMIT} a day). Tip: send it from a direct message with the bot, so nobody sees you type it.",
+        private=True,
+    )
+
+
+# Not audited and not rate-limited by the dispatcher: both would store the member's id beside the
+# time of sending. The feedback service keeps its own count under a keyed hash instead.
+FEEDBACK = CommandSpec(
+    name="feedback",
+    description="Tell the coordinators something anonymously",
+    options=(
+        OptionSpec(
+            "text", OptionType.TEXT, "what you want to say", required=True, positional=True, max_length=MAX_FEEDBACK
+        ),
+    ),
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=feedback,
+    audited=False,
+    modal=True,
+    submit_label="Send anonymously",
+    examples=('/coalition feedback "The last forum started too late for parents with young children"',),
+)

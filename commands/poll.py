@@ -1,0 +1,491 @@
+"""`/poll`: polls and open forums (single, multiple, ranked and scheduling polls), and the ballot
+buttons and menus on a poll's card."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.markup import timestamp, user_text
+from bot.permissions import Permission
+from bot.replies import Attachment, Block, Reply, Section, error
+from bot.services.coalitions import TargetProblem
+from bot.services.governance import RateLimit
+from bot.services.meetings import MeetingProblem
+from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem
+from commands.context import ActionContext, CommandContext
+from commands.errors import CommandError
+from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
+from storage.models import Poll
+
+ANONYMITY_NOTE = "Your vote is anonymous: nobody, coordinators included, can see who voted what."
+
+
+async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
+    poll = await ctx.services.repos.polls.get(ctx.coalition.id or 0, poll_id)
+    if poll is None:
+        raise CommandError(f"There is no poll #{poll_id}. `/poll list` shows the open and recent ones.")
+    return poll
+
+
+def _may_manage(ctx: CommandContext, poll: Poll) -> bool:
+    return ctx.me.role == "coordinator" or (poll.created_by is not None and poll.created_by == ctx.me.id)
+
+
+async def _post(ctx: CommandContext, kind: str, question: str, options: list[str]) -> Reply:
+    assert ctx.channel is not None
+    try:
+        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["to"] or [])
+        poll = await ctx.services.polls.create(
+            ctx.coalition.id or 0,
+            ctx.me,
+            kind,
+            question,
+            options,
+            channels=channels,
+            zone=ctx.zone,
+            max_choices=ctx.args.get("max"),
+            anonymous=bool(ctx.args["anonymous"]),
+            hidden=bool(ctx.args["hidden"]),
+            allow_change=bool(ctx.args["change"]),
+            eligible=ctx.args["who"] or [],
+            closes_at=ctx.args["closes"],
+        )
+    except (PollProblem, TargetProblem) as exc:
+        return error(str(exc), ctx.usage)
+    ctx.audit_note = f"poll #{poll.id} in {len(channels)} channel(s)"
+    closes = f"; it closes {timestamp(poll.closes_at)}" if poll.closes_at else "; close it with `/poll close`"
+    where = "this channel" if len(channels) == 1 else f"{len(channels)} channels"
+    return Reply(
+        f"Poll #{poll.id} is being posted in {where}{closes}. `/poll results {poll.id}` shows the count.", private=True
+    )
+
+
+async def create(ctx: CommandContext) -> Reply:
+    return await _post(ctx, ctx.args["kind"], ctx.args["question"], ctx.args["options"])
+
+
+async def when(ctx: CommandContext) -> Reply:
+    slots: list[datetime] = ctx.args["slots"]
+    if len(set(slots)) != len(slots):
+        return error("Two of the times are the same; each time must be different.", ctx.usage)
+    return await _post(ctx, "when", ctx.args["title"], [s.isoformat() for s in sorted(slots)])
+
+
+def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[int]:
+    chosen = []
+    folded = [" ".join(label.casefold().split()) for label in poll_labels]
+    for word in typed:
+        if word.isdigit() and 1 <= int(word) <= len(poll_labels):
+            chosen.append(int(word) - 1)
+        elif kind != "when" and " ".join(word.casefold().split()) in folded:
+            chosen.append(folded.index(" ".join(word.casefold().split())))
+        else:
+            raise CommandError(f"'{word}' is not one of the options: give numbers from 1 to {len(poll_labels)}.")
+    return chosen
+
+
+async def vote(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    labels = ctx.services.polls.options(poll)
+    choices = _parse_choices(labels, ctx.args["choices"], poll.kind)
+    return await _record(ctx, poll, choices)
+
+
+async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list[int]) -> Reply:
+    polls = ctx.services.polls
+    try:
+        recorded = await polls.vote(poll, ctx.me, choices)
+    except PollProblem as exc:
+        return error(str(exc))
+    await polls.refresh_cards(poll)
+    return _recorded(ctx, poll, recorded)
+
+
+def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
+    polls = ctx.services.polls
+    if poll.kind == "ranked":
+        shown = ", ".join(f"{n}. {polls.label(poll, c)}" for n, c in enumerate(recorded, 1))
+        what = f"your ranking is {shown}"
+    else:
+        what = " and ".join(f"**{polls.label(poll, c)}**" for c in recorded)
+    lines = [f"✅ Recorded in poll #{poll.id}: {what}."]
+    if poll.anonymous:
+        lines.append(ANONYMITY_NOTE)
+    if poll.allow_change:
+        lines.append("You can change it until the poll closes.")
+    if poll.hidden:
+        lines.append("Results are shown when the poll closes.")
+    return Reply(" ".join(lines), private=True)
+
+
+async def show(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    card = await ctx.services.polls.card(poll)
+    mine = await ctx.services.polls.ballot_of(poll, ctx.me)
+    labels = ", ".join(ctx.services.polls.label(poll, c) for c in mine) if mine else "you have not voted"
+    note = f"Your vote: {labels}."
+    return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
+
+
+async def results(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    polls = ctx.services.polls
+    if not polls.shows_results(poll):
+        closes = f" ({timestamp(poll.closes_at)})" if poll.closes_at else ""
+        return error(f"Poll #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
+    counted = await polls.results(poll)
+    lines = [f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})", f"{counted.voters} voter(s)."]
+    lines += polls.result_lines(poll, counted)
+    if poll.kind == "ranked" and counted.voters:
+        lines += polls.rounds_lines(poll, counted)
+    lead = "Result" if poll.status == "closed" else "Leading so far"
+    lines.append(f"{lead}: {polls.describe_winner(poll, counted).removeprefix('Winner: ')}")
+    return Reply("\n".join(lines), private=True)
+
+
+async def list_polls(ctx: CommandContext) -> Reply:
+    recent = await ctx.services.repos.polls.recent(ctx.coalition.id or 0)
+    if not recent:
+        return Reply('No polls yet. Start one with `/poll create "Question?" "Option A" "Option B"`.', private=True)
+    counts = await ctx.services.repos.polls.voter_counts([p.id or 0 for p in recent])
+    lines = ["**Polls**"]
+    for poll in recent:
+        state = (
+            f"closes {timestamp(poll.closes_at, 'R')}"
+            if poll.status == "open" and poll.closes_at
+            else ("open" if poll.status == "open" else "closed")
+        )
+        flags = " 🔒" if poll.anonymous else ""
+        question = poll.question if len(poll.question) <= 80 else poll.question[:77] + "..."
+        lines.append(f"• #{poll.id}{flags} {user_text(question)} ({state}; {counts.get(poll.id or 0, 0)} voters)")
+    return Reply("\n".join(lines), private=True)
+
+
+async def close(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    if not _may_manage(ctx, poll):
+        return error("Only the person who started this poll or a coordinator can close it.")
+    if not await ctx.services.polls.close(poll):
+        return error(f"Poll #{poll.id} is already closed.")
+    ctx.audit_note = f"poll #{poll.id}"
+    return Reply(f"Poll #{poll.id} is closed; the results are being posted where it was asked.", private=True)
+
+
+async def remind(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    if not _may_manage(ctx, poll):
+        return error("Only the person who started this poll or a coordinator can send reminders.")
+    try:
+        count = await ctx.services.polls.remind(poll)
+    except PollProblem as exc:
+        return error(str(exc))
+    ctx.audit_note = f"poll #{poll.id}: {count} reminded"
+    if count == 0:
+        return Reply(f"Everyone who can vote in poll #{poll.id} has voted. Nobody to remind.", private=True)
+    return Reply(
+        f"Reminding {count} member(s) privately to vote in poll #{poll.id}. Nobody is told who has voted.",
+        private=True,
+    )
+
+
+async def export(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    if not _may_manage(ctx, poll):
+        return error("Only the person who started this poll or a coordinator can export it.")
+    if not ctx.services.polls.shows_results(poll):
+        return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
+    content = await ctx.services.polls.export_csv(poll)
+    ctx.audit_note = f"poll #{poll.id}"
+    rows = "options and counts" + ("" if poll.anonymous else ", and one row per voter")
+    return Reply(
+        f"Poll #{poll.id} as CSV: {rows}.",
+        private=True,
+        attachments=(Attachment(f"poll-{poll.id}.csv", content, "text/csv"),),
+    )
+
+
+# Ballot buttons and menus --------------------------------------------------------------------
+
+
+async def _poll_for(ctx: ActionContext) -> Poll | None:
+    return await ctx.services.repos.polls.get(ctx.coalition.id or 0, int(ctx.params["poll"]))
+
+
+_GONE = "That poll no longer exists."
+
+
+async def vote_button(ctx: ActionContext) -> Reply:
+    poll = await _poll_for(ctx)
+    if poll is None:
+        return error(_GONE)
+    return await _record(ctx, poll, [int(ctx.params["option"])])
+
+
+async def pick(ctx: ActionContext) -> Reply:
+    poll = await _poll_for(ctx)
+    if poll is None:
+        return error(_GONE)
+    values = [v for v in (ctx.value or "").split(",") if v]
+    if not values or not all(v.isdigit() for v in values):
+        return error("Choose at least one option from the menu.")
+    return await _record(ctx, poll, [int(v) for v in values])
+
+
+async def rank(ctx: ActionContext) -> Reply:
+    poll = await _poll_for(ctx)
+    if poll is None:
+        return error(_GONE)
+    if not (ctx.value or "").isdigit():
+        return error("Choose an option from the menu.")
+    polls = ctx.services.polls
+    try:
+        recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), int(ctx.value or 0))
+    except PollProblem as exc:
+        return error(str(exc))
+    await polls.refresh_cards(poll)
+    return _recorded(ctx, poll, recorded)
+
+
+async def meet(ctx: ActionContext) -> Reply:
+    """A scheduling poll's winning time becomes a meeting, announced where the poll was asked."""
+    poll = await _poll_for(ctx)
+    if poll is None or poll.kind != "when":
+        return error(_GONE)
+    if poll.meeting_id is not None:
+        return error(f"Poll #{poll.id} has already been turned into a meeting.")
+    if poll.status != "closed":
+        return error(f"Poll #{poll.id} is still open; close it first with `/poll close {poll.id}`.")
+    option = int(ctx.params["option"])
+    polls = ctx.services.polls
+    start = datetime.fromisoformat(polls.options(poll)[option])
+    try:
+        meeting, occurrence = await ctx.services.meetings.schedule(
+            poll.coalition_id,
+            ctx.me,
+            poll.question,
+            start,
+            ctx.zone,
+            timedelta(hours=1),
+            None,
+            None,
+            None,
+            await polls.channels_of(poll),
+        )
+    except MeetingProblem as exc:
+        return error(str(exc))
+    poll.meeting_id = meeting.id
+    await ctx.services.repos.polls.save(poll)
+    await ctx.services.governance.record(
+        poll.coalition_id, ctx.me, "/poll meet", f"poll #{poll.id} -> meeting #{occurrence.id}", ctx.where.platform
+    )
+    return Reply(
+        f"Scheduled **{user_text(poll.question)}** (meeting #{occurrence.id}) for {timestamp(start)}; "
+        "it is being announced where the poll was asked, with RSVP buttons.",
+        private=True,
+    )
+
+
+# Home and autocomplete -----------------------------------------------------------------------
+
+
+async def open_for_me(ctx: CommandContext) -> list[Block]:
+    """Home section: open polls this member can still vote in, each with its ballot."""
+    polls = ctx.services.polls
+    waiting = []
+    for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=20, open_only=True):
+        if polls.is_eligible(poll, ctx.me) and await polls.ballot_of(poll, ctx.me) is None:
+            waiting.append(poll)
+    if not waiting:
+        return [Section("**Polls**\nNo open polls waiting for your vote.")]
+    blocks: list[Block] = [Section(f"**Open polls waiting for your vote** ({len(waiting)})")]
+    for poll in waiting[:3]:
+        card = await polls.card(poll)
+        blocks.extend(card.blocks)
+    return blocks
+
+
+async def complete_poll(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
+    found = []
+    for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=50):
+        label = f"#{poll.id} {poll.question[:70]} ({poll.status})"
+        if not typed or typed in str(poll.id) or typed in poll.question.lower():
+            found.append((label[:100], str(poll.id)))
+    return found
+
+
+_ID = OptionSpec(
+    "id",
+    OptionType.INT,
+    "the poll's number (from /poll list)",
+    required=True,
+    positional=True,
+    min_value=1,
+    complete="poll",
+)
+_COMMON = (
+    OptionSpec("anonymous", OptionType.BOOL, "anonymous: nobody can see who voted what", default=False),
+    OptionSpec("closes", OptionType.DATETIME, "close automatically at this time"),
+    OptionSpec("hidden", OptionType.BOOL, "hide results until the poll closes", default=False),
+    OptionSpec("who", OptionType.TAGS, "only these roles or sectors may vote (e.g. resident,youth)"),
+    OptionSpec("change", OptionType.BOOL, "voters may change their vote (on unless turned off)", default=True),
+    OptionSpec("to", OptionType.TAGS, "also post in linked channels with these tags (or all)"),
+)
+_LIMIT = RateLimit(10, timedelta(hours=1))
+
+POLL = CommandSpec(
+    name="poll",
+    description="Ask the coalition: polls (anonymous if you like), ranked choice and scheduling polls",
+    subcommands=(
+        CommandSpec(
+            name="create",
+            description="Post a poll here (and in tagged channels) with 2 to 25 options",
+            options=(
+                OptionSpec(
+                    "question",
+                    OptionType.STRING,
+                    "the question",
+                    required=True,
+                    positional=True,
+                    max_length=MAX_QUESTION,
+                ),
+                OptionSpec(
+                    "options",
+                    OptionType.STRING,
+                    "the options",
+                    required=True,
+                    positional=True,
+                    multiple=True,
+                    min_count=MIN_OPTIONS,
+                    max_count=MAX_OPTIONS,
+                    max_length=MAX_OPTION,
+                ),
+                OptionSpec(
+                    "kind",
+                    OptionType.CHOICE,
+                    "single (default), multiple or ranked choice",
+                    choices=("single", "multiple", "ranked"),
+                    default="single",
+                ),
+                _COMMON[0],
+                _COMMON[1],
+                OptionSpec("max", OptionType.INT, "multiple choice: at most this many", min_value=1, max_value=25),
+                *_COMMON[2:],
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.CHANNEL,
+            handler=create,
+            rate_limit=_LIMIT,
+            audited=False,
+            modal=True,
+            submit_label="Post poll",
+            examples=(
+                '/poll create "Where should the next forum be?" Library "Community centre" Online',
+                '/poll create "Do you feel safe downtown?" Yes Mostly No --anonymous --closes "friday 5pm"',
+                '/poll create "Priorities for 2027" Lighting Youth Housing Transit --kind ranked --hidden',
+            ),
+        ),
+        CommandSpec(
+            name="when",
+            description="Find a time: members choose every slot that works, each shown in their own time zone",
+            options=(
+                OptionSpec(
+                    "title", OptionType.STRING, "what to schedule", required=True, positional=True, max_length=200
+                ),
+                OptionSpec(
+                    "slots",
+                    OptionType.DATETIME,
+                    "the possible times",
+                    required=True,
+                    positional=True,
+                    multiple=True,
+                    min_count=MIN_OPTIONS,
+                    max_count=MAX_OPTIONS,
+                ),
+                *_COMMON,
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.CHANNEL,
+            handler=when,
+            rate_limit=_LIMIT,
+            audited=False,
+            examples=('/poll when "Budget working group" "tue 7pm" "wed 6pm" "thu 12:30" --closes "friday 9am"',),
+        ),
+        CommandSpec(
+            name="vote",
+            description="Vote by typing: option numbers (or names), in order of preference for ranked polls",
+            options=(
+                _ID,
+                OptionSpec(
+                    "choices",
+                    OptionType.STRING,
+                    "your choices",
+                    required=True,
+                    positional=True,
+                    multiple=True,
+                    max_count=25,
+                ),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=vote,
+            examples=("/poll vote 3 2", "/poll vote 4 3 1 2"),
+        ),
+        CommandSpec(
+            name="show",
+            description="A poll's card, with your own vote",
+            options=(_ID,),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=show,
+        ),
+        CommandSpec(
+            name="results",
+            description="The count so far (or the final result), with each round of a ranked poll",
+            options=(_ID,),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=results,
+        ),
+        CommandSpec(
+            name="list",
+            description="Open and recent polls",
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=list_polls,
+        ),
+        CommandSpec(
+            name="close",
+            description="Close a poll now and post the results (its creator or a coordinator)",
+            options=(_ID,),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=close,
+            audited=True,
+        ),
+        CommandSpec(
+            name="remind",
+            description="Privately remind those who have not voted (nobody sees who they are)",
+            options=(_ID,),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=remind,
+            audited=True,
+        ),
+        CommandSpec(
+            name="export",
+            description="The results as CSV (per-voter rows only for polls that are not anonymous)",
+            options=(_ID,),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=export,
+            audited=True,
+        ),
+    ),
+)
+
+ACTIONS = (
+    ActionSpec("poll:vote", vote_button, Permission.PARTICIPANT, params=("poll", "option")),
+    ActionSpec("poll:pick", pick, Permission.PARTICIPANT, params=("poll",)),
+    ActionSpec("poll:rank", rank, Permission.PARTICIPANT, params=("poll", "rank")),
+    ActionSpec("poll:meet", meet, Permission.COORDINATOR, params=("poll", "option")),
+)
