@@ -31,5 +31,9 @@ def configure(level: str) -> None:
     root.setLevel(level)
     for noisy in ("alembic", "apscheduler", "aiosqlite", "asyncio", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # At DEBUG the platform libraries log whole request bodies, which would put who clicked which
+    # option of an anonymous poll, or who typed which feedback, into the log. Never below INFO.
+    for carrier in ("slack_bolt", "slack_sdk", "discord"):
+        logging.getLogger(carrier).setLevel(max(logging.INFO, root.level))
     # A safety tick skipped while a long delivery run holds the lock is expected, not a warning.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -21,6 +21,7 @@ from bot.clock import Clock, SimulatedClock
 log = logging.getLogger(__name__)
 
 SAFETY_TICK = timedelta(seconds=2)  # how soon a row written by another process is noticed
+POKE_GAP = timedelta(milliseconds=100)  # the closest two wake-ups asked for by new writes may be
 
 
 class DueSource(Protocol):
@@ -42,6 +43,7 @@ class Scheduler:
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._stopping = False
+        self._last_wake: datetime | None = None
 
     def add(self, source: DueSource) -> None:
         self.sources.append(source)
@@ -112,9 +114,12 @@ class Scheduler:
         self._wake_at(self.clock.now())
 
     async def poke(self) -> None:
-        """Something new was written: wake up now (in the background) and re-arm from there."""
+        """Something new was written: wake up soon (in the background) and re-arm from there. In a
+        burst (hundreds of votes a second) pokes come faster than wake-ups are worth: one wake-up
+        looks at every source, so they are spaced at least POKE_GAP apart."""
         if self._aps is not None and not self._stopping:
-            self._wake_at(self.clock.now())
+            now = self.clock.now()
+            self._wake_at(max(now, self._last_wake + POKE_GAP) if self._last_wake else now)
 
     async def stop(self) -> None:
         """No new wake-ups, then wait for the one in progress: a delivery half-recorded when the
@@ -131,6 +136,7 @@ class Scheduler:
         async with self._lock:
             if self._stopping:
                 return
+            self._last_wake = self.clock.now()
             await self._run_all()
             due = await self.next_due()
             if due is None or self._aps is None:

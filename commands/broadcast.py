@@ -224,4 +224,6 @@ BROADCAST = CommandSpec(
     ),
 )
 
-ACKNOWLEDGE = ActionSpec("broadcast:ack", acknowledge, Permission.MEMBER, scope=Scope.COALITION, params=("broadcast",))
+ACKNOWLEDGE = ActionSpec(
+    "broadcast:ack", acknowledge, Permission.MEMBER, scope=Scope.COALITION, params=("broadcast",), batched=True
+)

@@ -8,14 +8,16 @@ leaves a partial write behind. Members never see a traceback; the log gets it wi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import markup
 from bot.app import App
-from bot.logs import new_request_id
+from bot.logs import new_request_id, request_id
 from bot.permissions import WHO, Permission, Role, allows
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.replies import Reply, error
@@ -37,6 +39,8 @@ class Dispatcher:
     def __init__(self, app: App, registry: Registry) -> None:
         self.app = app
         self.registry = registry
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def run_text(self, text: str, actor: Actor, where: ConversationRef) -> Reply:
         """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`."""
@@ -109,7 +113,12 @@ class Dispatcher:
             )
             return await spec.handler(ctx)
 
-        return await self._in_transaction(actor, where, prepare, describe=f"action {action_id[:60]}")
+        # Only the kind of click is logged: its ids may say which option of an anonymous poll was chosen.
+        kind = ":".join(action_id.split(":")[:2])[:60]
+        routed = self.registry.route(action_id)
+        if routed is not None and routed[0].batched:
+            return await self._in_batch(actor, where, prepare, describe=f"action {kind}")
+        return await self._in_transaction(actor, where, prepare, describe=f"action {kind}")
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
         """The member's home view; set-up guidance where there is no coalition yet."""
@@ -279,30 +288,130 @@ class Dispatcher:
         log.info("%s from %s:%s in %s", describe, where.platform, actor.user.user_id, where.channel_id)
         try:
             async with self.app.unit_of_work() as services:
-                place = await services.coalitions.resolve(where)
-                member = None
-                if place.coalition is not None:
-                    member = await services.coalitions.member_for(place.coalition, actor)
-                zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
-                try:
-                    reply = await prepare(services, place, member, zone)
-                except UsageError as exc:
-                    reply = error(exc.message, exc.usage)
-                except CommandError as exc:
-                    reply = error(exc.message)
+                reply = await self._event(services, actor, where, prepare)
                 if reply.error:
                     await services.repos.rollback()
                 else:
+                    await services.before_commit()
                     await services.repos.commit()
         except Exception:
             log.exception("command failed")
-            return error(
-                f"Sorry, something went wrong on our side (reference {rid}). Nothing was changed; "
-                "please try again, and tell a coordinator if it keeps happening."
-            )
+            return _crashed(rid)
         if not reply.error:
             await self.app.scheduler.poke()
         return reply
+
+    async def _event(
+        self,
+        services: Services,
+        actor: Actor,
+        where: ConversationRef,
+        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+    ) -> Reply:
+        """One command or click on an open transaction: where, who, then the handler."""
+        place = await services.coalitions.resolve(where)
+        member = None
+        if place.coalition is not None:
+            member = await services.coalitions.member_for(place.coalition, actor)
+        zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+        try:
+            return await prepare(services, place, member, zone)
+        except UsageError as exc:
+            return error(exc.message, exc.usage)
+        except CommandError as exc:
+            return error(exc.message)
+
+    # Group commit ---------------------------------------------------------------------------
+    #
+    # When hundreds of members vote within a second, one transaction per click would queue them
+    # all on the database's write lock (SQLite has one writer; PostgreSQL would serialise them on
+    # the poll's card), and each statement costs far more than the work in it. Instead, clicks
+    # that arrive while a batch is being written wait for the next batch; a batch's members are
+    # looked up (and joined) together, its clicks run on one transaction, the poll cards they
+    # touched are redrawn once, and every click is answered once the commit that holds it has
+    # succeeded. Batched handlers refuse before they write (ActionSpec.batched), so a refusal
+    # leaves nothing behind; if anything raises, or the commit fails, the whole batch is rolled
+    # back and its clicks are written one transaction each, so one bad click costs only itself.
+
+    async def _in_batch(
+        self,
+        actor: Actor,
+        where: ConversationRef,
+        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+        describe: str,
+    ) -> Reply:
+        event = _Pending(actor, where, prepare, describe, asyncio.get_running_loop().create_future())
+        self._pending.append(event)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        return await asyncio.shield(event.reply)
+
+    async def _write_batches(self) -> None:
+        burst = False
+        while self._pending:
+            if burst and len(self._pending) < BATCH_MAX:
+                await asyncio.sleep(BATCH_LINGER)  # in a burst, let a few more clicks join this batch
+            batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+            burst = len(batch) > 1
+            replies = await self._write_batch(batch)
+            for event, reply in zip(batch, replies, strict=True):
+                event.reply.set_result(reply)
+            if any(not r.error for r in replies):
+                await self.app.scheduler.poke()
+
+    async def _write_batch(self, batch: list[_Pending]) -> list[Reply]:
+        replies: list[Reply] = []
+        try:
+            async with self.app.unit_of_work() as services:
+                await self._prefetch(services, batch)
+                for event in batch:
+                    request_id.set(event.rid)
+                    log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where))
+                    replies.append(await self._event(services, event.actor, event.where, event.prepare))
+                await services.before_commit()
+                await services.repos.commit()
+        except Exception:
+            # Nothing of the batch was written. Each click gets its own transaction instead, so
+            # one that fails costs only itself.
+            log.exception("writing a batch of %d clicks failed; writing them one by one", len(batch))
+            return [await self._in_transaction(e.actor, e.where, e.prepare, e.describe) for e in batch]
+        return replies
+
+    @staticmethod
+    async def _prefetch(services: Services, batch: list[_Pending]) -> None:
+        services.coalitions.remember = True
+        places: dict[tuple[str, str, str], tuple[ConversationRef, list[Actor]]] = {}
+        for event in batch:
+            places.setdefault(event.where.key, (event.where, []))[1].append(event.actor)
+        for where, actors in places.values():
+            place = await services.coalitions.resolve(where)
+            if place.coalition is not None:
+                await services.coalitions.prefetch_members(place.coalition, actors)
+
+
+BATCH_MAX = 500
+BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lone click never waits
+
+
+@dataclass
+class _Pending:
+    actor: Actor
+    where: ConversationRef
+    prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]]
+    describe: str
+    reply: asyncio.Future[Reply]
+    rid: str = field(default_factory=new_request_id)
+
+
+def _who(actor: Actor, where: ConversationRef) -> tuple[str, str, str]:
+    return where.platform, actor.user.user_id, where.channel_id
+
+
+def _crashed(rid: str) -> Reply:
+    return error(
+        f"Sorry, something went wrong on our side (reference {rid}). Nothing was changed; "
+        "please try again, and tell a coordinator if it keeps happening."
+    )
 
 
 def _summary(spec: Any, args: dict[str, Any], where: ConversationRef) -> str:

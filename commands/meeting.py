@@ -558,5 +558,10 @@ MEETING = CommandSpec(
 )
 
 RSVP = ActionSpec(
-    "meeting:rsvp", rsvp_button, Permission.PARTICIPANT, scope=Scope.COALITION, params=("occurrence", "answer")
+    "meeting:rsvp",
+    rsvp_button,
+    Permission.PARTICIPANT,
+    scope=Scope.COALITION,
+    params=("occurrence", "answer"),
+    batched=True,
 )

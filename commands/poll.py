@@ -97,8 +97,13 @@ async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list
         recorded = await polls.vote(poll, ctx.me, choices)
     except PollProblem as exc:
         return error(str(exc))
-    await polls.refresh_cards(poll)
+    _refresh_later(ctx, poll)
     return _recorded(ctx, poll, recorded)
+
+
+def _refresh_later(ctx: CommandContext | ActionContext, poll: Poll) -> None:
+    polls = ctx.services.polls
+    ctx.services.once_before_commit(f"poll-cards:{poll.id}", lambda: polls.refresh_cards(poll))
 
 
 def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
@@ -242,7 +247,7 @@ async def rank(ctx: ActionContext) -> Reply:
         recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), int(ctx.value or 0))
     except PollProblem as exc:
         return error(str(exc))
-    await polls.refresh_cards(poll)
+    _refresh_later(ctx, poll)
     return _recorded(ctx, poll, recorded)
 
 
@@ -484,8 +489,8 @@ POLL = CommandSpec(
 )
 
 ACTIONS = (
-    ActionSpec("poll:vote", vote_button, Permission.PARTICIPANT, params=("poll", "option")),
-    ActionSpec("poll:pick", pick, Permission.PARTICIPANT, params=("poll",)),
-    ActionSpec("poll:rank", rank, Permission.PARTICIPANT, params=("poll", "rank")),
+    ActionSpec("poll:vote", vote_button, Permission.PARTICIPANT, params=("poll", "option"), batched=True),
+    ActionSpec("poll:pick", pick, Permission.PARTICIPANT, params=("poll",), batched=True),
+    ActionSpec("poll:rank", rank, Permission.PARTICIPANT, params=("poll", "rank"), batched=True),
     ActionSpec("poll:meet", meet, Permission.COORDINATOR, params=("poll", "option")),
 )

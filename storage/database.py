@@ -7,6 +7,7 @@ file. PostgreSQL goes through asyncpg.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,11 +32,27 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        self._turn = asyncio.Lock() if self.is_sqlite else None
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=True)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction the caller commits; anything not committed is rolled back."""
+        """A session whose transaction the caller commits; anything not committed is rolled back.
+
+        On SQLite every transaction takes the single write lock (BEGIN IMMEDIATE). Within one
+        process, sessions take turns on an asyncio lock first: waiting there hands the database
+        over the moment it is free, where SQLite's own busy handler would sleep and retry, which
+        under a burst of votes costs more time than the writes. Sessions are never nested, and
+        none is held across a call to Slack or Discord. Other processes still meet the busy timeout.
+        """
+        if self._turn is not None:
+            async with self._turn, self._sessions() as session:
+                try:
+                    yield session
+                except BaseException:
+                    await session.rollback()
+                    raise
+            return
         async with self._sessions() as session:
             try:
                 yield session

@@ -151,7 +151,7 @@ class OutboxRepository:
         await self.session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
-            .values(status=PENDING, message_id=message_id, maybe_sent=False, lease_until=None)
+            .values(status=PENDING, message_id=message_id, sent_at=now, maybe_sent=False, lease_until=None)
         )
         return False
 

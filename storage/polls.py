@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +17,7 @@ from storage.models import AnonymousUse, Ballot, Member, Poll
 class PollRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._staged: dict[tuple[int, str], dict[str, Any]] = {}
 
     async def add(self, poll: Poll) -> Poll:
         self.session.add(poll)
@@ -65,44 +68,64 @@ class PollRepository:
     # Ballots -------------------------------------------------------------------------------
 
     async def ballot(self, poll_id: int, voter_key: str) -> Ballot | None:
-        return await self.session.get(Ballot, (poll_id, voter_key))
+        await self.write_staged()
+        # Always read: ballots are written by upsert, which the session's identity map does not see.
+        return await self.session.get(Ballot, (poll_id, voter_key), populate_existing=True)
 
-    async def put_ballot(self, ballot: Ballot) -> Ballot:
-        """Insert or replace this voter's ballot. Two racing clicks by one voter end in one row: the
-        loser of the insert race updates the winner's row instead."""
-        existing = await self.ballot(ballot.poll_id, ballot.voter_key)
-        if existing is None:
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(ballot)
-                    await self.session.flush()
-                return ballot
-            except IntegrityError:
-                existing = await self.ballot(ballot.poll_id, ballot.voter_key)
-                if existing is None:
-                    raise
-        existing.choices, existing.cast_at = ballot.choices, ballot.cast_at
-        self.session.add(existing)
-        await self.session.flush()
-        return existing
+    def put_ballot(
+        self, poll_id: int, voter_key: str, member_id: int | None, choices: str, cast_at: datetime | None
+    ) -> None:
+        """Insert or replace this voter's ballot. Ballots are staged and written together, in one
+        upsert on the ballot's key, before any ballot is read and at commit: a burst of votes costs
+        one statement, and a click delivered twice, or two racing clicks by one voter, end in one
+        row (the last one wins)."""
+        self._staged[(poll_id, voter_key)] = {
+            "poll_id": poll_id,
+            "voter_key": voter_key,
+            "member_id": member_id,
+            "choices": choices,
+            "cast_at": cast_at,
+        }
+
+    async def write_staged(self) -> None:
+        if not self._staged:
+            return
+        rows, self._staged = list(self._staged.values()), {}
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Ballot)
+        statement = statement.on_conflict_do_update(
+            index_elements=["poll_id", "voter_key"],
+            set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
+        )
+        await self.session.exec(statement, params=rows)  # type: ignore[call-overload]
+
+    def discard_staged(self) -> None:
+        self._staged = {}
 
     async def delete_ballot(self, poll_id: int, voter_key: str) -> bool:
+        await self.write_staged()
         result = await self.session.exec(  # type: ignore[call-overload]
             delete(Ballot).where(col(Ballot.poll_id) == poll_id, col(Ballot.voter_key) == voter_key)
         )
         return bool(result.rowcount)
 
-    async def choices(self, poll_id: int) -> list[str]:
-        """Every ballot's choices: what tallies are counted from, so they always equal the database."""
-        result = await self.session.exec(select(Ballot.choices).where(Ballot.poll_id == poll_id))
-        return list(result.all())
+    async def choices(self, poll_id: int) -> list[tuple[str, int]]:
+        """Each distinct set (or ranking) of choices with how many ballots hold it: what tallies are
+        counted from, so they always equal the database."""
+        await self.write_staged()
+        result = await self.session.exec(
+            select(Ballot.choices, func.count()).where(Ballot.poll_id == poll_id).group_by(col(Ballot.choices))  # type: ignore[arg-type]
+        )
+        return [(choices, int(count)) for choices, count in result.all()]
 
     async def voter_keys(self, poll_id: int) -> set[str]:
+        await self.write_staged()
         result = await self.session.exec(select(Ballot.voter_key).where(Ballot.poll_id == poll_id))
         return set(result.all())
 
     async def named_ballots(self, poll_id: int) -> list[tuple[Ballot, Member | None]]:
         """Ballots with their voters, for polls that are not anonymous (exports)."""
+        await self.write_staged()
         result = await self.session.exec(
             select(Ballot, Member)
             .join(Member, col(Member.id) == Ballot.member_id, isouter=True)
@@ -112,6 +135,7 @@ class PollRepository:
         return list(result.all())
 
     async def voter_counts(self, poll_ids: list[int]) -> dict[int, int]:
+        await self.write_staged()
         if not poll_ids:
             return {}
         result = await self.session.exec(

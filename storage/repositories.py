@@ -6,7 +6,7 @@ transaction ends and no lazy load ever runs behind the caller's back.
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,6 +91,28 @@ class MemberRepository:
         )
         return result.first()
 
+    async def find_many(self, coalition_id: int, platform: str, workspace_id: str, user_ids: list[str]) -> list[Member]:
+        result = await self.session.exec(
+            select(Member).where(
+                Member.coalition_id == coalition_id,
+                Member.platform == platform,
+                Member.workspace_id == workspace_id,
+                col(Member.user_id).in_(user_ids),
+            )
+        )
+        return list(result.all())
+
+    async def add_all(self, rows: list[dict[str, object]]) -> bool:
+        """Insert members, given as column values, in one statement (ids are read back with
+        `find_many`); False, with nothing inserted, when a concurrent request inserted one of them
+        first: the caller then goes one at a time."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.exec(insert(Member), params=rows)  # type: ignore[call-overload]
+        except IntegrityError:
+            return False
+        return True
+
     async def by_display_name(self, coalition_id: int, platform: str, name: str) -> list[Member]:
         result = await self.session.exec(
             select(Member).where(
@@ -148,7 +170,9 @@ class Repositories:
         self.polls = PollRepository(session)
 
     async def commit(self) -> None:
+        await self.polls.write_staged()
         await self.session.commit()
 
     async def rollback(self) -> None:
+        self.polls.discard_staged()
         await self.session.rollback()

@@ -58,4 +58,4 @@ async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: 
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     assert "Synced 4 commands to server" in out.decode()
-    assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition", "meeting"]
+    assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition", "meeting", "poll"]

@@ -156,7 +156,7 @@ async def test_anonymous_ballots_hold_no_identity_and_nobody_can_see_who_voted_w
     counted = shown(await bot.run("/poll results 1"))
     assert "3 voter(s)" in counted and not any(name in counted for name in ("maria", "jamal", "lee"))
     # Nothing the bot stored or logged elsewhere ties a member to this poll's choices.
-    assert await rows(bot, "SELECT * FROM audit_log WHERE action LIKE '/poll%'") == []
+    assert await rows(bot, "SELECT action FROM audit_log WHERE action LIKE '%poll%'") == [("/poll export",)]
     assert await rows(bot, "SELECT * FROM rate_events WHERE kind LIKE '%vote%'") == []
     await advance(bot)
     private = [p for p in platform.posted if p.target.startswith("dm:")]
@@ -509,3 +509,13 @@ async def test_feedback_goes_to_coordinators_by_dm_without_a_coordinators_channe
     assert "the coordinators (1) by direct message" in shown(reply)
     await advance(bot)
     assert [p.target for p in platform.posted if p.key.startswith("feedback:")] == ["dm:admin"]
+
+
+async def test_logs_never_say_which_option_an_anonymous_voter_chose(forum, caplog: pytest.LogCaptureFixture) -> None:
+    bot, _ = forum
+    await bot.run('/poll create "Trust?" High Low --anonymous')
+    caplog.set_level("DEBUG")
+    await bot.click("poll:vote:1:1", as_="maria")
+    await bot.click("poll:pick:1", as_="jamal", value="1")
+    assert "action poll:vote from console:maria" in caplog.text
+    assert "poll:vote:1:1" not in caplog.text and "Low" not in caplog.text

@@ -16,6 +16,7 @@ import re
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -33,6 +34,7 @@ from commands.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
+RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=30)
 ACK_BUDGET = 2.0  # seconds we wait for a reply before acking empty (Slack allows 3)
 PROFILE_TTL = 600.0
 HOME = "app-home"
@@ -60,19 +62,24 @@ class SlackAdapter:
         self._profiles: dict[str, tuple[float, Actor]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
         self._register()
 
     # Wiring --------------------------------------------------------------------------------
 
     def _register(self) -> None:
+        # Clicks first: bolt tries listeners in order, and clicks come in bursts (votes).
+        self.bolt.action(re.compile(".+"))(self._on_action)
         for spec in self.dispatcher.registry.commands():
             self.bolt.command(f"/{spec.name}")(self._on_command)
-        self.bolt.action(re.compile(".+"))(self._on_action)
         self.bolt.view(re.compile("^modal:"))(self._on_view)
         self.bolt.event("app_home_opened")(self._on_home_opened)
 
     async def start(self) -> None:
+        # One connection pool for the Web API and response_urls, instead of a connection per call.
+        self._http = aiohttp.ClientSession()
+        self.client.session = self._http
         self.app.add_messenger(self.messenger, SLACK)
         if self.settings.slack_app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
@@ -94,6 +101,9 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._http is not None:
+            self.client.session = None
+            await self._http.close()
 
     # Who and where ---------------------------------------------------------------------------
 
@@ -115,13 +125,23 @@ class SlackAdapter:
         self._profiles[user_id] = (time.monotonic(), actor)
         return actor
 
+    def _clicker(self, user: dict[str, Any], team: str) -> Actor:
+        """Who clicked: the cached profile, or else what the click itself says. A vote needs no
+        profile lookup, and in a burst of votes from new members those lookups would cost more
+        than the votes; the profile is fetched at the member's first command instead."""
+        cached = self._profiles.get(user["id"])
+        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
+            return cached[1]
+        name = user.get("name") or user.get("username") or user["id"]
+        return Actor(UserRef(self.platform, team, user["id"]), name[:80], profile_known=False)
+
     @staticmethod
     def _team(body: dict[str, Any]) -> str:
         return body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
 
     # Commands ------------------------------------------------------------------------------
 
-    async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
         team = self._team(body)
         where = ConversationRef(self.platform, team, body["channel_id"], name=body.get("channel_name", ""))
         text = f"{body['command']} {body.get('text', '')}".strip()
@@ -144,7 +164,7 @@ class SlackAdapter:
         except TimeoutError:
             await ack()
             reply = await task
-            await respond(**self._response(reply))
+            await self._respond(body, **self._response(reply))
         else:
             await ack(**self._response(reply))
         await self._send_files(reply, body["user_id"], where)
@@ -157,13 +177,25 @@ class SlackAdapter:
         spec = self.dispatcher.registry.find((words[0].lower(), words[1].lower()))
         return (words[0].lower(), words[1].lower()) if spec is not None and spec.modal else None
 
+    async def _respond(self, body: dict[str, Any], **message: Any) -> None:
+        """Answer through the event's response_url, on the adapter's pooled HTTP session (bolt's
+        own `respond` opens a new connection every time, which a burst of votes pays for dearly)."""
+        url = body.get("response_url")
+        if not url:
+            log.warning("no response_url to answer %s on", body.get("type", "an event"))
+            return
+        assert self._http is not None
+        async with self._http.post(url, json=message, timeout=RESPONSE_TIMEOUT) as response:
+            if response.status != 200:
+                log.warning("response_url answered HTTP %s: %s", response.status, (await response.text())[:200])
+
     @staticmethod
     def _response(reply: Reply) -> dict[str, Any]:
         return {"response_type": "ephemeral" if reply.private else "in_channel", **render.message(reply)}
 
     # Clicks --------------------------------------------------------------------------------
 
-    async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         team = self._team(body)
         action = body["actions"][0]
@@ -173,7 +205,7 @@ class SlackAdapter:
         container = body.get("container") or {}
         where = ConversationRef(self.platform, team, channel.get("id") or HOME, name=channel.get("name", ""))
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-        actor = await self.actor(body["user"]["id"], team, body["user"].get("username", ""))
+        actor = self._clicker(body["user"], team)
         reply = await self.dispatcher.run_action(
             action_id, actor, where, value=value, message=MessageRef(where, ts) if ts else None
         )
@@ -183,11 +215,11 @@ class SlackAdapter:
             return
         if reply.replace_original and not reply.error:
             if container.get("is_ephemeral") or not ts:
-                await respond(replace_original=True, **render.message(reply))
+                await self._respond(body, replace_original=True, **render.message(reply))
             else:
                 await self.client.chat_update(channel=where.channel_id, ts=ts, **render.message(reply))
             return
-        await respond(replace_original=False, **self._response(reply))
+        await self._respond(body, replace_original=False, **self._response(reply))
         await self._send_files(reply, actor.user.user_id, where)
 
     async def _send_files(self, reply: Reply, user_id: str, where: ConversationRef) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -22,6 +23,7 @@ class Services:
     settings: Settings
     clock: Clock
     secret: str  # keys the hashes of anonymous voters (bot.config.anonymity_secret)
+    _before_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.repos, self.clock)
@@ -31,3 +33,13 @@ class Services:
         self.meetings = MeetingService(self.repos, self.outbox, self.clock)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret)
+
+    def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` once, just before this transaction commits, however many changes asked for it:
+        a burst of votes written together redraws the poll's card once, not once per vote."""
+        self._before_commit.setdefault(key, work)
+
+    async def before_commit(self) -> None:
+        while self._before_commit:
+            key = next(iter(self._before_commit))
+            await self._before_commit.pop(key)()

@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.replies import Reply, reply_to_dict
 from storage import Repositories
 from storage.models import Channel, Member, OutboxMessage
+from storage.outbox import SENDING
 
 EDIT_EVERY = timedelta(seconds=1)  # at most about one edit a second per message
 
@@ -75,7 +76,9 @@ class Outbox:
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
         not_before = self.clock.now()
-        if existing is not None and existing.sent_at is not None:
+        if existing is not None and existing.status == SENDING:
+            not_before += every  # an older version is landing about now
+        elif existing is not None and existing.sent_at is not None:
             not_before = max(not_before, existing.sent_at + every)
         if existing is None:
             if original.payload == payload:

@@ -30,7 +30,7 @@ from bot.replies import Actions, Block, Button, Context, Reply, Section, Select,
 from bot.services.governance import cell
 from bot.services.outbox import Outbox
 from storage import Repositories
-from storage.models import Ballot, Channel, Member, Poll
+from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when")
@@ -262,19 +262,18 @@ class PollService:
         if poll.kind == "multiple" and poll.max_choices and len(choices) > poll.max_choices:
             raise PollProblem(f"Poll #{poll.id} takes at most {poll.max_choices} choices; you chose {len(choices)}.")
         key = self.voter_key(poll, member)
-        existing = await self.repos.polls.ballot(poll.id, key)
-        if existing is not None and not poll.allow_change:
-            if parse_choices(existing.choices) == choices:
+        if not poll.allow_change:
+            existing = await self.repos.polls.ballot(poll.id, key)
+            if existing is not None and parse_choices(existing.choices) == choices:
                 return choices
-            raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
-        await self.repos.polls.put_ballot(
-            Ballot(
-                poll_id=poll.id,
-                voter_key=key,
-                member_id=None if poll.anonymous else member.id,
-                choices=",".join(str(c) for c in choices),
-                cast_at=None if poll.anonymous else self.clock.now(),
-            )
+            if existing is not None:
+                raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
+        self.repos.polls.put_ballot(
+            poll.id,
+            key,
+            None if poll.anonymous else member.id,
+            ",".join(str(c) for c in choices),
+            None if poll.anonymous else self.clock.now(),
         )
         return choices
 
@@ -290,18 +289,22 @@ class PollService:
 
     async def results(self, poll: Poll) -> Results:
         assert poll.id is not None
-        ballots = [parse_choices(c) for c in await self.repos.polls.choices(poll.id)]
-        ballots = [b for b in ballots if b]
+        groups = [(parse_choices(c), n) for c, n in await self.repos.polls.choices(poll.id)]
+        groups = [(b, n) for b, n in groups if b]
+        voters = sum(n for _, n in groups)
         count = len(self.options(poll))
         if poll.kind == "ranked":
-            rounds, winners = instant_runoff(ballots, count)
-            first = Counter(b[0] for b in ballots)
-            return Results(len(ballots), [first[i] for i in range(count)], winners, rounds)
-        tally = Counter(c for b in ballots for c in b)
+            rounds, winners = instant_runoff([b for b, n in groups for _ in range(n)], count)
+            first = Counter({i: sum(n for b, n in groups if b[0] == i) for i in range(count)})
+            return Results(voters, [first[i] for i in range(count)], winners, rounds)
+        tally: Counter[int] = Counter()
+        for ballot, n in groups:
+            for choice in ballot:
+                tally[choice] += n
         counts = [tally[i] for i in range(count)]
         top = max(counts) if counts else 0
         winners = [i for i, n in enumerate(counts) if n == top] if top else []
-        return Results(len(ballots), counts, winners)
+        return Results(voters, counts, winners)
 
     def shows_results(self, poll: Poll) -> bool:
         return poll.status == "closed" or not poll.hidden

@@ -1,0 +1,304 @@
+"""Polls benchmark (issue 7's targets), on a SQLite file in a temporary folder:
+
+1. 2,000 votes from 2,000 distinct members arriving within one second, through the dispatcher with
+   the real scheduler and outbox delivering card edits: all recorded, none lost or doubled, how
+   long each took to answer (p50, p99, max), votes per second sustained, and how often the poll
+   card was edited during the burst.
+2. The same burst as signed Slack `block_actions` requests, 200 at a time, against the Slack
+   adapter's HTTP endpoint (slack-bolt; Web API on a loopback fake), and, in the same run, against
+   a plain slack-bolt app whose handler only acks. Every vote must be in the database; our
+   throughput (votes durably recorded and answered per second) is printed beside the plain app's
+   (requests acked per second), with the ratio (the target: at least 0.5).
+
+    python bench/polls.py [--votes 2000] [--concurrency 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+
+from adapters.slack.app import SlackAdapter
+from bot import logs
+from bot.app import App
+from bot.config import Settings
+from bot.refs import Actor, ConversationRef, UserRef
+from commands import build_registry
+from commands.dispatcher import Dispatcher
+from storage import Database
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, form, sign
+from tests.messengers import MemoryPlatform
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+
+
+async def ballots(db: Database) -> tuple[int, int]:
+    async with db.engine.connect() as conn:
+        total = (await conn.execute(text("SELECT count(*) FROM ballots"))).scalar_one()
+        voters = (await conn.execute(text("SELECT count(DISTINCT voter_key) FROM ballots"))).scalar_one()
+    return int(total), int(voters)
+
+
+# 1. The dispatcher ---------------------------------------------------------------------------
+
+
+async def dispatcher_burst(workdir: Path, votes: int) -> None:
+    db = Database(f"sqlite+aiosqlite:///{workdir / 'burst.db'}")
+    await db.upgrade()
+    app = App(Settings(database_url=db.url), db)
+    platform = MemoryPlatform()
+    app.add_messenger(platform)
+    dispatcher = Dispatcher(app, build_registry())
+    where = ConversationRef("console", "local", "general", name="general")
+    await dispatcher.ensure_coalition("Bench", where, Actor(UserRef("console", "local", "admin"), "admin"))
+    admin = Actor(UserRef("console", "local", "admin"), "admin")
+    created = await dispatcher.run_text('/poll create "Bench?" Red Green Blue Gold --anonymous', admin, where)
+    assert not created.error, created.text
+    await app.scheduler.start()
+    while not platform.posted:  # noqa: ASYNC110 (the delivery worker posts it; polling a list is enough here)
+        await asyncio.sleep(0.01)
+    card = platform.posted[0]
+    edit_times: list[float] = []
+    original_update = platform.update
+
+    async def timed_update(message, reply):  # type: ignore[no-untyped-def]
+        await original_update(message, reply)
+        edit_times.append(time.perf_counter())
+
+    platform.update = timed_update  # type: ignore[method-assign]
+
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def vote(n: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        arrived = time.perf_counter()
+        actor = Actor(UserRef("console", "local", f"voter{n}"), f"Voter {n}")
+        reply = await dispatcher.run_action(f"poll:vote:1:{n % 4}", actor, where)
+        latencies.append(time.perf_counter() - arrived)
+        if reply.error:
+            errors.append(reply.text)
+
+    start = time.perf_counter() + 0.05
+    await asyncio.gather(*(vote(n, start + n / votes) for n in range(votes)))  # arrivals spread over 1 s
+    elapsed = time.perf_counter() - start
+    await asyncio.sleep(2.5)  # the last coalesced edit
+    await app.scheduler.stop()
+    total, distinct = await ballots(db)
+    burst_edits = [t for t in edit_times if t <= start + elapsed]
+    print(f"1. {votes:,} votes from distinct members within 1 s, through the dispatcher (SQLite):")
+    print(f"   recorded {total:,} ballots ({distinct:,} distinct voters), {len(errors)} refused, lost {votes - total}")
+    print(
+        f"   answer time: p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms; all answered after {elapsed:.2f} s: {votes / elapsed:,.0f} votes/s"
+    )
+    rate = len(burst_edits) / elapsed if elapsed else 0
+    print(
+        f"   poll card edits: {len(burst_edits)} during the {elapsed:.2f} s burst ({rate:.1f}/s), "
+        f"{len(card.edits)} in all; the last shows {shown_voters(card)}"
+    )
+    await db.dispose()
+
+
+def shown_voters(card) -> str:  # type: ignore[no-untyped-def]
+    from datetime import UTC
+
+    from bot.markup import plain
+
+    last = card.edits[-1] if card.edits else card.reply
+    return next((line for line in plain(last.text, UTC).splitlines() if "voter" in line), "?")
+
+
+# 2. The Slack adapter over HTTP, beside a plain slack-bolt app -----------------------------------
+
+
+class SlackSide:
+    """Slack, played by another process: the Web API and response_url fake, and the sender of the
+    signed requests. Slack's servers are not on our CPU, so neither app measured here pays for
+    them; both pay only for what runs in their own process."""
+
+    async def start(self) -> SlackSide:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--slack-side",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self.api_url = (await self._read())["api_url"]
+        return self
+
+    async def _read(self) -> dict:
+        assert self.process.stdout is not None
+        return json.loads(await self.process.stdout.readline())
+
+    async def fire(self, url: str, votes: int, concurrency: int, answers: bool) -> dict:
+        assert self.process.stdin is not None
+        command = {"url": url, "votes": votes, "concurrency": concurrency, "answers": answers}
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        await self.process.stdin.drain()
+        return await self._read()
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.wait()
+
+
+async def slack_side() -> None:
+    """The child process: serve the fake, and fire bursts on request (one JSON line each way)."""
+    fake = await FakeSlack().start()
+    print(json.dumps({"api_url": fake.api_url}), flush=True)
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        command = json.loads(line)
+        before = len(fake.responses)
+        started = time.perf_counter()
+        acked, statuses = await fire(command["url"], fake, command["votes"], command["concurrency"])
+        while command["answers"] and len(fake.responses) - before < command["votes"]:
+            if time.perf_counter() - started > 120:
+                break
+            await asyncio.sleep(0.01)
+        answered = time.perf_counter() - started
+        refused = sum("⚠️" in (r.get("text") or "") for r in fake.responses[before:])
+        result = {
+            "acked": acked,
+            "answered": answered,
+            "responses": len(fake.responses) - before,
+            "refused": refused,
+            "statuses": dict(Counter(statuses)),
+        }
+        print(json.dumps(result), flush=True)
+    await fake.stop()
+
+
+async def fire(url: str, fake: FakeSlack, votes: int, concurrency: int) -> tuple[float, list[int]]:
+    """POST `votes` signed block_actions from distinct members, `concurrency` in flight at a time."""
+    bodies = [form(fake.block_actions(f"poll:vote:1:{n % 4}", user=f"U{n:06d}")) for n in range(votes)]
+    statuses: list[int] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            while bodies:
+                body = bodies.pop()
+                headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses.append(response.status)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, statuses
+
+
+async def plain_bolt(api_url: str) -> web.AppRunner:
+    """The baseline: slack-bolt's own HTTP server and signature check, a handler that only acks."""
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
+    bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET)
+
+    @bolt.action(re.compile(".+"))
+    async def only_ack(ack):  # type: ignore[no-untyped-def]
+        await ack()
+
+    runner = web.AppRunner(bolt.web_app(path="/slack/events", port=0))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner
+
+
+async def slack_burst(workdir: Path, votes: int, concurrency: int) -> None:
+    slack = await SlackSide().start()
+    url = f"sqlite+aiosqlite:///{workdir / 'slack.db'}"
+    settings = Settings(
+        database_url=url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        slack_http_port=0,
+    )
+    db = Database(url)
+    await db.upgrade()
+    app = App(settings, db)
+    dispatcher = Dispatcher(app, build_registry())
+    adapter = SlackAdapter(settings, app, dispatcher)
+    await adapter.start()
+    await app.scheduler.start()
+    where = ConversationRef("slack", TEAM, "C1", name="general")
+    founder = Actor(UserRef("slack", TEAM, "UADMIN"), "Dana", True)
+    await dispatcher.ensure_coalition("Bench", where, founder)
+    created = await dispatcher.run_text('/poll create "Bench?" Red Green Blue Gold --anonymous', founder, where)
+    assert not created.error, created.text
+    plain_runner = await plain_bolt(slack.api_url)
+    plain_port = plain_runner.addresses[0][1]
+
+    cpu = time.process_time()
+    plain = await slack.fire(f"http://127.0.0.1:{plain_port}/slack/events", votes, concurrency, answers=False)
+    plain_cpu, cpu = time.process_time() - cpu, time.process_time()
+    # Ours acks at once and answers each voter through response_url once the vote is committed:
+    # the burst is over when every voter has had that answer.
+    ours = await slack.fire(f"http://127.0.0.1:{adapter.port}/slack/events", votes, concurrency, answers=True)
+    our_cpu = time.process_time() - cpu
+    total, distinct = await ballots(db)
+    plain_rate = votes / plain["acked"]
+    our_rate = total / ours["answered"]
+    print(
+        f"2. {votes:,} signed Slack block_actions, {concurrency} concurrent, over HTTP "
+        "(slack-bolt; Slack's Web API and the requests played by another process):"
+    )
+    print(
+        f"   plain slack-bolt app (ack only): {plain_rate:,.0f} requests/s {plain['statuses']}, {plain['acked']:.2f} s"
+    )
+    print(
+        f"   coalition-bot: acked {votes / ours['acked']:,.0f} requests/s {ours['statuses']}; {total:,} ballots "
+        f"recorded ({distinct:,} voters, {ours['refused']} refused), {ours['responses']:,} voters answered "
+        f"after {ours['answered']:.2f} s: {our_rate:,.0f} votes/s"
+    )
+    print(f"   ratio (votes recorded and answered per second to plain acks per second): {our_rate / plain_rate:.2f}")
+    print(
+        f"   CPU time in this process: plain app {plain_cpu * 1000 / votes:.2f} ms per request, "
+        f"coalition-bot {our_cpu * 1000 / votes:.2f} ms per vote"
+    )
+
+    await plain_runner.cleanup()
+    await app.scheduler.stop()
+    await adapter.stop()
+    await slack.stop()
+    await db.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--votes", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--slack-side", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.slack_side:
+        await slack_side()
+        return
+    logs.configure("ERROR")
+    workdir = Path(tempfile.mkdtemp())
+    await dispatcher_burst(workdir, args.votes)
+    await slack_burst(workdir, args.votes, args.concurrency)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
