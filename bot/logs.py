@@ -29,11 +29,16 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet_libraries(root.level)
+
+
+def quiet_libraries(level: int) -> None:
+    """Library loggers stay above the level their output would leak or flood at."""
     for noisy in ("alembic", "apscheduler", "aiosqlite", "asyncio", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
     # At DEBUG the platform libraries log whole request bodies, which would put who clicked which
     # option of an anonymous poll, or who typed which feedback, into the log. Never below INFO.
     for carrier in ("slack_bolt", "slack_sdk", "discord"):
-        logging.getLogger(carrier).setLevel(max(logging.INFO, root.level))
+        logging.getLogger(carrier).setLevel(max(logging.INFO, level))
     # A safety tick skipped while a long delivery run holds the lock is expected, not a warning.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -243,3 +243,47 @@ async def test_meeting_ids_autocomplete(discord_env: Discord) -> None:
     assert callback["type"] == 8
     [choice] = callback["data"]["choices"]
     assert choice["value"] == 1 and choice["name"].startswith("#1 Budget review (")
+
+
+async def test_poll_form_multi_choice_menu_and_poll_autocomplete(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    opened = await discord_env.slash("poll", "create")
+    assert opened["type"] == 9 and opened["data"]["custom_id"] == "modal:poll.create"
+    fields = [c["custom_id"] for row in opened["data"]["components"] for c in row["components"]]
+    assert fields == ["question", "options", "kind", "anonymous", "closes"]
+    done = await discord_env.fake.submit(
+        "modal:poll.create",
+        {"question": "What should we bring?", "options": "Chairs\nTables\nSnacks", "kind": "multiple"},
+        discord_env.admin,
+        GENERAL,
+    )
+    assert "Poll #1 is being posted in this channel" in text_of(done)
+    card = (await eventually(lambda: discord_env.fake.messages[GENERAL]))[0]
+    [menu] = [c for row in card["components"] for c in row["components"]]
+    assert menu["type"] == 3 and menu["custom_id"] == "s|poll:pick:1" and menu["max_values"] == 3
+    message = discord_env.fake.posted_message(GENERAL, card["embeds"], card["components"])
+    voted = await discord_env.fake.click("s|poll:pick:1", message, discord_env.maria, values=["0", "2"])
+    assert voted["data"]["flags"] & EPHEMERAL
+    assert "Recorded in poll #1: **Chairs** and **Snacks**" in text_of(voted)
+    edited = await eventually(lambda: [m for m in discord_env.fake.messages[GENERAL] if m.get("edited_timestamp")])
+    assert "-# 1 voter" in edited[0]["embeds"][0]["description"]
+    interaction = discord_env.fake._interaction(
+        4,
+        {
+            "id": "1",
+            "name": "poll",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": "results",
+                    "options": [{"type": 4, "name": "id", "value": "bring", "focused": True}],
+                }
+            ],
+        },
+        discord_env.maria,
+        GENERAL,
+    )
+    callback = await discord_env.fake._inject(interaction)
+    [choice] = callback["data"]["choices"]
+    assert choice["value"] == 1 and choice["name"] == "#1 What should we bring? (open)"

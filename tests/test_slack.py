@@ -251,6 +251,49 @@ async def test_app_home_lists_what_waits_for_the_member(slack: Slack) -> None:
     assert "Eastside Safety" in text and "Please read the new safety plan" in text
     assert "broadcast:ack:1" in text
     assert "Your upcoming meetings" in text and "Budget review" in text and "meeting:rsvp:1:going" in text
+    await slack.command('/poll create "Which evening suits you?" Monday Thursday')
+    await slack.post(json.dumps(slack.fake.home_opened("UMARIA")), json_body=True)
+    view = (await eventually(lambda: len(slack.fake.views_published) > 1 and slack.fake.views_published))[-1]["view"]
+    text = json.dumps(view["blocks"])
+    assert "Open polls waiting for your vote" in text and "Which evening suits you?" in text
+    assert "poll:vote:1:0" in text and "poll:vote:1:1" in text
+
+
+async def test_poll_form_and_a_multi_choice_vote(slack: Slack) -> None:
+    await set_up(slack)
+    assert await slack.command("/poll create") == {}
+    view = slack.fake.views_opened[0]["view"]
+    assert view["callback_id"] == "modal:poll.create"
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["options"]["element"]["multiline"] is True
+    assert blocks["kind"]["element"]["type"] == "static_select"
+    values = {
+        "question": {"value": {"type": "plain_text_input", "value": "What should we bring?"}},
+        "options": {"value": {"type": "plain_text_input", "value": "Chairs\nTables\nSnacks"}},
+        "kind": {"value": {"type": "static_select", "selected_option": {"value": "multiple"}}},
+        "anonymous": {"value": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+    }
+    ok = await slack.post(form(slack.fake.view_submission(view, values, user="UADMIN")))
+    assert ok.status == 200
+    card = (await eventually(lambda: slack.fake.messages["C1"]))[0]
+    [menu] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert menu["type"] == "multi_static_select" and menu["max_selected_items"] == 3
+    click = slack.fake.block_actions("poll:pick:1", user="UMARIA", message_ts=card["ts"])
+    click["actions"] = [
+        {
+            "type": "multi_static_select",
+            "action_id": "poll:pick:1",
+            "block_id": "b1",
+            "selected_options": [{"value": "0"}, {"value": "2"}],
+            "action_ts": "1.0",
+        }
+    ]
+    await slack.post(form(click))
+    answer = (await eventually(lambda: slack.fake.responses))[0]
+    assert answer["response_type"] == "ephemeral"
+    assert "Recorded in poll #1: *Chairs* and *Snacks*" in answer["text"] and "anonymous" in answer["text"]
+    edited = await eventually(lambda: [m for m in slack.fake.messages["C1"] if m.get("edited")])
+    assert "1 voter" in json.dumps(edited[0]["blocks"])
 
 
 async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None:
