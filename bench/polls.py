@@ -2,15 +2,15 @@
 
 1. 2,000 votes from 2,000 distinct members arriving within one second, through the dispatcher with
    the real scheduler and outbox delivering card edits: all recorded, none lost or doubled, how
-   long each took to answer (p50, p99, max), votes per second sustained, and how often the poll
-   card was edited during the burst.
+   long each took to answer (p50, p99, max), and how often the poll card was edited during the
+   burst. Then the same 2,000 all at once, for the votes per second this machine sustains.
 2. The same burst as signed Slack `block_actions` requests, 200 at a time, against the Slack
    adapter's HTTP endpoint (slack-bolt; Web API on a loopback fake), and, in the same run, against
    a plain slack-bolt app whose handler only acks. Every vote must be in the database; our
    throughput (votes durably recorded and answered per second) is printed beside the plain app's
    (requests acked per second), with the ratio (the target: at least 0.5).
 
-    python bench/polls.py [--votes 2000] [--concurrency 200]
+    python bench/polls.py [--votes 2000] [--concurrency 200] [--postgres postgresql://postgres@127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from sqlalchemy import text
 from adapters.slack.app import SlackAdapter
 from bot import logs
 from bot.app import App
-from bot.config import Settings
+from bot.config import Settings, normalise_database_url
 from bot.refs import Actor, ConversationRef, UserRef
 from commands import build_registry
 from commands.dispatcher import Dispatcher
@@ -60,10 +60,14 @@ async def ballots(db: Database) -> tuple[int, int]:
 # 1. The dispatcher ---------------------------------------------------------------------------
 
 
-async def dispatcher_burst(workdir: Path, votes: int) -> None:
-    db = Database(f"sqlite+aiosqlite:///{workdir / 'burst.db'}")
+async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> None:
+    db = Database(url)
+    if not db.is_sqlite:
+        async with db.engine.begin() as conn:  # a clean schema each run
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
     await db.upgrade()
-    app = App(Settings(database_url=db.url), db)
+    app = App(Settings(database_url=url), db)
     platform = MemoryPlatform()
     app.add_messenger(platform)
     dispatcher = Dispatcher(app, build_registry())
@@ -98,13 +102,15 @@ async def dispatcher_burst(workdir: Path, votes: int) -> None:
             errors.append(reply.text)
 
     start = time.perf_counter() + 0.05
-    await asyncio.gather(*(vote(n, start + n / votes) for n in range(votes)))  # arrivals spread over 1 s
+    await asyncio.gather(*(vote(n, start + spread * n / votes) for n in range(votes)))
     elapsed = time.perf_counter() - start
     await asyncio.sleep(2.5)  # the last coalesced edit
     await app.scheduler.stop()
     total, distinct = await ballots(db)
     burst_edits = [t for t in edit_times if t <= start + elapsed]
-    print(f"1. {votes:,} votes from distinct members within 1 s, through the dispatcher (SQLite):")
+    backend = "SQLite" if db.is_sqlite else "PostgreSQL"
+    within = f"within {spread:g} s" if spread else "all at once (what this machine sustains)"
+    print(f"1. {votes:,} votes from distinct members {within}, through the dispatcher ({backend}):")
     print(f"   recorded {total:,} ballots ({distinct:,} distinct voters), {len(errors)} refused, lost {votes - total}")
     print(
         f"   answer time: p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms, "
@@ -289,6 +295,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--postgres", metavar="URL", help="also run part 1 on this (emptied!) PostgreSQL database")
     parser.add_argument("--slack-side", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.slack_side:
@@ -296,7 +303,11 @@ async def main() -> None:
         return
     logs.configure("ERROR")
     workdir = Path(tempfile.mkdtemp())
-    await dispatcher_burst(workdir, args.votes)
+    await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'burst.db'}", args.votes)
+    await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'flood.db'}", args.votes, spread=0)
+    if args.postgres:
+        await dispatcher_burst(normalise_database_url(args.postgres), args.votes)
+        await dispatcher_burst(normalise_database_url(args.postgres), args.votes, spread=0)
     await slack_burst(workdir, args.votes, args.concurrency)
 
 

@@ -363,3 +363,11 @@ def test_anonymous_poll_session_on_the_simulated_clock(tmp_path: Path) -> None:
     assert not any(ident in b[1] for b in ballots for ident in identities if len(ident) > 2)
     assert all(len(b[1]) == 64 for b in ballots)  # an HMAC-SHA256, keyed by the secret beside the database
     assert (tmp_path / "coalition.db.secret").exists()
+
+
+def test_multiple_choice_menu_in_the_console(tmp_path: Path) -> None:
+    script = '/poll create "What to bring?" Chairs Tables Snacks --kind multiple\n!advance 1s\n!click 1,3\n/poll show 1\n'
+    out = messages(console(tmp_path, script, "console", "--json", "--clock", "simulated"))
+    out = [m for m in out if not m.get("edit_of")]
+    assert "Recorded in poll #1: Chairs and Snacks" in out[-2]["text"]
+    assert "Your vote: Chairs, Snacks." in out[-1]["text"]
