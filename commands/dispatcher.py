@@ -32,6 +32,9 @@ from commands.spec import OptionType, Scope
 
 log = logging.getLogger(__name__)
 
+# What runs an event once its place, member and zone are known: parsing and the handler.
+Prepare = Callable[[Services, Place, Any, Any], Awaitable[Reply]]
+
 PLATFORM_SPACE = {"slack": "Slack workspace", "discord": "Discord server", "console": "console"}
 
 
@@ -281,11 +284,11 @@ class Dispatcher:
         self,
         actor: Actor,
         where: ConversationRef,
-        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+        prepare: Prepare,
         describe: str,
     ) -> Reply:
         rid = new_request_id()
-        log.info("%s from %s:%s in %s", describe, where.platform, actor.user.user_id, where.channel_id)
+        log.info("%s from %s:%s in %s", describe, *_who(actor, where))
         try:
             async with self.app.unit_of_work() as services:
                 reply = await self._event(services, actor, where, prepare)
@@ -306,7 +309,7 @@ class Dispatcher:
         services: Services,
         actor: Actor,
         where: ConversationRef,
-        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+        prepare: Prepare,
     ) -> Reply:
         """One command or click on an open transaction: where, who, then the handler."""
         place = await services.coalitions.resolve(where)
@@ -337,7 +340,7 @@ class Dispatcher:
         self,
         actor: Actor,
         where: ConversationRef,
-        prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]],
+        prepare: Prepare,
         describe: str,
     ) -> Reply:
         event = _Pending(actor, where, prepare, describe, asyncio.get_running_loop().create_future())
@@ -397,7 +400,7 @@ BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lon
 class _Pending:
     actor: Actor
     where: ConversationRef
-    prepare: Callable[[Services, Place, Any, Any], Awaitable[Reply]]
+    prepare: Prepare
     describe: str
     reply: asyncio.Future[Reply]
     rid: str = field(default_factory=new_request_id)

@@ -366,7 +366,9 @@ def test_anonymous_poll_session_on_the_simulated_clock(tmp_path: Path) -> None:
 
 
 def test_multiple_choice_menu_in_the_console(tmp_path: Path) -> None:
-    script = '/poll create "What to bring?" Chairs Tables Snacks --kind multiple\n!advance 1s\n!click 1,3\n/poll show 1\n'
+    script = (
+        '/poll create "What to bring?" Chairs Tables Snacks --kind multiple\n!advance 1s\n!click 1,3\n/poll show 1\n'
+    )
     out = messages(console(tmp_path, script, "console", "--json", "--clock", "simulated"))
     out = [m for m in out if not m.get("edit_of")]
     assert "Recorded in poll #1: Chairs and Snacks" in out[-2]["text"]
