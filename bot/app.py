@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
-from bot.deadlines import PollDeadlines
+from bot.deadlines import PollDeadlines, WeeklyDigests
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.messenger import Messenger
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
@@ -29,6 +29,7 @@ class App:
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
         self.scheduler.add(MeetingClock(self))
         self.scheduler.add(PollDeadlines(self))
+        self.scheduler.add(WeeklyDigests(self))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Services]:

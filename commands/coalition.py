@@ -11,6 +11,7 @@ from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
 from commands.help import help_command
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+from commands.stakeholders import STAKEHOLDER_COMMANDS
 
 
 async def setup(ctx: CommandContext) -> Reply:
@@ -242,6 +243,7 @@ COALITION = CommandSpec(
             handler=channels,
         ),
         FEEDBACK,
+        *STAKEHOLDER_COMMANDS,
         ROLE,
         AUDIT,
         MY_DATA,

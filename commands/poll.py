@@ -12,6 +12,7 @@ from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.meetings import MeetingProblem
 from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem
+from bot.services.surveys import SurveyProblem
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -44,19 +45,21 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
             channels=channels,
             zone=ctx.zone,
             max_choices=ctx.args.get("max"),
-            anonymous=bool(ctx.args["anonymous"]),
-            hidden=bool(ctx.args["hidden"]),
-            allow_change=bool(ctx.args["change"]),
+            anonymous=bool(ctx.args.get("anonymous")),
+            hidden=bool(ctx.args.get("hidden")),
+            allow_change=bool(ctx.args.get("change", True)),
             eligible=ctx.args["who"] or [],
             closes_at=ctx.args["closes"],
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
-    ctx.audit_note = f"poll #{poll.id} in {len(channels)} channel(s)"
+    noun = "Survey" if kind == "survey" else "Poll"
+    ctx.audit_note = f"{noun.lower()} #{poll.id} in {len(channels)} channel(s)"
     closes = f"; it closes {timestamp(poll.closes_at)}" if poll.closes_at else "; close it with `/poll close`"
     where = "this channel" if len(channels) == 1 else f"{len(channels)} channels"
     return Reply(
-        f"Poll #{poll.id} is being posted in {where}{closes}. `/poll results {poll.id}` shows the count.", private=True
+        f"{noun} #{poll.id} is being posted in {where}{closes}. `/poll results {poll.id}` shows the count.",
+        private=True,
     )
 
 
@@ -86,6 +89,10 @@ def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[
 
 async def vote(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
+    if poll.kind == "survey":
+        return error(
+            f"#{poll.id} is a survey: answer it with `/poll respond {poll.id}` and a number from 1 to 5 per question."
+        )
     labels = ctx.services.polls.options(poll)
     choices = _parse_choices(labels, ctx.args["choices"], poll.kind)
     return await _record(ctx, poll, choices)
@@ -126,6 +133,12 @@ def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[in
 async def show(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     card = await ctx.services.polls.card(poll)
+    if poll.kind == "survey":
+        response = await ctx.services.repos.polls.survey_response(
+            poll.id or 0, ctx.services.polls.voter_key(poll, ctx.me)
+        )
+        note = f"Your answers: {response.answers.replace('0', '-')}." if response else "You have not answered yet."
+        return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
     mine = await ctx.services.polls.ballot_of(poll, ctx.me)
     labels = ", ".join(ctx.services.polls.label(poll, c) for c in mine) if mine else "you have not voted"
     note = f"Your vote: {labels}."
@@ -137,7 +150,12 @@ async def results(ctx: CommandContext) -> Reply:
     polls = ctx.services.polls
     if not polls.shows_results(poll):
         closes = f" ({timestamp(poll.closes_at)})" if poll.closes_at else ""
-        return error(f"Poll #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
+        noun = "Survey" if poll.kind == "survey" else "Poll"
+        return error(f"{noun} #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
+    if poll.kind == "survey":
+        survey = await polls.surveys.results(poll)
+        lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *polls.surveys.lines(survey)]
+        return Reply("\n".join(lines), private=True)
     counted = await polls.results(poll)
     lines = [f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})", f"{counted.voters} voter(s)."]
     lines += polls.result_lines(poll, counted)
@@ -207,6 +225,45 @@ async def export(ctx: CommandContext) -> Reply:
         private=True,
         attachments=(Attachment(f"poll-{poll.id}.csv", content, "text/csv"),),
     )
+
+
+async def survey(ctx: CommandContext) -> Reply:
+    return await _post(ctx, "survey", ctx.args["title"], ctx.args["questions"])
+
+
+async def respond(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    if poll.kind != "survey":
+        return error(f"#{poll.id} is a poll, not a survey: vote with `/poll vote {poll.id}`.")
+    values = ctx.args["answers"]
+    if not all(v.isdigit() and 1 <= int(v) <= 5 for v in values):
+        return error("Give one number from 1 (strongly disagree) to 5 (strongly agree) per question.", ctx.usage)
+    return await _answer_survey(ctx, poll, {q: int(v) for q, v in enumerate(values)})
+
+
+async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
+    polls = ctx.services.polls
+    try:
+        await polls.check_open(poll)
+        current = await polls.surveys.answer(poll, ctx.me, polls.voter_key(poll, ctx.me), answers)
+    except (PollProblem, SurveyProblem) as exc:
+        return error(str(exc))
+    _refresh_later(ctx, poll)
+    done = sum(1 for a in current if a)
+    return Reply(
+        f"✅ Recorded: {done} of {len(current)} question(s) of survey #{poll.id} answered. Your answers are "
+        "anonymous: nobody, coordinators included, can see who answered what. Results are shown when it closes.",
+        private=True,
+    )
+
+
+async def survey_answer(ctx: ActionContext) -> Reply:
+    poll = await _poll_for(ctx)
+    if poll is None or poll.kind != "survey":
+        return error("That survey no longer exists.")
+    if not (ctx.value or "").isdigit():
+        return error("Choose an answer from the menu.")
+    return await _answer_survey(ctx, poll, {int(ctx.params["question"]): int(ctx.value or 0)})
 
 
 # Ballot buttons and menus --------------------------------------------------------------------
@@ -416,6 +473,55 @@ POLL = CommandSpec(
             examples=('/poll when "Budget working group" "tue 7pm" "wed 6pm" "thu 12:30" --closes "friday 9am"',),
         ),
         CommandSpec(
+            name="survey",
+            description="An anonymous survey of 1 to 10 statements answered 1-5; repeat it to compare rounds",
+            options=(
+                OptionSpec(
+                    "title", OptionType.STRING, "the survey's name", required=True, positional=True, max_length=200
+                ),
+                OptionSpec(
+                    "questions",
+                    OptionType.STRING,
+                    "the statements",
+                    required=True,
+                    positional=True,
+                    multiple=True,
+                    max_length=MAX_OPTION * 2,
+                ),
+                _COMMON[1],
+                _COMMON[3],
+                _COMMON[5],
+            ),
+            permission=Permission.COORDINATOR,
+            scope=Scope.CHANNEL,
+            handler=survey,
+            rate_limit=_LIMIT,
+            examples=(
+                '/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are a good use of my time" '
+                '--closes "in 2 weeks" --to all',
+            ),
+        ),
+        CommandSpec(
+            name="respond",
+            description="Answer a survey by typing: 1 (strongly disagree) to 5 (strongly agree) per question",
+            options=(
+                _ID,
+                OptionSpec(
+                    "answers",
+                    OptionType.STRING,
+                    "your answers",
+                    required=True,
+                    positional=True,
+                    multiple=True,
+                    max_count=10,
+                ),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=respond,
+            examples=("/poll respond 7 4 5 3",),
+        ),
+        CommandSpec(
             name="vote",
             description="Vote by typing: option numbers (or names), in order of preference for ranked polls",
             options=(
@@ -493,4 +599,5 @@ ACTIONS = (
     ActionSpec("poll:pick", pick, Permission.PARTICIPANT, params=("poll",), batched=True),
     ActionSpec("poll:rank", rank, Permission.PARTICIPANT, params=("poll", "rank"), batched=True),
     ActionSpec("poll:meet", meet, Permission.COORDINATOR, params=("poll", "option")),
+    ActionSpec("survey:answer", survey_answer, Permission.PARTICIPANT, params=("poll", "question"), batched=True),
 )

@@ -18,6 +18,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+DEFAULT_SECTORS = "law-enforcement,local-government,nonprofit,business,school,faith,resident,youth,other"
+DEFAULT_WANTED = "law-enforcement,local-government,nonprofit,business,school,faith,resident,youth"
+
+
 class Coalition(SQLModel, table=True):
     __tablename__ = "coalitions"
 
@@ -26,6 +30,8 @@ class Coalition(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     reminder_minutes: str = Field(default="1440,60", max_length=100)  # meeting reminders, minutes before
     nudge_minutes: int | None = None  # ask members who have not answered, this long before (off: None)
+    sectors: str = Field(default=DEFAULT_SECTORS, max_length=500)  # the sectors members choose from
+    wanted_sectors: str = Field(default=DEFAULT_WANTED, max_length=500)  # those the map checks for
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -58,6 +64,9 @@ class Channel(SQLModel, table=True):
     name: str = Field(default="", max_length=100)
     tags: str = Field(default="", max_length=500)
     linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    digest_weekday: int | None = None  # weekly digest: 0 Monday .. 6 Sunday; None: off
+    digest_hour: int = 9  # in the coalition's time zone
+    digest_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
     @property
     def tag_list(self) -> list[str]:
@@ -335,3 +344,18 @@ class AnonymousUse(SQLModel, table=True):
     key_hash: str = Field(max_length=64, index=True)
     kind: str = Field(max_length=40)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One respondent's Likert answers (1-5, 0 for a question not answered) to a survey (a poll of
+    kind `survey`, whose options are its questions). Always anonymous: a keyed hash stands for the
+    respondent, and only their sector is kept, for per-sector results shown where a sector has at
+    least five respondents."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    poll_id: int = Field(foreign_key="polls.id", primary_key=True)
+    voter_key: str = Field(max_length=64, primary_key=True)
+    sector: str | None = Field(default=None, max_length=40)
+    answers: str = Field(default="", max_length=100)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AnonymousUse, Ballot, Member, Poll
+from storage.models import AnonymousUse, Ballot, Member, Poll, SurveyResponse
 
 
 class PollRepository:
@@ -118,9 +119,10 @@ class PollRepository:
         )
         return [(choices, int(count)) for choices, count in result.all()]
 
-    async def voter_keys(self, poll_id: int) -> set[str]:
+    async def voter_keys(self, poll_id: int, survey: bool = False) -> set[str]:
         await self.write_staged()
-        result = await self.session.exec(select(Ballot.voter_key).where(Ballot.poll_id == poll_id))
+        table = SurveyResponse if survey else Ballot
+        result = await self.session.exec(select(table.voter_key).where(table.poll_id == poll_id))
         return set(result.all())
 
     async def named_ballots(self, poll_id: int) -> list[tuple[Ballot, Member | None]]:
@@ -142,6 +144,39 @@ class PollRepository:
             select(Ballot.poll_id, func.count()).where(col(Ballot.poll_id).in_(poll_ids)).group_by(col(Ballot.poll_id))  # type: ignore[arg-type]
         )
         return {poll_id: int(count) for poll_id, count in result.all()}
+
+    # Surveys ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def options_of(poll: Poll) -> list[str]:
+        return list(json.loads(poll.options))
+
+    async def survey_response(self, poll_id: int, voter_key: str) -> SurveyResponse | None:
+        return await self.session.get(SurveyResponse, (poll_id, voter_key), populate_existing=True)
+
+    async def save_survey_response(self, response: SurveyResponse) -> None:
+        await self.session.merge(response)
+        await self.session.flush()
+
+    async def survey_responses(self, poll_id: int) -> list[tuple[str | None, str]]:
+        result = await self.session.exec(
+            select(SurveyResponse.sector, SurveyResponse.answers).where(SurveyResponse.poll_id == poll_id)
+        )
+        return list(result.all())
+
+    async def earlier_rounds(self, poll: Poll) -> list[Poll]:
+        """Surveys with the same title asked before this one in the coalition, oldest first."""
+        result = await self.session.exec(
+            select(Poll)
+            .where(
+                Poll.coalition_id == poll.coalition_id,
+                Poll.kind == "survey",
+                func.lower(Poll.question) == poll.question.lower(),
+                col(Poll.id) < (poll.id or 0),
+            )
+            .order_by(col(Poll.id))
+        )
+        return list(result.all())
 
     # The anonymous feedback box's rate limit -----------------------------------------------
 

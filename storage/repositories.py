@@ -17,6 +17,7 @@ from storage.meetings import MeetingRepository
 from storage.models import Channel, Coalition, Member, Space
 from storage.outbox import OutboxRepository
 from storage.polls import PollRepository
+from storage.reports import ReportRepository
 
 
 class CoalitionRepository:
@@ -168,6 +169,7 @@ class Repositories:
         self.governance = GovernanceRepository(session)
         self.meetings = MeetingRepository(session)
         self.polls = PollRepository(session)
+        self.reports = ReportRepository(session)
 
     async def commit(self) -> None:
         await self.polls.write_staged()

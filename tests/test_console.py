@@ -373,3 +373,55 @@ def test_multiple_choice_menu_in_the_console(tmp_path: Path) -> None:
     out = [m for m in out if not m.get("edit_of")]
     assert "Recorded in poll #1: Chairs and Snacks" in out[-2]["text"]
     assert "Your vote: Chairs, Snacks." in out[-1]["text"]
+
+
+def test_stakeholder_map_and_engagement_report_session(tmp_path: Path) -> None:
+    """Issue 9's walk-through: a small coalition across sectors, a meeting, a poll and a broadcast;
+    the report's figures (worked out by hand: 3 members, 1 meeting, 2 attended = 67%, 2 RSVPs = 67%,
+    2 ballots = 67%, 1 acknowledgement = 33%, 2 active = 67%) and its chart; the map's gaps."""
+    from PIL import Image
+
+    script = "\n".join(
+        [
+            '/coalition profile --organisation "City Police" --sector law-enforcement',
+            "!as maria",
+            '/coalition profile --organisation "Eastside Tenants" --sector resident',
+            "!as lee",
+            '/coalition profile --organisation "Youth Council" --sector youth',
+            "!as admin",
+            '/meeting schedule "Safety walk" "in 1 hour"',
+            '/poll create "Venue?" Library Online',
+            '/broadcast send "Road closure on Main St"',
+            "!advance 1s",
+            "!as maria",
+            "/meeting rsvp 1 going",
+            "/poll vote 1 1",
+            '!click "Acknowledge"',
+            "!as lee",
+            "/meeting rsvp 1 maybe",
+            "/poll vote 1 2",
+            "!as admin",
+            "!advance 2h",
+            "/meeting attended 1 @maria @lee",
+            "/coalition report --since 30d --csv",
+            "/coalition map",
+        ]
+    )
+    out = messages(
+        console(
+            tmp_path, script + "\n", "console", "--json", "--clock", "simulated", "--start", "2026-11-23T09:00:00+00:00"
+        )
+    )
+    report = next(m for m in out if m["text"].startswith("📈"))
+    assert "Members: 3 · meetings held: 1 (▲1) · active members: 2 of 3" in report["text"]
+    assert (
+        "Attendance rate 67% · RSVP rate 67% · Poll participation 67% · Acknowledgement rate 33% · Active members 67%"
+    ) in report["text"]
+    png = tmp_path / "exports" / f"{report['message_id']}-engagement-2026-11-23.png"
+    image = Image.open(png).convert("RGB")
+    assert image.size == (900, 550)
+    colours = {colour: count for count, colour in image.getcolors(maxcolors=1_000_000) or []}
+    assert colours.get((0x2C, 0x5F, 0x2D), 0) > 5_000
+    assert (tmp_path / "exports" / f"{report['message_id']}-engagement-2026-11-23.csv").exists()
+    the_map = out[-1]["text"]
+    assert "Missing: local-government, nonprofit, business, school, faith" in the_map

@@ -128,6 +128,28 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("poll", "close"): (("admin", "general", "/poll close 1"), ("maria", "general", "/poll close 1")),
     ("poll", "remind"): (("admin", "general", "/poll remind 1"), ("maria", "general", "/poll remind 1")),
     ("poll", "export"): (("admin", "general", "/poll export 1"), ("maria", "general", "/poll export 1")),
+    ("poll", "survey"): (
+        ("admin", "general", '/poll survey "Check-in" "I trust the coalition"'),
+        ("maria", "general", '/poll survey "Check-in" "I trust the coalition"'),
+    ),
+    ("poll", "respond"): (("maria", "general", "/poll respond 2 4"), ("maria", "general", "/poll respond 1 4")),
+    ("coalition", "profile"): (
+        ("maria", "general", "/coalition profile --sector resident"),
+        ("maria", "general", "/coalition profile --sector teachers"),
+    ),
+    ("coalition", "sectors"): (
+        ("admin", "general", "/coalition sectors --wanted resident,youth"),
+        ("maria", "general", "/coalition sectors --wanted resident"),
+    ),
+    ("coalition", "map"): (("maria", "general", "/coalition map"), ("maria", "general", "/coalition map all")),
+    ("coalition", "report"): (
+        ("maria", "general", "/coalition report"),
+        ("maria", "general", "/coalition report --since 5y"),
+    ),
+    ("coalition", "digest"): (
+        ("admin", "general", "/coalition digest on --day friday"),
+        ("maria", "general", "/coalition digest on"),
+    ),
 }
 
 
@@ -145,6 +167,7 @@ async def world(bot: Harness) -> Harness:
     await bot.run("/coalition role @viewer observer")
     await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
     await bot.run('/poll create "Next forum venue?" Library Online')
+    await bot.run('/poll survey "Quarterly check-in" "Meetings are useful"')
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
     return bot
 

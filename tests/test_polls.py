@@ -363,7 +363,7 @@ async def test_only_the_given_roles_or_sectors_may_vote(forum) -> None:
         await services.repos.session.exec(text("UPDATE members SET sector = 'resident' WHERE user_id = 'maria'"))
         await services.repos.commit()
     unknown = await bot.run('/poll create "Residents only?" Yes No --who teachers')
-    assert unknown.error and "neither a role (coordinator, member) nor a sector" in shown(unknown)
+    assert unknown.error and "neither a role (coordinator, member) nor one of the coalition's sectors" in shown(unknown)
     await bot.run('/poll create "Residents only?" Yes No --who resident')
     assert not (await bot.click("poll:vote:1:0", as_="maria")).error
     refused = await bot.click("poll:vote:1:0", as_="jamal")

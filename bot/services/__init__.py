@@ -9,11 +9,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
+from bot.services.digests import DigestService
 from bot.services.feedback import FeedbackService
 from bot.services.governance import GovernanceService
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
 from bot.services.polls import PollService
+from bot.services.reports import ReportService
+from bot.services.stakeholders import StakeholderService
 from storage import Repositories
 
 
@@ -32,6 +35,9 @@ class Services:
         self.governance = GovernanceService(self.repos, self.clock)
         self.meetings = MeetingService(self.repos, self.outbox, self.clock)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret)
+        self.stakeholders = StakeholderService(self.repos)
+        self.reports = ReportService(self.repos)
+        self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret)
 
     def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:

@@ -29,11 +29,12 @@ from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.governance import cell
 from bot.services.outbox import Outbox
+from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, SurveyResults, SurveyService
 from storage import Repositories
 from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
-KINDS = ("single", "multiple", "ranked", "when")
+KINDS = ("single", "multiple", "ranked", "when", "survey")
 MIN_OPTIONS, MAX_OPTIONS = 2, 25
 MAX_QUESTION = 300
 MAX_OPTION = 75  # Slack's limit for a button or menu label
@@ -117,6 +118,7 @@ class PollService:
         self.outbox = outbox
         self.clock = clock
         self.secret = secret
+        self.surveys = SurveyService(repos)
 
     # Creating ------------------------------------------------------------------------------
 
@@ -139,13 +141,18 @@ class PollService:
     ) -> Poll:
         if kind not in KINDS:
             raise PollProblem(f"'{kind}' is not a kind of poll: use {', '.join(KINDS)}.")
-        if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        if kind == "survey":
+            if not 1 <= len(options) <= MAX_QUESTIONS:
+                raise PollProblem(f"A survey has 1 to {MAX_QUESTIONS} questions; {len(options)} were given.")
+            anonymous, hidden = True, True  # always: answers are only ever shown as totals, once closed
+        elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise PollProblem(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {len(options)} were given.")
         seen: set[str] = set()
         for option in options:
             folded = " ".join(option.casefold().split())
             if folded in seen:
-                raise PollProblem(f"The option '{option}' is given twice; each option must be different.")
+                what = "question" if kind == "survey" else "option"
+                raise PollProblem(f"The {what} '{option}' is given twice; each {what} must be different.")
             seen.add(folded)
         if max_choices is not None and kind != "multiple":
             raise PollProblem("--max only applies to multiple-choice polls (--kind multiple).")
@@ -154,13 +161,13 @@ class PollService:
         if closes_at is not None and closes_at <= self.clock.now():
             raise PollProblem('The closing time is in the past; give a time still to come, like "friday 5pm".')
         roles = {"coordinator", "member"}
-        known_sectors = {m.sector.lower() for m in await self.repos.broadcasts.members(coalition_id) if m.sector}
+        coalition = await self.repos.coalitions.get(coalition_id)
+        known_sectors = [s for s in (coalition.sectors if coalition else "").split(",") if s]
         for who in eligible or []:
             if who not in roles and who not in known_sectors:
-                sectors = ", ".join(sorted(known_sectors)) or "none recorded yet"
                 raise PollProblem(
-                    f"'{who}' is neither a role (coordinator, member) nor a sector members have given "
-                    f"(sectors: {sectors})."
+                    f"'{who}' is neither a role (coordinator, member) nor one of the coalition's sectors "
+                    f"({', '.join(known_sectors)})."
                 )
         now = self.clock.now()
         poll = await self.repos.polls.add(
@@ -359,6 +366,8 @@ class PollService:
     async def card(self, poll: Poll) -> Reply:
         """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot."""
         assert poll.id is not None
+        if poll.kind == "survey":
+            return await self._survey_card(poll)
         results = await self.results(poll)
         head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
         blocks: list[Block] = [Section(head), Context(self.settings_line(poll))]
@@ -375,6 +384,33 @@ class PollService:
             closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
             blocks.append(Context(f"{voters}{closes}"))
             blocks.append(self._ballot(poll))
+        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
+        return Reply(text=text, blocks=tuple(blocks))
+
+    async def _survey_card(self, poll: Poll) -> Reply:
+        assert poll.id is not None
+        questions = self.options(poll)
+        respondents = len(await self.repos.polls.survey_responses(poll.id))
+        rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
+        head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
+        listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
+        blocks: list[Block] = [Section(f"{head}\n{listed}")]
+        if poll.status == "closed":
+            blocks.append(
+                Context(f"{respondents} respondent(s) · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}")
+            )
+        else:
+            how = "Answer each question from 1 (strongly disagree) to 5 (strongly agree)"
+            if len(questions) > MAX_MENUS:
+                how += f"; questions {MAX_MENUS + 1} to {len(questions)} with `/poll respond {poll.id} 4 5 3 ...`"
+            closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
+            blocks.append(
+                Context(
+                    f"{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
+                    f"{respondents} respondent(s){closes}"
+                )
+            )
+            blocks.append(self.surveys.menus(poll, questions))
         text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
         return Reply(text=text, blocks=tuple(blocks))
 
@@ -438,6 +474,10 @@ class PollService:
 
     async def final_results(self, poll: Poll) -> Reply:
         assert poll.id is not None
+        if poll.kind == "survey":
+            head = f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}"
+            lines = [head, *self.surveys.lines(await self.surveys.results(poll))]
+            return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
         results = await self.results(poll)
         head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
         lines = [head, f"{results.voters} voter{'s' if results.voters != 1 else ''}."]
@@ -483,7 +523,7 @@ class PollService:
                 f"Members were reminded {timestamp(poll.last_remind_at, 'R')}; you can remind them again "
                 f"{timestamp(poll.last_remind_at + REMIND_EVERY, 'R')}."
             )
-        voted = await self.repos.polls.voter_keys(poll.id)
+        voted = await self.repos.polls.voter_keys(poll.id, survey=poll.kind == "survey")
         waiting = [
             m
             for m in await self.repos.broadcasts.members(poll.coalition_id)
@@ -491,7 +531,8 @@ class PollService:
         ]
         card = await self.card(poll)
         closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
-        intro = f"🗳️ A reminder: you have not voted in poll #{poll.id} yet.{closes}"
+        what = "answered survey" if poll.kind == "survey" else "voted in poll"
+        intro = f"🗳️ A reminder: you have not {what} #{poll.id} yet.{closes}"
         reminder = Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
         stamp = int(now.timestamp())
         for member in waiting:
@@ -502,9 +543,24 @@ class PollService:
         await self.repos.polls.save(poll)
         return len(waiting)
 
+    def _survey_csv(self, poll: Poll, results: SurveyResults) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["survey", poll.id, cell(poll.question), "round", results.round])
+        writer.writerow(["respondents", results.respondents])
+        writer.writerow([])
+        writer.writerow(["question", "answers", "average", "1", "2", "3", "4", "5", "previous round average"])
+        for q in results.questions:
+            mean = "" if q.mean is None else f"{q.mean:.2f}"
+            previous = "" if q.previous_mean is None else f"{q.previous_mean:.2f}"
+            writer.writerow([cell(q.question), q.answered, mean, *q.counts, previous])
+        return out.getvalue().encode()
+
     async def export_csv(self, poll: Poll) -> bytes:
         """Options and counts; one row per voter only when the poll is not anonymous."""
         assert poll.id is not None
+        if poll.kind == "survey":
+            return self._survey_csv(poll, await self.surveys.results(poll))
         results = await self.results(poll)
         out = io.StringIO()
         writer = csv.writer(out)

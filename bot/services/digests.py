@@ -1,0 +1,131 @@
+"""The weekly digest: per linked channel that opted in, on its day and hour in the coalition's time
+zone, the week ahead (meetings, polls closing, action items due) and the broadcasts still waiting
+for acknowledgements. Each digest is an outbox row keyed by channel and date, so it goes once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from bot.clock import Clock
+from bot.markup import timestamp, user_text
+from bot.replies import Reply, Section
+from bot.services.outbox import Outbox
+from storage import Repositories
+from storage.models import Channel, Coalition
+
+WEEK = timedelta(days=7)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SOURCE = "digest"
+
+
+class DigestProblem(ValueError):
+    """The digest settings are not usable; the message says why."""
+
+
+def parse_weekday(value: str) -> int:
+    word = value.strip().lower()
+    for n, day in enumerate(WEEKDAYS):
+        if len(word) >= 2 and day.startswith(word):
+            return n
+    raise DigestProblem(f"'{value}' is not a day of the week: say monday, tuesday ... or mon, tue ...")
+
+
+def next_digest(after: datetime, weekday: int, hour: int, zone: ZoneInfo) -> datetime:
+    """The first moment strictly after `after` that is `weekday` at `hour`:00 in `zone`."""
+    local = after.astimezone(zone)
+    candidate = local.replace(hour=hour, minute=0, second=0, microsecond=0) + timedelta(
+        days=(weekday - local.weekday()) % 7
+    )
+    while candidate <= local:
+        candidate += WEEK
+    # Rebuild from the wall-clock date so a DST change in between keeps the hour.
+    naive = candidate.replace(tzinfo=None)
+    return naive.replace(tzinfo=zone).astimezone(after.tzinfo)
+
+
+class DigestService:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
+        self.repos = repos
+        self.outbox = outbox
+        self.clock = clock
+
+    async def configure(self, coalition: Coalition, channel: Channel, weekday: int | None, hour: int) -> None:
+        channel.digest_weekday = weekday
+        channel.digest_hour = hour
+        channel.digest_next_at = (
+            None if weekday is None else next_digest(self.clock.now(), weekday, hour, ZoneInfo(coalition.timezone))
+        )
+        self.repos.session.add(channel)
+        await self.repos.session.flush()
+
+    async def send_due(self, now: datetime) -> int:
+        sent = 0
+        for channel_id in await self.repos.reports.due_digests(now):
+            channel = await self.repos.session.get(Channel, channel_id)
+            if channel is None or channel.digest_weekday is None or channel.digest_next_at is None:
+                continue
+            coalition = await self.repos.coalitions.get(channel.coalition_id)
+            assert coalition is not None
+            due = channel.digest_next_at
+            following = next_digest(
+                max(now, due), channel.digest_weekday, channel.digest_hour, ZoneInfo(coalition.timezone)
+            )
+            claimed = await self.repos.session.exec(  # type: ignore[call-overload]
+                update(Channel)
+                .where(col(Channel.id) == channel_id, col(Channel.digest_next_at) == due)
+                .values(digest_next_at=following)
+            )
+            if claimed.rowcount != 1:
+                continue  # another process sent this one
+            await self.outbox.to_channel(
+                coalition.id or 0,
+                channel,
+                await self.compose(coalition, now),
+                key=f"{SOURCE}:{channel_id}:{due.date().isoformat()}",
+                source=SOURCE,
+                source_id=channel_id,
+            )
+            sent += 1
+        return sent
+
+    async def compose(self, coalition: Coalition, now: datetime) -> Reply:
+        assert coalition.id is not None
+        week = now + WEEK
+        lines = [f"🗞️ **The week ahead for {user_text(coalition.name)}**"]
+        meetings = [(o, m) for o, m in await self.repos.meetings.upcoming(coalition.id, now, 25) if o.start < week]
+        lines.append("**Meetings**")
+        lines += [f"• {timestamp(o.start, 'f')}: {user_text(m.title)} (#{o.id})" for o, m in meetings] or [
+            "• None scheduled."
+        ]
+        polls = await self.repos.reports.open_polls_closing(coalition.id, now, week)
+        lines.append("**Polls closing soon**")
+        lines += [
+            f"• #{p.id} {user_text(p.question[:100])}: closes {timestamp(p.closes_at, 'R')}"
+            for p in polls
+            if p.closes_at
+        ] or ["• None."]
+        recent = [
+            b
+            for b in await self.repos.broadcasts.recent(coalition.id, limit=20)
+            if b.ack_enabled and b.status != "cancelled" and now - WEEK * 2 <= b.send_at <= now
+        ]
+        members = await self.repos.members.count(coalition.id)
+        acks = await self.repos.reports.ack_counts([b.id or 0 for b in recent])
+        waiting = [(b, acks.get(b.id or 0, 0)) for b in recent if acks.get(b.id or 0, 0) < members]
+        lines.append("**Broadcasts not yet acknowledged by everyone**")
+        lines += [f"• #{b.id} {user_text(b.text[:80])}: {n} of {members} acknowledged" for b, n in waiting] or [
+            "• None."
+        ]
+        items = await self.repos.reports.actions_due(coalition.id, now, week)
+        lines.append("**Action items due**")
+        lines += [
+            f"• {user_text(i.text)}, {user_text((o.display_name or o.user_id) if o else 'unassigned')}: "
+            f"{'overdue since' if i.due_at < now else 'due'} {timestamp(i.due_at, 'f')}"
+            for i, o in items
+        ] or ["• None."]
+        text = "\n".join(lines)
+        return Reply(text=text, blocks=(Section(text),))

@@ -1,0 +1,177 @@
+"""Engagement reports: how the coalition takes part, overall and per sector, against the period
+before, as text, a PNG chart and CSV.
+
+Rates are shares of what was possible: attendance is attendance records over (meetings held x
+members), the RSVP rate likewise with answers, poll participation is ballots over (polls asked x
+members), the acknowledgement rate is acknowledgements over (broadcasts asking for one x members),
+and active members are those who answered, attended, voted by name or acknowledged. Members are
+those who had joined by the end of the period, observers left out. Anonymous ballots carry no
+sector, so per-sector poll participation counts named polls only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.services.governance import cell
+from storage import Repositories
+from storage.reports import NO_SECTOR
+
+METRICS = ("attendance", "rsvp", "polls", "acks", "active")
+LABELS = {
+    "attendance": "Attendance rate",
+    "rsvp": "RSVP rate",
+    "polls": "Poll participation",
+    "acks": "Acknowledgement rate",
+    "active": "Active members",
+}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One period's counts and rates, for the whole coalition or one sector."""
+
+    members: int
+    meetings: int
+    rates: dict[str, float | None]  # None: nothing to measure (no meetings, polls or broadcasts)
+    active: int
+
+
+@dataclass(frozen=True)
+class Report:
+    start: datetime
+    end: datetime
+    overall: Figures
+    previous: Figures
+    sectors: dict[str, tuple[Figures, Figures]]  # sector -> (this period, the one before)
+
+    @property
+    def empty(self) -> bool:
+        o = self.overall
+        return o.meetings == 0 and o.rates["polls"] is None and o.rates["acks"] is None
+
+
+def _rate(numerator: int, opportunities: int) -> float | None:
+    return min(1.0, numerator / opportunities) if opportunities else None
+
+
+class ReportService:
+    def __init__(self, repos: Repositories) -> None:
+        self.repos = repos
+
+    async def build(self, coalition_id: int, end: datetime, length: timedelta) -> Report:
+        start = end - length
+        this = await self._period(coalition_id, start, end)
+        before = await self._period(coalition_id, start - length, start)
+        sectors = sorted(set(this) - {"*"} | set(before) - {"*"})
+        return Report(
+            start=start,
+            end=end,
+            overall=this["*"],
+            previous=before["*"],
+            sectors={s: (this.get(s, _nothing()), before.get(s, _nothing())) for s in sectors},
+        )
+
+    async def _period(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, Figures]:
+        data = self.repos.reports
+        members = await data.members_by_sector(coalition_id, end)
+        held = await data.meetings_held(coalition_id, start, end)
+        attendance = await data.attendance_by_sector(coalition_id, start, end)
+        rsvps = await data.rsvps_by_sector(coalition_id, start, end)
+        polls, anonymous_polls = await data.polls_asked(coalition_id, start, end)
+        ballots = await data.ballots(coalition_id, start, end)
+        named = await data.named_ballots_by_sector(coalition_id, start, end)
+        broadcasts = await data.broadcasts_sent(coalition_id, start, end)
+        acks = await data.acks_by_sector(coalition_id, start, end)
+        active = await data.active_by_sector(coalition_id, start, end)
+        total = sum(members.values())
+        figures = {
+            "*": Figures(
+                total,
+                held,
+                {
+                    "attendance": _rate(sum(attendance.values()), held * total),
+                    "rsvp": _rate(sum(rsvps.values()), held * total),
+                    "polls": _rate(ballots, polls * total),
+                    "acks": _rate(sum(acks.values()), broadcasts * total),
+                    "active": _rate(sum(active.values()), total),
+                },
+                sum(active.values()),
+            )
+        }
+        for sector, count in members.items():
+            if sector == NO_SECTOR:
+                continue
+            figures[sector] = Figures(
+                count,
+                held,
+                {
+                    "attendance": _rate(attendance.get(sector, 0), held * count),
+                    "rsvp": _rate(rsvps.get(sector, 0), held * count),
+                    "polls": _rate(named.get(sector, 0), (polls - anonymous_polls) * count),
+                    "acks": _rate(acks.get(sector, 0), broadcasts * count),
+                    "active": _rate(active.get(sector, 0), count),
+                },
+                active.get(sector, 0),
+            )
+        return figures
+
+    def csv(self, report: Report) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["period start (UTC)", report.start.isoformat(), "period end (UTC)", report.end.isoformat()])
+        writer.writerow(["scope", "members", "metric", "this period (%)", "previous period (%)", "change (points)"])
+        rows = [("all members", report.overall, report.previous)]
+        rows += [(sector, now, before) for sector, (now, before) in report.sectors.items()]
+        for scope, now, before in rows:
+            writer.writerow([cell(scope), now.members, "meetings held", now.meetings, before.meetings, ""])
+            for metric in METRICS:
+                a, b = now.rates[metric], before.rates[metric]
+                change = "" if a is None or b is None else round((a - b) * 100, 1)
+                writer.writerow([cell(scope), now.members, LABELS[metric], _pct(a), _pct(b), change])
+        return out.getvalue().encode()
+
+    async def chart(self, report: Report, title: str) -> bytes:
+        """The rates against the previous period, as a PNG. Drawn in a worker thread: matplotlib is
+        synchronous and would otherwise hold up every other member's command."""
+        return await asyncio.to_thread(_draw, report, title)
+
+
+def _nothing() -> Figures:
+    return Figures(0, 0, dict.fromkeys(METRICS), 0)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def _draw(report: Report, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 5.5), dpi=100)
+    axes = figure.add_subplot(1, 1, 1)
+    labels = [LABELS[m] for m in METRICS]
+    now = [(report.overall.rates[m] or 0) * 100 for m in METRICS]
+    before = [(report.previous.rates[m] or 0) * 100 for m in METRICS]
+    positions = range(len(METRICS))
+    axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b8c4b8", label="previous period")
+    bars = axes.barh([p - 0.2 for p in positions], now, height=0.4, color="#2c5f2d", label="this period")
+    for bar, value in zip(bars, now, strict=True):
+        axes.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, f"{value:.0f}%", va="center", fontsize=9)
+    axes.set_yticks(list(positions), labels)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 110)
+    axes.set_xlabel("% of what was possible")
+    axes.set_title(f"{title}\n{report.start:%d %b %Y} to {report.end:%d %b %Y}", fontsize=11)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,134 @@
+"""Stakeholder mapping: members' organisations and sectors, the coalition's sector list, and the map
+of who is in the coalition by sector, with the sectors it wants but lacks."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from storage import Repositories
+from storage.models import Coalition, Member
+
+THIN = 2  # a wanted sector with fewer members than this is "thin"
+_SECTOR = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+class StakeholderProblem(ValueError):
+    """A profile or sector change cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class SectorRow:
+    sector: str
+    members: int
+    platforms: Counter[str]
+    organisations: Counter[str]
+
+
+@dataclass(frozen=True)
+class StakeholderMap:
+    rows: list[SectorRow]
+    unsectored: int
+    missing: list[str]
+    thin: list[str]
+    total: int
+    platforms: Counter[str] = field(default_factory=Counter)
+
+
+def sector_list(text: str) -> list[str]:
+    return [s for s in text.split(",") if s]
+
+
+def parse_sectors(value: list[str], what: str) -> list[str]:
+    """Sector names as typed (`resident,youth`): lower case, letters, digits and dashes."""
+    names = []
+    for raw in value:
+        name = raw.strip().lower().replace(" ", "-")
+        if not _SECTOR.fullmatch(name):
+            raise StakeholderProblem(
+                f"'{raw}' is not a sector name {what} can use: letters, digits and dashes, up to 40 characters."
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+class StakeholderService:
+    def __init__(self, repos: Repositories) -> None:
+        self.repos = repos
+
+    def sectors(self, coalition: Coalition) -> list[str]:
+        return sector_list(coalition.sectors)
+
+    def check_sector(self, coalition: Coalition, sector: str) -> str:
+        name = sector.strip().lower().replace(" ", "-")
+        known = self.sectors(coalition)
+        if name not in known:
+            raise StakeholderProblem(f"'{sector}' is not one of this coalition's sectors: {', '.join(known)}.")
+        return name
+
+    async def set_profile(
+        self, coalition: Coalition, member: Member, organisation: str | None, sector: str | None
+    ) -> Member:
+        if sector is not None:
+            member.sector = self.check_sector(coalition, sector)
+        if organisation is not None:
+            member.organisation = organisation
+        return await self.repos.members.save(member)
+
+    async def set_sectors(self, coalition: Coalition, sectors: list[str] | None, wanted: list[str] | None) -> None:
+        if sectors is not None:
+            names = parse_sectors(sectors, "a coalition")
+            if len(names) > 20:
+                raise StakeholderProblem(f"At most 20 sectors; {len(names)} were given.")
+            in_use = {m.sector for m in await self.repos.broadcasts.members(coalition.id or 0) if m.sector}
+            dropped = sorted(in_use - set(names))
+            if dropped:
+                raise StakeholderProblem(
+                    f"Members have the sector {', '.join(dropped)}; keep it in the list, "
+                    "or change their profiles first."
+                )
+            coalition.sectors = ",".join(names)
+            coalition.wanted_sectors = ",".join(s for s in sector_list(coalition.wanted_sectors) if s in names)
+        if wanted is not None:
+            names = parse_sectors(wanted, "a coalition")
+            unknown = [n for n in names if n not in self.sectors(coalition)]
+            if unknown:
+                known = coalition.sectors.replace(",", ", ")
+                raise StakeholderProblem(
+                    f"'{unknown[0]}' is not one of the sectors ({known}); add it with --set first."
+                )
+            coalition.wanted_sectors = ",".join(names)
+        self.repos.session.add(coalition)
+        await self.repos.session.flush()
+
+    async def map(self, coalition: Coalition) -> StakeholderMap:
+        assert coalition.id is not None
+        members = [m for m in await self.repos.broadcasts.members(coalition.id)]
+        by_sector: dict[str, list[Member]] = {}
+        for member in members:
+            if member.sector:
+                by_sector.setdefault(member.sector, []).append(member)
+        order = self.sectors(coalition)
+        rows = [
+            SectorRow(
+                sector,
+                len(group),
+                Counter(m.platform for m in group),
+                Counter(m.organisation for m in group if m.organisation),
+            )
+            for sector, group in sorted(
+                by_sector.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])
+            )
+        ]
+        wanted = sector_list(coalition.wanted_sectors)
+        counts = {r.sector: r.members for r in rows}
+        return StakeholderMap(
+            rows=rows,
+            unsectored=sum(1 for m in members if not m.sector),
+            missing=[s for s in wanted if counts.get(s, 0) == 0],
+            thin=[s for s in wanted if 0 < counts.get(s, 0) < THIN],
+            total=len(members),
+            platforms=Counter(m.platform for m in members),
+        )

@@ -1,0 +1,146 @@
+"""Surveys: Likert-scale questions (1 strongly disagree .. 5 strongly agree), always anonymous, results
+only once closed, compared with the previous round of the same survey and shown per sector where a
+sector has at least MIN_GROUP respondents, so that nobody can be singled out.
+
+A survey is a poll of kind `survey` whose options are its questions; rounds are surveys with the
+same title, in the order they were asked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.markup import user_text
+from bot.replies import Actions, Select, SelectOption, action_id
+from storage import Repositories
+from storage.models import Member, Poll, SurveyResponse
+
+SCALE = ("Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree")
+MAX_QUESTIONS = 10
+MAX_MENUS = 5  # Discord fits five menus on a message; `/poll respond` answers every question
+MIN_GROUP = 5
+
+
+class SurveyProblem(ValueError):
+    """The answer cannot be taken; the message says why."""
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: str
+    answered: int
+    mean: float | None
+    counts: list[int]  # how many chose 1..5
+    previous_mean: float | None
+    by_sector: dict[str, float]  # only sectors with at least MIN_GROUP answers
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    respondents: int
+    round: int
+    questions: list[QuestionResult]
+    sectors_hidden: int  # sectors left out for having fewer than MIN_GROUP respondents
+
+
+def _answers(stored: str, count: int) -> list[int]:
+    values = [int(a) for a in stored.split(",") if a]
+    return (values + [0] * count)[:count]
+
+
+def _mean(values: list[int]) -> float | None:
+    answered = [v for v in values if v]
+    return sum(answered) / len(answered) if answered else None
+
+
+class SurveyService:
+    def __init__(self, repos: Repositories) -> None:
+        self.repos = repos
+
+    def menus(self, poll: Poll, questions: list[str]) -> Actions:
+        assert poll.id is not None
+        scale = tuple(SelectOption(f"{n} {label}", str(n)) for n, label in enumerate(SCALE, 1))
+        return Actions(
+            tuple(
+                Select(f"{q + 1}. {questions[q]}"[:150], action_id("survey", "answer", poll.id, q), scale)
+                for q in range(min(len(questions), MAX_MENUS))
+            )
+        )
+
+    async def answer(self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int]) -> list[int]:
+        """Record answers (question index -> 1..5), keeping this respondent's other answers."""
+        assert poll.id is not None
+        count = len(self.repos.polls.options_of(poll))
+        for question, value in answers.items():
+            if not 0 <= question < count:
+                raise SurveyProblem(f"Survey #{poll.id} has questions 1 to {count}.")
+            if not 1 <= value <= 5:
+                raise SurveyProblem("Answer each question from 1 (strongly disagree) to 5 (strongly agree).")
+        row = await self.repos.polls.survey_response(poll.id, voter_key)
+        current = _answers(row.answers, count) if row else [0] * count
+        for question, value in answers.items():
+            current[question] = value
+        await self.repos.polls.save_survey_response(
+            SurveyResponse(
+                poll_id=poll.id, voter_key=voter_key, sector=member.sector, answers=",".join(map(str, current))
+            )
+        )
+        return current
+
+    async def results(self, poll: Poll) -> SurveyResults:
+        assert poll.id is not None
+        questions = self.repos.polls.options_of(poll)
+        rows = await self.repos.polls.survey_responses(poll.id)
+        earlier = await self.repos.polls.earlier_rounds(poll)
+        previous_rows: list[tuple[str | None, str]] = []
+        previous_questions: list[str] = []
+        if earlier:
+            previous_questions = self.repos.polls.options_of(earlier[-1])
+            previous_rows = await self.repos.polls.survey_responses(earlier[-1].id or 0)
+        sectors = Counter(sector for sector, _ in rows if sector)
+        shown = {s for s, n in sectors.items() if n >= MIN_GROUP}
+        results = []
+        for q, question in enumerate(questions):
+            values = [_answers(a, len(questions))[q] for _, a in rows]
+            previous_mean = None
+            if question in previous_questions:
+                p = previous_questions.index(question)
+                previous_mean = _mean([_answers(a, len(previous_questions))[p] for _, a in previous_rows])
+            by_sector = {}
+            for sector in sorted(shown):
+                mean = _mean([_answers(a, len(questions))[q] for s, a in rows if s == sector])
+                if mean is not None:
+                    by_sector[sector] = mean
+            results.append(
+                QuestionResult(
+                    question,
+                    sum(1 for v in values if v),
+                    _mean(values),
+                    [sum(1 for v in values if v == n) for n in range(1, 6)],
+                    previous_mean,
+                    by_sector,
+                )
+            )
+        return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
+
+    def lines(self, results: SurveyResults) -> list[str]:
+        lines = [f"{results.respondents} respondent(s); round {results.round} of this survey."]
+        for n, q in enumerate(results.questions, 1):
+            if q.mean is None:
+                lines.append(f"{n}. {user_text(q.question)}: no answers")
+                continue
+            spread = " ".join(f"{v}:{c}" for v, c in enumerate(q.counts, 1))
+            line = f"{n}. {user_text(q.question)}: average **{q.mean:.1f}** of 5 ({q.answered} answers; {spread})"
+            if q.previous_mean is not None:
+                change = q.mean - q.previous_mean
+                line += f", {'▲' if change > 0 else '▼' if change < 0 else '='}{abs(change):.1f} on the last round"
+            if q.by_sector:
+                line += "; by sector: " + ", ".join(f"{user_text(s)} {m:.1f}" for s, m in q.by_sector.items())
+            lines.append(line)
+        if results.sectors_hidden:
+            lines.append(
+                f"{results.sectors_hidden} sector(s) with fewer than {MIN_GROUP} respondents are not shown "
+                "separately, so nobody can be singled out."
+            )
+        return lines

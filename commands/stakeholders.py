@@ -1,0 +1,253 @@
+"""`/coalition profile|sectors|map|report|digest`: who is in the coalition, how it takes part, and
+the weekly digest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.markup import timestamp, user_text
+from bot.permissions import Permission
+from bot.replies import Attachment, Reply, error
+from bot.services.digests import WEEKDAYS, DigestProblem, parse_weekday
+from bot.services.reports import LABELS, METRICS, Figures, Report
+from bot.services.stakeholders import StakeholderProblem, sector_list
+from bot.times import format_duration
+from commands.context import CommandContext
+from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+
+MAX_PERIOD = timedelta(days=730)
+
+
+async def profile(ctx: CommandContext) -> Reply:
+    member = ctx.me
+    mention = ctx.args["member"]
+    if mention is not None:
+        if ctx.me.role != "coordinator":
+            return error("Only coordinators can set another member's profile; use it without --member for yours.")
+        found = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
+        if found is None:
+            return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
+        member = found
+    organisation, sector = ctx.args["organisation"], ctx.args["sector"]
+    whose = "Your" if member.id == ctx.me.id else f"{user_text(member.display_name or member.user_id)}'s"
+    if organisation is None and sector is None:
+        sectors = ", ".join(ctx.services.stakeholders.sectors(ctx.coalition))
+        return Reply(
+            f"{whose} profile: organisation {user_text(member.organisation or 'not given')}, "
+            f"sector {user_text(member.sector or 'not given')}.\n"
+            f'Set it with `/coalition profile --organisation "Name" --sector SECTOR` (sectors: {sectors}).',
+            private=True,
+        )
+    try:
+        await ctx.services.stakeholders.set_profile(ctx.coalition, member, organisation, sector)
+    except StakeholderProblem as exc:
+        return error(str(exc), ctx.usage)
+    if member.id != ctx.me.id:
+        ctx.audit_note, ctx.audit_subject = "profile of {subject}", member
+    return Reply(
+        f"{whose} profile: organisation {user_text(member.organisation or 'not given')}, "
+        f"sector {user_text(member.sector or 'not given')}. `/coalition map` shows the whole coalition.",
+        private=True,
+    )
+
+
+async def sectors(ctx: CommandContext) -> Reply:
+    change, wanted = ctx.args["set"], ctx.args["wanted"]
+    if change is not None or wanted is not None:
+        if ctx.me.role != "coordinator":
+            return error("Only coordinators can change the coalition's sectors.")
+        try:
+            await ctx.services.stakeholders.set_sectors(ctx.coalition, change, wanted)
+        except StakeholderProblem as exc:
+            return error(str(exc), ctx.usage)
+        ctx.audit_note = "sectors changed"
+    listed = ", ".join(sector_list(ctx.coalition.sectors))
+    looked_for = ", ".join(sector_list(ctx.coalition.wanted_sectors)) or "none"
+    return Reply(f"Sectors members choose from: {listed}.\nSectors the map looks for: {looked_for}.", private=True)
+
+
+async def stakeholder_map(ctx: CommandContext) -> Reply:
+    found = await ctx.services.stakeholders.map(ctx.coalition)
+    platforms = ", ".join(f"{n} on {p}" for p, n in sorted(found.platforms.items()))
+    lines = [f"**Who is in {user_text(ctx.coalition.name)}**: {found.total} members ({platforms})"]
+    for row in found.rows:
+        orgs = ", ".join(
+            f"{user_text(o)} ({n})" if n > 1 else user_text(o) for o, n in row.organisations.most_common(8)
+        )
+        more = len(row.organisations) - 8
+        where = ", ".join(f"{n} {p}" for p, n in sorted(row.platforms.items()))
+        line = f"• **{user_text(row.sector)}**: {row.members} ({where})"
+        if orgs:
+            line += f": {orgs}" + (f" and {more} more" if more > 0 else "")
+        lines.append(line)
+    if found.unsectored:
+        lines.append(f"• no sector given: {found.unsectored} (members set theirs with `/coalition profile`)")
+    if found.missing:
+        lines.append(f"⚠️ **Missing**: {', '.join(user_text(s) for s in found.missing)}: nobody from these sectors yet.")
+    if found.thin:
+        lines.append(f"Thin: {', '.join(user_text(s) for s in found.thin)}: only one member each.")
+    if not found.missing and not found.thin:
+        lines.append("Every sector the coalition looks for has at least two members.")
+    return Reply("\n".join(lines), private=True)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _change(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    points = round((now - before) * 100)
+    return " (no change)" if points == 0 else f" ({'▲' if points > 0 else '▼'}{abs(points)} pts)"
+
+
+def _figures_line(now: Figures, before: Figures) -> str:
+    parts = [f"{LABELS[m]} {_percent(now.rates[m])}{_change(now.rates[m], before.rates[m])}" for m in METRICS]
+    return " · ".join(parts)
+
+
+def report_text(report: Report, name: str, length: timedelta) -> str:
+    o, p = report.overall, report.previous
+    held_change = o.meetings - p.meetings
+    lines = [
+        f"📈 **Engagement report for {user_text(name)}**: {timestamp(report.start, 'D')} to "
+        f"{timestamp(report.end, 'D')} ({format_duration(length)}), against the {format_duration(length)} before",
+        f"Members: {o.members} · meetings held: {o.meetings}"
+        + (f" ({'▲' if held_change > 0 else '▼'}{abs(held_change)})" if held_change else "")
+        + f" · active members: {o.active} of {o.members}",
+        _figures_line(o, p),
+    ]
+    if report.sectors:
+        lines.append("**By sector**")
+        for sector, (now, before) in report.sectors.items():
+            lines.append(f"• **{user_text(sector)}** ({now.members}): {_figures_line(now, before)}")
+        lines.append(
+            "Poll participation by sector counts polls that are not anonymous; anonymous ballots carry no sector."
+        )
+    return "\n".join(lines)
+
+
+async def report(ctx: CommandContext) -> Reply:
+    length: timedelta = ctx.args["since"] or timedelta(days=90)
+    if length < timedelta(days=1) or length > MAX_PERIOD:
+        return error("The period is at least 1 day and at most 730 days (e.g. --since 90d).", ctx.usage)
+    built = await ctx.services.reports.build(ctx.coalition.id or 0, ctx.now, length)
+    if built.empty:
+        return Reply(
+            f"Nothing to report for the last {format_duration(length)}: no meetings were held, no polls asked "
+            "and no broadcasts sent in that time. Try a longer period, e.g. `/coalition report --since 180d`.",
+            private=True,
+        )
+    chart = await ctx.services.reports.chart(built, ctx.coalition.name)
+    files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png")]
+    if ctx.args["csv"]:
+        files.append(Attachment(f"engagement-{ctx.now:%Y-%m-%d}.csv", ctx.services.reports.csv(built), "text/csv"))
+    return Reply(report_text(built, ctx.coalition.name, length), private=True, attachments=tuple(files))
+
+
+async def digest(ctx: CommandContext) -> Reply:
+    assert ctx.channel is not None
+    state = ctx.args["state"]
+    channel = ctx.channel
+    if state == "show":
+        if channel.digest_weekday is None:
+            return Reply("This channel gets no weekly digest. Turn it on with `/coalition digest on`.", private=True)
+        return Reply(
+            f"This channel gets the weekly digest on {WEEKDAYS[channel.digest_weekday].capitalize()}s at "
+            f"{channel.digest_hour:02d}:00 ({user_text(ctx.coalition.timezone)}); the next on "
+            f"{timestamp(channel.digest_next_at or ctx.now)}.",
+            private=True,
+        )
+    if ctx.me.role != "coordinator":
+        return error("Only coordinators can turn the weekly digest on or off.")
+    if state == "off":
+        await ctx.services.digests.configure(ctx.coalition, channel, None, channel.digest_hour)
+        ctx.audit_note = f"#{channel.name}: digest off"
+        return Reply("The weekly digest is off for this channel.", private=True)
+    try:
+        weekday = parse_weekday(ctx.args["day"] or "monday")
+    except DigestProblem as exc:
+        return error(str(exc), ctx.usage)
+    hour = ctx.args["hour"] if ctx.args["hour"] is not None else 9
+    await ctx.services.digests.configure(ctx.coalition, channel, weekday, hour)
+    ctx.audit_note = f"#{channel.name}: digest {WEEKDAYS[weekday]} {hour:02d}:00"
+    return Reply(
+        f"This channel gets the weekly digest on {WEEKDAYS[weekday].capitalize()}s at {hour:02d}:00 "
+        f"({user_text(ctx.coalition.timezone)}): the week's meetings, polls closing soon, broadcasts not yet "
+        f"acknowledged and action items due. The first: {timestamp(channel.digest_next_at or ctx.now)}."
+    )
+
+
+PROFILE = CommandSpec(
+    name="profile",
+    description="Your organisation and sector (coordinators: anyone's), for the stakeholder map",
+    options=(
+        OptionSpec("organisation", OptionType.STRING, "your organisation", max_length=100),
+        OptionSpec("sector", OptionType.STRING, "your sector (see /coalition sectors)", max_length=40),
+        OptionSpec("member", OptionType.USER, "coordinators: whose profile"),
+    ),
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=profile,
+    modal=True,
+    submit_label="Save",
+    examples=('/coalition profile --organisation "Eastside Tenants Union" --sector resident',),
+)
+
+SECTORS = CommandSpec(
+    name="sectors",
+    description="The sectors members choose from, and those the map looks for",
+    options=(
+        OptionSpec("set", OptionType.TAGS, "coordinators: the full list of sectors"),
+        OptionSpec("wanted", OptionType.TAGS, "coordinators: the sectors the coalition wants represented"),
+    ),
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=sectors,
+    examples=("/coalition sectors --wanted resident,youth,school,law-enforcement",),
+)
+
+MAP = CommandSpec(
+    name="map",
+    description="Who is in the coalition by sector and organisation, and which sectors are missing",
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=stakeholder_map,
+)
+
+REPORT = CommandSpec(
+    name="report",
+    description="Engagement over a period, overall and by sector, with a chart (and CSV)",
+    options=(
+        OptionSpec("since", OptionType.DURATION, "how far back (default 90d)"),
+        OptionSpec("csv", OptionType.BOOL, "add the figures as a CSV file", default=False),
+    ),
+    permission=Permission.MEMBER,
+    scope=Scope.COALITION,
+    handler=report,
+    examples=("/coalition report", "/coalition report --since 30d --csv"),
+)
+
+DIGEST = CommandSpec(
+    name="digest",
+    description="A weekly digest in this channel: the week's meetings, polls, broadcasts, action items",
+    options=(
+        OptionSpec(
+            "state",
+            OptionType.CHOICE,
+            "on, off or show",
+            positional=True,
+            choices=("on", "off", "show"),
+            default="show",
+        ),
+        OptionSpec("day", OptionType.STRING, "the day (default monday)", max_length=20),
+        OptionSpec("hour", OptionType.INT, "the hour, 0-23, coalition time (default 9)", min_value=0, max_value=23),
+    ),
+    permission=Permission.MEMBER,
+    scope=Scope.CHANNEL,
+    handler=digest,
+    examples=("/coalition digest on --day friday --hour 16", "/coalition digest off"),
+)
+
+STAKEHOLDER_COMMANDS = (PROFILE, SECTORS, MAP, REPORT, DIGEST)

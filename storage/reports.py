@@ -1,0 +1,216 @@
+"""Aggregate queries for engagement reports and digests: counts per sector, computed in the database,
+so a report over thousands of members and hundreds of meetings stays a handful of queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, distinct, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Acknowledgement,
+    ActionItem,
+    Attendance,
+    Ballot,
+    Broadcast,
+    Channel,
+    Meeting,
+    Member,
+    Occurrence,
+    Poll,
+    Rsvp,
+)
+
+NO_SECTOR = ""
+
+
+def _by_sector(rows: list[tuple[str | None, int]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for sector, count in rows:
+        counts[sector or NO_SECTOR] = counts.get(sector or NO_SECTOR, 0) + int(count)
+    return counts
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def members_by_sector(self, coalition_id: int, by: datetime) -> dict[str, int]:
+        """Members who had joined by `by` (observers read along and are not counted)."""
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .where(Member.coalition_id == coalition_id, col(Member.joined_at) <= by, Member.role != "observer")
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    def _held(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+        return (
+            select(Occurrence.id)
+            .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
+            .where(
+                Meeting.coalition_id == coalition_id,
+                col(Occurrence.cancelled).is_(False),
+                col(Occurrence.start) >= start,
+                col(Occurrence.start) < end,
+            )
+        )
+
+    async def meetings_held(self, coalition_id: int, start: datetime, end: datetime) -> int:
+        held = self._held(coalition_id, start, end).subquery()
+        return int((await self.session.exec(select(func.count()).select_from(held))).one())
+
+    async def attendance_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+        held = self._held(coalition_id, start, end)
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .select_from(Attendance)
+            .join(Member, col(Member.id) == Attendance.member_id)
+            .where(col(Attendance.occurrence_id).in_(held))
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    async def rsvps_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+        held = self._held(coalition_id, start, end)
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .select_from(Rsvp)
+            .join(Member, col(Member.id) == Rsvp.member_id)
+            .where(col(Rsvp.occurrence_id).in_(held))
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    def _polls(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+        return select(Poll.id).where(
+            Poll.coalition_id == coalition_id,
+            Poll.kind != "survey",
+            col(Poll.created_at) >= start,
+            col(Poll.created_at) < end,
+        )
+
+    async def polls_asked(self, coalition_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+        """(polls asked, of which anonymous) in the period."""
+        polls = self._polls(coalition_id, start, end).subquery()
+        total = (await self.session.exec(select(func.count()).select_from(polls))).one()
+        anonymous = (
+            await self.session.exec(
+                select(func.count())
+                .select_from(Poll)
+                .where(col(Poll.id).in_(self._polls(coalition_id, start, end)), col(Poll.anonymous).is_(True))
+            )
+        ).one()
+        return int(total), int(anonymous)
+
+    async def ballots(self, coalition_id: int, start: datetime, end: datetime) -> int:
+        polls = self._polls(coalition_id, start, end)
+        result = await self.session.exec(select(func.count()).select_from(Ballot).where(col(Ballot.poll_id).in_(polls)))
+        return int(result.one())
+
+    async def named_ballots_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+        polls = self._polls(coalition_id, start, end)
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .select_from(Ballot)
+            .join(Member, col(Member.id) == Ballot.member_id)
+            .where(col(Ballot.poll_id).in_(polls))
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    def _broadcasts(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+        return select(Broadcast.id).where(
+            Broadcast.coalition_id == coalition_id,
+            col(Broadcast.ack_enabled).is_(True),
+            Broadcast.status != "cancelled",
+            col(Broadcast.send_at) >= start,
+            col(Broadcast.send_at) < end,
+        )
+
+    async def broadcasts_sent(self, coalition_id: int, start: datetime, end: datetime) -> int:
+        sent = self._broadcasts(coalition_id, start, end).subquery()
+        return int((await self.session.exec(select(func.count()).select_from(sent))).one())
+
+    async def acks_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .select_from(Acknowledgement)
+            .join(Member, col(Member.id) == Acknowledgement.member_id)
+            .where(col(Acknowledgement.broadcast_id).in_(self._broadcasts(coalition_id, start, end)))
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    async def active_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+        """Members who answered, attended, voted by name or acknowledged during the period."""
+        held = self._held(coalition_id, start, end)
+        acted = or_(
+            col(Member.id).in_(select(Rsvp.member_id).where(col(Rsvp.at) >= start, col(Rsvp.at) < end)),
+            col(Member.id).in_(select(Attendance.member_id).where(col(Attendance.occurrence_id).in_(held))),
+            col(Member.id).in_(
+                select(Acknowledgement.member_id).where(
+                    col(Acknowledgement.acked_at) >= start, col(Acknowledgement.acked_at) < end
+                )
+            ),
+            col(Member.id).in_(
+                select(Ballot.member_id).where(and_(col(Ballot.cast_at) >= start, col(Ballot.cast_at) < end))
+            ),
+        )
+        result = await self.session.exec(
+            select(Member.sector, func.count(distinct(Member.id)))
+            .where(Member.coalition_id == coalition_id, acted)
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return _by_sector(list(result.all()))
+
+    # For the weekly digest -----------------------------------------------------------------
+
+    async def open_polls_closing(self, coalition_id: int, start: datetime, end: datetime) -> list[Poll]:
+        result = await self.session.exec(
+            select(Poll)
+            .where(
+                Poll.coalition_id == coalition_id,
+                Poll.status == "open",
+                col(Poll.closes_at) >= start,
+                col(Poll.closes_at) < end,
+            )
+            .order_by(col(Poll.closes_at))
+        )
+        return list(result.all())
+
+    async def actions_due(
+        self, coalition_id: int, start: datetime, end: datetime
+    ) -> list[tuple[ActionItem, Member | None]]:
+        result = await self.session.exec(
+            select(ActionItem, Member)
+            .join(Member, col(Member.id) == ActionItem.owner_id, isouter=True)
+            .where(
+                ActionItem.coalition_id == coalition_id,
+                col(ActionItem.done_at).is_(None),
+                col(ActionItem.due_at) < end,
+            )
+            .order_by(col(ActionItem.due_at))
+        )
+        return list(result.all())
+
+    async def ack_counts(self, broadcast_ids: list[int]) -> dict[int, int]:
+        if not broadcast_ids:
+            return {}
+        result = await self.session.exec(
+            select(Acknowledgement.broadcast_id, func.count())
+            .where(col(Acknowledgement.broadcast_id).in_(broadcast_ids))
+            .group_by(col(Acknowledgement.broadcast_id))  # type: ignore[arg-type]
+        )
+        return {b: int(n) for b, n in result.all()}
+
+    async def due_digests(self, now: datetime) -> list[int]:
+        result = await self.session.exec(
+            select(Channel.id).where(col(Channel.digest_weekday).is_not(None), col(Channel.digest_next_at) <= now)
+        )
+        return [i for i in result.all() if i is not None]
+
+    async def next_digest(self) -> datetime | None:
+        return (await self.session.exec(select(func.min(Channel.digest_next_at)))).one()

@@ -1,0 +1,270 @@
+"""Stakeholder map, engagement reports with charts, surveys and the weekly digest (issue 9)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from bot.app import App
+from bot.config import Settings
+from commands import build_registry
+from commands.dispatcher import Dispatcher
+from storage import Database
+from tests.harness import Harness, shown
+from tests.messengers import MemoryPlatform
+
+
+@pytest.fixture
+async def town(bot: Harness) -> tuple[Harness, MemoryPlatform]:
+    """admin (law-enforcement), maria and jamal (resident), lee (youth); an observer who is not counted."""
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run('/coalition profile --organisation "City Police" --sector law-enforcement')
+    await bot.run('/coalition profile --organisation "Eastside Tenants" --sector resident', as_="maria")
+    await bot.run('/coalition profile --organisation "Eastside Tenants" --sector resident', as_="jamal")
+    await bot.run('/coalition profile --organisation "Youth Council" --sector youth', as_="lee")
+    await bot.run("/coalition whoami", as_="viewer")
+    await bot.run("/coalition role @viewer observer")
+    return bot, platform
+
+
+async def advance(bot: Harness, by: timedelta) -> None:
+    clock = bot.dispatcher.app.clock
+    await bot.dispatcher.app.scheduler.advance_to(clock.now() + by)
+
+
+# Profiles and the map ----------------------------------------------------------------------
+
+
+async def test_map_names_sectors_organisations_and_what_is_missing(town) -> None:
+    bot, _ = town
+    reply = shown(await bot.run("/coalition map", as_="maria"))
+    assert "5 members (5 on console)" in reply
+    assert "• law-enforcement: 1 (1 console): City Police" in reply
+    assert "• resident: 2 (2 console): Eastside Tenants (2)" in reply
+    assert "• youth: 1 (1 console): Youth Council" in reply
+    assert "no sector given: 1" in reply  # the observer
+    assert "Missing: local-government, nonprofit, business, school, faith" in reply
+    assert "Thin: law-enforcement, youth" in reply
+    await bot.run("/coalition sectors --wanted resident,youth,school")
+    again = shown(await bot.run("/coalition map", as_="maria"))
+    assert "Missing: school" in again and "Thin: youth" in again
+
+
+async def test_profiles_refuse_unknown_sectors_and_only_coordinators_set_others(town) -> None:
+    bot, _ = town
+    unknown = await bot.run("/coalition profile --sector teachers", as_="maria")
+    assert unknown.error and "'teachers' is not one of this coalition's sectors" in shown(unknown)
+    refused = await bot.run("/coalition profile @jamal --sector youth", as_="maria")
+    assert refused.error
+    other = await bot.run("/coalition profile --member @jamal --sector youth", as_="maria")
+    assert other.error and "Only coordinators" in shown(other)
+    done = await bot.run("/coalition profile --member @jamal --sector youth")
+    assert "jamal's profile: organisation Eastside Tenants, sector youth" in shown(done)
+    audit = shown(await bot.run("/coalition audit"))
+    assert "profile of jamal" in audit
+
+
+async def test_sector_lists_are_configurable_and_cannot_orphan_members(town) -> None:
+    bot, _ = town
+    dropped = await bot.run("/coalition sectors --set resident,youth,school")
+    assert dropped.error and "Members have the sector law-enforcement" in shown(dropped)
+    ok = await bot.run("/coalition sectors --set law-enforcement,resident,youth,school,clergy --wanted school,clergy")
+    assert "Sectors members choose from: law-enforcement, resident, youth, school, clergy." in shown(ok)
+    assert "Missing: school, clergy" in shown(await bot.run("/coalition map"))
+    bad = await bot.run("/coalition sectors --wanted astronauts")
+    assert bad.error and "'astronauts' is not one of the sectors" in shown(bad)
+
+
+# The engagement report ---------------------------------------------------------------------
+
+
+async def _activity(bot: Harness) -> None:
+    """Two meetings, a named and an anonymous poll, a broadcast: figures worked out by hand below."""
+    await bot.run('/meeting schedule "Safety walk" "in 1 hour"')
+    await bot.run('/meeting schedule "Budget review" "in 1 day"')
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    await bot.run("/meeting rsvp 1 maybe", as_="jamal")
+    await bot.run("/meeting rsvp 2 no", as_="maria")
+    await bot.run('/poll create "Venue?" Library Online')
+    await bot.run('/poll create "Trust?" High Low --anonymous')
+    for name in ("maria", "jamal"):
+        await bot.run("/poll vote 1 1", as_=name)
+    for name in ("maria", "lee", "admin", "jamal"):
+        await bot.run("/poll vote 2 2", as_=name)
+    await bot.run('/broadcast send "Road closure on Main St"')
+    await bot.click("broadcast:ack:1", as_="maria")
+    await bot.click("broadcast:ack:1", as_="lee")
+    await advance(bot, timedelta(hours=2))
+    await bot.run("/meeting attended 1 @maria @lee")
+    await advance(bot, timedelta(days=1))
+    await bot.run("/meeting attended 2 @maria")
+    await advance(bot, timedelta(days=1))
+
+
+async def test_report_figures_match_a_hand_count(town) -> None:
+    """Members: 4 (the observer is not counted). Meetings held: 2. Attendance 3 of 2x4 = 38%;
+    RSVPs 3 of 8 = 38%; ballots 6 of 2 polls x 4 = 75%; acknowledgements 2 of 4 = 50%; active:
+    maria, jamal, lee = 3 of 4 (admin only voted anonymously, which leaves no trace) = 75%.
+    Residents (2): attendance 2 of 4 = 50%, RSVPs 3 of 4 = 75%, named poll 2 of 2 = 100%, acks 1 of
+    2 = 50%, active 100%. Youth (1): attendance 1 of 2 = 50%, acks 100%, named poll 0%."""
+    bot, _ = town
+    await _activity(bot)
+    reply = await bot.run("/coalition report --since 30d --csv", as_="maria")
+    text = shown(reply)
+    assert "Members: 4 · meetings held: 2 (▲2) · active members: 3 of 4" in text
+    assert (
+        "Attendance rate 38% · RSVP rate 38% · Poll participation 75% · Acknowledgement rate 50% · Active members 75%"
+    ) in text
+    assert (
+        "• resident (2): Attendance rate 50% · RSVP rate 75% · Poll participation 100% · "
+        "Acknowledgement rate 50% · Active members 100%"
+    ) in text
+    assert (
+        "• youth (1): Attendance rate 50% · RSVP rate 0% · Poll participation 0% · Acknowledgement rate 100% · "
+        "Active members 100%"
+    ) in text
+    assert "• law-enforcement (1): Attendance rate 0%" in text
+    png, table = reply.attachments
+    assert png.mime_type == "image/png" and table.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(table.content.decode())))
+    assert ["all members", "4", "Attendance rate", "37.5", "", ""] in rows
+    assert ["resident", "2", "RSVP rate", "75.0", "", ""] in rows
+    image = Image.open(io.BytesIO(png.content)).convert("RGB")
+    assert image.size == (900, 550)
+    colours = {colour: count for count, colour in image.getcolors(maxcolors=1_000_000) or []}
+    assert colours.get((0x2C, 0x5F, 0x2D), 0) > 5_000  # this period's five bars, not just the legend
+
+
+async def test_report_compares_with_the_period_before(town) -> None:
+    bot, _ = town
+    await _activity(bot)
+    await advance(bot, timedelta(days=30))
+    await bot.run('/meeting schedule "Forum" "in 1 hour"')
+    await advance(bot, timedelta(hours=2))
+    await bot.run("/meeting attended 3 @maria @jamal @lee @admin")
+    text = shown(await bot.run("/coalition report --since 30d"))
+    assert "meetings held: 1 (▼1)" in text
+    assert "Attendance rate 100% (▲62 pts)" in text
+
+
+async def test_an_empty_period_is_said_plainly(bot: Harness) -> None:
+    reply = await bot.run("/coalition report --since 30d")
+    assert not reply.error and not reply.attachments
+    assert "Nothing to report for the last 30d: no meetings were held, no polls asked" in shown(reply)
+    bad = await bot.run("/coalition report --since 800d")
+    assert bad.error and "at most 730 days" in shown(bad)
+
+
+# Surveys -----------------------------------------------------------------------------------
+
+
+async def test_survey_rounds_compare_and_sectors_need_five_respondents(town) -> None:
+    bot, _ = town
+    for n in range(6):
+        await bot.run("/coalition profile --sector resident", as_=f"r{n}")
+    for n in range(2):
+        await bot.run("/coalition profile --sector youth", as_=f"y{n}")
+    await bot.run('/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are useful"')
+    for n in range(6):
+        await bot.run(f"/poll respond 1 {2 + n % 2} 4", as_=f"r{n}")
+    await bot.click("survey:answer:1:0", as_="y0", value="5")
+    await bot.click("survey:answer:1:0", as_="y1", value="5")
+    hidden = await bot.run("/poll results 1")
+    assert hidden.error and "hidden until it closes" in shown(hidden)
+    await bot.run("/poll close 1")
+    first = shown(await bot.run("/poll results 1"))
+    assert "8 respondent(s); round 1 of this survey." in first
+    assert (
+        "1. I trust the coalition: average 3.1 of 5 (8 answers; 1:0 2:3 3:3 4:0 5:2); by sector: resident 2.5" in first
+    )
+    assert "2. Meetings are useful: average 4.0 of 5 (6 answers" in first
+    assert "youth" not in first and "1 sector(s) with fewer than 5 respondents are not shown" in first
+    await bot.run('/poll survey "quarterly check-in" "I trust the coalition" "Meetings are useful"')
+    for n in range(6):
+        await bot.run("/poll respond 2 4 4", as_=f"r{n}")
+    await bot.run("/poll close 2")
+    second = shown(await bot.run("/poll results 2"))
+    assert "round 2 of this survey" in second
+    assert "average 4.0 of 5 (6 answers; 1:0 2:0 3:0 4:6 5:0), ▲0.9 on the last round" in second
+    ballots = await _rows(bot, "SELECT voter_key, sector FROM survey_responses")
+    assert all(len(key) == 64 for key, _ in ballots)  # keyed hashes, no member ids
+
+
+async def test_survey_bad_input(town) -> None:
+    bot, _ = town
+    none = await bot.run('/poll survey "Empty"')
+    assert none.error and "QUESTIONS is missing" in shown(none)
+    many = await bot.run('/poll survey "Long" ' + " ".join(f"q{n}" for n in range(11)))
+    assert many.error and "A survey has 1 to 10 questions; 11 were given" in shown(many)
+    await bot.run('/poll survey "Short" "Fine?"')
+    wrong = await bot.run("/poll respond 1 7", as_="maria")
+    assert wrong.error and "from 1 (strongly disagree) to 5 (strongly agree)" in shown(wrong)
+    vote = await bot.run("/poll vote 1 1", as_="maria")
+    assert vote.error and "is a survey" in shown(vote)
+
+
+async def _rows(bot: Harness, sql: str) -> list[tuple]:
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+
+
+# The weekly digest -------------------------------------------------------------------------
+
+
+async def test_weekly_digest_goes_once_on_its_day_with_the_week_ahead(town, db: Database, clock) -> None:
+    bot, platform = town
+    reply = await bot.run("/coalition digest on --day tuesday --hour 9")
+    assert "Tuesdays at 09:00 (UTC)" in shown(reply) and "Tue 24 Nov 2026, 09:00 UTC" in shown(reply)
+    await bot.run('/meeting schedule "Budget review" "wednesday 6pm"')
+    await bot.run('/poll create "Venue?" Library Online --closes "thursday 5pm"')
+    await bot.run('/broadcast send "Road closure"')
+    await bot.click("broadcast:ack:1", as_="maria")
+    await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
+    await advance(bot, timedelta(hours=23, minutes=59))
+    assert not [p for p in platform.posted if p.key.startswith("digest:")]
+    # The bot restarts just before the digest is due; two processes come up together.
+    await bot.dispatcher.app.scheduler.stop()
+    clock.set(clock.now() + timedelta(minutes=2))
+    apps = []
+    for _ in range(2):
+        other = Database(db.url)
+        app = App(Settings(database_url=db.url), other, clock)
+        app.add_messenger(platform)
+        Dispatcher(app, build_registry())
+        apps.append((app, other))
+    try:
+        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
+        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
+    finally:
+        for _, other in apps:
+            await other.dispose()
+    digests = [p for p in platform.posted if p.key.startswith("digest:")]
+    assert [p.key for p in digests] == ["digest:1:2026-11-24"]
+    text = shown(digests[0].reply)
+    assert "The week ahead for Our coalition" in text
+    assert "25 Nov 2026, 18:00 UTC: Budget review (#1)" in text
+    assert "#1 Venue?: closes in 3 days" in text  # Thursday 17:00, from Tuesday morning
+    assert "#1 Road closure: 1 of 5 acknowledged" in text
+    assert "Print flyers, maria: due" in text
+
+
+async def test_digest_settings_are_checked(town) -> None:
+    bot, _ = town
+    bad = await bot.run("/coalition digest on --day someday")
+    assert bad.error and "'someday' is not a day of the week" in shown(bad)
+    late = await bot.run("/coalition digest on --hour 25")
+    assert late.error and "25 is too large; the maximum is 23" in shown(late)
+    refused = await bot.run("/coalition digest on", as_="maria")
+    assert refused.error and "Only coordinators" in shown(refused)
+    assert "gets no weekly digest" in shown(await bot.run("/coalition digest", as_="maria"))
+    await bot.run("/coalition digest on --day fri --hour 16")
+    assert "Fridays at 16:00" in shown(await bot.run("/coalition digest show", as_="maria"))
+    await bot.run("/coalition digest off")
+    assert "gets no weekly digest" in shown(await bot.run("/coalition digest"))
