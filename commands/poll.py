@@ -355,7 +355,14 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
     polls = ctx.services.polls
     waiting = []
     for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=20, open_only=True):
-        if polls.is_eligible(poll, ctx.me) and await polls.ballot_of(poll, ctx.me) is None:
+        if not polls.is_eligible(poll, ctx.me):
+            continue
+        key = polls.voter_key(poll, ctx.me)
+        if poll.kind == "survey":
+            answered = await ctx.services.repos.polls.survey_response(poll.id or 0, key) is not None
+        else:
+            answered = await ctx.services.repos.polls.ballot(poll.id or 0, key) is not None
+        if not answered:
             waiting.append(poll)
     if not waiting:
         return [Section("**Polls**\nNo open polls waiting for your vote.")]

@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from bot.app import App
+from bot.markup import strip_markers
 from bot.config import Settings
 from commands import build_registry
 from commands.dispatcher import Dispatcher
@@ -268,3 +269,16 @@ async def test_digest_settings_are_checked(town) -> None:
     assert "Fridays at 16:00" in shown(await bot.run("/coalition digest show", as_="maria"))
     await bot.run("/coalition digest off")
     assert "gets no weekly digest" in shown(await bot.run("/coalition digest"))
+
+
+async def test_home_lists_a_survey_until_it_is_answered(town) -> None:
+    bot, _ = town
+    await bot.run('/poll survey "Check-in" "Meetings are useful"')
+    home = await bot.dispatcher.run_home(bot.actor("maria"), bot.where("general"))
+    texts = [strip_markers(getattr(b, "text", "")) for b in home.blocks]
+    assert any("Survey: Check-in" in t for t in texts) and any(
+        "Open polls waiting for your vote (1)" in t for t in texts
+    )
+    await bot.run("/poll respond 1 4", as_="maria")
+    home = await bot.dispatcher.run_home(bot.actor("maria"), bot.where("general"))
+    assert not any("Survey: Check-in" in strip_markers(getattr(b, "text", "")) for b in home.blocks)
