@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import text
 
 from bot.app import App
-from bot.markup import strip_markers
 from bot.config import Settings
+from bot.markup import strip_markers
 from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database
