@@ -277,7 +277,7 @@ async def test_home_lists_a_survey_until_it_is_answered(town) -> None:
     home = await bot.dispatcher.run_home(bot.actor("maria"), bot.where("general"))
     texts = [strip_markers(getattr(b, "text", "")) for b in home.blocks]
     assert any("Survey: Check-in" in t for t in texts) and any(
-        "Open polls waiting for your vote (1)" in t for t in texts
+        "Open polls waiting for your vote** (1)" in t for t in texts
     )
     await bot.run("/poll respond 1 4", as_="maria")
     home = await bot.dispatcher.run_home(bot.actor("maria"), bot.where("general"))
