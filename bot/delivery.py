@@ -141,11 +141,14 @@ class DeliveryWorker:
             if found is not None:
                 log.info("delivery %s had already arrived; not sent again", row.dedupe_key)
                 return found.message_id
-        await self.pacer.acquire(channel_key)
-        if isinstance(target, UserRef):
-            sent = await self.messenger.send_private(target, reply, key=row.dedupe_key)
-        else:
-            sent = await self.messenger.send(target, reply, key=row.dedupe_key)
+        slot = await self.pacer.acquire(channel_key)
+        try:
+            if isinstance(target, UserRef):
+                sent = await self.messenger.send_private(target, reply, key=row.dedupe_key)
+            else:
+                sent = await self.messenger.send(target, reply, key=row.dedupe_key)
+        finally:
+            slot.done()
         return sent.message_id
 
     async def _edit(self, claimed: Claimed, target: ConversationRef | UserRef, channel_key: str) -> str | None:
@@ -171,8 +174,11 @@ class DeliveryWorker:
             conversation = ConversationRef(original.platform, original.workspace_id, original.channel_id or "")
             if original.kind == "dm":
                 conversation = ConversationRef(original.platform, original.workspace_id, f"dm:{original.user_id}")
-        await self.pacer.acquire(channel_key)
-        await self.messenger.update(MessageRef(conversation, message_id), reply_from_dict(json.loads(row.payload)))
+        slot = await self.pacer.acquire(channel_key)
+        try:
+            await self.messenger.update(MessageRef(conversation, message_id), reply_from_dict(json.loads(row.payload)))
+        finally:
+            slot.done()
         return message_id
 
     async def _failed(self, claimed: Claimed, channel_key: str, exc: DeliveryError) -> None:

@@ -40,15 +40,21 @@ JITTER_MARGIN = 0.05
 
 
 class SlidingWindow:
-    """Admits at most `count` events in any `seconds` (plus a jitter margin); `acquire` waits."""
+    """Admits at most `count` events in any `seconds` (plus a jitter margin); `acquire` waits.
+
+    Each admitted event holds a slot stamped with the time it was let through, and again with the
+    time the platform answered (`Slot.done`): the platform counts a message when it arrives, which
+    is somewhere between the two, so counting from the later one can never put one too many in
+    the platform's window, however long a busy moment delays a request on its way.
+    """
 
     def __init__(self, window: Window) -> None:
         self.window = window
-        self.sent: deque[float] = deque()
+        self.sent: deque[list[float]] = deque()
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> list[float]:
         async with self._lock:
             while True:
                 now = time.monotonic()
@@ -56,15 +62,26 @@ class SlidingWindow:
                     await asyncio.sleep(self.paused_until - now)
                     continue
                 span = self.window.seconds + JITTER_MARGIN
-                while self.sent and now - self.sent[0] >= span:
+                while self.sent and now - self.sent[0][0] >= span:
                     self.sent.popleft()
                 if len(self.sent) < self.window.count:
-                    self.sent.append(now)
-                    return
-                await asyncio.sleep(span - (now - self.sent[0]) + 0.001)
+                    stamp = [now]
+                    self.sent.append(stamp)
+                    return stamp
+                await asyncio.sleep(span - (now - self.sent[0][0]) + 0.001)
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+@dataclass
+class Slot:
+    stamps: list[list[float]]
+
+    def done(self) -> None:
+        now = time.monotonic()
+        for stamp in self.stamps:
+            stamp[0] = max(stamp[0], now)
 
 
 class Pacer:
@@ -88,12 +105,16 @@ class Pacer:
             self._channels.move_to_end(key)
         return window
 
-    async def acquire(self, channel_key: str) -> None:
+    async def acquire(self, channel_key: str) -> Slot:
+        """Wait for room in the channel's window and the platform's; call `done()` on the returned
+        slot once the platform has answered."""
+        stamps = []
         channel = self._channel(channel_key)
         if channel is not None:
-            await channel.acquire()
+            stamps.append(await channel.acquire())
         if self.overall is not None:
-            await self.overall.acquire()
+            stamps.append(await self.overall.acquire())
+        return Slot(stamps)
 
     def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
         window = self.overall if everywhere else self._channel(channel_key)
