@@ -20,7 +20,8 @@ from adapters.slack import render as slack_render
 from bot import logs
 from bot.app import App
 from bot.config import Settings
-from bot.services.polls import PollService, instant_runoff
+from bot.services.polls import PollService
+from bot.services.runoff import instant_runoff
 from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database

@@ -29,6 +29,7 @@ from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.governance import cell
 from bot.services.outbox import Outbox
+from bot.services.runoff import Round, instant_runoff
 from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, SurveyResults, SurveyService
 from storage import Repositories
 from storage.models import Channel, Member, Poll
@@ -49,15 +50,6 @@ class PollProblem(ValueError):
 
 
 @dataclass(frozen=True)
-class Round:
-    """One counting round of an instant-runoff poll."""
-
-    counts: dict[int, int]  # continuing option -> ballots whose highest continuing choice it is
-    exhausted: int  # ballots with no continuing choice left
-    eliminated: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
 class Results:
     voters: int
     counts: list[int]  # per option: votes (first preferences for ranked polls)
@@ -71,45 +63,6 @@ def keyed_hash(secret: str, *parts: object) -> str:
 
 def parse_choices(stored: str) -> list[int]:
     return [int(c) for c in stored.split(",") if c]
-
-
-def instant_runoff(ballots: list[list[int]], option_count: int) -> tuple[list[Round], list[int]]:
-    """Count ranked ballots round by round; the option with more than half of the continuing ballots
-    wins. The option with the fewest votes is eliminated each round; a tie for fewest is broken by
-    the earlier rounds' counts (fewest there goes), and options still tied are eliminated together
-    unless that would leave none, in which case they share the win."""
-    continuing = set(range(option_count))
-    rounds: list[Round] = []
-    while True:
-        counts = dict.fromkeys(sorted(continuing), 0)
-        exhausted = 0
-        for ballot in ballots:
-            top = next((c for c in ballot if c in continuing), None)
-            if top is None:
-                exhausted += 1
-            else:
-                counts[top] += 1
-        valid = sum(counts.values())
-        if valid == 0:
-            rounds.append(Round(counts, exhausted))
-            return rounds, []
-        leader = max(counts.values())
-        leaders = [o for o, n in counts.items() if n == leader]
-        if leader * 2 > valid or len(continuing) == 1:
-            rounds.append(Round(counts, exhausted))
-            return rounds, leaders
-        fewest = min(counts.values())
-        last = [o for o, n in counts.items() if n == fewest]
-        for earlier in reversed(rounds):
-            if len(last) == 1:
-                break
-            low = min(earlier.counts.get(o, 0) for o in last)
-            last = [o for o in last if earlier.counts.get(o, 0) == low]
-        if len(last) == len(continuing):
-            rounds.append(Round(counts, exhausted))
-            return rounds, sorted(last)
-        rounds.append(Round(counts, exhausted, tuple(sorted(last))))
-        continuing -= set(last)
 
 
 class PollService:
