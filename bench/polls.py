@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,6 +39,7 @@ from adapters.slack.app import SlackAdapter
 from bot import logs
 from bot.app import App
 from bot.config import Settings, normalise_database_url
+from bot.markup import plain
 from bot.refs import Actor, ConversationRef, UserRef
 from commands import build_registry
 from commands.dispatcher import Dispatcher
@@ -125,10 +127,6 @@ async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> None:
 
 
 def shown_voters(card) -> str:  # type: ignore[no-untyped-def]
-    from datetime import UTC
-
-    from bot.markup import plain
-
     last = card.edits[-1] if card.edits else card.reply
     return next((line for line in plain(last.text, UTC).splitlines() if "voter" in line), "?")
 

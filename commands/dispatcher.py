@@ -91,9 +91,9 @@ class Dispatcher:
         message: MessageRef | None = None,
     ) -> Reply:
         """A button click or a menu choice."""
+        routed = self.registry.route(action_id)
 
         async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
-            routed = self.registry.route(action_id)
             if routed is None:
                 return error("That button no longer does anything; the message it belongs to is out of date.")
             spec, params = routed
@@ -118,7 +118,6 @@ class Dispatcher:
 
         # Only the kind of click is logged: its ids may say which option of an anonymous poll was chosen.
         kind = ":".join(action_id.split(":")[:2])[:60]
-        routed = self.registry.route(action_id)
         if routed is not None and routed[0].batched:
             return await self._in_batch(actor, where, prepare, describe=f"action {kind}")
         return await self._in_transaction(actor, where, prepare, describe=f"action {kind}")

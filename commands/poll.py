@@ -11,7 +11,7 @@ from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.meetings import MeetingProblem
-from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem
+from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
 from bot.services.surveys import SurveyProblem
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -76,12 +76,12 @@ async def when(ctx: CommandContext) -> Reply:
 
 def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[int]:
     chosen = []
-    folded = [" ".join(label.casefold().split()) for label in poll_labels]
+    folded = [fold(label) for label in poll_labels]
     for word in typed:
         if word.isdigit() and 1 <= int(word) <= len(poll_labels):
             chosen.append(int(word) - 1)
-        elif kind != "when" and " ".join(word.casefold().split()) in folded:
-            chosen.append(folded.index(" ".join(word.casefold().split())))
+        elif kind != "when" and fold(word) in folded:
+            chosen.append(folded.index(fold(word)))
         else:
             raise CommandError(f"'{word}' is not one of the options: give numbers from 1 to {len(poll_labels)}.")
     return chosen
@@ -93,7 +93,7 @@ async def vote(ctx: CommandContext) -> Reply:
         return error(
             f"#{poll.id} is a survey: answer it with `/poll respond {poll.id}` and a number from 1 to 5 per question."
         )
-    labels = ctx.services.polls.options(poll)
+    labels = poll.option_list
     choices = _parse_choices(labels, ctx.args["choices"], poll.kind)
     return await _record(ctx, poll, choices)
 
@@ -244,7 +244,7 @@ async def respond(ctx: CommandContext) -> Reply:
 async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
     polls = ctx.services.polls
     try:
-        await polls.check_open(poll)
+        polls.check_open(poll)
         current = await polls.surveys.answer(poll, ctx.me, polls.voter_key(poll, ctx.me), answers)
     except (PollProblem, SurveyProblem) as exc:
         return error(str(exc))
@@ -319,7 +319,7 @@ async def meet(ctx: ActionContext) -> Reply:
         return error(f"Poll #{poll.id} is still open; close it first with `/poll close {poll.id}`.")
     option = int(ctx.params["option"])
     polls = ctx.services.polls
-    start = datetime.fromisoformat(polls.options(poll)[option])
+    start = datetime.fromisoformat(poll.option_list[option])
     try:
         meeting, occurrence = await ctx.services.meetings.schedule(
             poll.coalition_id,

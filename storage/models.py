@@ -6,6 +6,7 @@ those spaces are linked to it with tags; members are platform identities with a 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
@@ -313,6 +314,11 @@ class Poll(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     last_remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     meeting_id: int | None = Field(default=None, foreign_key="meetings.id")  # the meeting a scheduling poll became
+
+    @property
+    def option_list(self) -> list[str]:
+        """The options (a survey's statements), in order."""
+        return list(json.loads(self.options))
 
 
 class Ballot(SQLModel, table=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -146,10 +145,6 @@ class PollRepository:
         return {poll_id: int(count) for poll_id, count in result.all()}
 
     # Surveys ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def options_of(poll: Poll) -> list[str]:
-        return list(json.loads(poll.options))
 
     async def survey_response(self, poll_id: int, voter_key: str) -> SurveyResponse | None:
         return await self.session.get(SurveyResponse, (poll_id, voter_key), populate_existing=True)

@@ -6,13 +6,20 @@ session: `await bot.run("/coalition link", as_="admin")`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from bot import markup
+from bot.app import App
+from bot.clock import Clock
+from bot.config import Settings
+from bot.messenger import Messenger
 from bot.refs import Actor, ConversationRef, UserRef
 from bot.replies import Reply
+from commands import build_registry
 from commands.dispatcher import Dispatcher
+from storage import Database
 
 
 class Harness:
@@ -48,4 +55,22 @@ def shown(reply: Reply, zone: ZoneInfo | None = None) -> str:
     return markup.plain(reply.text, zone or ZoneInfo("UTC"))
 
 
-__all__ = ["UTC", "Harness", "shown"]
+async def two_processes_catch_up(url: str, clock: Clock, messenger: Messenger) -> None:
+    """Two bot processes start on the same database at once and each run what is due, twice: what
+    fell due while the bot was down must go out once."""
+    apps = []
+    for _ in range(2):
+        database = Database(url)
+        app = App(Settings(database_url=url), database, clock)
+        app.add_messenger(messenger)
+        Dispatcher(app, build_registry())
+        apps.append((app, database))
+    try:
+        for _ in range(2):
+            await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
+    finally:
+        for _, database in apps:
+            await database.dispose()
+
+
+__all__ = ["UTC", "Harness", "shown", "two_processes_catch_up"]

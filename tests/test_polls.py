@@ -22,11 +22,9 @@ from bot.app import App
 from bot.config import Settings
 from bot.services.polls import PollService
 from bot.services.runoff import instant_runoff
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from storage.models import Member, Poll
-from tests.harness import Harness, shown
+from tests.harness import Harness, shown, two_processes_catch_up
 from tests.messengers import MemoryPlatform
 
 
@@ -292,19 +290,7 @@ async def test_deadline_closes_once_and_survives_a_restart(forum, db: Database, 
     # The bot is down over the deadline; two processes come back at once.
     await bot.dispatcher.app.scheduler.stop()
     clock.set(clock.now() + timedelta(hours=2))
-    apps = []
-    for _ in range(2):
-        second_db = Database(db.url)
-        app = App(Settings(database_url=db.url), second_db, clock)
-        app.add_messenger(platform)
-        Dispatcher(app, build_registry())
-        apps.append((app, second_db))
-    try:
-        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
-        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
-    finally:
-        for _, second_db in apps:
-            await second_db.dispose()
+    await two_processes_catch_up(db.url, clock, platform)
     finals = [p for p in platform.posted if ":results:" in p.key]
     assert sorted(p.target for p in finals) == ["general"]
     assert "Winner: South." in shown(finals[0].reply)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -11,13 +10,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from bot.app import App
-from bot.config import Settings
 from bot.markup import strip_markers
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
-from tests.harness import Harness, shown
+from tests.harness import Harness, shown, two_processes_catch_up
 from tests.messengers import MemoryPlatform
 
 
@@ -233,19 +228,7 @@ async def test_weekly_digest_goes_once_on_its_day_with_the_week_ahead(town, db: 
     # The bot restarts just before the digest is due; two processes come up together.
     await bot.dispatcher.app.scheduler.stop()
     clock.set(clock.now() + timedelta(minutes=2))
-    apps = []
-    for _ in range(2):
-        other = Database(db.url)
-        app = App(Settings(database_url=db.url), other, clock)
-        app.add_messenger(platform)
-        Dispatcher(app, build_registry())
-        apps.append((app, other))
-    try:
-        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
-        await asyncio.gather(*(app.scheduler.run_due() for app, _ in apps))
-    finally:
-        for _, other in apps:
-            await other.dispose()
+    await two_processes_catch_up(db.url, clock, platform)
     digests = [p for p in platform.posted if p.key.startswith("digest:")]
     assert [p.key for p in digests] == ["digest:1:2026-11-24"]
     text = shown(digests[0].reply)

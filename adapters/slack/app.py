@@ -109,9 +109,9 @@ class SlackAdapter:
 
     async def actor(self, user_id: str, team_id: str, fallback_name: str = "") -> Actor:
         """The member with what Slack's profile says: name, admin status, time zone (cached)."""
-        cached = self._profiles.get(user_id)
-        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
-            return cached[1]
+        cached = self._cached(user_id)
+        if cached is not None:
+            return cached
         name, admin, tz = fallback_name or user_id, False, None
         try:
             info = (await self.client.users_info(user=user_id)).get("user") or {}
@@ -125,13 +125,17 @@ class SlackAdapter:
         self._profiles[user_id] = (time.monotonic(), actor)
         return actor
 
+    def _cached(self, user_id: str) -> Actor | None:
+        cached = self._profiles.get(user_id)
+        return cached[1] if cached and time.monotonic() - cached[0] < PROFILE_TTL else None
+
     def _clicker(self, user: dict[str, Any], team: str) -> Actor:
         """Who clicked: the cached profile, or else what the click itself says. A vote needs no
         profile lookup, and in a burst of votes from new members those lookups would cost more
         than the votes; the profile is fetched at the member's first command instead."""
-        cached = self._profiles.get(user["id"])
-        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
-            return cached[1]
+        cached = self._cached(user["id"])
+        if cached is not None:
+            return cached
         name = user.get("name") or user.get("username") or user["id"]
         return Actor(UserRef(self.platform, team, user["id"]), name[:80], profile_known=False)
 

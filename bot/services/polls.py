@@ -57,6 +57,11 @@ class Results:
     rounds: list[Round] = field(default_factory=list)
 
 
+def fold(text: str) -> str:
+    """An option as compared: case and runs of spaces do not make two options different."""
+    return " ".join(text.casefold().split())
+
+
 def keyed_hash(secret: str, *parts: object) -> str:
     return hmac.new(secret.encode(), "\x1f".join(str(p) for p in parts).encode(), hashlib.sha256).hexdigest()
 
@@ -102,7 +107,7 @@ class PollService:
             raise PollProblem(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {len(options)} were given.")
         seen: set[str] = set()
         for option in options:
-            folded = " ".join(option.casefold().split())
+            folded = fold(option)
             if folded in seen:
                 what = "question" if kind == "survey" else "option"
                 raise PollProblem(f"The {what} '{option}' is given twice; each {what} must be different.")
@@ -152,14 +157,10 @@ class PollService:
     def _key(poll: Poll, part: str) -> str:
         return f"{SOURCE}:{poll.id}:{part}"
 
-    @staticmethod
-    def options(poll: Poll) -> list[str]:
-        return list(json.loads(poll.options))
-
     def label(self, poll: Poll, index: int, *, plain: bool = False) -> str:
         """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
         plain text fits (menu labels), in the poll's zone with the zone named."""
-        value = self.options(poll)[index]
+        value = poll.option_list[index]
         if poll.kind != "when":
             return value if plain else user_text(value)
         moment = datetime.fromisoformat(value)
@@ -184,7 +185,7 @@ class PollService:
     def describe_eligible(self, poll: Poll) -> str:
         return ", ".join(w for w in poll.eligible.split(",") if w) or "every member"
 
-    async def check_open(self, poll: Poll) -> None:
+    def check_open(self, poll: Poll) -> None:
         """Refuse once the poll is closed, or past its deadline even if the scheduler has not run yet."""
         now = self.clock.now()
         closed = (
@@ -205,12 +206,12 @@ class PollService:
     async def vote(self, poll: Poll, member: Member, choices: list[int]) -> list[int]:
         """Record this member's choices (in rank order for ranked polls), replacing an earlier ballot."""
         assert poll.id is not None
-        await self.check_open(poll)
+        self.check_open(poll)
         if not self.is_eligible(poll, member):
             raise PollProblem(
                 f"Poll #{poll.id} is only for: {self.describe_eligible(poll)}. Your vote was not recorded."
             )
-        count = len(self.options(poll))
+        count = len(poll.option_list)
         if any(not 0 <= c < count for c in choices):
             raise PollProblem(f"Poll #{poll.id} has options 1 to {count}.")
         if len(set(choices)) != len(choices):
@@ -252,7 +253,7 @@ class PollService:
         groups = [(parse_choices(c), n) for c, n in await self.repos.polls.choices(poll.id)]
         groups = [(b, n) for b, n in groups if b]
         voters = sum(n for _, n in groups)
-        count = len(self.options(poll))
+        count = len(poll.option_list)
         if poll.kind == "ranked":
             rounds, winners = instant_runoff([b for b, n in groups for _ in range(n)], count)
             first = Counter({i: sum(n for b, n in groups if b[0] == i) for i in range(count)})
@@ -329,7 +330,7 @@ class PollService:
             label = "First choices" if poll.kind == "ranked" else "Votes"
             blocks.append(Section(f"{label}:\n" + "\n".join(self.result_lines(poll, results))))
         else:
-            blocks.append(Section("\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(self.options(poll))))))
+            blocks.append(Section("\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))))
         if poll.status == "closed":
             blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"))
             blocks.append(Section(self.describe_winner(poll, results)))
@@ -342,7 +343,7 @@ class PollService:
 
     async def _survey_card(self, poll: Poll) -> Reply:
         assert poll.id is not None
-        questions = self.options(poll)
+        questions = poll.option_list
         respondents = len(await self.repos.polls.survey_responses(poll.id))
         rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
         head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
@@ -369,7 +370,7 @@ class PollService:
 
     def _ballot(self, poll: Poll) -> Actions:
         assert poll.id is not None
-        count = len(self.options(poll))
+        count = len(poll.option_list)
         choices = tuple(
             SelectOption(f"{i + 1}. {self.label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count)
         )
@@ -469,7 +470,7 @@ class PollService:
         an anonymous poll, who has voted is found by recomputing each member's keyed hash; nobody
         is shown the list, only how many were reminded."""
         assert poll.id is not None
-        await self.check_open(poll)
+        self.check_open(poll)
         now = self.clock.now()
         if poll.last_remind_at is not None and now < poll.last_remind_at + REMIND_EVERY:
             raise PollProblem(

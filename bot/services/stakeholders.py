@@ -105,7 +105,7 @@ class StakeholderService:
 
     async def map(self, coalition: Coalition) -> StakeholderMap:
         assert coalition.id is not None
-        members = [m for m in await self.repos.broadcasts.members(coalition.id)]
+        members = await self.repos.broadcasts.members(coalition.id)
         by_sector: dict[str, list[Member]] = {}
         for member in members:
             if member.sector:

@@ -71,7 +71,7 @@ class SurveyService:
     async def answer(self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int]) -> list[int]:
         """Record answers (question index -> 1..5), keeping this respondent's other answers."""
         assert poll.id is not None
-        count = len(self.repos.polls.options_of(poll))
+        count = len(poll.option_list)
         for question, value in answers.items():
             if not 0 <= question < count:
                 raise SurveyProblem(f"Survey #{poll.id} has questions 1 to {count}.")
@@ -90,13 +90,13 @@ class SurveyService:
 
     async def results(self, poll: Poll) -> SurveyResults:
         assert poll.id is not None
-        questions = self.repos.polls.options_of(poll)
+        questions = poll.option_list
         rows = await self.repos.polls.survey_responses(poll.id)
         earlier = await self.repos.polls.earlier_rounds(poll)
         previous_rows: list[tuple[str | None, str]] = []
         previous_questions: list[str] = []
         if earlier:
-            previous_questions = self.repos.polls.options_of(earlier[-1])
+            previous_questions = earlier[-1].option_list
             previous_rows = await self.repos.polls.survey_responses(earlier[-1].id or 0)
         sectors = Counter(sector for sector, _ in rows if sector)
         shown = {s for s, n in sectors.items() if n >= MIN_GROUP}
