@@ -108,9 +108,16 @@ def render(
 
 
 def format_time(when: datetime, zone: tzinfo, style: str = "F", now: datetime | None = None) -> str:
-    """A time stamp as plain text in one zone: the fallback wherever a platform cannot localise."""
+    """A time stamp as plain text in one zone: the fallback wherever a platform cannot localise.
+
+    A relative time ("in 3 days") needs the reader's `now`, which only the app's clock may give:
+    without one it is shown as an absolute time, never measured against the wall clock (the
+    console's simulated clock and the tests run far from today's date).
+    """
     if style == "R":
-        return relative(when, now or datetime.now(UTC))
+        if now is not None:
+            return relative(when, now)
+        style = "f"
     return when.astimezone(zone).strftime(TIME_STYLES[style])
 
 
@@ -127,7 +134,10 @@ def relative(when: datetime, now: datetime) -> str:
 
 
 def plain(text: str, zone: tzinfo, now: datetime | None = None) -> str:
-    """Marked text as plain text for one viewer (console, logs, notification fallbacks)."""
+    """Marked text as plain text for one viewer (console, logs, notification fallbacks).
+
+    `now` comes from the app's clock; without it relative times are shown as absolute ones.
+    """
     return render(
         text,
         bot=lambda s: s,

@@ -51,7 +51,8 @@ class Harness:
 
 
 def shown(reply: Reply, zone: ZoneInfo | None = None) -> str:
-    """The reply's text as a member reads it."""
+    """The reply's text as a member reads it; relative times are shown as absolute ones (use
+    `Harness.show` to read them against the bot's clock)."""
     return markup.plain(reply.text, zone or ZoneInfo("UTC"))
 
 

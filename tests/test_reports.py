@@ -231,10 +231,10 @@ async def test_weekly_digest_goes_once_on_its_day_with_the_week_ahead(town, db: 
     await two_processes_catch_up(db.url, clock, platform)
     digests = [p for p in platform.posted if p.key.startswith("digest:")]
     assert [p.key for p in digests] == ["digest:1:2026-11-24"]
-    text = shown(digests[0].reply)
+    text = bot.show(digests[0].reply)
     assert "The week ahead for Our coalition" in text
     assert "25 Nov 2026, 18:00 UTC: Budget review (#1)" in text
-    assert "#1 Venue?: closes in 3 days" in text  # Thursday 17:00, from Tuesday morning
+    assert "#1 Venue?: closes in 2 days" in text  # Thursday 17:00, read at Tuesday 09:01 on the bot's clock
     assert "#1 Road closure: 1 of 5 acknowledged" in text
     assert "Print flyers, maria: due" in text
 
