@@ -16,7 +16,13 @@ import pytest
 from tests.test_console import console, messages
 
 ROOT = Path(__file__).resolve().parent.parent
-WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time")}
+WALL_CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+}
 # Where reading the wall clock is the point: the real clock, the simulated clock's default start,
 # and the storage default for rows written outside any service (never rendered relative to now).
 ALLOWED = {"bot/clock.py", "adapters/cli.py", "storage/models.py"}
@@ -44,7 +50,7 @@ def test_relative_times_follow_the_bots_clock_far_from_today(tmp_path: Path, sta
     assert len(shown) >= 2, texts  # the card and /poll show, read at the bot's own now
     assert any("reminded just now; you can remind them again in 1 hour" in t for t in texts), texts
     assert any("closed 1 day ago" in t for t in texts), texts  # the late vote, 4 days on
-    assert not any("years" in t or "ago" in t and "closed 1 day ago" not in t for t in texts), texts
+    assert not any("years" in t or ("ago" in t and "closed 1 day ago" not in t) for t in texts), texts
     assert any("The first: Tue " in t and start[:4] in t for t in texts), texts  # the digest, in the bot's year
 
 
