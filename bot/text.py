@@ -52,3 +52,8 @@ def split_text(text: str, limit: int) -> list[str]:
     if text:
         pieces.append(text)
     return pieces
+
+
+def plural(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 channel`, `3 channels`: members read "1 voter", never "1 voter(s)"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -9,6 +9,7 @@ from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
 from bot.services.broadcasts import BroadcastProblem
 from bot.services.governance import RateLimit
+from bot.text import plural
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -36,7 +37,7 @@ async def send(ctx: CommandContext) -> Reply:
         )
     except BroadcastProblem as exc:
         return error(str(exc), ctx.usage)
-    ctx.audit_note = f"broadcast #{broadcast.id} to {len(channels)} channel(s)" + (
+    ctx.audit_note = f"broadcast #{broadcast.id} to {plural(len(channels), 'channel')}" + (
         f" tagged {','.join(ctx.args['to'])}" if ctx.args["to"] else ""
     )
     where = "channel" if len(channels) == 1 else "channels"
@@ -71,8 +72,10 @@ async def cancel(ctx: CommandContext) -> Reply:
     ctx.audit_note = f"broadcast #{broadcast.id}"
     if withdrawn == 0:
         return error(f"Broadcast #{broadcast.id} has already gone out to every channel; nothing left to cancel.")
-    note = f" {delivered} channel(s) had already received it." if delivered else ""
-    return Reply(f"Broadcast #{broadcast.id} is cancelled: withdrawn from {withdrawn} channel(s).{note}", private=True)
+    note = f" {plural(delivered, 'channel')} had already received it." if delivered else ""
+    return Reply(
+        f"Broadcast #{broadcast.id} is cancelled: withdrawn from {plural(withdrawn, 'channel')}.{note}", private=True
+    )
 
 
 async def status(ctx: CommandContext) -> Reply:
@@ -100,7 +103,7 @@ async def status(ctx: CommandContext) -> Reply:
             names = ", ".join(user_text(m.display_name or m.user_id) for m in named[:20])
             more = f" and {len(named) - 20} more" if len(named) > 20 else ""
             if len(named) < len(state.acks):
-                more += f" (and {len(state.acks) - len(named)} former member(s))"
+                more += f" (and {plural(len(state.acks) - len(named), 'former member', 'former members')})"
             lines.append(f"Who: {names}{more}")
     return Reply("\n".join(lines), private=True)
 
@@ -113,12 +116,14 @@ async def nudge(ctx: CommandContext) -> Reply:
         return error(f"Broadcast #{broadcast.id} was cancelled.")
     try:
         count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
-        ctx.audit_note = f"broadcast #{broadcast.id}: {count} member(s) reminded"
+        ctx.audit_note = f"broadcast #{broadcast.id}: {plural(count, 'member')} reminded"
     except BroadcastProblem as exc:
         return error(str(exc))
     if count == 0:
         return Reply(f"Everyone has acknowledged broadcast #{broadcast.id}. Nobody to remind.", private=True)
-    return Reply(f"Reminding {count} member(s) privately to acknowledge broadcast #{broadcast.id}.", private=True)
+    return Reply(
+        f"Reminding {plural(count, 'member')} privately to acknowledge broadcast #{broadcast.id}.", private=True
+    )
 
 
 async def acknowledge(ctx: ActionContext) -> Reply:

@@ -6,6 +6,7 @@ from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
 from bot.services.coalitions import JoinProblem
+from bot.text import plural
 from commands.context import CommandContext
 from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
@@ -91,7 +92,8 @@ async def link(ctx: CommandContext) -> Reply:
 async def unlink(ctx: CommandContext) -> Reply:
     assert ctx.channel is not None
     withdrawn = await ctx.services.coalitions.unlink(ctx.channel)
-    note = f" {withdrawn} queued message(s) for it were withdrawn." if withdrawn else ""
+    was = "was" if withdrawn == 1 else "were"
+    note = f" {plural(withdrawn, 'queued message')} for it {was} withdrawn." if withdrawn else ""
     return Reply(
         f"This channel is no longer linked to **{user_text(ctx.coalition.name)}**.{note} "
         "Re-link it any time with `/coalition link`."

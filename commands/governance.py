@@ -51,8 +51,10 @@ async def audit(ctx: CommandContext) -> Reply:
     if not entries:
         return Reply(f"No coordinator actions since {timestamp(since, 'f')}.", private=True)
     lines = [f"**Coordinator actions since {timestamp(since, 'f')}** ({len(entries)})"]
-    for entry, actor in entries[:AUDIT_SHOWN]:
-        lines.append(f"• {timestamp(entry.at, 'f')}: {user_text(actor)} ran `{entry.action}` {user_text(entry.target)}")
+    for line in entries[:AUDIT_SHOWN]:
+        lines.append(
+            f"• {timestamp(line.at, 'f')}: {user_text(line.actor)} ran `{line.action}` {user_text(line.target)}"
+        )
     if len(entries) > AUDIT_SHOWN:
         lines.append(f"… and {len(entries) - AUDIT_SHOWN} more; `/coalition audit --csv` exports them all.")
     reply = Reply("\n".join(lines), private=True)

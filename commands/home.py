@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.markup import user_text
 from bot.replies import Block, Context, Divider, Reply, Section
+from bot.text import plural
 from commands.context import CommandContext
 
 
@@ -13,7 +14,7 @@ async def home(ctx: CommandContext) -> Reply:
     head = (
         f"**{user_text(ctx.coalition.name)}**\nYou are a {me.role}. Times are shown in {ctx.zone.key}. "
         f"{len(channels)} linked channel{'s' if len(channels) != 1 else ''} across "
-        f"{len({c.platform for c in channels})} platform(s)."
+        f"{plural(len({c.platform for c in channels}), 'platform')}."
     )
     blocks: list[Block] = [Section(head), Divider()]
     for section in ctx.registry.home_sections:

@@ -10,6 +10,7 @@ from bot.replies import Actions, Attachment, Block, Button, Reply, Section, acti
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, parse_minutes
+from bot.text import plural
 from bot.times import TimeProblem, format_duration, parse_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -53,7 +54,7 @@ async def schedule(ctx: CommandContext) -> Reply:
     lead = describe_minutes(ctx.coalition.reminder_minutes) or "no reminders (coalition setting)"
     return Reply(
         f"Scheduled **{user_text(meeting.title)}** (#{occurrence.id}) for {local} {ctx.zone.key}{repeat}; "
-        f"announced in {len(channels)} channel(s). Reminders: {lead} before "
+        f"announced in {plural(len(channels), 'channel')}. Reminders: {lead} before "
         f"(a reminder more than {int(REMINDER_GRACE.total_seconds() // 3600)} hours late because the bot was "
         "down is skipped, not sent late).",
         private=True,
@@ -116,7 +117,8 @@ async def cancel(ctx: CommandContext) -> Reply:
     ctx.audit_note = f"meeting #{occurrence.id}" + (" and the rest of its series" if series else "")
     what = "the rest of the series" if series else f"#{occurrence.id} on {timestamp(occurrence.start)}"
     return Reply(
-        f"Cancelled {user_text(meeting.title)}: {what} ({count} occurrence(s)). Those who said they'd come are told."
+        f"Cancelled {user_text(meeting.title)}: {what} ({plural(count, 'occurrence')}). "
+        "Those who said they'd come are told."
     )
 
 
@@ -158,7 +160,9 @@ async def agenda(ctx: CommandContext) -> Reply:
             count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
         except MeetingProblem as exc:
             return error(str(exc))
-        return Reply(f"Added to the agenda of {user_text(meeting.title)}; it has {count} item(s).", private=True)
+        return Reply(
+            f"Added to the agenda of {user_text(meeting.title)}; it has {plural(count, 'item')}.", private=True
+        )
     text = (
         user_text(meeting.agenda)
         if meeting.agenda
@@ -310,7 +314,8 @@ async def ics(ctx: CommandContext) -> Reply:
             return error("There are no upcoming meetings to export.")
     data = await ctx.services.meetings.ics(meetings)
     return Reply(
-        f"Calendar file with {len(meetings)} meeting(s): open it, or import it into Google Calendar or Outlook.",
+        f"Calendar file with {plural(len(meetings), 'meeting')}: "
+        "open it, or import it into Google Calendar or Outlook.",
         private=True,
         attachments=(Attachment("coalition-meetings.ics", data, "text/calendar"),),
     )

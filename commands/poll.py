@@ -13,6 +13,7 @@ from bot.services.governance import RateLimit
 from bot.services.meetings import MeetingProblem
 from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
 from bot.services.surveys import SurveyProblem
+from bot.text import plural
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -54,7 +55,7 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
     noun = "Survey" if kind == "survey" else "Poll"
-    ctx.audit_note = f"{noun.lower()} #{poll.id} in {len(channels)} channel(s)"
+    ctx.audit_note = f"{noun.lower()} #{poll.id} in {plural(len(channels), 'channel')}"
     closes = f"; it closes {timestamp(poll.closes_at)}" if poll.closes_at else "; close it with `/poll close`"
     where = "this channel" if len(channels) == 1 else f"{len(channels)} channels"
     return Reply(
@@ -157,7 +158,7 @@ async def results(ctx: CommandContext) -> Reply:
         lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *polls.surveys.lines(survey)]
         return Reply("\n".join(lines), private=True)
     counted = await polls.results(poll)
-    lines = [f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})", f"{counted.voters} voter(s)."]
+    lines = [f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})", f"{plural(counted.voters, 'voter')}."]
     lines += polls.result_lines(poll, counted)
     if poll.kind == "ranked" and counted.voters:
         lines += polls.rounds_lines(poll, counted)
@@ -206,7 +207,7 @@ async def remind(ctx: CommandContext) -> Reply:
     if count == 0:
         return Reply(f"Everyone who can vote in poll #{poll.id} has voted. Nobody to remind.", private=True)
     return Reply(
-        f"Reminding {count} member(s) privately to vote in poll #{poll.id}. Nobody is told who has voted.",
+        f"Reminding {plural(count, 'member')} privately to vote in poll #{poll.id}. Nobody is told who has voted.",
         private=True,
     )
 
@@ -251,7 +252,7 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
     _refresh_later(ctx, poll)
     done = sum(1 for a in current if a)
     return Reply(
-        f"✅ Recorded: {done} of {len(current)} question(s) of survey #{poll.id} answered. Your answers are "
+        f"✅ Recorded: {done} of {plural(len(current), 'question')} of survey #{poll.id} answered. Your answers are "
         "anonymous: nobody, coordinators included, can see who answered what. Results are shown when it closes.",
         private=True,
     )

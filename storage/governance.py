@@ -18,11 +18,13 @@ from storage.models import (
     AuditEntry,
     Ballot,
     Broadcast,
+    JoinCode,
     Meeting,
     Member,
     OutboxMessage,
     Poll,
     RateEvent,
+    Reminder,
     Rsvp,
 )
 
@@ -170,6 +172,11 @@ class GovernanceRepository:
             update(AuditEntry).where(AuditEntry.subject_id == member.id).values(subject_id=None)
         )
         await self.session.exec(delete(RateEvent).where(RateEvent.member_id == member.id))  # type: ignore[call-overload]
+        # Their own reminder lead times made reminders only for them: those go with them.
+        await self.session.exec(delete(Reminder).where(Reminder.member_id == member.id))  # type: ignore[call-overload]
+        await self.session.exec(  # type: ignore[call-overload]
+            update(JoinCode).where(JoinCode.created_by == member.id).values(created_by=None)
+        )
         dm_rows = select(OutboxMessage.id).where(
             OutboxMessage.kind == "dm",
             OutboxMessage.platform == member.platform,

@@ -96,6 +96,16 @@ class MeetingRepository:
         )
         return list(result.all())
 
+    async def answered_by(self, member_id: int) -> list[tuple[Occurrence, Meeting]]:
+        """The occurrences whose cards name this member among those answering."""
+        result = await self.session.exec(
+            select(Occurrence, Meeting)
+            .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
+            .join(Rsvp, col(Rsvp.occurrence_id) == Occurrence.id)
+            .where(Rsvp.member_id == member_id)
+        )
+        return list(result.all())
+
     async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
         """RSVP counts for many occurrences in one query (lists would otherwise ask once per meeting)."""
         if not occurrence_ids:

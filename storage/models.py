@@ -171,7 +171,7 @@ class JoinCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
     code_hash: str = Field(max_length=64, unique=True)
-    created_by: int = Field(foreign_key="members.id")
+    created_by: int | None = Field(default=None, foreign_key="members.id")  # None once the creator is forgotten
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     used_by_space_id: int | None = Field(default=None, foreign_key="spaces.id")

@@ -6,7 +6,7 @@ transaction ends and no lazy load ever runs behind the caller's back.
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.broadcasts import BroadcastRepository
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
-from storage.models import Channel, Coalition, Member, Space
+from storage.models import Acknowledgement, Channel, Coalition, Member, Space
 from storage.outbox import OutboxRepository
 from storage.polls import PollRepository
 from storage.reports import ReportRepository
@@ -75,6 +75,14 @@ class CoalitionRepository:
         self.session.add(channel)
         await self.session.flush()
         return channel
+
+    async def unlink_channel(self, channel: Channel) -> None:
+        """Remove a linked channel; acknowledgements made there stay counted, without the channel."""
+        await self.session.exec(  # type: ignore[call-overload]
+            update(Acknowledgement).where(Acknowledgement.channel_id == channel.id).values(channel_id=None)
+        )
+        await self.session.delete(channel)
+        await self.session.flush()
 
 
 class MemberRepository:

@@ -260,7 +260,7 @@ def test_roles_audit_and_data_rights_session(tmp_path: Path) -> None:
     assert "maria is now a coordinator (was member)" in texts[1]
     audit = next(t for t in texts if t.startswith("Coordinator actions"))
     assert "admin ran `/coalition role` maria: member → coordinator" in audit
-    assert "maria ran `/broadcast send` broadcast #1 to 1 channel(s)" in audit
+    assert "maria ran `/broadcast send` broadcast #1 to 1 channel" in audit
     export = next(m for m in out if m.get("attachments"))
     data = json.loads((tmp_path / export["attachments"][0]).read_text())
     assert data["you"]["user_id"] == "maria" and data["you"]["role"] == "coordinator"

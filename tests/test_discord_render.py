@@ -74,7 +74,7 @@ def test_buttons_fill_five_rows_of_five_and_say_what_was_left_out() -> None:
     buttons = tuple(Button(f"Option {n}", f"poll:vote:1:{n}") for n in range(30))
     rendered = render.message(Reply("t", blocks=(Section("Pick"), Actions(buttons))))
     assert [len(row) for row in rendered.rows] == [5, 5, 5, 5, 5]
-    assert "5 more button(s) did not fit" in (rendered.embeds[0].description or "")
+    assert "5 more buttons did not fit" in (rendered.embeds[0].description or "")
 
 
 def test_selects_carry_25_options_each() -> None:

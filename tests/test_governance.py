@@ -234,13 +234,13 @@ async def test_every_coordinator_action_is_audited(world: Harness) -> None:
     listing = shown(await world.run("/coalition audit"))
     for expected in (
         "admin ran `/coalition link` #police tags=police",
-        "admin ran `/broadcast send` broadcast #1 to 2 channel(s)",
+        "admin ran `/broadcast send` broadcast #1 to 2 channels",
         "admin ran `/coalition invite` #general",
         "1 ran `/coalition join` #general",
         "admin ran `/coalition link` #youth tags=youth",
         "admin ran `/coalition unlink` #youth",
         "admin ran `/coalition role` maria: member → coordinator",
-        "admin ran `/broadcast nudge` broadcast #1: 3 member(s) reminded",
+        "admin ran `/broadcast nudge` broadcast #1: 3 members reminded",
         "admin ran `/broadcast cancel` broadcast #2",
     ):
         assert expected in listing, expected
@@ -305,7 +305,7 @@ async def test_forget_me_erases_identity_and_keeps_counts(world: Harness, db: Da
 
     status = shown(await world.run("/broadcast status 1"))
     assert "Acknowledged by 2 members" in status
-    assert "Who: officer (and 1 former member(s))" in status
+    assert "Who: officer (and 1 former member)" in status
     assert "By sector: former members 1, no sector given 1" in status
     assert "by a former member" in shown(await world.run("/broadcast status 3"))
     audit = shown(await world.run("/coalition audit"))
@@ -383,3 +383,66 @@ def test_arbitrary_text_never_crashes_and_errors_write_nothing(fuzz_world, path:
     assert "something went wrong on our side" not in shown(reply), shown(reply)
     if reply.error:
         assert after == before, (path, tail, shown(reply))
+
+
+async def test_forgetting_a_member_who_did_everything_leaves_no_name(world: Harness, db: Database) -> None:
+    """Quentin did everything the bot offers, as a member and then as a coordinator; after forget-me
+    no text cell of the database and no pending message names him, and posted cards are redrawn."""
+    platform = world.dispatcher.app.workers["console"].messenger
+    assert isinstance(platform, MemoryPlatform)
+    q = "quentin"
+    await world.run('/coalition profile --organisation "Quentin Watch" --sector resident', as_=q)
+    await world.run("/coalition timezone America/Chicago", as_=q)
+    await world.run("/meeting reminders --mine 3h,20m", as_=q)
+    await world.run("/meeting rsvp 1 going", as_=q)
+    await world.click("meeting:rsvp:1:going", as_=q)
+    await world.click("poll:vote:1:1", as_=q)
+    await world.run("/poll respond 2 4", as_=q)
+    await world.run('/poll create "Quentin asks: venue?" Hall Park --anonymous', as_=q)
+    await world.run("/poll vote 3 2", as_=q)
+    await world.run('/coalition feedback "Quentin thinks the meetings run long"', as_=q)
+    await world.run('/meeting action 1 "Quentin buys chairs" @quentin --due "in 3 days"')
+    await world.run("/meeting attended 1 @quentin")
+    await world.run("/coalition role @quentin coordinator")
+    await world.run("/coalition invite", as_=q)
+    await world.run('/meeting schedule "Quentin\'s walk" "wednesday 6pm"', as_=q)
+    await world.run('/broadcast send "Quentin here: walk moved"', as_=q)
+    await world.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=10))
+    await world.click("broadcast:ack:3", as_=q)
+    card = next(p for p in platform.posted if p.key.startswith("meeting:1:announce:"))
+    assert "quentin" in shown(card.edits[-1]).lower()
+
+    audit = shown(await world.run("/coalition audit"))
+    assert "admin ran `/coalition role` quentin: member → coordinator" in audit  # read, never written back
+
+    asked = await world.run("/coalition forget-me", as_=q)
+    done = await world.click(asked.buttons[0].action_id, as_=q)
+    assert "erased" in shown(done), shown(done)
+    assert "admin ran `/coalition role` a former member: member → coordinator" in shown(
+        await world.run("/coalition audit")
+    )
+    await world.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=20))
+
+    # What he typed as content stays as the coalition's record, without his name attached to it.
+    typed = ("Quentin Watch", "Quentin asks", "Quentin here", "Quentin's walk", "Quentin buys", "Quentin thinks")
+    named = []
+    async with db.engine.connect() as conn:
+        for table in await conn.run_sync(lambda c: inspect(c).get_table_names()):
+            for row in (await conn.execute(text(f"SELECT * FROM {table}"))).all():
+                for value in row:
+                    if isinstance(value, str):
+                        for phrase in typed:
+                            value = value.replace(phrase, "").replace(json.dumps(phrase)[1:-1], "")
+                        if "quentin" in value.lower():
+                            named.append(f"{table}: {value[:200]}")
+    assert named == [], named
+    assert card.edits, "the posted card was not redrawn"
+    assert "quentin" not in shown(card.edits[-1]).lower() and "a former member" in shown(card.edits[-1])
+
+
+async def test_unlinking_a_channel_where_broadcasts_were_acknowledged(world: Harness) -> None:
+    await world.click("broadcast:ack:1", as_="maria", channel="police")
+    reply = await world.run("/coalition unlink", channel="police")
+    assert not reply.error and "no longer linked" in shown(reply), shown(reply)
+    status = shown(await world.run("/broadcast status 1"))
+    assert "Acknowledged by 1 member" in status, status

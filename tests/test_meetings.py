@@ -216,8 +216,8 @@ async def test_title_place_agenda_minutes_and_attendance(town) -> None:
     bot, _ = town
     await bot.run('/meeting schedule "Walk" "in 2 hours"', as_="maria")
     assert "Changed Walk (#1): place" in shown(await bot.run('/meeting edit 1 --where "Park gate"', as_="maria"))
-    assert "it has 1 item(s)" in shown(await bot.run('/meeting agenda 1 add "Route"', as_="jamal"))
-    assert "it has 2 item(s)" in shown(await bot.run('/meeting agenda 1 add "Volunteers"', as_="jamal"))
+    assert "it has 1 item" in shown(await bot.run('/meeting agenda 1 add "Route"', as_="jamal"))
+    assert "it has 2 items" in shown(await bot.run('/meeting agenda 1 add "Volunteers"', as_="jamal"))
     assert "1. Route\n2. Volunteers" in shown(await bot.run("/meeting agenda 1", as_="lee"))
     bad = await bot.run('/meeting agenda 1 remove "Route"', as_="lee")
     assert bad.error and "not one of: add, show" in shown(bad)

@@ -91,7 +91,7 @@ def test_more_than_50_blocks_are_summarised_openly() -> None:
     blocks = render.blocks(Reply("t", blocks=tuple(Section(f"item {n}") for n in range(70))))
     assert len(blocks) == 50
     assert blocks[-1]["type"] == "context"
-    assert "21 more part(s) not shown here" in blocks[-1]["elements"][0]["text"]
+    assert "21 more parts not shown here" in blocks[-1]["elements"][0]["text"]
 
 
 def test_labels_fit_75_characters_and_fields_10_per_section() -> None:

@@ -18,7 +18,7 @@ import discord
 
 from bot import markup
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
-from bot.text import split_text
+from bot.text import plural, split_text
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
@@ -192,7 +192,7 @@ def message(reply: Reply) -> DiscordMessage:
     rows, dropped = _rows(actions)
     description = "\n".join(parts).strip("\n")
     if dropped:
-        description += f"\n-# {dropped} more button(s) did not fit here (Discord's limit)."
+        description += f"\n-# {plural(dropped, 'more button')} did not fit here (Discord's limit)."
     return DiscordMessage(None, _embeds(description, fields), rows, _allowed(mentions), reply.private)
 
 

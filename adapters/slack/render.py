@@ -14,7 +14,7 @@ from typing import Any
 
 from bot import markup
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, SelectOption
-from bot.text import split_text
+from bot.text import plural, split_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -100,7 +100,9 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
         out.append(
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"… {left_out} more part(s) not shown here (Slack's limit)."}],
+                "elements": [
+                    {"type": "mrkdwn", "text": f"… {plural(left_out, 'more part')} not shown here (Slack's limit)."}
+                ],
             }
         )
     return out

@@ -153,8 +153,7 @@ class CoalitionService:
             OutboxMessage.channel_id == channel.channel_id,
             OutboxMessage.kind == "post",
         )
-        await self.repos.session.delete(channel)
-        await self.repos.session.flush()
+        await self.repos.coalitions.unlink_channel(channel)
         return withdrawn
 
     async def invite(self, coalition: Coalition, creator: Member) -> tuple[str, datetime]:

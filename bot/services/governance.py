@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.services.meetings import MeetingService
 from storage import Repositories
 from storage.models import AuditEntry, Coalition, Member, RateEvent
 
@@ -21,9 +22,10 @@ class RateLimit:
 
 
 class GovernanceService:
-    def __init__(self, repos: Repositories, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, clock: Clock, meetings: MeetingService) -> None:
         self.repos = repos
         self.clock = clock
+        self.meetings = meetings
 
     async def record(
         self,
@@ -48,25 +50,28 @@ class GovernanceService:
             )
         )
 
-    async def entries(
-        self, coalition: Coalition, since: datetime, limit: int | None = None
-    ) -> list[tuple[AuditEntry, str]]:
-        """Entries newest first, each with its actor's name; the target has its subject's name filled in."""
+    async def entries(self, coalition: Coalition, since: datetime, limit: int | None = None) -> list[AuditLine]:
+        """Entries newest first, as read: names are filled in on copies, never written back, so an
+        erased member's name cannot be left behind in the log by someone reading it."""
         assert coalition.id is not None
         rows = await self.repos.governance.audit_entries(coalition.id, since, limit)
-        shown = []
-        for entry, actor, subject in rows:
-            subject_name = (subject.display_name or subject.user_id) if subject else "a former member"
-            entry.target = entry.target.replace("{subject}", subject_name)
-            shown.append((entry, (actor.display_name or actor.user_id) if actor else "a former member"))
-        return shown
+        return [
+            AuditLine(
+                at=entry.at,
+                actor=_name(actor),
+                platform=entry.platform,
+                action=entry.action,
+                target=entry.target.replace("{subject}", _name(subject)),
+            )
+            for entry, actor, subject in rows
+        ]
 
-    def audit_csv(self, entries: list[tuple[AuditEntry, str]]) -> bytes:
+    def audit_csv(self, entries: list[AuditLine]) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["time (UTC)", "actor", "platform", "action", "target"])
-        for entry, actor in entries:
-            writer.writerow([entry.at.isoformat(), cell(actor), entry.platform, entry.action, cell(entry.target)])
+        for line in entries:
+            writer.writerow([line.at.isoformat(), cell(line.actor), line.platform, line.action, cell(line.target)])
         return out.getvalue().encode()
 
     async def check_rate(self, member: Member, kind: str, limit: RateLimit) -> str | None:
@@ -110,10 +115,29 @@ class GovernanceService:
         name = json.dumps(user_text(member.display_name or member.user_id))[1:-1]
         former = json.dumps(user_text("a former member"))[1:-1]
         await self.repos.governance.scrub_payloads(await self.repos.governance.authored(member.id), name, former)
+        named_on = await self.repos.meetings.answered_by(member.id)
         await self.repos.governance.forget(member)
+        # Cards already posted list who is going: redraw them without the name.
+        for occurrence, meeting in named_on:
+            await self.meetings.refresh_cards(meeting, occurrence)
 
     async def is_last_coordinator(self, member: Member) -> bool:
         return member.role == "coordinator" and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """One audit entry as a coordinator reads it, with names filled in."""
+
+    at: datetime
+    actor: str
+    platform: str
+    action: str
+    target: str
+
+
+def _name(member: Member | None) -> str:
+    return (member.display_name or member.user_id) if member else "a former member"
 
 
 def cell(value: str) -> str:

@@ -31,6 +31,7 @@ from bot.services.governance import cell
 from bot.services.outbox import Outbox
 from bot.services.runoff import Round, instant_runoff
 from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, SurveyResults, SurveyService
+from bot.text import plural
 from storage import Repositories
 from storage.models import Channel, Member, Poll
 
@@ -311,7 +312,7 @@ class PollService:
             counts = ", ".join(f"{self.label(poll, o)} {c}" for o, c in rnd.counts.items())
             line = f"Round {n}: {counts}"
             if rnd.exhausted:
-                line += f"; {rnd.exhausted} ballot(s) with no choice left"
+                line += f"; {plural(rnd.exhausted, 'ballot')} with no choice left"
             if rnd.eliminated:
                 line += f". Eliminated: {', '.join(self.label(poll, o) for o in rnd.eliminated)}"
             lines.append(line)
@@ -351,7 +352,9 @@ class PollService:
         blocks: list[Block] = [Section(f"{head}\n{listed}")]
         if poll.status == "closed":
             blocks.append(
-                Context(f"{respondents} respondent(s) · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}")
+                Context(
+                    f"{plural(respondents, 'respondent')} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"
+                )
             )
         else:
             how = "Answer each question from 1 (strongly disagree) to 5 (strongly agree)"
@@ -361,7 +364,7 @@ class PollService:
             blocks.append(
                 Context(
                     f"{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
-                    f"{respondents} respondent(s){closes}"
+                    f"{plural(respondents, 'respondent')}{closes}"
                 )
             )
             blocks.append(self.surveys.menus(poll, questions))

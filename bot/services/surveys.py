@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.markup import user_text
 from bot.replies import Actions, Select, SelectOption, action_id
+from bot.text import plural
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
@@ -125,7 +126,7 @@ class SurveyService:
         return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
 
     def lines(self, results: SurveyResults) -> list[str]:
-        lines = [f"{results.respondents} respondent(s); round {results.round} of this survey."]
+        lines = [f"{plural(results.respondents, 'respondent')}; round {results.round} of this survey."]
         for n, q in enumerate(results.questions, 1):
             if q.mean is None:
                 lines.append(f"{n}. {user_text(q.question)}: no answers")
@@ -140,7 +141,7 @@ class SurveyService:
             lines.append(line)
         if results.sectors_hidden:
             lines.append(
-                f"{results.sectors_hidden} sector(s) with fewer than {MIN_GROUP} respondents are not shown "
+                f"{plural(results.sectors_hidden, 'sector')} with fewer than {MIN_GROUP} respondents are not shown "
                 "separately, so nobody can be singled out."
             )
         return lines
