@@ -28,6 +28,10 @@ class UserRef:
     workspace_id: str
     user_id: str
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.platform, self.workspace_id, self.user_id)
+
 
 @dataclass(frozen=True)
 class MessageRef:

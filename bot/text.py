@@ -57,3 +57,9 @@ def split_text(text: str, limit: int) -> list[str]:
 def plural(n: int, noun: str, plural: str | None = None) -> str:
     """`1 channel`, `3 channels`: members read "1 voter", never "1 voter(s)"."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def small_number(text: str) -> int | None:
+    """A number typed or carried in a button's id, or None: ASCII digits only (`str.isdigit` also
+    accepts '²' and '①', which `int` refuses) and at most nine of them, so no id overflows a column."""
+    return int(text) if 0 < len(text) <= 9 and text.isascii() and text.isdigit() else None

@@ -33,6 +33,8 @@ def build_registry() -> Registry:
     registry.home_sections.append(awaiting_acknowledgement)
     registry.home_sections.append(open_for_me)
     registry.add_action(
-        ActionSpec("help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",))
+        ActionSpec(
+            "help:show", help_button, Permission.ANYONE, scope=Scope.ANYWHERE, params=("command",), words=("command",)
+        )
     )
     return registry

@@ -373,6 +373,9 @@ class Dispatcher:
                     request_id.set(event.rid)
                     log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where))
                     replies.append(await self._event(services, event.actor, event.where, event.prepare))
+                acted = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if not r.error}
+                refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
+                await services.coalitions.undo_joins(refused - acted)
                 await services.before_commit()
                 await services.repos.commit()
         except Exception:

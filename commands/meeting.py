@@ -568,5 +568,6 @@ RSVP = ActionSpec(
     Permission.PARTICIPANT,
     scope=Scope.COALITION,
     params=("occurrence", "answer"),
+    words=("answer",),
     batched=True,
 )

@@ -13,7 +13,7 @@ from bot.services.governance import RateLimit
 from bot.services.meetings import MeetingProblem
 from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
 from bot.services.surveys import SurveyProblem
-from bot.text import plural
+from bot.text import plural, small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -79,8 +79,9 @@ def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[
     chosen = []
     folded = [fold(label) for label in poll_labels]
     for word in typed:
-        if word.isdigit() and 1 <= int(word) <= len(poll_labels):
-            chosen.append(int(word) - 1)
+        number = small_number(word)
+        if number is not None and 1 <= number <= len(poll_labels):
+            chosen.append(number - 1)
         elif kind != "when" and fold(word) in folded:
             chosen.append(folded.index(fold(word)))
         else:
@@ -237,9 +238,10 @@ async def respond(ctx: CommandContext) -> Reply:
     if poll.kind != "survey":
         return error(f"#{poll.id} is a poll, not a survey: vote with `/poll vote {poll.id}`.")
     values = ctx.args["answers"]
-    if not all(v.isdigit() and 1 <= int(v) <= 5 for v in values):
+    numbers = [small_number(v) for v in values]
+    if not all(n is not None and 1 <= n <= 5 for n in numbers):
         return error("Give one number from 1 (strongly disagree) to 5 (strongly agree) per question.", ctx.usage)
-    return await _answer_survey(ctx, poll, {q: int(v) for q, v in enumerate(values)})
+    return await _answer_survey(ctx, poll, {q: n for q, n in enumerate(numbers) if n is not None})
 
 
 async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
@@ -262,9 +264,10 @@ async def survey_answer(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None or poll.kind != "survey":
         return error("That survey no longer exists.")
-    if not (ctx.value or "").isdigit():
+    answer = small_number(ctx.value or "")
+    if answer is None:
         return error("Choose an answer from the menu.")
-    return await _answer_survey(ctx, poll, {int(ctx.params["question"]): int(ctx.value or 0)})
+    return await _answer_survey(ctx, poll, {int(ctx.params["question"]): answer})
 
 
 # Ballot buttons and menus --------------------------------------------------------------------
@@ -288,21 +291,22 @@ async def pick(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None:
         return error(_GONE)
-    values = [v for v in (ctx.value or "").split(",") if v]
-    if not values or not all(v.isdigit() for v in values):
+    values = [small_number(v) for v in (ctx.value or "").split(",") if v]
+    if not values or None in values:
         return error("Choose at least one option from the menu.")
-    return await _record(ctx, poll, [int(v) for v in values])
+    return await _record(ctx, poll, [v for v in values if v is not None])
 
 
 async def rank(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None:
         return error(_GONE)
-    if not (ctx.value or "").isdigit():
+    choice = small_number(ctx.value or "")
+    if choice is None:
         return error("Choose an option from the menu.")
     polls = ctx.services.polls
     try:
-        recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), int(ctx.value or 0))
+        recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
     except PollProblem as exc:
         return error(str(exc))
     _refresh_later(ctx, poll)
@@ -319,6 +323,8 @@ async def meet(ctx: ActionContext) -> Reply:
     if poll.status != "closed":
         return error(f"Poll #{poll.id} is still open; close it first with `/poll close {poll.id}`.")
     option = int(ctx.params["option"])
+    if option >= len(poll.option_list):
+        return error(_GONE)
     polls = ctx.services.polls
     start = datetime.fromisoformat(poll.option_list[option])
     try:

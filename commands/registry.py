@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.text import small_number
 from commands.spec import ActionSpec, CommandSpec, Completer, HomeSection, OptionSpec, OptionType
 
 
@@ -76,7 +77,13 @@ class Registry:
                 rest = parts[cut:]
                 if len(rest) != len(spec.params):
                     return None
-                return spec, dict(zip(spec.params, rest, strict=True))
+                params = dict(zip(spec.params, rest, strict=True))
+                # Ids arrive from the platform, where anyone can forge them: numbers must be numbers.
+                if any(small_number(v) is None for k, v in params.items() if k not in spec.words):
+                    return None
+                if any(len(v) > 40 for v in params.values()):
+                    return None
+                return spec, params
         return None
 
     def actions(self) -> list[ActionSpec]:

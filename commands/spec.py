@@ -115,6 +115,7 @@ class ActionSpec:
     permission: Permission = Permission.PARTICIPANT
     scope: Scope = Scope.COALITION
     params: tuple[str, ...] = field(default=())  # names of the id parts after the prefix
+    words: tuple[str, ...] = field(default=())  # those of `params` that are words; the others are ids
     # Clicks that come in bursts (votes): written together with others that arrive meanwhile, on
     # one transaction (see Dispatcher._in_batch). Such a handler must refuse before it writes.
     batched: bool = False

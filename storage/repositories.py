@@ -132,6 +132,10 @@ class MemberRepository:
         )
         return list(result.all())
 
+    async def remove(self, member: Member) -> None:
+        await self.session.delete(member)
+        await self.session.flush()
+
     async def add(self, member: Member) -> Member:
         """Insert a member; when a concurrent request inserted the same identity first, return that row."""
         try:

@@ -446,3 +446,46 @@ async def test_unlinking_a_channel_where_broadcasts_were_acknowledged(world: Har
     assert not reply.error and "no longer linked" in shown(reply), shown(reply)
     status = shown(await world.run("/broadcast status 1"))
     assert "Acknowledged by 1 member" in status, status
+
+
+ACTION_PREFIXES = sorted(spec.prefix for spec in build_registry().actions())
+FORGED_PART = st.one_of(
+    st.integers(min_value=-5, max_value=10**30).map(str),
+    st.sampled_from(["²", "①", "١", "0", "1", "2", "3", "", "going", "poll", "1e3", " 1", "+1", "٣"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=st.sampled_from(ACTION_PREFIXES),
+    parts=st.lists(FORGED_PART, max_size=3),
+    value=st.one_of(st.none(), FORGED_PART, st.lists(FORGED_PART, max_size=3).map(",".join)),
+    who=st.sampled_from(["admin", "maria", "newcomer"]),
+)
+def test_forged_clicks_never_crash_and_refusals_write_nothing(  # type: ignore[no-untyped-def]
+    fuzz_world, prefix: str, parts: list[str], value: str | None, who: str
+) -> None:
+    loop, harness = fuzz_world
+    action_id = ":".join([prefix, *parts])
+    before = loop.run_until_complete(_snapshot(harness.dispatcher.app.db))
+    reply = loop.run_until_complete(harness.click(action_id, as_=who, value=value))
+    after = loop.run_until_complete(_snapshot(harness.dispatcher.app.db))
+    assert "something went wrong on our side" not in shown(reply), (action_id, value, shown(reply))
+    if reply.error:
+        assert after == before, (action_id, value, shown(reply))
+
+
+@pytest.mark.parametrize("typed", ["/poll vote 1 ²", "/poll vote 1 ①", "/poll respond 2 ²", "/poll vote 1 ١"])
+async def test_unicode_digits_get_a_clear_error(world: Harness, typed: str) -> None:
+    reply = await world.run(typed, as_="maria")
+    assert reply.error and "something went wrong" not in shown(reply), shown(reply)
+    assert "is not one of the options" in shown(reply) or "from 1 (strongly disagree)" in shown(reply), shown(reply)
+
+
+async def test_a_refused_click_does_not_make_the_clicker_a_member(world: Harness, db: Database) -> None:
+    await world.run("/poll close 1")
+    before = await _snapshot(db)
+    reply = await world.click("poll:vote:1:1", as_="stranger")
+    assert reply.error and "closed" in shown(reply), shown(reply)
+    assert await _snapshot(db) == before

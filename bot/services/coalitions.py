@@ -56,6 +56,7 @@ class CoalitionService:
         self.remember = False
         self._places: dict[tuple[str, str, str], Place] = {}
         self._members: dict[tuple[int, str, str, str], Member] = {}
+        self._joined: dict[tuple[str, str, str], Member] = {}  # members who joined in this transaction
 
     async def resolve(self, where: ConversationRef) -> Place:
         if self.remember and where.key in self._places:
@@ -84,6 +85,8 @@ class CoalitionService:
             joining = [self._new_member_row(coalition, a) for a in missing]
             if joining and await self.repos.members.add_all(joining):
                 found = await self.repos.members.find_many(coalition.id, platform, workspace, list(wanted))
+                joined = {a.user.user_id for a in missing}
+                self._joined.update({(platform, workspace, m.user_id): m for m in found if m.user_id in joined})
             for member in found:
                 self._members[(coalition.id, platform, workspace, member.user_id)] = member
 
@@ -99,11 +102,19 @@ class CoalitionService:
         if member is None:
             member = await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
         if member is None:
-            return await self.repos.members.add(self._new_member(coalition, actor))
+            member = await self.repos.members.add(self._new_member(coalition, actor))
+            self._joined[user.platform, user.workspace_id, user.user_id] = member
+            return member
         if actor.profile_known and actor.display_name and member.display_name != actor.display_name[:80]:
             member.display_name = actor.display_name[:80]
             await self.repos.members.save(member)
         return member
+
+    async def undo_joins(self, users: set[tuple[str, str, str]]) -> None:
+        """Take back the joining of members whose only act in this transaction was refused: a
+        refusal writes nothing, not even the member who was refused."""
+        for key in users & set(self._joined):
+            await self.repos.members.remove(self._joined.pop(key))
 
     def _new_member(self, coalition: Coalition, actor: Actor) -> Member:
         return Member(**self._new_member_row(coalition, actor))
