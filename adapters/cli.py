@@ -276,7 +276,17 @@ async def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> in
 
     from adapters.slack.manifest import manifest
 
-    print(json.dumps(manifest(build_registry(), name=settings.coalition_name, request_url=args.request_url), indent=2))
+    print(
+        json.dumps(
+            manifest(
+                build_registry(),
+                name=settings.coalition_name,
+                request_url=args.request_url,
+                read_history=settings.slack_read_history,
+            ),
+            indent=2,
+        )
+    )
     return 0
 
 

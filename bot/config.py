@@ -39,6 +39,9 @@ class Settings:
     slack_api_url: str | None = None
     slack_http_host: str = "127.0.0.1"
     slack_http_port: int = 3000
+    # Let the bot read channel history (channels:history, groups:history, im:history) so that after
+    # a crash in the middle of a send it can find the message instead of posting it again.
+    slack_read_history: bool = False
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
@@ -118,6 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
 
     database_url = normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     return Settings(
+        slack_read_history=_yes_no(get("SLACK_READ_HISTORY"), "SLACK_READ_HISTORY"),
         database_url=database_url,
         timezone=_timezone(get("COALITION_TIMEZONE") or "UTC"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
@@ -135,6 +139,15 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         outbox_lease_seconds=int(lease_raw),
         anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
     )
+
+
+def _yes_no(raw: str | None, variable: str) -> bool:
+    value = (raw or "false").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{variable}: expected true or false, got {raw!r}")
 
 
 SECRET_MIN_LENGTH = 32

@@ -327,3 +327,41 @@ async def test_exports_are_uploaded_to_the_members_dm(slack: Slack) -> None:
     uploaded = await eventually(lambda: slack.fake.files)
     assert uploaded[0]["channel"] == "DADMIN" and uploaded[0]["filename"] == "coalition-audit.csv"
     assert b"/coalition setup" in uploaded[0]["content"]
+
+
+async def test_a_method_outside_the_manifests_scopes_is_refused_as_on_slack(slack: Slack) -> None:
+    """The fake grants exactly what the generated manifest asks for; take files:write away (as the
+    manifest did before) and an export fails with missing_scope, as it would on a real workspace."""
+    await set_up(slack)
+    slack.fake.scopes.discard("files:write")
+    await slack.command("/coalition audit --csv")
+    told = await eventually(lambda: slack.fake.ephemeral)
+    assert "lacks the `files:write` permission" in told[0]["text"] and "reinstalling" in told[0]["text"]
+    assert not slack.fake.files
+
+
+async def test_history_is_read_only_when_the_coalition_chose_it(slack: Slack) -> None:
+    found = await slack.adapter.messenger.find_sent(ConversationRef("slack", "T0FAKE", "C1"), "some-key")
+    assert found is None and "conversations.history" not in slack.fake.methods()
+    assert not {"channels:history", "groups:history", "im:history"} & slack.fake.scopes
+
+
+async def test_with_history_chosen_a_crashed_send_is_found_not_repeated(tmp_path: Path) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from adapters.slack.messenger import SlackMessenger
+    from tests.fakes.slack import manifest_scopes
+
+    fake = await FakeSlack(scopes=manifest_scopes(read_history=True)).start()
+    try:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+        messenger = SlackMessenger(client, read_history=True)
+        where = ConversationRef("slack", "T0FAKE", "C1")
+        from bot.replies import Reply
+
+        sent = await messenger.send(where, Reply("Road closure"), key="broadcast:1:post:1")
+        found = await messenger.find_sent(where, "broadcast:1:post:1")
+        assert found is not None and found.message_id == sent.message_id
+        assert await messenger.find_sent(where, "broadcast:2:post:1") is None
+    finally:
+        await fake.stop()

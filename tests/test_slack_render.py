@@ -121,7 +121,15 @@ def test_manifest_is_generated_from_the_registry() -> None:
     assert socket["settings"]["socket_mode_enabled"] is True
     assert socket["settings"]["interactivity"]["is_enabled"] is True
     assert socket["features"]["app_home"]["home_tab_enabled"] is True
-    assert {"commands", "chat:write", "im:write", "users:read"} <= set(socket["oauth_config"]["scopes"]["bot"])
+    scopes = set(socket["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "users:read", "files:write"} <= scopes
+    assert not {"channels:history", "groups:history", "im:history"} & scopes  # reading history is a choice
+    chosen = manifest(registry, read_history=True)["oauth_config"]["scopes"]["bot"]
+    assert {"channels:history", "groups:history", "im:history"} <= set(chosen)
+    hints = {c["command"]: c["usage_hint"] for c in socket["features"]["slash_commands"]}
+    for spec in registry.commands():  # every subcommand named whole, within Slack's 1,000 characters
+        assert hints[f"/{spec.name}"].split(" | ") == [s.name for s in spec.subcommands]
+        assert len(hints[f"/{spec.name}"]) <= 1000
     http = manifest(registry, request_url="https://bot.example.org/slack/events")
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"] == "https://bot.example.org/slack/events"

@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
@@ -58,7 +59,7 @@ class SlackAdapter:
             request_verification_enabled=not settings.slack_app_token,
             logger=logging.getLogger("slack_bolt"),
         )
-        self.messenger = SlackMessenger(self.client)
+        self.messenger = SlackMessenger(self.client, read_history=settings.slack_read_history)
         self._profiles: dict[str, tuple[float, Actor]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -234,9 +235,19 @@ class SlackAdapter:
         if reply.private or channel == HOME:
             channel = (await self.client.conversations_open(users=user_id))["channel"]["id"]
         for attachment in reply.attachments:
-            await self.client.files_upload_v2(
-                channel=channel, file=attachment.content, filename=attachment.filename, title=attachment.filename
-            )
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel, file=attachment.content, filename=attachment.filename, title=attachment.filename
+                )
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", ""))
+                log.warning("uploading %s failed: %s", attachment.filename, error)
+                await self.client.chat_postEphemeral(
+                    channel=where.channel_id if where.channel_id != HOME else channel,
+                    user=user_id,
+                    text=upload_failed(attachment.filename, error, str(exc.response.get("needed", ""))),
+                )
+                return
 
     async def _answer_in_dm(self, actor: Actor, reply: Reply) -> None:
         channel = (await self.client.conversations_open(users=actor.user.user_id))["channel"]["id"]
@@ -283,6 +294,19 @@ class SlackAdapter:
         reply = await self.dispatcher.run_home(actor, where)
         blocks = render.blocks(reply) if reply.blocks else render.message(reply)["blocks"]
         await self.client.views_publish(user_id=actor.user.user_id, view={"type": "home", "blocks": blocks[:100]})
+
+
+def upload_failed(filename: str, error: str, needed: str) -> str:
+    """What a member is told when Slack refuses a file, with what fixes it."""
+    if error == "missing_scope":
+        return (
+            f"⚠️ I could not attach {filename}: this Slack app lacks the `{needed or 'files:write'}` permission. "
+            "A workspace admin can fix it by updating the app from the manifest (`coalition-bot slack manifest`) "
+            "and reinstalling it."
+        )
+    if error == "not_in_channel":
+        return f"⚠️ I could not attach {filename} here: invite me to this channel first (`/invite @coalition-bot`)."
+    return f"⚠️ I could not attach {filename} (Slack said: {error or 'no answer'}). Please try again later."
 
 
 def _field_for(spec: Any, reply: Reply) -> str:

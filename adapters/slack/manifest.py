@@ -5,29 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from commands.registry import Registry
+from commands.spec import CommandSpec
 
 # What the bot uses, and why: commands (slash commands); chat:write (post, edit its own messages);
 # im:write (open a DM for reminders and reports); users:read (names, admin status, time zones);
-# channels/groups/im:history (after a crash, find its own message by delivery key before resending).
-BOT_SCOPES = [
-    "commands",
-    "chat:write",
-    "im:write",
-    "users:read",
-    "channels:history",
-    "groups:history",
-    "im:history",
-]
+# files:write (charts, CSV exports, calendar files, my-data); channels:read and groups:read (is the
+# bot in a channel it is asked to link?).
+BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:write", "channels:read", "groups:read"]
+# Only with SLACK_READ_HISTORY: after a crash in the middle of a send, find the bot's own message by
+# its delivery key instead of posting it again. These let the bot read every message in its channels.
+HISTORY_SCOPES = ["channels:history", "groups:history", "im:history"]
+USAGE_HINT_LIMIT = 1000  # Slack's limit for a slash command's usage hint
 
 
-def manifest(registry: Registry, *, name: str = "Coalition Bot", request_url: str | None = None) -> dict[str, Any]:
+def bot_scopes(*, read_history: bool = False) -> list[str]:
+    return BOT_SCOPES + (HISTORY_SCOPES if read_history else [])
+
+
+def manifest(
+    registry: Registry, *, name: str = "Coalition Bot", request_url: str | None = None, read_history: bool = False
+) -> dict[str, Any]:
     """Socket Mode unless a public `request_url` (https://host/slack/events) is given for HTTP mode."""
     commands = []
     for spec in registry.commands():
         command: dict[str, Any] = {
             "command": f"/{spec.name}",
             "description": spec.description[:100],
-            "usage_hint": " | ".join(s.name for s in spec.subcommands)[:100] if spec.is_group else "",
+            "usage_hint": _usage_hint(spec),
             "should_escape": True,
         }
         if request_url:
@@ -58,6 +62,20 @@ def manifest(registry: Registry, *, name: str = "Coalition Bot", request_url: st
             "bot_user": {"display_name": "coalition-bot", "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "oauth_config": {"scopes": {"bot": bot_scopes(read_history=read_history)}},
         "settings": settings,
     }
+
+
+def _usage_hint(spec: CommandSpec) -> str:
+    """Every subcommand, whole: words are never cut (if Slack's limit were ever reached, whole
+    names are left out and the hint says where to find them)."""
+    if not spec.is_group:
+        return ""
+    hint = ""
+    for sub in spec.subcommands:
+        candidate = f"{hint} | {sub.name}" if hint else sub.name
+        if len(candidate) > USAGE_HINT_LIMIT - len(" | help"):
+            return f"{hint} | help"
+        hint = candidate
+    return hint

@@ -1,7 +1,9 @@
 """Sending on the bot's own initiative through Slack's Web API.
 
-Each delivery carries its outbox key in Slack message metadata, so after a crash the worker can
-ask `conversations.history` whether the message already arrived instead of posting it twice.
+Each delivery carries its outbox key in Slack message metadata. With SLACK_READ_HISTORY on, after
+a crash the worker asks `conversations.history` whether the message already arrived instead of
+posting it twice. Off (the default), the bot cannot read its channels, so a crash in the very
+middle of a send may repeat that one message: the trade-off is the README's.
 Link unfurling is off: a link a member typed must not grow a preview the bot vouches for.
 """
 
@@ -36,8 +38,9 @@ PERMANENT_ERRORS = {
 class SlackMessenger:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, read_history: bool = False) -> None:
         self.client = client
+        self.read_history = read_history
         self._dm_channels: dict[str, str] = {}
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
@@ -56,6 +59,8 @@ class SlackMessenger:
         await self._call(self.client.chat_update(channel=channel, ts=message.message_id, **render.message(reply)))
 
     async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+        if not self.read_history:
+            return None
         if isinstance(conversation, UserRef):
             channel = await self._dm_channel(conversation.user_id)
             where = ConversationRef(self.platform, conversation.workspace_id, channel)

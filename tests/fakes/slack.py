@@ -22,6 +22,33 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
+# The scope each Web API method needs, from Slack's method reference (docs.slack.dev/reference/methods).
+# Methods that read a conversation need the scope of its kind: public (C), private (G) or a DM (D).
+METHOD_SCOPES: dict[str, str | dict[str, str]] = {
+    "auth.test": "",
+    "apps.connections.open": "connections:write",  # the app-level token's scope
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.open": "im:write",
+    "conversations.history": {"C": "channels:history", "G": "groups:history", "D": "im:history"},
+    "conversations.info": {"C": "channels:read", "G": "groups:read", "D": "im:read"},
+    "users.info": "users:read",
+    "views.open": "",
+    "views.publish": "",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
+
+
+def manifest_scopes(read_history: bool = False) -> list[str]:
+    """What a workspace grants when the app is installed from our generated manifest."""
+    from adapters.slack.manifest import manifest
+    from commands import build_registry
+
+    return list(manifest(build_registry(), read_history=read_history)["oauth_config"]["scopes"]["bot"])
+
+
 SIGNING_SECRET = "8f742231b10e8888abcd99eeefff85a5"
 BOT_TOKEN = "xoxb-1-fake-bot-token"
 APP_TOKEN = "xapp-1-fake-app-token"
@@ -61,7 +88,10 @@ class Limit:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, scopes: list[str] | None = None) -> None:
+        # Granted as the generated manifest asks: a method whose scope it lacks fails as on Slack.
+        self.scopes = set(manifest_scopes() if scopes is None else scopes)
+        self.members_of: dict[str, bool] = {}  # channel -> is the bot in it (default: yes)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.ephemeral: list[dict[str, Any]] = []
@@ -142,6 +172,11 @@ class FakeSlack:
         if request.headers.get("Authorization", "") not in (f"Bearer {BOT_TOKEN}", f"Bearer {APP_TOKEN}"):
             return _json({"ok": False, "error": "invalid_auth"})
         self.calls.append((method, args))
+        needed = self._needed_scope(method, args, request.headers["Authorization"])
+        if needed:
+            return _json(
+                {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(sorted(self.scopes))}
+            )
         if self.fail[method]:
             status = self.fail[method].pop(0)
             if status == 429:
@@ -155,13 +190,43 @@ class FakeSlack:
             return _json({"ok": False, "error": "unknown_method"}, status=404)
         return await handler(args)
 
+    def _needed_scope(self, method: str, args: dict[str, Any], authorization: str) -> str:
+        """The scope this call lacks, or "" when it may go ahead."""
+        if method not in METHOD_SCOPES:
+            return ""
+        if (authorization == f"Bearer {APP_TOKEN}") != (method == "apps.connections.open"):
+            return "a token of the other kind"  # app tokens open sockets; bot tokens do the rest
+        if method == "apps.connections.open":
+            return ""  # an app-level token made with connections:write, as the README says
+        needed = METHOD_SCOPES[method]
+        if isinstance(needed, dict):
+            needed = needed.get(str(args.get("channel", "C"))[:1], needed["C"])
+        return needed if needed and needed not in self.scopes else ""
+
     async def _auth_test(self, args: dict[str, Any]) -> web.Response:
         return _json(
-            {"ok": True, "team": "Fake", "team_id": TEAM, "user": "coalition-bot", "user_id": "UBOT", "bot_id": "BBOT"}
+            {"ok": True, "team": "Fake", "team_id": TEAM, "user": "coalition-bot", "user_id": "UBOT", "bot_id": "BBOT"},
+            headers={"x-oauth-scopes": ",".join(sorted(self.scopes))},
+        )
+
+    async def _conversations_info(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args["channel"])
+        return _json(
+            {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "name": "general",
+                    "is_private": channel.startswith("G"),
+                    "is_member": self.members_of.get(channel, True),
+                },
+            }
         )
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args["channel"]
+        if not self.members_of.get(channel, True) and not channel.startswith("D"):
+            return _json({"ok": False, "error": "not_in_channel"})
         if self.enforce_pacing:
             # About one message a second per channel with a burst of 3; 50 a second per workspace.
             bucket = self._pacing.setdefault(channel, Limit(3, 3.0))
