@@ -244,15 +244,9 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
 async def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.discord_configured:
         raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to sync commands (see .env.example)")
-    from adapters.discord.app import DiscordAdapter
+    from adapters.discord.app import sync_commands
 
-    app = App(settings, Database(settings.database_url))
-    adapter = DiscordAdapter(settings, app, Dispatcher(app, build_registry()))
-    try:
-        synced = await adapter.sync(args.guild)
-    finally:
-        await adapter.client.close()
-        await app.db.dispose()
+    synced = await sync_commands(settings, build_registry(), args.guild)
     where = f"server {args.guild} (visible now)" if args.guild else "every server (Discord may take up to an hour)"
     names = ", ".join("/" + c["name"] for c in synced)
     print(f"Synced {len(synced)} commands to {where}: {names}.")

@@ -6,7 +6,7 @@ incoming event to reply to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,9 @@ class ConversationRef:
     channel_id: str
     thread_id: str | None = None
     name: str = ""
+    # Set by an adapter that knows the bot cannot post here: what is wrong, and the fix, in the
+    # platform's own words (e.g. "invite me with /invite @coalition-bot"). Not part of the address.
+    access_problem: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

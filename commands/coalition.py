@@ -30,7 +30,7 @@ async def setup(ctx: CommandContext) -> Reply:
     await ctx.services.coalitions.create(name, ctx.where, ctx.actor)
     return Reply(
         f"**{user_text(name)}** is set up, with this channel linked and you as its coordinator. "
-        "Link more channels with `/coalition link`; see everything with `/coalition help`."
+        f"Link more channels with `/coalition link`; see everything with `/coalition help`.{access_warning(ctx)}"
     )
 
 
@@ -86,7 +86,14 @@ async def link(ctx: CommandContext) -> Reply:
     assert ctx.place.space is not None
     await ctx.services.coalitions.link(ctx.place.space, ctx.where, tags)
     tag_note = f" with tags {user_text(', '.join(tags))}" if tags else ""
-    return Reply(f"This channel is now linked to **{user_text(ctx.coalition.name)}**{tag_note}.")
+    return Reply(f"This channel is now linked to **{user_text(ctx.coalition.name)}**{tag_note}.{access_warning(ctx)}")
+
+
+def access_warning(ctx: CommandContext) -> str:
+    """Said when a channel is linked where the bot cannot post: nothing sent to it would arrive."""
+    if not ctx.where.access_problem:
+        return ""
+    return f"\n⚠️ But {ctx.where.access_problem}: until then, nothing the coalition sends can arrive here."
 
 
 async def unlink(ctx: CommandContext) -> Reply:
@@ -125,7 +132,7 @@ async def join(ctx: CommandContext) -> Reply:
     assert place.coalition is not None
     return Reply(
         f"This space has joined **{user_text(place.coalition.name)}**, with this channel linked and you as a "
-        "coordinator. Broadcasts, meetings and polls now reach it too."
+        f"coordinator. Broadcasts, meetings and polls now reach it too.{access_warning(ctx)}"
     )
 
 
@@ -169,6 +176,7 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="setup",
+            checks_access=True,
             description="Start a coalition in this workspace or server (admins)",
             options=(
                 OptionSpec(
@@ -204,6 +212,7 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="link",
+            checks_access=True,
             description="Link this channel to the coalition, optionally with tags",
             options=(OptionSpec("tags", OptionType.TAGS, "tags for this channel"),),
             permission=Permission.COORDINATOR,
@@ -227,6 +236,7 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="join",
+            checks_access=True,
             description="Join this workspace or server to a coalition with a code (admins)",
             options=(
                 OptionSpec("code", OptionType.STRING, "the join code", required=True, positional=True, max_length=20),

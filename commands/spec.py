@@ -92,6 +92,9 @@ class CommandSpec:
     rate_limit: RateLimit | None = None  # per member, for commands that create content
     audited: bool | None = None  # None: audited when only coordinators may run it
     modal: bool = False  # typed with no arguments, platforms with forms open one built from the options
+    # The adapter checks that the bot can post in the channel (it is linked there): a command that
+    # links a channel warns at once when nothing the coalition sends could arrive.
+    checks_access: bool = False
     submit_label: str = "Submit"
 
     @property

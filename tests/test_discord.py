@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.app import DiscordAdapter
+from adapters.discord.app import DiscordAdapter, sync_commands
 from bot.app import App
 from bot.config import Settings
 from commands import build_registry
@@ -89,7 +89,7 @@ async def test_connects_through_the_gateway_and_heartbeats(discord_env: Discord)
 
 
 async def test_sync_records_the_generated_commands(discord_env: Discord) -> None:
-    await discord_env.adapter.sync(int(GUILD))
+    await sync_commands(discord_env.adapter.settings, build_registry(), int(GUILD))
     synced = discord_env.fake.commands[GUILD]
     assert [c["name"] for c in synced] == build_registry().names()
     coalition = next(c for c in synced if c["name"] == "coalition")
@@ -101,7 +101,7 @@ async def test_sync_records_the_generated_commands(discord_env: Discord) -> None
         "required": True,
         "max_length": 80,
     }
-    await discord_env.adapter.sync(None)
+    await sync_commands(discord_env.adapter.settings, build_registry(), None)
     assert [c["name"] for c in discord_env.fake.commands["global"]] == build_registry().names()
 
 

@@ -59,3 +59,46 @@ async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: 
     assert process.returncode == 0, err.decode()
     assert "Synced 4 commands to server" in out.decode()
     assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition", "meeting", "poll"]
+
+
+async def _sync(tmp_path: Path, environment: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *coalition_bot(),
+        "discord",
+        "sync",
+        "--guild",
+        GUILD,
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+def _plain_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
+
+
+async def test_sync_creates_no_secret_or_database(tmp_path: Path, fake: FakeDiscord) -> None:
+    code, _, err = await _sync(tmp_path, {**_plain_env(), **env(fake)})
+    assert code == 0, err
+    assert not os.listdir(tmp_path)  # no coalition.db, no coalition.db.secret in the current folder
+
+
+async def test_a_refused_token_or_no_network_gives_one_line_with_the_fix(tmp_path: Path, fake: FakeDiscord) -> None:
+    wrong = {**_plain_env(), **env(fake), "DISCORD_BOT_TOKEN": TOKEN[:-4] + "wxyz"}
+    for command in (["discord", "sync", "--guild", GUILD], ["run"]):
+        process = await asyncio.create_subprocess_exec(
+            *coalition_bot(), *command, cwd=tmp_path, env=wrong, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+        lines = [line for line in err.decode().splitlines() if line.strip() and " INFO " not in line]
+        assert process.returncode == 2 and len(lines) == 1, lines
+        assert lines[0].startswith("coalition-bot: DISCORD_BOT_TOKEN: Discord refused this token"), lines
+    unreachable = {**_plain_env(), **env(fake), "DISCORD_API_URL": "http://127.0.0.1:9/api/v10"}
+    code, _, err = await _sync(tmp_path, unreachable)
+    lines = [line for line in err.splitlines() if line.strip() and " INFO " not in line]
+    assert code == 2 and len(lines) == 1 and "cannot reach Discord" in lines[0], lines

@@ -116,3 +116,22 @@ async def test_socket_mode_serves_help_and_clicks(tmp_path: Path, fake: FakeSlac
         assert "/coalition link" in responses[0]["text"]
     finally:
         assert await stop(bot) == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1-wrong", "SLACK_SIGNING_SECRET": SIGNING_SECRET}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-wrong", "SLACK_APP_TOKEN": APP_TOKEN}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-wrong"}, "SLACK_APP_TOKEN"),
+    ],
+)
+async def test_a_refused_token_stops_with_one_line_naming_it(
+    tmp_path: Path, fake: FakeSlack, env: dict[str, str], variable: str
+) -> None:
+    bot = await start_bot(tmp_path, {**env, "SLACK_API_URL": fake.api_url, "SLACK_HTTP_PORT": str(free_port())})
+    _, err = await asyncio.wait_for(bot.communicate(), 30)
+    assert bot.returncode == 2
+    lines = [line for line in err.decode().splitlines() if line.strip() and "INFO" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"coalition-bot: {variable}: Slack refused this token"), lines
+    assert "Traceback" not in err.decode() and "running" not in err.decode()

@@ -12,6 +12,7 @@ import io
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 
@@ -21,16 +22,20 @@ from adapters.discord.components import ActionButton, ActionSelect, build_view
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.modals import FormModal
 from bot.app import App
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.pacing import DISCORD
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from bot.times import zone_names
 from commands.dispatcher import Dispatcher
 from commands.errors import UsageError
+from commands.registry import Registry
 from commands.spec import OptionType
 
 log = logging.getLogger(__name__)
+# The bot never joins voice channels: no start-up warnings about voice libraries it does not need.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 ANSWER_BUDGET = 2.0  # seconds before we defer (Discord allows 3)
 
@@ -64,13 +69,21 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         self.app.add_messenger(self.messenger, DISCORD)
-        await self.client.login(self.settings.discord_bot_token or "")
+        try:
+            await login(self.client, self.settings)
+        except ConfigError:
+            await self.client.close()
+            raise
         self._task = asyncio.create_task(self.client.connect(reconnect=True))
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
             ready.cancel()
-            self._task.result()  # raises the connection error
+            try:
+                self._task.result()
+            except (discord.DiscordException, OSError) as exc:
+                await self.client.close()
+                raise ConfigError(f"DISCORD_GATEWAY_URL: could not connect to Discord's gateway ({exc})") from exc
         log.info("Discord adapter connected as %s", self.client.user)
 
     async def stop(self) -> None:
@@ -202,18 +215,48 @@ class DiscordAdapter:
             files=files_of(reply),
         )
 
-    # Set-up helpers --------------------------------------------------------------------------
 
-    async def sync(self, guild_id: int | None) -> list[dict[str, Any]]:
-        """Register the generated commands: in one server (instant) or everywhere (Discord may take
-        up to an hour to show global changes)."""
-        await self.client.login(self.settings.discord_bot_token or "")
-        app_id = self.client.application_id
+async def login(client: discord.Client, settings: Settings) -> None:
+    """Log in, or stop with one line that says what is wrong and how to fix it."""
+    try:
+        await client.login(settings.discord_bot_token or "")
+    except discord.LoginFailure as exc:
+        raise ConfigError(
+            "DISCORD_BOT_TOKEN: Discord refused this token. Copy it again from the Developer Portal "
+            "(your application > Bot > Reset Token) into .env"
+        ) from exc
+    except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach Discord at {discord.http.Route.BASE} ({type(exc).__name__}): check the network "
+            "connection, or DISCORD_API_URL if you set it"
+        ) from exc
+
+
+async def sync_commands(settings: Settings, registry: Registry, guild_id: int | None) -> list[dict[str, Any]]:
+    """Register the generated commands: in one server (instant) or everywhere (Discord may take
+    up to an hour to show global changes). Needs nothing but the token: no database, no secret."""
+    point_at(settings)
+    intents = discord.Intents.none()
+    intents.guilds = True  # without it discord.py warns, though sync uses no gateway at all
+    client = discord.Client(intents=intents)
+    try:
+        await login(client, settings)
+        app_id = client.application_id
         assert app_id is not None
-        payloads = command_payloads(self.dispatcher.registry)
-        if guild_id is None:
-            return await self.client.http.bulk_upsert_global_commands(app_id, payloads)
-        return await self.client.http.bulk_upsert_guild_commands(app_id, guild_id, payloads)
+        payloads = command_payloads(registry)
+        try:
+            if guild_id is None:
+                return await client.http.bulk_upsert_global_commands(app_id, payloads)
+            return await client.http.bulk_upsert_guild_commands(app_id, guild_id, payloads)
+        except discord.Forbidden as exc:
+            raise ConfigError(
+                f"--guild {guild_id}: the bot is not in that server, or was invited without the "
+                "applications.commands scope: invite it with `coalition-bot discord invite`"
+            ) from exc
+        except discord.HTTPException as exc:
+            raise ConfigError(f"Discord refused the commands ({exc.status}: {exc.text})") from exc
+    finally:
+        await client.close()
 
 
 def files_of(reply: Reply) -> list[discord.File]:

@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,7 +28,7 @@ from adapters.slack import render
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.modals import modal_for, values_from
 from bot.app import App
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.pacing import SLACK
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
@@ -53,11 +54,13 @@ class SlackAdapter:
         if settings.slack_api_url:
             kwargs["base_url"] = settings.slack_api_url
         self.client = AsyncWebClient(**kwargs)
+        bolt_log = logging.getLogger("slack_bolt")
+        bolt_log.addFilter(_quiet_token_notice)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
             request_verification_enabled=not settings.slack_app_token,
-            logger=logging.getLogger("slack_bolt"),
+            logger=bolt_log,
         )
         self.messenger = SlackMessenger(self.client, read_history=settings.slack_read_history)
         self._profiles: dict[str, tuple[float, Actor]] = {}
@@ -65,6 +68,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
+        self.bot_user_id = ""
         self._register()
 
     # Wiring --------------------------------------------------------------------------------
@@ -81,6 +85,11 @@ class SlackAdapter:
         # One connection pool for the Web API and response_urls, instead of a connection per call.
         self._http = aiohttp.ClientSession()
         self.client.session = self._http
+        try:
+            await self.check_tokens()
+        except BaseException:
+            await self._http.close()
+            raise
         self.app.add_messenger(self.messenger, SLACK)
         if self.settings.slack_app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
@@ -96,6 +105,32 @@ class SlackAdapter:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.slack_http_port
         log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.slack_http_host, self.port)
+
+    async def check_tokens(self) -> None:
+        """Stop at once, with the variable and the fix, when Slack refuses a token: a bad token
+        would otherwise retry forever (Socket Mode) or look like a running bot that answers nothing."""
+        try:
+            auth = await self.client.auth_test()
+            self.bot_user_id = str(auth.get("user_id") or "")
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN: Slack refused this token ({exc.response.get('error')}). Copy the Bot User OAuth "
+                "Token (xoxb-...) again from your app's OAuth & Permissions page, after installing the app"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise ConfigError(
+                f"cannot reach Slack ({type(exc).__name__}): check the network connection, "
+                "or SLACK_API_URL if you set it"
+            ) from exc
+        if not self.settings.slack_app_token:
+            return
+        try:
+            await self.client.apps_connections_open(app_token=self.settings.slack_app_token)
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_APP_TOKEN: Slack refused this token ({exc.response.get('error')}). Make an app-level token "
+                "with the connections:write scope (Basic Information > App-Level Tokens) and copy it (xapp-...)"
+            ) from exc
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -294,6 +329,12 @@ class SlackAdapter:
         reply = await self.dispatcher.run_home(actor, where)
         blocks = render.blocks(reply) if reply.blocks else render.message(reply)["blocks"]
         await self.client.views_publish(user_id=actor.user.user_id, view={"type": "home", "blocks": blocks[:100]})
+
+
+def _quiet_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client (which carries it) wins: true, and
+    nothing an operator should be asked to act on at every start."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def upload_failed(filename: str, error: str, needed: str) -> str:

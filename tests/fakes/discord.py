@@ -321,6 +321,9 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]
+        interaction_callback = path.startswith(("/interactions/", "/webhooks/"))
+        if not interaction_callback and request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
         body = await request.json() if request.can_read_body and request.content_type == "application/json" else {}
         if request.content_type.startswith("multipart/"):
             form = await request.post()

@@ -170,6 +170,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._arguments(request)
         if request.headers.get("Authorization", "") not in (f"Bearer {BOT_TOKEN}", f"Bearer {APP_TOKEN}"):
+            self.calls.append((method, {"refused": "invalid_auth"}))
             return _json({"ok": False, "error": "invalid_auth"})
         self.calls.append((method, args))
         needed = self._needed_scope(method, args, request.headers["Authorization"])
