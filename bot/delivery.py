@@ -137,7 +137,7 @@ class DeliveryWorker:
         if row.kind == "edit":
             return await self._edit(claimed, target, channel_key)
         if claimed.maybe_sent_before:
-            found = await self.messenger.find_sent(target, row.dedupe_key)
+            found = await self.messenger.find_sent(target, row.dedupe_key, reply=reply, since=row.created_at)
             if found is not None:
                 log.info("delivery %s had already arrived; not sent again", row.dedupe_key)
                 return found.message_id

@@ -6,6 +6,7 @@ Commands answer with a Reply that the adapter posts; everything the bot sends un
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from bot.refs import ConversationRef, MessageRef, UserRef
@@ -45,6 +46,9 @@ class Messenger(Protocol):
         """Replace an earlier message's content (live tallies, delivery reports)."""
         ...
 
-    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
-        """The message delivered earlier under `key`, if the platform has it (crash recovery)."""
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
+        """The message delivered earlier under `key`, if the platform has it (crash recovery): `reply`
+        is what was being sent, first tried no earlier than `since`."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import count
 
 from bot.messenger import DeliveryError
@@ -76,7 +77,9 @@ class MemoryPlatform:
             raise DeliveryError(f"edit failed: {outcome}")
         next(p for p in self.posted if p.message_id == message.message_id).edits.append(reply)
 
-    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
         for p in self.posted:
             if p.key == key:
                 return MessageRef(ConversationRef(self.platform, "w", p.target), p.message_id)

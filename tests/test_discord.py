@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 from adapters.discord.app import DiscordAdapter, sync_commands
 from bot.app import App
 from bot.config import Settings
+from bot.refs import ConversationRef
+from bot.replies import Actions, Button, Reply, Section
 from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database
@@ -287,3 +290,40 @@ async def test_poll_form_multi_choice_menu_and_poll_autocomplete(discord_env: Di
     callback = await discord_env.fake._inject(interaction)
     [choice] = callback["data"]["choices"]
     assert choice["value"] == 1 and choice["name"] == "#1 What should we bring? (open)"
+
+
+async def test_a_delivery_is_recognised_after_a_crash_without_nonces(discord_env: Discord) -> None:
+    """Discord forgets nonces within minutes and never returns them when messages are read back:
+    after a crash the bot still finds the message it sent, by what Discord does return."""
+    messenger = discord_env.adapter.messenger
+    where = ConversationRef("discord", GUILD, GENERAL)
+    card = Reply(
+        "📊 Venue? (poll #4)", blocks=(Section("📊 Venue? (poll #4)"), Actions((Button("Library", "poll:vote:4:0"),)))
+    )
+    since = datetime.now(UTC)
+    sent = await messenger.send(where, card, key="poll:4:post:1")
+    discord_env.fake._nonces.clear()  # the few minutes of enforce_nonce are over
+    assert "nonce" not in (await discord_env.adapter.client.http.logs_from(int(GENERAL), 5))[0]
+    found = await messenger.find_sent(where, "poll:4:post:1", reply=card, since=since)
+    assert found is not None and found.message_id == sent.message_id
+    other = Reply("📊 Venue? (poll #5)", blocks=(Actions((Button("Library", "poll:vote:5:0"),)),))
+    assert await messenger.find_sent(where, "poll:5:post:1", reply=other, since=since) is None
+
+
+async def test_linking_a_channel_the_bot_cannot_post_in_warns_at_once(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    quiet = "4400000000000000002"
+    discord_env.fake.channel(quiet, "quiet")
+    discord_env.fake.bot_permissions[quiet] = 1 << 10  # may see the channel, not post in it
+    linked = text_of(await discord_env.slash("coalition", "link", channel=quiet))
+    assert "now linked" in linked and "I can't post in this channel" in linked and "Send Messages" in linked
+    assert "can't post" not in text_of(await discord_env.slash("coalition", "link", channel=GENERAL, tags="all"))
+    await discord_env.slash("broadcast", "send", text="Budget notes are up", ack=False)
+    await eventually(lambda: discord_env.fake.messages[GENERAL])
+    status = ""
+    for _ in range(100):
+        status = text_of(await discord_env.slash("broadcast", "status", id=1))
+        if "failed" in status:
+            break
+        await asyncio.sleep(0.05)
+    assert "#quiet" in status and "give the bot's role View Channel, Send Messages and Embed Links" in status, status

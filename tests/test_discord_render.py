@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import discord
+
 from adapters.discord import render
 from adapters.discord.commands import command_payloads, read_interaction
 from adapters.discord.components import build_view
@@ -133,6 +135,11 @@ def test_invite_has_exactly_the_permissions_used() -> None:
     assert f"permissions={PERMISSIONS.value}" in url
     assert PERMISSIONS.send_messages and PERMISSIONS.embed_links and not PERMISSIONS.mention_everyone
     assert not PERMISSIONS.administrator and not PERMISSIONS.manage_messages
+    assert not PERMISSIONS.send_messages_in_threads  # nothing the bot does happens in threads
+    assert (
+        PERMISSIONS.value
+        == discord.Permissions(view_channel=True, send_messages=True, embed_links=True, read_message_history=True).value
+    )
 
 
 def test_links_typed_by_members_do_not_unfurl() -> None:

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from adapters.slack.app import SlackAdapter
 from bot.app import App
 from bot.config import Settings
 from bot.refs import ConversationRef
+from bot.replies import Reply
 from commands import build_registry
 from commands.dispatcher import Dispatcher
 from commands.help import overview
@@ -341,7 +343,9 @@ async def test_a_method_outside_the_manifests_scopes_is_refused_as_on_slack(slac
 
 
 async def test_history_is_read_only_when_the_coalition_chose_it(slack: Slack) -> None:
-    found = await slack.adapter.messenger.find_sent(ConversationRef("slack", "T0FAKE", "C1"), "some-key")
+    found = await slack.adapter.messenger.find_sent(
+        ConversationRef("slack", "T0FAKE", "C1"), "some-key", reply=Reply("x"), since=datetime.now(UTC)
+    )
     assert found is None and "conversations.history" not in slack.fake.methods()
     assert not {"channels:history", "groups:history", "im:history"} & slack.fake.scopes
 
@@ -357,11 +361,28 @@ async def test_with_history_chosen_a_crashed_send_is_found_not_repeated(tmp_path
         client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
         messenger = SlackMessenger(client, read_history=True)
         where = ConversationRef("slack", "T0FAKE", "C1")
-        from bot.replies import Reply
-
         sent = await messenger.send(where, Reply("Road closure"), key="broadcast:1:post:1")
-        found = await messenger.find_sent(where, "broadcast:1:post:1")
+        since = datetime.now(UTC)
+        found = await messenger.find_sent(where, "broadcast:1:post:1", reply=Reply("Road closure"), since=since)
         assert found is not None and found.message_id == sent.message_id
-        assert await messenger.find_sent(where, "broadcast:2:post:1") is None
+        assert await messenger.find_sent(where, "broadcast:2:post:1", reply=Reply("Road closure"), since=since) is None
     finally:
         await fake.stop()
+
+
+async def test_linking_a_channel_the_bot_is_not_in_warns_at_once_and_status_says_how_to_fix(slack: Slack) -> None:
+    await set_up(slack)
+    slack.fake.members_of["C2"] = False
+    linked = await slack.command("/coalition link", channel="C2", name="eastside")
+    assert "now linked" in linked["text"] and "I'm not in this channel yet" in linked["text"]
+    assert "/invite @coalition-bot" in linked["text"]
+    assert "not in this channel" not in (await slack.command("/coalition link --tags all"))["text"]
+    await slack.command('/broadcast send "Budget notes are up" --no-ack')
+    await eventually(lambda: slack.fake.messages["C1"])
+    status = ""
+    for _ in range(100):
+        status = (await slack.command("/broadcast status 1"))["text"]
+        if "failed" in status:
+            break
+        await asyncio.sleep(0.05)
+    assert "#eastside" in status and "invite it there with /invite @coalition-bot" in status, status

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import TextIO
@@ -95,7 +95,9 @@ class ConsoleAdapter:
         await self._show(message, edit=False)
         return MessageRef(ConversationRef(self.platform, WORKSPACE, f"dm:{user.user_id}"), message.message_id)
 
-    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
         for message in self.messages:
             if message.key == key:
                 where = conversation if isinstance(conversation, ConversationRef) else self.where()

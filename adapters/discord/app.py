@@ -38,6 +38,10 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 ANSWER_BUDGET = 2.0  # seconds before we defer (Discord allows 3)
+CANNOT_POST = (
+    "I can't post in this channel: in its settings (Permissions), give my role View Channel, Send Messages "
+    "and Embed Links"
+)
 
 
 def point_at(settings: Settings) -> None:
@@ -111,7 +115,13 @@ class DiscordAdapter:
     def where(interaction: discord.Interaction) -> ConversationRef:
         channel = interaction.channel
         name = getattr(channel, "name", "") or ""
-        return ConversationRef("discord", str(interaction.guild_id or "dm"), str(interaction.channel_id), name=name)
+        can = interaction.app_permissions  # the bot's own permissions in this channel, sent with every interaction
+        problem = None
+        if interaction.guild_id and not (can.view_channel and can.send_messages and can.embed_links):
+            problem = CANNOT_POST
+        return ConversationRef(
+            "discord", str(interaction.guild_id or "dm"), str(interaction.channel_id), name=name, access_problem=problem
+        )
 
     # Interactions --------------------------------------------------------------------------
 

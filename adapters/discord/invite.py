@@ -9,10 +9,9 @@ from urllib.parse import urlencode
 import discord
 
 # View channels and read their history (to find its own message after a crash), send messages and
-# embeds. Nothing else: no managing, no mentions of @everyone, no reading members' messages' content.
-PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True, read_message_history=True
-)
+# embeds. Nothing else: no threads, no managing, no mentions of @everyone, no reading members'
+# messages' content. (Files go out as interaction replies, which need no channel permission.)
+PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True, read_message_history=True)
 SCOPES = ("bot", "applications.commands")
 
 

@@ -2,13 +2,18 @@
 
 Each delivery carries a nonce derived from its outbox key, sent with `enforce_nonce`: when a send is
 repeated after a crash, Discord itself returns the first message instead of creating a second, for
-as long as it remembers the nonce (a few minutes). `find_sent` also scans the channel's recent
-messages for that nonce, which helps wherever the API reports nonces back.
+as long as it remembers the nonce (a few minutes). Discord does not keep nonces (reading a
+channel's messages never returns them), so beyond those minutes `find_sent` recognises the message
+by what Discord does return: the bot's own message, posted since the delivery was first tried, with
+exactly the content, embeds and button ids that the delivery would post. Buttons carry the ids of
+what they act on (a poll, a broadcast), and text names its meeting or poll, so two deliveries that
+render identically in one channel are the same message in practice.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 
 import aiohttp
 import discord
@@ -54,20 +59,26 @@ class DiscordMessenger:
             )
         )
 
-    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
-        """Our message carrying this delivery's nonce among the channel's recent ones, if any."""
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
+        """Our message that this delivery posted, among the channel's recent ones, if any."""
         if isinstance(conversation, UserRef):
             channel_id = await self._dm_channel(conversation.user_id)
             where = ConversationRef(self.platform, conversation.workspace_id, str(channel_id))
         else:
             channel_id, where = int(conversation.channel_id), conversation
         nonce = nonce_for(key)
+        wanted = fingerprint(render.message(reply))
         channel = self.client.get_partial_messageable(channel_id)
         me = self.client.user.id if self.client.user else None
+        earliest = since - timedelta(minutes=1)  # allow for clocks a little apart
 
         async def scan() -> MessageRef | None:
             async for message in channel.history(limit=50):
-                if message.author.id == me and str(message.nonce or "") == nonce:
+                if message.author.id != me or message.created_at < earliest:
+                    continue
+                if str(message.nonce or "") == nonce or posted_fingerprint(message) == wanted:
                     return MessageRef(where, str(message.id))
             return None
 
@@ -100,7 +111,13 @@ class DiscordMessenger:
             return await request
         except discord.RateLimited as exc:
             raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
-        except (discord.Forbidden, discord.NotFound) as exc:
+        except discord.Forbidden as exc:
+            raise DeliveryError(
+                "the bot may not post in this channel: in its settings (Permissions), give the bot's role View "
+                f"Channel, Send Messages and Embed Links, then send again (Discord said: {exc.text or exc.status})",
+                permanent=True,
+            ) from exc
+        except discord.NotFound as exc:
             raise DeliveryError(f"Discord refused: {exc.status} {exc.text or ''}".strip(), permanent=True) from exc
         except discord.HTTPException as exc:
             if exc.status == 429:
@@ -115,3 +132,29 @@ class DiscordMessenger:
             raise DeliveryError(f"cannot reach Discord ({exc})") from exc
         except aiohttp.ClientError as exc:
             raise DeliveryError(f"connection to Discord failed ({type(exc).__name__})", unknown=True) from exc
+
+
+Fingerprint = tuple[str, tuple[str, ...], tuple[str, ...]]
+
+
+def fingerprint(rendered: render.DiscordMessage) -> Fingerprint:
+    """What identifies a message we would post: its content, embed texts and button ids."""
+    return (
+        (rendered.content or "").strip(),
+        tuple((e.description or "").strip() for e in rendered.embeds),
+        tuple(c.custom_id for row in rendered.rows for c in row),
+    )
+
+
+def posted_fingerprint(message: discord.Message) -> Fingerprint:
+    """The same, read back from a message as Discord returns it."""
+    ids = [
+        getattr(child, "custom_id", None) or ""
+        for row in message.components
+        for child in getattr(row, "children", [row])
+    ]
+    return (
+        (message.content or "").strip(),
+        tuple((e.description or "").strip() for e in message.embeds),
+        tuple(i for i in ids if i),
+    )

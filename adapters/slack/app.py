@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -69,6 +70,7 @@ class SlackAdapter:
         self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
         self.bot_user_id = ""
+        self.bot_name = "coalition-bot"
         self._register()
 
     # Wiring --------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ class SlackAdapter:
         try:
             auth = await self.client.auth_test()
             self.bot_user_id = str(auth.get("user_id") or "")
+            self.bot_name = self.messenger.bot_name = str(auth.get("user") or self.bot_name)
         except SlackApiError as exc:
             raise ConfigError(
                 f"SLACK_BOT_TOKEN: Slack refused this token ({exc.response.get('error')}). Copy the Bot User OAuth "
@@ -196,7 +199,8 @@ class SlackAdapter:
 
         async def run() -> Reply:
             actor = await self.actor(body["user_id"], team, body.get("user_name", ""))
-            return await self.dispatcher.run_text(text, actor, where)
+            checked = await self._with_access(where, text)
+            return await self.dispatcher.run_text(text, actor, checked)
 
         task = asyncio.create_task(run())
         try:
@@ -208,6 +212,24 @@ class SlackAdapter:
         else:
             await ack(**self._response(reply))
         await self._send_files(reply, body["user_id"], where)
+
+    async def _with_access(self, where: ConversationRef, text: str) -> ConversationRef:
+        """For commands that link this channel: can the bot post here? Slack lets anyone use a slash
+        command in a channel the bot was never invited to, where every later post would fail."""
+        words = text.lstrip("/").lower().split()
+        spec = self.dispatcher.registry.find(tuple(words[:2])) if len(words) >= 2 else None
+        if spec is None or not spec.checks_access or where.channel_id.startswith("D"):
+            return where
+        try:
+            info = (await self.client.conversations_info(channel=where.channel_id)).get("channel") or {}
+            member = bool(info.get("is_member"))
+        except SlackApiError as exc:
+            # A private channel the bot is not in is "not found" to it.
+            member = exc.response.get("error") != "channel_not_found"
+        return where if member else replace(where, access_problem=self.not_in_channel())
+
+    def not_in_channel(self) -> str:
+        return f"I'm not in this channel yet: invite me with `/invite @{self.bot_name}`"
 
     def _modal_path(self, text: str) -> tuple[str, ...] | None:
         """The command's path when it was typed bare and has a form, e.g. `/broadcast send`."""

@@ -9,6 +9,8 @@ Link unfurling is off: a link a member typed must not grow a preview the bot vou
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,12 +37,22 @@ PERMANENT_ERRORS = {
 }
 
 
+# What a coordinator reads in `/broadcast status` and delivery reports, with the fix.
+FIXES = {
+    "not_in_channel": "the bot is not in this channel: invite it there with /invite @{bot}, then send again",
+    "channel_not_found": "Slack cannot find this channel (deleted, or private without the bot): invite the bot or "
+    "unlink the channel with /coalition unlink",
+    "is_archived": "this channel is archived: unarchive it or unlink it with /coalition unlink",
+}
+
+
 class SlackMessenger:
     platform = "slack"
 
     def __init__(self, client: AsyncWebClient, *, read_history: bool = False) -> None:
         self.client = client
         self.read_history = read_history
+        self.bot_name = "coalition-bot"  # as Slack shows the bot, for the fixes it suggests (set at start)
         self._dm_channels: dict[str, str] = {}
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
@@ -58,7 +70,9 @@ class SlackMessenger:
             channel = await self._dm_channel(channel[3:])
         await self._call(self.client.chat_update(channel=channel, ts=message.message_id, **render.message(reply)))
 
-    async def find_sent(self, conversation: ConversationRef | UserRef, key: str) -> MessageRef | None:
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
         if not self.read_history:
             return None
         if isinstance(conversation, UserRef):
@@ -104,7 +118,9 @@ class SlackMessenger:
                 retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
                 raise DeliveryError("rate limited by Slack", retry_after=retry_after) from exc
             if error in PERMANENT_ERRORS:
-                raise DeliveryError(f"Slack refused: {error}", permanent=True) from exc
+                raise DeliveryError(
+                    FIXES.get(error, "Slack refused: {error}").format(bot=self.bot_name, error=error), permanent=True
+                ) from exc
             raise DeliveryError(f"Slack error: {error or status}") from exc
         except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
             raise DeliveryError(f"no answer from Slack ({type(exc).__name__})", unknown=True) from exc

@@ -34,8 +34,12 @@ MANAGE_GUILD = 1 << 5
 ALL = (1 << 41) - 1
 
 
+SEND_NEEDS = (1 << 10) | (1 << 11)  # View Channel, Send Messages
+
+
 class FakeDiscord:
     def __init__(self) -> None:
+        self.bot_permissions: dict[str, int] = {}  # channel -> the bot's permissions there (default: all)
         self.port = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -236,7 +240,7 @@ class FakeDiscord:
             "data": data,
             "locale": "en-US",
             "guild_locale": "en-US",
-            "app_permissions": str(ALL),
+            "app_permissions": str(self.bot_permissions.get(channel_id, ALL)),
             "entitlements": [],
             "authorizing_integration_owners": {"0": GUILD},
             "context": 0,
@@ -370,8 +374,11 @@ class FakeDiscord:
         if route == "PATCH /channels/{id}/messages/{id}":
             return self._edit_message(path.split("/")[2], path.split("/")[4], body)
         if route == "GET /channels/{id}/messages":
+            # As Discord: the newest first, and no nonce (only the send response and the gateway
+            # event carry one; messages read back never do).
             limit = int(request.query.get("limit", 50))
-            return _json(list(reversed(self.messages[path.split("/")[2]]))[:limit])
+            newest = list(reversed(self.messages[path.split("/")[2]]))[:limit]
+            return _json([{k: v for k, v in m.items() if k != "nonce"} for m in newest])
         if route == "POST /users/@me/channels":
             channel_id = "77" + str(body["recipient_id"])[-17:]
             self.channels.setdefault(
@@ -409,6 +416,8 @@ class FakeDiscord:
         return True
 
     def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        if self.bot_permissions.get(channel_id, ALL) & SEND_NEEDS != SEND_NEEDS:
+            return _json({"message": "Missing Permissions", "code": 50013}, 403)
         if self.enforce_pacing and not self._paced(channel_id):
             self.rate_limited += 1
             return _json({"message": "You are being rate limited.", "retry_after": 1.0, "global": False}, 429, via=True)
