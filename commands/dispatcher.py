@@ -9,9 +9,11 @@ leaves a partial write behind. Members never see a traceback; the log gets it wi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,8 +47,9 @@ class Dispatcher:
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def run_text(self, text: str, actor: Actor, where: ConversationRef) -> Reply:
-        """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`."""
+    async def run_text(self, text: str, actor: Actor, where: ConversationRef, *, once: str | None = None) -> Reply:
+        """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`. `once`: the
+        platform's id for this request, so that a replay of it is not carried out again."""
 
         async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
             parsed = parse(
@@ -58,10 +61,16 @@ class Dispatcher:
             return await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
-        return await self._in_transaction(actor, where, prepare, describe=_command_name(text))
+        return await self._in_transaction(actor, where, prepare, describe=_command_name(text), once=once)
 
     async def run_command(
-        self, path: tuple[str, ...], raw_args: dict[str, Any], actor: Actor, where: ConversationRef
+        self,
+        path: tuple[str, ...],
+        raw_args: dict[str, Any],
+        actor: Actor,
+        where: ConversationRef,
+        *,
+        once: str | None = None,
     ) -> Reply:
         """A command whose options arrive already split (Discord application commands)."""
 
@@ -79,7 +88,7 @@ class Dispatcher:
             )
             return await self._run(spec, path, args, actor, where, services, place, member, zone)
 
-        return await self._in_transaction(actor, where, prepare, describe="/" + " ".join(path))
+        return await self._in_transaction(actor, where, prepare, describe="/" + " ".join(path), once=once)
 
     async def run_action(
         self,
@@ -288,11 +297,17 @@ class Dispatcher:
         where: ConversationRef,
         prepare: Prepare,
         describe: str,
+        once: str | None = None,
     ) -> Reply:
         rid = new_request_id()
         log.info("%s from %s:%s in %s", describe, *_who(actor, where))
         try:
             async with self.app.unit_of_work() as services:
+                if once is not None and not await services.repos.requests.claim(
+                    hashlib.sha256(once.encode()).hexdigest(), self.app.clock.now(), REPLAY_WINDOW
+                ):
+                    log.warning("%s: a replayed request, not carried out again", describe)
+                    return error("This request arrived twice; it was carried out once.")
                 reply = await self._event(services, actor, where, prepare)
                 if reply.error:
                     await services.repos.rollback()
@@ -398,6 +413,7 @@ class Dispatcher:
 
 
 BATCH_MAX = 500
+REPLAY_WINDOW = timedelta(hours=1)  # Slack accepts a signed request for 5 minutes
 BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lone click never waits
 
 

@@ -18,7 +18,8 @@ async def feedback(ctx: CommandContext) -> Reply:
         return error(str(exc))
     return Reply(
         f"Thank you. Your feedback went to {where} without your name; the bot keeps no record of who sent it "
-        f"(you can send {LIMIT} a day). Tip: send it from a direct message with the bot, so nobody sees you type it.",
+        f"(you can send {LIMIT} a day). Only you saw the command and this answer: nobody in the channel can tell "
+        "that you sent feedback.",
         private=True,
     )
 

@@ -365,3 +365,13 @@ class SurveyResponse(SQLModel, table=True):
     voter_key: str = Field(max_length=64, primary_key=True)
     sector: str | None = Field(default=None, max_length=40)
     answers: str = Field(default="", max_length=100)
+
+
+class HandledRequest(SQLModel, table=True):
+    """A platform request already carried out (Slack's trigger_id, hashed): a signed request replayed
+    within the platform's window is recognised and not carried out twice. Kept for an hour."""
+
+    __tablename__ = "handled_requests"
+
+    key: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

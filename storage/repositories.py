@@ -6,7 +6,9 @@ transaction ends and no lazy load ever runs behind the caller's back.
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, update
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.broadcasts import BroadcastRepository
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
-from storage.models import Acknowledgement, Channel, Coalition, Member, Space
+from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
 from storage.outbox import OutboxRepository
 from storage.polls import PollRepository
 from storage.reports import ReportRepository
@@ -169,6 +171,21 @@ class MemberRepository:
         return member
 
 
+class RequestRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, key: str, now: datetime, keep: timedelta) -> bool:
+        """True the first time a request is seen; False for a replay. Old keys are dropped as we go."""
+        await self.session.exec(delete(HandledRequest).where(col(HandledRequest.at) < now - keep))  # type: ignore[call-overload]
+        try:
+            async with self.session.begin_nested():
+                self.session.add(HandledRequest(key=key, at=now))
+        except IntegrityError:
+            return False
+        return True
+
+
 class Repositories:
     """Every repository on one session, so a command's changes commit or roll back together."""
 
@@ -182,6 +199,7 @@ class Repositories:
         self.meetings = MeetingRepository(session)
         self.polls = PollRepository(session)
         self.reports = ReportRepository(session)
+        self.requests = RequestRepository(session)
 
     async def commit(self) -> None:
         await self.polls.write_staged()

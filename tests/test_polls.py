@@ -475,6 +475,9 @@ async def test_feedback_reaches_the_coordinators_without_a_name_and_is_rate_limi
     for n in range(3):
         reply = await bot.run(f'/coalition feedback "The forum at 5pm is hard for parents ({n})"', as_="maria")
         assert not reply.error and "the coordinators' channel without your name" in shown(reply)
+        # The tip is true on every platform: the answer is private, and no tip sends anyone to a DM
+        # the platform would not let them write in.
+        assert reply.private and "Only you saw the command" in shown(reply) and "direct message" not in shown(reply)
     limited = await bot.run('/coalition feedback "one more"', as_="maria")
     assert limited.error and "the limit is 3" in shown(limited)
     await advance(bot)

@@ -386,3 +386,23 @@ async def test_linking_a_channel_the_bot_is_not_in_warns_at_once_and_status_says
             break
         await asyncio.sleep(0.05)
     assert "#eastside" in status and "invite it there with /invite @coalition-bot" in status, status
+
+
+async def test_a_replayed_signed_request_is_carried_out_once(slack: Slack) -> None:
+    await set_up(slack)
+    body = form(slack.fake.slash_command("/coalition", 'feedback "Start the forum later"', user="UMARIA"))
+    headers = sign(body)
+    first = await slack.post(body, headers=headers)
+    again = await slack.post(body, headers=headers)  # the same bytes, the same signature, within 5 minutes
+    assert first.status == again.status == 200
+    assert "Thank you" in (await first.json())["text"]
+    assert "arrived twice; it was carried out once" in (await again.json())["text"]
+    sent = await eventually(lambda: [m for ms in slack.fake.messages.values() for m in ms if "Start the" in str(m)])
+    await asyncio.sleep(0.3)
+    assert len([m for ms in slack.fake.messages.values() for m in ms if "Start the" in str(m)]) == len(sent) == 1
+    click = form(slack.fake.block_actions("help:show:coalition", user="UMARIA", ephemeral=True))
+    click_headers = sign(click)
+    await slack.post(click, headers=click_headers)
+    await slack.post(click, headers=click_headers)
+    await asyncio.sleep(0.3)
+    assert len(slack.fake.responses) == 1

@@ -41,6 +41,7 @@ RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=30)
 ACK_BUDGET = 2.0  # seconds we wait for a reply before acking empty (Slack allows 3)
 PROFILE_TTL = 600.0
 HOME = "app-home"
+SEEN_CLICKS = 20_000
 
 
 class SlackAdapter:
@@ -69,6 +70,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
+        self._seen: dict[str, None] = {}  # recent clicks' trigger_ids, oldest first
         self.bot_user_id = ""
         self.bot_name = "coalition-bot"
         self._register()
@@ -200,7 +202,7 @@ class SlackAdapter:
         async def run() -> Reply:
             actor = await self.actor(body["user_id"], team, body.get("user_name", ""))
             checked = await self._with_access(where, text)
-            return await self.dispatcher.run_text(text, actor, checked)
+            return await self.dispatcher.run_text(text, actor, checked, once=_request_key(body))
 
         task = asyncio.create_task(run())
         try:
@@ -231,6 +233,19 @@ class SlackAdapter:
     def not_in_channel(self) -> str:
         return f"I'm not in this channel yet: invite me with `/invite @{self.bot_name}`"
 
+    def _first_time(self, body: dict[str, Any]) -> bool:
+        """Clicks come in bursts (votes) and are idempotent in the database; a replayed signed click
+        is dropped here, by its trigger_id, without a write per click."""
+        key = _request_key(body)
+        if key is None:
+            return True
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > SEEN_CLICKS:
+            self._seen.pop(next(iter(self._seen)))
+        return True
+
     def _modal_path(self, text: str) -> tuple[str, ...] | None:
         """The command's path when it was typed bare and has a form, e.g. `/broadcast send`."""
         words = text.lstrip("/").split()
@@ -259,6 +274,9 @@ class SlackAdapter:
 
     async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
+        if not self._first_time(body):
+            log.warning("a replayed click, not carried out again")
+            return
         team = self._team(body)
         action = body["actions"][0]
         action_id = render.action_id_of(action["action_id"])
@@ -324,7 +342,7 @@ class SlackAdapter:
             return
         raw = values_from(spec, view.get("state", {}).get("values", {}))
         actor = await self.actor(body["user"]["id"], team, body["user"].get("username", ""))
-        reply = await self.dispatcher.run_command(path, raw, actor, where)
+        reply = await self.dispatcher.run_command(path, raw, actor, where, once=_request_key(body))
         if reply.error:
             # Under the field: the first line, without the typed command's usage line.
             first = render.plain(reply.text).removeprefix("⚠️ ").splitlines()[0]
@@ -351,6 +369,13 @@ class SlackAdapter:
         reply = await self.dispatcher.run_home(actor, where)
         blocks = render.blocks(reply) if reply.blocks else render.message(reply)["blocks"]
         await self.client.views_publish(user_id=actor.user.user_id, view={"type": "home", "blocks": blocks[:100]})
+
+
+def _request_key(body: dict[str, Any]) -> str | None:
+    """Slack's id for one user action (a command, a click, a form): the same in a replay."""
+    trigger = body.get("trigger_id")
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    return f"slack:{team}:{trigger}" if trigger else None
 
 
 def _quiet_token_notice(record: logging.LogRecord) -> bool:

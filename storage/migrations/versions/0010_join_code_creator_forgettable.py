@@ -1,4 +1,4 @@
-"""join codes outlive a forgotten creator
+"""join codes outlive a forgotten creator; handled requests
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +7,8 @@ Create Date: 2026-12-02 09:20:00
 
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel
+import storage.types
 
 
 revision = '0010'
@@ -18,8 +20,16 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=True)
+    op.create_table('handled_requests',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
+    with op.batch_alter_table('handled_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handled_requests_at'), ['at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('handled_requests')
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=False)
