@@ -236,6 +236,9 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
         await stop.wait()
         return 0
     finally:
+        # Deliveries first: the batch in flight is finished and recorded, and the senders' reports
+        # are brought up to date, while the platforms' sessions are still open.
+        await app.scheduler.stop()
         for adapter in running:
             await adapter.stop()
         await app.close()

@@ -86,6 +86,8 @@ class DeliveryWorker:
             delivered += sum(results)
             # Progress reports may queue an edit that is due now: keep claiming until nothing is.
             await self._report_progress(claimed)
+            if self.app.scheduler.stopping:
+                return delivered  # shutting down: what is left goes after the restart
 
     async def _renew_lease(self, done: asyncio.Event) -> None:
         """Keep our hold on the rows in flight while pacing makes us wait, so no other process

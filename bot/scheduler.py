@@ -99,6 +99,7 @@ class Scheduler:
 
     async def start(self) -> None:
         """Process what fell due while the bot was down, then keep waking at the right moments."""
+        self._stopping = False
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_job(
             self._wake,
@@ -120,6 +121,11 @@ class Scheduler:
         if self._aps is not None and not self._stopping:
             now = self.clock.now()
             self._wake_at(max(now, self._last_wake + POKE_GAP) if self._last_wake else now)
+
+    @property
+    def stopping(self) -> bool:
+        """Work in progress checks this between batches, so a shutdown waits for one batch, not all."""
+        return self._stopping
 
     async def stop(self) -> None:
         """No new wake-ups, then wait for the one in progress: a delivery half-recorded when the

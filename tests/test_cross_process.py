@@ -166,3 +166,29 @@ async def test_without_history_a_kill_repeats_at_most_the_messages_in_flight(
     doubled = [c for c, n in per_channel.items() if n > 1]
     assert max(per_channel.values()) <= 2 and len(doubled) <= 100, doubled  # 100: the worker's batch
     assert "conversations.history" not in slack_fake.methods()
+
+
+async def test_sigterm_mid_broadcast_finishes_the_batch_in_flight_and_exits_cleanly(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord]
+) -> None:
+    slack_fake, _ = fakes
+    slack_fake.enforce_pacing = True  # Slack's own limits: the broadcast takes a while
+    db_file = tmp_path / "run.db"
+    await seed_broadcast(f"sqlite+aiosqlite:///{db_file}", 120)
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_fake.api_url,
+        "SLACK_HTTP_PORT": str(free_port()),
+    }
+    bot = await start_bot(tmp_path, env)
+    await wait_for_line(bot, "coalition-bot is running (slack)")
+    await eventually(lambda: sum(len(m) for m in slack_fake.messages.values()) >= 5, within=20)
+    bot.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(bot.communicate(), 60)
+    assert bot.returncode == 0, err.decode()
+    assert "Session is closed" not in err.decode() and "Traceback" not in err.decode(), err.decode()[-2000:]
+    delivered = sum(len(m) for m in slack_fake.messages.values())
+    counts = await statuses(f"sqlite+aiosqlite:///{db_file}")
+    # Every message Slack took is recorded as sent; the rest wait, unclaimed, for the restart.
+    assert counts["sent"] == delivered and counts["sent"] + counts["pending"] == 120, (counts, delivered)
