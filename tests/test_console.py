@@ -425,3 +425,15 @@ def test_stakeholder_map_and_engagement_report_session(tmp_path: Path) -> None:
     assert (tmp_path / "exports" / f"{report['message_id']}-engagement-2026-11-23.csv").exists()
     the_map = out[-1]["text"]
     assert "Missing: local-government, nonprofit, business, school, faith" in the_map
+
+
+def test_piped_input_on_the_real_clock_keeps_its_order(tmp_path: Path) -> None:
+    """A script piped in on the real clock reads like a session: each line's deliveries come before
+    the next line, so `!click 2` presses the card just posted, and the last line's are not lost."""
+    script = '/poll create "Lunch?" Pizza Salad\n!click 2\n/poll results 1\n/broadcast send "See you at noon"\n'
+    out = messages(console(tmp_path, script, "console", "--json"))
+    card = next(i for i, m in enumerate(out) if "Lunch?" in m["text"] and m["buttons"])
+    assert out[card]["buttons"][1]["label"] == "Salad"
+    results = next(m for m in out if "1 voter" in m["text"])
+    assert "1 (100%) · 2. Salad" in results["text"], results["text"]
+    assert any("See you at noon" in m["text"] and not m["private"] for m in out), [m["text"] for m in out]

@@ -187,6 +187,7 @@ class ConsoleAdapter:
                 break
             if not await self.handle_line(line):
                 break
+        await self._deliver_now()  # what the last line queued is shown before the session ends
         return 0
 
     def _read_line(self, prompt: str) -> str | None:
@@ -295,9 +296,11 @@ class ConsoleAdapter:
         await self._deliver_now()
 
     async def _deliver_now(self) -> None:
-        """On the simulated clock nothing runs by itself: send what is due now, as a live bot would."""
+        """Send what is due now, as a live bot would, before the next line is read: on the simulated
+        clock nothing runs by itself, and with piped input (a script) the next line must find the
+        messages of the one before (`!click 2` presses the card just posted, not an older one)."""
         app = self.dispatcher.app
-        if isinstance(app.clock, SimulatedClock):
+        if isinstance(app.clock, SimulatedClock) or not self.interactive:
             await app.scheduler.run_due()
 
     def _latest_with_buttons(self) -> ConsoleMessage | None:
