@@ -12,21 +12,28 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    ANYONE = "anyone"  # even outside a linked channel (help, set-up)
+    ANYONE = "anyone"  # even outside a linked channel (help)
+    ADMIN = "admin"  # admins of the Slack workspace or Discord server (set-up, join)
     MEMBER = "member"  # anyone in a linked channel, observers included (reading)
     PARTICIPANT = "participant"  # members and coordinators (voting, RSVP)
+    CREATOR = "creator"  # whoever created the meeting or poll, or a coordinator (the handler checks whose)
     COORDINATOR = "coordinator"  # coordinators only
 
 
 _ALLOWED = {
     Permission.ANYONE: set(Role),
+    Permission.ADMIN: set(Role),
     Permission.MEMBER: set(Role),
+    Permission.CREATOR: {Role.MEMBER, Role.COORDINATOR},
     Permission.PARTICIPANT: {Role.MEMBER, Role.COORDINATOR},
     Permission.COORDINATOR: {Role.COORDINATOR},
 }
 
 WHO = {
     Permission.ANYONE: "anyone",
+    Permission.ADMIN: "admins of this workspace or server (Slack: workspace admins and owners; Discord: members with "
+    "Manage Server)",
+    Permission.CREATOR: "the member who created it or a coordinator",
     Permission.MEMBER: "members of the coalition",
     Permission.PARTICIPANT: "members and coordinators (observers can read but not take part)",
     Permission.COORDINATOR: "coordinators",

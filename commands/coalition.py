@@ -21,11 +21,6 @@ async def setup(ctx: CommandContext) -> Reply:
             f"This space already belongs to {user_text(ctx.place.coalition.name)}. "
             "Type `/coalition whoami` to see your role."
         )
-    if not ctx.actor.is_platform_admin:
-        return error(
-            "Only an admin of this workspace or server can start a coalition here "
-            "(Slack: workspace admins and owners; Discord: members with Manage Server)."
-        )
     name = ctx.args["name"]
     await ctx.services.coalitions.create(name, ctx.where, ctx.actor)
     return Reply(
@@ -120,11 +115,6 @@ async def invite(ctx: CommandContext) -> Reply:
 async def join(ctx: CommandContext) -> Reply:
     if ctx.place.coalition is not None:
         return error(f"This space already belongs to {user_text(ctx.place.coalition.name)}.")
-    if not ctx.actor.is_platform_admin:
-        return error(
-            "Only an admin of this workspace or server can join it to a coalition "
-            "(Slack: workspace admins and owners; Discord: members with Manage Server)."
-        )
     try:
         place = await ctx.services.coalitions.join(ctx.args["code"], ctx.where, ctx.actor)
     except JoinProblem as exc:
@@ -188,7 +178,7 @@ COALITION = CommandSpec(
                     max_length=80,
                 ),
             ),
-            permission=Permission.ANYONE,
+            permission=Permission.ADMIN,
             scope=Scope.ANYWHERE,
             handler=setup,
             audited=True,
@@ -241,7 +231,7 @@ COALITION = CommandSpec(
             options=(
                 OptionSpec("code", OptionType.STRING, "the join code", required=True, positional=True, max_length=20),
             ),
-            permission=Permission.ANYONE,
+            permission=Permission.ADMIN,
             scope=Scope.ANYWHERE,
             handler=join,
             audited=True,

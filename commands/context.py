@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.permissions import WHO, Permission, Role
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.services import Services
 from bot.services.coalitions import Place
+from commands.errors import CommandError
 from commands.registry import Registry
 from storage.models import Channel, Coalition, Member
 
@@ -39,6 +41,11 @@ class _Common:
     @property
     def channel(self) -> Channel | None:
         return self.place.channel
+
+    def require_creator(self, created_by: int | None, doing: str) -> None:
+        """Commands declared Permission.CREATOR: only whoever created the thing, or a coordinator."""
+        if self.me.role != Role.COORDINATOR and (created_by is None or created_by != self.me.id):
+            raise CommandError(f"Only {WHO[Permission.CREATOR]} can {doing}.")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from commands.errors import CommandError, UsageError
 from commands.home import home
 from commands.parser import ParseContext, coerce_args, parse
 from commands.registry import Registry
-from commands.spec import OptionType, Scope
+from commands.spec import CommandSpec, OptionType, Scope
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,10 @@ class Dispatcher:
         zone: Any,
     ) -> Reply:
         refusal = self._refusal(spec.scope, spec.permission, place, member, where, f"/{' '.join(path)}")
+        if refusal is None and spec.permission == Permission.ADMIN and not actor.is_platform_admin:
+            refusal = error(f"Only {WHO[Permission.ADMIN]} can use /{' '.join(path)}.")
+        if refusal is None and member is not None and member.role != Role.COORDINATOR:
+            refusal = _coordinator_options(spec, args)
         if refusal is not None:
             if spec.permission == Permission.COORDINATOR and place.coalition is not None and member:
                 names = [c.display_name for c in await services.coalitions.coordinators(place.coalition)]
@@ -429,6 +433,17 @@ class _Pending:
 
 def _who(actor: Actor, where: ConversationRef) -> tuple[str, str, str]:
     return where.platform, actor.user.user_id, where.channel_id
+
+
+def _coordinator_options(spec: CommandSpec, args: dict[str, Any]) -> Reply | None:
+    """Refuse options (or values of them) that the declaration keeps for coordinators."""
+    for option in spec.options:
+        value = args.get(option.name)
+        if option.coordinators_only and value not in (None, False, [], option.default):
+            return error(f"Only coordinators can use --{option.name}.")
+        if isinstance(value, str) and value in option.coordinator_values:
+            return error(f"Only coordinators can use `{value}` here.")
+    return None
 
 
 def _crashed(rid: str) -> Reply:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.permissions import WHO
+from bot.permissions import WHO, Permission
 from bot.replies import Actions, Block, Button, Context, Divider, Reply, Section, action_id, error
+from bot.times import DURATION_EXAMPLES
 from commands.context import ActionContext, CommandContext
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
 
 TYPE_HINTS = {
-    OptionType.DURATION: "a duration like 90m or 2h",
+    OptionType.DURATION: f"a duration like {DURATION_EXAMPLES}",
     OptionType.DATETIME: 'a time like "next tuesday 7pm", read in your time zone',
     OptionType.USER: "a member, typed as @name",
     OptionType.CHANNEL: "a channel, typed as #name",
@@ -58,6 +59,9 @@ def detail(registry: Registry, path: tuple[str, ...]) -> Reply:
             lines.append("")
             lines.append("Examples:")
             lines.extend(f"  `{e}`" for e in spec.examples)
+        if spec.notes:
+            lines.append("")
+            lines.extend(spec.notes)
         lines.append("")
         lines.append(f"Who can use it: {_who(spec)}.")
     return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),), private=True)
@@ -78,7 +82,14 @@ def _describe_option(option: OptionSpec) -> str:
 
 
 def _who(spec: CommandSpec) -> str:
-    return WHO[spec.permission]
+    """From the same declaration the dispatcher checks: the command's permission, and the options
+    (or values of them) kept for coordinators."""
+    who = WHO[spec.permission]
+    kept = [f"--{o.name}" for o in spec.options if o.coordinators_only]
+    kept += [f"`{v}`" for o in spec.options for v in o.coordinator_values]
+    if kept and spec.permission != Permission.COORDINATOR:
+        who += f"; only coordinators: {', '.join(kept)}"
+    return who
 
 
 async def help_command(ctx: CommandContext) -> Reply:

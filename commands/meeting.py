@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
+from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
@@ -50,13 +51,11 @@ async def schedule(ctx: CommandContext) -> Reply:
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
     local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
-    repeat = f", repeating {ctx.args['every']}" if meeting.rrule else ""
+    repeat = f", repeating {user_text(describe_rule(meeting.rrule))}" if meeting.rrule else ""
     lead = describe_minutes(ctx.coalition.reminder_minutes) or "no reminders (coalition setting)"
     return Reply(
         f"Scheduled **{user_text(meeting.title)}** (#{occurrence.id}) for {local} {ctx.zone.key}{repeat}; "
-        f"announced in {plural(len(channels), 'channel')}. Reminders: {lead} before "
-        f"(a reminder more than {int(REMINDER_GRACE.total_seconds() // 3600)} hours late because the bot was "
-        "down is skipped, not sent late).",
+        f"announced in {plural(len(channels), 'channel')}. Reminders: {lead} before.",
         private=True,
     )
 
@@ -108,6 +107,7 @@ async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurre
 
 async def cancel(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, ctx.args["id"])
+    ctx.require_creator(meeting.created_by, f"cancel meeting #{occurrence.id}")
     if occurrence.cancelled:
         return error(f"Meeting #{occurrence.id} is already cancelled.")
     series = bool(ctx.args["series"])
@@ -122,14 +122,9 @@ async def cancel(ctx: CommandContext) -> Reply:
     )
 
 
-def _may_change(ctx: CommandContext, meeting: Meeting) -> bool:
-    return ctx.me.role == "coordinator" or (meeting.created_by is not None and meeting.created_by == ctx.me.id)
-
-
 async def edit(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, ctx.args["id"])
-    if not _may_change(ctx, meeting):
-        return error("Only the person who scheduled this meeting or a coordinator can change it.")
+    ctx.require_creator(meeting.created_by, f"change meeting #{occurrence.id}")
     when, title, where, agenda = ctx.args["when"], ctx.args["title"], ctx.args["where"], ctx.args["agenda"]
     if when is None and title is None and where is None and agenda is None:
         return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
@@ -173,8 +168,7 @@ async def agenda(ctx: CommandContext) -> Reply:
 
 async def minutes(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, ctx.args["id"])
-    if not _may_change(ctx, meeting):
-        return error("Only the person who scheduled this meeting or a coordinator can record its minutes.")
+    ctx.require_creator(meeting.created_by, f"record the minutes of meeting #{occurrence.id}")
     await ctx.services.meetings.set_minutes(occurrence, ctx.args["text"])
     return Reply(
         f"Minutes saved for {user_text(meeting.title)} (#{occurrence.id}); `/meeting show {occurrence.id}` shows them."
@@ -275,8 +269,6 @@ def _lead_times(text: str) -> str:
 async def reminders(ctx: CommandContext) -> Reply:
     mine, everyone, nudge = ctx.args["mine"], ctx.args["coalition"], ctx.args["nudge"]
     coalition = ctx.coalition
-    if (everyone is not None or nudge is not None) and ctx.me.role != "coordinator":
-        return error("Only coordinators can change the coalition's reminder settings; `--mine` sets yours.")
     try:
         if mine is not None:
             key = mine.strip().lower()
@@ -395,6 +387,11 @@ MEETING = CommandSpec(
                 '/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"',
                 '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --to all',
             ),
+            notes=(
+                f"Reminders go out before each meeting (`/meeting reminders`). A reminder more than "
+                f"{int(REMINDER_GRACE.total_seconds() // 3600)} hours late, because the bot was down, is skipped "
+                "rather than sent late.",
+            ),
         ),
         CommandSpec(
             name="list",
@@ -429,7 +426,7 @@ MEETING = CommandSpec(
             name="cancel",
             description="Cancel one meeting, or with --series the rest of its series",
             options=(_ID, OptionSpec("series", OptionType.BOOL, "cancel this and every later one", default=False)),
-            permission=Permission.COORDINATOR,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=cancel,
         ),
@@ -444,7 +441,7 @@ MEETING = CommandSpec(
                 OptionSpec("agenda", OptionType.TEXT, "a new agenda", max_length=1500),
                 OptionSpec("series", OptionType.BOOL, "move this and every later one", default=False),
             ),
-            permission=Permission.PARTICIPANT,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=edit,
             audited=True,
@@ -469,7 +466,7 @@ MEETING = CommandSpec(
             name="minutes",
             description="Record a meeting's minutes (text or a link)",
             options=(_ID, OptionSpec("text", OptionType.TEXT, "the minutes or a link", required=True, positional=True)),
-            permission=Permission.PARTICIPANT,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=minutes,
         ),
@@ -537,12 +534,19 @@ MEETING = CommandSpec(
                 OptionSpec(
                     "mine", OptionType.STRING, "your lead times: e.g. 2h,15m, or off, or default", max_length=40
                 ),
-                OptionSpec("coalition", OptionType.STRING, "coordinators: the coalition's, e.g. 24h,1h", max_length=40),
+                OptionSpec(
+                    "coalition",
+                    OptionType.STRING,
+                    "coordinators: the coalition's, e.g. 24h,1h",
+                    max_length=40,
+                    coordinators_only=True,
+                ),
                 OptionSpec(
                     "nudge",
                     OptionType.STRING,
                     "coordinators: ask non-responders this long before, or off",
                     max_length=20,
+                    coordinators_only=True,
                 ),
             ),
             permission=Permission.MEMBER,

@@ -29,10 +29,6 @@ async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
     return poll
 
 
-def _may_manage(ctx: CommandContext, poll: Poll) -> bool:
-    return ctx.me.role == "coordinator" or (poll.created_by is not None and poll.created_by == ctx.me.id)
-
-
 async def _post(ctx: CommandContext, kind: str, question: str, options: list[str]) -> Reply:
     assert ctx.channel is not None
     try:
@@ -188,8 +184,7 @@ async def list_polls(ctx: CommandContext) -> Reply:
 
 async def close(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if not _may_manage(ctx, poll):
-        return error("Only the person who started this poll or a coordinator can close it.")
+    ctx.require_creator(poll.created_by, f"close poll #{poll.id}")
     if not await ctx.services.polls.close(poll):
         return error(f"Poll #{poll.id} is already closed.")
     ctx.audit_note = f"poll #{poll.id}"
@@ -198,8 +193,7 @@ async def close(ctx: CommandContext) -> Reply:
 
 async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if not _may_manage(ctx, poll):
-        return error("Only the person who started this poll or a coordinator can send reminders.")
+    ctx.require_creator(poll.created_by, f"remind members about poll #{poll.id}")
     try:
         count = await ctx.services.polls.remind(poll)
     except PollProblem as exc:
@@ -215,8 +209,7 @@ async def remind(ctx: CommandContext) -> Reply:
 
 async def export(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if not _may_manage(ctx, poll):
-        return error("Only the person who started this poll or a coordinator can export it.")
+    ctx.require_creator(poll.created_by, f"export poll #{poll.id}")
     if not ctx.services.polls.shows_results(poll):
         return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
     content = await ctx.services.polls.export_csv(poll)
@@ -582,7 +575,7 @@ POLL = CommandSpec(
             name="close",
             description="Close a poll now and post the results (its creator or a coordinator)",
             options=(_ID,),
-            permission=Permission.PARTICIPANT,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=close,
             audited=True,
@@ -591,7 +584,7 @@ POLL = CommandSpec(
             name="remind",
             description="Privately remind those who have not voted (nobody sees who they are)",
             options=(_ID,),
-            permission=Permission.PARTICIPANT,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=remind,
             audited=True,
@@ -600,7 +593,7 @@ POLL = CommandSpec(
             name="export",
             description="The results as CSV (per-voter rows only for polls that are not anonymous)",
             options=(_ID,),
-            permission=Permission.PARTICIPANT,
+            permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=export,
             audited=True,

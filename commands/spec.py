@@ -60,6 +60,10 @@ class OptionSpec:
     max_count: int | None = None
     default: Any = None
     complete: str | None = None  # the name of a completer that suggests values (ids of meetings, ...)
+    # Only coordinators may give this option (any value but the default), or these values of it. The
+    # dispatcher refuses others, and help says so: one declaration for both.
+    coordinators_only: bool = False
+    coordinator_values: tuple[str, ...] = ()
 
     @property
     def metavar(self) -> str:
@@ -88,6 +92,7 @@ class CommandSpec:
     subcommands: tuple[CommandSpec, ...] = ()
     default_subcommand: str | None = None
     examples: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what a member may want to know, shown in help rather than in every reply
     scope: Scope = Scope.CHANNEL
     rate_limit: RateLimit | None = None  # per member, for commands that create content
     audited: bool | None = None  # None: audited when only coordinators may run it

@@ -22,8 +22,6 @@ async def profile(ctx: CommandContext) -> Reply:
     member = ctx.me
     mention = ctx.args["member"]
     if mention is not None:
-        if ctx.me.role != "coordinator":
-            return error("Only coordinators can set another member's profile; use it without --member for yours.")
         found = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
         if found is None:
             return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
@@ -54,8 +52,6 @@ async def profile(ctx: CommandContext) -> Reply:
 async def sectors(ctx: CommandContext) -> Reply:
     change, wanted = ctx.args["set"], ctx.args["wanted"]
     if change is not None or wanted is not None:
-        if ctx.me.role != "coordinator":
-            return error("Only coordinators can change the coalition's sectors.")
         try:
             await ctx.services.stakeholders.set_sectors(ctx.coalition, change, wanted)
         except StakeholderProblem as exc:
@@ -159,8 +155,6 @@ async def digest(ctx: CommandContext) -> Reply:
             f"{timestamp(channel.digest_next_at or ctx.now)}.",
             private=True,
         )
-    if ctx.me.role != "coordinator":
-        return error("Only coordinators can turn the weekly digest on or off.")
     if state == "off":
         await ctx.services.digests.configure(ctx.coalition, channel, None, channel.digest_hour)
         ctx.audit_note = f"#{channel.name}: digest off"
@@ -185,7 +179,7 @@ PROFILE = CommandSpec(
     options=(
         OptionSpec("organisation", OptionType.STRING, "your organisation", max_length=100),
         OptionSpec("sector", OptionType.STRING, "your sector (see /coalition sectors)", max_length=40),
-        OptionSpec("member", OptionType.USER, "coordinators: whose profile"),
+        OptionSpec("member", OptionType.USER, "coordinators: whose profile", coordinators_only=True),
     ),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
@@ -199,8 +193,13 @@ SECTORS = CommandSpec(
     name="sectors",
     description="The sectors members choose from, and those the map looks for",
     options=(
-        OptionSpec("set", OptionType.TAGS, "coordinators: the full list of sectors"),
-        OptionSpec("wanted", OptionType.TAGS, "coordinators: the sectors the coalition wants represented"),
+        OptionSpec("set", OptionType.TAGS, "coordinators: the full list of sectors", coordinators_only=True),
+        OptionSpec(
+            "wanted",
+            OptionType.TAGS,
+            "coordinators: the sectors the coalition wants represented",
+            coordinators_only=True,
+        ),
     ),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
@@ -240,6 +239,7 @@ DIGEST = CommandSpec(
             positional=True,
             choices=("on", "off", "show"),
             default="show",
+            coordinator_values=("on", "off"),
         ),
         OptionSpec("day", OptionType.STRING, "the day (default monday)", max_length=20),
         OptionSpec("hour", OptionType.INT, "the hour, 0-23, coalition time (default 9)", min_value=0, max_value=23),

@@ -200,7 +200,7 @@ async def test_join_codes_bring_another_platform_in(coalition) -> None:
     code = invite.split("`")[1]
     discord = Harness(bot.dispatcher, platform="discord", workspace="G1")
     refused = await discord.run(f"/coalition join {code}", as_="100", channel="200")
-    assert refused.error and "Only an admin" in shown(refused)
+    assert refused.error and "Only admins of this workspace or server" in shown(refused)
     wrong = await discord.run("/coalition join AAAA-BBBB-CCCC", as_="100", channel="200", admin=True)
     assert wrong.error and "not right" in shown(wrong)
     joined = await discord.run(f"/coalition join {code.lower()}", as_="100", channel="200", admin=True)

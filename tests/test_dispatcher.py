@@ -41,7 +41,7 @@ async def test_unknown_space_gets_set_up_guidance_and_nothing_is_written(dispatc
 async def test_setup_needs_a_platform_admin(dispatcher: Dispatcher) -> None:
     slack = Harness(dispatcher, platform="slack", workspace="T1")
     refused = await slack.run('/coalition setup "Eastside"', as_="U2", channel="C1")
-    assert refused.error and "Only an admin" in shown(refused)
+    assert refused.error and "Only admins of this workspace or server" in shown(refused)
     assert await count(dispatcher, Coalition) == 0
     done = await slack.run('/coalition setup "Eastside"', as_="U1", channel="C1", admin=True)
     assert not done.error, shown(done)

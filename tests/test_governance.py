@@ -489,3 +489,45 @@ async def test_a_refused_click_does_not_make_the_clicker_a_member(world: Harness
     reply = await world.click("poll:vote:1:1", as_="stranger")
     assert reply.error and "closed" in shown(reply), shown(reply)
     assert await _snapshot(db) == before
+
+
+# Help says who may use each command; the checks must agree -----------------------------------
+
+PLAIN_USE = {  # the command without what only coordinators may add
+    ("coalition", "sectors"): "/coalition sectors",
+    ("coalition", "digest"): "/coalition digest show",
+}
+RESTRICTED_PROBES = {  # an option or value help says is for coordinators, given by maria, a member
+    ("coalition", "profile"): "/coalition profile --member @viewer --sector resident",
+    ("coalition", "sectors"): "/coalition sectors --set resident,youth",
+    ("coalition", "digest"): "/coalition digest off",
+    ("meeting", "reminders"): "/meeting reminders --nudge 24h",
+}
+
+
+@pytest.mark.parametrize("path", sorted(CASES))
+async def test_help_says_who_may_use_each_command_and_the_checks_agree(world: Harness, path: tuple[str, ...]) -> None:
+    """Maria is a member: not a coordinator, not a platform admin, and she created nothing in the
+    world. What help tells her about each command is exactly what happens when she tries it."""
+    help_text = shown(await world.run(f"/coalition help {' '.join(path)}", as_="maria"))
+    who = help_text.rsplit("Who can use it: ", 1)[1]
+    (_, where, text) = CASES[path][0]
+    text = PLAIN_USE.get(path, text)
+    reply = shown(await world.run(text, as_="maria", channel=where))
+    refusals = {
+        "coordinators": "Only coordinators can use",
+        "the member who created it or a coordinator": "Only the member who created it or a coordinator can",
+        "admins of this workspace or server": "Only admins of this workspace or server",
+    }
+    expected = next((refusal for group, refusal in refusals.items() if who.startswith(group)), None)
+    if expected is not None:
+        assert expected in reply, (who, reply)
+    else:
+        assert "⚠️ Only" not in reply, (who, reply)
+    if "only coordinators:" in who:
+        probe = RESTRICTED_PROBES[path]
+        kept = who.split("only coordinators: ", 1)[1].rstrip(".")
+        assert any(word.strip("`") in probe for word in kept.split(", ")), (kept, probe)
+        assert "Only coordinators can use" in shown(await world.run(probe, as_="maria")), probe
+    else:
+        assert path not in RESTRICTED_PROBES

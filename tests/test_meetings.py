@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.clock import SimulatedClock
+from bot.recurrence import describe as describe_rule
 from bot.services.meetings import recurrence_rule
 from storage import Database
 from storage.models import Occurrence, Reminder
@@ -38,7 +39,7 @@ async def advance(bot: Harness, by: timedelta) -> None:
 async def test_weekly_meeting_reminders_once_in_the_right_places(town) -> None:
     bot, platform = town
     reply = await bot.run('/meeting schedule "Safety walk" "tuesday 7pm" --every weekly --where "Library"')
-    assert "Scheduled Safety walk (#1) for Tuesday 24 November 2026 at 19:00 UTC, repeating weekly" in shown(reply)
+    assert "Scheduled Safety walk (#1) for Tuesday 24 November 2026 at 19:00 UTC, repeating every week" in shown(reply)
     await bot.run("/meeting rsvp 1 going", as_="maria")
     await bot.click("meeting:rsvp:1:maybe", as_="jamal")
     await bot.click("meeting:rsvp:1:no", as_="lee")
@@ -59,7 +60,7 @@ async def test_cancelling_one_occurrence_withdraws_only_its_reminders(town) -> N
     await bot.run("/meeting rsvp 1 going", as_="maria")
     await advance(bot, timedelta(days=2))
     refused = await bot.run("/meeting cancel 2", as_="maria")
-    assert refused.error and "Only coordinators" in shown(refused)
+    assert refused.error and "Only the member who created it or a coordinator can cancel" in shown(refused)
     assert "Cancelled Coalition meeting: #2" in shown(await bot.run("/meeting cancel 2"))
     late_rsvp = await bot.run("/meeting rsvp 2 going", as_="maria")
     assert late_rsvp.error and "was cancelled" in shown(late_rsvp)
@@ -183,7 +184,7 @@ async def test_moving_one_occurrence_moves_its_reminders_and_tells_attendees(tow
     await bot.run('/meeting schedule "Walk" "tuesday 7pm" --every weekly')
     await bot.run("/meeting rsvp 1 going", as_="maria")
     refused = await bot.run('/meeting edit 1 --when "wednesday 6pm"', as_="lee")
-    assert refused.error and "Only the person who scheduled" in shown(refused)
+    assert refused.error and "Only the member who created it or a coordinator" in shown(refused)
     moved = await bot.run('/meeting edit 1 --when "wednesday 6pm"')
     assert "now Wednesday 25 November 2026 at 18:00 UTC" in shown(moved)
     await advance(bot, timedelta(days=3))
@@ -285,3 +286,37 @@ async def test_lead_times_opt_out_and_nudges(town) -> None:
     async with bot.dispatcher.app.db.session() as session:
         own = (await session.exec(select(Reminder).where(Reminder.member_id.is_not(None)))).all()  # type: ignore[union-attr]
     assert [(r.offset_minutes, r.status) for r in own] == [(120, "sent")]
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=WEEKLY", "every week"),
+        ("FREQ=WEEKLY;INTERVAL=2", "every 2 weeks"),
+        ("FREQ=MONTHLY;BYDAY=2TU", "every month on the second Tuesday"),
+        ("FREQ=MONTHLY;BYDAY=-1TU", "every month on the last Tuesday"),
+        ("FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270331T000000Z", "every week on Tuesday and Thursday, until 31 Mar 2027"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1,15", "every month on the 1st and 15th"),
+        ("FREQ=MONTHLY;BYDAY=1MO,3MO", "every month on the first Monday and the third Monday"),
+        ("FREQ=DAILY;COUNT=10", "every day, 10 times"),
+        ("RRULE:FREQ=MONTHLY;BYMONTHDAY=-1", "every month on the last day"),
+    ],
+)
+def test_recurrences_are_said_in_words(rule: str, words: str) -> None:
+    assert describe_rule(rule) == words
+
+
+async def test_announcements_say_the_rule_in_words(bot: Harness) -> None:
+    reply = await bot.run('/meeting schedule "Forum" "2026-12-08 19:00" --every monthly')
+    assert "repeating every month on the second Tuesday" in shown(reply), shown(reply)
+    assert "2TU" not in shown(reply)
+
+
+async def test_members_cancel_their_own_meetings(bot: Harness) -> None:
+    await bot.run("/coalition whoami", as_="maria")
+    await bot.run('/meeting schedule "Tenant check-in" "tuesday 6pm"', as_="maria")
+    await bot.run('/meeting schedule "Budget review" "wednesday 6pm"')
+    done = await bot.run("/meeting cancel 1", as_="maria")
+    assert not done.error and "Cancelled Tenant check-in" in shown(done), shown(done)
+    refused = await bot.run("/meeting cancel 2", as_="maria")
+    assert refused.error and "Only the member who created it or a coordinator" in shown(refused)

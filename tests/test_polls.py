@@ -311,7 +311,7 @@ async def test_close_by_creator_or_coordinator_only_and_only_once(forum) -> None
     bot, platform = forum
     await bot.run('/poll create "Snacks?" Fruit Cake', as_="maria")
     refused = await bot.run("/poll close 1", as_="jamal")
-    assert refused.error and "Only the person who started this poll or a coordinator" in shown(refused)
+    assert refused.error and "Only the member who created it or a coordinator" in shown(refused)
     assert not (await bot.run("/poll close 1", as_="maria")).error
     again = await bot.run("/poll close 1")
     assert again.error and "already closed" in shown(again)

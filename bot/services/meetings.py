@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
@@ -225,7 +226,7 @@ class MeetingService:
         if meeting.location:
             lines.append(f"Where: {user_text(meeting.location)}")
         if meeting.rrule:
-            lines.append(f"Repeats: {user_text(_describe_rule(meeting.rrule))}")
+            lines.append(f"Repeats: {user_text(describe_rule(meeting.rrule))}")
         if meeting.agenda:
             lines.append(f"Agenda: {user_text(meeting.agenda)}")
         if occurrence.minutes:
@@ -529,14 +530,3 @@ def parse_minutes(value: str) -> list[timedelta]:
 
 def _rrule_dict(rule: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
-
-
-def _describe_rule(rule: str) -> str:
-    parts = _rrule_dict(rule)
-    interval = int(parts.get("INTERVAL", "1"))
-    freq = parts.get("FREQ", "").lower()
-    unit = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}.get(freq, freq)
-    text = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
-    if "BYDAY" in parts and freq == "monthly":
-        text += f" on {parts['BYDAY']}"
-    return text
