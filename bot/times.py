@@ -88,9 +88,82 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         },
     )
     if parsed is None:
+        respelled = _respell(cleaned)
+        if respelled != cleaned and _readable(respelled, zone, now):
+            raise TimeProblem(f"I couldn't read '{text}' as a time. Did you mean '{respelled}'?")
         raise TimeProblem(f"I couldn't read '{text}' as a time; write it like {WHEN_EXAMPLES}.")
     result = parsed.astimezone(UTC)
     if result <= now:
         shown = parsed.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
         raise TimeProblem(f"'{text}' is {shown}, which is in the past. Please give a future time.")
     return result
+
+
+# Words people use in times, for "did you mean" when one is misspelled ("tomorow", "wensday").
+TIME_WORDS = (
+    "today",
+    "tonight",
+    "tomorrow",
+    "yesterday",
+    "next",
+    "this",
+    "in",
+    "at",
+    "on",
+    "noon",
+    "midnight",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "minute",
+    "minutes",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "am",
+    "pm",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+
+
+def _respell(text: str) -> str:
+    out = []
+    for word in text.split():
+        lower = word.lower()
+        if lower.isalpha() and len(lower) > 3 and lower not in TIME_WORDS:
+            close = get_close_matches(lower, TIME_WORDS, n=1, cutoff=0.75)
+            word = close[0] if close else word
+        out.append(word)
+    return " ".join(out)
+
+
+def _readable(text: str, zone: ZoneInfo, now: datetime) -> bool:
+    try:
+        parse_when(text, zone, now)
+    except TimeProblem as exc:
+        return "in the past" in str(exc)
+    return True

@@ -178,7 +178,7 @@ BROADCAST = CommandSpec(
             description="Send an update to all linked channels, or the tagged ones",
             options=(
                 OptionSpec("text", OptionType.TEXT, "the update", required=True, positional=True, max_length=MAX_TEXT),
-                OptionSpec("to", OptionType.TAGS, "only channels with these tags"),
+                OptionSpec("to", OptionType.TAGS, "only the channels with these tags (default: every linked channel)"),
                 OptionSpec("at", OptionType.DATETIME, "send later, at this time"),
                 OptionSpec("ack", OptionType.BOOL, "ask members to acknowledge (on unless turned off)", default=True),
             ),

@@ -32,7 +32,7 @@ async def schedule(ctx: CommandContext) -> Reply:
         return error("A meeting lasts more than 0 minutes and at most 24 hours.", ctx.usage)
     assert ctx.channel is not None
     try:
-        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["to"] or [])
+        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
     except TargetProblem as exc:
         return error(str(exc), ctx.usage)
     try:
@@ -375,7 +375,12 @@ MEETING = CommandSpec(
                 OptionSpec("where", OptionType.STRING, "a place or a video link", max_length=300),
                 OptionSpec("agenda", OptionType.TEXT, "the agenda", max_length=1500),
                 OptionSpec("every", OptionType.STRING, "repeat: weekly, 2weeks, monthly, or an RRULE", max_length=200),
-                OptionSpec("to", OptionType.TAGS, "also announce in channels with these tags (or: all)"),
+                OptionSpec(
+                    "also",
+                    OptionType.TAGS,
+                    "announce here and also in channels with these tags (or: all)",
+                    formerly="to",
+                ),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.CHANNEL,
@@ -385,7 +390,7 @@ MEETING = CommandSpec(
             submit_label="Schedule",
             examples=(
                 '/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"',
-                '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --to all',
+                '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --also all',
             ),
             notes=(
                 f"Reminders go out before each meeting (`/meeting reminders`). A reminder more than "
@@ -414,7 +419,13 @@ MEETING = CommandSpec(
             options=(
                 _ID,
                 OptionSpec(
-                    "answer", OptionType.CHOICE, "your answer", required=True, positional=True, choices=tuple(ANSWERS)
+                    "answer",
+                    OptionType.CHOICE,
+                    "your answer",
+                    required=True,
+                    positional=True,
+                    choices=tuple(ANSWERS),
+                    synonyms=(("yes", "going"), ("y", "going"), ("attending", "going"), ("perhaps", "maybe")),
                 ),
             ),
             permission=Permission.PARTICIPANT,

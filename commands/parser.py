@@ -128,8 +128,43 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: str = "
             raise UsageError(f"'/{' '.join(path)}' needs a subcommand: {names}.", registry.usage(path))
         spec = sub
         path = (*path, spec.name)
-    raw = _bind_tokens(spec, rest, registry.usage(path))
-    return ParsedCommand(spec, path, coerce_args(spec, raw, ctx, registry.usage(path), platform=platform))
+    usage = registry.usage(path)
+    raw = _bind_tokens(spec, rest, usage)
+    try:
+        return ParsedCommand(spec, path, coerce_args(spec, raw, ctx, usage, platform=platform))
+    except UsageError as exc:
+        hint = _unquoted_title(spec, path, rest, raw, ctx)
+        if hint is None:
+            raise
+        raise UsageError(f"{exc.message} {hint}", usage) from exc
+
+
+def _unquoted_title(
+    spec: CommandSpec, path: tuple[str, ...], tokens: list[Token], raw: dict[str, Any], ctx: ParseContext
+) -> str | None:
+    """`/meeting schedule Coalition meeting tomorrow 7pm`: the title's second word was read as the
+    start of the time. If moving leading words from the time into the title makes both readable,
+    say so, with the command as it should be typed."""
+    positionals = [o for o in spec.options if o.positional]
+    if len(positionals) < 2 or positionals[1].type != OptionType.DATETIME:
+        return None
+    title_option, when_option = positionals[0], positionals[1]
+    first = next((t for t in tokens if not t.value.startswith("--")), None)
+    when = raw.get(when_option.name)
+    if first is None or first.quoted or not isinstance(when, str):
+        return None
+    words = when.split()
+    for cut in range(1, len(words)):
+        try:
+            parse_when(" ".join(words[cut:]), ctx.zone, ctx.now)
+        except TimeProblem:
+            continue
+        title = " ".join([raw[title_option.name], *words[:cut]])
+        return (
+            f'If the {title_option.name} is "{title}", put it in double quotes: '
+            f'`/{" ".join(path)} "{title}" {" ".join(words[cut:])}`.'
+        )
+    return None
 
 
 def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str, Any]:
@@ -152,10 +187,9 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
             negated = name.startswith("no-") and name[3:] in by_name and by_name[name[3:]].type == OptionType.BOOL
             option = by_name.get(name[3:] if negated else name)
             if option is None:
-                raise UsageError(
-                    f"There is no option '--{name}' for this command.{_suggest(name, list(by_name), prefix='--')}",
-                    usage,
-                )
+                renamed = next((o.name for o in by_name.values() if o.formerly == name), None)
+                hint = f" Did you mean '--{renamed}'?" if renamed else _suggest(name, list(by_name), prefix="--")
+                raise UsageError(f"There is no option '--{name}' for this command.{hint}", usage)
             if option.name in raw:
                 raise UsageError(f"The option --{option.name} is given twice.", usage)
             if option.type == OptionType.BOOL and not eq:
@@ -259,7 +293,9 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: st
     if kind == OptionType.CHOICE:
         word = text.lower()
         if word not in option.choices:
-            raise TextProblem(f"'{text}' is not one of: {', '.join(option.choices)}.")
+            meant = dict(option.synonyms).get(word)
+            hint = f" Did you mean '{meant}'?" if meant else _suggest(word, list(option.choices))
+            raise TextProblem(f"'{text}' is not one of: {', '.join(option.choices)}.{hint}")
         return word
     if kind == OptionType.USER:
         return parse_user_mention(text, platform)

@@ -32,7 +32,7 @@ async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
 async def _post(ctx: CommandContext, kind: str, question: str, options: list[str]) -> Reply:
     assert ctx.channel is not None
     try:
-        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["to"] or [])
+        channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
         poll = await ctx.services.polls.create(
             ctx.coalition.id or 0,
             ctx.me,
@@ -397,7 +397,7 @@ _COMMON = (
     OptionSpec("hidden", OptionType.BOOL, "hide results until the poll closes", default=False),
     OptionSpec("who", OptionType.TAGS, "only these roles or sectors may vote (e.g. resident,youth)"),
     OptionSpec("change", OptionType.BOOL, "voters may change their vote (on unless turned off)", default=True),
-    OptionSpec("to", OptionType.TAGS, "also post in linked channels with these tags (or all)"),
+    OptionSpec("also", OptionType.TAGS, "post here and also in channels with these tags (or: all)", formerly="to"),
 )
 _LIMIT = RateLimit(10, timedelta(hours=1))
 
@@ -505,7 +505,7 @@ POLL = CommandSpec(
             rate_limit=_LIMIT,
             examples=(
                 '/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are a good use of my time" '
-                '--closes "in 2 weeks" --to all',
+                '--closes "in 2 weeks" --also all',
             ),
         ),
         CommandSpec(

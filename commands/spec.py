@@ -62,6 +62,9 @@ class OptionSpec:
     complete: str | None = None  # the name of a completer that suggests values (ids of meetings, ...)
     # Only coordinators may give this option (any value but the default), or these values of it. The
     # dispatcher refuses others, and help says so: one declaration for both.
+    # Words members type for a choice, and the choice to suggest for them ("yes" -> "going").
+    synonyms: tuple[tuple[str, str], ...] = ()
+    formerly: str | None = None  # the option's old name, so a member typing it is pointed to the new one
     coordinators_only: bool = False
     coordinator_values: tuple[str, ...] = ()
 

@@ -210,3 +210,24 @@ def test_no_punctuation_soup_crashes_the_parser(parts: list[str]) -> None:
         run("/poll create " + "".join(parts))
     except UsageError as exc:
         assert exc.message
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [
+        (
+            "/meeting schedule Coalition meeting tomorrow 7pm",
+            'If the title is "Coalition meeting", put it in double quotes: '
+            '`/meeting schedule "Coalition meeting" tomorrow 7pm`.',
+        ),
+        ('/meeting schedule "Coalition meeting" tomorow 7pm', "Did you mean 'tomorrow 7pm'?"),
+        ('/meeting schedule "Walk" "wensday 6pm"', "Did you mean 'wednesday 6pm'?"),
+        ("/meeting rsvp 1 yes", "'yes' is not one of: going, maybe, no. Did you mean 'going'?"),
+        ("/meeting rsvp 1 goign", "Did you mean 'going'?"),
+        ('/poll create "Q" A B --to all', "There is no option '--to' for this command. Did you mean '--also'?"),
+    ],
+)
+def test_likely_slips_get_a_did_you_mean(typed: str, hint: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(build_registry(), typed, CTX)
+    assert hint in caught.value.message, caught.value.message

@@ -252,7 +252,7 @@ async def test_cross_platform_poll_has_one_tally(forum, db: Database) -> None:
     await discord.run(f"/coalition join {code}", as_="100", channel="200", admin=True)
     discord_platform = MemoryPlatform("discord")
     bot.dispatcher.app.add_messenger(discord_platform)
-    await discord.run('/poll create "One poll, two platforms?" Yes No --to all', as_="100", channel="200")
+    await discord.run('/poll create "One poll, two platforms?" Yes No --also all', as_="100", channel="200")
     await advance(bot)
     assert [p.target for p in discord_platform.posted] == ["200"]
     assert sorted(p.target for p in platform.posted) == ["eastside", "general"]
