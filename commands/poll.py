@@ -212,13 +212,13 @@ async def export(ctx: CommandContext) -> Reply:
     ctx.require_creator(poll.created_by, f"export poll #{poll.id}")
     if not ctx.services.polls.shows_results(poll):
         return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
-    content = await ctx.services.polls.export_csv(poll)
+    files = await ctx.services.polls.export_csv(poll)
     ctx.audit_note = f"poll #{poll.id}"
     rows = "options and counts" + ("" if poll.anonymous else ", and one row per voter")
     return Reply(
-        f"Poll #{poll.id} as CSV: {rows}.",
+        f"Poll #{poll.id} as CSV ({plural(len(files), 'file')}, one table each): {rows}.",
         private=True,
-        attachments=(Attachment(f"poll-{poll.id}.csv", content, "text/csv"),),
+        attachments=tuple(Attachment(name, content, "text/csv") for name, content in files),
     )
 
 

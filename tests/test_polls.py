@@ -151,9 +151,10 @@ async def test_anonymous_ballots_hold_no_identity_and_nobody_can_see_who_voted_w
     assert not any(name in key for key, *_ in ballots for name in names)
     # Coordinators get counts, never names: results, export and reminders say nothing about who.
     export = await bot.run("/poll export 1")
+    assert [a.filename for a in export.attachments] == ["poll-1-results.csv"]  # no per-voter file
     table = list(csv.reader(io.StringIO(export.attachments[0].content.decode())))
     assert not any(cell in ("maria", "jamal", "lee") for row in table for cell in row)
-    assert ["1", "Yes", "2"] in table and ["2", "No", "1"] in table
+    assert [row[4:] for row in table] == [["option", "label", "votes"], ["1", "Yes", "2"], ["2", "No", "1"]]
     counted = shown(await bot.run("/poll results 1"))
     assert "3 voters" in counted and not any(name in counted for name in ("maria", "jamal", "lee"))
     # Nothing the bot stored or logged elsewhere ties a member to this poll's choices.
@@ -186,7 +187,12 @@ async def test_named_polls_export_one_row_per_voter_and_forgetting_keeps_the_cou
     await bot.run('/poll create "Venue?" Library Online')
     await bot.click("poll:vote:1:0", as_="maria")
     await bot.click("poll:vote:1:1", as_="jamal")
-    table = list(csv.reader(io.StringIO((await bot.run("/poll export 1")).attachments[0].content.decode())))
+    files = {a.filename: a.content.decode() for a in (await bot.run("/poll export 1")).attachments}
+    assert set(files) == {"poll-1-results.csv", "poll-1-voters.csv"}
+    for content in files.values():  # each file one rectangular table under one header row
+        assert len({len(row) for row in csv.reader(io.StringIO(content))}) == 1
+    table = list(csv.reader(io.StringIO(files["poll-1-voters.csv"])))
+    assert table[0] == ["voter", "platform", "choices", "time (UTC)"]
     voters = {row[0]: row[2] for row in table if row and row[0] in ("maria", "jamal")}
     assert voters == {"maria": "Library", "jamal": "Online"}
     mine = json.loads((await bot.run("/coalition my-data", as_="maria")).attachments[0].content)

@@ -130,8 +130,16 @@ async def test_report_figures_match_a_hand_count(town) -> None:
     png, table = reply.attachments
     assert png.mime_type == "image/png" and table.filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(table.content.decode())))
-    assert ["all members", "4", "Attendance rate", "37.5", "", ""] in rows
-    assert ["resident", "2", "RSVP rate", "75.0", "", ""] in rows
+    assert len({len(row) for row in rows}) == 1  # rectangular: one header row, one kind of row
+    records = list(csv.DictReader(io.StringIO(table.content.decode())))
+    picked = {(r["scope"], r["metric"]): r for r in records}
+    overall = picked["all members", "Attendance rate"]
+    assert (overall["members"], overall["meetings held"], overall["this period (%)"]) == ("4", "2", "37.5")
+    assert overall["previous period (%)"] == "" and overall["meetings held before"] == "0"
+    assert picked["resident", "RSVP rate"]["this period (%)"] == "75.0"
+    for record in records:  # every percentage column holds a percentage, never a count
+        for column in ("this period (%)", "previous period (%)"):
+            assert record[column] == "" or 0 <= float(record[column]) <= 100
     image = Image.open(io.BytesIO(png.content)).convert("RGB")
     assert image.size == (900, 550)
     colours = {colour: count for count, colour in image.getcolors(maxcolors=1_000_000) or []}
@@ -265,3 +273,30 @@ async def test_home_lists_a_survey_until_it_is_answered(town) -> None:
     await bot.run("/poll respond 1 4", as_="maria")
     home = await bot.dispatcher.run_home(bot.actor("maria"), bot.where("general"))
     assert not any("Survey: Check-in" in strip_markers(getattr(b, "text", "")) for b in home.blocks)
+
+
+async def test_the_chart_agrees_with_the_text_and_its_legend_covers_no_bar(town) -> None:
+    """A rate with nothing to measure is n/a in the text and n/a on the chart (not a 0% bar), and
+    the legend stands clear of every bar, a full 100% one included."""
+    from bot.services.reports import METRICS, _figure
+
+    bot, _ = town
+    await _activity(bot)
+    async with bot.dispatcher.app.unit_of_work() as services:
+        coalition = (await services.coalitions.resolve(bot.where("general"))).coalition
+        assert coalition is not None and coalition.id is not None
+        report = await services.reports.build(coalition.id, bot.dispatcher.app.clock.now(), timedelta(days=30))
+    report.overall.rates["active"] = 1.0  # a full bar, where a legend in the lower right used to sit
+    report.overall.rates["polls"] = None
+    figure = _figure(report, "Test")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    axes = figure.axes[0]
+    legend = axes.get_legend().get_window_extent(renderer)
+    for bar in axes.patches:
+        assert not legend.overlaps(bar.get_window_extent(renderer))
+    labels = [t.get_text() for t in axes.texts]
+    assert labels[list(METRICS).index("polls")] == "n/a" and labels[list(METRICS).index("active")] == "100%"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.services.meetings import MeetingService
+from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.models import AuditEntry, Coalition, Member, RateEvent
 
@@ -67,12 +66,13 @@ class GovernanceService:
         ]
 
     def audit_csv(self, entries: list[AuditLine]) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["time (UTC)", "actor", "platform", "action", "target"])
-        for line in entries:
-            writer.writerow([line.at.isoformat(), cell(line.actor), line.platform, line.action, cell(line.target)])
-        return out.getvalue().encode()
+        return table(
+            ["time (UTC)", "actor", "platform", "action", "target"],
+            (
+                [line.at.isoformat(), cell(line.actor), line.platform, line.action, cell(line.target)]
+                for line in entries
+            ),
+        )
 
     async def check_rate(self, member: Member, kind: str, limit: RateLimit) -> str | None:
         """None when the member may go ahead; otherwise a friendly message saying when they can."""
@@ -138,11 +138,6 @@ class AuditLine:
 
 def _name(member: Member | None) -> str:
     return (member.display_name or member.user_id) if member else "a former member"
-
-
-def cell(value: str) -> str:
-    """Spreadsheet apps run cells starting with = + - @ as formulas; a quote keeps them text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _period(period: timedelta) -> str:

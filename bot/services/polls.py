@@ -14,10 +14,8 @@ configured secret) of the poll and the voter, which is what stops double voting 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,10 +25,10 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
-from bot.services.governance import cell
 from bot.services.outbox import Outbox
 from bot.services.runoff import Round, instant_runoff
 from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, SurveyResults, SurveyService
+from bot.spreadsheets import cell, table
 from bot.text import plural
 from storage import Repositories
 from storage.models import Channel, Member, Poll
@@ -501,49 +499,69 @@ class PollService:
         return len(waiting)
 
     def _survey_csv(self, poll: Poll, results: SurveyResults) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["survey", poll.id, cell(poll.question), "round", results.round])
-        writer.writerow(["respondents", results.respondents])
-        writer.writerow([])
-        writer.writerow(["question", "answers", "average", "1", "2", "3", "4", "5", "previous round average"])
+        header = ["survey", "title", "round", "respondents", "question", "answers", "average"]
+        header += ["answered 1", "answered 2", "answered 3", "answered 4", "answered 5", "previous round average"]
+        rows = []
         for q in results.questions:
             mean = "" if q.mean is None else f"{q.mean:.2f}"
             previous = "" if q.previous_mean is None else f"{q.previous_mean:.2f}"
-            writer.writerow([cell(q.question), q.answered, mean, *q.counts, previous])
-        return out.getvalue().encode()
+            survey = [poll.id, cell(poll.question), results.round, results.respondents]
+            rows.append([*survey, cell(q.question), q.answered, mean, *q.counts, previous])
+        return table(header, rows)
 
-    async def export_csv(self, poll: Poll) -> bytes:
-        """Options and counts; one row per voter only when the poll is not anonymous."""
+    async def export_csv(self, poll: Poll) -> list[tuple[str, bytes]]:
+        """One rectangular table per file (one header row, one kind of row): the counts; the rounds
+        of a ranked poll; one row per voter only when the poll is not anonymous."""
         assert poll.id is not None
         if poll.kind == "survey":
-            return self._survey_csv(poll, await self.surveys.results(poll))
+            return [(f"survey-{poll.id}.csv", self._survey_csv(poll, await self.surveys.results(poll)))]
         results = await self.results(poll)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["poll", poll.id, cell(poll.question)])
-        writer.writerow(["status", poll.status, "voters", results.voters])
-        writer.writerow([])
-        writer.writerow(["option", "label", "first choices" if poll.kind == "ranked" else "votes"])
-        for i, n in enumerate(results.counts):
-            writer.writerow([i + 1, cell(self.label(poll, i, plain=True)), n])
+        counted = "first choices" if poll.kind == "ranked" else "votes"
+        files = [
+            (
+                f"poll-{poll.id}-results.csv",
+                table(
+                    ["poll", "question", "status", "voters", "option", "label", counted],
+                    [
+                        [
+                            poll.id,
+                            cell(poll.question),
+                            poll.status,
+                            results.voters,
+                            i + 1,
+                            cell(self.label(poll, i, plain=True)),
+                            n,
+                        ]
+                        for i, n in enumerate(results.counts)
+                    ],
+                ),
+            )
+        ]
         if poll.kind == "ranked":
-            writer.writerow([])
-            writer.writerow(["round", "option", "votes", "eliminated"])
-            for r, rnd in enumerate(results.rounds, 1):
-                for option, n in rnd.counts.items():
-                    label = cell(self.label(poll, option, plain=True))
-                    writer.writerow([r, label, n, "yes" if option in rnd.eliminated else ""])
+            rounds = [
+                [
+                    r,
+                    option + 1,
+                    cell(self.label(poll, option, plain=True)),
+                    n,
+                    "yes" if option in rnd.eliminated else "no",
+                ]
+                for r, rnd in enumerate(results.rounds, 1)
+                for option, n in rnd.counts.items()
+            ]
+            files.append(
+                (f"poll-{poll.id}-rounds.csv", table(["round", "option", "label", "votes", "eliminated"], rounds))
+            )
         if not poll.anonymous:
-            writer.writerow([])
-            writer.writerow(["voter", "platform", "choices", "time (UTC)"])
+            voters = []
             for ballot, member in await self.repos.polls.named_ballots(poll.id):
                 name = (member.display_name or member.user_id) if member else "a former member"
                 picked = " > " if poll.kind == "ranked" else "; "
                 labels = picked.join(self.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
                 when = ballot.cast_at.isoformat() if ballot.cast_at else ""
-                writer.writerow([cell(name), member.platform if member else "", cell(labels), when])
-        return out.getvalue().encode()
+                voters.append([cell(name), member.platform if member else "", cell(labels), when])
+            files.append((f"poll-{poll.id}-voters.csv", table(["voter", "platform", "choices", "time (UTC)"], voters)))
+        return files
 
 
 def _block_text(block: Block) -> str:

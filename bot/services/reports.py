@@ -12,12 +12,11 @@ sector, so per-sector poll participation counts named polls only.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.services.governance import cell
+from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.reports import NO_SECTOR
 
@@ -121,19 +120,31 @@ class ReportService:
         return figures
 
     def csv(self, report: Report) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["period start (UTC)", report.start.isoformat(), "period end (UTC)", report.end.isoformat()])
-        writer.writerow(["scope", "members", "metric", "this period (%)", "previous period (%)", "change (points)"])
-        rows = [("all members", report.overall, report.previous)]
-        rows += [(sector, now, before) for sector, (now, before) in report.sectors.items()]
-        for scope, now, before in rows:
-            writer.writerow([cell(scope), now.members, "meetings held", now.meetings, before.meetings, ""])
+        """One row per scope and metric; every column holds one kind of value (dates, counts, or
+        percentages), so the file sorts and charts in a spreadsheet as it is."""
+        header = [
+            "period start (UTC)",
+            "period end (UTC)",
+            "scope",
+            "members",
+            "meetings held",
+            "meetings held before",
+            "metric",
+            "this period (%)",
+            "previous period (%)",
+            "change (points)",
+        ]
+        scopes = [("all members", report.overall, report.previous)]
+        scopes += [(sector, now, before) for sector, (now, before) in report.sectors.items()]
+        period = [report.start.isoformat(), report.end.isoformat()]
+        rows = []
+        for scope, now, before in scopes:
             for metric in METRICS:
                 a, b = now.rates[metric], before.rates[metric]
                 change = "" if a is None or b is None else round((a - b) * 100, 1)
-                writer.writerow([cell(scope), now.members, LABELS[metric], _pct(a), _pct(b), change])
-        return out.getvalue().encode()
+                counts = [cell(scope), now.members, now.meetings, before.meetings, LABELS[metric]]
+                rows.append([*period, *counts, _pct(a), _pct(b), change])
+        return table(header, rows)
 
     async def chart(self, report: Report, title: str) -> bytes:
         """The rates against the previous period, as a PNG. Drawn in a worker thread: matplotlib is
@@ -150,6 +161,15 @@ def _pct(value: float | None) -> str:
 
 
 def _draw(report: Report, title: str) -> bytes:
+    figure = _figure(report, title)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _figure(report: Report, title: str):  # type: ignore[no-untyped-def]
+    """This period against the one before. A rate with nothing to measure (no meetings, no polls)
+    is labelled n/a, as in the text, never drawn as 0%; the legend sits below the bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,20 +178,20 @@ def _draw(report: Report, title: str) -> bytes:
     figure = Figure(figsize=(9, 5.5), dpi=100)
     axes = figure.add_subplot(1, 1, 1)
     labels = [LABELS[m] for m in METRICS]
-    now = [(report.overall.rates[m] or 0) * 100 for m in METRICS]
+    now_rates = [report.overall.rates[m] for m in METRICS]
+    now = [(r or 0) * 100 for r in now_rates]
     before = [(report.previous.rates[m] or 0) * 100 for m in METRICS]
     positions = range(len(METRICS))
     axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b8c4b8", label="previous period")
     bars = axes.barh([p - 0.2 for p in positions], now, height=0.4, color="#2c5f2d", label="this period")
-    for bar, value in zip(bars, now, strict=True):
-        axes.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, f"{value:.0f}%", va="center", fontsize=9)
+    for bar, rate in zip(bars, now_rates, strict=True):
+        shown = "n/a" if rate is None else f"{rate * 100:.0f}%"
+        axes.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, shown, va="center", fontsize=9)
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     axes.set_xlim(0, 110)
-    axes.set_xlabel("% of what was possible")
+    axes.set_xlabel("% of what was possible (n/a: nothing to measure in the period)")
     axes.set_title(f"{title}\n{report.start:%d %b %Y} to {report.end:%d %b %Y}", fontsize=11)
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return figure
