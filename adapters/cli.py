@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import logs
 from bot.app import App
 from bot.clock import Clock, SimulatedClock, SystemClock
-from bot.config import ConfigError, Settings, load_settings, normalise_database_url
+from bot.config import ConfigError, Settings, load_settings, normalise_database_url, storage_paths
 from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database
@@ -197,7 +197,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if not wanted:
             print(
                 "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
-                f"starting the console on {_shown_url(settings.database_url)}.",
+                f"starting the console with {storage_paths(settings)}.",
                 file=sys.stderr,
             )
         console_args = argparse.Namespace(
@@ -212,6 +212,7 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
     import signal
 
     app = await open_app(settings)
+    log.info("Using %s", storage_paths(settings))
     dispatcher = Dispatcher(app, build_registry())
     running = []
     try:

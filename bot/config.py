@@ -119,7 +119,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         raise ConfigError(f"SLACK_HTTP_PORT: expected a port number 1-65535, got {port_raw!r}")
 
-    database_url = normalise_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    data_dir = get("COALITION_DATA_DIR")
+    default_url = DEFAULT_DATABASE_URL
+    if data_dir:
+        folder = Path(data_dir).expanduser().resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"COALITION_DATA_DIR: {folder} is not a folder; create it, or unset the variable")
+        default_url = f"sqlite+aiosqlite:///{folder / 'coalition.db'}"
+    database_url = normalise_database_url(get("DATABASE_URL") or default_url)
     return Settings(
         slack_read_history=_yes_no(get("SLACK_READ_HISTORY"), "SLACK_READ_HISTORY"),
         database_url=database_url,
@@ -165,6 +172,24 @@ def _secret_setting(value: str | None, database_url: str) -> str | None:
 
 
 _MAKE_ONE = "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def storage_paths(settings: Settings) -> str:
+    """Where the coalition's data lives, said in full at start-up: a service started in another
+    folder would otherwise quietly open an empty coalition there."""
+    path = settings.database_url.partition(":///")[2]
+    if not settings.is_sqlite or not path or path.startswith(":memory:"):
+        return "the database at " + _without_password(settings.database_url)
+    full = Path(path).resolve()
+    secret = "ANONYMITY_SECRET" if settings.anonymity_secret else str(full) + ".secret"
+    return f"the database {full} (anonymity secret: {secret})"
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return parts.geturl()
 
 
 def anonymity_secret(settings: Settings) -> str:

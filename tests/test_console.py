@@ -168,7 +168,8 @@ def test_run_without_tokens_says_so_and_starts_the_console(tmp_path: Path) -> No
     done = console(tmp_path, "/coalition whoami\n", "run")
     assert done.returncode == 0
     assert "No Slack or Discord credentials are set" in done.stderr
-    assert "starting the console on sqlite:///coalition.db" in done.stderr
+    assert f"starting the console with the database {tmp_path.resolve() / 'coalition.db'}" in done.stderr
+    assert f"(anonymity secret: {tmp_path.resolve() / 'coalition.db.secret'})" in done.stderr
     assert "You are admin, a coordinator of Our coalition." in done.stdout
 
 
@@ -437,3 +438,16 @@ def test_piped_input_on_the_real_clock_keeps_its_order(tmp_path: Path) -> None:
     results = next(m for m in out if "1 voter" in m["text"])
     assert "1 (100%) · 2. Salad" in results["text"], results["text"]
     assert any("See you at noon" in m["text"] and not m["private"] for m in out), [m["text"] for m in out]
+
+
+def test_a_data_folder_holds_the_database_wherever_the_bot_is_started(tmp_path: Path) -> None:
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    data.mkdir()
+    elsewhere.mkdir()
+    done = console(elsewhere, "/coalition whoami\n", "run", env={"COALITION_DATA_DIR": str(data)})
+    assert done.returncode == 0, done.stderr
+    assert f"the database {data.resolve() / 'coalition.db'}" in done.stderr
+    assert (data / "coalition.db").exists() and (data / "coalition.db.secret").exists()
+    assert not (elsewhere / "coalition.db").exists()
+    missing = console(elsewhere, "", "run", env={"COALITION_DATA_DIR": str(tmp_path / "nowhere")})
+    assert missing.returncode == 2 and "COALITION_DATA_DIR: " in missing.stderr and "is not a folder" in missing.stderr
