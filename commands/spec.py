@@ -76,6 +76,15 @@ class OptionSpec:
     def length_limit(self) -> int:
         return self.max_length or DEFAULT_MAX_LENGTH.get(self.type, 200)
 
+    @property
+    def form_length(self) -> int:
+        """How much a form's field for this option must hold: for several values, one per line,
+        each may be as long as one value may be (25 poll options of 75 characters, not 75 in all)."""
+        if not self.multiple:
+            return self.length_limit
+        count = self.max_count or 25
+        return self.length_limit * count + count - 1
+
 
 CommandHandler = Callable[["CommandContext"], Awaitable["Reply"]]
 HomeSection = Callable[["CommandContext"], Awaitable[list["Block"]]]

@@ -68,6 +68,7 @@ async def discord_env(tmp_path: Path) -> AsyncIterator[Discord]:
     await adapter.stop()
     await app.close()
     await fake.stop()
+    assert fake.refused == [], fake.refused  # nothing the bot sent would Discord have refused
 
 
 def text_of(callback: dict[str, Any]) -> str:
@@ -327,3 +328,18 @@ async def test_linking_a_channel_the_bot_cannot_post_in_warns_at_once(discord_en
             break
         await asyncio.sleep(0.05)
     assert "#quiet" in status and "give the bot's role View Channel, Send Messages and Embed Links" in status, status
+
+
+async def test_the_poll_form_holds_25_options_of_full_length(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    await discord_env.slash("poll", "create")
+    options = [f"Option {n:02d}: " + "x" * 64 for n in range(1, 26)]
+    done = await discord_env.fake.submit(
+        "modal:poll.create",
+        {"question": "Which would you choose?", "options": "\n".join(options)},
+        discord_env.admin,
+        GENERAL,
+    )
+    assert "Poll #1 is being posted" in text_of(done), text_of(done)
+    card = (await eventually(lambda: discord_env.fake.messages[GENERAL]))[0]
+    assert "Option 25" in json.dumps(card)

@@ -23,6 +23,7 @@ from commands import build_registry
 from commands.dispatcher import Dispatcher
 from commands.help import overview
 from storage import Database
+from tests.fakes import limits
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, form, sign
 
 
@@ -54,7 +55,9 @@ class Slack:
             form(self.fake.slash_command(command, rest, user=user, channel=channel, channel_name=name))
         )
         assert response.status == 200, await response.text()
-        return await response.json() if response.content_length else {}
+        answer = await response.json() if response.content_length else {}
+        assert not (answer and limits.slack_message(answer)), limits.slack_message(answer)  # as Slack checks an ack
+        return answer
 
     async def click(self, action_id: str, **kwargs: Any) -> aiohttp.ClientResponse:
         response = await self.post(form(self.fake.block_actions(action_id, **kwargs)))
@@ -100,6 +103,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
     await adapter.stop()
     await app.close()
     await fake.stop()
+    assert fake.refused == [], fake.refused  # nothing the bot sent would Slack have refused
 
 
 async def set_up(slack: Slack) -> None:
@@ -406,3 +410,20 @@ async def test_a_replayed_signed_request_is_carried_out_once(slack: Slack) -> No
     await slack.post(click, headers=click_headers)
     await asyncio.sleep(0.3)
     assert len(slack.fake.responses) == 1
+
+
+async def test_the_poll_form_holds_25_options_of_full_length(slack: Slack) -> None:
+    """Each option may be as long as an option may be; the field holds all 25 (a field limited to
+    75 characters in all would stop a member after a few ordinary options)."""
+    await set_up(slack)
+    await slack.command("/poll create")
+    view = slack.fake.views_opened[0]["view"]
+    options = [f"Option {n:02d}: " + "x" * 64 for n in range(1, 26)]
+    assert all(len(o) == 75 for o in options)
+    values = {
+        "question": {"value": {"type": "plain_text_input", "value": "Which would you choose?"}},
+        "options": {"value": {"type": "plain_text_input", "value": "\n".join(options)}},
+    }
+    await slack.post(form(slack.fake.view_submission(view, values, user="UADMIN")))
+    card = (await eventually(lambda: slack.fake.messages["C1"]))[0]
+    assert "Option 25" in json.dumps(card["blocks"])

@@ -29,7 +29,7 @@ class FormModal(discord.ui.Modal):
                 custom_id=option.name,
                 style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
                 required=option.required,
-                max_length=min(option.length_limit, 4000)
+                max_length=min(option.form_length, 4000)
                 if option.type in (OptionType.STRING, OptionType.TEXT)
                 else 200,
                 placeholder=_placeholder(option.type, option.multiple),

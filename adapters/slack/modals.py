@@ -73,7 +73,7 @@ def _input(option: OptionSpec) -> dict[str, Any]:
             "multiline": kind == OptionType.TEXT or option.multiple,
         }
         if kind in (OptionType.STRING, OptionType.TEXT):
-            element["max_length"] = min(option.length_limit, 3000)
+            element["max_length"] = min(option.form_length, 3000)
         hint = "one per line" if option.multiple else HINTS.get(kind)
         if hint:
             element["placeholder"] = _plain(hint, 150)

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import limits
+
 APP_ID = "1100000000000000001"
 TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GfakeA.abcdefghijklmnopqrstuvwxyz0123456789"
 GUILD = "2200000000000000001"
@@ -40,6 +42,7 @@ SEND_NEEDS = (1 << 10) | (1 << 11)  # View Channel, Send Messages
 class FakeDiscord:
     def __init__(self) -> None:
         self.bot_permissions: dict[str, int] = {}  # channel -> the bot's permissions there (default: all)
+        self.refused: list[str] = []  # payloads Discord would have refused, and why (tests assert none)
         self.port = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -300,6 +303,10 @@ class FakeDiscord:
     async def submit(
         self, custom_id: str, fields: dict[str, str], member: dict[str, Any], channel_id: str
     ) -> dict[str, Any]:
+        shown = [c["data"] for c in self.callbacks if c["type"] == 9 and c["data"].get("custom_id") == custom_id]
+        typed = limits.discord_typed(shown[-1], fields) if shown else []
+        if typed:
+            raise AssertionError(f"Discord would not let a member type this: {typed}")
         data = {
             "custom_id": custom_id,
             "components": [
@@ -397,6 +404,8 @@ class FakeDiscord:
         if route == "POST /interactions/{id}/{token}/callback":
             return self._callback(path.split("/")[2], body)
         if route == "POST /webhooks/{id}/{token}":
+            if refused := self._invalid("follow-up", limits.discord_message(body)):
+                return refused
             message = self._message(body, "followup")
             self.followups.append(message)
             return _json(message)
@@ -415,7 +424,16 @@ class FakeDiscord:
         self._global.append(now)
         return True
 
+    def _invalid(self, what: str, problems: list[str]) -> web.Response | None:
+        """Discord's answer to a body it will not take: 400, code 50035, Invalid Form Body."""
+        if not problems:
+            return None
+        self.refused.append(f"{what}: {'; '.join(problems)}")
+        return _json({"code": 50035, "message": "Invalid Form Body", "errors": {"_errors": problems}}, 400)
+
     def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("create message", limits.discord_message(body)):
+            return refused
         if self.bot_permissions.get(channel_id, ALL) & SEND_NEEDS != SEND_NEEDS:
             return _json({"message": "Missing Permissions", "code": 50013}, 403)
         if self.enforce_pacing and not self._paced(channel_id):
@@ -431,6 +449,8 @@ class FakeDiscord:
         return _json(message)
 
     def _edit_message(self, channel_id: str, message_id: str, body: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("edit message", limits.discord_message(body)):
+            return refused
         for message in self.messages[channel_id]:
             if message["id"] == message_id:
                 message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
@@ -441,6 +461,9 @@ class FakeDiscord:
     def _callback(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
         kind = body["type"]
         data = body.get("data") or {}
+        checks = {4: limits.discord_message, 7: limits.discord_message, 9: limits.discord_modal}
+        if kind in checks and (refused := self._invalid(f"callback type {kind}", checks[kind](data))):
+            return refused
         record = {"interaction_id": interaction_id, "type": kind, "data": data}
         self.callbacks.append(record)
         response: dict[str, Any] = {

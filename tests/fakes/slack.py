@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import limits
+
 # The scope each Web API method needs, from Slack's method reference (docs.slack.dev/reference/methods).
 # Methods that read a conversation need the scope of its kind: public (C), private (G) or a DM (D).
 METHOD_SCOPES: dict[str, str | dict[str, str]] = {
@@ -92,6 +94,7 @@ class FakeSlack:
         # Granted as the generated manifest asks: a method whose scope it lacks fails as on Slack.
         self.scopes = set(manifest_scopes() if scopes is None else scopes)
         self.members_of: dict[str, bool] = {}  # channel -> is the bot in it (default: yes)
+        self.refused: list[str] = []  # payloads Slack would have refused, and why (tests assert none)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.ephemeral: list[dict[str, Any]] = []
@@ -224,7 +227,15 @@ class FakeSlack:
             }
         )
 
+    def _invalid(self, method: str, problems: list[str]) -> web.Response | None:
+        if not problems:
+            return None
+        self.refused.append(f"{method}: {'; '.join(problems)}")
+        return _json({"ok": False, "error": "invalid_blocks", "errors": problems})
+
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("chat.postMessage", limits.slack_message(args)):
+            return refused
         channel = args["channel"]
         if not self.members_of.get(channel, True) and not channel.startswith("D"):
             return _json({"ok": False, "error": "not_in_channel"})
@@ -240,6 +251,8 @@ class FakeSlack:
         return _json({"ok": True, "channel": channel, "ts": ts, "message": message})
 
     async def _chat_update(self, args: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("chat.update", limits.slack_message(args)):
+            return refused
         for message in self.messages[args["channel"]]:
             if message["ts"] == args["ts"]:
                 message.update(text=args.get("text"), blocks=args.get("blocks"), edited=True)
@@ -247,6 +260,8 @@ class FakeSlack:
         return _json({"ok": False, "error": "message_not_found"})
 
     async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("chat.postEphemeral", limits.slack_message(args)):
+            return refused
         self.ephemeral.append(args)
         return _json({"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"})
 
@@ -276,10 +291,14 @@ class FakeSlack:
         )
 
     async def _views_open(self, args: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("views.open", limits.slack_view(args.get("view") or {})):
+            return refused
         self.views_opened.append(args)
         return _json({"ok": True, "view": {"id": "V1", **(args.get("view") or {})}})
 
     async def _views_publish(self, args: dict[str, Any]) -> web.Response:
+        if refused := self._invalid("views.publish", limits.slack_view(args.get("view") or {})):
+            return refused
         self.views_published.append(args)
         return _json({"ok": True, "view": {"id": "VHOME"}})
 
@@ -303,7 +322,12 @@ class FakeSlack:
         return _json({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
+        body = await request.json()
+        problems = limits.slack_message(body) if "blocks" in body or "text" in body else []
+        if problems:
+            self.refused.append(f"response_url: {'; '.join(problems)}")
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses.append(body)
         return web.Response(text="ok")
 
     # Socket Mode ---------------------------------------------------------------------------
@@ -320,6 +344,8 @@ class FakeSlack:
                 envelope = data.get("envelope_id")
                 if envelope:
                     self.acks[envelope] = data.get("payload") or {}
+                    if self.acks[envelope] and (problems := limits.slack_message(self.acks[envelope])):
+                        self.refused.append(f"socket ack: {'; '.join(problems)}")
                     self._ack_events.setdefault(envelope, asyncio.Event()).set()
         return ws
 
@@ -394,6 +420,9 @@ class FakeSlack:
         }
 
     def view_submission(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str) -> dict[str, Any]:
+        typed = limits.slack_typed(view, values)
+        if typed:
+            raise AssertionError(f"Slack would not let a member type this: {typed}")
         return {
             "type": "view_submission",
             "team": {"id": TEAM, "domain": "fake"},
