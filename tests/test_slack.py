@@ -390,6 +390,10 @@ async def test_linking_a_channel_the_bot_is_not_in_warns_at_once_and_status_says
             break
         await asyncio.sleep(0.05)
     assert "#eastside" in status and "invite it there with /invite @coalition-bot" in status, status
+    report = await eventually(
+        lambda: [m for ms in slack.fake.messages.values() for m in ms if "failed" in (m.get("text") or "")]
+    )
+    assert "#eastside on slack: failed: the bot is not in this channel: invite it there" in report[-1]["text"]
 
 
 async def test_a_replayed_signed_request_is_carried_out_once(slack: Slack) -> None:

@@ -117,7 +117,7 @@ class BroadcastService:
             blocks.append(Actions((Button("Acknowledge", action_id("broadcast", "ack", broadcast.id), "primary"),)))
         return Reply(text=f"{head}\n{body}", blocks=tuple(blocks))
 
-    def _report(self, broadcast: Broadcast, counts: Counter[str]) -> Reply:
+    def _report(self, broadcast: Broadcast, counts: Counter[str], failures: list[str] | None = None) -> Reply:
         total = broadcast.target_count
         delivered = counts[SENT]
         line = f"📬 Broadcast #{broadcast.id}: delivered {delivered} of {total} channel{'s' if total != 1 else ''}"
@@ -127,7 +127,9 @@ class BroadcastService:
             line += ". Done."
         else:
             line += "…"
-        return Reply(text=line, private=True)
+        # What went wrong, with the fix, so the sender can act without asking anyone.
+        lines = [line, *(f"• {failure}" for failure in (failures or [])[:5])]
+        return Reply(text="\n".join(lines), private=True)
 
     async def refresh_report(self, broadcast_id: int) -> None:
         """Bring the sender's report up to date; edits are coalesced to about one a second."""
@@ -137,7 +139,13 @@ class BroadcastService:
             return
         counts = Counter(await self.repos.outbox.status_counts(SOURCE, broadcast_id))
         counts[PENDING] += counts.pop(SENDING, 0)
-        await self.outbox.edit(report, self._report(broadcast, counts), key=_key(broadcast_id, "report-edit"))
+        failures = []
+        if counts[FAILED]:
+            status = await self.status(broadcast)
+            failures = [
+                f"{user_text(d.channel)} on {d.platform}: {d.detail}" for d in status.deliveries if d.status == FAILED
+            ]
+        await self.outbox.edit(report, self._report(broadcast, counts, failures), key=_key(broadcast_id, "report-edit"))
 
     async def cancel(self, broadcast: Broadcast) -> tuple[int, int]:
         """Withdraw what is not yet sent; returns (withdrawn, already delivered)."""
