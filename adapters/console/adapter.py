@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -145,8 +146,11 @@ class ConsoleAdapter:
         path = folder / f"{message_id}-{Path(attachment.filename).name}"
 
         def write() -> None:
-            folder.mkdir(exist_ok=True)
-            path.write_bytes(attachment.content)
+            # Exports may hold names and answers: readable by their owner only.
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(attachment.content)
 
         await asyncio.to_thread(write)
         return str(path)

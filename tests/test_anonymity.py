@@ -1,0 +1,51 @@
+"""Anonymity, tested as the attackers of the threat model would attack it (README, "Anonymity").
+
+Each test reads what an adversary can read (the database file and its WAL, the logs, the outbox,
+the files on disk) and checks that it does not tie a member to a choice, an answer or a text.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from tests.test_console import console, messages
+
+
+def test_the_database_its_wal_and_exports_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Finding 10: coalition.db, -wal and -shm were created 0644, readable by every local user."""
+    old = os.umask(0o022)  # the usual umask, under which SQLite alone makes 0644 files
+    try:
+        script = '/poll create "Venue?" Library Online --anonymous\n!click 1\n/poll close 1\n/poll export 1\n'
+        out = messages(console(tmp_path, script, "console", "--json"))
+    finally:
+        os.umask(old)
+    assert any("Venue?" in m["text"] for m in out)
+    files = [tmp_path / "coalition.db", tmp_path / "coalition.db.secret"]
+    files += [f for f in tmp_path.iterdir() if f.name.startswith("coalition.db-")]
+    exports = tmp_path / "exports"
+    files += list(exports.iterdir())
+    assert len(files) >= 3, files
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, (file, oct(file.stat().st_mode))
+    assert stat.S_IMODE(exports.stat().st_mode) == 0o700
+
+
+async def test_a_running_databases_wal_and_shm_are_owner_only(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from storage import Database
+
+    old = os.umask(0o022)
+    try:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'live.db'}")
+        await db.upgrade()
+        async with db.engine.connect() as conn:  # held open: the WAL and SHM exist now
+            await conn.execute(text("SELECT count(*) FROM polls"))
+            live = [tmp_path / "live.db", tmp_path / "live.db-wal", tmp_path / "live.db-shm"]
+            assert all(f.exists() for f in live)
+            assert [stat.S_IMODE(f.stat().st_mode) for f in live] == [0o600] * 3
+        await db.dispose()
+    finally:
+        os.umask(old)
