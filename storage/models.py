@@ -93,6 +93,9 @@ class Member(SQLModel, table=True):
     organisation: str | None = Field(default=None, max_length=100)
     sector: str | None = Field(default=None, max_length=40)
     reminder_minutes: str | None = Field(default=None, max_length=100)  # None: the coalition's; "off"; "120,15"
+    # Random per member; anonymous ballots are keyed by it, and it goes with the member at forget-me.
+    # None for members who joined before it existed: their keys use the member id, as they did.
+    ballot_salt: str | None = Field(default=None, max_length=32)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 

@@ -49,3 +49,27 @@ async def test_a_running_databases_wal_and_shm_are_owner_only(tmp_path: Path) ->
         await db.dispose()
     finally:
         os.umask(old)
+
+
+async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonymous_vote(bot) -> None:
+    """Finding 6: SQLite hands a forgotten member's id to the next newcomer; ballots keyed by an
+    HMAC of the id let the newcomer see and change the forgotten member's anonymous vote."""
+    from sqlalchemy import text
+
+    from tests.harness import shown
+
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    await bot.click("poll:vote:1:1", as_="quinn")  # Quinn joins on this click, with the newest id
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        (quinn_id,) = (await conn.execute(text("SELECT id FROM members WHERE user_id = 'quinn'"))).one()
+    asked = await bot.run("/coalition forget-me", as_="quinn")
+    await bot.click(asked.buttons[0].action_id, as_="quinn")
+    await bot.run("/coalition whoami", as_="rosa")
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        (rosa_id,) = (await conn.execute(text("SELECT id FROM members WHERE user_id = 'rosa'"))).one()
+    assert rosa_id == quinn_id  # SQLite reused the id: the attack's precondition holds
+    card = shown(await bot.run("/poll show 1", as_="rosa"))
+    assert "Your vote: you have not voted." in card, card
+    await bot.click("poll:vote:1:0", as_="rosa")
+    results = shown(await bot.run("/poll results 1"))
+    assert "2 voters" in results, results  # Quinn's No still counts; Rosa's Yes is her own ballot

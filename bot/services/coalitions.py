@@ -131,6 +131,9 @@ class CoalitionService:
             "display_name": actor.display_name[:80],
             "role": role.value,
             "joined_at": self.clock.now(),
+            # What anonymous ballots are keyed by (with the secret): random, so a newcomer who is
+            # given a forgotten member's id can never reach that member's ballots.
+            "ballot_salt": secrets.token_hex(16),
         }
 
     async def find_member(self, coalition: Coalition, user: UserRef) -> Member | None:

@@ -172,7 +172,7 @@ class PollService:
 
     def voter_key(self, poll: Poll, member: Member) -> str:
         if poll.anonymous:
-            return keyed_hash(self.secret, "ballot", poll.id, member.id)
+            return keyed_hash(self.secret, "ballot", poll.id, member.ballot_salt or member.id)
         return f"member:{member.id}"
 
     def is_eligible(self, poll: Poll, member: Member) -> bool:

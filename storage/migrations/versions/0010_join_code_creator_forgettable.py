@@ -1,4 +1,4 @@
-"""join codes outlive a forgotten creator; handled requests
+"""join codes outlive a forgotten creator; handled requests; members' ballot salts
 
 Revision ID: 0010
 Revises: 0009
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ballot_salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=True)
     op.create_table('handled_requests',
@@ -30,6 +32,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_column('ballot_salt')
     op.drop_table('handled_requests')
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=False)
