@@ -61,7 +61,10 @@ class Dispatcher:
             return await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
-        return await self._in_transaction(actor, where, prepare, describe=_command_name(text), once=once)
+        name = _command_name(text)
+        return await self._in_transaction(
+            actor, where, prepare, describe=name, once=once, anonymous=self._anonymous(name.lstrip("/").split())
+        )
 
     async def run_command(
         self,
@@ -88,7 +91,13 @@ class Dispatcher:
             )
             return await self._run(spec, path, args, actor, where, services, place, member, zone)
 
-        return await self._in_transaction(actor, where, prepare, describe="/" + " ".join(path), once=once)
+        return await self._in_transaction(
+            actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
+        )
+
+    def _anonymous(self, words: list[str]) -> bool:
+        spec = self.registry.find(tuple(w.lower() for w in words[:2]))
+        return spec is None or spec.anonymous  # an unknown command may be a mistyped anonymous one
 
     async def run_action(
         self,
@@ -128,7 +137,7 @@ class Dispatcher:
         # Only the kind of click is logged: its ids may say which option of an anonymous poll was chosen.
         kind = ":".join(action_id.split(":")[:2])[:60]
         if routed is not None and routed[0].batched:
-            return await self._in_batch(actor, where, prepare, describe=f"action {kind}")
+            return await self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
         return await self._in_transaction(actor, where, prepare, describe=f"action {kind}")
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
@@ -302,9 +311,10 @@ class Dispatcher:
         prepare: Prepare,
         describe: str,
         once: str | None = None,
+        anonymous: bool = False,
     ) -> Reply:
         rid = new_request_id()
-        log.info("%s from %s:%s in %s", describe, *_who(actor, where))
+        log.info("%s from %s:%s in %s", describe, *_who(actor, where, anonymous))
         try:
             async with self.app.unit_of_work() as services:
                 if once is not None and not await services.repos.requests.claim(
@@ -390,7 +400,7 @@ class Dispatcher:
                 await self._prefetch(services, batch)
                 for event in batch:
                     request_id.set(event.rid)
-                    log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where))
+                    log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where, anonymous=True))
                     replies.append(await self._event(services, event.actor, event.where, event.prepare))
                 acted = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if not r.error}
                 refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
@@ -401,7 +411,7 @@ class Dispatcher:
             # Nothing of the batch was written. Each click gets its own transaction instead, so
             # one that fails costs only itself.
             log.exception("writing a batch of %d clicks failed; writing them one by one", len(batch))
-            return [await self._in_transaction(e.actor, e.where, e.prepare, e.describe) for e in batch]
+            return [await self._in_transaction(e.actor, e.where, e.prepare, e.describe, anonymous=True) for e in batch]
         return replies
 
     @staticmethod
@@ -431,8 +441,10 @@ class _Pending:
     rid: str = field(default_factory=new_request_id)
 
 
-def _who(actor: Actor, where: ConversationRef) -> tuple[str, str, str]:
-    return where.platform, actor.user.user_id, where.channel_id
+def _who(actor: Actor, where: ConversationRef, anonymous: bool) -> tuple[str, str, str]:
+    """Who acted, for the log line; never for a vote, a survey answer or feedback, where the
+    time of the line beside a changed count would say what the member chose or wrote."""
+    return where.platform, "someone" if anonymous else actor.user.user_id, where.channel_id
 
 
 def _coordinator_options(spec: CommandSpec, args: dict[str, Any]) -> Reply | None:

@@ -38,6 +38,7 @@ FEEDBACK = CommandSpec(
     scope=Scope.COALITION,
     handler=feedback,
     audited=False,
+    anonymous=True,
     modal=True,
     submit_label="Send anonymously",
     examples=('/coalition feedback "The last forum started too late for parents with young children"',),

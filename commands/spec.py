@@ -112,6 +112,8 @@ class CommandSpec:
     # The adapter checks that the bot can post in the channel (it is linked there): a command that
     # links a channel warns at once when nothing the coalition sends could arrive.
     checks_access: bool = False
+    # Votes, survey answers, feedback: the logs never say who used it (see Dispatcher._who).
+    anonymous: bool = False
     submit_label: str = "Submit"
 
     @property

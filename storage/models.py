@@ -343,16 +343,17 @@ class Ballot(SQLModel, table=True):
     cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
-class AnonymousUse(SQLModel, table=True):
-    """A use of an anonymous feature (the feedback box), counted for its rate limit under a keyed
-    hash of the member rather than the member's id."""
+class FeedbackCount(SQLModel, table=True):
+    """How many times one member sent feedback on one day, for the daily limit. The key is a keyed
+    hash of the member and the day, so it changes every day: no row groups a member's feedback
+    across days, none holds a time, and without a rowid the file keeps no order of use."""
 
-    __tablename__ = "anonymous_uses"
+    __tablename__ = "feedback_counts"
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: int | None = Field(default=None, primary_key=True)
-    key_hash: str = Field(max_length=64, index=True)
-    kind: str = Field(max_length=40)
-    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    key_hash: str = Field(max_length=64, primary_key=True)
+    day: str = Field(max_length=10, index=True)  # YYYY-MM-DD, UTC: rows of past days are dropped
+    uses: int = 0
 
 
 class SurveyResponse(SQLModel, table=True):

@@ -73,3 +73,45 @@ async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonym
     await bot.click("poll:vote:1:0", as_="rosa")
     results = shown(await bot.run("/poll results 1"))
     assert "2 voters" in results, results  # Quinn's No still counts; Rosa's Yes is her own ballot
+
+
+async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_with_a_text(
+    bot, caplog
+) -> None:
+    """Finding 5: the log named the sender; each rate-limit row paired with its delivery by id and
+    time, and its key was stable per member, grouping one member's texts across days."""
+    import logging
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from bot import logs
+
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run("/coalition link --tags coordinators", channel="steering")
+    clock = bot.dispatcher.app.clock
+    caplog.set_level("DEBUG")
+    logs.quiet_libraries(logging.DEBUG)  # as `coalition-bot run` does with LOG_LEVEL=DEBUG
+    await bot.run('/coalition feedback "The 5pm forum shuts out parents"', as_="maria")
+    clock.set(clock.now() + timedelta(minutes=4))
+    await bot.run('/coalition feedback "Patrols ignore the east side"', as_="jamal")
+    assert "maria" not in caplog.text and "jamal" not in caplog.text
+    assert "/coalition feedback from console:someone" in caplog.text
+
+    async def table(sql: str) -> list[tuple]:
+        async with bot.dispatcher.app.db.engine.connect() as conn:
+            return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+
+    deliveries = await table("SELECT created_at, not_before, dedupe_key FROM outbox WHERE source = 'feedback'")
+    assert len(deliveries) == 2 and len({(c, n) for c, n, _ in deliveries}) == 1  # one batch time for both
+    counts = await table("SELECT * FROM feedback_counts")
+    assert len(counts) == 2 and {len(row) for row in counts} == {3}  # key, day, uses: no time, no member
+    assert not any(key in d for d in (k for _, _, k in deliveries) for key, *_ in counts)
+    first_key = {key for key, *_ in counts}
+    clock.set(clock.now() + timedelta(days=1))
+    await bot.run('/coalition feedback "Still true a day later"', as_="maria")
+    later = await table("SELECT key_hash, day FROM feedback_counts")
+    assert len(later) == 1 and later[0][0] not in first_key  # yesterday's counts gone; today's key is new

@@ -1,15 +1,16 @@
 """The anonymous feedback box: a member's words reach the coordinators without their name.
 
-What is kept: the text, in the outbox rows that deliver it (no author), and for the rate limit a
-keyed hash of the member with the time of each use. Without the configured secret the hash
-cannot be tied to anyone; the log records only that the command ran.
+What is kept: the text, in the outbox rows that deliver it (no author), and for the daily limit a
+count under a keyed hash of the member and the day (no time, no row order, a new key each day).
+Deliveries go out in quarter-hour batches and are stamped with the batch's time, so no stored
+time pairs a count with a text; the log never says who sent feedback.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
@@ -17,11 +18,11 @@ from bot.replies import Context, Reply, Section
 from bot.services.outbox import Outbox
 from bot.services.polls import keyed_hash
 from storage import Repositories
-from storage.models import AnonymousUse, Coalition, Member
+from storage.models import Coalition, Member
 
 KIND = "feedback"
-LIMIT = 3
-PERIOD = timedelta(days=1)
+LIMIT = 3  # a calendar day (UTC)
+BATCH = timedelta(minutes=15)
 COORDINATORS_TAG = "coordinators"
 
 
@@ -40,14 +41,17 @@ class FeedbackService:
         """Deliver the feedback; returns where it went, in words for the sender."""
         assert coalition.id is not None
         now = self.clock.now()
-        key = keyed_hash(self.secret, KIND, coalition.id, member.id)
-        uses = await self.repos.polls.anonymous_uses(key, KIND, now - PERIOD)
-        if len(uses) >= LIMIT:
+        today = now.astimezone(UTC).date()
+        key = keyed_hash(self.secret, KIND, coalition.id, member.ballot_salt or member.id, today.isoformat())
+        uses = await self.repos.polls.feedback_uses(key, today.isoformat())
+        if uses >= LIMIT:
+            tomorrow = datetime.combine(today + timedelta(days=1), time(), UTC)
             raise FeedbackProblem(
-                f"You have sent feedback {len(uses)} times in the last day (the limit is {LIMIT}). "
-                f"You can send more {timestamp(uses[len(uses) - LIMIT] + PERIOD, 'R')}."
+                f"You have sent feedback {uses} times today (the limit is {LIMIT} a day). "
+                f"You can send more from {timestamp(tomorrow, 't')} ({timestamp(tomorrow, 'R')})."
             )
-        await self.repos.polls.add_anonymous_use(AnonymousUse(key_hash=key, kind=KIND, at=now))
+        await self.repos.polls.count_feedback(key, today.isoformat())
+        batch = _next_batch(now)
         message = Reply(
             text=f"📮 **Anonymous feedback**\n{user_text(text)}",
             blocks=(
@@ -59,13 +63,32 @@ class FeedbackService:
         channels = [c for c in await self.repos.coalitions.channels(coalition.id) if COORDINATORS_TAG in c.tag_list]
         if channels:
             for channel in channels:
-                await self.outbox.to_channel(coalition.id, channel, message, key=f"{stamp}:c{channel.id}", source=KIND)
+                await self.outbox.to_channel(
+                    coalition.id,
+                    channel,
+                    message,
+                    key=f"{stamp}:c{channel.id}",
+                    source=KIND,
+                    not_before=batch,
+                    at=batch,
+                )
             return "the coordinators' channel"
         coordinators = await self.repos.members.coordinators(coalition.id)
         if not coordinators:
             raise FeedbackProblem("This coalition has no coordinators to read feedback yet.")
         for coordinator in coordinators:
             await self.outbox.to_member(
-                coordinator, replace(message, private=True), key=f"{stamp}:m{coordinator.id}", source=KIND
+                coordinator,
+                replace(message, private=True),
+                key=f"{stamp}:m{coordinator.id}",
+                source=KIND,
+                not_before=batch,
+                at=batch,
             )
         return f"the coordinators ({len(coordinators)}) by direct message"
+
+
+def _next_batch(now: datetime) -> datetime:
+    """The next quarter hour: feedback sent within one goes out, and is stamped, together."""
+    step = int(BATCH.total_seconds())
+    return datetime.fromtimestamp((int(now.timestamp()) // step + 1) * step, UTC)

@@ -29,10 +29,12 @@ class Outbox:
         not_before: datetime | None = None,
         source: str = "",
         source_id: int | None = None,
+        at: datetime | None = None,
     ) -> OutboxMessage:
         return await self._queue(
             OutboxMessage(
                 coalition_id=coalition_id,
+                created_at=at or self.clock.now(),
                 kind="post",
                 platform=channel.platform,
                 workspace_id=channel.workspace_id,
@@ -54,10 +56,12 @@ class Outbox:
         not_before: datetime | None = None,
         source: str = "",
         source_id: int | None = None,
+        at: datetime | None = None,
     ) -> OutboxMessage:
         return await self._queue(
             OutboxMessage(
                 coalition_id=member.coalition_id,
+                created_at=at or self.clock.now(),
                 kind="dm",
                 platform=member.platform,
                 workspace_id=member.workspace_id,

@@ -1,4 +1,4 @@
-"""join codes outlive a forgotten creator; handled requests; members' ballot salts
+"""join codes outlive a forgotten creator; handled requests; members' ballot salts; daily feedback counts
 
 Revision ID: 0010
 Revises: 0009
@@ -18,6 +18,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The feedback limit now counts per day under a daily key; a day's worth of old uses is dropped.
+    op.drop_table('anonymous_uses')
+    op.create_table('feedback_counts',
+    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('day', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key_hash'),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('feedback_counts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_counts_day'), ['day'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ballot_salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
@@ -32,6 +43,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('feedback_counts')
+    op.create_table('anonymous_uses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('anonymous_uses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_anonymous_uses_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_anonymous_uses_key_hash'), ['key_hash'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('ballot_salt')
     op.drop_table('handled_requests')
