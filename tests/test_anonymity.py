@@ -6,10 +6,18 @@ the files on disk) and checks that it does not tie a member to a choice, an answ
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
+from bot import logs
+from storage import Database
+from tests.harness import shown
+from tests.messengers import MemoryPlatform
 from tests.test_console import console, messages
 
 
@@ -33,9 +41,6 @@ def test_the_database_its_wal_and_exports_are_readable_by_their_owner_only(tmp_p
 
 
 async def test_a_running_databases_wal_and_shm_are_owner_only(tmp_path: Path) -> None:
-    from sqlalchemy import text
-
-    from storage import Database
 
     old = os.umask(0o022)
     try:
@@ -54,9 +59,6 @@ async def test_a_running_databases_wal_and_shm_are_owner_only(tmp_path: Path) ->
 async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonymous_vote(bot) -> None:
     """Finding 6: SQLite hands a forgotten member's id to the next newcomer; ballots keyed by an
     HMAC of the id let the newcomer see and change the forgotten member's anonymous vote."""
-    from sqlalchemy import text
-
-    from tests.harness import shown
 
     await bot.run('/poll create "Trust the police?" Yes No --anonymous')
     await bot.click("poll:vote:1:1", as_="quinn")  # Quinn joins on this click, with the newest id
@@ -75,19 +77,9 @@ async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonym
     assert "2 voters" in results, results  # Quinn's No still counts; Rosa's Yes is her own ballot
 
 
-async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_with_a_text(
-    bot, caplog
-) -> None:
+async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_with_a_text(bot, caplog) -> None:
     """Finding 5: the log named the sender; each rate-limit row paired with its delivery by id and
     time, and its key was stable per member, grouping one member's texts across days."""
-    import logging
-    from datetime import timedelta
-
-    from sqlalchemy import text
-
-    from bot import logs
-
-    from tests.messengers import MemoryPlatform
 
     platform = MemoryPlatform()
     bot.dispatcher.app.add_messenger(platform)
