@@ -107,3 +107,25 @@ async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_wi
     await bot.run('/coalition feedback "Still true a day later"', as_="maria")
     later = await table("SELECT key_hash, day FROM feedback_counts")
     assert len(later) == 1 and later[0][0] not in first_key  # yesterday's counts gone; today's key is new
+
+
+async def test_two_reminders_an_hour_apart_hold_no_count_to_compare(bot) -> None:
+    """Finding 4: every reminder row held the tally of its moment; two reminders an hour apart told
+    a reader of the outbox who voted in between and what."""
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    for name in ("maria", "jamal", "lee"):
+        await bot.run("/coalition whoami", as_=name)
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous --closes "in 3 days"')
+    await bot.click("poll:vote:1:0", as_="maria")
+    await bot.run("/poll remind 1")
+    clock = bot.dispatcher.app.clock
+    clock.set(clock.now() + timedelta(hours=1, minutes=1))
+    await bot.click("poll:vote:1:1", as_="jamal")
+    await bot.run("/poll remind 1")
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        payloads = [p for (p,) in (await conn.execute(text("SELECT payload FROM outbox WHERE kind = 'dm'"))).all()]
+    assert len(payloads) >= 3  # admin, jamal, lee, then admin and lee
+    for payload in payloads:
+        assert "voter" not in payload and "%" not in payload and "░" not in payload and "█" not in payload, payload
+    assert len({p for p in payloads}) == 1  # every reminder is the same ballot, whenever it was sent

@@ -340,6 +340,23 @@ class PollService:
         text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
         return Reply(text=text, blocks=tuple(blocks))
 
+    def ballot_card(self, poll: Poll) -> Reply:
+        """The question and the ballot, and no count: what a reminder carries. A stored reminder
+        holding the tally of its moment would let a reader of two reminders an hour apart see what
+        the members who voted in between chose."""
+        assert poll.id is not None
+        if poll.kind == "survey":
+            questions = poll.option_list
+            head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id})"
+            listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
+            blocks: list[Block] = [Section(f"{head}\n{listed}"), self.surveys.menus(poll, questions)]
+        else:
+            head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+            options = "\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))
+            blocks = [Section(head), Context(self.settings_line(poll)), Section(options), self._ballot(poll)]
+        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
+        return Reply(text=text, blocks=tuple(blocks))
+
     async def _survey_card(self, poll: Poll) -> Reply:
         assert poll.id is not None
         questions = poll.option_list
@@ -484,7 +501,7 @@ class PollService:
             for m in await self.repos.broadcasts.members(poll.coalition_id)
             if m.role != "observer" and self.is_eligible(poll, m) and self.voter_key(poll, m) not in voted
         ]
-        card = await self.card(poll)
+        card = self.ballot_card(poll)
         closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
         what = "answered survey" if poll.kind == "survey" else "voted in poll"
         intro = f"🗳️ A reminder: you have not {what} #{poll.id} yet.{closes}"
