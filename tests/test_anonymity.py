@@ -6,6 +6,7 @@ the files on disk) and checks that it does not tie a member to a choice, an answ
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -16,9 +17,11 @@ from sqlalchemy import text
 
 from bot import logs
 from storage import Database
+from tests.fakes.slack import form
 from tests.harness import shown
 from tests.messengers import MemoryPlatform
 from tests.test_console import console, messages
+from tests.test_slack import eventually, set_up, slack_env
 
 
 def test_the_database_its_wal_and_exports_are_readable_by_their_owner_only(tmp_path: Path) -> None:
@@ -129,3 +132,20 @@ async def test_two_reminders_an_hour_apart_hold_no_count_to_compare(bot) -> None
     for payload in payloads:
         assert "voter" not in payload and "%" not in payload and "░" not in payload and "█" not in payload, payload
     assert len({p for p in payloads}) == 1  # every reminder is the same ballot, whenever it was sent
+
+
+async def test_a_vote_from_the_slack_app_home_is_confirmed_in_the_home_not_in_a_message(tmp_path: Path) -> None:
+    """Finding 8: a vote cast from the App Home was confirmed by chat.postMessage to the member's
+    DM ("Recorded in poll #1: Yes"), a message Slack keeps for good."""
+    async with slack_env(tmp_path) as slack:
+        await set_up(slack)
+        await slack.command('/poll create "Trust the police?" Yes No --anonymous')
+        await eventually(lambda: slack.fake.messages["C1"])
+        click = slack.fake.block_actions("poll:vote:1:0", user="UMARIA", message_ts=None)
+        click["container"] = {"type": "view", "view_id": "VHOME"}
+        click.pop("channel")
+        await slack.post(form(click))
+        home = await eventually(lambda: [v for v in slack.fake.views_published if "Recorded" in json.dumps(v)])
+        assert "Recorded in poll #1" in json.dumps(home[-1]["view"]["blocks"])
+        posted = [m for channel, ms in slack.fake.messages.items() if channel.startswith("D") for m in ms]
+        assert not any("Recorded" in (m.get("text") or "") for m in posted), posted

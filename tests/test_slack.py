@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import text as sql_text
 
 from adapters.slack.app import SlackAdapter
 from bot.app import App
@@ -86,8 +88,9 @@ def settings_for(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Settings:
     return replace(base, **overrides)
 
 
-@pytest.fixture
-async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
+@contextlib.asynccontextmanager
+async def slack_env(tmp_path: Path) -> AsyncIterator[Slack]:
+    """The Slack adapter in HTTP mode against the fake, with two members: Dana (admin), Maria."""
     fake = await FakeSlack().start()
     fake.user("UADMIN", "Dana", admin=True, tz="America/New_York")
     fake.user("UMARIA", "Maria", tz="Europe/Berlin")
@@ -104,6 +107,12 @@ async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
     await app.close()
     await fake.stop()
     assert fake.refused == [], fake.refused  # nothing the bot sent would Slack have refused
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
+    async with slack_env(tmp_path) as env:
+        yield env
 
 
 async def set_up(slack: Slack) -> None:
@@ -405,9 +414,9 @@ async def test_a_replayed_signed_request_is_carried_out_once(slack: Slack) -> No
     assert first.status == again.status == 200
     assert "Thank you" in (await first.json())["text"]
     assert "arrived twice; it was carried out once" in (await again.json())["text"]
-    sent = await eventually(lambda: [m for ms in slack.fake.messages.values() for m in ms if "Start the" in str(m)])
-    await asyncio.sleep(0.3)
-    assert len([m for ms in slack.fake.messages.values() for m in ms if "Start the" in str(m)]) == len(sent) == 1
+    async with slack.app.db.engine.connect() as conn:  # feedback waits for its quarter-hour batch
+        queued = (await conn.execute(sql_text("SELECT payload FROM outbox WHERE source = 'feedback'"))).all()
+    assert len([p for (p,) in queued if "Start the forum later" in p]) == 1
     click = form(slack.fake.block_actions("help:show:coalition", user="UMARIA", ephemeral=True))
     click_headers = sign(click)
     await slack.post(click, headers=click_headers)

@@ -290,8 +290,10 @@ class SlackAdapter:
             action_id, actor, where, value=value, message=MessageRef(where, ts) if ts else None
         )
         if container.get("type") == "view":
-            await self._answer_in_dm(actor, reply)
-            await self.publish_home(actor)
+            # The answer is shown at the top of the App Home itself, never posted as a message: a direct
+            # message would stay in Slack for good ("Recorded in poll #1: Yes"), an anonymous vote too.
+            await self.publish_home(actor, notice=reply)
+            await self._send_files(reply, actor.user.user_id, where)
             return
         if reply.replace_original and not reply.error:
             if container.get("is_ephemeral") or not ts:
@@ -323,10 +325,6 @@ class SlackAdapter:
                     text=upload_failed(attachment.filename, error, str(exc.response.get("needed", ""))),
                 )
                 return
-
-    async def _answer_in_dm(self, actor: Actor, reply: Reply) -> None:
-        channel = (await self.client.conversations_open(users=actor.user.user_id))["channel"]["id"]
-        await self.client.chat_postMessage(channel=channel, unfurl_links=False, **render.message(reply))
 
     # Forms ---------------------------------------------------------------------------------
 
@@ -364,10 +362,14 @@ class SlackAdapter:
         actor = await self.actor(event["user"], self._team(body))
         await self.publish_home(actor)
 
-    async def publish_home(self, actor: Actor) -> None:
+    async def publish_home(self, actor: Actor, notice: Reply | None = None) -> None:
+        """The member's App Home; `notice`, the answer to something they clicked there, on top."""
         where = ConversationRef(self.platform, actor.user.workspace_id, HOME)
         reply = await self.dispatcher.run_home(actor, where)
         blocks = render.blocks(reply) if reply.blocks else render.message(reply)["blocks"]
+        if notice is not None:
+            top = render.blocks(notice) if notice.blocks else render.message(notice)["blocks"]
+            blocks = [*top, {"type": "divider"}, *blocks]
         await self.client.views_publish(user_id=actor.user.user_id, view={"type": "home", "blocks": blocks[:100]})
 
 
