@@ -151,3 +151,39 @@ async def test_a_vote_from_the_slack_app_home_is_confirmed_in_the_home_not_in_a_
         assert "Recorded in poll #1" in json.dumps(home[-1]["view"]["blocks"])
         posted = [m for channel, ms in slack.fake.messages.items() if channel.startswith("D") for m in ms]
         assert not any("Recorded" in (m.get("text") or "") for m in posted), posted
+
+
+async def test_survey_figures_never_single_anyone_out(bot) -> None:
+    """Finding 7: overall minus the shown sectors named a lone respondent in a hidden sector; moving
+    a member into a sector of 4 known respondents read their answer off its average; a survey with
+    one respondent showed the exact answer."""
+    for n in range(5):
+        await bot.run("/coalition profile --sector resident", as_=f"r{n}")
+    await bot.run("/coalition profile --sector youth", as_="lone")
+    await bot.run('/poll survey "Check-in" "I trust the police"')
+    await bot.run("/poll respond 1 1", as_="lone")  # the lone youth answers 1
+    for n in range(5):
+        await bot.run("/poll respond 1 4", as_=f"r{n}")
+    await bot.run("/poll close 1")
+    results = shown(await bot.run("/poll results 1"))
+    assert "by sector" not in results  # 6 overall - 5 residents would be the lone youth's answer
+    # A coordinator moves the target into a sector of 4 respondents after they answered: the
+    # answer stays counted under the sector it was given in.
+    await bot.run('/poll survey "Check-in" "I trust the police"')
+    for n in range(4):
+        await bot.run("/coalition profile --sector school", as_=f"s{n}")
+        await bot.run("/poll respond 2 5", as_=f"s{n}")
+    await bot.run("/poll respond 2 1", as_="r0")
+    await bot.run("/coalition profile --member @r0 --sector school")
+    await bot.run("/poll respond 2 1", as_="r0")  # answering again keeps the first sector
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        found = await conn.execute(text("SELECT sector FROM survey_responses WHERE poll_id = 2"))
+        sectors = sorted(s or "" for (s,) in found.all())
+    assert sectors == ["resident", "school", "school", "school", "school"]
+    await bot.run('/poll survey "One voice" "The lights are fixed"')
+    await bot.run("/poll respond 3 2", as_="lone")
+    await bot.run("/poll close 3")
+    alone = shown(await bot.run("/poll results 3"))
+    assert "Fewer than 5 respondents" in alone and "average" not in alone and "2:1" not in alone
+    export = await bot.run("/poll export 3")
+    assert "2.00" not in export.attachments[0].content.decode()

@@ -27,7 +27,7 @@ from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.outbox import Outbox
 from bot.services.runoff import Round, instant_runoff
-from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, SurveyResults, SurveyService
+from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, MIN_GROUP, SurveyResults, SurveyService
 from bot.spreadsheets import cell, table
 from bot.text import plural
 from storage import Repositories
@@ -520,9 +520,12 @@ class PollService:
         header += ["answered 1", "answered 2", "answered 3", "answered 4", "answered 5", "previous round average"]
         rows = []
         for q in results.questions:
+            survey = [poll.id, cell(poll.question), results.round, results.respondents]
+            if results.respondents < MIN_GROUP or q.answered < MIN_GROUP:  # too few to show without naming anyone
+                rows.append([*survey, cell(q.question), "", "", "", "", "", "", "", ""])
+                continue
             mean = "" if q.mean is None else f"{q.mean:.2f}"
             previous = "" if q.previous_mean is None else f"{q.previous_mean:.2f}"
-            survey = [poll.id, cell(poll.question), results.round, results.respondents]
             rows.append([*survey, cell(q.question), q.answered, mean, *q.counts, previous])
         return table(header, rows)
 

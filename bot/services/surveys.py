@@ -45,6 +45,19 @@ class SurveyResults:
     sectors_hidden: int  # sectors left out for having fewer than MIN_GROUP respondents
 
 
+def shown_sectors(sectors: Counter[str], respondents: int) -> set[str]:
+    """The sectors whose averages may be shown: each with at least MIN_GROUP respondents, and the
+    rest (other sectors and those who gave none) either nobody or at least MIN_GROUP too, since
+    the overall figure minus the shown sectors would otherwise give away the few left over."""
+    shown = {s for s, n in sectors.items() if n >= MIN_GROUP}
+    while shown:
+        rest = respondents - sum(sectors[s] for s in shown)
+        if rest == 0 or rest >= MIN_GROUP:
+            break
+        shown.remove(min(shown, key=lambda s: (sectors[s], s)))
+    return shown
+
+
 def _answers(stored: str, count: int) -> list[int]:
     values = [int(a) for a in stored.split(",") if a]
     return (values + [0] * count)[:count]
@@ -82,10 +95,11 @@ class SurveyService:
         current = _answers(row.answers, count) if row else [0] * count
         for question, value in answers.items():
             current[question] = value
+        # The sector as it was at the first answer: moving a member into another sector afterwards
+        # (to read their answer off that sector's average) changes nothing.
+        sector = row.sector if row else member.sector
         await self.repos.polls.save_survey_response(
-            SurveyResponse(
-                poll_id=poll.id, voter_key=voter_key, sector=member.sector, answers=",".join(map(str, current))
-            )
+            SurveyResponse(poll_id=poll.id, voter_key=voter_key, sector=sector, answers=",".join(map(str, current)))
         )
         return current
 
@@ -100,7 +114,7 @@ class SurveyService:
             previous_questions = earlier[-1].option_list
             previous_rows = await self.repos.polls.survey_responses(earlier[-1].id or 0)
         sectors = Counter(sector for sector, _ in rows if sector)
-        shown = {s for s, n in sectors.items() if n >= MIN_GROUP}
+        shown = shown_sectors(sectors, len(rows))
         results = []
         for q, question in enumerate(questions):
             values = [_answers(a, len(questions))[q] for _, a in rows]
@@ -126,10 +140,18 @@ class SurveyService:
         return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
 
     def lines(self, results: SurveyResults) -> list[str]:
+        if results.respondents < MIN_GROUP:
+            return [
+                f"Fewer than {MIN_GROUP} respondents; round {results.round} of this survey. Results are shown only "
+                f"from {MIN_GROUP} respondents on, so that nobody's answers can be read off them."
+            ]
         lines = [f"{plural(results.respondents, 'respondent')}; round {results.round} of this survey."]
         for n, q in enumerate(results.questions, 1):
             if q.mean is None:
                 lines.append(f"{n}. {user_text(q.question)}: no answers")
+                continue
+            if q.answered < MIN_GROUP:
+                lines.append(f"{n}. {user_text(q.question)}: fewer than {MIN_GROUP} answers, not shown")
                 continue
             spread = " ".join(f"{v}:{c}" for v, c in enumerate(q.counts, 1))
             line = f"{n}. {user_text(q.question)}: average **{q.mean:.1f}** of 5 ({q.answered} answers; {spread})"
@@ -141,7 +163,8 @@ class SurveyService:
             lines.append(line)
         if results.sectors_hidden:
             lines.append(
-                f"{plural(results.sectors_hidden, 'sector')} with fewer than {MIN_GROUP} respondents are not shown "
-                "separately, so nobody can be singled out."
+                f"{plural(results.sectors_hidden, 'sector')} not shown separately: a sector is shown only with at "
+                f"least {MIN_GROUP} respondents, and only while those in no shown sector number none or at least "
+                f"{MIN_GROUP} too, so nobody can be singled out."
             )
         return lines
