@@ -11,7 +11,7 @@ from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.meetings import MeetingProblem
-from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
+from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, STEP, PollProblem, fold
 from bot.services.surveys import SurveyProblem
 from bot.text import plural, small_number
 from commands.context import ActionContext, CommandContext
@@ -154,8 +154,12 @@ async def results(ctx: CommandContext) -> Reply:
         survey = await polls.surveys.results(poll)
         lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *polls.surveys.lines(survey)]
         return Reply("\n".join(lines), private=True)
-    counted = await polls.results(poll)
-    lines = [f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})", f"{plural(counted.voters, 'voter')}."]
+    counted = await polls.shown_results(poll)
+    head = f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})"
+    if counted is None:
+        return Reply(f"{head}\n{polls.too_few(poll)}", private=True)
+    note = f" at the last update (every {STEP} new voters)" if poll.anonymous and poll.status == "open" else ""
+    lines = [head, f"{plural(counted.voters, 'voter')}{note}."]
     lines += polls.result_lines(poll, counted)
     if poll.kind == "ranked" and counted.voters:
         lines += polls.rounds_lines(poll, counted)

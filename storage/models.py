@@ -317,6 +317,9 @@ class Poll(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     last_remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     meeting_id: int | None = Field(default=None, foreign_key="meetings.id")  # the meeting a scheduling poll became
+    # An open anonymous poll's count as members are shown it, taken after every STEP new voters
+    # (JSON: voters, counts, winners); None until STEP have voted.
+    shown_tally: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     @property
     def option_list(self) -> list[str]:

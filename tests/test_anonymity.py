@@ -6,6 +6,8 @@ the files on disk) and checks that it does not tie a member to a choice, an answ
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -78,8 +80,9 @@ async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonym
     card = shown(await bot.run("/poll show 1", as_="rosa"))
     assert "Your vote: you have not voted." in card, card
     await bot.click("poll:vote:1:0", as_="rosa")
-    results = shown(await bot.run("/poll results 1"))
-    assert "2 voters" in results, results  # Quinn's No still counts; Rosa's Yes is her own ballot
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        ballots = sorted(c for (c,) in (await conn.execute(text("SELECT choices FROM ballots"))).all())
+    assert ballots == ["0", "1"]  # Quinn's No still counts; Rosa's Yes is her own ballot
 
 
 async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_with_a_text(bot, caplog) -> None:
@@ -187,3 +190,48 @@ async def test_survey_figures_never_single_anyone_out(bot) -> None:
     assert "Fewer than 5 respondents" in alone and "average" not in alone and "2:1" not in alone
     export = await bot.run("/poll export 3")
     assert "2.00" not in export.attachments[0].content.decode()
+
+
+async def test_an_anonymous_card_moves_only_in_steps_of_three_voters(bot) -> None:
+    """Finding 9: the card of an anonymous poll was redrawn after every vote, so someone who sees
+    who clicks when (in the meeting room) read each choice off the next version of the card. And
+    with one or two voters, the count itself says how they voted."""
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    scheduler = bot.dispatcher.app.scheduler
+    versions = []
+
+    async def vote(name: str, option: int) -> None:
+        await bot.click(f"poll:vote:1:{option}", as_=name)
+        clock = bot.dispatcher.app.clock
+        await scheduler.advance_to(clock.now() + timedelta(seconds=2))
+        card = next(p for p in platform.posted if p.key == "poll:1:post:1")
+        versions.append(shown(card.edits[-1] if card.edits else card.reply))
+
+    for n, option in enumerate([0, 1, 1, 0, 1, 1, 0]):
+        await vote(f"v{n}", option)
+    # Two voters in: no count at all; the third vote draws the first count; then only at six.
+    assert all(
+        "(0%)" not in v and "(100%)" not in v and "The count is shown once 3 have voted" in v for v in versions[:2]
+    )
+    assert versions[2] != versions[1] and "3 voters at the last update" in versions[2]
+    assert versions[2] == versions[3] == versions[4]  # votes 4 and 5 changed nothing anyone can see
+    assert versions[5] != versions[4] and "6 voters at the last update" in versions[5]
+    assert versions[6] == versions[5]
+    results = shown(await bot.run("/poll results 1", as_="v0"))
+    assert "6 voters at the last update" in results  # the command shows the same step, not the live count
+    await bot.run("/poll close 1")
+    assert "7 voters" in shown(await bot.run("/poll results 1"))
+
+
+async def test_an_anonymous_poll_with_fewer_than_three_voters_shows_no_count(bot) -> None:
+    await bot.run('/poll create "Close the park at night?" Yes No --anonymous')
+    await bot.click("poll:vote:1:1", as_="maria")
+    await bot.click("poll:vote:1:0", as_="jamal")
+    await bot.run("/poll close 1")
+    results = shown(await bot.run("/poll results 1"))
+    assert "Fewer than 3 voted, so no count is shown" in results and "50%" not in results
+    export = (await bot.run("/poll export 1")).attachments[0].content.decode()
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert len(rows) == 2 and all(row["voters"] == "" and row["votes"] == "" for row in rows), rows

@@ -37,6 +37,7 @@ SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
 MIN_OPTIONS, MAX_OPTIONS = 2, 25
 MAX_QUESTION = 300
+STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
 MAX_OPTION = 75  # Slack's limit for a button or menu label
 MAX_BUTTONS = 5  # more options than this are offered in a menu
 MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)
@@ -269,6 +270,31 @@ class PollService:
     def shows_results(self, poll: Poll) -> bool:
         return poll.status == "closed" or not poll.hidden
 
+    async def shown_results(self, poll: Poll) -> Results | None:
+        """The count members may see. An anonymous poll's count is shown only once STEP have voted,
+        and while it is open it moves only in steps of STEP new voters, so that nobody who watches
+        who clicks when can read a choice off the card. None: too few voters to show any count."""
+        if not poll.anonymous:
+            return await self.results(poll)
+        if poll.status == "closed":
+            final = await self.results(poll)
+            return final if final.voters >= STEP else None
+        if poll.shown_tally is None:
+            return None
+        data = json.loads(poll.shown_tally)
+        return Results(data["voters"], data["counts"], data["winners"])
+
+    async def _step(self, poll: Poll) -> bool:
+        """An open anonymous poll: take a new count to show once STEP new voters have come since
+        the last one. True when the cards should be redrawn."""
+        live = await self.results(poll)
+        shown = json.loads(poll.shown_tally)["voters"] if poll.shown_tally else 0
+        if live.voters - shown < STEP:
+            return False
+        poll.shown_tally = json.dumps({"voters": live.voters, "counts": live.counts, "winners": live.winners})
+        await self.repos.polls.save(poll)
+        return True
+
     def describe_winner(self, poll: Poll, results: Results) -> str:
         if not results.winners:
             return "No votes were cast."
@@ -294,6 +320,11 @@ class PollService:
         if poll.eligible:
             parts.append(f"for {user_text(self.describe_eligible(poll))}")
         return " · ".join(parts)
+
+    def too_few(self, poll: Poll) -> str:
+        if poll.status == "closed":
+            return f"Fewer than {STEP} voted, so no count is shown: with so few, it would show how each voted."
+        return f"The count is shown once {STEP} have voted, then after every {STEP} new voters."
 
     def result_lines(self, poll: Poll, results: Results) -> list[str]:
         total = sum(results.counts) or 1
@@ -321,18 +352,24 @@ class PollService:
         assert poll.id is not None
         if poll.kind == "survey":
             return await self._survey_card(poll)
-        results = await self.results(poll)
+        results = await self.shown_results(poll)
         head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
         blocks: list[Block] = [Section(head), Context(self.settings_line(poll))]
-        voters = f"{results.voters} voter{'s' if results.voters != 1 else ''}"
-        if self.shows_results(poll):
+        voters = plural(results.voters, "voter") if results else f"fewer than {STEP} voters"
+        if results is not None and poll.anonymous and poll.status == "open":
+            voters += f" at the last update (every {STEP} new voters)"
+        listed = "\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))
+        if self.shows_results(poll) and results is not None:
             label = "First choices" if poll.kind == "ranked" else "Votes"
             blocks.append(Section(f"{label}:\n" + "\n".join(self.result_lines(poll, results))))
+        elif self.shows_results(poll):
+            blocks.append(Section(f"{listed}\n{self.too_few(poll)}"))
         else:
-            blocks.append(Section("\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))))
+            blocks.append(Section(listed))
         if poll.status == "closed":
             blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"))
-            blocks.append(Section(self.describe_winner(poll, results)))
+            if results is not None:
+                blocks.append(Section(self.describe_winner(poll, results)))
         else:
             closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
             blocks.append(Context(f"{voters}{closes}"))
@@ -417,7 +454,10 @@ class PollService:
         return [c for c in await self.repos.coalitions.channels(poll.coalition_id) if c.id in wanted]
 
     async def refresh_cards(self, poll: Poll) -> None:
-        """Bring every posted copy up to date; bursts coalesce into about one edit a second."""
+        """Bring every posted copy up to date; bursts coalesce into about one edit a second. An open
+        anonymous poll's cards change only in steps of STEP new voters."""
+        if poll.anonymous and poll.status == "open" and poll.kind != "survey" and not await self._step(poll):
+            return
         card = await self.card(poll)
         for channel in await self.channels_of(poll):
             posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
@@ -450,15 +490,18 @@ class PollService:
             head = f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}"
             lines = [head, *self.surveys.lines(await self.surveys.results(poll))]
             return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
-        results = await self.results(poll)
+        results = await self.shown_results(poll)
         head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
-        lines = [head, f"{results.voters} voter{'s' if results.voters != 1 else ''}."]
-        lines += self.result_lines(poll, results)
-        if poll.kind == "ranked" and results.voters:
-            lines += self.rounds_lines(poll, results)
-        lines.append(self.describe_winner(poll, results))
+        if results is None:
+            lines = [head, self.too_few(poll)]
+        else:
+            lines = [head, f"{plural(results.voters, 'voter')}."]
+            lines += self.result_lines(poll, results)
+            if poll.kind == "ranked" and results.voters:
+                lines += self.rounds_lines(poll, results)
+            lines.append(self.describe_winner(poll, results))
         blocks: list[Block] = [Section("\n".join(lines))]
-        if poll.kind == "when" and len(results.winners) >= 1 and poll.meeting_id is None:
+        if poll.kind == "when" and results and len(results.winners) >= 1 and poll.meeting_id is None:
             blocks.append(Context("A coordinator can turn the winning time into a meeting:"))
             blocks.append(
                 Actions(
@@ -535,7 +578,8 @@ class PollService:
         assert poll.id is not None
         if poll.kind == "survey":
             return [(f"survey-{poll.id}.csv", self._survey_csv(poll, await self.surveys.results(poll)))]
-        results = await self.results(poll)
+        shown = await self.shown_results(poll)
+        results = shown or Results(0, [0] * len(poll.option_list), [])
         counted = "first choices" if poll.kind == "ranked" else "votes"
         files = [
             (
@@ -547,10 +591,10 @@ class PollService:
                             poll.id,
                             cell(poll.question),
                             poll.status,
-                            results.voters,
+                            results.voters if shown else "",  # too few voters: no count, as on the card
                             i + 1,
                             cell(self.label(poll, i, plain=True)),
-                            n,
+                            n if shown else "",
                         ]
                         for i, n in enumerate(results.counts)
                     ],

@@ -31,6 +31,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_counts_day'), ['day'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ballot_salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
+    with op.batch_alter_table('polls', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shown_tally', sa.Text(), nullable=True))
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=True)
     op.create_table('handled_requests',
@@ -56,6 +58,8 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_anonymous_uses_key_hash'), ['key_hash'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('ballot_salt')
+    with op.batch_alter_table('polls', schema=None) as batch_op:
+        batch_op.drop_column('shown_tally')
     op.drop_table('handled_requests')
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=False)
