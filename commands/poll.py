@@ -133,7 +133,7 @@ async def show(ctx: CommandContext) -> Reply:
     card = await ctx.services.polls.card(poll)
     if poll.kind == "survey":
         response = await ctx.services.repos.polls.survey_response(
-            poll.id or 0, ctx.services.polls.voter_key(poll, ctx.me)
+            poll.id or 0, await ctx.services.polls.voter_key(poll, ctx.me)
         )
         note = f"Your answers: {response.answers.replace('0', '-')}." if response else "You have not answered yet."
         return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
@@ -245,7 +245,7 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
     polls = ctx.services.polls
     try:
         polls.check_open(poll)
-        current = await polls.surveys.answer(poll, ctx.me, polls.voter_key(poll, ctx.me), answers)
+        current = await polls.surveys.answer(poll, ctx.me, await polls.voter_key(poll, ctx.me), answers)
     except (PollProblem, SurveyProblem) as exc:
         return error(str(exc))
     _refresh_later(ctx, poll)
@@ -361,7 +361,7 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
     for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=20, open_only=True):
         if not polls.is_eligible(poll, ctx.me):
             continue
-        key = polls.voter_key(poll, ctx.me)
+        key = await polls.voter_key(poll, ctx.me)
         if poll.kind == "survey":
             answered = await ctx.services.repos.polls.survey_response(poll.id or 0, key) is not None
         else:

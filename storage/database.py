@@ -107,8 +107,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten with zeros, not left in free pages (closed polls' ballots and keys).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+async def erase_freed(engine: AsyncEngine) -> None:
+    """After deleting what must not be recovered: SQLite copies the write-ahead log into the file
+    (where secure_delete has zeroed the deleted rows) and empties it; PostgreSQL rewrites the small
+    key table so no dead copy of a deleted key stays in its pages."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            # Straight on the driver: SQLAlchemy would BEGIN first, and no checkpoint runs inside a transaction.
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("VACUUM FULL poll_keys")
+        await autocommit.exec_driver_sql("VACUUM ballots")
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -320,11 +320,23 @@ class Poll(SQLModel, table=True):
     # An open anonymous poll's count as members are shown it, taken after every STEP new voters
     # (JSON: voters, counts, winners); None until STEP have voted.
     shown_tally: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A sealed poll's final count, written once at close, when its ballots and keys are deleted.
+    final_tally: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     @property
     def option_list(self) -> list[str]:
         """The options (a survey's statements), in order."""
         return list(json.loads(self.options))
+
+
+class PollKey(SQLModel, table=True):
+    """An anonymous poll's key material, wrapped under ANONYMITY_SECRET (bot.sealing); deleted at
+    close, so that after it nobody, holding the secret or not, can tie a voter to a choice."""
+
+    __tablename__ = "poll_keys"
+
+    poll_id: int = Field(foreign_key="polls.id", primary_key=True)
+    wrapped: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Ballot(SQLModel, table=True):
@@ -342,7 +354,8 @@ class Ballot(SQLModel, table=True):
     poll_id: int = Field(foreign_key="polls.id", primary_key=True)
     voter_key: str = Field(max_length=64, primary_key=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None when anonymous
-    choices: str = Field(default="", max_length=200)  # option numbers from 0, comma-separated, in rank order
+    # Option numbers from 0, comma-separated, in rank order; sealed (encrypted) in anonymous polls.
+    choices: str = Field(default="", max_length=200)
     cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 

@@ -11,13 +11,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Ballot, FeedbackCount, Member, Poll, SurveyResponse
+from storage.models import Ballot, FeedbackCount, Member, Poll, PollKey, SurveyResponse
 
 
 class PollRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._staged: dict[tuple[int, str], dict[str, Any]] = {}
+        self.sealed = False  # a sealed poll was closed in this transaction (see Repositories.commit)
 
     async def add(self, poll: Poll) -> Poll:
         self.session.add(poll)
@@ -63,6 +64,33 @@ class PollRepository:
         result = await self.session.exec(
             select(Poll).where(Poll.status == "open", col(Poll.closes_at) <= now).order_by(col(Poll.closes_at))
         )
+        return list(result.all())
+
+    # Sealed polls' keys --------------------------------------------------------------------
+
+    async def add_keys(self, poll_id: int, wrapped: str) -> None:
+        self.session.add(PollKey(poll_id=poll_id, wrapped=wrapped))
+        await self.session.flush()
+
+    async def keys(self, poll_id: int) -> str | None:
+        found = await self.session.get(PollKey, poll_id)
+        return found.wrapped if found is not None else None
+
+    async def seal_final(self, poll: Poll, final_tally: str) -> None:
+        """At close: the count is written once, and the ballots and the keys that could open or
+        link them are deleted in the same transaction."""
+        await self.write_staged()
+        poll.final_tally = final_tally
+        self.session.add(poll)
+        await self.session.exec(delete(Ballot).where(col(Ballot.poll_id) == poll.id))  # type: ignore[call-overload]
+        await self.session.exec(delete(PollKey).where(col(PollKey.poll_id) == poll.id))  # type: ignore[call-overload]
+        await self.session.flush()
+        self.sealed = True
+
+    async def all_choices(self, poll_id: int) -> list[str]:
+        """Every ballot's stored choices, one per voter (sealed ones cannot be grouped)."""
+        await self.write_staged()
+        result = await self.session.exec(select(Ballot.choices).where(Ballot.poll_id == poll_id))
         return list(result.all())
 
     # Ballots -------------------------------------------------------------------------------

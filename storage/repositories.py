@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
+from storage.database import erase_freed
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
@@ -204,6 +205,11 @@ class Repositories:
     async def commit(self) -> None:
         await self.polls.write_staged()
         await self.session.commit()
+        if self.polls.sealed:
+            # A poll was closed and its ballots and keys deleted: leave no copy of them in free
+            # pages or the write-ahead log either.
+            self.polls.sealed = False
+            await erase_freed(self.session.bind)  # type: ignore[arg-type]
 
     async def rollback(self) -> None:
         self.polls.discard_staged()

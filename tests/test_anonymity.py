@@ -15,6 +15,7 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot import logs
@@ -81,8 +82,12 @@ async def test_a_newcomer_given_a_forgotten_members_id_cannot_reach_their_anonym
     assert "Your vote: you have not voted." in card, card
     await bot.click("poll:vote:1:0", as_="rosa")
     async with bot.dispatcher.app.db.engine.connect() as conn:
-        ballots = sorted(c for (c,) in (await conn.execute(text("SELECT choices FROM ballots"))).all())
-    assert ballots == ["0", "1"]  # Quinn's No still counts; Rosa's Yes is her own ballot
+        ballots = (await conn.execute(text("SELECT choices FROM ballots"))).all()
+    assert len(ballots) == 2  # Quinn's No still counts; Rosa's Yes is her own ballot
+    await bot.click("poll:vote:1:0", as_="sam")
+    await bot.run("/poll close 1")
+    final = shown(await bot.run("/poll results 1"))
+    assert "`███████░░░` 2 (67%) · 1. Yes" in final and "1 (33%) · 2. No" in final, final
 
 
 async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_with_a_text(bot, caplog) -> None:
@@ -235,3 +240,59 @@ async def test_an_anonymous_poll_with_fewer_than_three_voters_shows_no_count(bot
     export = (await bot.run("/poll export 1")).attachments[0].content.decode()
     rows = list(csv.DictReader(io.StringIO(export)))
     assert len(rows) == 2 and all(row["voters"] == "" and row["votes"] == "" for row in rows), rows
+
+
+async def _all_rows(bot, sql: str) -> list[tuple]:
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+
+
+async def test_a_copy_of_the_database_without_the_secret_names_no_voters_choice(bot) -> None:
+    """Findings 1-3: ballot cells in insertion order beside members who joined by voting (SQLite),
+    and a ballot's xmin beside its new member's (PostgreSQL), named every voter, because each
+    ballot's choice was plain text. Sealed, the order or xmin may say who voted, never what."""
+    from bot.sealing import SealProblem, unwrap
+
+    await bot.run('/poll create "Trust the police?" Yes No Unsure --anonymous')
+    for n in range(8):
+        await bot.click(f"poll:vote:1:{n % 3}", as_=f"resident{n}")  # each joins with this vote
+    order = "xmin::text::bigint" if not bot.dispatcher.app.db.is_sqlite else "rowid"
+    members = await _all_rows(bot, f"SELECT id, {order} FROM members WHERE user_id LIKE 'resident%' ORDER BY 2")
+    ballots = await _all_rows(bot, "SELECT voter_key, choices FROM ballots WHERE poll_id = 1")
+    assert len(members) == len(ballots) == 8
+    # The attacker's best pairing (by order, or by transaction id) gives ballots, but each choice is
+    # ciphertext: no option number, no two alike, and the poll's key does not open without the secret.
+    assert all(c.startswith("s1:") and c not in ("0", "1", "2") for _, c in ballots)
+    assert len({c for _, c in ballots}) == 8
+    (wrapped,) = (await _all_rows(bot, "SELECT wrapped FROM poll_keys WHERE poll_id = 1"))[0]
+    with pytest.raises(SealProblem):
+        unwrap(wrapped, "a guessed secret, not the real one!", 1)
+    # The operator holding the secret could open them while the poll is open (the README says so);
+    # once it closes, nothing is left to open: the count stays, ballots and keys are gone.
+    await bot.run("/poll close 1")
+    assert await _all_rows(bot, "SELECT * FROM ballots WHERE poll_id = 1") == []
+    assert await _all_rows(bot, "SELECT * FROM poll_keys") == []
+    assert "8 voters" in shown(await bot.run("/poll results 1"))
+
+
+async def test_after_close_not_even_the_operator_with_the_secret_can_link(bot) -> None:
+    """The operator holds the database file, its WAL and the secret. Before close they could have
+    opened the ballots; after close no byte of the ballots or the poll's key is left in either file."""
+    from storage.database import sqlite_path
+
+    await bot.run('/poll create "Venue?" Library Online --anonymous')
+    for n in range(5):
+        await bot.click(f"poll:vote:1:{n % 2}", as_=f"voter{n}")
+    sealed = [c for (c,) in await _all_rows(bot, "SELECT choices FROM ballots")]
+    (wrapped,) = (await _all_rows(bot, "SELECT wrapped FROM poll_keys"))[0]
+    assert len(sealed) == 5
+    await bot.run("/poll close 1")
+    assert await _all_rows(bot, "SELECT count(*) FROM ballots") == [(0,)]
+    assert await _all_rows(bot, "SELECT count(*) FROM poll_keys") == [(0,)]
+    path = sqlite_path(bot.dispatcher.app.db.url)
+    if path is None or not bot.dispatcher.app.db.is_sqlite:
+        return  # PostgreSQL: the rows are gone and the key table rewritten (VACUUM FULL)
+    files = [path, path.with_name(path.name + "-wal")]
+    raw = b"".join(f.read_bytes() for f in files if f.exists())
+    for secret in [wrapped, *sealed]:
+        assert secret.encode() not in raw, "a deleted ballot or key is still on disk"

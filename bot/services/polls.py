@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
 from bot.services.runoff import Round, instant_runoff
 from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, MIN_GROUP, SurveyResults, SurveyService
@@ -77,6 +78,7 @@ class PollService:
         self.clock = clock
         self.secret = secret
         self.surveys = SurveyService(repos)
+        self._keys: dict[int, PollKeys | None] = {}  # unwrapped once per transaction
 
     # Creating ------------------------------------------------------------------------------
 
@@ -146,6 +148,11 @@ class PollService:
                 created_at=now,
             )
         )
+        if anonymous and kind != "survey":
+            assert poll.id is not None
+            keys = new_keys()
+            await self.repos.polls.add_keys(poll.id, wrap(keys, self.secret, poll.id))
+            self._keys[poll.id] = keys
         card = await self.card(poll)
         for channel in channels:
             await self.outbox.to_channel(
@@ -171,10 +178,27 @@ class PollService:
 
     # Voting --------------------------------------------------------------------------------
 
-    def voter_key(self, poll: Poll, member: Member) -> str:
+    async def keys_of(self, poll: Poll) -> PollKeys | None:
+        """A sealed poll's keys, while it is open; None for a named poll, a closed one, or one made
+        before ballots were sealed."""
+        if not poll.anonymous or poll.id is None:
+            return None
+        if poll.id not in self._keys:
+            wrapped = await self.repos.polls.keys(poll.id)
+            self._keys[poll.id] = unwrap(wrapped, self.secret, poll.id) if wrapped else None
+        return self._keys[poll.id]
+
+    async def voter_key(self, poll: Poll, member: Member) -> str:
         if poll.anonymous:
+            keys = await self.keys_of(poll)
+            if keys is not None:
+                return keys.voter_key(member.ballot_salt or member.id)
             return keyed_hash(self.secret, "ballot", poll.id, member.ballot_salt or member.id)
         return f"member:{member.id}"
+
+    async def _opened(self, poll: Poll, stored: str) -> list[int]:
+        keys = await self.keys_of(poll)
+        return parse_choices(keys.open(stored) if keys is not None else stored)
 
     def is_eligible(self, poll: Poll, member: Member) -> bool:
         wanted = {w for w in poll.eligible.split(",") if w}
@@ -200,8 +224,8 @@ class PollService:
 
     async def ballot_of(self, poll: Poll, member: Member) -> list[int] | None:
         assert poll.id is not None
-        ballot = await self.repos.polls.ballot(poll.id, self.voter_key(poll, member))
-        return parse_choices(ballot.choices) if ballot else None
+        ballot = await self.repos.polls.ballot(poll.id, await self.voter_key(poll, member))
+        return await self._opened(poll, ballot.choices) if ballot else None
 
     async def vote(self, poll: Poll, member: Member, choices: list[int]) -> list[int]:
         """Record this member's choices (in rank order for ranked polls), replacing an earlier ballot."""
@@ -222,18 +246,20 @@ class PollService:
             raise PollProblem(f"Poll #{poll.id} takes one choice.")
         if poll.kind == "multiple" and poll.max_choices and len(choices) > poll.max_choices:
             raise PollProblem(f"Poll #{poll.id} takes at most {poll.max_choices} choices; you chose {len(choices)}.")
-        key = self.voter_key(poll, member)
+        key = await self.voter_key(poll, member)
         if not poll.allow_change:
             existing = await self.repos.polls.ballot(poll.id, key)
-            if existing is not None and parse_choices(existing.choices) == choices:
+            if existing is not None and await self._opened(poll, existing.choices) == choices:
                 return choices
             if existing is not None:
                 raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
+        stored = ",".join(str(c) for c in choices)
+        keys = await self.keys_of(poll)
         self.repos.polls.put_ballot(
             poll.id,
             key,
             None if poll.anonymous else member.id,
-            ",".join(str(c) for c in choices),
+            keys.seal(stored) if keys is not None else stored,
             None if poll.anonymous else self.clock.now(),
         )
         return choices
@@ -250,7 +276,14 @@ class PollService:
 
     async def results(self, poll: Poll) -> Results:
         assert poll.id is not None
-        groups = [(parse_choices(c), n) for c, n in await self.repos.polls.choices(poll.id)]
+        if poll.final_tally is not None:
+            return _results_from_json(poll.final_tally)
+        keys = await self.keys_of(poll)
+        if keys is not None:
+            opened = Counter(keys.open(c) for c in await self.repos.polls.all_choices(poll.id))
+            groups = [(parse_choices(c), n) for c, n in opened.items()]
+        else:
+            groups = [(parse_choices(c), n) for c, n in await self.repos.polls.choices(poll.id)]
         groups = [(b, n) for b, n in groups if b]
         voters = sum(n for _, n in groups)
         count = len(poll.option_list)
@@ -471,6 +504,10 @@ class PollService:
         it was already closed (a deadline and a coordinator, or two processes, racing)."""
         if not await self.repos.polls.close(poll, self.clock.now()):
             return False
+        if await self.keys_of(poll) is not None:
+            # Sealed: the final count is written once; the ballots and their keys go.
+            await self.repos.polls.seal_final(poll, _results_to_json(await self.results(poll)))
+            self._keys[poll.id or 0] = None
         await self.refresh_cards(poll)
         final = await self.final_results(poll)
         for channel in await self.channels_of(poll):
@@ -542,7 +579,7 @@ class PollService:
         waiting = [
             m
             for m in await self.repos.broadcasts.members(poll.coalition_id)
-            if m.role != "observer" and self.is_eligible(poll, m) and self.voter_key(poll, m) not in voted
+            if m.role != "observer" and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
         ]
         card = self.ballot_card(poll)
         closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
@@ -626,6 +663,25 @@ class PollService:
                 voters.append([cell(name), member.platform if member else "", cell(labels), when])
             files.append((f"poll-{poll.id}-voters.csv", table(["voter", "platform", "choices", "time (UTC)"], voters)))
         return files
+
+
+def _results_to_json(results: Results) -> str:
+    rounds = [
+        {"counts": {str(k): v for k, v in r.counts.items()}, "exhausted": r.exhausted, "eliminated": list(r.eliminated)}
+        for r in results.rounds
+    ]
+    return json.dumps(
+        {"voters": results.voters, "counts": results.counts, "winners": results.winners, "rounds": rounds}
+    )
+
+
+def _results_from_json(stored: str) -> Results:
+    data = json.loads(stored)
+    rounds = [
+        Round({int(k): v for k, v in r["counts"].items()}, r["exhausted"], tuple(r["eliminated"]))
+        for r in data.get("rounds", [])
+    ]
+    return Results(data["voters"], data["counts"], data["winners"], rounds)
 
 
 def _block_text(block: Block) -> str:

@@ -33,6 +33,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('ballot_salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
     with op.batch_alter_table('polls', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shown_tally', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('final_tally', sa.Text(), nullable=True))
+    op.create_table('poll_keys',
+    sa.Column('poll_id', sa.Integer(), nullable=False),
+    sa.Column('wrapped', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], ),
+    sa.PrimaryKeyConstraint('poll_id')
+    )
     with op.batch_alter_table('join_codes', schema=None) as batch_op:
         batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=True)
     op.create_table('handled_requests',
@@ -58,7 +65,9 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_anonymous_uses_key_hash'), ['key_hash'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('ballot_salt')
+    op.drop_table('poll_keys')
     with op.batch_alter_table('polls', schema=None) as batch_op:
+        batch_op.drop_column('final_tally')
         batch_op.drop_column('shown_tally')
     op.drop_table('handled_requests')
     with op.batch_alter_table('join_codes', schema=None) as batch_op:

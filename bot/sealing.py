@@ -1,0 +1,73 @@
+"""Sealed ballots: the key material of one anonymous poll.
+
+Each anonymous poll gets two random keys when it is created: one that turns a member into an
+opaque voter key (HMAC-SHA256), one that encrypts each ballot's choices (AES-GCM, a fresh nonce
+per ballot, so equal choices never look alike). Both are stored only wrapped, encrypted under a key
+derived from ANONYMITY_SECRET, and are deleted when the poll closes, once the final count is
+written. A copy of the database without the secret holds opaque keys and ciphertext; the operator
+with the secret can link a voter to a choice only while the poll is open, never after.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SEALED = "s1:"  # marks a sealed value; older ballots (before sealing) are plain text
+_NONCE = 12
+
+
+class SealProblem(ValueError):
+    """Key material or a sealed value that does not open: the wrong ANONYMITY_SECRET, or damage."""
+
+
+@dataclass(frozen=True)
+class PollKeys:
+    voter: bytes
+    choices: bytes
+
+    def voter_key(self, member_secret: object) -> str:
+        return hmac.new(self.voter, str(member_secret).encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, value: str) -> str:
+        nonce = os.urandom(_NONCE)
+        return SEALED + base64.b64encode(nonce + AESGCM(self.choices).encrypt(nonce, value.encode(), None)).decode()
+
+    def open(self, stored: str) -> str:
+        if not stored.startswith(SEALED):
+            return stored
+        raw = base64.b64decode(stored[len(SEALED) :])
+        try:
+            return AESGCM(self.choices).decrypt(raw[:_NONCE], raw[_NONCE:], None).decode()
+        except InvalidTag as exc:
+            raise SealProblem("a sealed ballot does not open with this poll's key") from exc
+
+
+def new_keys() -> PollKeys:
+    return PollKeys(os.urandom(32), os.urandom(32))
+
+
+def _wrapping_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"coalition-bot poll keys v1", hashlib.sha256).digest()
+
+
+def wrap(keys: PollKeys, secret: str, poll_id: int) -> str:
+    """The poll's keys, encrypted under the secret and bound to the poll (they open for no other)."""
+    nonce = os.urandom(_NONCE)
+    sealed = AESGCM(_wrapping_key(secret)).encrypt(nonce, keys.voter + keys.choices, str(poll_id).encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def unwrap(wrapped: str, secret: str, poll_id: int) -> PollKeys:
+    raw = base64.b64decode(wrapped)
+    try:
+        plain = AESGCM(_wrapping_key(secret)).decrypt(raw[:_NONCE], raw[_NONCE:], str(poll_id).encode())
+    except InvalidTag as exc:
+        raise SealProblem(f"poll #{poll_id}'s keys do not open with this ANONYMITY_SECRET") from exc
+    return PollKeys(plain[:32], plain[32:])
