@@ -296,3 +296,32 @@ async def test_after_close_not_even_the_operator_with_the_secret_can_link(bot) -
     raw = b"".join(f.read_bytes() for f in files if f.exists())
     for secret in [wrapped, *sealed]:
         assert secret.encode() not in raw, "a deleted ballot or key is still on disk"
+
+
+async def test_replaying_the_wal_vote_by_vote_shows_no_choice(bot) -> None:
+    """Finding 2: replaying the running database's WAL commit by commit showed each ballot beside
+    the voter's new member row and the card edit whose tally had moved by that very choice. Here the
+    attacker snapshots the file and its WAL after every vote and diffs what any page holds."""
+    import re
+
+    from storage.database import sqlite_path
+
+    path = sqlite_path(bot.dispatcher.app.db.url)
+    if path is None or not bot.dispatcher.app.db.is_sqlite:
+        return  # the WAL attack is SQLite's; PostgreSQL's counterpart (xmin) is tested above
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    tally = re.compile(rb"(\d+) \((\d+)%\) \\u00b7 (\d)\.")
+    seen: list[set[bytes]] = []
+    for n, option in enumerate([0, 1, 0, 0, 1, 1, 0]):
+        await bot.click(f"poll:vote:1:{option}", as_=f"walker{n}")
+        await bot.dispatcher.app.scheduler.advance_to(bot.dispatcher.app.clock.now() + timedelta(seconds=2))
+        raw = b"".join(f.read_bytes() for f in (path, path.with_name(path.name + "-wal")) if f.exists())
+        seen.append({m.group(0) for m in tally.finditer(raw)})
+        assert b"walker" not in raw or all(
+            c.startswith("s1:") for (c,) in await _all_rows(bot, "SELECT choices FROM ballots")
+        )
+    new = [seen[i] - (seen[i - 1] if i else set()) for i in range(len(seen))]
+    # Tallies appear on disk only when the third and the sixth voter voted, never after one vote.
+    assert [bool(n) for n in new] == [False, False, True, False, False, True, False], new
