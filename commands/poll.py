@@ -132,10 +132,10 @@ async def show(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     card = await ctx.services.polls.card(poll)
     if poll.kind == "survey":
-        response = await ctx.services.repos.polls.survey_response(
-            poll.id or 0, await ctx.services.polls.voter_key(poll, ctx.me)
-        )
-        note = f"Your answers: {response.answers.replace('0', '-')}." if response else "You have not answered yet."
+        polls = ctx.services.polls
+        mine = await polls.surveys.answers_of(poll, await polls.voter_key(poll, ctx.me), await polls.keys_of(poll))
+        shown = ",".join(str(a) if a else "-" for a in mine) if mine else ""
+        note = f"Your answers: {shown}." if mine else "You have not answered yet."
         return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
     mine = await ctx.services.polls.ballot_of(poll, ctx.me)
     labels = ", ".join(ctx.services.polls.label(poll, c) for c in mine) if mine else "you have not voted"
@@ -151,7 +151,7 @@ async def results(ctx: CommandContext) -> Reply:
         noun = "Survey" if poll.kind == "survey" else "Poll"
         return error(f"{noun} #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
     if poll.kind == "survey":
-        survey = await polls.surveys.results(poll)
+        survey = await polls.surveys.results(poll, await polls.keys_of(poll))
         lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *polls.surveys.lines(survey)]
         return Reply("\n".join(lines), private=True)
     counted = await polls.shown_results(poll)
@@ -245,7 +245,8 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
     polls = ctx.services.polls
     try:
         polls.check_open(poll)
-        current = await polls.surveys.answer(poll, ctx.me, await polls.voter_key(poll, ctx.me), answers)
+        key, keys = await polls.voter_key(poll, ctx.me), await polls.keys_of(poll)
+        current = await polls.surveys.answer(poll, ctx.me, key, answers, keys)
     except (PollProblem, SurveyProblem) as exc:
         return error(str(exc))
     _refresh_later(ctx, poll)

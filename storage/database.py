@@ -126,7 +126,7 @@ async def erase_freed(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.exec_driver_sql("VACUUM FULL poll_keys")
-        await autocommit.exec_driver_sql("VACUUM ballots")
+        await autocommit.exec_driver_sql("VACUUM ballots, survey_responses")
 
 
 def _sqlite_begin(connection: Any) -> None:

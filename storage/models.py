@@ -383,8 +383,10 @@ class SurveyResponse(SQLModel, table=True):
 
     poll_id: int = Field(foreign_key="polls.id", primary_key=True)
     voter_key: str = Field(max_length=64, primary_key=True)
-    sector: str | None = Field(default=None, max_length=40)
-    answers: str = Field(default="", max_length=100)
+    # Both sealed (bot.sealing) in surveys made since sealing; deleted at close, when the results
+    # are written once as the poll's final_tally.
+    sector: str | None = Field(default=None, max_length=120)
+    answers: str = Field(default="", max_length=120)
 
 
 class HandledRequest(SQLModel, table=True):

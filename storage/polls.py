@@ -83,6 +83,9 @@ class PollRepository:
         poll.final_tally = final_tally
         self.session.add(poll)
         await self.session.exec(delete(Ballot).where(col(Ballot.poll_id) == poll.id))  # type: ignore[call-overload]
+        await self.session.exec(  # type: ignore[call-overload]
+            delete(SurveyResponse).where(col(SurveyResponse.poll_id) == poll.id)
+        )
         await self.session.exec(delete(PollKey).where(col(PollKey.poll_id) == poll.id))  # type: ignore[call-overload]
         await self.session.flush()
         self.sealed = True

@@ -184,10 +184,15 @@ async def test_survey_figures_never_single_anyone_out(bot) -> None:
     await bot.run("/poll respond 2 1", as_="r0")
     await bot.run("/coalition profile --member @r0 --sector school")
     await bot.run("/poll respond 2 1", as_="r0")  # answering again keeps the first sector
-    async with bot.dispatcher.app.db.engine.connect() as conn:
-        found = await conn.execute(text("SELECT sector FROM survey_responses WHERE poll_id = 2"))
-        sectors = sorted(s or "" for (s,) in found.all())
-    assert sectors == ["resident", "school", "school", "school", "school"]
+    stored = await _all_rows(bot, "SELECT sector, answers FROM survey_responses WHERE poll_id = 2")
+    assert len(stored) == 5 and all(
+        sector.startswith("s1:") and answers.startswith("s1:") for sector, answers in stored
+    )
+    await bot.run("/poll close 2")
+    moved = shown(await bot.run("/poll results 2"))
+    # Had the move counted, school would hold 5 and be shown alone, its average 1.8 naming r0's 1.
+    assert "5 respondents" in moved and "by sector" not in moved, moved
+    assert await _all_rows(bot, "SELECT * FROM survey_responses WHERE poll_id = 2") == []
     await bot.run('/poll survey "One voice" "The lights are fixed"')
     await bot.run("/poll respond 3 2", as_="lone")
     await bot.run("/poll close 3")

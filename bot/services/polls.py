@@ -28,7 +28,15 @@ from bot.replies import Actions, Block, Button, Context, Reply, Section, Select,
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
 from bot.services.runoff import Round, instant_runoff
-from bot.services.surveys import MAX_MENUS, MAX_QUESTIONS, MIN_GROUP, SurveyResults, SurveyService
+from bot.services.surveys import (
+    MAX_MENUS,
+    MAX_QUESTIONS,
+    MIN_GROUP,
+    SurveyResults,
+    SurveyService,
+    survey_results_from_json,
+    survey_results_to_json,
+)
 from bot.spreadsheets import cell, table
 from bot.text import plural
 from storage import Repositories
@@ -148,7 +156,7 @@ class PollService:
                 created_at=now,
             )
         )
-        if anonymous and kind != "survey":
+        if anonymous:
             assert poll.id is not None
             keys = new_keys()
             await self.repos.polls.add_keys(poll.id, wrap(keys, self.secret, poll.id))
@@ -430,7 +438,10 @@ class PollService:
     async def _survey_card(self, poll: Poll) -> Reply:
         assert poll.id is not None
         questions = poll.option_list
-        respondents = len(await self.repos.polls.survey_responses(poll.id))
+        if poll.final_tally is not None:
+            respondents = survey_results_from_json(poll.final_tally).respondents
+        else:
+            respondents = len(await self.repos.polls.survey_responses(poll.id))
         rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
         head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
         listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
@@ -504,9 +515,14 @@ class PollService:
         it was already closed (a deadline and a coordinator, or two processes, racing)."""
         if not await self.repos.polls.close(poll, self.clock.now()):
             return False
-        if await self.keys_of(poll) is not None:
-            # Sealed: the final count is written once; the ballots and their keys go.
-            await self.repos.polls.seal_final(poll, _results_to_json(await self.results(poll)))
+        keys = await self.keys_of(poll)
+        if keys is not None:
+            # Sealed: the final count is written once; the ballots (or answers) and their keys go.
+            if poll.kind == "survey":
+                final = survey_results_to_json(await self.surveys.results(poll, keys))
+            else:
+                final = _results_to_json(await self.results(poll))
+            await self.repos.polls.seal_final(poll, final)
             self._keys[poll.id or 0] = None
         await self.refresh_cards(poll)
         final = await self.final_results(poll)
@@ -525,7 +541,7 @@ class PollService:
         assert poll.id is not None
         if poll.kind == "survey":
             head = f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}"
-            lines = [head, *self.surveys.lines(await self.surveys.results(poll))]
+            lines = [head, *self.surveys.lines(await self.surveys.results(poll, await self.keys_of(poll)))]
             return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
         results = await self.shown_results(poll)
         head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
@@ -614,7 +630,8 @@ class PollService:
         of a ranked poll; one row per voter only when the poll is not anonymous."""
         assert poll.id is not None
         if poll.kind == "survey":
-            return [(f"survey-{poll.id}.csv", self._survey_csv(poll, await self.surveys.results(poll)))]
+            survey = await self.surveys.results(poll, await self.keys_of(poll))
+            return [(f"survey-{poll.id}.csv", self._survey_csv(poll, survey))]
         shown = await self.shown_results(poll)
         results = shown or Results(0, [0] * len(poll.option_list), [])
         counted = "first choices" if poll.kind == "ranked" else "votes"

@@ -8,11 +8,13 @@ same title, in the order they were asked.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from bot.markup import user_text
 from bot.replies import Actions, Select, SelectOption, action_id
+from bot.sealing import PollKeys
 from bot.text import plural
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
@@ -43,6 +45,22 @@ class SurveyResults:
     round: int
     questions: list[QuestionResult]
     sectors_hidden: int  # sectors left out for having fewer than MIN_GROUP respondents
+
+
+def _open(keys: PollKeys | None, stored: str | None) -> str:
+    if stored is None:
+        return ""
+    return keys.open(stored) if keys is not None else stored
+
+
+def survey_results_to_json(results: SurveyResults) -> str:
+    return json.dumps(asdict(results))
+
+
+def survey_results_from_json(stored: str) -> SurveyResults:
+    data = json.loads(stored)
+    data["questions"] = [QuestionResult(**q) for q in data["questions"]]
+    return SurveyResults(**data)
 
 
 def shown_sectors(sectors: Counter[str], respondents: int) -> set[str]:
@@ -82,8 +100,11 @@ class SurveyService:
             )
         )
 
-    async def answer(self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int]) -> list[int]:
-        """Record answers (question index -> 1..5), keeping this respondent's other answers."""
+    async def answer(
+        self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int], keys: PollKeys | None = None
+    ) -> list[int]:
+        """Record answers (question index -> 1..5), keeping this respondent's other answers. With
+        `keys` (a sealed survey) the answers and the sector are stored encrypted."""
         assert poll.id is not None
         count = len(poll.option_list)
         for question, value in answers.items():
@@ -92,25 +113,37 @@ class SurveyService:
             if not 1 <= value <= 5:
                 raise SurveyProblem("Answer each question from 1 (strongly disagree) to 5 (strongly agree).")
         row = await self.repos.polls.survey_response(poll.id, voter_key)
-        current = _answers(row.answers, count) if row else [0] * count
+        current = _answers(_open(keys, row.answers), count) if row else [0] * count
         for question, value in answers.items():
             current[question] = value
         # The sector as it was at the first answer: moving a member into another sector afterwards
         # (to read their answer off that sector's average) changes nothing.
-        sector = row.sector if row else member.sector
+        sector = _open(keys, row.sector) if row else member.sector
+        stored = ",".join(map(str, current))
+        if keys is not None:
+            sector, stored = (keys.seal(sector) if sector else None), keys.seal(stored)
         await self.repos.polls.save_survey_response(
-            SurveyResponse(poll_id=poll.id, voter_key=voter_key, sector=sector, answers=",".join(map(str, current)))
+            SurveyResponse(poll_id=poll.id, voter_key=voter_key, sector=sector, answers=stored)
         )
         return current
 
-    async def results(self, poll: Poll) -> SurveyResults:
+    async def answers_of(self, poll: Poll, voter_key: str, keys: PollKeys | None) -> list[int] | None:
+        row = await self.repos.polls.survey_response(poll.id or 0, voter_key)
+        return _answers(_open(keys, row.answers), len(poll.option_list)) if row else None
+
+    async def results(self, poll: Poll, keys: PollKeys | None = None) -> SurveyResults:
         assert poll.id is not None
+        if poll.final_tally is not None:
+            return survey_results_from_json(poll.final_tally)
         questions = poll.option_list
-        rows = await self.repos.polls.survey_responses(poll.id)
+        rows = [(_open(keys, s), _open(keys, a)) for s, a in await self.repos.polls.survey_responses(poll.id)]
         earlier = await self.repos.polls.earlier_rounds(poll)
         previous_rows: list[tuple[str | None, str]] = []
         previous_questions: list[str] = []
-        if earlier:
+        previous_means: dict[str, float | None] = {}
+        if earlier and earlier[-1].final_tally is not None:
+            previous_means = {q.question: q.mean for q in survey_results_from_json(earlier[-1].final_tally).questions}
+        elif earlier:
             previous_questions = earlier[-1].option_list
             previous_rows = await self.repos.polls.survey_responses(earlier[-1].id or 0)
         sectors = Counter(sector for sector, _ in rows if sector)
@@ -118,7 +151,7 @@ class SurveyService:
         results = []
         for q, question in enumerate(questions):
             values = [_answers(a, len(questions))[q] for _, a in rows]
-            previous_mean = None
+            previous_mean = previous_means.get(question)
             if question in previous_questions:
                 p = previous_questions.index(question)
                 previous_mean = _mean([_answers(a, len(previous_questions))[p] for _, a in previous_rows])

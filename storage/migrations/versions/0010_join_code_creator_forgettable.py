@@ -34,6 +34,11 @@ def upgrade() -> None:
     with op.batch_alter_table('polls', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shown_tally', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('final_tally', sa.Text(), nullable=True))
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.alter_column('sector', existing_type=sqlmodel.sql.sqltypes.AutoString(length=40),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=120), existing_nullable=True)
+        batch_op.alter_column('answers', existing_type=sqlmodel.sql.sqltypes.AutoString(length=100),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=120), existing_nullable=False)
     op.create_table('poll_keys',
     sa.Column('poll_id', sa.Integer(), nullable=False),
     sa.Column('wrapped', sa.Text(), nullable=False),
@@ -66,6 +71,11 @@ def downgrade() -> None:
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('ballot_salt')
     op.drop_table('poll_keys')
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.alter_column('sector', existing_type=sqlmodel.sql.sqltypes.AutoString(length=120),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=40), existing_nullable=True)
+        batch_op.alter_column('answers', existing_type=sqlmodel.sql.sqltypes.AutoString(length=120),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=100), existing_nullable=False)
     with op.batch_alter_table('polls', schema=None) as batch_op:
         batch_op.drop_column('final_tally')
         batch_op.drop_column('shown_tally')
