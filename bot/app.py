@@ -15,6 +15,7 @@ from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.reminders import MeetingClock
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.services.feedback import DailyCounts
 from storage import Database, Repositories
 
 
@@ -24,6 +25,7 @@ class App:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self.secret = anonymity_secret(settings)
+        self.feedback_counts = DailyCounts()
         self.scheduler = Scheduler(self.clock)
         self.workers: dict[str, DeliveryWorker] = {}
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
@@ -35,7 +37,7 @@ class App:
     async def unit_of_work(self) -> AsyncIterator[Services]:
         """Services on one transaction. The caller commits; anything else is rolled back."""
         async with self.db.session() as session:
-            yield Services(Repositories(session), self.settings, self.clock, self.secret)
+            yield Services(Repositories(session), self.settings, self.clock, self.secret, self.feedback_counts)
 
     def add_messenger(
         self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object

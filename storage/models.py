@@ -359,19 +359,6 @@ class Ballot(SQLModel, table=True):
     cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
-class FeedbackCount(SQLModel, table=True):
-    """How many times one member sent feedback on one day, for the daily limit. The key is a keyed
-    hash of the member and the day, so it changes every day: no row groups a member's feedback
-    across days, none holds a time, and without a rowid the file keeps no order of use."""
-
-    __tablename__ = "feedback_counts"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    key_hash: str = Field(max_length=64, primary_key=True)
-    day: str = Field(max_length=10, index=True)  # YYYY-MM-DD, UTC: rows of past days are dropped
-    uses: int = 0
-
-
 class SurveyResponse(SQLModel, table=True):
     """One respondent's Likert answers (1-5, 0 for a question not answered) to a survey (a poll of
     kind `survey`, whose options are its questions). Always anonymous: a keyed hash stands for the

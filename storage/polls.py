@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Ballot, FeedbackCount, Member, Poll, PollKey, SurveyResponse
+from storage.models import Ballot, Member, Poll, PollKey, SurveyResponse
 
 
 class PollRepository:
@@ -203,19 +203,3 @@ class PollRepository:
             .order_by(col(Poll.id))
         )
         return list(result.all())
-
-    # The anonymous feedback box's daily limit ------------------------------------------------
-
-    async def feedback_uses(self, key_hash: str, today: str) -> int:
-        """Uses counted under this key today; yesterday's counts are dropped first."""
-        await self.session.exec(delete(FeedbackCount).where(col(FeedbackCount.day) < today))  # type: ignore[call-overload]
-        found = await self.session.get(FeedbackCount, key_hash)
-        return found.uses if found is not None else 0
-
-    async def count_feedback(self, key_hash: str, today: str) -> None:
-        found = await self.session.get(FeedbackCount, key_hash)
-        if found is None:
-            found = FeedbackCount(key_hash=key_hash, day=today)
-        found.uses += 1
-        self.session.add(found)
-        await self.session.flush()

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
-from bot.services.feedback import FeedbackService
+from bot.services.feedback import DailyCounts, FeedbackService
 from bot.services.governance import GovernanceService
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
@@ -26,6 +26,7 @@ class Services:
     settings: Settings
     clock: Clock
     secret: str  # keys the hashes of anonymous voters (bot.config.anonymity_secret)
+    feedback_counts: DailyCounts = field(default_factory=DailyCounts)  # the App passes its own: per process
     _before_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -38,7 +39,7 @@ class Services:
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
-        self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret)
+        self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
 
     def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` once, just before this transaction commits, however many changes asked for it:

@@ -1,9 +1,11 @@
 """The anonymous feedback box: a member's words reach the coordinators without their name.
 
-What is kept: the text, in the outbox rows that deliver it (no author), and for the daily limit a
-count under a keyed hash of the member and the day (no time, no row order, a new key each day).
-Deliveries go out in quarter-hour batches and are stamped with the batch's time, so no stored
-time pairs a count with a text; the log never says who sent feedback.
+What is kept: the text, in the outbox rows that deliver it (no author). The daily limit is counted
+in the process's memory under a keyed hash of the member and the day, never in the database: a
+stored count would share the delivery's transaction (its WAL commit, its PostgreSQL xmin) and so
+pair a text with its sender's key. Deliveries go out in quarter-hour batches and are stamped with
+the batch's time; the log never says who sent feedback. A restart forgets the day's counts, so the
+limit is per process and per day: it holds back floods, it is not a security boundary.
 """
 
 from __future__ import annotations
@@ -30,12 +32,29 @@ class FeedbackProblem(ValueError):
     """The feedback cannot be taken now; the message says why."""
 
 
+class DailyCounts:
+    """Feedback sent today, per keyed hash, in this process's memory only."""
+
+    def __init__(self) -> None:
+        self.day = ""
+        self.counts: dict[str, int] = {}
+
+    def get(self, day: str, key: str) -> int:
+        if day != self.day:
+            self.day, self.counts = day, {}
+        return self.counts.get(key, 0)
+
+    def add(self, day: str, key: str) -> None:
+        self.counts[key] = self.get(day, key) + 1
+
+
 class FeedbackService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, secret: str) -> None:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, secret: str, counts: DailyCounts) -> None:
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
         self.secret = secret
+        self.counts = counts
 
     async def send(self, coalition: Coalition, member: Member, text: str) -> str:
         """Deliver the feedback; returns where it went, in words for the sender."""
@@ -43,14 +62,13 @@ class FeedbackService:
         now = self.clock.now()
         today = now.astimezone(UTC).date()
         key = keyed_hash(self.secret, KIND, coalition.id, member.ballot_salt or member.id, today.isoformat())
-        uses = await self.repos.polls.feedback_uses(key, today.isoformat())
+        uses = self.counts.get(today.isoformat(), key)
         if uses >= LIMIT:
             tomorrow = datetime.combine(today + timedelta(days=1), time(), UTC)
             raise FeedbackProblem(
                 f"You have sent feedback {uses} times today (the limit is {LIMIT} a day). "
                 f"You can send more from {timestamp(tomorrow, 't')} ({timestamp(tomorrow, 'R')})."
             )
-        await self.repos.polls.count_feedback(key, today.isoformat())
         batch = _next_batch(now)
         message = Reply(
             text=f"📮 **Anonymous feedback**\n{user_text(text)}",
@@ -72,6 +90,7 @@ class FeedbackService:
                     not_before=batch,
                     at=batch,
                 )
+            self.counts.add(today.isoformat(), key)
             return "the coordinators' channel"
         coordinators = await self.repos.members.coordinators(coalition.id)
         if not coordinators:
@@ -85,6 +104,7 @@ class FeedbackService:
                 not_before=batch,
                 at=batch,
             )
+        self.counts.add(today.isoformat(), key)
         return f"the coordinators ({len(coordinators)}) by direct message"
 
 

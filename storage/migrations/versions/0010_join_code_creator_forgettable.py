@@ -1,4 +1,4 @@
-"""join codes outlive a forgotten creator; handled requests; members' ballot salts; daily feedback counts
+"""join codes outlive a forgotten creator; handled requests; members' ballot salts; sealed polls; feedback counts leave the database
 
 Revision ID: 0010
 Revises: 0009
@@ -18,17 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The feedback limit now counts per day under a daily key; a day's worth of old uses is dropped.
+    # The feedback limit is counted in memory now: no stored row pairs a count with a text.
     op.drop_table('anonymous_uses')
-    op.create_table('feedback_counts',
-    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('day', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-    sa.Column('uses', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('key_hash'),
-    sqlite_with_rowid=False
-    )
-    with op.batch_alter_table('feedback_counts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_feedback_counts_day'), ['day'], unique=False)
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ballot_salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
     with op.batch_alter_table('polls', schema=None) as batch_op:
@@ -57,7 +48,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('feedback_counts')
     op.create_table('anonymous_uses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
