@@ -42,22 +42,11 @@ async def test_run_serves_help_and_clicks(tmp_path: Path, fake: FakeDiscord) -> 
 
 
 async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: FakeDiscord) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
-    environment.update(env(fake), DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}")
-    process = await asyncio.create_subprocess_exec(
-        *coalition_bot(),
-        "discord",
-        "sync",
-        "--guild",
-        GUILD,
-        cwd=tmp_path,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await _sync(
+        tmp_path, {**_plain_env(), **env(fake), "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    assert "Synced 4 commands to server" in out.decode()
+    assert code == 0, err
+    assert "Synced 4 commands to server" in out
     assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition", "meeting", "poll"]
 
 
