@@ -62,7 +62,7 @@ async def ballots(db: Database) -> tuple[int, int]:
 # 1. The dispatcher ---------------------------------------------------------------------------
 
 
-async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> None:
+async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> dict[str, object]:
     db = Database(url)
     if not db.is_sqlite:
         async with db.engine.begin() as conn:  # a clean schema each run
@@ -124,6 +124,15 @@ async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> None:
         f"{len(card.edits)} in all; the last shows {shown_voters(card)}"
     )
     await db.dispose()
+    return {
+        "backend": backend.lower(),
+        "spread_s": spread,
+        "recorded": total,
+        "lost": votes - total,
+        "p50_ms": round(pct(latencies, 50) * 1000),
+        "p99_ms": round(pct(latencies, 99) * 1000),
+        "votes_per_s": round(votes / elapsed),
+    }
 
 
 def shown_voters(card) -> str:  # type: ignore[no-untyped-def]
@@ -229,7 +238,7 @@ async def plain_bolt(api_url: str) -> web.AppRunner:
     return runner
 
 
-async def slack_burst(workdir: Path, votes: int, concurrency: int) -> None:
+async def slack_burst(workdir: Path, votes: int, concurrency: int) -> dict[str, object]:
     slack = await SlackSide().start()
     url = f"sqlite+aiosqlite:///{workdir / 'slack.db'}"
     settings = Settings(
@@ -287,6 +296,11 @@ async def slack_burst(workdir: Path, votes: int, concurrency: int) -> None:
     await adapter.stop()
     await slack.stop()
     await db.dispose()
+    return {
+        "plain_acks_per_s": round(plain_rate),
+        "votes_per_s": round(our_rate),
+        "ratio": round(our_rate / plain_rate, 2),
+    }
 
 
 async def main() -> None:
@@ -301,12 +315,15 @@ async def main() -> None:
         return
     logs.configure("ERROR")
     workdir = Path(tempfile.mkdtemp())
-    await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'burst.db'}", args.votes)
-    await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'flood.db'}", args.votes, spread=0)
+    bursts = [
+        await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'burst.db'}", args.votes),
+        await dispatcher_burst(f"sqlite+aiosqlite:///{workdir / 'flood.db'}", args.votes, spread=0),
+    ]
     if args.postgres:
-        await dispatcher_burst(normalise_database_url(args.postgres), args.votes)
-        await dispatcher_burst(normalise_database_url(args.postgres), args.votes, spread=0)
-    await slack_burst(workdir, args.votes, args.concurrency)
+        bursts.append(await dispatcher_burst(normalise_database_url(args.postgres), args.votes))
+        bursts.append(await dispatcher_burst(normalise_database_url(args.postgres), args.votes, spread=0))
+    slack = await slack_burst(workdir, args.votes, args.concurrency)
+    print(json.dumps({"bench": "polls", "votes": args.votes, "bursts": bursts, "slack": slack}))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,20 +31,24 @@ class SealProblem(ValueError):
 class PollKeys:
     voter: bytes
     choices: bytes
+    _aead: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_aead", AESGCM(self.choices))  # built once: a vote burst opens thousands
 
     def voter_key(self, member_secret: object) -> str:
         return hmac.new(self.voter, str(member_secret).encode(), hashlib.sha256).hexdigest()
 
     def seal(self, value: str) -> str:
         nonce = os.urandom(_NONCE)
-        return SEALED + base64.b64encode(nonce + AESGCM(self.choices).encrypt(nonce, value.encode(), None)).decode()
+        return SEALED + base64.b64encode(nonce + self._aead.encrypt(nonce, value.encode(), None)).decode()
 
     def open(self, stored: str) -> str:
         if not stored.startswith(SEALED):
             return stored
         raw = base64.b64decode(stored[len(SEALED) :])
         try:
-            return AESGCM(self.choices).decrypt(raw[:_NONCE], raw[_NONCE:], None).decode()
+            return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], None).decode()
         except InvalidTag as exc:
             raise SealProblem("a sealed ballot does not open with this poll's key") from exc
 

@@ -90,6 +90,11 @@ class PollRepository:
         await self.session.flush()
         self.sealed = True
 
+    async def ballot_count(self, poll_id: int) -> int:
+        await self.write_staged()
+        result = await self.session.exec(select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll_id))
+        return int(result.one())
+
     async def all_choices(self, poll_id: int) -> list[str]:
         """Every ballot's stored choices, one per voter (sealed ones cannot be grouped)."""
         await self.write_staged()

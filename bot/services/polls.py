@@ -328,10 +328,10 @@ class PollService:
     async def _step(self, poll: Poll) -> bool:
         """An open anonymous poll: take a new count to show once STEP new voters have come since
         the last one. True when the cards should be redrawn."""
-        live = await self.results(poll)
         shown = json.loads(poll.shown_tally)["voters"] if poll.shown_tally else 0
-        if live.voters - shown < STEP:
-            return False
+        if await self.repos.polls.ballot_count(poll.id or 0) - shown < STEP:
+            return False  # counted without opening a single ballot
+        live = await self.results(poll)
         poll.shown_tally = json.dumps({"voters": live.voters, "counts": live.counts, "winners": live.winners})
         await self.repos.polls.save(poll)
         return True
