@@ -281,7 +281,7 @@ async def reminders(ctx: CommandContext) -> Reply:
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
     if everyone is not None or nudge is not None:
-        ctx.services.repos.session.add(coalition)
+        await ctx.services.repos.coalitions.save(coalition)
         ctx.audit_note = f"reminders {coalition.reminder_minutes}, nudge {coalition.nudge_minutes or 'off'}"
     own = ctx.me.reminder_minutes
     yours = "off" if own == "off" else describe_minutes(own) if own else "the coalition's"

@@ -30,6 +30,9 @@ class MeetingRepository:
             return None
         return occurrence
 
+    async def occurrence_by_id(self, occurrence_id: int) -> Occurrence | None:
+        return await self.session.get(Occurrence, occurrence_id)
+
     async def meeting(self, meeting_id: int) -> Meeting | None:
         return await self.session.get(Meeting, meeting_id)
 

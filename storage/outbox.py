@@ -70,6 +70,22 @@ class OutboxRepository:
         )
         return int(result.rowcount or 0)
 
+    async def cancel_pending_from(self, source: str, source_id: int, kind: str | None = None) -> int:
+        """Withdraw what a broadcast, an action item, ... queued and has not sent yet."""
+        conditions = [OutboxMessage.source == source, OutboxMessage.source_id == source_id]
+        if kind is not None:
+            conditions.append(OutboxMessage.kind == kind)
+        return await self.cancel_pending(*conditions)
+
+    async def cancel_pending_posts_to(self, platform: str, workspace_id: str, channel_id: str) -> int:
+        """Withdraw every post still queued for one channel (it is being unlinked)."""
+        return await self.cancel_pending(
+            OutboxMessage.platform == platform,
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.channel_id == channel_id,
+            OutboxMessage.kind == "post",
+        )
+
     async def next_due(self, platform: str) -> datetime | None:
         pending = await self.session.exec(
             select(func.min(OutboxMessage.not_before)).where(

@@ -79,6 +79,28 @@ class CoalitionRepository:
         await self.session.flush()
         return channel
 
+    async def save(self, coalition: Coalition) -> Coalition:
+        self.session.add(coalition)
+        await self.session.flush()
+        return coalition
+
+    async def save_channel(self, channel: Channel) -> Channel:
+        self.session.add(channel)
+        await self.session.flush()
+        return channel
+
+    async def channel_by_id(self, channel_id: int) -> Channel | None:
+        return await self.session.get(Channel, channel_id)
+
+    async def claim_digest(self, channel_id: int, due: datetime, following: datetime) -> bool:
+        """Move a channel's next digest on from `due`; False when another process already did."""
+        claimed = await self.session.exec(  # type: ignore[call-overload]
+            update(Channel)
+            .where(col(Channel.id) == channel_id, col(Channel.digest_next_at) == due)
+            .values(digest_next_at=following)
+        )
+        return claimed.rowcount == 1
+
     async def unlink_channel(self, channel: Channel) -> None:
         """Remove a linked channel; acknowledgements made there stay counted, without the channel."""
         await self.session.exec(  # type: ignore[call-overload]
@@ -165,6 +187,9 @@ class MemberRepository:
             select(func.count()).select_from(Member).where(Member.coalition_id == coalition_id)
         )
         return int(result.one())
+
+    async def by_id(self, member_id: int) -> Member | None:
+        return await self.session.get(Member, member_id)
 
     async def save(self, member: Member) -> Member:
         self.session.add(member)

@@ -150,9 +150,7 @@ class BroadcastService:
     async def cancel(self, broadcast: Broadcast) -> tuple[int, int]:
         """Withdraw what is not yet sent; returns (withdrawn, already delivered)."""
         assert broadcast.id is not None
-        withdrawn = await self.repos.outbox.cancel_pending(
-            OutboxMessage.source == SOURCE, OutboxMessage.source_id == broadcast.id, OutboxMessage.kind == "post"
-        )
+        withdrawn = await self.repos.outbox.cancel_pending_from(SOURCE, broadcast.id, "post")
         counts = await self.repos.outbox.status_counts(SOURCE, broadcast.id)
         broadcast.status = "cancelled"
         await self.repos.broadcasts.save(broadcast)
@@ -185,7 +183,7 @@ class BroadcastService:
             f"#{by_id[a.channel_id].name}" if a.channel_id in by_id else "a direct message" for a, _ in acks
         )
         by_sector = Counter((m.sector or "no sector given") if m else "former members" for _, m in acks)
-        author = await self.repos.session.get(Member, broadcast.author_id) if broadcast.author_id else None
+        author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
         return BroadcastStatus(
             broadcast=broadcast,
             author=(author.display_name or author.user_id) if author else "a former member",
@@ -223,7 +221,7 @@ class BroadcastService:
         acked = {a.member_id for a, _ in await self.repos.broadcasts.acknowledgements(broadcast.id)}
         members = [m for m in await self.repos.broadcasts.members(broadcast.coalition_id) if m.id not in acked]
         members = [m for m in members if m.id != broadcast.author_id]
-        author = await self.repos.session.get(Member, broadcast.author_id) if broadcast.author_id else None
+        author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
         original = self.message(broadcast, author or sender)
         reminder = Reply(
             text=f"🔔 A reminder to read and acknowledge this broadcast:\n{original.text}",

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.permissions import Role
 from bot.refs import Actor, ConversationRef, UserRef
 from storage import Repositories
-from storage.models import Channel, Coalition, JoinCode, Member, OutboxMessage, Space
+from storage.models import Channel, Coalition, JoinCode, Member, Space
 
 MAX_TAGS = 10
 JOIN_CODE_LIFETIME = timedelta(hours=24)
@@ -161,11 +161,8 @@ class CoalitionService:
 
     async def unlink(self, channel: Channel) -> int:
         """Unlink a channel and withdraw what was queued for it; returns how many messages were withdrawn."""
-        withdrawn = await self.repos.outbox.cancel_pending(
-            OutboxMessage.platform == channel.platform,
-            OutboxMessage.workspace_id == channel.workspace_id,
-            OutboxMessage.channel_id == channel.channel_id,
-            OutboxMessage.kind == "post",
+        withdrawn = await self.repos.outbox.cancel_pending_posts_to(
+            channel.platform, channel.workspace_id, channel.channel_id
         )
         await self.repos.coalitions.unlink_channel(channel)
         return withdrawn
@@ -204,9 +201,7 @@ class CoalitionService:
 
     async def retag(self, channel: Channel, tags: list[str]) -> Channel:
         channel.tags = ",".join(tags)
-        self.repos.session.add(channel)
-        await self.repos.session.flush()
-        return channel
+        return await self.repos.coalitions.save_channel(channel)
 
     async def channels(self, coalition: Coalition) -> list[Channel]:
         assert coalition.id is not None

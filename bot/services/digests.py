@@ -7,9 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.replies import Reply, Section
@@ -59,13 +56,12 @@ class DigestService:
         channel.digest_next_at = (
             None if weekday is None else next_digest(self.clock.now(), weekday, hour, ZoneInfo(coalition.timezone))
         )
-        self.repos.session.add(channel)
-        await self.repos.session.flush()
+        await self.repos.coalitions.save_channel(channel)
 
     async def send_due(self, now: datetime) -> int:
         sent = 0
         for channel_id in await self.repos.reports.due_digests(now):
-            channel = await self.repos.session.get(Channel, channel_id)
+            channel = await self.repos.coalitions.channel_by_id(channel_id)
             if channel is None or channel.digest_weekday is None or channel.digest_next_at is None:
                 continue
             coalition = await self.repos.coalitions.get(channel.coalition_id)
@@ -74,12 +70,7 @@ class DigestService:
             following = next_digest(
                 max(now, due), channel.digest_weekday, channel.digest_hour, ZoneInfo(coalition.timezone)
             )
-            claimed = await self.repos.session.exec(  # type: ignore[call-overload]
-                update(Channel)
-                .where(col(Channel.id) == channel_id, col(Channel.digest_next_at) == due)
-                .values(digest_next_at=following)
-            )
-            if claimed.rowcount != 1:
+            if not await self.repos.coalitions.claim_digest(channel_id, due, following):
                 continue  # another process sent this one
             await self.outbox.to_channel(
                 coalition.id or 0,

@@ -23,7 +23,7 @@ from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
-from storage.models import ActionItem, Channel, Meeting, Member, Occurrence, OutboxMessage, Reminder
+from storage.models import ActionItem, Channel, Meeting, Member, Occurrence, Reminder
 
 SOURCE = "meeting"
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
@@ -287,7 +287,7 @@ class MeetingService:
             handled += 1
             if late:
                 continue
-            occurrence = await self.repos.session.get(Occurrence, reminder.occurrence_id)
+            occurrence = await self.repos.meetings.occurrence_by_id(reminder.occurrence_id)
             assert occurrence is not None
             meeting = await self.repos.meetings.meeting(occurrence.meeting_id)
             assert meeting is not None
@@ -484,9 +484,7 @@ class MeetingService:
         """Mark done and withdraw the reminders not yet sent; returns how many were withdrawn."""
         item.done_at = self.clock.now()
         await self.repos.meetings.add(item)
-        return await self.repos.outbox.cancel_pending(
-            OutboxMessage.source == "action", OutboxMessage.source_id == item.id
-        )
+        return await self.repos.outbox.cancel_pending_from("action", item.id or 0)
 
     # Calendars -------------------------------------------------------------------------------
 

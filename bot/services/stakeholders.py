@@ -100,8 +100,7 @@ class StakeholderService:
                     f"'{unknown[0]}' is not one of the sectors ({known}); add it with --set first."
                 )
             coalition.wanted_sectors = ",".join(names)
-        self.repos.session.add(coalition)
-        await self.repos.session.flush()
+        await self.repos.coalitions.save(coalition)
 
     async def map(self, coalition: Coalition) -> StakeholderMap:
         assert coalition.id is not None

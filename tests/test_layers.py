@@ -1,0 +1,44 @@
+"""The layers hold: SQL is built only in `storage/` (issue 20, "SQL only in storage/")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_BUILDERS = {"select", "update", "delete", "insert", "col", "and_", "or_"}
+SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
+# The one use of SQLAlchemy outside storage: showing a database URL without its password.
+ALLOWED_IMPORTS = {("adapters/cli.py", "sqlalchemy.engine")}
+
+
+def _modules() -> list[tuple[str, ast.AST]]:
+    found = []
+    for folder in ("bot", "commands", "adapters"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found.append((path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(), str(path))))
+    return found
+
+
+def test_no_module_outside_storage_builds_sql() -> None:
+    offences = []
+    for name, tree in _modules():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.split(".")[0] in ("sqlalchemy", "sqlmodel")
+            ):
+                if (name, node.module) not in ALLOWED_IMPORTS:
+                    offences.append(f"{name}:{node.lineno} imports {node.module}")
+            elif isinstance(node, ast.Import):
+                offences += [
+                    f"{name}:{node.lineno} imports {a.name}" for a in node.names if a.name.split(".")[0] in SQL_PACKAGES
+                ]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SQL_BUILDERS:
+                offences.append(f"{name}:{node.lineno} calls {node.func.id}()")
+            elif isinstance(node, ast.Attribute) and node.attr == "session":
+                owner = node.value
+                if isinstance(owner, ast.Attribute) and owner.attr == "repos":
+                    offences.append(f"{name}:{node.lineno} reaches into repos.session")
+    assert offences == [], "\n".join(offences)
