@@ -8,11 +8,10 @@ from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
-from bot.deadlines import PollDeadlines, WeeklyDigests
 from bot.delivery import DeliveryWorker, ProgressHook
+from bot.due import MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
-from bot.reminders import MeetingClock
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.feedback import DailyCounts

@@ -1,0 +1,74 @@
+"""What falls due, as DueSources the scheduler wakes: meeting occurrences and reminders, poll
+deadlines (a poll past its closing time is closed and its results posted), and weekly digests.
+
+Each source asks the database what is next and handles what is due in its own transactions; the
+services hold the rules, these only connect them to the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+class MeetingClock:
+    name = "meetings"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            times = [
+                t
+                for t in (
+                    await services.repos.meetings.next_reminder(),
+                    await services.repos.meetings.next_materialize(),
+                )
+                if t is not None
+            ]
+        return min(times) if times else None
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            handled = await services.meetings.materialize_due(now)
+            handled += await services.meetings.send_due_reminders(now)
+            await services.repos.commit()
+        return handled
+
+
+class PollDeadlines:
+    name = "polls"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.repos.polls.next_deadline()
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            closed = await services.polls.close_due(now)
+            await services.repos.commit()
+        return closed
+
+
+class WeeklyDigests:
+    name = "digests"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.repos.reports.next_digest()
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            sent = await services.digests.send_due(now)
+            await services.repos.commit()
+        return sent
