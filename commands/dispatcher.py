@@ -263,7 +263,9 @@ class Dispatcher:
             await services.governance.count_use(ctx.member, kind)
         # Audited: commands declared so, and commands open to members that a coordinator used to act
         # on the coalition (they say so by setting ctx.audit_note: sectors, someone's profile).
-        coordinator_acted = ctx.audit_note is not None and ctx.member is not None and ctx.member.role == "coordinator"
+        coordinator_acted = (
+            ctx.audit_note is not None and ctx.member is not None and ctx.member.role == Role.COORDINATOR
+        )
         if spec.is_audited or (coordinator_acted and spec.audited is not False):
             # The place may have been created by this very command (set-up, join).
             coalition = ctx.place.coalition or (await services.coalitions.resolve(where)).coalition

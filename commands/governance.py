@@ -130,7 +130,7 @@ ROLE = CommandSpec(
             "their role",
             required=True,
             positional=True,
-            choices=("coordinator", "member", "observer"),
+            choices=tuple(role.value for role in Role),
         ),
     ),
     permission=Permission.COORDINATOR,

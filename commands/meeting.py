@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.markup import timestamp, user_text
-from bot.permissions import Permission
+from bot.permissions import Permission, Role
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.coalitions import TargetProblem
@@ -239,7 +239,7 @@ async def done(ctx: CommandContext) -> Reply:
         return error(f"There is no action item #{ctx.args['action']}. `/meeting actions open` lists them.")
     if item.done_at is not None:
         return error(f"Action #{item.id} is already done.")
-    if item.owner_id != ctx.me.id and ctx.me.role != "coordinator":
+    if item.owner_id != ctx.me.id and ctx.me.role != Role.COORDINATOR:
         return error("Only the action's owner or a coordinator can mark it done.")
     await ctx.services.meetings.complete_action(item)
     return Reply(f"Action #{item.id} is done: {user_text(item.text)}. Its reminders are withdrawn.", private=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.permissions import Role
 from bot.services.meetings import MeetingService
 from bot.spreadsheets import cell, table
 from storage import Repositories
@@ -122,7 +123,9 @@ class GovernanceService:
             await self.meetings.refresh_cards(meeting, occurrence)
 
     async def is_last_coordinator(self, member: Member) -> bool:
-        return member.role == "coordinator" and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
+        return (
+            member.role == Role.COORDINATOR and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
+        )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.permissions import Role
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
@@ -339,7 +340,7 @@ class MeetingService:
             private=True,
         )
         for member in await self.repos.broadcasts.members(meeting.coalition_id):
-            if member.id in answered or member.role == "observer":
+            if member.id in answered or member.role == Role.OBSERVER:
                 continue
             await self.outbox.to_member(
                 member, ask, key=f"{SOURCE}:{occurrence.id}:nudge:{member.id}", source=SOURCE, source_id=occurrence.id

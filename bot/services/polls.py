@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.permissions import Role
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
@@ -128,7 +129,7 @@ class PollService:
             raise PollProblem(f"--max must be between 1 and the number of options ({len(options)}).")
         if closes_at is not None and closes_at <= self.clock.now():
             raise PollProblem('The closing time is in the past; give a time still to come, like "friday 5pm".')
-        roles = {"coordinator", "member"}
+        roles = {Role.COORDINATOR.value, Role.MEMBER.value}
         coalition = await self.repos.coalitions.get(coalition_id)
         known_sectors = [s for s in (coalition.sectors if coalition else "").split(",") if s]
         for who in eligible or []:
@@ -595,7 +596,7 @@ class PollService:
         waiting = [
             m
             for m in await self.repos.broadcasts.members(poll.coalition_id)
-            if m.role != "observer" and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
+            if m.role != Role.OBSERVER and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
         ]
         card = self.ballot_card(poll)
         closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
