@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.problems import Problem
+
 SEALED = "s1:"  # marks a sealed value; older ballots (before sealing) are plain text
 _NONCE = 12
 
 
-class SealProblem(ValueError):
+class SealProblem(Problem):
     """Key material or a sealed value that does not open: the wrong ANONYMITY_SECRET, or damage."""
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import unicodedata
 
 from bot.markup import strip_markers
+from bot.problems import Problem
 
 # Invisible characters that reorder or hide text: used to disguise links and names.
 _BIDI_AND_INVISIBLE = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
-class TextProblem(ValueError):
+class TextProblem(Problem):
     """Text a member typed cannot be used; the message says why in plain words."""
 
 

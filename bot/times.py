@@ -8,6 +8,8 @@ from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.problems import Problem
+
 _DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.I)
 _DURATION = re.compile(r"\s*(?:\d+\s*[wdhms]\s*)+", re.I)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -17,7 +19,7 @@ DURATION_EXAMPLES = "90m, 2h, 1h30m or 3d"
 WHEN_EXAMPLES = '"next tuesday 7pm", "in 3 days at 18:00" or "2026-12-01 18:30"'
 
 
-class TimeProblem(ValueError):
+class TimeProblem(Problem):
     """A time or duration could not be understood; the message says how to write it."""
 
 

@@ -114,11 +114,8 @@ async def nudge(ctx: CommandContext) -> Reply:
         return error(f"Broadcast #{broadcast.id} does not ask for acknowledgements, so there is no one to remind.")
     if broadcast.status == "cancelled":
         return error(f"Broadcast #{broadcast.id} was cancelled.")
-    try:
-        count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
-        ctx.audit_note = f"broadcast #{broadcast.id}: {plural(count, 'member')} reminded"
-    except BroadcastProblem as exc:
-        return error(str(exc))
+    count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
+    ctx.audit_note = f"broadcast #{broadcast.id}: {plural(count, 'member')} reminded"
     if count == 0:
         return Reply(f"Everyone has acknowledged broadcast #{broadcast.id}. Nobody to remind.", private=True)
     return Reply(

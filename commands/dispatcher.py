@@ -21,6 +21,7 @@ from bot import markup
 from bot.app import App
 from bot.logs import new_request_id, request_id
 from bot.permissions import WHO, Permission, Role, allows
+from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.replies import Reply, error
 from bot.services import Services
@@ -356,6 +357,8 @@ class Dispatcher:
             return error(exc.message, exc.usage)
         except CommandError as exc:
             return error(exc.message)
+        except Problem as exc:  # a service's "cannot be done", in plain words for the member
+            return error(str(exc))
 
     # Group commit ---------------------------------------------------------------------------
     #

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.permissions import Permission
-from bot.replies import Reply, error
-from bot.services.feedback import LIMIT, FeedbackProblem
+from bot.replies import Reply
+from bot.services.feedback import LIMIT
 from commands.context import CommandContext
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
 
@@ -12,10 +12,7 @@ MAX_FEEDBACK = 1500
 
 
 async def feedback(ctx: CommandContext) -> Reply:
-    try:
-        where = await ctx.services.feedback.send(ctx.coalition, ctx.me, ctx.args["text"])
-    except FeedbackProblem as exc:
-        return error(str(exc))
+    where = await ctx.services.feedback.send(ctx.coalition, ctx.me, ctx.args["text"])
     return Reply(
         f"Thank you. Your feedback went to {where} without your name; the bot keeps no record of who sent it "
         f"(you can send {LIMIT} a day). Only you saw the command and this answer: nobody in the channel can tell "

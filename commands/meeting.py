@@ -94,10 +94,7 @@ async def rsvp_button(ctx: ActionContext) -> Reply:
 
 
 async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurrence: Occurrence, answer: str) -> Reply:
-    try:
-        await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
-    except MeetingProblem as exc:
-        return error(str(exc))
+    await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
     reminder = " You'll get a reminder before it starts." if answer in ("going", "maybe") else ""
     return Reply(
         f"Recorded: **{ANSWERS[answer]}** for {user_text(meeting.title)} on {timestamp(occurrence.start)}.{reminder}",
@@ -130,16 +127,13 @@ async def edit(ctx: CommandContext) -> Reply:
         return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
     series = bool(ctx.args["series"]) and meeting.rrule is not None
     changes = []
-    try:
-        if title is not None or where is not None or agenda is not None:
-            await ctx.services.meetings.update_details(meeting, occurrence, title, where, agenda)
-            changes += [name for name, v in (("title", title), ("place", where), ("agenda", agenda)) if v is not None]
-        if when is not None:
-            await ctx.services.meetings.move(meeting, occurrence, when, series)
-            local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
-            changes.append(f"time, now {local} {ctx.zone.key}" + (" for this and later meetings" if series else ""))
-    except MeetingProblem as exc:
-        return error(str(exc))
+    if title is not None or where is not None or agenda is not None:
+        await ctx.services.meetings.update_details(meeting, occurrence, title, where, agenda)
+        changes += [name for name, v in (("title", title), ("place", where), ("agenda", agenda)) if v is not None]
+    if when is not None:
+        await ctx.services.meetings.move(meeting, occurrence, when, series)
+        local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
+        changes.append(f"time, now {local} {ctx.zone.key}" + (" for this and later meetings" if series else ""))
     ctx.audit_note = f"meeting #{occurrence.id}: " + ", ".join(c.split(",")[0] for c in changes)
     return Reply(
         f"Changed {user_text(meeting.title)} (#{occurrence.id}): {', '.join(changes)}. Reminders follow the new time."
@@ -151,10 +145,7 @@ async def agenda(ctx: CommandContext) -> Reply:
     if ctx.args["action"] == "add":
         if ctx.args["item"] is None:
             return error("Give the item to add, in quotes.", ctx.usage)
-        try:
-            count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
-        except MeetingProblem as exc:
-            return error(str(exc))
+        count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
         return Reply(
             f"Added to the agenda of {user_text(meeting.title)}; it has {plural(count, 'item')}.", private=True
         )

@@ -10,9 +10,7 @@ from bot.permissions import Permission
 from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
-from bot.services.meetings import MeetingProblem
 from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, STEP, PollProblem, fold
-from bot.services.surveys import SurveyProblem
 from bot.text import plural, small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -98,10 +96,7 @@ async def vote(ctx: CommandContext) -> Reply:
 
 async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list[int]) -> Reply:
     polls = ctx.services.polls
-    try:
-        recorded = await polls.vote(poll, ctx.me, choices)
-    except PollProblem as exc:
-        return error(str(exc))
+    recorded = await polls.vote(poll, ctx.me, choices)
     _refresh_later(ctx, poll)
     return _recorded(ctx, poll, recorded)
 
@@ -198,10 +193,7 @@ async def close(ctx: CommandContext) -> Reply:
 async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, f"remind members about poll #{poll.id}")
-    try:
-        count = await ctx.services.polls.remind(poll)
-    except PollProblem as exc:
-        return error(str(exc))
+    count = await ctx.services.polls.remind(poll)
     ctx.audit_note = f"poll #{poll.id}: {count} reminded"
     if count == 0:
         return Reply(f"Everyone who can vote in poll #{poll.id} has voted. Nobody to remind.", private=True)
@@ -243,12 +235,9 @@ async def respond(ctx: CommandContext) -> Reply:
 
 async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
     polls = ctx.services.polls
-    try:
-        polls.check_open(poll)
-        key, keys = await polls.voter_key(poll, ctx.me), await polls.keys_of(poll)
-        current = await polls.surveys.answer(poll, ctx.me, key, answers, keys)
-    except (PollProblem, SurveyProblem) as exc:
-        return error(str(exc))
+    polls.check_open(poll)
+    key, keys = await polls.voter_key(poll, ctx.me), await polls.keys_of(poll)
+    current = await polls.surveys.answer(poll, ctx.me, key, answers, keys)
     _refresh_later(ctx, poll)
     done = sum(1 for a in current if a)
     return Reply(
@@ -303,10 +292,7 @@ async def rank(ctx: ActionContext) -> Reply:
     if choice is None:
         return error("Choose an option from the menu.")
     polls = ctx.services.polls
-    try:
-        recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
-    except PollProblem as exc:
-        return error(str(exc))
+    recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
     _refresh_later(ctx, poll)
     return _recorded(ctx, poll, recorded)
 
@@ -325,21 +311,18 @@ async def meet(ctx: ActionContext) -> Reply:
         return error(_GONE)
     polls = ctx.services.polls
     start = datetime.fromisoformat(poll.option_list[option])
-    try:
-        meeting, occurrence = await ctx.services.meetings.schedule(
-            poll.coalition_id,
-            ctx.me,
-            poll.question,
-            start,
-            ctx.zone,
-            timedelta(hours=1),
-            None,
-            None,
-            None,
-            await polls.channels_of(poll),
-        )
-    except MeetingProblem as exc:
-        return error(str(exc))
+    meeting, occurrence = await ctx.services.meetings.schedule(
+        poll.coalition_id,
+        ctx.me,
+        poll.question,
+        start,
+        ctx.zone,
+        timedelta(hours=1),
+        None,
+        None,
+        None,
+        await polls.channels_of(poll),
+    )
     poll.meeting_id = meeting.id
     await ctx.services.repos.polls.save(poll)
     await ctx.services.governance.record(

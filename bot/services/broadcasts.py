@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
@@ -19,7 +20,7 @@ SOURCE = "broadcast"
 NUDGE_EVERY = timedelta(hours=1)
 
 
-class BroadcastProblem(ValueError):
+class BroadcastProblem(Problem):
     """The broadcast cannot be made as asked; the message says why."""
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Settings
 from bot.permissions import Role
+from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, UserRef
 from storage import Repositories
 from storage.models import Channel, Coalition, JoinCode, Member, Space
@@ -20,11 +21,11 @@ JOIN_CODE_LIFETIME = timedelta(hours=24)
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L to misread
 
 
-class JoinProblem(ValueError):
+class JoinProblem(Problem):
     """A join code cannot be used; the message says why."""
 
 
-class TargetProblem(ValueError):
+class TargetProblem(Problem):
     """The channels asked for do not exist; the message lists the tags there are."""
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.problems import Problem
 from bot.replies import Reply, Section
 from bot.services.outbox import Outbox
 from storage import Repositories
@@ -19,7 +20,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SOURCE = "digest"
 
 
-class DigestProblem(ValueError):
+class DigestProblem(Problem):
     """The digest settings are not usable; the message says why."""
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
+from bot.problems import Problem
 from bot.replies import Context, Reply, Section
 from bot.services.outbox import Outbox
 from bot.services.polls import keyed_hash
@@ -28,7 +29,7 @@ BATCH = timedelta(minutes=15)
 COORDINATORS_TAG = "coordinators"
 
 
-class FeedbackProblem(ValueError):
+class FeedbackProblem(Problem):
     """The feedback cannot be taken now; the message says why."""
 
 

@@ -20,6 +20,7 @@ from icalendar import Calendar, Event
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
+from bot.problems import Problem
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
@@ -40,7 +41,7 @@ RECURRENCE = {
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-class MeetingProblem(ValueError):
+class MeetingProblem(Problem):
     """The meeting cannot be scheduled or changed as asked; the message says why."""
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
+from bot.problems import Problem
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
@@ -55,7 +56,7 @@ REMIND_EVERY = timedelta(hours=1)
 BAR = 10
 
 
-class PollProblem(ValueError):
+class PollProblem(Problem):
     """The poll cannot be made, or the vote cannot be taken; the message says why."""
 
 

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.problems import Problem
 from storage import Repositories
 from storage.models import Coalition, Member
 
@@ -14,7 +15,7 @@ THIN = 2  # a wanted sector with fewer members than this is "thin"
 _SECTOR = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
-class StakeholderProblem(ValueError):
+class StakeholderProblem(Problem):
     """A profile or sector change cannot be made as asked; the message says why."""
 
 

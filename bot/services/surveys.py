@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from bot.markup import user_text
+from bot.problems import Problem
 from bot.replies import Actions, Select, SelectOption, action_id
 from bot.sealing import PollKeys
 from bot.text import plural
@@ -25,7 +26,7 @@ MAX_MENUS = 5  # Discord fits five menus on a message; `/poll respond` answers e
 MIN_GROUP = 5
 
 
-class SurveyProblem(ValueError):
+class SurveyProblem(Problem):
     """The answer cannot be taken; the message says why."""
 
 
