@@ -19,7 +19,7 @@ MAX_TEXT = 2000
 
 
 async def _find(ctx: CommandContext | ActionContext, broadcast_id: int) -> Broadcast:
-    broadcast = await ctx.services.repos.broadcasts.get(ctx.coalition.id or 0, broadcast_id)
+    broadcast = await ctx.services.broadcasts.find(ctx.coalition.id or 0, broadcast_id)
     if broadcast is None:
         raise CommandError(f"There is no broadcast #{broadcast_id}. `/broadcast list` shows the recent ones.")
     return broadcast
@@ -51,13 +51,12 @@ async def send(ctx: CommandContext) -> Reply:
 
 
 async def list_broadcasts(ctx: CommandContext) -> Reply:
-    recent = await ctx.services.repos.broadcasts.recent(ctx.coalition.id or 0)
+    recent = await ctx.services.broadcasts.recent(ctx.coalition.id or 0)
     if not recent:
         return Reply('No broadcasts yet. Coordinators send one with `/broadcast send "text"`.', private=True)
     lines = ["**Recent broadcasts**"]
     for b in recent:
-        counts = await ctx.services.repos.outbox.status_counts("broadcast", b.id or 0)
-        acks = len(await ctx.services.repos.broadcasts.acknowledgements(b.id or 0))
+        counts, acks = await ctx.services.broadcasts.delivery_counts(b)
         state = "cancelled" if b.status == "cancelled" else f"delivered {counts.get('sent', 0)} of {b.target_count}"
         preview = b.text if len(b.text) <= 60 else b.text[:57] + "..."
         lines.append(f"• #{b.id} {timestamp(b.send_at, 'f')}: {user_text(preview)} ({state}; {acks} acknowledged)")
@@ -124,13 +123,13 @@ async def nudge(ctx: CommandContext) -> Reply:
 
 
 async def acknowledge(ctx: ActionContext) -> Reply:
-    broadcast = await ctx.services.repos.broadcasts.get(ctx.coalition.id or 0, int(ctx.params["broadcast"]))
+    broadcast = await ctx.services.broadcasts.find(ctx.coalition.id or 0, int(ctx.params["broadcast"]))
     if broadcast is None or not broadcast.ack_enabled:
         return error("That broadcast no longer exists.")
     recorded = await ctx.services.broadcasts.acknowledge(broadcast, ctx.me, ctx.channel)
     if recorded is None:
-        earlier = await ctx.services.repos.broadcasts.acknowledgement(broadcast.id or 0, ctx.me.id or 0)
-        when = f" {timestamp(earlier.acked_at, 'R')}" if earlier else ""
+        earlier = await ctx.services.broadcasts.acknowledged_at(broadcast, ctx.me)
+        when = f" {timestamp(earlier, 'R')}" if earlier else ""
         return Reply(f"You already acknowledged broadcast #{broadcast.id}{when}. Thank you!", private=True)
     return Reply(f"Thanks: your acknowledgement of broadcast #{broadcast.id} is recorded.", private=True)
 
@@ -138,10 +137,10 @@ async def acknowledge(ctx: ActionContext) -> Reply:
 async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
     """Home section: recent broadcasts this member has not acknowledged yet."""
     waiting = []
-    for b in await ctx.services.repos.broadcasts.recent(ctx.coalition.id or 0, limit=20):
+    for b in await ctx.services.broadcasts.recent(ctx.coalition.id or 0, limit=20):
         if b.status == "cancelled" or not b.ack_enabled or b.send_at > ctx.now:
             continue
-        if await ctx.services.repos.broadcasts.acknowledgement(b.id or 0, ctx.me.id or 0) is None:
+        if await ctx.services.broadcasts.acknowledged_at(b, ctx.me) is None:
             waiting.append(b)
     if not waiting:
         return [Section("**Broadcasts**\nYou're up to date: nothing waiting for your acknowledgement.")]
@@ -155,7 +154,7 @@ async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
 
 async def complete_broadcast(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
     found = []
-    for b in await ctx.services.repos.broadcasts.recent(ctx.coalition.id or 0, limit=25):
+    for b in await ctx.services.broadcasts.recent(ctx.coalition.id or 0, limit=25):
         label = f"#{b.id} {b.text[:60]}"
         if not typed or typed in str(b.id) or typed in b.text.lower():
             found.append((label[:100], str(b.id)))

@@ -9,7 +9,6 @@ leaves a partial write behind. Members never see a traceback; the log gets it wi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -193,7 +192,7 @@ class Dispatcher:
                 args={},
             )
             suggestions = await completer(ctx, typed.strip().lower())
-            await services.repos.rollback()
+            await services.rollback()
         return suggestions[:25]
 
     async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
@@ -212,7 +211,7 @@ class Dispatcher:
             if place.coalition is not None:
                 return False
             await services.coalitions.create(name, where, founder)
-            await services.repos.commit()
+            await services.commit()
             return True
 
     async def _run(
@@ -320,17 +319,15 @@ class Dispatcher:
         log.info("%s from %s:%s in %s", describe, *_who(actor, where, anonymous))
         try:
             async with self.app.unit_of_work() as services:
-                if once is not None and not await services.repos.requests.claim(
-                    hashlib.sha256(once.encode()).hexdigest(), self.app.clock.now(), REPLAY_WINDOW
-                ):
+                if once is not None and not await services.first_time(once, REPLAY_WINDOW):
                     log.warning("%s: a replayed request, not carried out again", describe)
                     return error("This request arrived twice; it was carried out once.")
                 reply = await self._event(services, actor, where, prepare)
                 if reply.error:
-                    await services.repos.rollback()
+                    await services.rollback()
                 else:
                     await services.before_commit()
-                    await services.repos.commit()
+                    await services.commit()
         except Exception:
             log.exception("command failed")
             return _crashed(rid)
@@ -411,7 +408,7 @@ class Dispatcher:
                 refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
                 await services.coalitions.undo_joins(refused - acted)
                 await services.before_commit()
-                await services.repos.commit()
+                await services.commit()
         except Exception:
             # Nothing of the batch was written. Each click gets its own transaction instead, so
             # one that fails costs only itself.

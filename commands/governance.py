@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
+from bot.refs import UserRef
 from bot.replies import Actions, Attachment, Button, Reply, Section, action_id, error
 from commands.context import ActionContext, CommandContext
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Member
 
 AUDIT_SHOWN = 30
 
@@ -21,17 +21,8 @@ async def role(ctx: CommandContext) -> Reply:
     target = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
     if target is None:
         # Named before they ever used the bot: they join now, with the role given.
-        target = await ctx.services.repos.members.add(
-            Member(
-                coalition_id=ctx.coalition.id or 0,
-                platform=user.platform,
-                workspace_id=user.workspace_id,
-                user_id=mention.user_id,
-                display_name=mention.label[:80],
-                role=Role.MEMBER.value,
-                joined_at=ctx.now,
-            )
-        )
+        named = UserRef(user.platform, user.workspace_id, mention.user_id)
+        target = await ctx.services.coalitions.member_named(ctx.coalition, named, mention.label)
     name = user_text(target.display_name or target.user_id)
     if target.role == new_role:
         return error(f"{name} is already a {new_role}.")
@@ -39,7 +30,7 @@ async def role(ctx: CommandContext) -> Reply:
         return error(f"{name} is the only coordinator; make someone else a coordinator first.")
     old = target.role
     target.role = new_role
-    await ctx.services.repos.members.save(target)
+    await ctx.services.coalitions.save_member(target)
     ctx.audit_note = f"{{subject}}: {old} → {new_role}"
     ctx.audit_subject = target
     return Reply(f"{name} is now a {new_role} (was {old}).")

@@ -20,7 +20,7 @@ from storage.models import Meeting, Occurrence
 
 
 async def _find(ctx: CommandContext | ActionContext, occurrence_id: int) -> tuple[Occurrence, Meeting]:
-    found = await ctx.services.repos.meetings.occurrence(ctx.coalition.id or 0, occurrence_id)
+    found = await ctx.services.meetings.find(ctx.coalition.id or 0, occurrence_id)
     if found is None:
         raise CommandError(f"There is no meeting #{occurrence_id}. `/meeting list` shows the upcoming ones.")
     return found
@@ -61,13 +61,13 @@ async def schedule(ctx: CommandContext) -> Reply:
 
 
 async def list_meetings(ctx: CommandContext) -> Reply:
-    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 15)
+    upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 15)
     if not upcoming:
         return Reply(
             'No upcoming meetings. Schedule one with `/meeting schedule "Title" "next tuesday 7pm"`.', private=True
         )
     lines = ["**Upcoming meetings**"]
-    all_counts = await ctx.services.repos.meetings.answer_counts([o.id or 0 for o, _ in upcoming])
+    all_counts = await ctx.services.meetings.answer_counts([o.id or 0 for o, _ in upcoming])
     for occurrence, meeting in upcoming:
         mine = all_counts.get(occurrence.id or 0, {})
         counts = ", ".join(f"{mine.get(a, 0)} {label.lower()}" for a, label in ANSWERS.items())
@@ -87,7 +87,7 @@ async def rsvp(ctx: CommandContext) -> Reply:
 
 
 async def rsvp_button(ctx: ActionContext) -> Reply:
-    found = await ctx.services.repos.meetings.occurrence(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
+    found = await ctx.services.meetings.find(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
     if found is None or ctx.params["answer"] not in ANSWERS:
         return error("That meeting no longer exists.")
     return await _answer(ctx, found[1], found[0], ctx.params["answer"])
@@ -180,9 +180,7 @@ async def attended(ctx: CommandContext) -> Reply:
             members.append(member)
         source = "as you listed"
     else:
-        members = [
-            m for r, m in await ctx.services.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer == "going"
-        ]
+        members = await ctx.services.meetings.going(occurrence)
         source = "from the Going answers"
     count = await ctx.services.meetings.record_attendance(occurrence, members)
     ctx.audit_note = f"meeting #{occurrence.id}: {count} attended"
@@ -208,7 +206,7 @@ async def action(ctx: CommandContext) -> Reply:
 async def actions(ctx: CommandContext) -> Reply:
     which = ctx.args["which"]
     owner = ctx.me.id if which == "mine" else None
-    rows = await ctx.services.repos.meetings.action_items(ctx.coalition.id or 0, owner, open_only=True)
+    rows = await ctx.services.meetings.open_action_items(ctx.coalition.id or 0, owner)
     if which == "overdue":
         rows = [(i, m) for i, m in rows if i.due_at < ctx.now]
     if not rows:
@@ -225,7 +223,7 @@ async def actions(ctx: CommandContext) -> Reply:
 
 
 async def done(ctx: CommandContext) -> Reply:
-    item = await ctx.services.repos.meetings.action_item(ctx.coalition.id or 0, ctx.args["action"])
+    item = await ctx.services.meetings.action_item(ctx.coalition.id or 0, ctx.args["action"])
     if item is None:
         return error(f"There is no action item #{ctx.args['action']}. `/meeting actions open` lists them.")
     if item.done_at is not None:
@@ -264,7 +262,7 @@ async def reminders(ctx: CommandContext) -> Reply:
         if mine is not None:
             key = mine.strip().lower()
             ctx.me.reminder_minutes = None if key == "default" else "off" if key == "off" else _lead_times(mine)
-            await ctx.services.repos.members.save(ctx.me)
+            await ctx.services.coalitions.save_member(ctx.me)
         if everyone is not None:
             coalition.reminder_minutes = "off" if everyone.strip().lower() == "off" else _lead_times(everyone)
         if nudge is not None:
@@ -272,7 +270,7 @@ async def reminders(ctx: CommandContext) -> Reply:
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
     if everyone is not None or nudge is not None:
-        await ctx.services.repos.coalitions.save(coalition)
+        await ctx.services.coalitions.save(coalition)
         ctx.audit_note = f"reminders {coalition.reminder_minutes}, nudge {coalition.nudge_minutes or 'off'}"
     own = ctx.me.reminder_minutes
     yours = "off" if own == "off" else describe_minutes(own) if own else "the coalition's"
@@ -291,7 +289,7 @@ async def ics(ctx: CommandContext) -> Reply:
     if ctx.args["id"] is not None:
         meetings = [(await _find(ctx, ctx.args["id"]))[1]]
     else:
-        upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 200)
+        upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 200)
         meetings = list({m.id: m for _, m in upcoming}.values())
         if not meetings:
             return error("There are no upcoming meetings to export.")
@@ -306,19 +304,12 @@ async def ics(ctx: CommandContext) -> Reply:
 
 async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
     """Home section: the next meetings, with this member's answer and buttons to change it."""
-    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 5)
+    upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 5)
     if not upcoming:
         return [Section("**Meetings**\nNo upcoming meetings.")]
     blocks: list[Block] = [Section("**Your upcoming meetings**")]
     for occurrence, meeting in upcoming:
-        mine = next(
-            (
-                r.answer
-                for r, m in await ctx.services.repos.meetings.rsvps(occurrence.id or 0)
-                if m and m.id == ctx.me.id
-            ),
-            None,
-        )
+        mine = await ctx.services.meetings.answer_of(occurrence, ctx.me)
         answer = f"you said {ANSWERS[mine]}" if mine else "you have not answered"
         blocks.append(Section(f"#{occurrence.id} {timestamp(occurrence.start)}: {user_text(meeting.title)} ({answer})"))
         blocks.append(
@@ -332,7 +323,7 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
 
 
 async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
-    upcoming = await ctx.services.repos.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
+    upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
     found = []
     for occurrence, meeting in upcoming:
         when = occurrence.start.astimezone(ctx.zone).strftime("%a %d %b %H:%M")

@@ -21,7 +21,7 @@ ANONYMITY_NOTE = "Your vote is anonymous: nobody, coordinators included, can see
 
 
 async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
-    poll = await ctx.services.repos.polls.get(ctx.coalition.id or 0, poll_id)
+    poll = await ctx.services.polls.find(ctx.coalition.id or 0, poll_id)
     if poll is None:
         raise CommandError(f"There is no poll #{poll_id}. `/poll list` shows the open and recent ones.")
     return poll
@@ -164,10 +164,10 @@ async def results(ctx: CommandContext) -> Reply:
 
 
 async def list_polls(ctx: CommandContext) -> Reply:
-    recent = await ctx.services.repos.polls.recent(ctx.coalition.id or 0)
+    recent = await ctx.services.polls.recent(ctx.coalition.id or 0)
     if not recent:
         return Reply('No polls yet. Start one with `/poll create "Question?" "Option A" "Option B"`.', private=True)
-    counts = await ctx.services.repos.polls.voter_counts([p.id or 0 for p in recent])
+    counts = await ctx.services.polls.voter_counts(recent)
     lines = ["**Polls**"]
     for poll in recent:
         state = (
@@ -261,7 +261,7 @@ async def survey_answer(ctx: ActionContext) -> Reply:
 
 
 async def _poll_for(ctx: ActionContext) -> Poll | None:
-    return await ctx.services.repos.polls.get(ctx.coalition.id or 0, int(ctx.params["poll"]))
+    return await ctx.services.polls.find(ctx.coalition.id or 0, int(ctx.params["poll"]))
 
 
 _GONE = "That poll no longer exists."
@@ -323,8 +323,7 @@ async def meet(ctx: ActionContext) -> Reply:
         None,
         await polls.channels_of(poll),
     )
-    poll.meeting_id = meeting.id
-    await ctx.services.repos.polls.save(poll)
+    await polls.became_meeting(poll, meeting.id or 0)
     await ctx.services.governance.record(
         poll.coalition_id, ctx.me, "/poll meet", f"poll #{poll.id} -> meeting #{occurrence.id}", ctx.where.platform
     )
@@ -342,15 +341,10 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
     """Home section: open polls this member can still vote in, each with its ballot."""
     polls = ctx.services.polls
     waiting = []
-    for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=20, open_only=True):
+    for poll in await ctx.services.polls.recent(ctx.coalition.id or 0, limit=20, open_only=True):
         if not polls.is_eligible(poll, ctx.me):
             continue
-        key = await polls.voter_key(poll, ctx.me)
-        if poll.kind == "survey":
-            answered = await ctx.services.repos.polls.survey_response(poll.id or 0, key) is not None
-        else:
-            answered = await ctx.services.repos.polls.ballot(poll.id or 0, key) is not None
-        if not answered:
+        if not await polls.has_answered(poll, ctx.me):
             waiting.append(poll)
     if not waiting:
         return [Section("**Polls**\nNo open polls waiting for your vote.")]
@@ -363,7 +357,7 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
 
 async def complete_poll(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
     found = []
-    for poll in await ctx.services.repos.polls.recent(ctx.coalition.id or 0, limit=50):
+    for poll in await ctx.services.polls.recent(ctx.coalition.id or 0, limit=50):
         label = f"#{poll.id} {poll.question[:70]} ({poll.status})"
         if not typed or typed in str(poll.id) or typed in poll.question.lower():
             found.append((label[:100], str(poll.id)))

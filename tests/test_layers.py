@@ -10,6 +10,7 @@ SQL_BUILDERS = {"select", "update", "delete", "insert", "col", "and_", "or_"}
 SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
 # The one use of SQLAlchemy outside storage: showing a database URL without its password.
 ALLOWED_IMPORTS = {("adapters/cli.py", "sqlalchemy.engine")}
+WIRING = "adapters/cli.py"  # where settings, storage, dispatcher and adapters are put together
 
 
 def _modules() -> list[tuple[str, ast.AST]]:
@@ -41,4 +42,29 @@ def test_no_module_outside_storage_builds_sql() -> None:
                 owner = node.value
                 if isinstance(owner, ast.Attribute) and owner.attr == "repos":
                     offences.append(f"{name}:{node.lineno} reaches into repos.session")
+    assert offences == [], "\n".join(offences)
+
+
+def test_command_handlers_and_adapters_go_through_services() -> None:
+    """No handler or adapter reaches a repository, and none makes a table row itself: the rules
+    live in services (issue 20, "Handlers go through services only")."""
+    offences = []
+    for name, tree in _modules():
+        if not name.startswith(("commands/", "adapters/")):
+            continue
+        models: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "storage.models":
+                models |= {a.asname or a.name for a in node.names}
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").startswith("storage")
+                and name != "adapters/cli.py"
+            ):
+                offences.append(f"{name}:{node.lineno} imports {node.module}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "repos":
+                offences.append(f"{name}:{node.lineno} reaches .repos")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in models:
+                offences.append(f"{name}:{node.lineno} makes a {node.func.id} row")
     assert offences == [], "\n".join(offences)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -40,6 +42,17 @@ class Services:
         self.reports = ReportService(self.repos)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
+
+    async def commit(self) -> None:
+        await self.repos.commit()
+
+    async def rollback(self) -> None:
+        await self.repos.rollback()
+
+    async def first_time(self, request_key: str, window: timedelta) -> bool:
+        """False when this platform request was carried out already (a replay)."""
+        digest = hashlib.sha256(request_key.encode()).hexdigest()
+        return await self.repos.requests.claim(digest, self.clock.now(), window)
 
     def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` once, just before this transaction commits, however many changes asked for it:

@@ -108,6 +108,24 @@ class BroadcastService:
         )
         return broadcast, channels
 
+    # Finding and listing ------------------------------------------------------------------
+
+    async def find(self, coalition_id: int, broadcast_id: int) -> Broadcast | None:
+        return await self.repos.broadcasts.get(coalition_id, broadcast_id)
+
+    async def recent(self, coalition_id: int, limit: int = 10) -> list[Broadcast]:
+        return await self.repos.broadcasts.recent(coalition_id, limit)
+
+    async def delivery_counts(self, broadcast: Broadcast) -> tuple[dict[str, int], int]:
+        """Per status, how many channel deliveries; and how many members acknowledged."""
+        assert broadcast.id is not None
+        counts = await self.repos.outbox.status_counts(SOURCE, broadcast.id)
+        return counts, len(await self.repos.broadcasts.acknowledgements(broadcast.id))
+
+    async def acknowledged_at(self, broadcast: Broadcast, member: Member) -> datetime | None:
+        found = await self.repos.broadcasts.acknowledgement(broadcast.id or 0, member.id or 0)
+        return found.acked_at if found else None
+
     def message(self, broadcast: Broadcast, author: Member) -> Reply:
         assert broadcast.id is not None
         head = f"📣 **Broadcast from {user_text(author.display_name or author.user_id)}** (#{broadcast.id})"

@@ -205,6 +205,32 @@ class MeetingService:
         wanted = {int(i) for i in meeting.channel_ids.split(",") if i}
         return [c for c in await self.repos.coalitions.channels(meeting.coalition_id) if c.id in wanted]
 
+    # Finding and listing ------------------------------------------------------------------
+
+    async def find(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
+        return await self.repos.meetings.occurrence(coalition_id, occurrence_id)
+
+    async def upcoming(self, coalition_id: int, after: datetime, limit: int) -> list[tuple[Occurrence, Meeting]]:
+        return await self.repos.meetings.upcoming(coalition_id, after, limit)
+
+    async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
+        return await self.repos.meetings.answer_counts(occurrence_ids)
+
+    async def going(self, occurrence: Occurrence) -> list[Member]:
+        return [m for r, m in await self.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer == "going"]
+
+    async def answer_of(self, occurrence: Occurrence, member: Member) -> str | None:
+        rsvps = await self.repos.meetings.rsvps(occurrence.id or 0)
+        return next((r.answer for r, m in rsvps if m and m.id == member.id), None)
+
+    async def open_action_items(
+        self, coalition_id: int, owner_id: int | None
+    ) -> list[tuple[ActionItem, Member | None]]:
+        return await self.repos.meetings.action_items(coalition_id, owner_id, open_only=True)
+
+    async def action_item(self, coalition_id: int, item_id: int) -> ActionItem | None:
+        return await self.repos.meetings.action_item(coalition_id, item_id)
+
     async def tally(self, occurrence: Occurrence) -> Tally:
         assert occurrence.id is not None
         counts: Counter[str] = Counter()

@@ -170,6 +170,27 @@ class PollService:
             )
         return poll
 
+    # Finding and listing ------------------------------------------------------------------
+
+    async def find(self, coalition_id: int, poll_id: int) -> Poll | None:
+        return await self.repos.polls.get(coalition_id, poll_id)
+
+    async def recent(self, coalition_id: int, limit: int = 15, open_only: bool = False) -> list[Poll]:
+        return await self.repos.polls.recent(coalition_id, limit, open_only)
+
+    async def voter_counts(self, polls: list[Poll]) -> dict[int, int]:
+        return await self.repos.polls.voter_counts([p.id or 0 for p in polls])
+
+    async def has_answered(self, poll: Poll, member: Member) -> bool:
+        key = await self.voter_key(poll, member)
+        if poll.kind == "survey":
+            return await self.repos.polls.survey_response(poll.id or 0, key) is not None
+        return await self.repos.polls.ballot(poll.id or 0, key) is not None
+
+    async def became_meeting(self, poll: Poll, meeting_id: int) -> None:
+        poll.meeting_id = meeting_id
+        await self.repos.polls.save(poll)
+
     @staticmethod
     def _key(poll: Poll, part: str) -> str:
         return f"{SOURCE}:{poll.id}:{part}"
