@@ -31,11 +31,12 @@ from commands.home import home
 from commands.parser import ParseContext, coerce_args, parse
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionType, Scope
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
 # What runs an event once its place, member and zone are known: parsing and the handler.
-Prepare = Callable[[Services, Place, Any, Any], Awaitable[Reply]]
+Prepare = Callable[[Services, Place, Member | None, ZoneInfo], Awaitable[Reply]]
 
 PLATFORM_SPACE = {"slack": "Slack workspace", "discord": "Discord server", "console": "console"}
 
@@ -51,7 +52,7 @@ class Dispatcher:
         """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`. `once`: the
         platform's id for this request, so that a replay of it is not carried out again."""
 
-        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             parsed = parse(
                 self.registry,
                 text,
@@ -77,7 +78,7 @@ class Dispatcher:
     ) -> Reply:
         """A command whose options arrive already split (Discord application commands)."""
 
-        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             spec = self.registry.find(path)
             if spec is None or spec.is_group:
                 raise UsageError(f"'/{' '.join(path)}' is not a command I know.", "/coalition help")
@@ -111,7 +112,7 @@ class Dispatcher:
         """A button click or a menu choice."""
         routed = self.registry.route(action_id)
 
-        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             if routed is None:
                 return error("That button no longer does anything; the message it belongs to is out of date.")
             spec, params = routed
@@ -143,7 +144,7 @@ class Dispatcher:
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
         """The member's home view; set-up guidance where there is no coalition yet."""
 
-        async def prepare(services: Services, place: Place, member: Any, zone: Any) -> Reply:
+        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, "the home view")
             if refusal is not None:
                 return refusal
@@ -216,15 +217,15 @@ class Dispatcher:
 
     async def _run(
         self,
-        spec: Any,
+        spec: CommandSpec,
         path: tuple[str, ...],
         args: dict[str, Any],
         actor: Actor,
         where: ConversationRef,
         services: Services,
         place: Place,
-        member: Any,
-        zone: Any,
+        member: Member | None,
+        zone: ZoneInfo,
     ) -> Reply:
         refusal = self._refusal(spec.scope, spec.permission, place, member, where, f"/{' '.join(path)}")
         if refusal is None and spec.permission == Permission.ADMIN and not actor.is_platform_admin:
@@ -282,7 +283,7 @@ class Dispatcher:
         scope: Scope,
         permission: Permission,
         place: Place,
-        member: Any,
+        member: Member | None,
         where: ConversationRef,
         what: str,
     ) -> Reply | None:
@@ -467,7 +468,7 @@ def _crashed(rid: str) -> Reply:
     )
 
 
-def _summary(spec: Any, args: dict[str, Any], where: ConversationRef) -> str:
+def _summary(spec: CommandSpec, args: dict[str, Any], where: ConversationRef) -> str:
     """What an audited command acted on, from its arguments; free text is left out, as it may be long
     or personal (the audit log is about who did what, not what anyone wrote)."""
     parts = [f"#{where.name or where.channel_id}"]
