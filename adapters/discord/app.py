@@ -18,7 +18,7 @@ import yarl
 
 from adapters.discord import render
 from adapters.discord.commands import command_payloads, read_interaction
-from adapters.discord.components import ActionButton, ActionSelect, build_view
+from adapters.discord.components import ClickingClient, build_view
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.modals import FormModal
 from bot.app import App
@@ -63,10 +63,7 @@ class DiscordAdapter:
         self.dispatcher = dispatcher
         intents = discord.Intents.none()
         intents.guilds = True
-        self.client = discord.Client(intents=intents)
-        self.client.add_dynamic_items(ActionButton, ActionSelect)
-        ActionButton.handler = self._on_component
-        ActionSelect.handler = self._on_component
+        self.client = ClickingClient(self._on_component, intents=intents)
         self.client.event(self.on_interaction)
         self.messenger = DiscordMessenger(self.client)
         self._task: asyncio.Task[None] | None = None

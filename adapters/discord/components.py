@@ -14,13 +14,28 @@ from adapters.discord.render import SELECT_PREFIX, Component
 
 ClickHandler = Callable[[discord.Interaction, str, str | None], Awaitable[None]]
 
+
+class ClickingClient(discord.Client):
+    """A client that knows where clicks go: each adapter's own, instead of a handler set on the
+    item classes for every client in the process."""
+
+    def __init__(self, on_click: ClickHandler, **options: Any) -> None:
+        super().__init__(**options)
+        self.on_click = on_click
+        self.add_dynamic_items(ActionButton, ActionSelect)
+
+
+async def _click(interaction: discord.Interaction, action: str, value: str | None) -> None:
+    client = interaction.client
+    assert isinstance(client, ClickingClient)
+    await client.on_click(interaction, action, value)
+
+
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
 _ID = r"[A-Za-z0-9_.:~\-]{1,100}"
 
 
 class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"(?P<action>{_ID})"):
-    handler: ClickHandler | None = None
-
     def __init__(self, action: str, label: str = "\u200b", style: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
@@ -36,15 +51,12 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"(
         return cls(match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        assert ActionButton.handler is not None
-        await ActionButton.handler(interaction, self.action, None)
+        await _click(interaction, self.action, None)
 
 
 class ActionSelect(
     discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"{re.escape(SELECT_PREFIX)}(?P<action>{_ID})"
 ):
-    handler: ClickHandler | None = None
-
     def __init__(
         self, action: str, placeholder: str = "", options: tuple[tuple[str, str], ...] = (), max_values: int = 1
     ) -> None:
@@ -65,10 +77,9 @@ class ActionSelect(
         return cls(match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        assert ActionSelect.handler is not None
         # Several values (a multi-choice menu) arrive together and travel on joined by commas.
         values = (interaction.data or {}).get("values") or []  # type: ignore[union-attr]
-        await ActionSelect.handler(interaction, self.action, ",".join(values) if values else None)
+        await _click(interaction, self.action, ",".join(values) if values else None)
 
 
 def build_view(rows: list[list[Component]]) -> discord.ui.View:
