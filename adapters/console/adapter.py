@@ -84,13 +84,17 @@ class ConsoleAdapter:
 
     # Messenger -------------------------------------------------------------------------------
 
-    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> MessageRef:
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
+        return await self._post(conversation, reply, key)
+
+    async def _post(self, conversation: ConversationRef, reply: Reply, key: str | None) -> MessageRef:
+        """A message in a channel: a delivery from the outbox (`key`), or an answer to a command."""
         message = ConsoleMessage(f"m{next(self._ids)}", reply, conversation.channel_id, None, clickables(reply), key)
         self.messages.append(message)
         await self._show(message, edit=False)
         return MessageRef(conversation, message.message_id)
 
-    async def send_private(self, user: UserRef, reply: Reply, *, key: str | None = None) -> MessageRef:
+    async def send_private(self, user: UserRef, reply: Reply, *, key: str) -> MessageRef:
         message = ConsoleMessage(f"m{next(self._ids)}", reply, None, user.user_id, clickables(reply), key)
         self.messages.append(message)
         await self._show(message, edit=False)
@@ -124,7 +128,7 @@ class ConsoleAdapter:
             self.messages.append(message)
             await self._show(message, edit=False)
         else:
-            await self.send(self.where(), reply)
+            await self._post(self.where(), reply, None)
 
     async def _show(self, message: ConsoleMessage, edit: bool) -> None:
         if message.reply.attachments and not message.files:
