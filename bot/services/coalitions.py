@@ -120,17 +120,7 @@ class CoalitionService:
     async def member_named(self, coalition: Coalition, user: UserRef, label: str) -> Member:
         """A member named in a command (`@maria`) before they ever used the bot: they join now."""
         assert coalition.id is not None
-        member = Member(
-            coalition_id=coalition.id,
-            platform=user.platform,
-            workspace_id=user.workspace_id,
-            user_id=user.user_id,
-            display_name=label[:80],
-            role=Role.MEMBER.value,
-            joined_at=self.clock.now(),
-            ballot_salt=secrets.token_hex(16),
-        )
-        return await self.repos.members.add(member)
+        return await self.repos.members.add(self._new_member(coalition, Actor(user, label)))
 
     async def undo_joins(self, users: set[tuple[str, str, str]]) -> None:
         """Take back the joining of members whose only act in this transaction was refused: a
