@@ -7,21 +7,19 @@ import argparse
 import asyncio
 import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters import LIBRARIES, PLATFORMS, build_dispatcher, platform
+from adapters.console.platform import default_arguments, run_console
+from adapters.platform import PlatformAdapter, Running
 from bot import logs
 from bot.app import App
-from bot.clock import Clock, SimulatedClock, SystemClock
+from bot.clock import Clock
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url, storage_paths
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger("coalition-bot")
-
-ADAPTERS = ("console", "slack", "discord")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"coalition-bot: configuration error: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, LIBRARIES)
     try:
         return asyncio.run(args.func(args, settings))
     except ConfigError as exc:
@@ -54,28 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start every adapter whose credentials are configured")
     run.add_argument(
         "--adapters",
-        help=f"comma-separated subset to start ({', '.join(ADAPTERS)}); default: all configured",
+        help=f"comma-separated subset to start ({', '.join(p.name for p in PLATFORMS)}); default: all configured",
     )
     run.set_defaults(func=cmd_run)
-
-    console = sub.add_parser("console", help="talk to the bot in this terminal, as a chosen member")
-    _console_arguments(console)
-    console.set_defaults(func=cmd_console)
-
-    slack = sub.add_parser("slack", help="Slack set-up helpers")
-    slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="ACTION")
-    man = slack_sub.add_parser("manifest", help="print the Slack app manifest (JSON) generated from the commands")
-    man.add_argument("--request-url", help="HTTP mode: your public https://.../slack/events URL (default: Socket Mode)")
-    man.set_defaults(func=cmd_slack_manifest)
-
-    disc = sub.add_parser("discord", help="Discord set-up helpers")
-    disc_sub = disc.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
-    sync = disc_sub.add_parser("sync", help="register the bot's slash commands with Discord")
-    sync.add_argument("--guild", type=int, help="one server's id: updates at once (global sync can take an hour)")
-    sync.set_defaults(func=cmd_discord_sync)
-    inv = disc_sub.add_parser("invite", help="print the link that adds the bot to a server")
-    inv.add_argument("--client-id", type=int, help="the application id (default: read from DISCORD_BOT_TOKEN)")
-    inv.set_defaults(func=cmd_discord_invite)
+    for each in PLATFORMS:
+        each.add_cli(sub)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -86,28 +67,6 @@ def _parser() -> argparse.ArgumentParser:
     cur.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
     cur.set_defaults(func=cmd_db_current)
     return parser
-
-
-def _console_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print every message as one JSON object per line")
-    p.add_argument(
-        "--clock",
-        choices=("real", "simulated"),
-        default="real",
-        help="real time, or a clock !advance moves",
-    )
-    p.add_argument(
-        "--start",
-        help="simulated clock's start, ISO 8601 (default: now), e.g. 2026-12-01T09:00:00+01:00",
-    )
-    p.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
-    p.add_argument(
-        "--as",
-        dest="user",
-        default="admin",
-        help="the member you act as (default: admin, the coordinator)",
-    )
-    p.add_argument("--channel", default="general", help="the channel you start in (default: general)")
 
 
 def _with_database(settings: Settings, db: str) -> Settings:
@@ -140,96 +99,45 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
     return App(settings, db, clock)
 
 
-async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.console import ConsoleAdapter, ConsoleOptions
-
-    clock: Clock = SystemClock()
-    if args.clock == "simulated":
-        try:
-            start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
-        except ValueError:
-            raise ConfigError(
-                f"--start: expected an ISO 8601 time like 2026-12-01T09:00:00+01:00, got {args.start!r}"
-            ) from None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=settings.zone)
-        clock = SimulatedClock(start)
-    elif args.start:
-        raise ConfigError("--start: only with --clock simulated")
-    if settings.log_level != "DEBUG":
-        # The terminal is the conversation; routine INFO lines would interleave with it.
-        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    app = await open_app(settings, clock)
-    try:
-        dispatcher = Dispatcher(app, build_registry())
-        console = ConsoleAdapter(
-            dispatcher,
-            ConsoleOptions(
-                json=args.json,
-                user=args.user,
-                channel=args.channel,
-                coalition_name=settings.coalition_name,
-            ),
-        )
-        app.add_messenger(console)
-        if isinstance(clock, SimulatedClock):
-            await app.scheduler.run_due()
-        else:
-            await app.scheduler.start()
-        return await console.run()
-    finally:
-        await app.close()
-
-
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    configured = [
-        name for name, on in (("slack", settings.slack_configured), ("discord", settings.discord_configured)) if on
-    ]
-    wanted = [a.strip() for a in args.adapters.split(",")] if args.adapters else configured
-    unknown = [a for a in wanted if a not in ADAPTERS]
-    if unknown:
-        raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {', '.join(ADAPTERS)}")
-    if "slack" in wanted and not settings.slack_configured:
-        raise ConfigError("SLACK_BOT_TOKEN: expected a bot token to start the Slack adapter (see .env.example)")
-    if "discord" in wanted and not settings.discord_configured:
-        raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to start the Discord adapter (see .env.example)")
-    if not wanted or wanted == ["console"]:
+    served = [p for p in PLATFORMS if p.served]
+    if args.adapters:
+        names = [a.strip() for a in args.adapters.split(",")]
+        unknown = [n for n in names if n not in {p.name for p in PLATFORMS}]
+        if unknown:
+            choices = ", ".join(p.name for p in PLATFORMS)
+            raise ConfigError(f"--adapters: unknown adapter {unknown[0]!r}; choose from {choices}")
+        wanted = [platform(n) for n in names]
+    else:
+        wanted = [p for p in served if p.configured(settings)]
+    for p in wanted:
+        if p.served and not p.configured(settings):
+            raise ConfigError(p.missing())
+    if all(not p.served for p in wanted):
         if not wanted:
             print(
                 "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
                 f"starting the console with {storage_paths(settings)}.",
                 file=sys.stderr,
             )
-        console_args = argparse.Namespace(
-            json=False, clock="real", start=None, db=None, user="admin", channel="general"
-        )
-        return await cmd_console(console_args, settings)
-    return await serve(settings, wanted)
+        return await run_console(default_arguments(), settings)
+    return await serve(settings, [p for p in wanted if p.served])
 
 
-async def serve(settings: Settings, adapters: list[str]) -> int:
+async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
     """Run the platform adapters until interrupted; each delivers its own platform's outbox."""
     import signal
 
     app = await open_app(settings)
     log.info("Using %s", storage_paths(settings))
-    dispatcher = Dispatcher(app, build_registry())
-    running = []
+    dispatcher = build_dispatcher(app)
+    running: list[Running] = []
     try:
-        if "slack" in adapters:
-            from adapters.slack.app import SlackAdapter
-
-            slack = SlackAdapter(settings, app, dispatcher)
-            await slack.start()
-            running.append(slack)
-        if "discord" in adapters:
-            from adapters.discord.app import DiscordAdapter
-
-            discord_adapter = DiscordAdapter(settings, app, dispatcher)
-            await discord_adapter.start()
-            running.append(discord_adapter)
+        for p in platforms:
+            running.append(await p.start(settings, app, dispatcher))
         await app.scheduler.start()
-        print(f"coalition-bot is running ({', '.join(adapters)}). Press Ctrl+C to stop.", file=sys.stderr)
+        names = ", ".join(p.name for p in platforms)
+        print(f"coalition-bot is running ({names}). Press Ctrl+C to stop.", file=sys.stderr)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -243,49 +151,6 @@ async def serve(settings: Settings, adapters: list[str]) -> int:
         for adapter in running:
             await adapter.stop()
         await app.close()
-
-
-async def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.discord_configured:
-        raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to sync commands (see .env.example)")
-    from adapters.discord.app import sync_commands
-
-    synced = await sync_commands(settings, build_registry(), args.guild)
-    where = f"server {args.guild} (visible now)" if args.guild else "every server (Discord may take up to an hour)"
-    names = ", ".join("/" + c["name"] for c in synced)
-    print(f"Synced {len(synced)} commands to {where}: {names}.")
-    return 0
-
-
-async def cmd_discord_invite(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.discord.invite import application_id_from_token, invite_url
-
-    client_id = args.client_id or (
-        application_id_from_token(settings.discord_bot_token) if settings.discord_bot_token else None
-    )
-    if client_id is None:
-        raise ConfigError("DISCORD_BOT_TOKEN: set it (or pass --client-id) so the invite names your application")
-    print(invite_url(client_id))
-    return 0
-
-
-async def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
-    import json
-
-    from adapters.slack.manifest import manifest
-
-    print(
-        json.dumps(
-            manifest(
-                build_registry(),
-                name=settings.coalition_name,
-                request_url=args.request_url,
-                read_history=settings.slack_read_history,
-            ),
-            indent=2,
-        )
-    )
-    return 0
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adapters import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import select
@@ -27,8 +29,6 @@ from bot import logs
 from bot.app import App
 from bot.config import Settings
 from bot.refs import Actor, ConversationRef, UserRef
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from storage.models import Meeting, Occurrence, OutboxMessage, Reminder
 from tests.harness import Harness
@@ -136,7 +136,7 @@ async def large_database(workdir: Path) -> None:
     startup = time.perf_counter() - started
     print(f"10,000 meetings: start-up (migrations checked, scheduler rebuilt) {startup * 1000:.0f} ms")
 
-    bot = Harness(Dispatcher(app, build_registry()))
+    bot = Harness(build_dispatcher(app))
     times = []
     for _ in range(200):
         t = time.perf_counter()

@@ -27,6 +27,8 @@ from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
+from adapters import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
@@ -41,8 +43,6 @@ from bot.app import App
 from bot.config import Settings, normalise_database_url
 from bot.markup import plain
 from bot.refs import Actor, ConversationRef, UserRef
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, form, sign
 from tests.messengers import MemoryPlatform
@@ -72,7 +72,7 @@ async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> dict[st
     app = App(Settings(database_url=url), db)
     platform = MemoryPlatform()
     app.add_messenger(platform)
-    dispatcher = Dispatcher(app, build_registry())
+    dispatcher = build_dispatcher(app)
     where = ConversationRef("console", "local", "general", name="general")
     await dispatcher.ensure_coalition("Bench", where, Actor(UserRef("console", "local", "admin"), "admin"))
     admin = Actor(UserRef("console", "local", "admin"), "admin")
@@ -251,7 +251,7 @@ async def slack_burst(workdir: Path, votes: int, concurrency: int) -> dict[str, 
     db = Database(url)
     await db.upgrade()
     app = App(settings, db)
-    dispatcher = Dispatcher(app, build_registry())
+    dispatcher = build_dispatcher(app)
     adapter = SlackAdapter(settings, app, dispatcher)
     await adapter.start()
     await app.scheduler.start()

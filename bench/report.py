@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adapters import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text
@@ -26,8 +28,6 @@ from bot import logs
 from bot.app import App
 from bot.config import Settings, normalise_database_url
 from bot.refs import Actor, ConversationRef, UserRef
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from storage.models import (
     Acknowledgement,
@@ -158,7 +158,7 @@ async def run(url: str) -> None:
             await conn.execute(text("CREATE SCHEMA public"))
     await db.upgrade()
     app = App(Settings(database_url=url), db)
-    dispatcher = Dispatcher(app, build_registry())
+    dispatcher = build_dispatcher(app)
     where = ConversationRef("console", "local", "general", name="general")
     admin = Actor(UserRef("console", "local", "admin"), "admin")
     await dispatcher.ensure_coalition("Bench", where, admin)

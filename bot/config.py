@@ -49,6 +49,14 @@ class Settings:
     outbox_lease_seconds: int = 30
     # Keys the hashes that recognise anonymous voters. None: see `anonymity_secret`.
     anonymity_secret: str | None = field(default=None, repr=False)
+    # Every variable from the environment and `.env`, for a platform added later to read its own
+    # settings (`settings.variable("MATRIX_TOKEN")`) without a field here.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def variable(self, name: str) -> str | None:
+        """A variable's trimmed value, or None when it is unset or blank."""
+        raw = self.environ.get(name)
+        return raw.strip() if raw is not None and raw.strip() else None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -145,6 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
         outbox_lease_seconds=int(lease_raw),
         anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
+        environ=values,
     )
 
 

@@ -6,6 +6,7 @@ import contextvars
 import logging
 import sys
 import uuid
+from collections.abc import Iterable
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -22,23 +23,24 @@ def new_request_id() -> str:
     return rid
 
 
-def configure(level: str) -> None:
+def configure(level: str, carriers: Iterable[str] = ()) -> None:
+    """`carriers`: the platforms' own libraries' loggers (`Platform.libraries`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s req=%(request_id)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    quiet_libraries(root.level)
+    quiet_libraries(root.level, carriers)
 
 
-def quiet_libraries(level: int) -> None:
+def quiet_libraries(level: int, carriers: Iterable[str] = ()) -> None:
     """Library loggers stay above the level their output would leak or flood at."""
     for noisy in ("alembic", "apscheduler", "aiosqlite", "asyncio", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
     # At DEBUG the platform libraries log whole request bodies, which would put who clicked which
     # option of an anonymous poll, or who typed which feedback, into the log. Never below INFO.
-    for carrier in ("slack_bolt", "slack_sdk", "discord"):
+    for carrier in carriers:
         logging.getLogger(carrier).setLevel(max(logging.INFO, level))
     # A safety tick skipped while a long delivery run holds the lock is expected, not a warning.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -26,11 +26,7 @@ class PacingPolicy:
     channel: Window | None  # in one channel
 
 
-# Slack: about one message a second per channel, with short bursts; a workspace-wide ceiling that
-# stays well below Slack's per-workspace limits.
-SLACK = PacingPolicy(overall=Window(50, 1.0), channel=Window(3, 3.0))
-# Discord: 50 requests a second overall; 5 messages per 5 seconds in a channel.
-DISCORD = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
+# Each platform's own policy is part of its `Platform` (adapters/<name>/platform.py).
 UNLIMITED = PacingPolicy(overall=None, channel=None)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from bot import markup
 from bot.app import App
 from bot.logs import new_request_id, request_id
 from bot.permissions import WHO, Permission, Role, allows
+from bot.platform import Platform
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.replies import Reply, error
@@ -28,7 +29,7 @@ from bot.services.coalitions import Place
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError, UsageError
 from commands.home import home
-from commands.parser import ParseContext, coerce_args, parse
+from commands.parser import NO_PLATFORM, ParseContext, coerce_args, parse
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionType, Scope
 from storage.models import Member
@@ -38,13 +39,14 @@ log = logging.getLogger(__name__)
 # What runs an event once its place, member and zone are known: parsing and the handler.
 Prepare = Callable[[Services, Place, Member | None, ZoneInfo], Awaitable[Reply]]
 
-PLATFORM_SPACE = {"slack": "Slack workspace", "discord": "Discord server", "console": "console"}
-
 
 class Dispatcher:
-    def __init__(self, app: App, registry: Registry) -> None:
+    def __init__(self, app: App, registry: Registry, platforms: Iterable[Platform] = ()) -> None:
+        """`platforms`: those whose members' mentions and workspace noun commands understand
+        (`adapters.PLATFORMS`); an event from another is handled as if from none."""
         self.app = app
         self.registry = registry
+        self.platforms = {p.name: p for p in platforms}
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -57,7 +59,7 @@ class Dispatcher:
                 self.registry,
                 text,
                 ParseContext(zone, self.app.clock.now()),
-                platform=where.platform,
+                platform=self._platform(where),
             )
             return await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
 
@@ -88,13 +90,16 @@ class Dispatcher:
                 raw_args,
                 ParseContext(zone, self.app.clock.now()),
                 usage,
-                platform=where.platform,
+                platform=self._platform(where),
             )
             return await self._run(spec, path, args, actor, where, services, place, member, zone)
 
         return await self._in_transaction(
             actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
         )
+
+    def _platform(self, where: ConversationRef) -> Platform:
+        return self.platforms.get(where.platform) or NO_PLATFORM
 
     def _anonymous(self, words: list[str]) -> bool:
         spec = self.registry.find(tuple(w.lower() for w in words[:2]))
@@ -288,7 +293,7 @@ class Dispatcher:
         what: str,
     ) -> Reply | None:
         if scope != Scope.ANYWHERE and place.coalition is None:
-            space = PLATFORM_SPACE.get(where.platform, "space")
+            space = self._platform(where).space
             return error(
                 f"This {space} isn't part of a coalition yet. An admin can start one here with "
                 '`/coalition setup "Coalition name"`, or join an existing one with `/coalition join CODE` '

@@ -15,6 +15,7 @@ from difflib import get_close_matches
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.platform import ChannelMention, Platform, UserMention
 from bot.text import TextProblem, check_text
 from bot.times import TimeProblem, parse_duration, parse_timezone, parse_when
 from commands.errors import UsageError
@@ -26,24 +27,13 @@ CLOSE_QUOTES = {'"': '"', "“": "”", "„": "“”", "”": "”"}
 MAX_COMMAND_LENGTH = 8000
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,29}")
+NO_PLATFORM = Platform()  # mentions of members are then never understood; channels by #name only
 
 
 @dataclass(frozen=True)
 class Token:
     value: str
     quoted: bool
-
-
-@dataclass(frozen=True)
-class UserMention:
-    user_id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class ChannelMention:
-    channel_id: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +82,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: str = "console") -> ParsedCommand:
+def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platform = NO_PLATFORM) -> ParsedCommand:
     if len(text) > MAX_COMMAND_LENGTH:
         raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_COMMAND_LENGTH}.")
     tokens = tokenize(text.strip())
@@ -228,7 +218,7 @@ def coerce_args(
     ctx: ParseContext,
     usage: str,
     *,
-    platform: str = "console",
+    platform: Platform = NO_PLATFORM,
 ) -> dict[str, Any]:
     """Check and convert every option's value; fill defaults; report the first problem clearly."""
     args: dict[str, Any] = {}
@@ -260,7 +250,7 @@ def coerce_args(
     return args
 
 
-def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: str) -> Any:
+def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Platform) -> Any:
     kind = option.type
     if kind == OptionType.BOOL:
         if isinstance(value, bool):
@@ -300,7 +290,7 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: st
     if kind == OptionType.USER:
         return parse_user_mention(text, platform)
     if kind == OptionType.CHANNEL:
-        return parse_channel_mention(text)
+        return parse_channel_mention(text, platform)
     if kind == OptionType.DURATION:
         duration = parse_duration(text)
         if option.min_value is not None and duration.total_seconds() < option.min_value:
@@ -317,31 +307,15 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: st
     raise AssertionError(f"unhandled option type {kind}")
 
 
-_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_DISCORD_USER = re.compile(r"<@!?(\d{5,25})>")
-_PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
-_SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
-_DISCORD_CHANNEL = re.compile(r"<#(\d{5,25})>")
-_PLAIN_CHANNEL = re.compile(r"#([A-Za-z0-9_.\-]{1,80})")
-
-
-def parse_user_mention(text: str, platform: str) -> UserMention:
-    if m := _SLACK_USER.fullmatch(text):
-        return UserMention(m.group(1), m.group(2) or m.group(1))
-    if m := _DISCORD_USER.fullmatch(text):
-        return UserMention(m.group(1), m.group(1))
-    if platform == "console" and (m := _PLAIN_USER.fullmatch(text)):
-        return UserMention(m.group(1).lower(), m.group(1))
+def parse_user_mention(text: str, platform: Platform) -> UserMention:
+    if mention := platform.user_mention(text):
+        return mention
     raise TextProblem(f"'{text}' is not a mention of a member; type @ and pick their name.")
 
 
-def parse_channel_mention(text: str) -> ChannelMention:
-    if m := _SLACK_CHANNEL.fullmatch(text):
-        return ChannelMention(m.group(1), m.group(2) or m.group(1))
-    if m := _DISCORD_CHANNEL.fullmatch(text):
-        return ChannelMention(m.group(1), m.group(1))
-    if m := _PLAIN_CHANNEL.fullmatch(text):
-        return ChannelMention(m.group(1).lower(), m.group(1).lower())
+def parse_channel_mention(text: str, platform: Platform) -> ChannelMention:
+    if mention := platform.channel_mention(text):
+        return mention
     raise TextProblem(f"'{text}' is not a channel; type # and pick the channel.")
 
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters import build_dispatcher
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings, normalise_database_url
-from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database
 from tests.harness import Harness
@@ -64,7 +64,7 @@ async def app(db: Database, clock: SimulatedClock) -> AsyncIterator[App]:
 
 @pytest.fixture
 def dispatcher(app: App) -> Dispatcher:
-    return Dispatcher(app, build_registry())
+    return build_dispatcher(app)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
+from adapters import build_dispatcher
 from bot import markup
 from bot.app import App
 from bot.clock import Clock
@@ -17,7 +18,6 @@ from bot.config import Settings
 from bot.messenger import Messenger
 from bot.refs import Actor, ConversationRef, UserRef
 from bot.replies import Reply
-from commands import build_registry
 from commands.dispatcher import Dispatcher
 from storage import Database
 
@@ -64,7 +64,7 @@ async def two_processes_catch_up(url: str, clock: Clock, messenger: Messenger) -
         database = Database(url)
         app = App(Settings(database_url=url), database, clock)
         app.add_messenger(messenger)
-        Dispatcher(app, build_registry())
+        build_dispatcher(app)
         apps.append((app, database))
     try:
         for _ in range(2):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from adapters import LIBRARIES
 from bot import logs
 from storage import Database
 from tests.fakes.slack import form
@@ -99,7 +100,7 @@ async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_wi
     await bot.run("/coalition link --tags coordinators", channel="steering")
     clock = bot.dispatcher.app.clock
     caplog.set_level("DEBUG")
-    logs.quiet_libraries(logging.DEBUG)  # as `coalition-bot run` does with LOG_LEVEL=DEBUG
+    logs.quiet_libraries(logging.DEBUG, LIBRARIES)  # as `coalition-bot run` does with LOG_LEVEL=DEBUG
     await bot.run('/coalition feedback "The 5pm forum shuts out parents"', as_="maria")
     clock.set(clock.now() + timedelta(minutes=4))
     await bot.run('/coalition feedback "Patrols ignore the east side"', as_="jamal")

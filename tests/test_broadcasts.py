@@ -4,12 +4,11 @@ from datetime import timedelta
 
 import pytest
 
+from adapters import build_dispatcher
 from bot import markup
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
-from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from tests.conftest import START
 from tests.harness import Harness, shown
@@ -235,7 +234,7 @@ async def test_a_broadcast_from_one_process_is_delivered_by_the_other_platforms_
     discord_process = App(Settings(database_url=db.url), other_db, bot.dispatcher.app.clock)
     discord_platform = MemoryPlatform("discord")
     discord_process.add_messenger(discord_platform)
-    Dispatcher(discord_process, build_registry())
+    build_dispatcher(discord_process)
     try:
         await deliver(bot)  # the console process: console channels only
         assert discord_platform.posted == []

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from adapters import build_dispatcher
 from adapters.discord.app import DiscordAdapter, sync_commands
 from bot.app import App
 from bot.config import Settings
 from bot.refs import ConversationRef
 from bot.replies import Actions, Button, Reply, Section
 from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from tests.fakes.discord import GUILD, TOKEN, FakeDiscord
 from tests.test_slack import eventually
@@ -60,7 +60,7 @@ async def discord_env(tmp_path: Path) -> AsyncIterator[Discord]:
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = DiscordAdapter(settings, app, Dispatcher(app, build_registry()))
+    adapter = DiscordAdapter(settings, app, build_dispatcher(app))
     await asyncio.wait_for(adapter.start(), 20)
     await app.scheduler.start()
     env = Discord(fake, adapter, app, fake.member(ADMIN, "Dana", manage_guild=True), fake.member(MARIA, "Maria"))

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import select
 
+from adapters import PLATFORMS
 from bot.permissions import Permission
 from bot.replies import Reply
 from commands import build_registry
@@ -132,7 +133,7 @@ async def test_a_crash_is_a_friendly_message_and_rolls_back(app, caplog) -> None
             options=(OptionSpec("x", OptionType.STRING, "x", positional=True),),
         )
     )
-    harness = Harness(Dispatcher(app, registry))
+    harness = Harness(Dispatcher(app, registry, PLATFORMS))
     await harness.start()
     reply = await harness.run("/boom x", channel="random")
     assert reply.error

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
+from adapters import build_dispatcher
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
 from commands import build_registry
-from commands.dispatcher import Dispatcher
 from storage import Database
 from tests.conftest import START
 from tests.harness import Harness, shown
@@ -362,7 +362,7 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         db = Database(f"sqlite+aiosqlite:///{path}")
         await db.upgrade()
         app = App(Settings(database_url=db.url), db, SimulatedClock(START))
-        harness = Harness(Dispatcher(app, build_registry()))
+        harness = Harness(build_dispatcher(app))
         await harness.start()
         await harness.run("/coalition whoami", as_="maria")
         return harness

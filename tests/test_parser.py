@@ -7,10 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import adapters
+from bot.platform import ChannelMention, UserMention
 from bot.replies import Reply
 from commands import build_registry
 from commands.errors import UsageError
-from commands.parser import ChannelMention, ParseContext, UserMention, parse, tokenize
+from commands.parser import ParseContext, parse, tokenize
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
 
@@ -80,7 +82,7 @@ REG = registry()
 
 
 def run(text: str, platform: str = "console"):
-    return parse(REG, text, CTX, platform=platform)
+    return parse(REG, text, CTX, platform=adapters.platform(platform))
 
 
 def test_tokenize_quotes_and_apostrophes() -> None:

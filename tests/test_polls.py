@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
+from adapters import LIBRARIES
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot import logs
@@ -516,7 +517,7 @@ async def test_logs_never_say_which_option_an_anonymous_voter_chose(forum, caplo
     bot, _ = forum
     await bot.run('/poll create "Trust?" High Low --anonymous')
     caplog.set_level("DEBUG")
-    logs.quiet_libraries(logging.DEBUG)  # as `coalition-bot run` does with LOG_LEVEL=DEBUG
+    logs.quiet_libraries(logging.DEBUG, LIBRARIES)  # as `coalition-bot run` does with LOG_LEVEL=DEBUG
     await bot.click("poll:vote:1:1", as_="maria")
     await bot.click("poll:pick:1", as_="jamal", value="1")
     assert "action poll:vote from console:someone" in caplog.text and "maria" not in caplog.text

@@ -16,13 +16,13 @@ import aiohttp
 import pytest
 from sqlalchemy import text as sql_text
 
+from adapters import build_dispatcher
 from adapters.slack.app import SlackAdapter
 from bot.app import App
 from bot.config import Settings
 from bot.refs import ConversationRef
 from bot.replies import Reply
 from commands import build_registry
-from commands.dispatcher import Dispatcher
 from commands.help import overview
 from storage import Database
 from tests.fakes import limits
@@ -98,7 +98,7 @@ async def slack_env(tmp_path: Path) -> AsyncIterator[Slack]:
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = SlackAdapter(settings, app, Dispatcher(app, build_registry()))
+    adapter = SlackAdapter(settings, app, build_dispatcher(app))
     await adapter.start()
     await app.scheduler.start()
     async with aiohttp.ClientSession() as http:
@@ -320,7 +320,7 @@ async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = SlackAdapter(settings, app, Dispatcher(app, build_registry()))
+    adapter = SlackAdapter(settings, app, build_dispatcher(app))
     await adapter.start()
     try:
         payload = fake.slash_command("/coalition", "help", user="UADMIN")

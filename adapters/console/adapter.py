@@ -18,6 +18,7 @@ from itertools import count
 from pathlib import Path
 from typing import TextIO
 
+from adapters.console.platform import ConsolePlatform
 from adapters.console.render import Clickable, ConsoleMessage, as_json, as_text, clickables
 from bot.clock import SimulatedClock
 from bot.markup import format_time
@@ -53,7 +54,7 @@ class ConsoleOptions:
 
 
 class ConsoleAdapter:
-    platform = "console"
+    platform = ConsolePlatform.name
 
     def __init__(
         self,

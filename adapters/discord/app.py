@@ -21,9 +21,9 @@ from adapters.discord.commands import command_payloads, read_interaction
 from adapters.discord.components import ClickingClient, build_view
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.modals import FormModal
+from adapters.discord.platform import DiscordPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
-from bot.pacing import DISCORD
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from bot.times import zone_names
@@ -53,7 +53,7 @@ def point_at(settings: Settings) -> None:
 
 
 class DiscordAdapter:
-    platform = "discord"
+    platform = DiscordPlatform.name
 
     def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
         assert settings.discord_bot_token
@@ -69,7 +69,7 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.app.add_messenger(self.messenger, DISCORD)
+        self.app.add_messenger(self.messenger, DiscordPlatform.pacing)
         try:
             await login(self.client, self.settings)
         except ConfigError:
@@ -117,7 +117,11 @@ class DiscordAdapter:
         if interaction.guild_id and not (can.view_channel and can.send_messages and can.embed_links):
             problem = CANNOT_POST
         return ConversationRef(
-            "discord", str(interaction.guild_id or "dm"), str(interaction.channel_id), name=name, access_problem=problem
+            DiscordPlatform.name,
+            str(interaction.guild_id or "dm"),
+            str(interaction.channel_id),
+            name=name,
+            access_problem=problem,
         )
 
     # Interactions --------------------------------------------------------------------------

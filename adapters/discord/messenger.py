@@ -20,6 +20,7 @@ import discord
 
 from adapters.discord import render
 from adapters.discord.components import build_view
+from adapters.discord.platform import DiscordPlatform
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
@@ -30,7 +31,7 @@ def nonce_for(key: str) -> str:
 
 
 class DiscordMessenger:
-    platform = "discord"
+    platform = DiscordPlatform.name
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client

@@ -28,9 +28,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import render
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.modals import modal_for, values_from
+from adapters.slack.platform import SlackPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
-from bot.pacing import SLACK
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from commands.dispatcher import Dispatcher
@@ -45,7 +45,7 @@ SEEN_CLICKS = 20_000
 
 
 class SlackAdapter:
-    platform = "slack"
+    platform = SlackPlatform.name
 
     def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
         assert settings.slack_bot_token
@@ -94,7 +94,7 @@ class SlackAdapter:
         except BaseException:
             await self._http.close()
             raise
-        self.app.add_messenger(self.messenger, SLACK)
+        self.app.add_messenger(self.messenger, SlackPlatform.pacing)
         if self.settings.slack_app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
             await self._socket.connect_async()

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
+from adapters.slack.platform import SlackPlatform
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
@@ -47,7 +48,7 @@ FIXES = {
 
 
 class SlackMessenger:
-    platform = "slack"
+    platform = SlackPlatform.name
 
     def __init__(self, client: AsyncWebClient, *, read_history: bool = False) -> None:
         self.client = client

@@ -1,0 +1,51 @@
+"""The contract a chat platform's adapter fulfils, and the one list of platforms the bot knows.
+
+A platform lives in its own folder under `adapters/` and hands the rest of the bot one
+`PlatformAdapter`: the neutral facts the commands need (`bot.platform.Platform`: mentions, the
+workspace noun, pacing), when its settings are present, how it starts, and any set-up commands of
+its own for the `coalition-bot` command line. `adapters/__init__.py` lists them; nothing else
+names a platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Protocol
+
+from bot.platform import Platform
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
+    from commands.dispatcher import Dispatcher
+
+
+class Running(Protocol):
+    """A started adapter: it stops when the bot does, after the last deliveries are made."""
+
+    async def stop(self) -> None: ...
+
+
+class PlatformAdapter(Platform):
+    """Subclass this in `adapters/<name>/platform.py`; see README, "Adding a platform"."""
+
+    # Started by `coalition-bot run` when configured; the console is interactive and is started by
+    # its own command instead.
+    served: bool = True
+
+    def configured(self, settings: Settings) -> bool:
+        """Whether the settings hold what this platform needs to start (its tokens)."""
+        return False
+
+    def missing(self) -> str:
+        """What to set when this platform is asked for but not configured: a ConfigError's text."""
+        return f"{self.name}: not configured"
+
+    async def start(self, settings: Settings, app: App, dispatcher: Dispatcher) -> Running:
+        """Connect, register the messenger with `app.add_messenger(messenger, self.pacing)`, and
+        return once commands can arrive."""
+        raise NotImplementedError
+
+    def add_cli(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add this platform's set-up commands (`coalition-bot slack manifest`, ...); each sets
+        `func` to an `async def (args, settings) -> int`."""

@@ -1,0 +1,77 @@
+"""Slack as a platform: its mention syntax, its pace, how the adapter starts, and the manifest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from typing import TYPE_CHECKING
+
+from adapters.platform import PlatformAdapter, Running
+from bot.config import Settings
+from bot.pacing import PacingPolicy, Window
+from bot.platform import ChannelMention, UserMention
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from commands.dispatcher import Dispatcher
+
+# Slack escapes what a member picks from its menus as `<@U123|name>` and `<#C123|name>`.
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+class SlackPlatform(PlatformAdapter):
+    name = "slack"
+    space = "Slack workspace"
+    # About one message a second per channel, with short bursts; a workspace-wide ceiling well
+    # below Slack's per-workspace limits.
+    pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(3, 3.0))
+
+    libraries = ("slack_bolt", "slack_sdk")
+
+    def user_mention(self, text: str) -> UserMention | None:
+        if m := _USER.fullmatch(text):
+            return UserMention(m.group(1), m.group(2) or m.group(1))
+        return None
+
+    def channel_mention(self, text: str) -> ChannelMention | None:
+        if m := _CHANNEL.fullmatch(text):
+            return ChannelMention(m.group(1), m.group(2) or m.group(1))
+        return super().channel_mention(text)
+
+    def configured(self, settings: Settings) -> bool:
+        return settings.slack_configured
+
+    def missing(self) -> str:
+        return "SLACK_BOT_TOKEN: expected a bot token to start the Slack adapter (see .env.example)"
+
+    async def start(self, settings: Settings, app: App, dispatcher: Dispatcher) -> Running:
+        from adapters.slack.app import SlackAdapter
+
+        adapter = SlackAdapter(settings, app, dispatcher)
+        await adapter.start()
+        return adapter
+
+    def add_cli(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        slack = commands.add_parser("slack", help="Slack set-up helpers")
+        actions = slack.add_subparsers(dest="slack_command", required=True, metavar="ACTION")
+        man = actions.add_parser("manifest", help="print the Slack app manifest (JSON) generated from the commands")
+        man.add_argument(
+            "--request-url", help="HTTP mode: your public https://.../slack/events URL (default: Socket Mode)"
+        )
+        man.set_defaults(func=print_manifest)
+
+
+async def print_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.slack.manifest import manifest
+    from commands import build_registry
+
+    found = manifest(
+        build_registry(),
+        name=settings.coalition_name,
+        request_url=args.request_url,
+        read_history=settings.slack_read_history,
+    )
+    print(json.dumps(found, indent=2))
+    return 0
