@@ -332,7 +332,6 @@ class Dispatcher:
                 if reply.error:
                     await services.rollback()
                 else:
-                    await services.before_commit()
                     await services.commit()
         except Exception:
             log.exception("command failed")
@@ -413,7 +412,6 @@ class Dispatcher:
                 acted = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if not r.error}
                 refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
                 await services.coalitions.undo_joins(refused - acted)
-                await services.before_commit()
                 await services.commit()
         except Exception:
             # Nothing of the batch was written. Each click gets its own transaction instead, so

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import poll_cards as cards
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
+from bot.poll_cards import MAX_OPTION, STEP
 from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
-from bot.services.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, STEP, PollProblem, fold
+from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
 from bot.text import plural, small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -97,22 +99,15 @@ async def vote(ctx: CommandContext) -> Reply:
 async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list[int]) -> Reply:
     polls = ctx.services.polls
     recorded = await polls.vote(poll, ctx.me, choices)
-    _refresh_later(ctx, poll)
     return _recorded(ctx, poll, recorded)
 
 
-def _refresh_later(ctx: CommandContext | ActionContext, poll: Poll) -> None:
-    polls = ctx.services.polls
-    ctx.services.once_before_commit(f"poll-cards:{poll.id}", lambda: polls.refresh_cards(poll))
-
-
 def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
-    polls = ctx.services.polls
     if poll.kind == "ranked":
-        shown = ", ".join(f"{n}. {polls.label(poll, c)}" for n, c in enumerate(recorded, 1))
+        shown = ", ".join(f"{n}. {cards.label(poll, c)}" for n, c in enumerate(recorded, 1))
         what = f"your ranking is {shown}"
     else:
-        what = " and ".join(f"**{polls.label(poll, c)}**" for c in recorded)
+        what = " and ".join(f"**{cards.label(poll, c)}**" for c in recorded)
     lines = [f"✅ Recorded in poll #{poll.id}: {what}."]
     if poll.anonymous:
         lines.append(ANONYMITY_NOTE)
@@ -133,7 +128,7 @@ async def show(ctx: CommandContext) -> Reply:
         note = f"Your answers: {shown}." if mine else "You have not answered yet."
         return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
     mine = await ctx.services.polls.ballot_of(poll, ctx.me)
-    labels = ", ".join(ctx.services.polls.label(poll, c) for c in mine) if mine else "you have not voted"
+    labels = ", ".join(cards.label(poll, c) for c in mine) if mine else "you have not voted"
     note = f"Your vote: {labels}."
     return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
 
@@ -141,25 +136,25 @@ async def show(ctx: CommandContext) -> Reply:
 async def results(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     polls = ctx.services.polls
-    if not polls.shows_results(poll):
+    if not cards.shows_results(poll):
         closes = f" ({timestamp(poll.closes_at)})" if poll.closes_at else ""
         noun = "Survey" if poll.kind == "survey" else "Poll"
         return error(f"{noun} #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
     if poll.kind == "survey":
         survey = await polls.surveys.results(poll, await polls.keys_of(poll))
-        lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *polls.surveys.lines(survey)]
+        lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *cards.survey_lines(survey)]
         return Reply("\n".join(lines), private=True)
     counted = await polls.shown_results(poll)
     head = f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})"
     if counted is None:
-        return Reply(f"{head}\n{polls.too_few(poll)}", private=True)
+        return Reply(f"{head}\n{cards.too_few(poll)}", private=True)
     note = f" at the last update (every {STEP} new voters)" if poll.anonymous and poll.status == "open" else ""
     lines = [head, f"{plural(counted.voters, 'voter')}{note}."]
-    lines += polls.result_lines(poll, counted)
+    lines += cards.result_lines(poll, counted)
     if poll.kind == "ranked" and counted.voters:
-        lines += polls.rounds_lines(poll, counted)
+        lines += cards.rounds_lines(poll, counted)
     lead = "Result" if poll.status == "closed" else "Leading so far"
-    lines.append(f"{lead}: {polls.describe_winner(poll, counted).removeprefix('Winner: ')}")
+    lines.append(f"{lead}: {cards.describe_winner(poll, counted).removeprefix('Winner: ')}")
     return Reply("\n".join(lines), private=True)
 
 
@@ -206,7 +201,7 @@ async def remind(ctx: CommandContext) -> Reply:
 async def export(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, f"export poll #{poll.id}")
-    if not ctx.services.polls.shows_results(poll):
+    if not cards.shows_results(poll):
         return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
     files = await ctx.services.polls.export_csv(poll)
     ctx.audit_note = f"poll #{poll.id}"
@@ -234,11 +229,7 @@ async def respond(ctx: CommandContext) -> Reply:
 
 
 async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
-    polls = ctx.services.polls
-    polls.check_open(poll)
-    key, keys = await polls.voter_key(poll, ctx.me), await polls.keys_of(poll)
-    current = await polls.surveys.answer(poll, ctx.me, key, answers, keys)
-    _refresh_later(ctx, poll)
+    current = await ctx.services.polls.answer_survey(poll, ctx.me, answers)
     done = sum(1 for a in current if a)
     return Reply(
         f"✅ Recorded: {done} of {plural(len(current), 'question')} of survey #{poll.id} answered. Your answers are "
@@ -291,9 +282,7 @@ async def rank(ctx: ActionContext) -> Reply:
     choice = small_number(ctx.value or "")
     if choice is None:
         return error("Choose an option from the menu.")
-    polls = ctx.services.polls
-    recorded = await polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
-    _refresh_later(ctx, poll)
+    recorded = await ctx.services.polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
     return _recorded(ctx, poll, recorded)
 
 
@@ -586,9 +575,9 @@ POLL = CommandSpec(
 )
 
 ACTIONS = (
-    ActionSpec("poll:vote", vote_button, Permission.PARTICIPANT, params=("poll", "option"), batched=True),
-    ActionSpec("poll:pick", pick, Permission.PARTICIPANT, params=("poll",), batched=True),
-    ActionSpec("poll:rank", rank, Permission.PARTICIPANT, params=("poll", "rank"), batched=True),
-    ActionSpec("poll:meet", meet, Permission.COORDINATOR, params=("poll", "option")),
-    ActionSpec("survey:answer", survey_answer, Permission.PARTICIPANT, params=("poll", "question"), batched=True),
+    ActionSpec(cards.VOTE.prefix, vote_button, Permission.PARTICIPANT, params=cards.VOTE.params, batched=True),
+    ActionSpec(cards.PICK.prefix, pick, Permission.PARTICIPANT, params=cards.PICK.params, batched=True),
+    ActionSpec(cards.RANK.prefix, rank, Permission.PARTICIPANT, params=cards.RANK.params, batched=True),
+    ActionSpec(cards.MEET.prefix, meet, Permission.COORDINATOR, params=cards.MEET.params),
+    ActionSpec(cards.ANSWER.prefix, survey_answer, Permission.PARTICIPANT, params=cards.ANSWER.params, batched=True),
 )

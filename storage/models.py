@@ -328,6 +328,10 @@ class Poll(SQLModel, table=True):
         """The options (a survey's statements), in order."""
         return list(json.loads(self.options))
 
+    @property
+    def eligible_list(self) -> list[str]:
+        return [w for w in self.eligible.split(",") if w]
+
 
 class PollKey(SQLModel, table=True):
     """An anonymous poll's key material, wrapped under ANONYMITY_SECRET (bot.sealing); deleted at

@@ -36,6 +36,7 @@ CONSOLE_HELP = """Console commands:
   /COMMAND ...          run a bot command as the current member, e.g. /coalition help
   !click N | "Label"    press button N (or the one labelled so) on the latest message with buttons
   !click N,M,...        choose several options of one menu at once (multiple-choice polls)
+  !click mID N|"Label"  press a button on an earlier message, named by its id (m12)
   !as NAME              act as another member (a new name joins as a plain member)
   !channel NAME         move to another channel (only linked channels take most commands)
   !advance DURATION     move the simulated clock forward, running what falls due (e.g. !advance 25h)
@@ -264,16 +265,23 @@ class ConsoleAdapter:
         return match.group(1)
 
     async def _click(self, rest: str) -> None:
-        usage = 'Usage: !click N or !click "Label"'
-        target = self._latest_with_buttons()
-        if target is None:
-            self._say(f"There is no message with buttons here yet. {usage}", problem=True)
-            return
+        usage = 'Usage: !click N or !click "Label" (on an earlier message: !click m12 "Label")'
         try:
             words = tokenize(rest)
         except UsageError as exc:
             self._say(f"{exc.message} {usage}", problem=True)
             return
+        if len(words) == 2 and not words[0].quoted and re.fullmatch(r"m\d+", words[0].value):
+            target = next((m for m in self._visible() if m.message_id == words[0].value), None)
+            if target is None or not target.clickables:
+                self._say(f"You can see no message {words[0].value} with buttons. {usage}", problem=True)
+                return
+            words = words[1:]
+        else:
+            target = next((m for m in reversed(self._visible()) if m.clickables), None)
+            if target is None:
+                self._say(f"There is no message with buttons here yet. {usage}", problem=True)
+                return
         if len(words) != 1:
             self._say(f"Say which button to press. {usage}", problem=True)
             return
@@ -312,19 +320,19 @@ class ConsoleAdapter:
         if isinstance(app.clock, SimulatedClock) or not self.interactive:
             await app.scheduler.run_due()
 
-    def _latest_with_buttons(self) -> ConsoleMessage | None:
+    def _visible(self) -> list[ConsoleMessage]:
+        """The messages the current member can see here, oldest first."""
         me = self.user.lower()
-        for message in reversed(self.messages):
-            if not message.clickables:
-                continue
+        seen = []
+        for message in self.messages:
             if message.reply.private and message.user != me:
                 continue
             if message.channel is None and message.user != me:
                 continue
             if message.channel is not None and message.channel != self.channel and not message.reply.private:
                 continue
-            return message
-        return None
+            seen.append(message)
+        return seen
 
     async def _advance(self, rest: str) -> None:
         clock = self.dispatcher.app.clock

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,7 +28,6 @@ class Services:
     clock: Clock
     secret: str  # keys the hashes of anonymous voters (bot.config.anonymity_secret)
     feedback_counts: DailyCounts = field(default_factory=DailyCounts)  # the App passes its own: per process
-    _before_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.repos, self.clock)
@@ -44,6 +42,8 @@ class Services:
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
 
     async def commit(self) -> None:
+        """Commit, after the work changes asked for before it (cards redrawn once per transaction)."""
+        await self.outbox.before_commit()
         await self.repos.commit()
 
     async def rollback(self) -> None:
@@ -53,13 +53,3 @@ class Services:
         """False when this platform request was carried out already (a replay)."""
         digest = hashlib.sha256(request_key.encode()).hexdigest()
         return await self.repos.requests.claim(digest, self.clock.now(), window)
-
-    def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Do `work` once, just before this transaction commits, however many changes asked for it:
-        a burst of votes written together redraws the poll's card once, not once per vote."""
-        self._before_commit.setdefault(key, work)
-
-    async def before_commit(self) -> None:
-        while self._before_commit:
-            key = next(iter(self._before_commit))
-            await self._before_commit.pop(key)()

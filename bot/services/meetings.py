@@ -302,7 +302,9 @@ class MeetingService:
             await self._plan_member(occurrence, member)
         else:
             await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
-        await self.refresh_cards(meeting, occurrence)
+        self.outbox.once_before_commit(
+            f"meeting-cards:{occurrence.id}", lambda: self.refresh_cards(meeting, occurrence)
+        )
 
     # Reminders -------------------------------------------------------------------------------
 

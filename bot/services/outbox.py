@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -18,6 +19,17 @@ class Outbox:
     def __init__(self, repos: Repositories, clock: Clock) -> None:
         self.repos = repos
         self.clock = clock
+        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+
+    def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` once, just before this transaction commits, however many changes asked for it:
+        a burst of votes or RSVPs written together redraws their card once, not once per click."""
+        self._before_commit.setdefault(key, work)
+
+    async def before_commit(self) -> None:
+        while self._before_commit:
+            key = next(iter(self._before_commit))
+            await self._before_commit.pop(key)()
 
     async def to_channel(
         self,

@@ -18,20 +18,20 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import poll_cards as cards
 from bot.clock import Clock
-from bot.markup import timestamp, user_text
+from bot.markup import timestamp
 from bot.permissions import Role
+from bot.poll_cards import STEP
 from bot.problems import Problem
-from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.replies import Reply, Section
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
-from bot.services.runoff import Round, instant_runoff
+from bot.services.runoff import Results, Round, instant_runoff
 from bot.services.surveys import (
-    MAX_MENUS,
     MAX_QUESTIONS,
     MIN_GROUP,
     SurveyResults,
@@ -40,7 +40,6 @@ from bot.services.surveys import (
     survey_results_to_json,
 )
 from bot.spreadsheets import cell, table
-from bot.text import plural
 from storage import Repositories
 from storage.models import Channel, Member, Poll
 
@@ -48,24 +47,11 @@ SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
 MIN_OPTIONS, MAX_OPTIONS = 2, 25
 MAX_QUESTION = 300
-STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
-MAX_OPTION = 75  # Slack's limit for a button or menu label
-MAX_BUTTONS = 5  # more options than this are offered in a menu
-MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)
 REMIND_EVERY = timedelta(hours=1)
-BAR = 10
 
 
 class PollProblem(Problem):
     """The poll cannot be made, or the vote cannot be taken; the message says why."""
-
-
-@dataclass(frozen=True)
-class Results:
-    voters: int
-    counts: list[int]  # per option: votes (first preferences for ranked polls)
-    winners: list[int]  # one winner, several on a tie, none without votes
-    rounds: list[Round] = field(default_factory=list)
 
 
 def fold(text: str) -> str:
@@ -195,18 +181,6 @@ class PollService:
     def _key(poll: Poll, part: str) -> str:
         return f"{SOURCE}:{poll.id}:{part}"
 
-    def label(self, poll: Poll, index: int, *, plain: bool = False) -> str:
-        """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
-        plain text fits (menu labels), in the poll's zone with the zone named."""
-        value = poll.option_list[index]
-        if poll.kind != "when":
-            return value if plain else user_text(value)
-        moment = datetime.fromisoformat(value)
-        if plain:
-            local = moment.astimezone(ZoneInfo(poll.timezone))
-            return f"{local:%a %d %b %H:%M} {local.tzname()}"
-        return timestamp(moment, "F")
-
     # Voting --------------------------------------------------------------------------------
 
     async def keys_of(self, poll: Poll) -> PollKeys | None:
@@ -232,13 +206,10 @@ class PollService:
         return parse_choices(keys.open(stored) if keys is not None else stored)
 
     def is_eligible(self, poll: Poll, member: Member) -> bool:
-        wanted = {w for w in poll.eligible.split(",") if w}
+        wanted = set(poll.eligible_list)
         if not wanted:
             return True
         return member.role in wanted or (member.sector or "").lower() in wanted
-
-    def describe_eligible(self, poll: Poll) -> str:
-        return ", ".join(w for w in poll.eligible.split(",") if w) or "every member"
 
     def check_open(self, poll: Poll) -> None:
         """Refuse once the poll is closed, or past its deadline even if the scheduler has not run yet."""
@@ -264,7 +235,7 @@ class PollService:
         self.check_open(poll)
         if not self.is_eligible(poll, member):
             raise PollProblem(
-                f"Poll #{poll.id} is only for: {self.describe_eligible(poll)}. Your vote was not recorded."
+                f"Poll #{poll.id} is only for: {cards.describe_eligible(poll)}. Your vote was not recorded."
             )
         count = len(poll.option_list)
         if any(not 0 <= c < count for c in choices):
@@ -293,6 +264,7 @@ class PollService:
             keys.seal(stored) if keys is not None else stored,
             None if poll.anonymous else self.clock.now(),
         )
+        self._refresh_later(poll)
         return choices
 
     async def rank(self, poll: Poll, member: Member, position: int, option: int) -> list[int]:
@@ -331,9 +303,6 @@ class PollService:
         winners = [i for i, n in enumerate(counts) if n == top] if top else []
         return Results(voters, counts, winners)
 
-    def shows_results(self, poll: Poll) -> bool:
-        return poll.status == "closed" or not poll.hidden
-
     async def shown_results(self, poll: Poll) -> Results | None:
         """The count members may see. An anonymous poll's count is shown only once STEP have voted,
         and while it is open it moves only in steps of STEP new voters, so that nobody who watches
@@ -359,166 +328,32 @@ class PollService:
         await self.repos.polls.save(poll)
         return True
 
-    def describe_winner(self, poll: Poll, results: Results) -> str:
-        if not results.winners:
-            return "No votes were cast."
-        names = [f"**{self.label(poll, w)}**" for w in results.winners]
-        if len(names) == 1:
-            return f"Winner: {names[0]}."
-        return f"Tie between {', '.join(names[:-1])} and {names[-1]}."
-
-    def settings_line(self, poll: Poll) -> str:
-        kind = {
-            "single": "One choice",
-            "multiple": f"Choose up to {poll.max_choices}" if poll.max_choices else "Choose any number",
-            "ranked": "Ranked choice (instant runoff)",
-            "when": "Scheduling poll: choose every time that works for you",
-        }[poll.kind]
-        parts = [kind]
-        if poll.anonymous:
-            parts.append("🔒 anonymous: nobody, coordinators included, can see who voted what")
-        if poll.hidden and poll.status == "open":
-            parts.append("results shown when it closes")
-        if not poll.allow_change:
-            parts.append("votes are final")
-        if poll.eligible:
-            parts.append(f"for {user_text(self.describe_eligible(poll))}")
-        return " · ".join(parts)
-
-    def too_few(self, poll: Poll) -> str:
-        if poll.status == "closed":
-            return f"Fewer than {STEP} voted, so no count is shown: with so few, it would show how each voted."
-        return f"The count is shown once {STEP} have voted, then after every {STEP} new voters."
-
-    def result_lines(self, poll: Poll, results: Results) -> list[str]:
-        total = sum(results.counts) or 1
-        lines = []
-        for i, n in enumerate(results.counts):
-            filled = round(BAR * n / total)
-            share = round(100 * n / total) if sum(results.counts) else 0
-            lines.append(f"`{'█' * filled}{'░' * (BAR - filled)}` {n} ({share}%) · {i + 1}. {self.label(poll, i)}")
-        return lines
-
-    def rounds_lines(self, poll: Poll, results: Results) -> list[str]:
-        lines = []
-        for n, rnd in enumerate(results.rounds, 1):
-            counts = ", ".join(f"{self.label(poll, o)} {c}" for o, c in rnd.counts.items())
-            line = f"Round {n}: {counts}"
-            if rnd.exhausted:
-                line += f"; {plural(rnd.exhausted, 'ballot')} with no choice left"
-            if rnd.eliminated:
-                line += f". Eliminated: {', '.join(self.label(poll, o) for o in rnd.eliminated)}"
-            lines.append(line)
-        return lines
-
     async def card(self, poll: Poll) -> Reply:
-        """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot."""
+        """The poll's card as it stands, counted now."""
+        if poll.kind != "survey":
+            return cards.poll_card(poll, await self.shown_results(poll), self.clock.now())
         assert poll.id is not None
-        if poll.kind == "survey":
-            return await self._survey_card(poll)
-        results = await self.shown_results(poll)
-        head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
-        blocks: list[Block] = [Section(head), Context(self.settings_line(poll))]
-        voters = plural(results.voters, "voter") if results else f"fewer than {STEP} voters"
-        if results is not None and poll.anonymous and poll.status == "open":
-            voters += f" at the last update (every {STEP} new voters)"
-        listed = "\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))
-        if self.shows_results(poll) and results is not None:
-            label = "First choices" if poll.kind == "ranked" else "Votes"
-            blocks.append(Section(f"{label}:\n" + "\n".join(self.result_lines(poll, results))))
-        elif self.shows_results(poll):
-            blocks.append(Section(f"{listed}\n{self.too_few(poll)}"))
-        else:
-            blocks.append(Section(listed))
-        if poll.status == "closed":
-            blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"))
-            if results is not None:
-                blocks.append(Section(self.describe_winner(poll, results)))
-        else:
-            closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
-            blocks.append(Context(f"{voters}{closes}"))
-            blocks.append(self._ballot(poll))
-        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
-        return Reply(text=text, blocks=tuple(blocks))
-
-    def ballot_card(self, poll: Poll) -> Reply:
-        """The question and the ballot, and no count: what a reminder carries. A stored reminder
-        holding the tally of its moment would let a reader of two reminders an hour apart see what
-        the members who voted in between chose."""
-        assert poll.id is not None
-        if poll.kind == "survey":
-            questions = poll.option_list
-            head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id})"
-            listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
-            blocks: list[Block] = [Section(f"{head}\n{listed}"), self.surveys.menus(poll, questions)]
-        else:
-            head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
-            options = "\n".join(f"{i + 1}. {self.label(poll, i)}" for i in range(len(poll.option_list)))
-            blocks = [Section(head), Context(self.settings_line(poll)), Section(options), self._ballot(poll)]
-        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
-        return Reply(text=text, blocks=tuple(blocks))
-
-    async def _survey_card(self, poll: Poll) -> Reply:
-        assert poll.id is not None
-        questions = poll.option_list
         if poll.final_tally is not None:
             respondents = survey_results_from_json(poll.final_tally).respondents
         else:
             respondents = len(await self.repos.polls.survey_responses(poll.id))
         rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
-        head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
-        listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
-        blocks: list[Block] = [Section(f"{head}\n{listed}")]
-        if poll.status == "closed":
-            blocks.append(
-                Context(
-                    f"{plural(respondents, 'respondent')} · closed {timestamp(poll.closed_at or self.clock.now(), 'f')}"
-                )
-            )
-        else:
-            how = "Answer each question from 1 (strongly disagree) to 5 (strongly agree)"
-            if len(questions) > MAX_MENUS:
-                how += f"; questions {MAX_MENUS + 1} to {len(questions)} with `/poll respond {poll.id} 4 5 3 ...`"
-            closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
-            blocks.append(
-                Context(
-                    f"{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
-                    f"{plural(respondents, 'respondent')}{closes}"
-                )
-            )
-            blocks.append(self.surveys.menus(poll, questions))
-        text = "\n".join(_block_text(b) for b in blocks if not isinstance(b, Actions))
-        return Reply(text=text, blocks=tuple(blocks))
-
-    def _ballot(self, poll: Poll) -> Actions:
-        assert poll.id is not None
-        count = len(poll.option_list)
-        choices = tuple(
-            SelectOption(f"{i + 1}. {self.label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count)
-        )
-        if poll.kind == "ranked":
-            ordinal = ("1st", "2nd", "3rd", "4th", "5th")
-            return Actions(
-                tuple(
-                    Select(f"{ordinal[r]} choice", action_id("poll", "rank", poll.id, r), choices)
-                    for r in range(min(count, MAX_RANKS))
-                )
-            )
-        if poll.kind in ("multiple", "when"):
-            limit = poll.max_choices or count
-            return Actions((Select(f"Choose up to {limit}", action_id("poll", "pick", poll.id), choices, limit),))
-        if count <= MAX_BUTTONS:
-            return Actions(
-                tuple(
-                    Button(self.label(poll, i, plain=True)[:MAX_OPTION], action_id("poll", "vote", poll.id, i))
-                    for i in range(count)
-                )
-            )
-        return Actions((Select("Choose one", action_id("poll", "pick", poll.id), choices),))
+        return cards.survey_card(poll, respondents, rounds, self.clock.now())
 
     async def channels_of(self, poll: Poll) -> list[Channel]:
         wanted = {int(i) for i in poll.channel_ids.split(",") if i}
         return [c for c in await self.repos.coalitions.channels(poll.coalition_id) if c.id in wanted]
+
+    def _refresh_later(self, poll: Poll) -> None:
+        self.outbox.once_before_commit(f"poll-cards:{poll.id}", lambda: self.refresh_cards(poll))
+
+    async def answer_survey(self, poll: Poll, member: Member, answers: dict[int, int]) -> list[int]:
+        """Record a respondent's answers (question index to 1..5); their answers so far."""
+        self.check_open(poll)
+        key, keys = await self.voter_key(poll, member), await self.keys_of(poll)
+        current = await self.surveys.answer(poll, member, key, answers, keys)
+        self._refresh_later(poll)
+        return current
 
     async def refresh_cards(self, poll: Poll) -> None:
         """Bring every posted copy up to date; bursts coalesce into about one edit a second. An open
@@ -563,35 +398,8 @@ class PollService:
     async def final_results(self, poll: Poll) -> Reply:
         assert poll.id is not None
         if poll.kind == "survey":
-            head = f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}"
-            lines = [head, *self.surveys.lines(await self.surveys.results(poll, await self.keys_of(poll)))]
-            return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
-        results = await self.shown_results(poll)
-        head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
-        if results is None:
-            lines = [head, self.too_few(poll)]
-        else:
-            lines = [head, f"{plural(results.voters, 'voter')}."]
-            lines += self.result_lines(poll, results)
-            if poll.kind == "ranked" and results.voters:
-                lines += self.rounds_lines(poll, results)
-            lines.append(self.describe_winner(poll, results))
-        blocks: list[Block] = [Section("\n".join(lines))]
-        if poll.kind == "when" and results and len(results.winners) >= 1 and poll.meeting_id is None:
-            blocks.append(Context("A coordinator can turn the winning time into a meeting:"))
-            blocks.append(
-                Actions(
-                    tuple(
-                        Button(
-                            f"Schedule {self.label(poll, w, plain=True)}"[:MAX_OPTION],
-                            action_id("poll", "meet", poll.id, w),
-                            "primary",
-                        )
-                        for w in results.winners[:MAX_BUTTONS]
-                    )
-                )
-            )
-        return Reply(text="\n".join(lines), blocks=tuple(blocks))
+            return cards.final_survey_results(poll, await self.surveys.results(poll, await self.keys_of(poll)))
+        return cards.final_poll_results(poll, await self.shown_results(poll))
 
     async def close_due(self, now: datetime) -> int:
         closed = 0
@@ -620,7 +428,7 @@ class PollService:
             for m in await self.repos.broadcasts.members(poll.coalition_id)
             if m.role != Role.OBSERVER and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
         ]
-        card = self.ballot_card(poll)
+        card = cards.ballot_card(poll)
         closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
         what = "answered survey" if poll.kind == "survey" else "voted in poll"
         intro = f"🗳️ A reminder: you have not {what} #{poll.id} yet.{closes}"
@@ -670,7 +478,7 @@ class PollService:
                             poll.status,
                             results.voters if shown else "",  # too few voters: no count, as on the card
                             i + 1,
-                            cell(self.label(poll, i, plain=True)),
+                            cell(cards.label(poll, i, plain=True)),
                             n if shown else "",
                         ]
                         for i, n in enumerate(results.counts)
@@ -683,7 +491,7 @@ class PollService:
                 [
                     r,
                     option + 1,
-                    cell(self.label(poll, option, plain=True)),
+                    cell(cards.label(poll, option, plain=True)),
                     n,
                     "yes" if option in rnd.eliminated else "no",
                 ]
@@ -698,7 +506,7 @@ class PollService:
             for ballot, member in await self.repos.polls.named_ballots(poll.id):
                 name = (member.display_name or member.user_id) if member else "a former member"
                 picked = " > " if poll.kind == "ranked" else "; "
-                labels = picked.join(self.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
+                labels = picked.join(cards.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
                 when = ballot.cast_at.isoformat() if ballot.cast_at else ""
                 voters.append([cell(name), member.platform if member else "", cell(labels), when])
             files.append((f"poll-{poll.id}-voters.csv", table(["voter", "platform", "choices", "time (UTC)"], voters)))
@@ -722,7 +530,3 @@ def _results_from_json(stored: str) -> Results:
         for r in data.get("rounds", [])
     ]
     return Results(data["voters"], data["counts"], data["winners"], rounds)
-
-
-def _block_text(block: Block) -> str:
-    return block.text if isinstance(block, (Section, Context)) else ""

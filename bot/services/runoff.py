@@ -3,7 +3,7 @@ examples without a database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,16 @@ class Round:
     counts: dict[int, int]  # continuing option -> ballots whose highest continuing choice it is
     exhausted: int  # ballots with no continuing choice left
     eliminated: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Results:
+    """A poll's count, as cards and exports show it."""
+
+    voters: int
+    counts: list[int]  # per option: votes (first preferences for ranked polls)
+    winners: list[int]  # one winner, several on a tie, none without votes
+    rounds: list[Round] = field(default_factory=list)
 
 
 def instant_runoff(ballots: list[list[int]], option_count: int) -> tuple[list[Round], list[int]]:

@@ -12,11 +12,8 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from bot.markup import user_text
 from bot.problems import Problem
-from bot.replies import Actions, Select, SelectOption, action_id
 from bot.sealing import PollKeys
-from bot.text import plural
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
@@ -91,16 +88,6 @@ class SurveyService:
     def __init__(self, repos: Repositories) -> None:
         self.repos = repos
 
-    def menus(self, poll: Poll, questions: list[str]) -> Actions:
-        assert poll.id is not None
-        scale = tuple(SelectOption(f"{n} {label}", str(n)) for n, label in enumerate(SCALE, 1))
-        return Actions(
-            tuple(
-                Select(f"{q + 1}. {questions[q]}"[:150], action_id("survey", "answer", poll.id, q), scale)
-                for q in range(min(len(questions), MAX_MENUS))
-            )
-        )
-
     async def answer(
         self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int], keys: PollKeys | None = None
     ) -> list[int]:
@@ -172,33 +159,3 @@ class SurveyService:
                 )
             )
         return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
-
-    def lines(self, results: SurveyResults) -> list[str]:
-        if results.respondents < MIN_GROUP:
-            return [
-                f"Fewer than {MIN_GROUP} respondents; round {results.round} of this survey. Results are shown only "
-                f"from {MIN_GROUP} respondents on, so that nobody's answers can be read off them."
-            ]
-        lines = [f"{plural(results.respondents, 'respondent')}; round {results.round} of this survey."]
-        for n, q in enumerate(results.questions, 1):
-            if q.mean is None:
-                lines.append(f"{n}. {user_text(q.question)}: no answers")
-                continue
-            if q.answered < MIN_GROUP:
-                lines.append(f"{n}. {user_text(q.question)}: fewer than {MIN_GROUP} answers, not shown")
-                continue
-            spread = " ".join(f"{v}:{c}" for v, c in enumerate(q.counts, 1))
-            line = f"{n}. {user_text(q.question)}: average **{q.mean:.1f}** of 5 ({q.answered} answers; {spread})"
-            if q.previous_mean is not None:
-                change = q.mean - q.previous_mean
-                line += f", {'▲' if change > 0 else '▼' if change < 0 else '='}{abs(change):.1f} on the last round"
-            if q.by_sector:
-                line += "; by sector: " + ", ".join(f"{user_text(s)} {m:.1f}" for s, m in q.by_sector.items())
-            lines.append(line)
-        if results.sectors_hidden:
-            lines.append(
-                f"{plural(results.sectors_hidden, 'sector')} not shown separately: a sector is shown only with at "
-                f"least {MIN_GROUP} respondents, and only while those in no shown sector number none or at least "
-                f"{MIN_GROUP} too, so nobody can be singled out."
-            )
-        return lines

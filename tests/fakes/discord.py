@@ -46,6 +46,7 @@ class FakeDiscord:
         self.port = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._sources: dict[str, tuple[str, str]] = {}  # a component interaction's message
         self.callbacks: list[dict[str, Any]] = []  # interaction responses, with their type
         self.followups: list[dict[str, Any]] = []
         self.uploads: list[dict[str, Any]] = []
@@ -298,7 +299,9 @@ class FakeDiscord:
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 3 if values else 2}
         if values:
             data["values"] = values
-        return await self._inject(self._interaction(3, data, member, message["channel_id"], message=message))
+        interaction = self._interaction(3, data, member, message["channel_id"], message=message)
+        self._sources[interaction["id"]] = (message["channel_id"], message["id"])
+        return await self._inject(interaction)
 
     async def submit(
         self, custom_id: str, fields: dict[str, str], member: dict[str, Any], channel_id: str
@@ -474,6 +477,10 @@ class FakeDiscord:
                 "response_message_ephemeral": bool((data.get("flags") or 0) & 64),
             },
         }
+        source = self._sources.get(interaction_id)
+        if kind == 7 and source is not None:
+            # UPDATE_MESSAGE edits the message whose component was used, where it stands.
+            self._edit_message(*source, data)
         if kind in (4, 7):
             message = self._message(data, "interaction")
             response["interaction"]["response_message_id"] = message["id"]

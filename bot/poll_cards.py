@@ -1,0 +1,284 @@
+"""How polls and surveys look: their cards, ballots, result lines, and the ids their buttons carry.
+
+Everything here is pure: it draws from a poll row and a count already made, so a card can be tested
+without a database and the services decide only what to count and where to post. The action ids
+are declared here once (`VOTE`, `PICK`, ...): the cards build them and `commands/poll.py` routes
+them with the same names, so the two can never disagree about a button's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.markup import timestamp, user_text
+from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.services.runoff import Results
+from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
+from bot.text import plural
+from storage.models import Poll
+
+STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
+MAX_OPTION = 75  # Slack's limit for a button or menu label
+MAX_BUTTONS = 5  # more options than this are offered in a menu
+MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)
+BAR = 10
+
+
+@dataclass(frozen=True)
+class ActionName:
+    """A kind of button: its prefix and the names of the ids after it (`poll:vote:POLL:OPTION`)."""
+
+    prefix: str
+    params: tuple[str, ...]
+
+    def id(self, *values: int) -> str:
+        assert len(values) == len(self.params), (self.prefix, values)
+        return action_id(*self.prefix.split(":"), *values)
+
+
+VOTE = ActionName("poll:vote", ("poll", "option"))  # a button per option
+PICK = ActionName("poll:pick", ("poll",))  # a menu of options (several for multiple-choice polls)
+RANK = ActionName("poll:rank", ("poll", "rank"))  # the n-th choice of a ranked poll
+MEET = ActionName("poll:meet", ("poll", "option"))  # turn a scheduling poll's winning time into a meeting
+ANSWER = ActionName("survey:answer", ("poll", "question"))  # a survey question's 1-5 menu
+
+
+def label(poll: Poll, index: int, *, plain: bool = False) -> str:
+    """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
+    plain text fits (menu labels), in the poll's zone with the zone named."""
+    value = poll.option_list[index]
+    if poll.kind != "when":
+        return value if plain else user_text(value)
+    moment = datetime.fromisoformat(value)
+    if plain:
+        local = moment.astimezone(ZoneInfo(poll.timezone))
+        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return timestamp(moment, "F")
+
+
+def describe_eligible(poll: Poll) -> str:
+    return ", ".join(poll.eligible_list) or "every member"
+
+
+def shows_results(poll: Poll) -> bool:
+    return poll.status == "closed" or not poll.hidden
+
+
+def describe_winner(poll: Poll, results: Results) -> str:
+    if not results.winners:
+        return "No votes were cast."
+    names = [f"**{label(poll, w)}**" for w in results.winners]
+    if len(names) == 1:
+        return f"Winner: {names[0]}."
+    return f"Tie between {', '.join(names[:-1])} and {names[-1]}."
+
+
+def settings_line(poll: Poll) -> str:
+    kind = {
+        "single": "One choice",
+        "multiple": f"Choose up to {poll.max_choices}" if poll.max_choices else "Choose any number",
+        "ranked": "Ranked choice (instant runoff)",
+        "when": "Scheduling poll: choose every time that works for you",
+    }[poll.kind]
+    parts = [kind]
+    if poll.anonymous:
+        parts.append("🔒 anonymous: nobody, coordinators included, can see who voted what")
+    if poll.hidden and poll.status == "open":
+        parts.append("results shown when it closes")
+    if not poll.allow_change:
+        parts.append("votes are final")
+    if poll.eligible_list:
+        parts.append(f"for {user_text(describe_eligible(poll))}")
+    return " · ".join(parts)
+
+
+def too_few(poll: Poll) -> str:
+    if poll.status == "closed":
+        return f"Fewer than {STEP} voted, so no count is shown: with so few, it would show how each voted."
+    return f"The count is shown once {STEP} have voted, then after every {STEP} new voters."
+
+
+def result_lines(poll: Poll, results: Results) -> list[str]:
+    total = sum(results.counts) or 1
+    lines = []
+    for i, n in enumerate(results.counts):
+        filled = round(BAR * n / total)
+        share = round(100 * n / total) if sum(results.counts) else 0
+        lines.append(f"`{'█' * filled}{'░' * (BAR - filled)}` {n} ({share}%) · {i + 1}. {label(poll, i)}")
+    return lines
+
+
+def rounds_lines(poll: Poll, results: Results) -> list[str]:
+    lines = []
+    for n, rnd in enumerate(results.rounds, 1):
+        counts = ", ".join(f"{label(poll, o)} {c}" for o, c in rnd.counts.items())
+        line = f"Round {n}: {counts}"
+        if rnd.exhausted:
+            line += f"; {plural(rnd.exhausted, 'ballot')} with no choice left"
+        if rnd.eliminated:
+            line += f". Eliminated: {', '.join(label(poll, o) for o in rnd.eliminated)}"
+        lines.append(line)
+    return lines
+
+
+def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
+    """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot.
+    `results`: the count members may see, None when too few have voted to show one."""
+    assert poll.id is not None
+    head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+    blocks: list[Block] = [Section(head), Context(settings_line(poll))]
+    voters = plural(results.voters, "voter") if results else f"fewer than {STEP} voters"
+    if results is not None and poll.anonymous and poll.status == "open":
+        voters += f" at the last update (every {STEP} new voters)"
+    listed = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
+    if shows_results(poll) and results is not None:
+        heading = "First choices" if poll.kind == "ranked" else "Votes"
+        blocks.append(Section(f"{heading}:\n" + "\n".join(result_lines(poll, results))))
+    elif shows_results(poll):
+        blocks.append(Section(f"{listed}\n{too_few(poll)}"))
+    else:
+        blocks.append(Section(listed))
+    if poll.status == "closed":
+        blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or now, 'f')}"))
+        if results is not None:
+            blocks.append(Section(describe_winner(poll, results)))
+    else:
+        closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
+        blocks.append(Context(f"{voters}{closes}"))
+        blocks.append(ballot(poll))
+    return _reply(blocks)
+
+
+def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
+    assert poll.id is not None
+    questions = poll.option_list
+    head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
+    listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
+    blocks: list[Block] = [Section(f"{head}\n{listed}")]
+    if poll.status == "closed":
+        blocks.append(Context(f"{plural(respondents, 'respondent')} · closed {timestamp(poll.closed_at or now, 'f')}"))
+    else:
+        how = "Answer each question from 1 (strongly disagree) to 5 (strongly agree)"
+        if len(questions) > MAX_MENUS:
+            how += f"; questions {MAX_MENUS + 1} to {len(questions)} with `/poll respond {poll.id} 4 5 3 ...`"
+        closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
+        blocks.append(
+            Context(
+                f"{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
+                f"{plural(respondents, 'respondent')}{closes}"
+            )
+        )
+        blocks.append(survey_menus(poll))
+    return _reply(blocks)
+
+
+def ballot_card(poll: Poll) -> Reply:
+    """The question and the ballot, and no count: what a reminder carries. A stored reminder
+    holding the tally of its moment would let a reader of two reminders an hour apart see what
+    the members who voted in between chose."""
+    assert poll.id is not None
+    if poll.kind == "survey":
+        head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id})"
+        listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(poll.option_list, 1))
+        return _reply([Section(f"{head}\n{listed}"), survey_menus(poll)])
+    head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+    options = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
+    return _reply([Section(head), Context(settings_line(poll)), Section(options), ballot(poll)])
+
+
+def final_poll_results(poll: Poll, results: Results | None) -> Reply:
+    """What is posted when a poll closes; a scheduling poll's offers its winning times as meetings."""
+    head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
+    if results is None:
+        lines = [head, too_few(poll)]
+    else:
+        lines = [head, f"{plural(results.voters, 'voter')}."]
+        lines += result_lines(poll, results)
+        if poll.kind == "ranked" and results.voters:
+            lines += rounds_lines(poll, results)
+        lines.append(describe_winner(poll, results))
+    blocks: list[Block] = [Section("\n".join(lines))]
+    if poll.kind == "when" and results and results.winners and poll.meeting_id is None:
+        assert poll.id is not None
+        blocks.append(Context("A coordinator can turn the winning time into a meeting:"))
+        buttons = tuple(
+            Button(f"Schedule {label(poll, w, plain=True)}"[:MAX_OPTION], MEET.id(poll.id, w), "primary")
+            for w in results.winners[:MAX_BUTTONS]
+        )
+        blocks.append(Actions(buttons))
+    return Reply(text="\n".join(lines), blocks=tuple(blocks))
+
+
+def final_survey_results(poll: Poll, results: SurveyResults) -> Reply:
+    lines = [f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}", *survey_lines(results)]
+    return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
+
+
+def survey_lines(results: SurveyResults) -> list[str]:
+    if results.respondents < MIN_GROUP:
+        return [
+            f"Fewer than {MIN_GROUP} respondents; round {results.round} of this survey. Results are shown only "
+            f"from {MIN_GROUP} respondents on, so that nobody's answers can be read off them."
+        ]
+    lines = [f"{plural(results.respondents, 'respondent')}; round {results.round} of this survey."]
+    for n, q in enumerate(results.questions, 1):
+        if q.mean is None:
+            lines.append(f"{n}. {user_text(q.question)}: no answers")
+            continue
+        if q.answered < MIN_GROUP:
+            lines.append(f"{n}. {user_text(q.question)}: fewer than {MIN_GROUP} answers, not shown")
+            continue
+        spread = " ".join(f"{v}:{c}" for v, c in enumerate(q.counts, 1))
+        line = f"{n}. {user_text(q.question)}: average **{q.mean:.1f}** of 5 ({q.answered} answers; {spread})"
+        if q.previous_mean is not None:
+            change = q.mean - q.previous_mean
+            line += f", {'▲' if change > 0 else '▼' if change < 0 else '='}{abs(change):.1f} on the last round"
+        if q.by_sector:
+            line += "; by sector: " + ", ".join(f"{user_text(s)} {m:.1f}" for s, m in q.by_sector.items())
+        lines.append(line)
+    if results.sectors_hidden:
+        lines.append(
+            f"{plural(results.sectors_hidden, 'sector')} not shown separately: a sector is shown only with at "
+            f"least {MIN_GROUP} respondents, and only while those in no shown sector number none or at least "
+            f"{MIN_GROUP} too, so nobody can be singled out."
+        )
+    return lines
+
+
+def ballot(poll: Poll) -> Actions:
+    """Buttons for a few options, a menu for many, a menu per rank for ranked polls."""
+    assert poll.id is not None
+    count = len(poll.option_list)
+    choices = tuple(SelectOption(f"{i + 1}. {label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count))
+    if poll.kind == "ranked":
+        ordinal = ("1st", "2nd", "3rd", "4th", "5th")
+        return Actions(
+            tuple(Select(f"{ordinal[r]} choice", RANK.id(poll.id, r), choices) for r in range(min(count, MAX_RANKS)))
+        )
+    if poll.kind in ("multiple", "when"):
+        limit = poll.max_choices or count
+        return Actions((Select(f"Choose up to {limit}", PICK.id(poll.id), choices, limit),))
+    if count <= MAX_BUTTONS:
+        return Actions(
+            tuple(Button(label(poll, i, plain=True)[:MAX_OPTION], VOTE.id(poll.id, i)) for i in range(count))
+        )
+    return Actions((Select("Choose one", PICK.id(poll.id), choices),))
+
+
+def survey_menus(poll: Poll) -> Actions:
+    assert poll.id is not None
+    questions = poll.option_list
+    scale = tuple(SelectOption(f"{n} {name}", str(n)) for n, name in enumerate(SCALE, 1))
+    return Actions(
+        tuple(
+            Select(f"{q + 1}. {questions[q]}"[:150], ANSWER.id(poll.id, q), scale)
+            for q in range(min(len(questions), MAX_MENUS))
+        )
+    )
+
+
+def _reply(blocks: list[Block]) -> Reply:
+    text = "\n".join(b.text for b in blocks if isinstance(b, (Section, Context)))
+    return Reply(text=text, blocks=tuple(blocks))

@@ -1,0 +1,76 @@
+"""What a member does most, the same test on every platform: schedule and RSVP, vote, broadcast and
+acknowledge. Each runs against the console, Slack and Discord through `tests/sides.py`; a platform
+added later is covered by adding its side there (README, "Adding a platform")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.sides import SIDES, Post, Side
+
+
+@pytest.fixture(params=sorted(SIDES))
+async def side(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Side]:
+    async with SIDES[request.param](tmp_path) as opened:
+        yield opened
+
+
+def having(words: str):
+    def check(posts: list[Post]) -> bool:
+        return any(words in p.text for p in posts)
+
+    return check
+
+
+def the(posts: list[Post], words: str) -> Post:
+    return next(p for p in posts if words in p.text)
+
+
+async def test_a_meeting_is_announced_and_an_rsvp_shows_on_its_card(side: Side) -> None:
+    answer = await side.command('/meeting schedule "Budget review" --when "tomorrow 6pm"')
+    assert "Scheduled Budget review (#1)" in answer
+    card = the(await side.posts(having("Budget review")), "Budget review")
+    assert list(card.buttons) == ["Going", "Maybe", "Can't go"]
+    assert re.search(r"Going\W+0", card.text)
+
+    answer = await side.click(card, "Going", as_="maria")
+    assert "Recorded: Going for Budget review" in answer
+    card = the(await side.posts(having("Going 1")), "Budget review")
+    assert "Maybe 0" in card.text
+
+    listing = await side.command("/meeting list", as_="maria")
+    assert "Budget review" in listing and "#1" in listing
+
+
+async def test_a_vote_is_counted_once_and_can_be_changed(side: Side) -> None:
+    answer = await side.command('/poll create "Lunch?" Pizza Tacos')
+    assert "Poll #1" in answer
+    card = the(await side.posts(having("Lunch?")), "Lunch?")
+    assert list(card.buttons) == ["Pizza", "Tacos"]
+
+    assert "Recorded in poll #1: Tacos" in await side.click(card, "Tacos", as_="maria")
+    card = the(await side.posts(having("1 voter")), "Lunch?")
+    assert "Recorded in poll #1: Pizza" in await side.click(card, "Pizza", as_="maria")
+    card = the(await side.posts(having("1 voter")), "Lunch?")
+
+    results = await side.command("/poll results 1", as_="maria")
+    assert re.search(r"1 \(100%\)\W+1\. Pizza", results), results
+    assert re.search(r"0 \(0%\)\W+2\. Tacos", results), results
+
+
+async def test_a_broadcast_reaches_the_channel_and_is_acknowledged(side: Side) -> None:
+    answer = await side.command('/broadcast send "Road closed on Main St"')
+    assert "Broadcast #1 goes to 1 channel" in answer
+    card = the(await side.posts(having("Road closed on Main St")), "Road closed")
+    assert list(card.buttons) == ["Acknowledge"]
+
+    assert "your acknowledgement of broadcast #1 is recorded" in await side.click(card, "Acknowledge", as_="maria")
+    again = await side.click(card, "Acknowledge", as_="maria")
+    assert "already" in again
+
+    status = await side.command("/broadcast status 1")
+    assert "Acknowledged by 1 member" in status, status
