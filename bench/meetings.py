@@ -61,7 +61,7 @@ async def seed(
                 title=f"Meeting {n}",
                 timezone="UTC",
                 local_start=s.replace(tzinfo=None).isoformat(),
-                channel_ids=str(channel_id),
+                channel_ids=[channel_id],
                 rrule="FREQ=WEEKLY",
                 next_materialize_at=s,
             )

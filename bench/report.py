@@ -71,7 +71,7 @@ async def seed(db: Database, coalition_id: int, now: datetime) -> None:
                 "title": f"Meeting {n}",
                 "timezone": "UTC",
                 "local_start": "2026-01-01T18:00:00",
-                "channel_ids": "",
+                "channel_ids": [],
                 "created_at": now - timedelta(days=200),
             }
             for n in range(500)
@@ -107,7 +107,7 @@ async def seed(db: Database, coalition_id: int, now: datetime) -> None:
                 "allow_change": True,
                 "eligible": "",
                 "timezone": "UTC",
-                "channel_ids": "",
+                "channel_ids": [],
                 "status": "closed",
                 "created_at": now - timedelta(hours=6 + 13 * n),
             }

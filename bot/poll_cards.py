@@ -59,7 +59,7 @@ def label(poll: Poll, index: int, *, plain: bool = False) -> str:
 
 
 def describe_eligible(poll: Poll) -> str:
-    return ", ".join(poll.eligible_list) or "every member"
+    return ", ".join(poll.eligible) or "every member"
 
 
 def shows_results(poll: Poll) -> bool:
@@ -89,7 +89,7 @@ def settings_line(poll: Poll) -> str:
         parts.append("results shown when it closes")
     if not poll.allow_change:
         parts.append("votes are final")
-    if poll.eligible_list:
+    if poll.eligible:
         parts.append(f"for {user_text(describe_eligible(poll))}")
     return " · ".join(parts)
 

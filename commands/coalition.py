@@ -40,7 +40,7 @@ async def whoami(ctx: CommandContext) -> Reply:
     if not member.timezone:
         zone_note += "; set yours with `/coalition timezone`"
     here = (
-        f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tag_list) or 'none')})."
+        f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tags) or 'none')})."
         if ctx.channel
         else "This channel is not linked to the coalition."
     )
@@ -135,7 +135,7 @@ async def channels(ctx: CommandContext) -> Reply:
         )
     lines = [f"**Channels linked to {user_text(ctx.coalition.name)}** ({len(linked)}):"]
     for ch in linked:
-        tags = f" (tags: {user_text(', '.join(ch.tag_list))})" if ch.tag_list else ""
+        tags = f" (tags: {user_text(', '.join(ch.tags))})" if ch.tags else ""
         lines.append(f"• {user_text('#' + (ch.name or ch.channel_id))} on {ch.platform}{tags}")
     return Reply("\n".join(lines), private=True)
 

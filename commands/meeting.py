@@ -10,9 +10,9 @@ from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
-from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, parse_minutes
+from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, lead_times
 from bot.text import plural
-from bot.times import TimeProblem, format_duration, parse_duration
+from bot.times import format_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -234,46 +234,22 @@ async def done(ctx: CommandContext) -> Reply:
     return Reply(f"Action #{item.id} is done: {user_text(item.text)}. Its reminders are withdrawn.", private=True)
 
 
-def describe_minutes(value: str | None) -> str:
-    return ", ".join(format_duration(d) for d in parse_minutes(value or ""))
-
-
-def _lead_times(text: str) -> str:
-    """ "24h,1h" as stored minutes; raises MeetingProblem with the correct form."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or len(parts) > 3:
-        raise MeetingProblem("Give one to three lead times, like 24h,1h or 2h.")
-    minutes = []
-    for part in parts:
-        try:
-            duration = parse_duration(part)
-        except TimeProblem as exc:
-            raise MeetingProblem(str(exc)) from None
-        if not timedelta(minutes=5) <= duration <= timedelta(days=14):
-            raise MeetingProblem(f"'{part}' is not between 5 minutes and 14 days.")
-        minutes.append(int(duration.total_seconds() // 60))
-    return ",".join(str(m) for m in sorted(set(minutes), reverse=True))
+def describe_minutes(minutes: list[int] | None) -> str:
+    return ", ".join(format_duration(d) for d in lead_times(minutes))
 
 
 async def reminders(ctx: CommandContext) -> Reply:
     mine, everyone, nudge = ctx.args["mine"], ctx.args["coalition"], ctx.args["nudge"]
     coalition = ctx.coalition
     try:
-        if mine is not None:
-            key = mine.strip().lower()
-            ctx.me.reminder_minutes = None if key == "default" else "off" if key == "off" else _lead_times(mine)
-            await ctx.services.coalitions.save_member(ctx.me)
-        if everyone is not None:
-            coalition.reminder_minutes = "off" if everyone.strip().lower() == "off" else _lead_times(everyone)
-        if nudge is not None:
-            coalition.nudge_minutes = None if nudge.strip().lower() == "off" else int(_lead_times(nudge).split(",")[0])
+        await ctx.services.meetings.set_reminders(coalition, ctx.me, mine=mine, everyone=everyone, nudge=nudge)
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
     if everyone is not None or nudge is not None:
-        await ctx.services.coalitions.save(coalition)
-        ctx.audit_note = f"reminders {coalition.reminder_minutes}, nudge {coalition.nudge_minutes or 'off'}"
+        lead = describe_minutes(coalition.reminder_minutes) or "off"
+        ctx.audit_note = f"reminders {lead}, nudge {coalition.nudge_minutes or 'off'}"
     own = ctx.me.reminder_minutes
-    yours = "off" if own == "off" else describe_minutes(own) if own else "the coalition's"
+    yours = "the coalition's" if own is None else describe_minutes(own) or "off"
     nudging = (
         format_duration(timedelta(minutes=coalition.nudge_minutes)) + " before" if coalition.nudge_minutes else "off"
     )

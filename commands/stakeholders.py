@@ -10,7 +10,7 @@ from bot.permissions import Permission
 from bot.replies import Attachment, Reply, error
 from bot.services.digests import WEEKDAYS, DigestProblem, parse_weekday
 from bot.services.reports import LABELS, METRICS, Figures, Report
-from bot.services.stakeholders import StakeholderProblem, sector_list
+from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
 from commands.context import CommandContext
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
@@ -57,8 +57,8 @@ async def sectors(ctx: CommandContext) -> Reply:
         except StakeholderProblem as exc:
             return error(str(exc), ctx.usage)
         ctx.audit_note = "sectors changed"
-    listed = ", ".join(sector_list(ctx.coalition.sectors))
-    looked_for = ", ".join(sector_list(ctx.coalition.wanted_sectors)) or "none"
+    listed = ", ".join(ctx.coalition.sectors)
+    looked_for = ", ".join(ctx.coalition.wanted_sectors) or "none"
     return Reply(f"Sectors members choose from: {listed}.\nSectors the map looks for: {looked_for}.", private=True)
 
 

@@ -12,15 +12,25 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import JSONList, UTCDateTime
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-DEFAULT_SECTORS = "law-enforcement,local-government,nonprofit,business,school,faith,resident,youth,other"
-DEFAULT_WANTED = "law-enforcement,local-government,nonprofit,business,school,faith,resident,youth"
+DEFAULT_WANTED = (
+    "law-enforcement",
+    "local-government",
+    "nonprofit",
+    "business",
+    "school",
+    "faith",
+    "resident",
+    "youth",
+)
+DEFAULT_SECTORS = (*DEFAULT_WANTED, "other")
+DEFAULT_LEAD_MINUTES = (1440, 60)
 
 
 class Coalition(SQLModel, table=True):
@@ -29,10 +39,18 @@ class Coalition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
     timezone: str = Field(default="UTC", max_length=64)
-    reminder_minutes: str = Field(default="1440,60", max_length=100)  # meeting reminders, minutes before
+    # Meeting reminders, minutes before, longest first; [] for none.
+    reminder_minutes: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_LEAD_MINUTES), sa_column=Column(JSONList, nullable=False)
+    )
     nudge_minutes: int | None = None  # ask members who have not answered, this long before (off: None)
-    sectors: str = Field(default=DEFAULT_SECTORS, max_length=500)  # the sectors members choose from
-    wanted_sectors: str = Field(default=DEFAULT_WANTED, max_length=500)  # those the map checks for
+    # The sectors members choose from, and those the stakeholder map checks for.
+    sectors: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SECTORS), sa_column=Column(JSONList, nullable=False)
+    )
+    wanted_sectors: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_WANTED), sa_column=Column(JSONList, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -63,15 +81,11 @@ class Channel(SQLModel, table=True):
     workspace_id: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
     name: str = Field(default="", max_length=100)
-    tags: str = Field(default="", max_length=500)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
     linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     digest_weekday: int | None = None  # weekly digest: 0 Monday .. 6 Sunday; None: off
     digest_hour: int = 9  # in the coalition's time zone
     digest_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
-
-    @property
-    def tag_list(self) -> list[str]:
-        return [t for t in self.tags.split(",") if t]
 
 
 class Member(SQLModel, table=True):
@@ -92,7 +106,8 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     organisation: str | None = Field(default=None, max_length=100)
     sector: str | None = Field(default=None, max_length=40)
-    reminder_minutes: str | None = Field(default=None, max_length=100)  # None: the coalition's; "off"; "120,15"
+    # Own meeting reminders, minutes before: None for the coalition's, [] for none.
+    reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSONList, nullable=True))
     # Random per member; anonymous ballots are keyed by it, and it goes with the member at forget-me.
     # None for members who joined before it existed: their keys use the member id, as they did.
     ballot_salt: str | None = Field(default=None, max_length=32)
@@ -146,7 +161,7 @@ class Broadcast(SQLModel, table=True):
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
     author_id: int | None = Field(default=None, foreign_key="members.id")  # None once the author is forgotten
     text: str = Field(sa_column=Column(Text, nullable=False))
-    tags: str = Field(default="", max_length=500)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
     ack_enabled: bool = True
     send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(default="scheduled", max_length=12)  # scheduled, cancelled
@@ -221,7 +236,7 @@ class Meeting(SQLModel, table=True):
     local_start: str = Field(max_length=19)  # ISO "2026-12-01T19:00:00", in `timezone`
     rrule: str | None = Field(default=None, max_length=300)
     duration_minutes: int = 60
-    channel_ids: str = Field(default="", max_length=2000)  # linked channel rows announced in
+    channel_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))  # announced in
     created_by: int | None = Field(default=None, foreign_key="members.id")
     status: str = Field(default="active", max_length=12)
     next_materialize_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
@@ -307,9 +322,9 @@ class Poll(SQLModel, table=True):
     anonymous: bool = False
     hidden: bool = False  # results only once the poll is closed
     allow_change: bool = True
-    eligible: str = Field(default="", max_length=500)
+    eligible: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
     timezone: str = Field(default="UTC", max_length=64)  # the creator's, for labels that cannot localise
-    channel_ids: str = Field(default="", max_length=2000)  # linked channel rows it was posted in
+    channel_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))  # posted in
     status: str = Field(default="open", max_length=8)  # open, closed
     closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -327,10 +342,6 @@ class Poll(SQLModel, table=True):
     def option_list(self) -> list[str]:
         """The options (a survey's statements), in order."""
         return list(json.loads(self.options))
-
-    @property
-    def eligible_list(self) -> list[str]:
-        return [w for w in self.eligible.split(",") if w]
 
 
 class PollKey(SQLModel, table=True):

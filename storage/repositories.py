@@ -73,7 +73,7 @@ class CoalitionRepository:
             workspace_id=space.workspace_id,
             channel_id=channel_id,
             name=name,
-            tags=",".join(tags),
+            tags=list(tags),
         )
         self.session.add(channel)
         await self.session.flush()

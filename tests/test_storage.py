@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import Database, Repositories
-from storage.migrate import alembic_config, current_revision, head_revision
+from storage.migrate import alembic_config, current_revision, head_revision, migrating
 from storage.models import Member
 from tests.conftest import make_database
 
@@ -33,9 +33,66 @@ async def test_upgrade_is_idempotent_and_downgrade_round_trips(db: Database) -> 
         assert "members" not in inspect(connection).get_table_names()
         command.upgrade(config, "head")
 
-    async with db.engine.begin() as conn:
-        await conn.run_sync(down_and_up)
+    await migrating(db.engine, down_and_up)
     assert await current_revision(db.engine) == head_revision()
+
+
+async def test_comma_joined_lists_become_json_lists_on_upgrade(db: Database) -> None:
+    """A database from before 0011 keeps its tags, sectors, lead times and channel ids."""
+    config = alembic_config()
+    when = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def back_to_0010(connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        command.upgrade(config, "0010")
+        connection.execute(
+            text(
+                "INSERT INTO coalitions (id, name, timezone, reminder_minutes, sectors, wanted_sectors, created_at) "
+                "VALUES (1, 'Eastside', 'UTC', 'off', 'faith,youth', 'youth', :t)"
+            ),
+            {"t": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO spaces (id, coalition_id, platform, workspace_id, name, created_at) "
+                "VALUES (1, 1, 'slack', 'T1', 'Eastside', :t)"
+            ),
+            {"t": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO channels (id, coalition_id, space_id, platform, workspace_id, channel_id, name, tags, "
+                "linked_at, digest_hour) VALUES (1, 1, 1, 'slack', 'T1', 'C1', 'general', 'police,city', :t, 9)"
+            ),
+            {"t": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO members (id, coalition_id, platform, workspace_id, user_id, display_name, role, "
+                "reminder_minutes, joined_at) VALUES (1, 1, 'slack', 'T1', 'U1', 'Dana', 'member', '120,15', :t)"
+            ),
+            {"t": when},
+        )
+        command.upgrade(config, "head")
+
+    await migrating(db.engine, back_to_0010)
+    async with db.session() as session:
+        repos = Repositories(session)
+        coalition = await repos.coalitions.get(1)
+        assert coalition is not None
+        assert (coalition.reminder_minutes, coalition.sectors, coalition.wanted_sectors) == (
+            [],
+            ["faith", "youth"],
+            ["youth"],
+        )
+        channel = await repos.coalitions.channel_by_id(1)
+        assert channel is not None and channel.tags == ["police", "city"]
+        member = await repos.members.by_id(1)
+        assert member is not None and member.reminder_minutes == [120, 15]
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT tags FROM channels WHERE id = 1"))).scalar_one()
+    assert stored == '["police", "city"]'
 
 
 async def test_coalition_space_channel_member_round_trip(db: Database) -> None:
@@ -63,7 +120,7 @@ async def test_coalition_space_channel_member_round_trip(db: Database) -> None:
         found = await repos.coalitions.space("slack", "T1")
         assert found is not None and found.name == "Eastside PD"
         channel = await repos.coalitions.channel("slack", "T1", "C1")
-        assert channel is not None and channel.tag_list == ["police", "city"]
+        assert channel is not None and channel.tags == ["police", "city"]
         member = await repos.members.find(found.coalition_id, "slack", "T1", "U1")
         assert member is not None
         assert (member.display_name, member.sector, member.role) == (

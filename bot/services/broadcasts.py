@@ -64,12 +64,12 @@ class BroadcastService:
     ) -> tuple[Broadcast, list[Channel]]:
         channels = await self.repos.coalitions.channels(coalition_id)
         if tags:
-            known = sorted({t for c in channels for t in c.tag_list})
+            known = sorted({t for c in channels for t in c.tags})
             unknown = [t for t in tags if t not in known]
             if unknown:
                 listing = ", ".join(known) if known else "none yet (add some with /coalition link --tags ...)"
                 raise BroadcastProblem(f"No linked channel has the tag '{unknown[0]}'. Tags in use: {listing}.")
-            channels = [c for c in channels if set(c.tag_list) & set(tags)]
+            channels = [c for c in channels if set(c.tags) & set(tags)]
         if not channels:
             raise BroadcastProblem("No channels are linked yet. Link some with `/coalition link` first.")
         now = self.clock.now()

@@ -212,7 +212,7 @@ class CoalitionService:
         return Place(coalition, space, channel)
 
     async def retag(self, channel: Channel, tags: list[str]) -> Channel:
-        channel.tags = ",".join(tags)
+        channel.tags = list(tags)
         return await self.repos.coalitions.save_channel(channel)
 
     async def channels(self, coalition: Coalition) -> list[Channel]:
@@ -225,9 +225,9 @@ class CoalitionService:
         channels = [here]
         if tags:
             linked = await self.channels(coalition)
-            extra = linked if tags == ["all"] else [c for c in linked if set(c.tag_list) & set(tags)]
+            extra = linked if tags == ["all"] else [c for c in linked if set(c.tags) & set(tags)]
             if not extra:
-                known = sorted({t for c in linked for t in c.tag_list})
+                known = sorted({t for c in linked for t in c.tags})
                 listing = ", ".join(known) if known else "none yet (add some with /coalition link --tags ...)"
                 raise TargetProblem(f"No linked channel has the tag '{tags[0]}'. Tags in use: {listing}; or say all.")
             channels += [c for c in extra if c.id != here.id]

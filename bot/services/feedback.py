@@ -79,7 +79,7 @@ class FeedbackService:
             ),
         )
         stamp = f"{KIND}:{secrets.token_hex(8)}"  # random: nothing in the delivery rows points back at the hash
-        channels = [c for c in await self.repos.coalitions.channels(coalition.id) if COORDINATORS_TAG in c.tag_list]
+        channels = [c for c in await self.repos.coalitions.channels(coalition.id) if COORDINATORS_TAG in c.tags]
         if channels:
             for channel in channels:
                 await self.outbox.to_channel(

@@ -24,8 +24,9 @@ from bot.problems import Problem
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
+from bot.times import TimeProblem, parse_duration
 from storage import Repositories
-from storage.models import ActionItem, Channel, Meeting, Member, Occurrence, Reminder
+from storage.models import ActionItem, Channel, Coalition, Meeting, Member, Occurrence, Reminder
 
 SOURCE = "meeting"
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
@@ -103,7 +104,7 @@ class MeetingService:
             local_start=local.isoformat(),
             rrule=recurrence_rule(every, local),
             duration_minutes=int(duration.total_seconds() // 60),
-            channel_ids=",".join(str(c.id) for c in channels),
+            channel_ids=[c.id for c in channels if c.id is not None],
             created_by=author.id,
             created_at=self.clock.now(),
         )
@@ -149,7 +150,7 @@ class MeetingService:
         coalition = await self.repos.coalitions.get(meeting.coalition_id)
         assert coalition is not None
         now = self.clock.now()
-        for offset in parse_minutes(coalition.reminder_minutes):
+        for offset in lead_times(coalition.reminder_minutes):
             if occurrence.start - offset > now:
                 await self.repos.meetings.add(
                     Reminder(
@@ -176,10 +177,10 @@ class MeetingService:
         """A member with their own lead times gets their own reminder rows (none when "off")."""
         assert occurrence.id is not None and member.id is not None
         await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
-        if member.reminder_minutes in (None, "", "off"):
+        if not member.reminder_minutes:
             return
         now = self.clock.now()
-        for offset in parse_minutes(member.reminder_minutes or ""):
+        for offset in lead_times(member.reminder_minutes):
             if occurrence.start - offset > now:
                 await self.repos.meetings.add(
                     Reminder(
@@ -202,7 +203,7 @@ class MeetingService:
     # Announcements and RSVPs -----------------------------------------------------------------
 
     async def channels_of(self, meeting: Meeting) -> list[Channel]:
-        wanted = {int(i) for i in meeting.channel_ids.split(",") if i}
+        wanted = set(meeting.channel_ids)
         return [c for c in await self.repos.coalitions.channels(meeting.coalition_id) if c.id in wanted]
 
     # Finding and listing ------------------------------------------------------------------
@@ -308,6 +309,31 @@ class MeetingService:
 
     # Reminders -------------------------------------------------------------------------------
 
+    async def set_reminders(
+        self,
+        coalition: Coalition,
+        member: Member,
+        *,
+        mine: str | None = None,
+        everyone: str | None = None,
+        nudge: str | None = None,
+    ) -> None:
+        """Lead times as typed ("24h,1h", "off", "default" for a member's own): all are checked
+        before any is changed. They apply to meetings scheduled or moved from now on."""
+        own = None if mine is None else mine.strip().lower()
+        own_minutes = None if own in (None, "default", "off") else parse_lead_times(mine or "")
+        all_minutes = None if everyone is None or everyone.strip().lower() == "off" else parse_lead_times(everyone)
+        nudge_minutes = None if nudge is None or nudge.strip().lower() == "off" else parse_lead_times(nudge)[0]
+        if mine is not None:
+            member.reminder_minutes = [] if own == "off" else own_minutes
+            await self.repos.members.save(member)
+        if everyone is not None:
+            coalition.reminder_minutes = all_minutes or []
+        if nudge is not None:
+            coalition.nudge_minutes = nudge_minutes
+        if everyone is not None or nudge is not None:
+            await self.repos.coalitions.save(coalition)
+
     async def send_due_reminders(self, now: datetime) -> int:
         handled = 0
         for reminder in await self.repos.meetings.due_reminders(now):
@@ -347,7 +373,7 @@ class MeetingService:
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
             if member is None or rsvp.answer not in ("going", "maybe"):
                 continue
-            own = member.reminder_minutes not in (None, "")
+            own = member.reminder_minutes is not None
             if (reminder.member_id is None and not own) or reminder.member_id == member.id:
                 await self.outbox.to_member(
                     member,
@@ -549,11 +575,26 @@ class MeetingService:
         return calendar.to_ical()
 
 
-def parse_minutes(value: str) -> list[timedelta]:
-    """Stored lead times ("1440,60") as durations; "off" or empty: none."""
-    if not value or value == "off":
-        return []
-    return [timedelta(minutes=int(part)) for part in value.split(",") if part.strip().isdigit()]
+def parse_lead_times(text: str) -> list[int]:
+    """ "24h,1h" as minutes before, longest first; raises MeetingProblem with the correct form."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or len(parts) > 3:
+        raise MeetingProblem("Give one to three lead times, like 24h,1h or 2h.")
+    minutes = []
+    for part in parts:
+        try:
+            duration = parse_duration(part)
+        except TimeProblem as exc:
+            raise MeetingProblem(str(exc)) from None
+        if not timedelta(minutes=5) <= duration <= timedelta(days=14):
+            raise MeetingProblem(f"'{part}' is not between 5 minutes and 14 days.")
+        minutes.append(int(duration.total_seconds() // 60))
+    return sorted(set(minutes), reverse=True)
+
+
+def lead_times(minutes: list[int] | None) -> list[timedelta]:
+    """Stored lead times (minutes before) as durations; None or []: none."""
+    return [timedelta(minutes=m) for m in minutes or []]
 
 
 def _rrule_dict(rule: str) -> dict[str, str]:

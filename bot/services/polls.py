@@ -32,11 +32,7 @@ from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
 from bot.services.runoff import Results, Round, instant_runoff
 from bot.services.surveys import (
-    MAX_QUESTIONS,
-    MIN_GROUP,
-    SurveyResults,
     SurveyService,
-    survey_results_from_json,
     survey_results_to_json,
 )
 from bot.spreadsheets import cell, table
@@ -73,7 +69,7 @@ class PollService:
         self.outbox = outbox
         self.clock = clock
         self.secret = secret
-        self.surveys = SurveyService(repos)
+        self.surveys = SurveyService(repos, clock)
         self._keys: dict[int, PollKeys | None] = {}  # unwrapped once per transaction
 
     # Creating ------------------------------------------------------------------------------
@@ -98,8 +94,7 @@ class PollService:
         if kind not in KINDS:
             raise PollProblem(f"'{kind}' is not a kind of poll: use {', '.join(KINDS)}.")
         if kind == "survey":
-            if not 1 <= len(options) <= MAX_QUESTIONS:
-                raise PollProblem(f"A survey has 1 to {MAX_QUESTIONS} questions; {len(options)} were given.")
+            self.surveys.check_questions(options)
             anonymous, hidden = True, True  # always: answers are only ever shown as totals, once closed
         elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise PollProblem(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {len(options)} were given.")
@@ -118,7 +113,7 @@ class PollService:
             raise PollProblem('The closing time is in the past; give a time still to come, like "friday 5pm".')
         roles = {Role.COORDINATOR.value, Role.MEMBER.value}
         coalition = await self.repos.coalitions.get(coalition_id)
-        known_sectors = [s for s in (coalition.sectors if coalition else "").split(",") if s]
+        known_sectors = coalition.sectors if coalition else []
         for who in eligible or []:
             if who not in roles and who not in known_sectors:
                 raise PollProblem(
@@ -136,9 +131,9 @@ class PollService:
                 anonymous=anonymous,
                 hidden=hidden,
                 allow_change=allow_change,
-                eligible=",".join(eligible or []),
+                eligible=list(eligible or []),
                 timezone=zone.key,
-                channel_ids=",".join(str(c.id) for c in channels),
+                channel_ids=[c.id for c in channels if c.id is not None],
                 closes_at=closes_at,
                 created_by=author.id,
                 created_at=now,
@@ -170,7 +165,7 @@ class PollService:
     async def has_answered(self, poll: Poll, member: Member) -> bool:
         key = await self.voter_key(poll, member)
         if poll.kind == "survey":
-            return await self.repos.polls.survey_response(poll.id or 0, key) is not None
+            return await self.surveys.has_answered(poll, key)
         return await self.repos.polls.ballot(poll.id or 0, key) is not None
 
     async def became_meeting(self, poll: Poll, meeting_id: int) -> None:
@@ -206,7 +201,7 @@ class PollService:
         return parse_choices(keys.open(stored) if keys is not None else stored)
 
     def is_eligible(self, poll: Poll, member: Member) -> bool:
-        wanted = set(poll.eligible_list)
+        wanted = set(poll.eligible)
         if not wanted:
             return True
         return member.role in wanted or (member.sector or "").lower() in wanted
@@ -330,18 +325,12 @@ class PollService:
 
     async def card(self, poll: Poll) -> Reply:
         """The poll's card as it stands, counted now."""
-        if poll.kind != "survey":
-            return cards.poll_card(poll, await self.shown_results(poll), self.clock.now())
-        assert poll.id is not None
-        if poll.final_tally is not None:
-            respondents = survey_results_from_json(poll.final_tally).respondents
-        else:
-            respondents = len(await self.repos.polls.survey_responses(poll.id))
-        rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
-        return cards.survey_card(poll, respondents, rounds, self.clock.now())
+        if poll.kind == "survey":
+            return await self.surveys.card(poll)
+        return cards.poll_card(poll, await self.shown_results(poll), self.clock.now())
 
     async def channels_of(self, poll: Poll) -> list[Channel]:
-        wanted = {int(i) for i in poll.channel_ids.split(",") if i}
+        wanted = set(poll.channel_ids)
         return [c for c in await self.repos.coalitions.channels(poll.coalition_id) if c.id in wanted]
 
     def _refresh_later(self, poll: Poll) -> None:
@@ -442,27 +431,12 @@ class PollService:
         await self.repos.polls.save(poll)
         return len(waiting)
 
-    def _survey_csv(self, poll: Poll, results: SurveyResults) -> bytes:
-        header = ["survey", "title", "round", "respondents", "question", "answers", "average"]
-        header += ["answered 1", "answered 2", "answered 3", "answered 4", "answered 5", "previous round average"]
-        rows = []
-        for q in results.questions:
-            survey = [poll.id, cell(poll.question), results.round, results.respondents]
-            if results.respondents < MIN_GROUP or q.answered < MIN_GROUP:  # too few to show without naming anyone
-                rows.append([*survey, cell(q.question), "", "", "", "", "", "", "", ""])
-                continue
-            mean = "" if q.mean is None else f"{q.mean:.2f}"
-            previous = "" if q.previous_mean is None else f"{q.previous_mean:.2f}"
-            rows.append([*survey, cell(q.question), q.answered, mean, *q.counts, previous])
-        return table(header, rows)
-
     async def export_csv(self, poll: Poll) -> list[tuple[str, bytes]]:
         """One rectangular table per file (one header row, one kind of row): the counts; the rounds
         of a ranked poll; one row per voter only when the poll is not anonymous."""
         assert poll.id is not None
         if poll.kind == "survey":
-            survey = await self.surveys.results(poll, await self.keys_of(poll))
-            return [(f"survey-{poll.id}.csv", self._survey_csv(poll, survey))]
+            return await self.surveys.export_csv(poll, await self.keys_of(poll))
         shown = await self.shown_results(poll)
         results = shown or Results(0, [0] * len(poll.option_list), [])
         counted = "first choices" if poll.kind == "ranked" else "votes"

@@ -37,10 +37,6 @@ class StakeholderMap:
     platforms: Counter[str] = field(default_factory=Counter)
 
 
-def sector_list(text: str) -> list[str]:
-    return [s for s in text.split(",") if s]
-
-
 def parse_sectors(value: list[str], what: str) -> list[str]:
     """Sector names as typed (`resident,youth`): lower case, letters, digits and dashes."""
     names = []
@@ -60,7 +56,7 @@ class StakeholderService:
         self.repos = repos
 
     def sectors(self, coalition: Coalition) -> list[str]:
-        return sector_list(coalition.sectors)
+        return list(coalition.sectors)
 
     def check_sector(self, coalition: Coalition, sector: str) -> str:
         name = sector.strip().lower().replace(" ", "-")
@@ -90,17 +86,17 @@ class StakeholderService:
                     f"Members have the sector {', '.join(dropped)}; keep it in the list, "
                     "or change their profiles first."
                 )
-            coalition.sectors = ",".join(names)
-            coalition.wanted_sectors = ",".join(s for s in sector_list(coalition.wanted_sectors) if s in names)
+            coalition.sectors = names
+            coalition.wanted_sectors = [s for s in coalition.wanted_sectors if s in names]
         if wanted is not None:
             names = parse_sectors(wanted, "a coalition")
             unknown = [n for n in names if n not in self.sectors(coalition)]
             if unknown:
-                known = coalition.sectors.replace(",", ", ")
+                known = ", ".join(coalition.sectors)
                 raise StakeholderProblem(
                     f"'{unknown[0]}' is not one of the sectors ({known}); add it with --set first."
                 )
-            coalition.wanted_sectors = ",".join(names)
+            coalition.wanted_sectors = names
         await self.repos.coalitions.save(coalition)
 
     async def map(self, coalition: Coalition) -> StakeholderMap:
@@ -122,7 +118,7 @@ class StakeholderService:
                 by_sector.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])
             )
         ]
-        wanted = sector_list(coalition.wanted_sectors)
+        wanted = list(coalition.wanted_sectors)
         counts = {r.sector: r.members for r in rows}
         return StakeholderMap(
             rows=rows,

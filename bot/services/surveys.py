@@ -12,8 +12,11 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from bot.clock import Clock
 from bot.problems import Problem
+from bot.replies import Reply
 from bot.sealing import PollKeys
+from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
@@ -85,8 +88,35 @@ def _mean(values: list[int]) -> float | None:
 
 
 class SurveyService:
-    def __init__(self, repos: Repositories) -> None:
+    """What is particular to surveys; the lifecycle they share with polls (posting, sealing,
+    closing, reminding) is `PollService`'s, over the same poll row and keys."""
+
+    def __init__(self, repos: Repositories, clock: Clock) -> None:
         self.repos = repos
+        self.clock = clock
+
+    @staticmethod
+    def check_questions(questions: list[str]) -> None:
+        if not 1 <= len(questions) <= MAX_QUESTIONS:
+            raise SurveyProblem(f"A survey has 1 to {MAX_QUESTIONS} questions; {len(questions)} were given.")
+
+    async def has_answered(self, poll: Poll, voter_key: str) -> bool:
+        return await self.repos.polls.survey_response(poll.id or 0, voter_key) is not None
+
+    async def card(self, poll: Poll) -> Reply:
+        """The survey as posted: its questions, how many have answered, its menus while open."""
+        assert poll.id is not None
+        if poll.final_tally is not None:
+            respondents = survey_results_from_json(poll.final_tally).respondents
+        else:
+            respondents = len(await self.repos.polls.survey_responses(poll.id))
+        rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
+        from bot import poll_cards  # the cards read this module's scale and thresholds
+
+        return poll_cards.survey_card(poll, respondents, rounds, self.clock.now())
+
+    async def export_csv(self, poll: Poll, keys: PollKeys | None) -> list[tuple[str, bytes]]:
+        return [(f"survey-{poll.id}.csv", _csv(poll, await self.results(poll, keys)))]
 
     async def answer(
         self, poll: Poll, member: Member, voter_key: str, answers: dict[int, int], keys: PollKeys | None = None
@@ -159,3 +189,18 @@ class SurveyService:
                 )
             )
         return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
+
+
+def _csv(poll: Poll, results: SurveyResults) -> bytes:
+    header = ["survey", "title", "round", "respondents", "question", "answers", "average"]
+    header += ["answered 1", "answered 2", "answered 3", "answered 4", "answered 5", "previous round average"]
+    rows = []
+    for q in results.questions:
+        survey = [poll.id, cell(poll.question), results.round, results.respondents]
+        if results.respondents < MIN_GROUP or q.answered < MIN_GROUP:  # too few to show without naming anyone
+            rows.append([*survey, cell(q.question), "", "", "", "", "", "", "", ""])
+            continue
+        mean = "" if q.mean is None else f"{q.mean:.2f}"
+        previous = "" if q.previous_mean is None else f"{q.previous_mean:.2f}"
+        rows.append([*survey, cell(q.question), q.answered, mean, *q.counts, previous])
+    return table(header, rows)
