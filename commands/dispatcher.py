@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot import markup
@@ -35,6 +35,7 @@ from commands.spec import CommandSpec, OptionType, Scope
 from storage.models import Member
 
 log = logging.getLogger(__name__)
+Context = TypeVar("Context", CommandContext, ActionContext)
 
 # What runs an event once its place, member and zone are known: parsing and the handler.
 Prepare = Callable[[Services, Place, Member | None, ZoneInfo], Awaitable[Reply]]
@@ -98,6 +99,30 @@ class Dispatcher:
             actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
         )
 
+    def _context(
+        self,
+        kind: type[Context],
+        actor: Actor,
+        where: ConversationRef,
+        services: Services,
+        place: Place,
+        member: Member | None,
+        zone: ZoneInfo,
+        **particular: Any,
+    ) -> Context:
+        """What a handler is given: the event's place, member and zone, and what its kind adds."""
+        return kind(
+            actor=actor,
+            where=where,
+            place=place,
+            member=member,
+            services=services,
+            registry=self.registry,
+            now=self.app.clock.now(),
+            zone=zone,
+            **particular,
+        )
+
     def _platform(self, where: ConversationRef) -> Platform:
         return self.platforms.get(where.platform) or NO_PLATFORM
 
@@ -124,15 +149,14 @@ class Dispatcher:
             refusal = self._refusal(spec.scope, spec.permission, place, member, where, "that button")
             if refusal is not None:
                 return refusal
-            ctx = ActionContext(
-                actor=actor,
-                where=where,
-                place=place,
-                member=member,
-                services=services,
-                registry=self.registry,
-                now=self.app.clock.now(),
-                zone=zone,
+            ctx = self._context(
+                ActionContext,
+                actor,
+                where,
+                services,
+                place,
+                member,
+                zone,
                 action_id=action_id,
                 params=params,
                 value=value,
@@ -153,18 +177,7 @@ class Dispatcher:
             refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, "the home view")
             if refusal is not None:
                 return refusal
-            ctx = CommandContext(
-                actor=actor,
-                where=where,
-                place=place,
-                member=member,
-                services=services,
-                registry=self.registry,
-                now=self.app.clock.now(),
-                zone=zone,
-                path=("home",),
-                args={},
-            )
+            ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=("home",), args={})
             return await home(ctx)
 
         return await self._in_transaction(actor, where, prepare, describe="home")
@@ -185,18 +198,7 @@ class Dispatcher:
                 return []
             member = await services.coalitions.find_member(place.coalition, actor.user)
             zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
-            ctx = CommandContext(
-                actor=actor,
-                where=where,
-                place=place,
-                member=member,
-                services=services,
-                registry=self.registry,
-                now=self.app.clock.now(),
-                zone=zone,
-                path=path,
-                args={},
-            )
+            ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=path, args={})
             suggestions = await completer(ctx, typed.strip().lower())
             await services.rollback()
         return suggestions[:25]
@@ -250,18 +252,7 @@ class Dispatcher:
             wait = await services.governance.check_rate(member, kind, spec.rate_limit)
             if wait is not None:
                 return error(wait)
-        ctx = CommandContext(
-            actor=actor,
-            where=where,
-            place=place,
-            member=member,
-            services=services,
-            registry=self.registry,
-            now=self.app.clock.now(),
-            zone=zone,
-            path=path,
-            args=args,
-        )
+        ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=path, args=args)
         reply = await spec.handler(ctx)
         if reply.error:
             return reply

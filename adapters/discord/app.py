@@ -18,7 +18,7 @@ import yarl
 
 from adapters.discord import render
 from adapters.discord.commands import command_payloads, read_interaction
-from adapters.discord.components import ClickingClient, build_view
+from adapters.discord.components import ClickingClient, message_parts
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.modals import FormModal
 from adapters.discord.platform import DiscordPlatform
@@ -157,10 +157,7 @@ class DiscordAdapter:
         if reply.replace_original and not reply.error:
             rendered = render.message(reply)
             await interaction.response.edit_message(
-                content=rendered.content,
-                embeds=rendered.embeds,
-                view=build_view(rendered.rows),
-                allowed_mentions=rendered.allowed_mentions,
+                **message_parts(rendered),
             )
             return
         await self.answer(interaction, reply)
@@ -196,10 +193,7 @@ class DiscordAdapter:
             rendered = render.message(reply)
             if reply.private:
                 await interaction.followup.send(
-                    content=rendered.content or "",
-                    embeds=rendered.embeds,
-                    view=build_view(rendered.rows),
-                    allowed_mentions=rendered.allowed_mentions,
+                    **message_parts(rendered),
                     ephemeral=True,
                     files=files_of(reply),
                 )
@@ -207,10 +201,7 @@ class DiscordAdapter:
                 await interaction.followup.send(content="Done.", ephemeral=True)
                 assert interaction.channel is not None
                 await interaction.channel.send(  # type: ignore[union-attr]
-                    content=rendered.content,
-                    embeds=rendered.embeds,
-                    view=build_view(rendered.rows),
-                    allowed_mentions=rendered.allowed_mentions,
+                    **message_parts(rendered),
                 )
             return
         await self.answer(interaction, reply)
@@ -218,10 +209,7 @@ class DiscordAdapter:
     async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
         rendered = render.message(reply)
         await interaction.response.send_message(
-            content=rendered.content,
-            embeds=rendered.embeds,
-            view=build_view(rendered.rows),
-            allowed_mentions=rendered.allowed_mentions,
+            **message_parts(rendered),
             ephemeral=reply.private,
             files=files_of(reply),
         )

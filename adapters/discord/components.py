@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.render import SELECT_PREFIX, Component
+from adapters.discord.render import SELECT_PREFIX, Component, DiscordMessage
 
 ClickHandler = Callable[[discord.Interaction, str, str | None], Awaitable[None]]
 
@@ -80,6 +80,16 @@ class ActionSelect(
         # Several values (a multi-choice menu) arrive together and travel on joined by commas.
         values = (interaction.data or {}).get("values") or []  # type: ignore[union-attr]
         await _click(interaction, self.action, ",".join(values) if values else None)
+
+
+def message_parts(rendered: DiscordMessage) -> dict[str, Any]:
+    """The keyword arguments every way of sending or editing a message takes alike."""
+    return {
+        "content": rendered.content,
+        "embeds": rendered.embeds,
+        "view": build_view(rendered.rows),
+        "allowed_mentions": rendered.allowed_mentions,
+    }
 
 
 def build_view(rows: list[list[Component]]) -> discord.ui.View:

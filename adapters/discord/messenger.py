@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-import aiohttp
 import discord
 
+from adapters.connections import connection_problems
 from adapters.discord import render
-from adapters.discord.components import build_view
+from adapters.discord.components import message_parts
 from adapters.discord.platform import DiscordPlatform
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
@@ -53,10 +53,7 @@ class DiscordMessenger:
         partial = self.client.get_partial_messageable(channel_id).get_partial_message(int(message.message_id))
         await self._call(
             partial.edit(
-                content=rendered.content,
-                embeds=rendered.embeds,
-                view=build_view(rendered.rows),
-                allowed_mentions=rendered.allowed_mentions,
+                **message_parts(rendered),
             )
         )
 
@@ -90,10 +87,7 @@ class DiscordMessenger:
         channel = self.client.get_partial_messageable(channel_id)
         return await self._call(
             channel.send(
-                content=rendered.content,
-                embeds=rendered.embeds,
-                view=build_view(rendered.rows),
-                allowed_mentions=rendered.allowed_mentions,
+                **message_parts(rendered),
                 nonce=nonce_for(key),
                 suppress_embeds=False,
             )
@@ -109,7 +103,8 @@ class DiscordMessenger:
     async def _call(request):  # type: ignore[no-untyped-def]
         """Turn Discord's answers into the outbox's three kinds of failure."""
         try:
-            return await request
+            with connection_problems("Discord"):
+                return await request
         except discord.RateLimited as exc:
             raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
         except discord.Forbidden as exc:
@@ -127,12 +122,6 @@ class DiscordMessenger:
             if 400 <= exc.status < 500:
                 raise DeliveryError(f"Discord refused: {exc.status} {exc.text or ''}".strip(), permanent=True) from exc
             raise DeliveryError(f"Discord error: {exc.status}") from exc
-        except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
-            raise DeliveryError(f"no answer from Discord ({type(exc).__name__})", unknown=True) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise DeliveryError(f"cannot reach Discord ({exc})") from exc
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(f"connection to Discord failed ({type(exc).__name__})", unknown=True) from exc
 
 
 Fingerprint = tuple[str, tuple[str, ...], tuple[str, ...]]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.connections import connection_problems
 from adapters.slack import render
 from adapters.slack.platform import SlackPlatform
 from bot.messenger import DeliveryError
@@ -111,7 +111,8 @@ class SlackMessenger:
     async def _call(self, request):  # type: ignore[no-untyped-def]
         """Turn Slack's answers into the outbox's three kinds of failure."""
         try:
-            return await request
+            with connection_problems("Slack"):
+                return await request
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error", "")) if exc.response is not None else ""
@@ -123,9 +124,3 @@ class SlackMessenger:
                     FIXES.get(error, "Slack refused: {error}").format(bot=self.bot_name, error=error), permanent=True
                 ) from exc
             raise DeliveryError(f"Slack error: {error or status}") from exc
-        except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
-            raise DeliveryError(f"no answer from Slack ({type(exc).__name__})", unknown=True) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise DeliveryError(f"cannot reach Slack ({exc})") from exc
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(f"connection to Slack failed ({type(exc).__name__})", unknown=True) from exc

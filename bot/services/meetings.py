@@ -10,6 +10,7 @@ down goes out at start-up if it is at most REMINDER_GRACE late, and is recorded 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -370,18 +371,15 @@ class MeetingService:
                     source=SOURCE,
                     source_id=occurrence.id,
                 )
-        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
-            if member is None or rsvp.answer not in ("going", "maybe"):
-                continue
-            own = member.reminder_minutes is not None
-            if (reminder.member_id is None and not own) or reminder.member_id == member.id:
-                await self.outbox.to_member(
-                    member,
-                    Reply(text, private=True),
-                    key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:dm:{member.id}",
-                    source=SOURCE,
-                    source_id=occurrence.id,
-                )
+
+        def reminded_now(member: Member) -> bool:
+            """The coalition's reminder goes to those without lead times of their own; an own one
+            to its member only."""
+            if reminder.member_id is None:
+                return member.reminder_minutes is None
+            return reminder.member_id == member.id
+
+        await self._tell_those_coming(occurrence, text, f"remind:{reminder.id}", only=reminded_now)
 
     async def _nudge(self, meeting: Meeting, occurrence: Occurrence) -> None:
         """Ask, privately, the members who have not answered yet (observers are not asked)."""
@@ -421,20 +419,9 @@ class MeetingService:
             await self.repos.meetings.add(meeting)
         for target in targets:
             await self.refresh_cards(meeting, target)
-        # Those who said they'd come are told.
         for target in targets:
-            for rsvp, member in await self.repos.meetings.rsvps(target.id or 0):
-                if member is not None and rsvp.answer in ("going", "maybe"):
-                    await self.outbox.to_member(
-                        member,
-                        Reply(
-                            f"❌ **{user_text(meeting.title)}** on {timestamp(target.start)} is cancelled.",
-                            private=True,
-                        ),
-                        key=f"{SOURCE}:{target.id}:cancelled:dm:{member.id}",
-                        source=SOURCE,
-                        source_id=target.id,
-                    )
+            text = f"❌ **{user_text(meeting.title)}** on {timestamp(target.start)} is cancelled."
+            await self._tell_those_coming(target, text, "cancelled")
         return len(targets)
 
     # Changing ----------------------------------------------------------------------------------
@@ -456,17 +443,20 @@ class MeetingService:
         await self.repos.meetings.cancel_reminders([occurrence.id])
         await self._plan_reminders(meeting, occurrence)
         await self.refresh_cards(meeting, occurrence)
-        moved = int(new_start.timestamp())
-        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
-            if member is not None and rsvp.answer in ("going", "maybe"):
+        text = f"🕒 **{user_text(meeting.title)}** has moved from {timestamp(old_start)} to {timestamp(new_start)}."
+        await self._tell_those_coming(occurrence, text, f"moved:{int(new_start.timestamp())}")
+
+    async def _tell_those_coming(
+        self, occurrence: Occurrence, text: str, event: str, only: Callable[[Member], bool] | None = None
+    ) -> None:
+        """A private message to each member who answered going or maybe; `event` keeps each
+        news's deliveries apart (two moves are two messages, one move delivered twice is one)."""
+        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id or 0):
+            if member is not None and rsvp.answer in ("going", "maybe") and (only is None or only(member)):
                 await self.outbox.to_member(
                     member,
-                    Reply(
-                        f"🕒 **{user_text(meeting.title)}** has moved from {timestamp(old_start)} to "
-                        f"{timestamp(new_start)}.",
-                        private=True,
-                    ),
-                    key=f"{SOURCE}:{occurrence.id}:moved:{moved}:dm:{member.id}",
+                    Reply(text, private=True),
+                    key=f"{SOURCE}:{occurrence.id}:{event}:dm:{member.id}",
                     source=SOURCE,
                     source_id=occurrence.id,
                 )
