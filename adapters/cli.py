@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coalition-bot",
-        description="Meetings, polls and broadcasts for community coalitions on Slack, Discord, console.",
+        description="Meetings, polls and broadcasts for community coalitions on "
+        + ", ".join(p.title for p in PLATFORMS)
+        + ".",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -115,9 +117,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(p.missing())
     if all(not p.served for p in wanted):
         if not wanted:
+            titles = " or ".join(p.title for p in served)
+            variables = ", ".join(p.credentials for p in served)
             print(
-                "No Slack or Discord credentials are set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
-                f"starting the console with {storage_paths(settings)}.",
+                f"No {titles} credentials are set ({variables}); starting the console with {storage_paths(settings)}.",
                 file=sys.stderr,
             )
         return await run_console(default_arguments(), settings)

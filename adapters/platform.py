@@ -32,6 +32,7 @@ class PlatformAdapter(Platform):
     # Started by `coalition-bot run` when configured; the console is interactive and is started by
     # its own command instead.
     served: bool = True
+    credentials: str = ""  # the variable whose presence starts it: "SLACK_BOT_TOKEN"
 
     def configured(self, settings: Settings) -> bool:
         """Whether the settings hold what this platform needs to start (its tokens)."""

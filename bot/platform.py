@@ -38,6 +38,7 @@ class Platform:
     `ConversationRef.platform` for everything that comes from it."""
 
     name: ClassVar[str] = ""
+    title: ClassVar[str] = ""  # as people write it: "Slack"
     space: ClassVar[str] = "space"  # what its members call one install: "Slack workspace"
     pacing: ClassVar[PacingPolicy] = UNLIMITED
     # Loggers of its libraries that log whole request bodies at DEBUG: kept at INFO or above, since

@@ -413,7 +413,7 @@ class Dispatcher:
 
     @staticmethod
     async def _prefetch(services: Services, batch: list[_Pending]) -> None:
-        services.coalitions.remember = True
+        services.coalitions.remember_lookups()
         places: dict[tuple[str, str, str], tuple[ConversationRef, list[Actor]]] = {}
         for event in batch:
             places.setdefault(event.where.key, (event.where, []))[1].append(event.actor)

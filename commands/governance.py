@@ -24,13 +24,8 @@ async def role(ctx: CommandContext) -> Reply:
         named = UserRef(user.platform, user.workspace_id, mention.user_id)
         target = await ctx.services.coalitions.member_named(ctx.coalition, named, mention.label)
     name = user_text(target.display_name or target.user_id)
-    if target.role == new_role:
-        return error(f"{name} is already a {new_role}.")
-    if target.role == Role.COORDINATOR and await ctx.services.governance.is_last_coordinator(target):
-        return error(f"{name} is the only coordinator; make someone else a coordinator first.")
     old = target.role
-    target.role = new_role
-    await ctx.services.coalitions.save_member(target)
+    await ctx.services.governance.set_role(target, Role(new_role))
     ctx.audit_note = f"{{subject}}: {old} → {new_role}"
     ctx.audit_subject = target
     return Reply(f"{name} is now a {new_role} (was {old}).")

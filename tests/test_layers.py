@@ -68,3 +68,47 @@ def test_command_handlers_and_adapters_go_through_services() -> None:
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in models:
                 offences.append(f"{name}:{node.lineno} makes a {node.func.id} row")
     assert offences == [], "\n".join(offences)
+
+
+def test_command_handlers_change_no_row_themselves() -> None:
+    """A handler asks a service to change things; it never sets a field of a row it was handed
+    (`member.role = ...`), which would skip the service's rules."""
+    offences = []
+    for name, tree in _modules():
+        if not name.startswith("commands/"):
+            continue
+        for node in ast.walk(tree):
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AugAssign)
+                else []
+            )
+            for target in targets:
+                if isinstance(target, ast.Attribute):
+                    owner = target.value
+                    while isinstance(owner, ast.Attribute):
+                        owner = owner.value
+                    if isinstance(owner, ast.Name) and owner.id in ("ctx", "self"):
+                        if ast.unparse(target).startswith(("ctx.audit_", "self.")):
+                            continue
+                        if isinstance(target.value, ast.Name):  # ctx.something = ...: the context's own
+                            continue
+                    offences.append(f"{name}:{node.lineno} sets {ast.unparse(target)}")
+    assert offences == [], "\n".join(offences)
+
+
+def test_no_platform_is_named_outside_its_adapter() -> None:
+    """The core and the commands branch on no platform: what differs is asked of its `Platform`
+    (README, "Adding a platform"). A platform's name appears as a value only in its own folder and
+    in the registration in `adapters/__init__.py`."""
+    names = {"slack", "discord", "console"}
+    offences = []
+    for name, tree in _modules():
+        folder = name.split("/")[1] if name.startswith("adapters/") and name.count("/") > 1 else None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+                if node.value != folder:
+                    offences.append(f"{name}:{node.lineno} names {node.value!r}")
+    assert offences == [], "\n".join(offences)

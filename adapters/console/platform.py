@@ -18,6 +18,7 @@ _PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
 
 class ConsolePlatform(PlatformAdapter):
     name = "console"
+    title = "console"
     space = "console"
     served = False
 

@@ -21,6 +21,8 @@ _CHANNEL = re.compile(r"<#(\d{5,25})>")
 
 class DiscordPlatform(PlatformAdapter):
     name = "discord"
+    title = "Discord"
+    credentials = "DISCORD_BOT_TOKEN"
     space = "Discord server"
     # 50 requests a second overall; 5 messages per 5 seconds in a channel.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))

@@ -23,6 +23,8 @@ _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 
 class SlackPlatform(PlatformAdapter):
     name = "slack"
+    title = "Slack"
+    credentials = "SLACK_BOT_TOKEN"
     space = "Slack workspace"
     # About one message a second per channel, with short bursts; a workspace-wide ceiling well
     # below Slack's per-workspace limits.

@@ -59,6 +59,10 @@ class CoalitionService:
         self._members: dict[tuple[int, str, str, str], Member] = {}
         self._joined: dict[tuple[str, str, str], Member] = {}  # members who joined in this transaction
 
+    def remember_lookups(self) -> None:
+        """For the rest of this transaction, look each place and member up once (a batch of clicks)."""
+        self.remember = True
+
     async def resolve(self, where: ConversationRef) -> Place:
         if self.remember and where.key in self._places:
             return self._places[where.key]
@@ -74,7 +78,7 @@ class CoalitionService:
 
     async def prefetch_members(self, coalition: Coalition, actors: list[Actor]) -> None:
         """Look up (and join) the members behind a burst of clicks in two statements instead of two
-        per click; `member_for` then finds them here. Needs `remember` on."""
+        per click; `member_for` then finds them here. Needs `remember_lookups()` first."""
         assert coalition.id is not None and self.remember
         by_space: dict[tuple[str, str], dict[str, Actor]] = {}
         for actor in actors:

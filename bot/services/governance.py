@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
+from bot.problems import Problem
 from bot.services.meetings import MeetingService
 from bot.spreadsheets import cell, table
 from storage import Repositories
@@ -19,6 +20,10 @@ from storage.models import AuditEntry, Coalition, Member, RateEvent
 class RateLimit:
     count: int
     period: timedelta
+
+
+class GovernanceProblem(Problem):
+    """A change to who does what that the coalition's rules refuse; the message says why."""
 
 
 class GovernanceService:
@@ -121,6 +126,16 @@ class GovernanceService:
         # Cards already posted list who is going: redraw them without the name.
         for occurrence, meeting in named_on:
             await self.meetings.refresh_cards(meeting, occurrence)
+
+    async def set_role(self, member: Member, role: Role) -> None:
+        """Give a member a role; the coalition always keeps at least one coordinator."""
+        name = user_text(member.display_name or member.user_id)
+        if member.role == role:
+            raise GovernanceProblem(f"{name} is already a {role}.")
+        if await self.is_last_coordinator(member):
+            raise GovernanceProblem(f"{name} is the only coordinator; make someone else a coordinator first.")
+        member.role = role
+        await self.repos.members.save(member)
 
     async def is_last_coordinator(self, member: Member) -> bool:
         return (

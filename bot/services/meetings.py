@@ -151,15 +151,7 @@ class MeetingService:
         coalition = await self.repos.coalitions.get(meeting.coalition_id)
         assert coalition is not None
         now = self.clock.now()
-        for offset in lead_times(coalition.reminder_minutes):
-            if occurrence.start - offset > now:
-                await self.repos.meetings.add(
-                    Reminder(
-                        occurrence_id=occurrence.id,
-                        due_at=occurrence.start - offset,
-                        offset_minutes=int(offset.total_seconds() // 60),
-                    )
-                )
+        await self._add_reminders(occurrence, coalition.reminder_minutes)
         nudge = timedelta(minutes=coalition.nudge_minutes) if coalition.nudge_minutes else None
         if nudge is not None and occurrence.start - nudge > now:
             await self.repos.meetings.add(
@@ -180,15 +172,19 @@ class MeetingService:
         await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
         if not member.reminder_minutes:
             return
+        await self._add_reminders(occurrence, member.reminder_minutes, member.id)
+
+    async def _add_reminders(self, occurrence: Occurrence, minutes: list[int], member_id: int | None = None) -> None:
+        """A reminder row per lead time still ahead: the coalition's, or one member's own."""
         now = self.clock.now()
-        for offset in lead_times(member.reminder_minutes):
+        for offset in lead_times(minutes):
             if occurrence.start - offset > now:
                 await self.repos.meetings.add(
                     Reminder(
                         occurrence_id=occurrence.id,
                         due_at=occurrence.start - offset,
                         offset_minutes=int(offset.total_seconds() // 60),
-                        member_id=member.id,
+                        member_id=member_id,
                     )
                 )
 
