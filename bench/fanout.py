@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import sys
 import tempfile
@@ -26,10 +27,11 @@ from sqlmodel import select
 
 from adapters.discord.app import point_at
 from adapters.discord.messenger import DiscordMessenger
+from adapters.discord.platform import DiscordPlatform
 from adapters.slack.messenger import SlackMessenger
+from adapters.slack.platform import SlackPlatform
 from bot.app import App
 from bot.config import Settings
-from bot.pacing import DISCORD, SLACK
 from bot.refs import Actor, ConversationRef, UserRef
 from storage import Database
 from storage.models import OutboxMessage
@@ -72,8 +74,10 @@ async def run(per_platform: int) -> None:
     point_at(settings)
     client = discord.Client(intents=discord.Intents.none())
     await client.login(DISCORD_TOKEN)
-    app.add_messenger(SlackMessenger(AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)), SLACK)
-    app.add_messenger(DiscordMessenger(client), DISCORD)
+    app.add_messenger(
+        SlackMessenger(AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)), SlackPlatform.pacing
+    )
+    app.add_messenger(DiscordMessenger(client), DiscordPlatform.pacing)
 
     started = time.monotonic()
     await app.scheduler.run_due()
@@ -86,8 +90,8 @@ async def run(per_platform: int) -> None:
     discord_posts = sum(len(m) for c, m in discord_fake.messages.items() if c.startswith("44"))
     # The sender's report is a DM on Slack: one more message in Slack's workspace window.
     floor = max(
-        minimum_seconds(per_platform + 1, SLACK.overall.count, SLACK.overall.seconds),
-        minimum_seconds(per_platform, DISCORD.overall.count, DISCORD.overall.seconds),
+        minimum_seconds(per_platform + 1, SlackPlatform.pacing.overall.count, SlackPlatform.pacing.overall.seconds),
+        minimum_seconds(per_platform, DiscordPlatform.pacing.overall.count, DiscordPlatform.pacing.overall.seconds),
     )
     print(f"channels: {per_platform} Slack + {per_platform} Discord = {2 * per_platform}")
     print(f"delivered: Slack {slack_posts}, Discord {discord_posts}; outbox rows {dict(statuses)}")
@@ -101,6 +105,15 @@ async def run(per_platform: int) -> None:
     await app.close()
     await slack_fake.stop()
     await discord_fake.stop()
+    figures = {
+        "bench": "fanout",
+        "channels": 2 * per_platform,
+        "delivered": {"slack": slack_posts, "discord": discord_posts},
+        "rate_limited": {"slack": slack_fake.rate_limited, "discord": discord_fake.rate_limited},
+        "seconds": round(elapsed, 3),
+        "minimum_seconds": round(floor, 3),
+    }
+    print(json.dumps(figures))
 
 
 def main() -> None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -86,7 +87,7 @@ async def seed(
         await session.commit()
 
 
-async def reminders_burst(workdir: Path) -> None:
+async def reminders_burst(workdir: Path) -> dict[str, int]:
     db = Database(f"sqlite+aiosqlite:///{workdir / 'burst.db'}")
     await db.upgrade()
     app = App(Settings(database_url=db.url), db)
@@ -114,9 +115,11 @@ async def reminders_burst(workdir: Path) -> None:
     p50, p99, worst = (pct(late, 50) * 1000, pct(late, 99) * 1000, max(late) * 1000)
     print(f"  lateness after the due time: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms")
     await db.dispose()
+    doubled = sum(c > 1 for c in copies.values())
+    return {"delivered": len(late), "doubled": doubled, "late_p50_ms": round(p50), "late_p99_ms": round(p99)}
 
 
-async def large_database(workdir: Path) -> None:
+async def large_database(workdir: Path) -> dict[str, float]:
     url = f"sqlite+aiosqlite:///{workdir / 'big.db'}"
     db = Database(url)
     await db.upgrade()
@@ -145,13 +148,20 @@ async def large_database(workdir: Path) -> None:
         assert not reply.error
     print(f"  /meeting list: p50 {pct(times, 50) * 1000:.1f} ms, p99 {pct(times, 99) * 1000:.1f} ms over 200 runs")
     await app.close()
+    return {
+        "meetings": 10_000,
+        "startup_ms": round(startup * 1000),
+        "list_p50_ms": round(pct(times, 50) * 1000, 1),
+        "list_p99_ms": round(pct(times, 99) * 1000, 1),
+    }
 
 
 async def main() -> None:
     logs.configure("ERROR")
     workdir = Path(tempfile.mkdtemp())
-    await large_database(workdir)
-    await reminders_burst(workdir)
+    large = await large_database(workdir)
+    burst = await reminders_burst(workdir)
+    print(json.dumps({"bench": "meetings", "large": large, "reminders": burst}))
 
 
 if __name__ == "__main__":

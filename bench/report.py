@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -150,7 +151,7 @@ async def seed(db: Database, coalition_id: int, now: datetime) -> None:
         await session.commit()
 
 
-async def run(url: str) -> None:
+async def run(url: str) -> dict[str, object]:
     db = Database(url)
     if not db.is_sqlite:
         async with db.engine.begin() as conn:
@@ -181,6 +182,11 @@ async def run(url: str) -> None:
         f"over 10 runs, text and chart ({sizes})"
     )
     await app.close()
+    return {
+        "backend": backend,
+        "p50_ms": round(statistics.median(times) * 1000),
+        "max_ms": round(max(times) * 1000),
+    }
 
 
 async def main() -> None:
@@ -189,9 +195,10 @@ async def main() -> None:
     args = parser.parse_args()
     logs.configure("ERROR")
     workdir = Path(tempfile.mkdtemp())
-    await run(f"sqlite+aiosqlite:///{workdir / 'report.db'}")
+    runs = [await run(f"sqlite+aiosqlite:///{workdir / 'report.db'}")]
     if args.postgres:
-        await run(normalise_database_url(args.postgres))
+        runs.append(await run(normalise_database_url(args.postgres)))
+    print(json.dumps({"bench": "report", "runs": runs}))
 
 
 if __name__ == "__main__":

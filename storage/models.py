@@ -33,6 +33,11 @@ DEFAULT_SECTORS = (*DEFAULT_WANTED, "other")
 DEFAULT_LEAD_MINUTES = (1440, 60)
 
 
+def _list_column(default: tuple[object, ...]) -> Column:  # type: ignore[type-arg]
+    """A JSON list column that rows inserted without it (bulk inserts) also get `default` in."""
+    return Column(JSONList, nullable=False, default=lambda: list(default))
+
+
 class Coalition(SQLModel, table=True):
     __tablename__ = "coalitions"
 
@@ -41,15 +46,13 @@ class Coalition(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     # Meeting reminders, minutes before, longest first; [] for none.
     reminder_minutes: list[int] = Field(
-        default_factory=lambda: list(DEFAULT_LEAD_MINUTES), sa_column=Column(JSONList, nullable=False)
+        default_factory=lambda: list(DEFAULT_LEAD_MINUTES), sa_column=_list_column(DEFAULT_LEAD_MINUTES)
     )
     nudge_minutes: int | None = None  # ask members who have not answered, this long before (off: None)
     # The sectors members choose from, and those the stakeholder map checks for.
-    sectors: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_SECTORS), sa_column=Column(JSONList, nullable=False)
-    )
+    sectors: list[str] = Field(default_factory=lambda: list(DEFAULT_SECTORS), sa_column=_list_column(DEFAULT_SECTORS))
     wanted_sectors: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_WANTED), sa_column=Column(JSONList, nullable=False)
+        default_factory=lambda: list(DEFAULT_WANTED), sa_column=_list_column(DEFAULT_WANTED)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
@@ -81,7 +84,7 @@ class Channel(SQLModel, table=True):
     workspace_id: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
     name: str = Field(default="", max_length=100)
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     digest_weekday: int | None = None  # weekly digest: 0 Monday .. 6 Sunday; None: off
     digest_hour: int = 9  # in the coalition's time zone
@@ -161,7 +164,7 @@ class Broadcast(SQLModel, table=True):
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
     author_id: int | None = Field(default=None, foreign_key="members.id")  # None once the author is forgotten
     text: str = Field(sa_column=Column(Text, nullable=False))
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     ack_enabled: bool = True
     send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(default="scheduled", max_length=12)  # scheduled, cancelled
@@ -236,7 +239,7 @@ class Meeting(SQLModel, table=True):
     local_start: str = Field(max_length=19)  # ISO "2026-12-01T19:00:00", in `timezone`
     rrule: str | None = Field(default=None, max_length=300)
     duration_minutes: int = 60
-    channel_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))  # announced in
+    channel_ids: list[int] = Field(default_factory=list, sa_column=_list_column(()))  # announced in
     created_by: int | None = Field(default=None, foreign_key="members.id")
     status: str = Field(default="active", max_length=12)
     next_materialize_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
@@ -322,9 +325,9 @@ class Poll(SQLModel, table=True):
     anonymous: bool = False
     hidden: bool = False  # results only once the poll is closed
     allow_change: bool = True
-    eligible: list[str] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))
+    eligible: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     timezone: str = Field(default="UTC", max_length=64)  # the creator's, for labels that cannot localise
-    channel_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONList, nullable=False))  # posted in
+    channel_ids: list[int] = Field(default_factory=list, sa_column=_list_column(()))  # posted in
     status: str = Field(default="open", max_length=8)  # open, closed
     closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -108,7 +108,7 @@ def test_no_platform_is_named_outside_its_adapter() -> None:
     for name, tree in _modules():
         folder = name.split("/")[1] if name.startswith("adapters/") and name.count("/") > 1 else None
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
-                if node.value != folder:
-                    offences.append(f"{name}:{node.lineno} names {node.value!r}")
+            named = isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names
+            if named and node.value != folder:
+                offences.append(f"{name}:{node.lineno} names {node.value!r}")
     assert offences == [], "\n".join(offences)
