@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
-from bot.services.runoff import Results
+from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
 from bot.text import plural
 from storage.models import Poll
@@ -119,8 +119,25 @@ def rounds_lines(poll: Poll, results: Results) -> list[str]:
             line += f"; {plural(rnd.exhausted, 'ballot')} with no choice left"
         if rnd.eliminated:
             line += f". Eliminated: {', '.join(label(poll, o) for o in rnd.eliminated)}"
+        if how := _decided(poll, rnd):
+            line += f" ({how})"
         lines.append(line)
     return lines
+
+
+def _decided(poll: Poll, rnd: Round) -> str:
+    """Why this round's eliminated went, when fewest votes alone did not say."""
+    names = [label(poll, o) for o in rnd.tied]
+    tied = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else ""
+    if rnd.decided_by == TOGETHER:
+        return "together: with all their votes they still had fewer than the next option"
+    if rnd.decided_by == EARLIER:
+        return f"{tied} tied for last; the one with fewer votes in an earlier round went"
+    if rnd.decided_by == LOT:
+        return f"{tied} tied for last and no earlier round separated them; {label(poll, rnd.eliminated[0])} was drawn"
+    if rnd.tied and not rnd.eliminated:
+        return f"{tied} tied, and no earlier round separated them"
+    return ""
 
 
 def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:

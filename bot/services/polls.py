@@ -286,7 +286,7 @@ class PollService:
         voters = sum(n for _, n in groups)
         count = len(poll.option_list)
         if poll.kind == "ranked":
-            rounds, winners = instant_runoff([b for b, n in groups for _ in range(n)], count)
+            rounds, winners = instant_runoff([b for b, n in groups for _ in range(n)], count, seed=poll.id)
             first = Counter({i: sum(n for b, n in groups if b[0] == i) for i in range(count)})
             return Results(voters, [first[i] for i in range(count)], winners, rounds)
         tally: Counter[int] = Counter()
@@ -489,7 +489,13 @@ class PollService:
 
 def _results_to_json(results: Results) -> str:
     rounds = [
-        {"counts": {str(k): v for k, v in r.counts.items()}, "exhausted": r.exhausted, "eliminated": list(r.eliminated)}
+        {
+            "counts": {str(k): v for k, v in r.counts.items()},
+            "exhausted": r.exhausted,
+            "eliminated": list(r.eliminated),
+            "tied": list(r.tied),
+            "decided_by": r.decided_by,
+        }
         for r in results.rounds
     ]
     return json.dumps(
@@ -500,7 +506,13 @@ def _results_to_json(results: Results) -> str:
 def _results_from_json(stored: str) -> Results:
     data = json.loads(stored)
     rounds = [
-        Round({int(k): v for k, v in r["counts"].items()}, r["exhausted"], tuple(r["eliminated"]))
+        Round(
+            {int(k): v for k, v in r["counts"].items()},
+            r["exhausted"],
+            tuple(r["eliminated"]),
+            tuple(r.get("tied", ())),
+            r.get("decided_by", ""),
+        )
         for r in data.get("rounds", [])
     ]
     return Results(data["voters"], data["counts"], data["winners"], rounds)
