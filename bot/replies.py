@@ -8,7 +8,7 @@ present, so a platform or a notification that cannot show blocks still says ever
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 ACTION_ID_MAX = 100
@@ -93,6 +93,15 @@ class Reply:
     @property
     def buttons(self) -> list[Button]:
         return [e for b in self.blocks if isinstance(b, Actions) for e in b.elements if isinstance(e, Button)]
+
+
+def with_notes(reply: Reply, notes: list[str]) -> Reply:
+    """The reply with how its input was read ("'7' was read as 7pm ...") below it."""
+    if not notes or reply.error:
+        return reply
+    shown = "\n".join(f"ℹ️ {note}" for note in notes)
+    blocks = (*reply.blocks, Context(shown)) if reply.blocks else ()
+    return replace(reply, text=f"{reply.text}\n{shown}", blocks=blocks)
 
 
 @dataclass(frozen=True)

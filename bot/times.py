@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -13,7 +14,6 @@ from bot.problems import Problem
 _DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.I)
 _DURATION = re.compile(r"\s*(?:\d+\s*[wdhms]\s*)+", re.I)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_BARE_HOUR = re.compile(r"(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(?:h|o'?clock)?", re.I)
 
 DURATION_EXAMPLES = "90m, 2h, 1h30m or 3d"
 WHEN_EXAMPLES = '"next tuesday 7pm", "in 3 days at 18:00" or "2026-12-01 18:30"'
@@ -60,31 +60,234 @@ def parse_timezone(text: str) -> str:
     raise TimeProblem(f"'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago.")
 
 
-def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "weds": 2, "wednesday": 2,
+    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4, "sat": 5, "saturday": 5,
+    "sun": 6, "sunday": 6,
+}  # fmt: skip
+MONTH_NUMBERS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
+    "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
+    "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}  # fmt: skip
+MONTHS = tuple(MONTH_NUMBERS)
+ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3, "4th": 4, "fourth": 4, "last": -1}
+EVENING = ("tonight", "this evening", "tomorrow night", "tomorrow evening", "this afternoon", "tomorrow afternoon")
+MORNING = ("this morning", "tomorrow morning")
+
+_AMPM = r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>a\.?m\.?|p\.?m\.?)"
+_CLOCK = r"(?P<h2>\d{1,2}):(?P<m2>\d{2})"
+_NAMED = r"(?P<named>noon|midday|midnight)"
+_BARE = r"(?P<h3>\d{1,2})(?:\s*(?:h|o'?clock))?"
+_TRAILING_TIME = re.compile(rf"(?:^|\s)(?P<at>(?:at|@)\s*)?(?:{_AMPM}|{_CLOCK}|{_NAMED}|{_BARE})$")
+_LEADING_TIME = re.compile(rf"^(?:{_AMPM}|{_CLOCK}|{_NAMED})(?:\s+(?:on\s+)?|$)")
+_ORDINAL_DAY = re.compile(
+    r"^(?:the\s+)?(?P<nth>1st|first|2nd|second|3rd|third|4th|fourth|last)\s+(?P<day>[a-z]+)"
+    r"(?:\s+(?:of|in)\s+(?P<which>this month|next month|[a-z]+))?$"
+)
+_WEEKDAY = re.compile(r"^(?:(?P<rel>this|next|on)\s+)?(?P<day>[a-z]+)$")
+_MOMENT = re.compile(r"^(?:in\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|m|h)|\d+\s*(?:minutes?|hours?)\s+from\s+now|now)$")
+_YEAR = re.compile(r"\b\d{4}\b")
+
+
+@dataclass(frozen=True)
+class _Clock:
+    hour: int
+    minute: int
+    ambiguous: bool  # 1 to 11 without am/pm: morning or evening
+    bare: bool  # typed without am/pm (rolls to tomorrow when today's has passed, if no day is named)
+    typed: str
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None = None) -> datetime:
     """A future moment, read in `zone` relative to `now`; returned in UTC.
 
-    A bare hour ("7", "at 19:30") is taken as the next time the clock shows it, on a 24-hour clock,
-    because dateparser would read "at 7" as the 7th month.
+    A day and a time are read apart: the time by the rules below, the day by dateparser (or here,
+    for weekdays and "the 3rd thursday", which it misreads). An hour from 1 to 11 without am/pm is
+    read in usual meeting hours (8 to 11 in the morning, 1 to 7 in the afternoon and evening, or as
+    "tonight" and "this morning" say), and a note saying so is added to `notes`. A day without a
+    time is refused with a question, not taken as midnight.
     """
+    cleaned = " ".join(text.split())
+    lowered = cleaned.lower().rstrip(".").replace(",", " ")
+    lowered = " ".join(lowered.split())
+    local_now = now.astimezone(zone)
+    day_text, clock = _split(lowered)
+    if clock is not None and (clock.hour > 23 or clock.minute > 59):
+        raise TimeProblem(f"'{text}' is not a time of day.")
+    if clock is None and not day_text:
+        raise TimeProblem(f"I couldn't read '{text}' as a time; write it like {WHEN_EXAMPLES}.")
+    if clock is None:
+        if _MOMENT.match(day_text) or not _names_a_day(day_text):
+            return _whole(text, cleaned, zone, now)
+        day = _day(day_text, local_now, None)
+        if day is None:
+            return _whole(text, cleaned, zone, now)
+        shown_day = datetime.combine(day, datetime.min.time()).strftime("%a %d %b %Y")
+        if datetime.combine(day, datetime.max.time(), zone) <= local_now:
+            raise TimeProblem(f"'{text}' is {shown_day}, which is in the past. Please give a future time.")
+        raise TimeProblem(f"'{text}' is {shown_day}, but at what time? Write it like '{cleaned} 7pm'.")
+    hour = _meeting_hour(clock, day_text, notes)
+    if not day_text:
+        result = local_now.replace(hour=hour, minute=clock.minute, second=0, microsecond=0)
+        if clock.bare and result <= local_now:
+            result += timedelta(days=1)
+    else:
+        day = _day(day_text, local_now, (hour, clock.minute))
+        if day is None:
+            return _whole(text, cleaned, zone, now)
+        result = datetime(day.year, day.month, day.day, hour, clock.minute, tzinfo=zone)
+    return _future(text, result, zone, now)
+
+
+def _split(text: str) -> tuple[str, _Clock | None]:
+    """The words naming the day, and the time of day, wherever it stands ("tues 7", "7pm friday")."""
+    match = _TRAILING_TIME.search(text)
+    if match:
+        rest = text[: match.start()].strip()
+        if match.group("h3") is not None and not match.group("at") and rest:
+            words = rest.split()
+            if words[-1] in MONTHS or words[-1].isdigit():  # "Jan 5", "5 5": the number is a day
+                match = None
+        if match and match.group("h3") is not None and not match.group("at") and rest and not _names_a_day(rest):
+            match = None  # "in 3": not a day followed by an hour
+        if match:
+            rest = re.sub(r"\s+(?:at|on)$", "", rest).strip()
+            return rest, _clock(match)
+    match = _LEADING_TIME.match(text)
+    if match:
+        return text[match.end() :].strip(), _clock(match)
+    return text, None
+
+
+def _clock(match: re.Match[str]) -> _Clock:
+    typed = match.group(0).strip()
+    if match.group("named"):
+        return _Clock(0 if match.group("named") == "midnight" else 12, 0, False, True, typed)
+    if match.group("h") is not None:
+        hour, minute = int(match.group("h")), int(match.group("m") or 0)
+        if not 1 <= hour <= 12:
+            return _Clock(99, minute, False, False, typed)
+        evening = match.group("ap").startswith("p")
+        return _Clock(hour % 12 + (12 if evening else 0), minute, False, False, typed)
+    if match.group("h2") is not None:
+        raw = match.group("h2")
+        hour, minute = int(raw), int(match.group("m2"))
+        return _Clock(hour, minute, 1 <= hour <= 11 and not raw.startswith("0"), True, typed)
+    hour = int(match.group("h3"))
+    return _Clock(hour, 0, 1 <= hour <= 11, True, typed)
+
+
+def _meeting_hour(clock: _Clock, day_text: str, notes: list[str] | None) -> int:
+    if not clock.ambiguous:
+        return clock.hour
+    if any(word in day_text for word in EVENING):
+        return clock.hour + 12
+    if any(word in day_text for word in MORNING):
+        return clock.hour
+    morning = clock.hour >= 8
+    hour = clock.hour if morning else clock.hour + 12
+    if notes is not None:
+        taken, other = ("am", "pm") if morning else ("pm", "am")
+        time = f"{clock.hour}:{clock.minute:02d}" if clock.minute else f"{clock.hour}"
+        notes.append(f"'{clock.typed}' was read as {time}{taken}; for {time}{other}, write '{time}{other}'.")
+    return hour
+
+
+def _names_a_day(text: str) -> bool:
+    words = set(re.findall(r"[a-z]+|\d+(?:st|nd|rd|th)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", text))
+    named = {"today", "tonight", "tomorrow", "week", "morning", "evening", "afternoon", "night"}
+    return bool(words & (set(WEEKDAYS) | set(MONTHS) | set(ORDINALS) | named)) or any(
+        re.fullmatch(r"\d+(?:st|nd|rd|th)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", w) for w in words
+    )
+
+
+def _day(text: str, local_now: datetime, time: tuple[int, int] | None) -> date | None:
+    """The day `text` names, as seen at `local_now`: a weekday is the next one (today too, while
+    `time` is still ahead); a date without a year is the nearer of this year's and next year's."""
+    today = local_now.date()
+    text = re.sub(r"^on\s+", "", text)
+    for word in ("this morning", "this afternoon", "this evening", "tonight", "today"):
+        if text == word:
+            return today
+    if text in ("tomorrow", *(f"tomorrow {p}" for p in ("morning", "afternoon", "evening", "night"))):
+        return today + timedelta(days=1)
+    if (m := _WEEKDAY.match(text)) and m.group("day") in WEEKDAYS:
+        ahead = (WEEKDAYS[m.group("day")] - today.weekday()) % 7
+        if ahead == 0 and (m.group("rel") == "next" or not _still_ahead(local_now, time)):
+            ahead = 7
+        return today + timedelta(days=ahead)
+    if (m := _ORDINAL_DAY.match(text)) and m.group("day") in WEEKDAYS:
+        return _nth_weekday(m.group("nth"), WEEKDAYS[m.group("day")], m.group("which"), local_now, time)
     import dateparser  # imported late: it loads language data the console's start-up doesn't need
 
-    cleaned = " ".join(text.split())
-    local_now = now.astimezone(zone)
-    bare = _BARE_HOUR.fullmatch(cleaned)
-    if bare:
-        hour, minute = int(bare.group(1)), int(bare.group(2) or 0)
-        if hour > 23 or minute > 59:
-            raise TimeProblem(f"'{text}' is not a time of day.")
-        result = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if result <= local_now:
-            result += timedelta(days=1)
-        return result.astimezone(UTC)
+    parsed = dateparser.parse(
+        text,
+        languages=["en"],
+        settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": local_now.replace(tzinfo=None)},
+    )
+    if parsed is None:
+        return None
+    day = parsed.date()
+    if not _YEAR.search(text) and any(w in MONTHS for w in text.split()) and day.year > today.year:
+        try:
+            this_year = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            return day
+        if (today - this_year) < (day - today):
+            return this_year  # "Dec 1 8:00" typed on 1 December: this year's, even if it has passed
+    return day
+
+
+def _still_ahead(local_now: datetime, time: tuple[int, int] | None) -> bool:
+    return time is not None and (time[0], time[1]) > (local_now.hour, local_now.minute)
+
+
+def _nth_weekday(
+    nth: str, weekday: int, which: str | None, local_now: datetime, time: tuple[int, int] | None
+) -> date | None:
+    """ "the 3rd thursday" of this month (or the next, once this month's has passed)."""
+    today = local_now.date()
+    month_names = MONTH_NUMBERS
+    if which in (None, "this month"):
+        candidates = [(today.year, today.month), _next_month(today.year, today.month)]
+    elif which == "next month":
+        candidates = [_next_month(today.year, today.month)]
+    elif which in month_names:
+        month = month_names[which]
+        candidates = [(today.year if month >= today.month else today.year + 1, month)]
+    else:
+        return None
+    for year, month in candidates:
+        day = _nth_in_month(year, month, weekday, ORDINALS[nth])
+        if day is not None and (day > today or (day == today and _still_ahead(local_now, time))):
+            return day
+    return None if which not in (None, "this month") else _nth_in_month(*candidates[-1], weekday, ORDINALS[nth])
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _nth_in_month(year: int, month: int, weekday: int, nth: int) -> date | None:
+    first = date(year, month, 1)
+    days = [first + timedelta(days=i) for i in range(31) if (first + timedelta(days=i)).month == month]
+    matching = [d for d in days if d.weekday() == weekday]
+    if nth == -1:
+        return matching[-1]
+    return matching[nth - 1] if nth <= len(matching) else None
+
+
+def _whole(text: str, cleaned: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """What the day-and-time split does not cover ("in 2 hours", "2026-12-01 18:30"): dateparser."""
+    import dateparser
+
     parsed = dateparser.parse(
         cleaned,
         languages=["en"],
         settings={
             "PREFER_DATES_FROM": "future",
-            "RELATIVE_BASE": local_now.replace(tzinfo=None),
+            "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
             "TIMEZONE": zone.key,
             "RETURN_AS_TIMEZONE_AWARE": True,
         },
@@ -94,9 +297,13 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         if respelled != cleaned and _readable(respelled, zone, now):
             raise TimeProblem(f"I couldn't read '{text}' as a time. Did you mean '{respelled}'?")
         raise TimeProblem(f"I couldn't read '{text}' as a time; write it like {WHEN_EXAMPLES}.")
-    result = parsed.astimezone(UTC)
+    return _future(text, parsed, zone, now)
+
+
+def _future(text: str, moment: datetime, zone: ZoneInfo, now: datetime) -> datetime:
+    result = moment.astimezone(UTC)
     if result <= now:
-        shown = parsed.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
+        shown = moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
         raise TimeProblem(f"'{text}' is {shown}, which is in the past. Please give a future time.")
     return result
 

@@ -23,7 +23,7 @@ from bot.permissions import WHO, Permission, Role, allows
 from bot.platform import Platform
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, MessageRef
-from bot.replies import Reply, error
+from bot.replies import Reply, error, with_notes
 from bot.services import Services
 from bot.services.coalitions import Place
 from commands.context import ActionContext, CommandContext
@@ -56,13 +56,10 @@ class Dispatcher:
         platform's id for this request, so that a replay of it is not carried out again."""
 
         async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
-            parsed = parse(
-                self.registry,
-                text,
-                ParseContext(zone, self.app.clock.now()),
-                platform=self._platform(where),
-            )
-            return await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
+            read = ParseContext(zone, self.app.clock.now())
+            parsed = parse(self.registry, text, read, platform=self._platform(where))
+            reply = await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
+            return with_notes(reply, read.notes)
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
         name = _command_name(text)
@@ -86,14 +83,10 @@ class Dispatcher:
             if spec is None or spec.is_group:
                 raise UsageError(f"'/{' '.join(path)}' is not a command I know.", "/coalition help")
             usage = self.registry.usage(path)
-            args = coerce_args(
-                spec,
-                raw_args,
-                ParseContext(zone, self.app.clock.now()),
-                usage,
-                platform=self._platform(where),
-            )
-            return await self._run(spec, path, args, actor, where, services, place, member, zone)
+            read = ParseContext(zone, self.app.clock.now())
+            args = coerce_args(spec, raw_args, read, usage, platform=self._platform(where))
+            reply = await self._run(spec, path, args, actor, where, services, place, member, zone)
+            return with_notes(reply, read.notes)
 
         return await self._in_transaction(
             actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))

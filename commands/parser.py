@@ -9,7 +9,7 @@ apostrophe. Every failure is a UsageError that names the bad part and shows the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import get_close_matches
 from typing import Any
@@ -42,6 +42,8 @@ class ParseContext:
 
     zone: ZoneInfo
     now: datetime
+    # How ambiguous input was read ("'7' was read as 7pm ..."): added to the reply by the dispatcher.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,7 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
             raise TimeProblem(f"'{text}' is too long.")
         return duration
     if kind == OptionType.DATETIME:
-        return parse_when(text, ctx.zone, ctx.now)
+        return parse_when(text, ctx.zone, ctx.now, ctx.notes)
     if kind == OptionType.TIMEZONE:
         return parse_timezone(text)
     if kind == OptionType.TAGS:
