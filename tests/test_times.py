@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.times import TimeProblem, format_duration, parse_duration, parse_timezone, parse_when
+from tests.harness import Harness, shown
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Berlin
@@ -185,3 +186,16 @@ def test_full_dates_agree_with_dateutil(text: str) -> None:
 
     reference = dateutil_parser.parse(text).replace(tzinfo=CHICAGO)
     assert parse_when(text, CHICAGO, TUESDAY).astimezone(CHICAGO) == reference
+
+
+async def test_the_reply_says_how_an_hour_without_am_pm_was_read(bot: Harness) -> None:
+    """Through the command: the meeting lands on Thursday evening, and the reply says so and how to
+    write the morning instead; a day without a time is asked about, and nothing is scheduled."""
+    reply = await bot.run('/meeting schedule "Budget review" --when "thu 7"')
+    assert not reply.error
+    assert "Thursday 26 November 2026 at 19:00" in shown(reply)
+    assert "'7' was read as 7pm; for 7am, write '7am'." in shown(reply)
+    asked = await bot.run('/meeting schedule "Budget review" --when "next monday"')
+    assert asked.error and "but at what time?" in shown(asked)
+    listed = shown(await bot.run("/meeting list"))
+    assert listed.count("Budget review") == 1
