@@ -244,6 +244,9 @@ class Meeting(SQLModel, table=True):
     status: str = Field(default="active", max_length=12)
     next_materialize_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # Calendars keep the copy of an event with the higher SEQUENCE: both move with every change.
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class Occurrence(SQLModel, table=True):

@@ -33,7 +33,8 @@ class Services:
         self.outbox = Outbox(self.repos, self.clock)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
-        self.meetings = MeetingService(self.repos, self.outbox, self.clock)
+        calendar_id = hashlib.sha256(f"calendar:{self.secret}".encode()).hexdigest()[:12]
+        self.meetings = MeetingService(self.repos, self.outbox, self.clock, calendar_id)
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret)
         self.stakeholders = StakeholderService(self.repos)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vRecur
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
@@ -53,32 +53,71 @@ class Tally:
     names: dict[str, list[str]]
 
 
-def recurrence_rule(every: str | None, local_start: datetime) -> str | None:
-    """An RRULE for "weekly", "2weeks", "monthly" (same weekday, e.g. 2nd Tuesday) or a raw RRULE."""
+def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | None = None) -> str | None:
+    """An RRULE for "weekly", "2weeks", "monthly" (same weekday, e.g. 2nd Tuesday) or a raw RRULE,
+    written the way RFC 5545 wants it beside a DTSTART with a time zone (UNTIL in UTC). Anything the
+    bot could not keep as calendars would is refused here, with the reason."""
     if not every:
         return None
+    zone = zone or ZoneInfo("UTC")
     key = every.strip().lower()
     rule = RECURRENCE.get(key, every.strip().upper().removeprefix("RRULE:"))
     if rule == "MONTHLY-SAME-WEEKDAY":
         nth = (local_start.day - 1) // 7 + 1
         rule = f"FREQ=MONTHLY;BYDAY={nth if nth < 5 else -1}{_WEEKDAYS[local_start.weekday()]}"
+    problem = MeetingProblem(
+        f"'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly, daily or an RRULE "
+        "like FREQ=WEEKLY;BYDAY=TU,TH or FREQ=MONTHLY;BYMONTHDAY=1,15;UNTIL=20270331T000000Z."
+    )
     try:
-        parsed = rrulestr(rule, dtstart=local_start)
+        parts = vRecur.from_ical(rule)
     except (ValueError, TypeError) as exc:
+        raise problem from exc
+    known = {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"}
+    known |= {"BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+    if not parts.get("FREQ") or set(parts) - known:
+        raise problem
+    if parts["FREQ"][0] not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        raise MeetingProblem("Meetings repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
+    several = [p for p in ("BYHOUR", "BYMINUTE", "BYSECOND") if p in parts]
+    if several:
         raise MeetingProblem(
-            f"'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly or an RRULE "
-            "like FREQ=WEEKLY;BYDAY=TU."
-        ) from exc
-    if getattr(parsed, "_freq", 0) > 3:  # HOURLY, MINUTELY, SECONDLY: not meetings
-        raise MeetingProblem("Meetings repeat at most daily.")
+            f"{several[0]} would make several meetings a day; schedule one meeting per time of day instead."
+        )
+    if "UNTIL" in parts and "COUNT" in parts:
+        raise MeetingProblem("An RRULE takes UNTIL or COUNT, not both.")
+    if "UNTIL" in parts:
+        parts["UNTIL"] = [_utc_until(parts["UNTIL"][0], zone)]
+    rule = parts.to_ical().decode()
+    try:
+        first = rrulestr(rule, dtstart=local_start.replace(tzinfo=zone)).after(
+            local_start.replace(tzinfo=zone) - timedelta(seconds=1), inc=True
+        )
+    except (ValueError, TypeError) as exc:
+        raise problem from exc
+    if first is None:
+        raise MeetingProblem(f"'{every}' gives no meeting at all from the start given; check UNTIL or COUNT.")
     return rule
 
 
+def _utc_until(until: date | datetime, zone: ZoneInfo) -> datetime:
+    """UNTIL as RFC 5545 wants it beside a zoned DTSTART: UTC. A date means to the end of that day
+    where the meeting is; a time without a zone is the meeting's local time."""
+    if not isinstance(until, datetime):
+        until = datetime.combine(until, datetime.max.time().replace(microsecond=0))
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=zone)
+    return until.astimezone(UTC)
+
+
 class MeetingService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, calendar_id: str = "local") -> None:
+        """`calendar_id`: what makes this install's calendar UIDs its own (two coalitions' meeting #1
+        must not be one event in a member's calendar)."""
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
+        self.calendar_id = calendar_id
 
     # Scheduling --------------------------------------------------------------------------------
 
@@ -96,6 +135,13 @@ class MeetingService:
         channels: list[Channel],
     ) -> tuple[Meeting, Occurrence]:
         local = start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        rule = recurrence_rule(every, local, zone)
+        if rule is not None:
+            # Calendars count DTSTART as the first meeting even where the rule would not give it;
+            # starting the series at the rule's first date keeps the bot and every calendar agreed.
+            aware = local.replace(tzinfo=zone)
+            first = rrulestr(rule, dtstart=aware).after(aware - timedelta(seconds=1), inc=True)
+            local = first.replace(tzinfo=None)
         meeting = Meeting(
             coalition_id=coalition_id,
             title=title,
@@ -103,7 +149,7 @@ class MeetingService:
             agenda=agenda,
             timezone=zone.key,
             local_start=local.isoformat(),
-            rrule=recurrence_rule(every, local),
+            rrule=rule,
             duration_minutes=int(duration.total_seconds() // 60),
             channel_ids=[c.id for c in channels if c.id is not None],
             created_by=author.id,
@@ -117,14 +163,26 @@ class MeetingService:
     def _starts(self, meeting: Meeting, after: datetime | None) -> datetime | None:
         """The first start (UTC) strictly after `after` (or the very first), in the series' own zone."""
         zone = ZoneInfo(meeting.timezone)
-        local_start = datetime.fromisoformat(meeting.local_start)
+        local_start = datetime.fromisoformat(meeting.local_start).replace(tzinfo=zone)
         if meeting.rrule is None:
-            first = local_start.replace(tzinfo=zone).astimezone(UTC)
+            first = local_start.astimezone(UTC)
             return first if after is None else None
         rule = rrulestr(meeting.rrule, dtstart=local_start)
-        local_after = after.astimezone(zone).replace(tzinfo=None) if after else local_start - timedelta(seconds=1)
-        nxt = rule.after(local_after)
+        nxt = rule.after(after.astimezone(zone) if after else local_start - timedelta(seconds=1))
+        # The rule keeps the wall-clock time; the offset is the zone's on that day.
         return nxt.replace(tzinfo=zone).astimezone(UTC) if nxt else None
+
+    def starts_between(self, meeting: Meeting, begin: datetime, end: datetime) -> list[datetime]:
+        """Every start the series' rule gives in [begin, end), as the bot will hold its meetings."""
+        if meeting.rrule is None:
+            first = self._starts(meeting, None)
+            return [first] if first is not None and begin <= first < end else []
+        found, cursor = [], begin - timedelta(seconds=1)
+        while (start := self._starts(meeting, cursor)) is not None and start < end:
+            if start >= begin:
+                found.append(start)
+            cursor = start
+        return found
 
     async def _materialize_next(self, meeting: Meeting, after: datetime | None) -> Occurrence | None:
         start = self._starts(meeting, after)
@@ -204,6 +262,10 @@ class MeetingService:
         return [c for c in await self.repos.coalitions.channels(meeting.coalition_id) if c.id in wanted]
 
     # Finding and listing ------------------------------------------------------------------
+
+    async def series(self, meeting_id: int) -> Meeting | None:
+        """A meeting or series by its own id (the row behind its occurrences)."""
+        return await self.repos.meetings.meeting(meeting_id)
 
     async def find(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
         return await self.repos.meetings.occurrence(coalition_id, occurrence_id)
@@ -412,7 +474,8 @@ class MeetingService:
         if series:
             meeting.status = "cancelled"
             meeting.next_materialize_at = None
-            await self.repos.meetings.add(meeting)
+        self._changed(meeting)
+        await self.repos.meetings.add(meeting)
         for target in targets:
             await self.refresh_cards(meeting, target)
         for target in targets:
@@ -435,7 +498,10 @@ class MeetingService:
             zone = ZoneInfo(meeting.timezone)
             meeting.local_start = new_start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0).isoformat()
             meeting.next_materialize_at = new_start
-            await self.repos.meetings.add(meeting)
+        if meeting.rrule is None or series:
+            occurrence.original_start = new_start  # the meeting itself moved, not one date of it
+        self._changed(meeting)
+        await self.repos.meetings.add(meeting)
         await self.repos.meetings.cancel_reminders([occurrence.id])
         await self._plan_reminders(meeting, occurrence)
         await self.refresh_cards(meeting, occurrence)
@@ -467,6 +533,7 @@ class MeetingService:
             meeting.location = location
         if agenda is not None:
             meeting.agenda = agenda
+        self._changed(meeting)
         await self.repos.meetings.add(meeting)
         await self.refresh_cards(meeting, occurrence)
 
@@ -478,6 +545,7 @@ class MeetingService:
         meeting.agenda = "\n".join(items)
         if len(meeting.agenda) > 3000:
             raise MeetingProblem("The agenda would pass 3,000 characters; shorten the item.")
+        self._changed(meeting)
         await self.repos.meetings.add(meeting)
         await self.refresh_cards(meeting, occurrence)
         return len(items)
@@ -531,34 +599,62 @@ class MeetingService:
     # Calendars -------------------------------------------------------------------------------
 
     async def ics(self, meetings: list[Meeting]) -> bytes:
-        """RFC 5545, with recurrence, cancelled occurrences as EXDATE, and the series' own time zone."""
+        """RFC 5545 that calendars update in place rather than duplicate: a UID per meeting that is
+        stable across exports and unique to this install, SEQUENCE and LAST-MODIFIED moving with every
+        change, the series' rule with cancelled dates as EXDATE and moved ones as RECURRENCE-ID
+        overrides, and the series' own time zone."""
         calendar = Calendar()
         calendar.add("prodid", "-//coalition-bot//meetings//EN")
         calendar.add("version", "2.0")
+        first, last = self.clock.now(), self.clock.now()
         for meeting in meetings:
             assert meeting.id is not None
             zone = ZoneInfo(meeting.timezone)
+            occurrences = await self.repos.meetings.occurrences(meeting.id)
             start = datetime.fromisoformat(meeting.local_start).replace(tzinfo=zone)
-            event = Event()
-            event.add("uid", f"meeting-{meeting.id}@coalition-bot")
-            event.add("summary", meeting.title)
-            event.add("dtstart", start)
-            event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
-            event.add("dtstamp", self.clock.now())
-            if meeting.location:
-                event.add("location", meeting.location)
-            if meeting.agenda:
-                event.add("description", meeting.agenda)
+            if meeting.rrule is None and occurrences:
+                start = occurrences[0].start.astimezone(zone)  # a one-off keeps its moved time
+            event = self._event(meeting, start)
             if meeting.rrule:
-                event.add("rrule", _rrule_dict(meeting.rrule))
-                for occurrence in await self.repos.meetings.occurrences(meeting.id):
-                    if occurrence.cancelled:
+                event.add("rrule", vRecur.from_ical(meeting.rrule))
+                for occurrence in occurrences:
+                    if occurrence.cancelled and meeting.status != "cancelled":
                         event.add("exdate", occurrence.original_start.astimezone(zone))
-            if meeting.status == "cancelled":
+            if meeting.status == "cancelled" or (meeting.rrule is None and any(o.cancelled for o in occurrences)):
                 event.add("status", "CANCELLED")
             calendar.add_component(event)
-        calendar.add_missing_timezones()
+            for occurrence in occurrences:
+                if meeting.rrule and not occurrence.cancelled and occurrence.start != occurrence.original_start:
+                    moved = self._event(meeting, occurrence.start.astimezone(zone))
+                    moved.add("recurrence-id", occurrence.original_start.astimezone(zone))
+                    calendar.add_component(moved)
+            first = min(first, start)
+            last = max(last, start)
+        # Time zone rules from the first meeting to well past the last, not 1970-2038.
+        calendar.add_missing_timezones(
+            first_date=(first - timedelta(days=366)).date(), last_date=(last + timedelta(days=366 * 25)).date()
+        )
         return calendar.to_ical()
+
+    def _event(self, meeting: Meeting, start: datetime) -> Event:
+        event = Event()
+        event.add("uid", f"meeting-{meeting.id}-{self.calendar_id}@coalition-bot")
+        event.add("summary", meeting.title)
+        event.add("dtstart", start)
+        event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
+        event.add("dtstamp", self.clock.now())
+        event.add("sequence", meeting.sequence)
+        event.add("last-modified", meeting.updated_at or meeting.created_at)
+        if meeting.location:
+            event.add("location", meeting.location)
+        if meeting.agenda:
+            event.add("description", meeting.agenda)
+        return event
+
+    def _changed(self, meeting: Meeting) -> None:
+        """Every change calendars should pick up: they keep the copy with the higher SEQUENCE."""
+        meeting.sequence += 1
+        meeting.updated_at = self.clock.now()
 
 
 def parse_lead_times(text: str) -> list[int]:

@@ -1,0 +1,159 @@
+"""Calendar exports that calendars read as the bot means them: every rule the bot accepts is exported
+and expands, in an independent expander (recurring-ical-events), to exactly the meetings the bot will
+hold, across the 2027 daylight-saving changes in New York and Berlin; cancelled and moved meetings,
+UIDs and SEQUENCE as calendars need them to update in place."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import recurring_ical_events
+from icalendar import Calendar
+
+from adapters import build_dispatcher
+from bot.app import App
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from storage import Database
+from tests.harness import Harness, shown
+
+BEGIN = datetime(2027, 3, 1, tzinfo=UTC)
+END = BEGIN + timedelta(weeks=6)  # over 14 March (New York) and 28 March (Berlin)
+
+FORMS = [
+    "weekly",
+    "2weeks",
+    "monthly",
+    "daily",
+    "FREQ=WEEKLY;BYDAY=TU,TH",
+    "FREQ=MONTHLY;BYMONTHDAY=1,15",
+    "FREQ=MONTHLY;BYDAY=1MO,3MO",
+    "FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270331T000000Z",  # UTC, as RFC 5545 and Google write it
+    "FREQ=WEEKLY;UNTIL=20270323",  # a date: to the end of that day
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20270326T190000",  # local time
+    "FREQ=DAILY;COUNT=5",
+]
+
+
+async def export(bot: Harness, meeting: int | None = None) -> Calendar:
+    reply = await bot.run(f"/meeting ics {meeting}" if meeting else "/meeting ics")
+    assert not reply.error, shown(reply)
+    return Calendar.from_ical(reply.attachments[0].content)
+
+
+def expanded(calendar: Calendar) -> list[datetime]:
+    events = recurring_ical_events.of(calendar).between(BEGIN, END)
+    return sorted(e.decoded("dtstart").astimezone(UTC) for e in events)
+
+
+async def bot_starts(bot: Harness, meeting_id: int) -> list[datetime]:
+    async with bot.dispatcher.app.unit_of_work() as services:
+        meeting = await services.meetings.series(meeting_id)
+        assert meeting is not None
+        return services.meetings.starts_between(meeting, BEGIN, END)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin"])
+@pytest.mark.parametrize("every", FORMS)
+async def test_every_rule_exports_and_expands_to_the_meetings_the_bot_holds(
+    bot: Harness, zone: str, every: str
+) -> None:
+    await bot.run(f"/coalition timezone {zone}")
+    reply = await bot.run(f'/meeting schedule "Forum" "2027-03-02 19:00" --every "{every}"')
+    assert not reply.error, shown(reply)
+    calendar = await export(bot, 1)
+    ours = await bot_starts(bot, 1)
+    assert len(ours) >= 2, "the rule gives meetings in the six weeks"
+    assert expanded(calendar) == ours
+    local = ZoneInfo(zone)
+    assert {s.astimezone(local).hour for s in ours} == {19}  # 19:00 where the meeting is, before and after DST
+    listed = shown(await bot.run("/meeting list"))
+    assert ours[0].astimezone(local).strftime("%d %b %Y") in listed or "Forum" in listed
+
+
+async def test_a_cancelled_date_is_an_exdate_and_a_moved_one_an_override(bot: Harness) -> None:
+    clock = bot.dispatcher.app.clock
+    assert isinstance(clock, SimulatedClock)
+    await bot.run("/coalition timezone America/New_York")
+    await bot.run('/meeting schedule "Forum" "2026-12-01 19:00" --every "FREQ=WEEKLY;BYDAY=TU,TH"')
+    assert not (await bot.run("/meeting cancel 1")).error  # Tue 1 Dec
+    await bot.dispatcher.app.scheduler.advance_to(datetime(2026, 12, 2, 1, 0, tzinfo=UTC))  # the next is made
+    moved = await bot.run('/meeting edit 2 --when "2026-12-03 20:30"')  # Thu 3 Dec, 19:00 -> 20:30
+    assert not moved.error, shown(moved)
+    calendar = await export(bot, 2)
+    events = recurring_ical_events.of(calendar).between(datetime(2026, 11, 30), datetime(2026, 12, 12))
+    new_york = ZoneInfo("America/New_York")
+    starts = sorted(e.decoded("dtstart").astimezone(new_york).strftime("%a %d %H:%M") for e in events)
+    assert starts == ["Thu 03 20:30", "Thu 10 19:00", "Tue 08 19:00"]
+    overrides = [e for e in calendar.walk("VEVENT") if "RECURRENCE-ID" in e]
+    assert len(overrides) == 1
+    assert overrides[0].decoded("recurrence-id").astimezone(new_york).strftime("%d %H:%M") == "03 19:00"
+    uids = {str(e["uid"]) for e in calendar.walk("VEVENT")}
+    assert len(uids) == 1  # the override belongs to the series
+
+
+async def test_one_off_meetings_export_their_moved_time_and_their_cancellation(bot: Harness) -> None:
+    await bot.run('/meeting schedule "Cleanup" "2026-12-05 10:00"')
+    await bot.run('/meeting edit 1 --when "2026-12-06 11:00"')
+    event = next(iter((await export(bot, 1)).walk("VEVENT")))
+    assert event.decoded("dtstart").astimezone(UTC) == datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    assert "STATUS" not in event
+    await bot.run("/meeting cancel 1")
+    event = next(iter((await export(bot, 1)).walk("VEVENT")))
+    assert str(event["status"]) == "CANCELLED"
+
+
+async def test_uids_are_stable_per_install_and_sequence_moves_with_every_change(bot: Harness, tmp_path: Path) -> None:
+    await bot.run('/meeting schedule "Forum" "2026-12-05 10:00" --every weekly')
+    first = next(iter((await export(bot, 1)).walk("VEVENT")))
+    again = next(iter((await export(bot, 1)).walk("VEVENT")))
+    assert str(first["uid"]) == str(again["uid"]) and str(first["uid"]).startswith("meeting-1-")
+    assert first["sequence"] == again["sequence"] == 0
+    await bot.run('/meeting edit 1 --where "Library"')
+    edited = next(iter((await export(bot, 1)).walk("VEVENT")))
+    assert edited["sequence"] == 1
+    assert edited.decoded("last-modified") >= first.decoded("last-modified")
+
+    # Another coalition's install: its meeting #1 is another event in a member's calendar.
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
+    await db.upgrade()
+    other_app = App(
+        Settings(database_url=db.url, anonymity_secret="another install's secret"), db, bot.dispatcher.app.clock
+    )
+    other = Harness(build_dispatcher(other_app))
+    await other.start()
+    await other.run('/meeting schedule "Forum" "2026-12-05 10:00" --every weekly')
+    theirs = next(iter((await export(other, 1)).walk("VEVENT")))
+    assert str(theirs["uid"]) != str(first["uid"])
+    await other_app.close()
+
+
+async def test_the_time_zone_block_covers_meetings_after_2038(bot: Harness) -> None:
+    await bot.run("/coalition timezone Europe/Berlin")
+    await bot.run('/meeting schedule "Far" "2040-07-01 19:00"')
+    calendar = await export(bot, 1)
+    zone = next(iter(calendar.walk("VTIMEZONE")))
+    text = zone.to_ical().decode().replace("\r\n ", "")
+    transitions = re.findall(r"(?:DTSTART|RDATE)[:;][^\r\n]*", text)
+    years = {int(y) for line in transitions for y in re.findall(r"(\d{4})\d{4}T", line)}
+    assert max(years) > 2040  # the zone's rules are given past the meeting, not only to 2038
+
+
+@pytest.mark.parametrize(
+    ("every", "says"),
+    [
+        ("FREQ=HOURLY", "at most daily"),
+        ("FREQ=DAILY;BYHOUR=9,17", "several meetings a day"),
+        ("FREQ=WEEKLY;COUNT=3;UNTIL=20270101T000000Z", "UNTIL or COUNT"),
+        ("FREQ=WEEKLY;UNTIL=20261101T000000Z", "gives no meeting at all"),
+        ("sometimes", "not a recurrence I understand"),
+    ],
+)
+async def test_rules_the_bot_cannot_keep_are_refused_when_scheduling(bot: Harness, every: str, says: str) -> None:
+    reply = await bot.run(f'/meeting schedule "X" "2026-12-05 10:00" --every "{every}"')
+    assert reply.error and says in shown(reply)
+    assert "No upcoming meetings" in shown(await bot.run("/meeting list"))
