@@ -140,6 +140,20 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None
     return _future(text, result, zone, now)
 
 
+def parse_day(text: str, zone: ZoneInfo, now: datetime) -> date:
+    """A day as a member names it ("2026-12-15", "dec 15", "tuesday", "the 3rd thursday"), in `zone`;
+    past days too (the minutes of last week's meeting)."""
+    cleaned = " ".join(text.lower().replace(",", " ").split())
+    try:
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    day = _day(cleaned, now.astimezone(zone), None) if cleaned else None
+    if day is None:
+        raise TimeProblem(f"I couldn't read '{text}' as a day; write it like 2026-12-15, dec 15 or tuesday.")
+    return day
+
+
 def _split(text: str) -> tuple[str, _Clock | None]:
     """The words naming the day, and the time of day, wherever it stands ("tues 7", "7pm friday")."""
     match = _TRAILING_TIME.search(text)

@@ -14,6 +14,7 @@ from commands.spec import CommandSpec, OptionSpec, OptionType
 TYPE_HINTS = {
     OptionType.DURATION: f"a duration like {DURATION_EXAMPLES}",
     OptionType.DATETIME: 'a time like "next tuesday 7pm", read in your time zone',
+    OptionType.DATE: 'a day like "2026-12-15", "dec 15" or "tuesday"',
     OptionType.USER: "a member, typed as @name",
     OptionType.CHANNEL: "a channel, typed as #name",
     OptionType.TIMEZONE: "a time zone like Europe/Berlin",

@@ -19,11 +19,21 @@ from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Meeting, Occurrence
 
 
-async def _find(ctx: CommandContext | ActionContext, occurrence_id: int) -> tuple[Occurrence, Meeting]:
-    found = await ctx.services.meetings.find(ctx.coalition.id or 0, occurrence_id)
-    if found is None:
-        raise CommandError(f"There is no meeting #{occurrence_id}. `/meeting list` shows the upcoming ones.")
-    return found
+async def _find(ctx: CommandContext, *, started: bool = False) -> tuple[Occurrence, Meeting]:
+    """The meeting the command names: `ID`, and `--on DATE` for one date of a series."""
+    try:
+        return await ctx.services.meetings.occurrence_of(
+            ctx.coalition.id or 0, ctx.args["id"], on=ctx.args.get("on"), zone=ctx.zone, started=started
+        )
+    except MeetingProblem as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _which(meeting: Meeting, occurrence: Occurrence) -> str:
+    """ "#2" for a one-off, "#2 on Tue 15 Dec" for one date of a series."""
+    if meeting.rrule is None:
+        return f"#{meeting.id}"
+    return f"#{meeting.id} on {timestamp(occurrence.start, 'D')}"
 
 
 async def schedule(ctx: CommandContext) -> Reply:
@@ -54,7 +64,7 @@ async def schedule(ctx: CommandContext) -> Reply:
     repeat = f", repeating {user_text(describe_rule(meeting.rrule))}" if meeting.rrule else ""
     lead = describe_minutes(ctx.coalition.reminder_minutes) or "no reminders (coalition setting)"
     return Reply(
-        f"Scheduled **{user_text(meeting.title)}** (#{occurrence.id}) for {local} {ctx.zone.key}{repeat}; "
+        f"Scheduled **{user_text(meeting.title)}** (#{meeting.id}) for {local} {ctx.zone.key}{repeat}; "
         f"announced in {plural(len(channels), 'channel')}. Reminders: {lead} before.",
         private=True,
     )
@@ -71,22 +81,30 @@ async def list_meetings(ctx: CommandContext) -> Reply:
     for occurrence, meeting in upcoming:
         mine = all_counts.get(occurrence.id or 0, {})
         counts = ", ".join(f"{mine.get(a, 0)} {label.lower()}" for a, label in ANSWERS.items())
-        lines.append(f"• #{occurrence.id} {timestamp(occurrence.start, 'f')}: {user_text(meeting.title)} ({counts})")
+        moved = (
+            f", moved from {timestamp(occurrence.original_start, 'f')}"
+            if occurrence.start != occurrence.original_start
+            else ""
+        )
+        lines.append(
+            f"• #{meeting.id} {timestamp(occurrence.start, 'f')}: {user_text(meeting.title)} ({counts}{moved})"
+        )
+    lines.append("A series keeps one number; name one of its dates with `--on`, e.g. `/meeting cancel 2 --on dec 15`.")
     return Reply("\n".join(lines), private=True)
 
 
 async def show(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    occurrence, meeting = await _find(ctx)
     card = await ctx.services.meetings.card(meeting, occurrence)
     return Reply(card.text, blocks=card.blocks, private=True)
 
 
 async def rsvp(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    occurrence, meeting = await _find(ctx)
     return await _answer(ctx, meeting, occurrence, ctx.args["answer"])
 
 
-async def rsvp_button(ctx: ActionContext) -> Reply:
+async def rsvp_button(ctx: ActionContext) -> Reply:  # buttons carry the date's own id
     found = await ctx.services.meetings.find(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
     if found is None or ctx.params["answer"] not in ANSWERS:
         return error("That meeting no longer exists.")
@@ -103,16 +121,16 @@ async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurre
 
 
 async def cancel(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(meeting.created_by, f"cancel meeting #{occurrence.id}")
+    occurrence, meeting = await _find(ctx)
+    ctx.require_creator(meeting.created_by, f"cancel meeting #{meeting.id}")
     if occurrence.cancelled:
-        return error(f"Meeting #{occurrence.id} is already cancelled.")
+        return error(f"Meeting {_which(meeting, occurrence)} is already cancelled.")
     series = bool(ctx.args["series"])
     if series and not meeting.rrule:
         series = False
     count = await ctx.services.meetings.cancel(meeting, occurrence, series)
-    ctx.audit_note = f"meeting #{occurrence.id}" + (" and the rest of its series" if series else "")
-    what = "the rest of the series" if series else f"#{occurrence.id} on {timestamp(occurrence.start)}"
+    ctx.audit_note = f"meeting {_which(meeting, occurrence)}" + (" and the rest of its series" if series else "")
+    what = "the rest of the series" if series else f"#{meeting.id} on {timestamp(occurrence.start)}"
     return Reply(
         f"Cancelled {user_text(meeting.title)}: {what} ({plural(count, 'occurrence')}). "
         "Those who said they'd come are told."
@@ -120,8 +138,8 @@ async def cancel(ctx: CommandContext) -> Reply:
 
 
 async def edit(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(meeting.created_by, f"change meeting #{occurrence.id}")
+    occurrence, meeting = await _find(ctx)
+    ctx.require_creator(meeting.created_by, f"change meeting #{meeting.id}")
     when, title, where, agenda = ctx.args["when"], ctx.args["title"], ctx.args["where"], ctx.args["agenda"]
     if when is None and title is None and where is None and agenda is None:
         return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
@@ -134,14 +152,15 @@ async def edit(ctx: CommandContext) -> Reply:
         await ctx.services.meetings.move(meeting, occurrence, when, series)
         local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
         changes.append(f"time, now {local} {ctx.zone.key}" + (" for this and later meetings" if series else ""))
-    ctx.audit_note = f"meeting #{occurrence.id}: " + ", ".join(c.split(",")[0] for c in changes)
+    ctx.audit_note = f"meeting {_which(meeting, occurrence)}: " + ", ".join(c.split(",")[0] for c in changes)
     return Reply(
-        f"Changed {user_text(meeting.title)} (#{occurrence.id}): {', '.join(changes)}. Reminders follow the new time."
+        f"Changed {user_text(meeting.title)} ({_which(meeting, occurrence)}): {', '.join(changes)}. "
+        "Reminders follow the new time."
     )
 
 
 async def agenda(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    occurrence, meeting = await _find(ctx)
     if ctx.args["action"] == "add":
         if ctx.args["item"] is None:
             return error("Give the item to add, in quotes.", ctx.usage)
@@ -154,22 +173,23 @@ async def agenda(ctx: CommandContext) -> Reply:
         if meeting.agenda
         else 'No agenda yet: add items with `/meeting agenda ID add "item"`.'
     )
-    return Reply(f"**Agenda: {user_text(meeting.title)}** (#{occurrence.id})\n{text}", private=True)
+    return Reply(f"**Agenda: {user_text(meeting.title)}** (#{meeting.id})\n{text}", private=True)
 
 
 async def minutes(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(meeting.created_by, f"record the minutes of meeting #{occurrence.id}")
+    occurrence, meeting = await _find(ctx, started=True)
+    ctx.require_creator(meeting.created_by, f"record the minutes of meeting #{meeting.id}")
     await ctx.services.meetings.set_minutes(occurrence, ctx.args["text"])
-    return Reply(
-        f"Minutes saved for {user_text(meeting.title)} (#{occurrence.id}); `/meeting show {occurrence.id}` shows them."
+    show = f"/meeting show {meeting.id}" + (
+        f" --on {occurrence.start.astimezone(ctx.zone):%Y-%m-%d}" if meeting.rrule else ""
     )
+    return Reply(f"Minutes saved for {user_text(meeting.title)} ({_which(meeting, occurrence)}); `{show}` shows them.")
 
 
 async def attended(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    occurrence, meeting = await _find(ctx, started=True)
     if occurrence.start > ctx.now:
-        return error(f"Meeting #{occurrence.id} has not happened yet.")
+        return error(f"Meeting {_which(meeting, occurrence)} has not happened yet.")
     mentions = ctx.args["members"] or []
     members = []
     if mentions:
@@ -183,15 +203,16 @@ async def attended(ctx: CommandContext) -> Reply:
         members = await ctx.services.meetings.going(occurrence)
         source = "from the Going answers"
     count = await ctx.services.meetings.record_attendance(occurrence, members)
-    ctx.audit_note = f"meeting #{occurrence.id}: {count} attended"
+    ctx.audit_note = f"meeting {_which(meeting, occurrence)}: {count} attended"
     names = ", ".join(user_text(m.display_name or m.user_id) for m in members) or "nobody"
     return Reply(
-        f"Attendance of {user_text(meeting.title)} (#{occurrence.id}) recorded {source}: {names}.", private=True
+        f"Attendance of {user_text(meeting.title)} ({_which(meeting, occurrence)}) recorded {source}: {names}.",
+        private=True,
     )
 
 
 async def action(ctx: CommandContext) -> Reply:
-    occurrence, meeting = await _find(ctx, ctx.args["id"])
+    occurrence, meeting = await _find(ctx, started=True)
     mention = ctx.args["owner"]
     owner = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
     if owner is None:
@@ -263,7 +284,7 @@ async def reminders(ctx: CommandContext) -> Reply:
 
 async def ics(ctx: CommandContext) -> Reply:
     if ctx.args["id"] is not None:
-        meetings = [(await _find(ctx, ctx.args["id"]))[1]]
+        meetings = [(await _find(ctx))[1]]
     else:
         upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 200)
         meetings = list({m.id: m for _, m in upcoming}.values())
@@ -287,7 +308,7 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
     for occurrence, meeting in upcoming:
         mine = await ctx.services.meetings.answer_of(occurrence, ctx.me)
         answer = f"you said {ANSWERS[mine]}" if mine else "you have not answered"
-        blocks.append(Section(f"#{occurrence.id} {timestamp(occurrence.start)}: {user_text(meeting.title)} ({answer})"))
+        blocks.append(Section(f"#{meeting.id} {timestamp(occurrence.start)}: {user_text(meeting.title)} ({answer})"))
         blocks.append(
             Actions(
                 tuple(
@@ -300,24 +321,27 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
 
 async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
-    found = []
+    found: dict[int, tuple[str, str]] = {}
     for occurrence, meeting in upcoming:
+        if meeting.id in found:
+            continue  # a series once, with its next date
         when = occurrence.start.astimezone(ctx.zone).strftime("%a %d %b %H:%M")
-        label = f"#{occurrence.id} {meeting.title} ({when})"
-        if not typed or typed in str(occurrence.id) or typed in meeting.title.lower():
-            found.append((label[:100], str(occurrence.id)))
-    return found
+        label = f"#{meeting.id} {meeting.title} ({'next ' if meeting.rrule else ''}{when})"
+        if not typed or typed in str(meeting.id) or typed in meeting.title.lower():
+            found[meeting.id or 0] = (label[:100], str(meeting.id))
+    return list(found.values())
 
 
 _ID = OptionSpec(
     "id",
     OptionType.INT,
-    "the meeting's number (from /meeting list)",
+    "the meeting's number (from /meeting list); a series has one",
     required=True,
     positional=True,
     min_value=1,
     complete="meeting",
 )
+_ON = OptionSpec("on", OptionType.DATE, "which date of a series (default: the next one)")
 
 MEETING = CommandSpec(
     name="meeting",
@@ -366,7 +390,7 @@ MEETING = CommandSpec(
         CommandSpec(
             name="show",
             description="One meeting in full",
-            options=(_ID,),
+            options=(_ID, _ON),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=show,
@@ -376,6 +400,7 @@ MEETING = CommandSpec(
             description="Answer going, maybe or no",
             options=(
                 _ID,
+                _ON,
                 OptionSpec(
                     "answer",
                     OptionType.CHOICE,
@@ -394,7 +419,7 @@ MEETING = CommandSpec(
         CommandSpec(
             name="cancel",
             description="Cancel one meeting, or with --series the rest of its series",
-            options=(_ID, OptionSpec("series", OptionType.BOOL, "cancel this and every later one", default=False)),
+            options=(_ID, _ON, OptionSpec("series", OptionType.BOOL, "cancel this and every later one", default=False)),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=cancel,
@@ -404,6 +429,7 @@ MEETING = CommandSpec(
             description="Move a meeting, or change its title, place or agenda",
             options=(
                 _ID,
+                _ON,
                 OptionSpec("when", OptionType.DATETIME, "the new time"),
                 OptionSpec("title", OptionType.STRING, "a new title"),
                 OptionSpec("where", OptionType.STRING, "a new place or video link", max_length=300),
@@ -434,7 +460,11 @@ MEETING = CommandSpec(
         CommandSpec(
             name="minutes",
             description="Record a meeting's minutes (text or a link)",
-            options=(_ID, OptionSpec("text", OptionType.TEXT, "the minutes or a link", required=True, positional=True)),
+            options=(
+                _ID,
+                OptionSpec("text", OptionType.TEXT, "the minutes or a link", required=True, positional=True),
+                _ON,
+            ),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=minutes,
@@ -444,6 +474,7 @@ MEETING = CommandSpec(
             description="Record who attended (default: those who answered Going)",
             options=(
                 _ID,
+                _ON,
                 OptionSpec("members", OptionType.USER, "who was there", positional=True, multiple=True, max_count=100),
             ),
             permission=Permission.COORDINATOR,
@@ -456,6 +487,7 @@ MEETING = CommandSpec(
             description="Record an action item from a meeting, with an owner and a due date",
             options=(
                 _ID,
+                _ON,
                 OptionSpec(
                     "task", OptionType.STRING, "what is to be done", required=True, positional=True, max_length=300
                 ),

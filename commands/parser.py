@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.platform import ChannelMention, Platform, UserMention
 from bot.text import TextProblem, check_text
-from bot.times import TimeProblem, parse_duration, parse_timezone, parse_when
+from bot.times import TimeProblem, parse_day, parse_duration, parse_timezone, parse_when
 from commands.errors import UsageError
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
@@ -300,6 +300,8 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
         if option.max_value is not None and duration.total_seconds() > option.max_value:
             raise TimeProblem(f"'{text}' is too long.")
         return duration
+    if kind == OptionType.DATE:
+        return parse_day(text, ctx.zone, ctx.now)
     if kind == OptionType.DATETIME:
         return parse_when(text, ctx.zone, ctx.now, ctx.notes)
     if kind == OptionType.TIMEZONE:

@@ -314,10 +314,14 @@ async def meet(ctx: ActionContext) -> Reply:
     )
     await polls.became_meeting(poll, meeting.id or 0)
     await ctx.services.governance.record(
-        poll.coalition_id, ctx.me, "/poll meet", f"poll #{poll.id} -> meeting #{occurrence.id}", ctx.where.platform
+        poll.coalition_id,
+        ctx.me,
+        "/poll meet",
+        f"poll #{poll.id} -> meeting #{occurrence.meeting_id}",
+        ctx.where.platform,
     )
     return Reply(
-        f"Scheduled **{user_text(poll.question)}** (meeting #{occurrence.id}) for {timestamp(start)}; "
+        f"Scheduled **{user_text(poll.question)}** (meeting #{meeting.id}) for {timestamp(start)}; "
         "it is being announced where the poll was asked, with RSVP buttons.",
         private=True,
     )

@@ -37,6 +37,7 @@ class OptionType(StrEnum):
     CHANNEL = "channel"  # a channel mention
     DURATION = "duration"  # 90m, 2h, 1h30m
     DATETIME = "datetime"  # a future moment, in the member's time zone
+    DATE = "date"  # a day, in the member's time zone: 2026-12-15, dec 15, tuesday
     TIMEZONE = "timezone"  # an IANA zone name
     TAGS = "tags"  # comma-separated words: residents,youth
 

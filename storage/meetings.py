@@ -188,6 +188,20 @@ class MeetingRepository:
         )
         return int(result.rowcount or 0)
 
+    async def drop_occurrences(self, occurrence_ids: list[int], keep_actions_on: int) -> None:
+        """Remove dates not yet held (a series moved to a new rhythm), with their answers and
+        reminders; action items noted against them move to `keep_actions_on`."""
+        if not occurrence_ids:
+            return
+        await self.session.exec(  # type: ignore[call-overload]
+            update(ActionItem)
+            .where(col(ActionItem.occurrence_id).in_(occurrence_ids))
+            .values(occurrence_id=keep_actions_on)
+        )
+        for table in (Reminder, Rsvp, Attendance):
+            await self.session.exec(delete(table).where(col(table.occurrence_id).in_(occurrence_ids)))  # type: ignore[call-overload,attr-defined]
+        await self.session.exec(delete(Occurrence).where(col(Occurrence.id).in_(occurrence_ids)))  # type: ignore[call-overload]
+
     async def cancel_reminders(self, occurrence_ids: list[int]) -> int:
         result = await self.session.exec(  # type: ignore[call-overload]
             update(Reminder)

@@ -80,11 +80,12 @@ async def test_a_cancelled_date_is_an_exdate_and_a_moved_one_an_override(bot: Ha
     assert isinstance(clock, SimulatedClock)
     await bot.run("/coalition timezone America/New_York")
     await bot.run('/meeting schedule "Forum" "2026-12-01 19:00" --every "FREQ=WEEKLY;BYDAY=TU,TH"')
-    assert not (await bot.run("/meeting cancel 1")).error  # Tue 1 Dec
-    await bot.dispatcher.app.scheduler.advance_to(datetime(2026, 12, 2, 1, 0, tzinfo=UTC))  # the next is made
-    moved = await bot.run('/meeting edit 2 --when "2026-12-03 20:30"')  # Thu 3 Dec, 19:00 -> 20:30
+    assert not (await bot.run("/meeting cancel 1")).error  # the next: Tue 1 Dec
+    moved = await bot.run('/meeting edit 1 --on 2026-12-03 --when "2026-12-03 20:30"')  # Thu 3 Dec, 19:00 -> 20:30
     assert not moved.error, shown(moved)
-    calendar = await export(bot, 2)
+    listed = shown(await bot.run("/meeting list"))
+    assert "Forum" in listed and "moved from" in listed  # cancelling one hides nothing; the moved one is marked
+    calendar = await export(bot, 1)
     events = recurring_ical_events.of(calendar).between(datetime(2026, 11, 30), datetime(2026, 12, 12))
     new_york = ZoneInfo("America/New_York")
     starts = sorted(e.decoded("dtstart").astimezone(new_york).strftime("%a %d %H:%M") for e in events)
@@ -157,3 +158,31 @@ async def test_rules_the_bot_cannot_keep_are_refused_when_scheduling(bot: Harnes
     reply = await bot.run(f'/meeting schedule "X" "2026-12-05 10:00" --every "{every}"')
     assert reply.error and says in shown(reply)
     assert "No upcoming meetings" in shown(await bot.run("/meeting list"))
+
+
+async def test_a_daily_series_reminds_two_days_and_one_hour_before_every_meeting_once(bot: Harness) -> None:
+    from sqlmodel import select
+
+    from storage.models import Occurrence, Reminder
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    assert not (await bot.run('/meeting reminders --coalition "2d,1h"')).error
+    await bot.run('/meeting schedule "Standup" "2026-11-24 09:00" --every daily')
+    end = datetime(2026, 12, 4, tzinfo=UTC)
+    await bot.dispatcher.app.scheduler.advance_to(end)
+    async with bot.dispatcher.app.db.session() as session:
+        starts = {o.id: o.start for o in (await session.exec(select(Occurrence))).all()}
+        sent = (await session.exec(select(Reminder).where(Reminder.status == "sent"))).all()
+    fired: dict[int, list[int]] = {}
+    for reminder in sent:
+        fired.setdefault(reminder.occurrence_id, []).append(reminder.offset_minutes)
+    # Every meeting whose two-day reminder falls after the scheduling (23 Nov, 09:00) and has come.
+    scheduled = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    held = [i for i, s in starts.items() if s - timedelta(days=2) > scheduled and s <= end]
+    assert len(held) == 8  # 26 November to 3 December
+    for occurrence in held:
+        assert sorted(fired.get(occurrence, [])) == [60, 2880], (starts[occurrence], fired.get(occurrence))
+    keys = [p.key for p in platform.posted if ":remind:" in p.key]
+    assert len(keys) == len(set(keys))  # none twice

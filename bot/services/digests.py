@@ -90,7 +90,7 @@ class DigestService:
         lines = [f"🗞️ **The week ahead for {user_text(coalition.name)}**"]
         meetings = [(o, m) for o, m in await self.repos.meetings.upcoming(coalition.id, now, 25) if o.start < week]
         lines.append("**Meetings**")
-        lines += [f"• {timestamp(o.start, 'f')}: {user_text(m.title)} (#{o.id})" for o, m in meetings] or [
+        lines += [f"• {timestamp(o.start, 'f')}: {user_text(m.title)} (#{m.id})" for o, m in meetings] or [
             "• None scheduled."
         ]
         polls = await self.repos.reports.open_polls_closing(coalition.id, now, week)

@@ -1,7 +1,8 @@
 """Meetings: scheduling (with recurrence), RSVPs with live counts, reminders, cancelling, calendars.
 
-Only the next occurrence of a series exists at any time, with its reminder rows; when it starts,
-the following one is made (`materialize_due`), so nothing is generated without bound. Reminders
+A series' meetings exist HORIZON ahead (and at least one still to come), each with its reminder
+rows, so every lead time fires; the next one is announced, and when it starts the one after is
+announced and the horizon moves on (`materialize_due`), so nothing is generated without bound. Reminders
 are rows too; when one falls due its messages are written to the outbox in the same transaction
 that marks it sent, so it goes out once, after restarts too. One that fell due while the bot was
 down goes out at start-up if it is at most REMINDER_GRACE late, and is recorded as missed otherwise.
@@ -32,6 +33,8 @@ from storage.models import ActionItem, Channel, Coalition, Meeting, Member, Occu
 SOURCE = "meeting"
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
 REMINDER_GRACE = timedelta(hours=2)
+HORIZON = timedelta(days=15)  # a series' meetings exist this far ahead: past the longest lead time (14 days)
+MAX_AHEAD = 400  # meetings made in one go, at most (a daily series over HORIZON is 15)
 ANSWERS = {"going": "Going", "maybe": "Maybe", "no": "Can't go"}
 RECURRENCE = {
     "weekly": "FREQ=WEEKLY",
@@ -156,7 +159,8 @@ class MeetingService:
             created_at=self.clock.now(),
         )
         await self.repos.meetings.add(meeting)
-        occurrence = await self._materialize_next(meeting, after=None)
+        await self._extend(meeting)
+        occurrence = await self._announce_next(meeting)
         assert occurrence is not None
         return meeting, occurrence
 
@@ -184,23 +188,44 @@ class MeetingService:
             cursor = start
         return found
 
-    async def _materialize_next(self, meeting: Meeting, after: datetime | None) -> Occurrence | None:
-        start = self._starts(meeting, after)
-        if start is None:
-            meeting.next_materialize_at = None
-            await self.repos.meetings.add(meeting)
-            return None
+    async def _extend(self, meeting: Meeting) -> list[Occurrence]:
+        """Make the series' meetings up to HORIZON ahead, with their reminder rows, and at least one
+        still to come that is not cancelled: every lead time fires (up to the 14 days allowed, on a
+        daily series too), and cancelling the next meeting never leaves the series without one."""
         assert meeting.id is not None
-        occurrence = await self.repos.meetings.add_occurrence(
-            Occurrence(meeting_id=meeting.id, original_start=start, start=start)
-        )
-        meeting.next_materialize_at = start if meeting.rrule else None
+        existing = await self.repos.meetings.occurrences(meeting.id)
+        now = self.clock.now()
+        latest = max((o.original_start for o in existing), default=None)
+        coming = sum(1 for o in existing if o.start > now and not o.cancelled)
+        made = []
+        for _ in range(MAX_AHEAD):
+            start = self._starts(meeting, latest)
+            if start is None or (start >= now + HORIZON and coming > 0):
+                break
+            latest = start
+            if start <= now and existing:
+                continue  # a date that passed while the bot was down: not made after the fact
+            occurrence = await self.repos.meetings.add_occurrence(
+                Occurrence(meeting_id=meeting.id, original_start=start, start=start)
+            )
+            if occurrence is not None:
+                await self._plan_reminders(meeting, occurrence)
+                made.append(occurrence)
+                coming += 1
+        return made
+
+    async def _announce_next(self, meeting: Meeting) -> Occurrence | None:
+        """Post the card of the series' next meeting (once: the outbox keeps one row per key), and
+        wake when it starts to announce the one after."""
+        assert meeting.id is not None
+        now = self.clock.now()
+        coming = [o for o in await self.repos.meetings.occurrences(meeting.id) if o.start > now and not o.cancelled]
+        nxt = min(coming, key=lambda o: o.start, default=None)
+        if nxt is not None:
+            await self._announce(meeting, nxt)
+        meeting.next_materialize_at = nxt.start if nxt is not None and meeting.rrule else None
         await self.repos.meetings.add(meeting)
-        if occurrence is None:
-            return None
-        await self._plan_reminders(meeting, occurrence)
-        await self._announce(meeting, occurrence)
-        return occurrence
+        return nxt
 
     async def _plan_reminders(self, meeting: Meeting, occurrence: Occurrence) -> None:
         """The coalition's reminders (channel, and members on the default setting), the optional
@@ -247,12 +272,12 @@ class MeetingService:
                 )
 
     async def materialize_due(self, now: datetime) -> int:
-        """Make the next occurrence of every series whose current one has started."""
+        """For every series whose next meeting has started: make the dates now within reach and
+        announce the next meeting."""
         made = 0
         for meeting in await self.repos.meetings.to_materialize(now):
-            latest = meeting.next_materialize_at
-            if await self._materialize_next(meeting, after=latest) is not None:
-                made += 1
+            made += len(await self._extend(meeting))
+            await self._announce_next(meeting)
         return made
 
     # Announcements and RSVPs -----------------------------------------------------------------
@@ -266,6 +291,35 @@ class MeetingService:
     async def series(self, meeting_id: int) -> Meeting | None:
         """A meeting or series by its own id (the row behind its occurrences)."""
         return await self.repos.meetings.meeting(meeting_id)
+
+    async def occurrence_of(
+        self, coalition_id: int, meeting_id: int, *, on: date | None = None, zone: ZoneInfo, started: bool = False
+    ) -> tuple[Occurrence, Meeting]:
+        """A meeting as members name it: its number, and for a series the date (`on`, as `zone`
+        shows it). Without a date: the next one not yet over and not cancelled (`started`: the
+        latest that has begun, for minutes and attendance), or the last there was."""
+        meeting = await self.repos.meetings.meeting(meeting_id)
+        if meeting is None or meeting.coalition_id != coalition_id:
+            raise MeetingProblem(f"There is no meeting #{meeting_id}. `/meeting list` shows the upcoming ones.")
+        occurrences = await self.repos.meetings.occurrences(meeting_id)
+        if not occurrences:
+            raise MeetingProblem(f"Meeting #{meeting_id} has no dates left.")
+        now, length = self.clock.now(), timedelta(minutes=meeting.duration_minutes)
+        if on is not None:
+            zones = (zone, ZoneInfo(meeting.timezone))
+            for occurrence in occurrences:
+                days = {s.astimezone(z).date() for s in (occurrence.start, occurrence.original_start) for z in zones}
+                if on in days:
+                    return occurrence, meeting
+            coming = [o for o in occurrences if o.start > now and not o.cancelled][:3]
+            listed = ", ".join(o.start.astimezone(zone).strftime("%a %d %b") for o in coming) or "none"
+            raise MeetingProblem(f"Meeting #{meeting_id} has no date on {on:%a %d %b %Y}; its next dates: {listed}.")
+        if started:
+            begun = [o for o in occurrences if o.start <= now and not o.cancelled]
+            if begun:
+                return begun[-1], meeting
+        ahead = [o for o in occurrences if o.start + length > now and not o.cancelled]
+        return (ahead[0] if ahead else occurrences[-1]), meeting
 
     async def find(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
         return await self.repos.meetings.occurrence(coalition_id, occurrence_id)
@@ -305,7 +359,7 @@ class MeetingService:
         assert occurrence.id is not None
         tally = await self.tally(occurrence)
         end = occurrence.start + timedelta(minutes=meeting.duration_minutes)
-        head = f"📅 **{user_text(meeting.title)}** (#{occurrence.id})"
+        head = f"📅 **{user_text(meeting.title)}** (#{meeting.id})"
         if occurrence.cancelled:
             return Reply(
                 f"{head}\n~ Cancelled: {timestamp(occurrence.start)} ~", blocks=(Section(f"{head}\nCancelled."),)
@@ -333,11 +387,14 @@ class MeetingService:
     async def _announce(self, meeting: Meeting, occurrence: Occurrence) -> None:
         card = await self.card(meeting, occurrence)
         for channel in await self.channels_of(meeting):
+            key = f"{SOURCE}:{occurrence.id}:announce:{channel.id}"
+            if await self.repos.outbox.by_key(key) is not None:
+                continue  # announced already (a restart, or the next meeting announced again)
             await self.outbox.to_channel(
                 meeting.coalition_id,
                 channel,
                 card,
-                key=f"{SOURCE}:{occurrence.id}:announce:{channel.id}",
+                key=key,
                 source=SOURCE,
                 source_id=occurrence.id,
             )
@@ -353,9 +410,9 @@ class MeetingService:
 
     async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: str) -> None:
         if occurrence.cancelled or meeting.status == "cancelled":
-            raise MeetingProblem(f"Meeting #{occurrence.id} was cancelled.")
+            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} was cancelled.")
         if occurrence.start + timedelta(minutes=meeting.duration_minutes) <= self.clock.now():
-            raise MeetingProblem(f"Meeting #{occurrence.id} is over.")
+            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} is over.")
         assert occurrence.id is not None and member.id is not None
         await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
         if answer in ("going", "maybe"):
@@ -476,6 +533,9 @@ class MeetingService:
             meeting.next_materialize_at = None
         self._changed(meeting)
         await self.repos.meetings.add(meeting)
+        if not series and meeting.rrule:
+            await self._extend(meeting)  # the series goes on: its next date is made and announced
+            await self._announce_next(meeting)
         for target in targets:
             await self.refresh_cards(meeting, target)
         for target in targets:
@@ -489,7 +549,7 @@ class MeetingService:
         """Move one occurrence (or, with `series`, it and every later one) to a new time: its reminders
         are rescheduled in the same transaction and those who said they'd come are told."""
         if occurrence.cancelled or meeting.status == "cancelled":
-            raise MeetingProblem(f"Meeting #{occurrence.id} was cancelled.")
+            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} was cancelled.")
         assert occurrence.id is not None
         old_start = occurrence.start
         occurrence.start = new_start
@@ -498,12 +558,17 @@ class MeetingService:
             zone = ZoneInfo(meeting.timezone)
             meeting.local_start = new_start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0).isoformat()
             meeting.next_materialize_at = new_start
+            later = [o.id for o in await self.repos.meetings.occurrences(meeting.id or 0) if o.start > old_start]
+            dropped = [i for i in later if i is not None and i != occurrence.id]
+            await self.repos.meetings.drop_occurrences(dropped, keep_actions_on=occurrence.id)
         if meeting.rrule is None or series:
             occurrence.original_start = new_start  # the meeting itself moved, not one date of it
         self._changed(meeting)
         await self.repos.meetings.add(meeting)
         await self.repos.meetings.cancel_reminders([occurrence.id])
         await self._plan_reminders(meeting, occurrence)
+        if series and meeting.rrule:
+            await self._extend(meeting)  # the later dates, in the new rhythm
         await self.refresh_cards(meeting, occurrence)
         text = f"🕒 **{user_text(meeting.title)}** has moved from {timestamp(old_start)} to {timestamp(new_start)}."
         await self._tell_those_coming(occurrence, text, f"moved:{int(new_start.timestamp())}")
