@@ -138,6 +138,9 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
     try:
         for p in platforms:
             running.append(await p.start(settings, app, dispatcher))
+        port = await app.serve_http()  # already listening if Slack runs in HTTP mode
+        if port is not None:
+            print(f"HTTP (calendar feeds) on {settings.web_host}:{port}.", file=sys.stderr)
         await app.scheduler.start()
         names = ", ".join(p.name for p in platforms)
         print(f"coalition-bot is running ({names}). Press Ctrl+C to stop.", file=sys.stderr)

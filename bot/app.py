@@ -1,10 +1,14 @@
-"""The running bot's shared parts: settings, database, clock, scheduler and delivery workers."""
+"""The running bot's shared parts: settings, database, clock, scheduler, delivery workers and the
+HTTP server's routes."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+
+from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
@@ -15,6 +19,8 @@ from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.feedback import DailyCounts
+from bot.services.feeds import FEED_PATH
+from bot.web import WebServer
 from storage import Database, Repositories
 
 
@@ -31,12 +37,44 @@ class App:
         self.scheduler.add(MeetingClock(self))
         self.scheduler.add(PollDeadlines(self))
         self.scheduler.add(WeeklyDigests(self))
+        self.web = WebServer()
+        self.web.add("GET", FEED_PATH, self._calendar_feed)
+
+    def public_base(self) -> str | None:
+        """Where members reach the HTTP server: PUBLIC_BASE_URL, or where it listens; None when off."""
+        if not self.web.running:
+            return None
+        return self.settings.public_base_url or f"http://{self.settings.web_host}:{self.web.port}"
+
+    async def serve_http(self) -> int | None:
+        """Start the HTTP server where the settings say (HTTP_PORT, or Slack's HTTP mode); the port."""
+        port = self.settings.web_port
+        if port is None:
+            return None
+        return await self.web.start(self.settings.web_host, port)
+
+    async def _calendar_feed(self, request: web.Request) -> web.StreamResponse:
+        """A calendar app polling a member's (or the public) feed. Unknown, revoked and forgotten
+        addresses all get the same 404; an unchanged calendar gets 304 on its ETag."""
+        async with self.unit_of_work() as services:
+            found = await services.feeds.resolve(request.match_info["token"])
+            if found is None:
+                raise web.HTTPNotFound(text="There is no calendar at this address. Ask the bot: /meeting feed")
+            body = await services.feeds.calendar(*found)
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
+        asked = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+        if etag in asked or "*" in asked:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8", headers=headers)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Services]:
         """Services on one transaction. The caller commits; anything else is rolled back."""
         async with self.db.session() as session:
-            yield Services(Repositories(session), self.settings, self.clock, self.secret, self.feedback_counts)
+            yield Services(
+                Repositories(session), self.settings, self.clock, self.secret, self.feedback_counts, self.public_base()
+            )
 
     def add_messenger(
         self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object
@@ -56,4 +94,5 @@ class App:
 
     async def close(self) -> None:
         await self.scheduler.stop()
+        await self.web.stop()
         await self.db.dispose()

@@ -47,6 +47,11 @@ class Settings:
     discord_gateway_url: str | None = None
     discord_coordinator_role: str | None = None
     outbox_lease_seconds: int = 30
+    # The bot's one HTTP server (calendar feeds; Slack's events in HTTP mode): where it listens,
+    # and the address members' calendars reach it at (behind a proxy, the proxy's).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    public_base_url: str | None = None
     # Keys the hashes that recognise anonymous voters. None: see `anonymity_secret`.
     anonymity_secret: str | None = field(default=None, repr=False)
     # Every variable from the environment and `.env`, for a platform added later to read its own
@@ -69,6 +74,19 @@ class Settings:
     @property
     def discord_configured(self) -> bool:
         return bool(self.discord_bot_token)
+
+    @property
+    def web_port(self) -> int | None:
+        """Where the HTTP server listens: HTTP_PORT, or Slack's port in its HTTP mode, or nowhere."""
+        if self.http_port is not None:
+            return self.http_port
+        if self.slack_configured and not self.slack_app_token:
+            return self.slack_http_port
+        return None
+
+    @property
+    def web_host(self) -> str:
+        return self.http_host if self.http_port is not None else self.slack_http_host
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,7 +172,18 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         outbox_lease_seconds=int(lease_raw),
         anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
         environ=values,
+        http_host=get("HTTP_HOST") or "127.0.0.1",
+        http_port=_port(get("HTTP_PORT"), "HTTP_PORT"),
+        public_base_url=_http_url(get("PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
     )
+
+
+def _port(raw: str | None, variable: str) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"{variable}: expected a port number 1-65535, got {raw!r}")
+    return int(raw)
 
 
 def _yes_no(raw: str | None, variable: str) -> bool:

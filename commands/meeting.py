@@ -9,6 +9,7 @@ from bot.permissions import Permission, Role
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
 from bot.services.coalitions import TargetProblem
+from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, lead_times
 from bot.text import plural
@@ -299,6 +300,50 @@ async def ics(ctx: CommandContext) -> Reply:
     )
 
 
+SUBSCRIBE = (
+    "Subscribe in Google Calendar: Other calendars, +, From URL, and paste the https address. Outlook: Add "
+    "calendar, Subscribe from web. Apple Calendar: open the webcal address. Google and Outlook fetch "
+    "subscribed calendars every few hours (Google can take up to a day), so a change shows there late; "
+    "`/meeting ics` gives a file at once."
+)
+
+
+async def feed(ctx: CommandContext) -> Reply:
+    """A member's own feed (their answers included), or with --public the coalition's."""
+    action, public = ctx.args["action"], bool(ctx.args["public"])
+    feeds = ctx.services.feeds
+    if ctx.services.public_base is None:
+        return error(
+            "Calendar feeds need the bot's web server, which is not running: whoever runs the bot sets HTTP_PORT, "
+            'and PUBLIC_BASE_URL to the address members reach it at (README, "Calendar feeds").'
+        )
+    if public:
+        ctx.audit_note = f"public calendar feed: {action}"
+        if action == "off":
+            await feeds.unpublish(ctx.coalition)
+            return Reply("The public calendar feed is taken down: its address no longer opens.")
+        await feeds.publish(ctx.coalition, new_address=action == "reset")
+        token = feeds.public_token(ctx.coalition)
+        whose = "The coalition's public calendar feed (its meetings, without anyone's answers), for anyone"
+    else:
+        if action in ("reset", "off"):
+            await feeds.reset(ctx.me)
+        if action == "off":
+            return Reply(
+                "Your calendar feed is turned off: its address no longer opens. `/meeting feed` gives you a new one.",
+                private=True,
+            )
+        token = feeds.member_token(ctx.me)
+        whose = (
+            "Your own calendar feed, with your answers: keep the address to yourself "
+            "(`/meeting feed reset` replaces it if it got out)"
+        )
+    assert token is not None
+    https = ctx.services.public_url(FEED_PATH.format(token=token)) or ""
+    webcal = "webcal://" + https.split("://", 1)[1]
+    return Reply(f"{whose}:\n{https}\n{webcal}\n{SUBSCRIBE}", private=True)
+
+
 async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
     """Home section: the next meetings, with this member's answer and buttons to change it."""
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 5)
@@ -563,6 +608,34 @@ MEETING = CommandSpec(
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=ics,
+        ),
+        CommandSpec(
+            name="feed",
+            description="Your calendar feed address, to subscribe to in Google Calendar, Outlook or Apple Calendar",
+            options=(
+                OptionSpec(
+                    "action",
+                    OptionType.CHOICE,
+                    "show the address, reset it (the old one stops working), or turn it off",
+                    positional=True,
+                    choices=("show", "reset", "off"),
+                    default="show",
+                ),
+                OptionSpec(
+                    "public",
+                    OptionType.BOOL,
+                    "the coalition's public feed (meetings without anyone's answers)",
+                    default=False,
+                    coordinators_only=True,
+                ),
+            ),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=feed,
+            notes=(
+                "Google Calendar and Outlook fetch a subscribed calendar every few hours (Google can take up to a "
+                "day); `/meeting ics` gives a file at once.",
+            ),
         ),
     ),
 )

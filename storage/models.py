@@ -49,6 +49,8 @@ class Coalition(SQLModel, table=True):
         default_factory=lambda: list(DEFAULT_LEAD_MINUTES), sa_column=_list_column(DEFAULT_LEAD_MINUTES)
     )
     nudge_minutes: int | None = None  # ask members who have not answered, this long before (off: None)
+    # The public calendar feed's address: None never published; below 0 taken down (see FeedService).
+    public_feed_generation: int | None = None
     # The sectors members choose from, and those the stakeholder map checks for.
     sectors: list[str] = Field(default_factory=lambda: list(DEFAULT_SECTORS), sa_column=_list_column(DEFAULT_SECTORS))
     wanted_sectors: list[str] = Field(
@@ -114,6 +116,8 @@ class Member(SQLModel, table=True):
     # Random per member; anonymous ballots are keyed by it, and it goes with the member at forget-me.
     # None for members who joined before it existed: their keys use the member id, as they did.
     ballot_salt: str | None = Field(default=None, max_length=32)
+    # The member's calendar feed address is derived from this; raising it revokes the old one.
+    feed_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 

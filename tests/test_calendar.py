@@ -5,16 +5,22 @@ UIDs and SEQUENCE as calendars need them to update in place."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 import recurring_ical_events
 from icalendar import Calendar
 
 from adapters import build_dispatcher
+from adapters.console import ConsoleAdapter, ConsoleOptions
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
@@ -186,3 +192,145 @@ async def test_a_daily_series_reminds_two_days_and_one_hour_before_every_meeting
         assert sorted(fired.get(occurrence, [])) == [60, 2880], (starts[occurrence], fired.get(occurrence))
     keys = [p.key for p in platform.posted if ":remind:" in p.key]
     assert len(keys) == len(set(keys))  # none twice
+
+
+# The calendar feed, over real HTTP ------------------------------------------------------------------
+
+
+@pytest.fixture
+async def served(db: Database, clock: SimulatedClock) -> AsyncIterator[tuple[Harness, str]]:
+    """A console coalition whose HTTP server listens on a free port, as with HTTP_PORT set."""
+    app = App(Settings(database_url=db.url, http_port=0), db, clock)
+    bot = Harness(build_dispatcher(app))
+    await bot.start()
+    port = await app.serve_http()
+    yield bot, f"http://127.0.0.1:{port}"
+    await app.close()
+
+
+def address(reply_text: str) -> str:
+    found = re.search(r"https?://\S+\.ics", reply_text)
+    assert found, reply_text
+    return found.group(0)
+
+
+async def test_a_members_feed_is_served_with_their_answers_and_answers_304_when_unchanged(served) -> None:
+    bot, base = served
+    await bot.run('/meeting schedule "Forum" "2026-12-01 19:00" --every weekly')
+    reply = shown(await bot.run("/meeting feed", as_="maria"))
+    url = address(reply)
+    assert url.startswith(f"{base}/calendar/m") and "webcal://127.0.0.1:" in reply
+    assert "every few hours" in reply
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.status == 200 and response.content_type == "text/calendar"
+            etag, body = response.headers["ETag"], await response.read()
+        async with http.get(url, headers={"If-None-Match": etag}) as unchanged:
+            assert unchanged.status == 304
+        await bot.run("/meeting rsvp 1 going", as_="maria")
+        async with http.get(url, headers={"If-None-Match": etag}) as changed:
+            assert changed.status == 200 and changed.headers["ETag"] != etag
+            calendar = Calendar.from_ical(await changed.read())
+    answered = [e for e in calendar.walk("VEVENT") if "Your answer: Going" in str(e.get("description", ""))]
+    assert len(answered) == 1 and "RECURRENCE-ID" in answered[0]
+    assert Calendar.from_ical(body)  # the first answer was a calendar too
+
+
+async def test_reset_off_and_forget_me_revoke_a_feed_and_others_see_a_plain_404(served) -> None:
+    bot, _ = served
+    await bot.run('/meeting schedule "Forum" "2026-12-01 19:00"')
+    first = address(shown(await bot.run("/meeting feed", as_="maria")))
+    second = address(shown(await bot.run("/meeting feed reset", as_="maria")))
+    assert first != second
+    jamal = address(shown(await bot.run("/meeting feed", as_="jamal")))
+    async with aiohttp.ClientSession() as http:
+        statuses = [(await http.get(u)).status for u in (first, second, jamal)]
+        assert statuses == [404, 200, 200]
+        guessed = second.replace(second[-10:-4], "000000")
+        assert (await http.get(guessed)).status == 404
+        await bot.run("/meeting feed off", as_="jamal")
+        assert (await http.get(jamal)).status == 404
+        asked = await bot.run("/coalition forget-me", as_="maria")
+        assert not (await bot.click(asked.buttons[0].action_id, as_="maria")).error  # "Yes, erase my data"
+        assert (await http.get(second)).status == 404
+
+
+async def test_coordinators_publish_a_public_feed_without_anyones_answers(served) -> None:
+    bot, _ = served
+    await bot.run('/meeting schedule "Forum" "2026-12-01 19:00"')
+    refused = await bot.run("/meeting feed --public", as_="maria")
+    assert refused.error and "coordinators" in shown(refused).lower()
+    public = address(shown(await bot.run("/meeting feed --public")))
+    assert "/calendar/c" in public
+    await bot.run("/meeting rsvp 1 going", as_="maria")
+    async with aiohttp.ClientSession() as http:
+        body = await (await http.get(public)).read()
+        assert b"Forum" in body and b"Your answer" not in body
+        await bot.run("/meeting feed off --public")
+        assert (await http.get(public)).status == 404
+        again = address(shown(await bot.run("/meeting feed --public")))
+        assert again != public and (await http.get(again)).status == 200
+
+
+async def test_without_a_web_server_the_feed_says_what_to_set(bot: Harness) -> None:
+    reply = await bot.run("/meeting feed")
+    assert reply.error and "HTTP_PORT" in shown(reply) and "PUBLIC_BASE_URL" in shown(reply)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "first", "moved"),
+    [
+        ("America/New_York", datetime(2027, 3, 8, 12, 0, tzinfo=UTC), "2027-03-09", "2027-03-16"),  # over 14 March
+        ("Europe/Berlin", datetime(2027, 3, 20, 12, 0, tzinfo=UTC), "2027-03-23", "2027-03-30"),  # over 28 March
+    ],
+)
+async def test_a_console_session_list_export_and_feed_agree_across_the_dst_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str, now: datetime, first: str, moved: str
+) -> None:
+    """Issue 15's acceptance: a Tuesday/Thursday series until a date in UTC, one date cancelled and
+    one moved; `/meeting list`, the exported file and the feed fetched over HTTP show the same meetings."""
+    monkeypatch.chdir(tmp_path)  # the console saves files it is sent under ./exports
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}")
+    await db.upgrade()
+    app = App(Settings(database_url=db.url, http_port=0), db, SimulatedClock(now))
+    out = io.StringIO()
+    console = ConsoleAdapter(
+        build_dispatcher(app), ConsoleOptions(json=True, interactive=False), stdin=io.StringIO(), stdout=out
+    )
+    app.add_messenger(console)
+    await console.start()
+    await app.serve_http()
+    script = [
+        f"/coalition timezone {zone}",
+        f'/meeting schedule "Forum" "{first} 19:00" --every "FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270415T000000Z"',
+        "/meeting cancel 1",
+        f'/meeting edit 1 --on {moved} --when "{moved} 20:30"',
+        "/meeting list",
+        "/meeting ics 1",
+        "/meeting feed",
+    ]
+    for line in script:
+        await console.handle_line(line)
+    messages = [json.loads(m) for m in out.getvalue().splitlines() if m.strip()]
+    mine = [m for m in messages if m.get("type") == "message" and m.get("private")]
+    assert not any(m["error"] for m in mine), [m["text"] for m in mine if m["error"]]
+    local = ZoneInfo(zone)
+    listing = next(m["text"] for m in mine if m["text"].startswith("Upcoming meetings"))
+    listed = sorted(
+        datetime.strptime(t, "%d %b %Y, %H:%M").replace(tzinfo=local).astimezone(UTC)
+        for t in re.findall(r"• #1 (\d\d \w{3} \d{4}, \d\d:\d\d) \w+: Forum", listing)
+    )
+    assert len(listed) == 3  # four in the 15 days ahead, one cancelled
+    assert sum(s.astimezone(local).hour == 20 for s in listed) == 1  # the moved one, marked
+    assert "moved from" in listing
+    window = (now, listed[-1] + timedelta(minutes=1))
+    file = next(m for m in mine if m.get("attachments"))["attachments"][0]
+    exported = Calendar.from_ical(await asyncio.to_thread(Path(file).read_bytes))
+    url = re.search(r"http://\S+\.ics", next(m["text"] for m in mine if "calendar feed" in m["text"]))
+    assert url is not None
+    async with aiohttp.ClientSession() as http, http.get(url.group(0)) as response:
+        fed = Calendar.from_ical(await response.read())
+    for calendar in (exported, fed):
+        events = recurring_ical_events.of(calendar).between(*window)
+        assert sorted(e.decoded("dtstart").astimezone(UTC) for e in events) == listed
+    await app.close()

@@ -283,7 +283,7 @@ def test_weekly_meeting_session_on_the_simulated_clock(tmp_path: Path) -> None:
             "/meeting rsvp 1 no",
             "!advance 2d",
             "!as admin",
-            "/meeting cancel 2",
+            "/meeting cancel 1",  # the next one: 1 December
             "!advance 14d",
         ]
     )

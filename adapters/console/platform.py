@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from datetime import UTC, datetime
 
 from adapters.platform import PlatformAdapter
@@ -79,6 +80,9 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
         app.add_messenger(console)
+        port = await app.serve_http()  # with HTTP_PORT set: the calendar feeds, as `run` serves them
+        if port is not None:
+            print(f"HTTP (calendar feeds) on {settings.web_host}:{port}.", file=sys.stderr)
         if isinstance(clock, SimulatedClock):
             await app.scheduler.run_due()
         else:

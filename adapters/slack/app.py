@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -67,7 +68,6 @@ class SlackAdapter:
         self.messenger = SlackMessenger(self.client, read_history=settings.slack_read_history)
         self._profiles: dict[str, tuple[float, Actor]] = {}
         self._socket: AsyncSocketModeHandler | None = None
-        self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
         self._seen: dict[str, None] = {}  # recent clicks' trigger_ids, oldest first
@@ -100,15 +100,15 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack adapter connected in Socket Mode")
             return
-        web_app = self.bolt.web_app(path="/slack/events", port=self.settings.slack_http_port)
-        self._runner = web.AppRunner(web_app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.slack_http_host, self.settings.slack_http_port)
-        await site.start()
-        server = site._server  # aiohttp keeps the listening sockets here; port 0 picks a free one
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.slack_http_port
-        log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.slack_http_host, self.port)
+        # HTTP mode: Slack's events on the bot's one HTTP server, beside the calendar feeds.
+        self.app.web.add("POST", "/slack/events", self._on_http)
+        self.port = await self.app.serve_http()
+        log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.web_host, self.port)
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        """A signed request from Slack, through bolt as its own aiohttp server would pass it."""
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
 
     async def check_tokens(self) -> None:
         """Stop at once, with the variable and the fix, when Slack refuses a token: a bad token
@@ -140,8 +140,6 @@ class SlackAdapter:
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
-        if self._runner is not None:
-            await self._runner.cleanup()
         if self._http is not None:
             self.client.session = None
             await self._http.close()

@@ -12,6 +12,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
 from bot.services.feedback import DailyCounts, FeedbackService
+from bot.services.feeds import FeedService
 from bot.services.governance import GovernanceService
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
@@ -28,6 +29,11 @@ class Services:
     clock: Clock
     secret: str  # keys the hashes of anonymous voters (bot.config.anonymity_secret)
     feedback_counts: DailyCounts = field(default_factory=DailyCounts)  # the App passes its own: per process
+    # Where members reach the bot's HTTP server (PUBLIC_BASE_URL, or where it listens); None: not serving.
+    public_base: str | None = None
+
+    def public_url(self, path: str) -> str | None:
+        return None if self.public_base is None else self.public_base.rstrip("/") + path
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.repos, self.clock)
@@ -36,6 +42,7 @@ class Services:
         calendar_id = hashlib.sha256(f"calendar:{self.secret}".encode()).hexdigest()[:12]
         self.meetings = MeetingService(self.repos, self.outbox, self.clock, calendar_id)
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
+        self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)

@@ -663,7 +663,7 @@ class MeetingService:
 
     # Calendars -------------------------------------------------------------------------------
 
-    async def ics(self, meetings: list[Meeting]) -> bytes:
+    async def ics(self, meetings: list[Meeting], *, member: Member | None = None, name: str | None = None) -> bytes:
         """RFC 5545 that calendars update in place rather than duplicate: a UID per meeting that is
         stable across exports and unique to this install, SEQUENCE and LAST-MODIFIED moving with every
         change, the series' rule with cancelled dates as EXDATE and moved ones as RECURRENCE-ID
@@ -671,6 +671,13 @@ class MeetingService:
         calendar = Calendar()
         calendar.add("prodid", "-//coalition-bot//meetings//EN")
         calendar.add("version", "2.0")
+        if name:
+            calendar.add("x-wr-calname", name)
+        answers: dict[int, str] = {}
+        if member is not None and member.id is not None:
+            for occurrence, _ in await self.repos.meetings.answered_by(member.id):
+                if (answer := await self.answer_of(occurrence, member)) is not None:
+                    answers[occurrence.id or 0] = answer
         first, last = self.clock.now(), self.clock.now()
         for meeting in meetings:
             assert meeting.id is not None
@@ -680,6 +687,8 @@ class MeetingService:
             if meeting.rrule is None and occurrences:
                 start = occurrences[0].start.astimezone(zone)  # a one-off keeps its moved time
             event = self._event(meeting, start)
+            if meeting.rrule is None and occurrences and (answer := answers.get(occurrences[0].id or 0)):
+                _say_answer(event, answer)
             if meeting.rrule:
                 event.add("rrule", vRecur.from_ical(meeting.rrule))
                 for occurrence in occurrences:
@@ -689,10 +698,14 @@ class MeetingService:
                 event.add("status", "CANCELLED")
             calendar.add_component(event)
             for occurrence in occurrences:
-                if meeting.rrule and not occurrence.cancelled and occurrence.start != occurrence.original_start:
-                    moved = self._event(meeting, occurrence.start.astimezone(zone))
-                    moved.add("recurrence-id", occurrence.original_start.astimezone(zone))
-                    calendar.add_component(moved)
+                answer = answers.get(occurrence.id or 0)
+                moved = occurrence.start != occurrence.original_start
+                if meeting.rrule and not occurrence.cancelled and (moved or answer):
+                    override = self._event(meeting, occurrence.start.astimezone(zone))
+                    override.add("recurrence-id", occurrence.original_start.astimezone(zone))
+                    if answer:
+                        _say_answer(override, answer)
+                    calendar.add_component(override)
             first = min(first, start)
             last = max(last, start)
         # Time zone rules from the first meeting to well past the last, not 1970-2038.
@@ -707,7 +720,9 @@ class MeetingService:
         event.add("summary", meeting.title)
         event.add("dtstart", start)
         event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
-        event.add("dtstamp", self.clock.now())
+        # DTSTAMP is the revision's time, not the export's: an unchanged feed is byte for byte the
+        # same, so its ETag holds and calendars are answered 304.
+        event.add("dtstamp", meeting.updated_at or meeting.created_at)
         event.add("sequence", meeting.sequence)
         event.add("last-modified", meeting.updated_at or meeting.created_at)
         if meeting.location:
@@ -720,6 +735,14 @@ class MeetingService:
         """Every change calendars should pick up: they keep the copy with the higher SEQUENCE."""
         meeting.sequence += 1
         meeting.updated_at = self.clock.now()
+
+
+def _say_answer(event: Event, answer: str) -> None:
+    """A member's own feed says what they answered, first thing in the description."""
+    said = f"Your answer: {ANSWERS[answer]}."
+    agenda = event.get("description")
+    event.pop("description", None)
+    event.add("description", f"{said}\n\n{agenda}" if agenda else said)
 
 
 def parse_lead_times(text: str) -> list[int]:
