@@ -77,8 +77,18 @@ async def test_every_rule_exports_and_expands_to_the_meetings_the_bot_holds(
     assert expanded(calendar) == ours
     local = ZoneInfo(zone)
     assert {s.astimezone(local).hour for s in ours} == {19}  # 19:00 where the meeting is, before and after DST
-    listed = shown(await bot.run("/meeting list"))
-    assert ours[0].astimezone(local).strftime("%d %b %Y") in listed or "Forum" in listed
+    # /meeting list, read week by week as the clock moves through the six weeks, lists exactly these.
+    seen: set[datetime] = set()
+    moment = BEGIN
+    while moment < END:
+        await bot.dispatcher.app.scheduler.advance_to(moment)
+        listing = shown(await bot.run("/meeting list"))
+        seen |= {
+            datetime.strptime(t, "%d %b %Y, %H:%M").replace(tzinfo=UTC)
+            for t in re.findall(r"• #1 (\d\d \w{3} \d{4}, \d\d:\d\d) UTC: Forum", listing)
+        }
+        moment += timedelta(days=7)
+    assert sorted(s for s in seen if BEGIN <= s < END) == ours
 
 
 async def test_a_cancelled_date_is_an_exdate_and_a_moved_one_an_override(bot: Harness) -> None:
@@ -166,7 +176,8 @@ async def test_rules_the_bot_cannot_keep_are_refused_when_scheduling(bot: Harnes
     assert "No upcoming meetings" in shown(await bot.run("/meeting list"))
 
 
-async def test_a_daily_series_reminds_two_days_and_one_hour_before_every_meeting_once(bot: Harness) -> None:
+@pytest.mark.parametrize(("lead", "offsets"), [("1d,1h", [60, 1440]), ("2d,1h", [60, 2880])])
+async def test_a_daily_series_reminds_before_every_meeting_once(bot: Harness, lead: str, offsets: list[int]) -> None:
     from sqlmodel import select
 
     from storage.models import Occurrence, Reminder
@@ -174,7 +185,7 @@ async def test_a_daily_series_reminds_two_days_and_one_hour_before_every_meeting
 
     platform = MemoryPlatform()
     bot.dispatcher.app.add_messenger(platform)
-    assert not (await bot.run('/meeting reminders --coalition "2d,1h"')).error
+    assert not (await bot.run(f'/meeting reminders --coalition "{lead}"')).error
     await bot.run('/meeting schedule "Standup" "2026-11-24 09:00" --every daily')
     end = datetime(2026, 12, 4, tzinfo=UTC)
     await bot.dispatcher.app.scheduler.advance_to(end)
@@ -184,12 +195,13 @@ async def test_a_daily_series_reminds_two_days_and_one_hour_before_every_meeting
     fired: dict[int, list[int]] = {}
     for reminder in sent:
         fired.setdefault(reminder.occurrence_id, []).append(reminder.offset_minutes)
-    # Every meeting whose two-day reminder falls after the scheduling (23 Nov, 09:00) and has come.
+    # Every meeting whose longer reminder falls after the scheduling (23 Nov, 09:00) and has come.
     scheduled = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    held = [i for i, s in starts.items() if s - timedelta(days=2) > scheduled and s <= end]
-    assert len(held) == 8  # 26 November to 3 December
+    longest = timedelta(minutes=max(offsets))
+    held = [i for i, s in starts.items() if s - longest > scheduled and s <= end]
+    assert len(held) == (9 if longest == timedelta(days=1) else 8)  # from 25 (or 26) November to 3 December
     for occurrence in held:
-        assert sorted(fired.get(occurrence, [])) == [60, 2880], (starts[occurrence], fired.get(occurrence))
+        assert sorted(fired.get(occurrence, [])) == offsets, (starts[occurrence], fired.get(occurrence))
     keys = [p.key for p in platform.posted if ":remind:" in p.key]
     assert len(keys) == len(set(keys))  # none twice
 

@@ -200,7 +200,7 @@ class MeetingService:
         made = []
         for _ in range(MAX_AHEAD):
             start = self._starts(meeting, latest)
-            if start is None or (start >= now + HORIZON and coming > 0):
+            if start is None or (start > now + HORIZON and coming > 0):
                 break
             latest = start
             if start <= now and existing:
@@ -216,14 +216,20 @@ class MeetingService:
 
     async def _announce_next(self, meeting: Meeting) -> Occurrence | None:
         """Post the card of the series' next meeting (once: the outbox keeps one row per key), and
-        wake when it starts to announce the one after."""
+        wake when it starts, to announce the one after, or when the next date not yet made comes
+        within HORIZON, whichever is first."""
         assert meeting.id is not None
         now = self.clock.now()
-        coming = [o for o in await self.repos.meetings.occurrences(meeting.id) if o.start > now and not o.cancelled]
+        occurrences = await self.repos.meetings.occurrences(meeting.id)
+        coming = [o for o in occurrences if o.start > now and not o.cancelled]
         nxt = min(coming, key=lambda o: o.start, default=None)
         if nxt is not None:
             await self._announce(meeting, nxt)
-        meeting.next_materialize_at = nxt.start if nxt is not None and meeting.rrule else None
+        wake = [nxt.start] if nxt is not None else []
+        unmade = self._starts(meeting, max((o.original_start for o in occurrences), default=None))
+        if unmade is not None and occurrences:
+            wake.append(unmade - HORIZON)
+        meeting.next_materialize_at = min(wake) if wake and meeting.rrule else None
         await self.repos.meetings.add(meeting)
         return nxt
 
