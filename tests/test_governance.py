@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -109,6 +110,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/meeting reminders --coalition 48h"),
     ),
     ("meeting", "ics"): (("maria", "general", "/meeting ics"), ("maria", "general", "/meeting ics 77")),
+    ("meeting", "feed"): (("maria", "general", "/meeting feed"), ("maria", "general", "/meeting feed --public")),
     ("coalition", "feedback"): (
         ("maria", "general", '/coalition feedback "More evening meetings, please"'),
         ("maria", "general", '/coalition feedback ""'),
@@ -154,9 +156,11 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
 
 
 @pytest.fixture
-async def world(bot: Harness) -> Harness:
-    """#general, #police linked; maria a member; broadcast #1 sent, #2 scheduled for later."""
+async def world(bot: Harness) -> AsyncIterator[Harness]:
+    """#general, #police linked; maria a member; broadcast #1 sent, #2 scheduled for later; the HTTP
+    server up, as with HTTP_PORT set, for the calendar feed."""
     bot.dispatcher.app.add_messenger(MemoryPlatform())
+    await bot.dispatcher.app.web.start("127.0.0.1", 0)
     await bot.run("/coalition link --tags police", channel="police")
     await bot.run("/coalition whoami", as_="maria")
     await bot.run('/broadcast send "First"')
@@ -169,7 +173,8 @@ async def world(bot: Harness) -> Harness:
     await bot.run('/poll create "Next forum venue?" Library Online')
     await bot.run('/poll survey "Quarterly check-in" "Meetings are useful"')
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
-    return bot
+    yield bot
+    await bot.dispatcher.app.web.stop()
 
 
 def test_every_command_has_an_allowed_and_a_refused_case() -> None:
@@ -502,6 +507,7 @@ RESTRICTED_PROBES = {  # an option or value help says is for coordinators, given
     ("coalition", "sectors"): "/coalition sectors --set resident,youth",
     ("coalition", "digest"): "/coalition digest off",
     ("meeting", "reminders"): "/meeting reminders --nudge 24h",
+    ("meeting", "feed"): "/meeting feed --public",
 }
 
 
