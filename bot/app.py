@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
-from bot.due import MeetingClock, PollDeadlines, WeeklyDigests
+from bot.due import Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.scheduler import Scheduler
@@ -37,6 +37,7 @@ class App:
         self.scheduler.add(MeetingClock(self))
         self.scheduler.add(PollDeadlines(self))
         self.scheduler.add(WeeklyDigests(self))
+        self.scheduler.add(Housekeeping(self))
         self.web = WebServer()
         self.web.add("GET", FEED_PATH, self._calendar_feed)
 

@@ -47,6 +47,7 @@ class Settings:
     discord_gateway_url: str | None = None
     discord_coordinator_role: str | None = None
     outbox_lease_seconds: int = 30
+    outbox_retention_days: int = 30  # finished deliveries are forgotten after this long
     # The bot's one HTTP server (calendar feeds; Slack's events in HTTP mode): where it listens,
     # and the address members' calendars reach it at (behind a proxy, the proxy's).
     http_host: str = "127.0.0.1"
@@ -170,12 +171,21 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
         discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
         outbox_lease_seconds=int(lease_raw),
+        outbox_retention_days=_days(get("OUTBOX_RETENTION_DAYS"), "OUTBOX_RETENTION_DAYS", 30),
         anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
         environ=values,
         http_host=get("HTTP_HOST") or "127.0.0.1",
         http_port=_port(get("HTTP_PORT"), "HTTP_PORT"),
         public_base_url=_http_url(get("PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
     )
+
+
+def _days(raw: str | None, variable: str, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        raise ConfigError(f"{variable}: expected a number of days from 1 to 3650, got {raw!r}")
+    return int(raw)
 
 
 def _port(raw: str | None, variable: str) -> int | None:

@@ -1,5 +1,6 @@
 """What falls due, as DueSources the scheduler wakes: meeting occurrences and reminders, poll
-deadlines (a poll past its closing time is closed and its results posted), and weekly digests.
+deadlines (a poll past its closing time is closed and its results posted), weekly digests, and the
+daily housekeeping (old deliveries pruned, planner statistics refreshed).
 
 Each source asks the database what is next and handles what is due in its own transactions; the
 services hold the rules, these only connect them to the clock.
@@ -7,8 +8,10 @@ services hold the rules, these only connect them to the clock.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from storage.database import optimize
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -72,3 +75,28 @@ class WeeklyDigests:
             sent = await services.digests.send_due(now)
             await services.repos.commit()
         return sent
+
+
+class Housekeeping:
+    """At start and then daily: forget deliveries older than OUTBOX_RETENTION_DAYS (the outbox
+    would otherwise grow with every message ever sent) and refresh the planner's statistics."""
+
+    name = "housekeeping"
+    EVERY = timedelta(days=1)
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.next_at: datetime | None = None  # in memory: at start, then a day after each run
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        return self.next_at or after
+
+    async def run_due(self, now: datetime) -> int:
+        if self.next_at is not None and now < self.next_at:
+            return 0
+        self.next_at = now + self.EVERY
+        async with self.app.unit_of_work() as services:
+            pruned = await services.outbox.prune(now - timedelta(days=self.app.settings.outbox_retention_days))
+            await services.repos.commit()
+        await optimize(self.app.db.engine)
+        return pruned

@@ -113,6 +113,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def optimize(engine: AsyncEngine) -> None:
+    """Fresh statistics for the query planner: SQLite's `PRAGMA optimize` (which analyses what
+    needs it), PostgreSQL's `ANALYZE`. Cheap when little changed; run at start and daily."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA optimize=0x10002")  # type: ignore[union-attr]
+            return
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("ANALYZE")
+
+
 async def erase_freed(engine: AsyncEngine) -> None:
     """After deleting what must not be recovered: SQLite copies the write-ahead log into the file
     (where secure_delete has zeroed the deleted rows) and empties it; PostgreSQL rewrites the small

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONList, UTCDateTime
@@ -159,6 +159,15 @@ class OutboxMessage(SQLModel, table=True):
 
 
 Index("ix_outbox_due", OutboxMessage.platform, OutboxMessage.status, OutboxMessage.not_before)
+# What a delivery worker looks for: only rows still to send, however much history the table holds.
+CLAIMABLE = "status IN ('pending', 'sending')"
+Index(
+    "ix_outbox_claimable",
+    OutboxMessage.platform,
+    OutboxMessage.not_before,
+    sqlite_where=text(CLAIMABLE),
+    postgresql_where=text(CLAIMABLE),
+)
 
 
 class Broadcast(SQLModel, table=True):

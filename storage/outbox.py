@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import and_, case, delete, func, insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import Occurrence, OutboxMessage, Poll
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
@@ -35,6 +37,54 @@ class OutboxRepository:
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def add_many(self, rows: list[dict[str, object]]) -> int:
+        """Many rows in one statement (a reminder to 20,000 members is one insert, not 20,000)."""
+        if rows:
+            await self.session.exec(insert(OutboxMessage), params=rows)  # type: ignore[call-overload]
+        return len(rows)
+
+    async def insert_edit(self, message: OutboxMessage) -> None:
+        """A new edit row, or, when another process queued one for the same message in the
+        meantime, new content for that one: an upsert, so two processes editing one card never
+        collide on the unique key (and never roll back a batch of votes over it)."""
+        values = {c.name: getattr(message, c.name) for c in OutboxMessage.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
+        statement = dialect.insert(OutboxMessage).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxMessage.dedupe_key],
+            set_={
+                "payload": statement.excluded.payload,
+                "version": OutboxMessage.version + 1,
+                "status": _rearmed_status(),
+                "not_before": statement.excluded.not_before,
+            },
+        )
+        await self.session.exec(statement)  # type: ignore[call-overload]
+
+    async def prune(self, before: datetime) -> int:
+        """Forget deliveries finished before `before`, keeping every row something may still look
+        up by its key or edit: a card of a poll still open or of a meeting still to come, and any
+        message a kept edit refers to."""
+        finished = col(OutboxMessage.status).in_([SENT, FAILED, CANCELLED])
+        old = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before
+        removed = await self.session.exec(  # type: ignore[call-overload]
+            delete(OutboxMessage).where(finished, old, OutboxMessage.kind == "edit")
+        )
+        editing = aliased(OutboxMessage)
+        referenced = select(editing.edit_of_id).where(col(editing.edit_of_id).is_not(None))
+        open_polls = select(Poll.id).where(Poll.status == "open")
+        coming = select(Occurrence.id).where(Occurrence.start >= before)
+        result = await self.session.exec(  # type: ignore[call-overload]
+            delete(OutboxMessage).where(
+                finished,
+                old,
+                col(OutboxMessage.id).not_in(referenced),
+                ~and_(OutboxMessage.source == "poll", col(OutboxMessage.source_id).in_(open_polls)),
+                ~and_(OutboxMessage.source == "meeting", col(OutboxMessage.source_id).in_(coming)),
+            )
+        )
+        return int(removed.rowcount or 0) + int(result.rowcount or 0)
 
     async def by_key(self, key: str) -> OutboxMessage | None:
         return (await self.session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))).first()
@@ -102,9 +152,12 @@ class OutboxRepository:
 
     async def claim(self, platform: str, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """Take up to `limit` due rows for this process; the caller commits at once."""
-        claimable = or_(
-            and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
-            and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+        claimable = and_(
+            col(OutboxMessage.status).in_([PENDING, SENDING]),  # the partial index ix_outbox_claimable
+            or_(
+                and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
+                and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+            ),
         )
         candidates = (
             await self.session.exec(

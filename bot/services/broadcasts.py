@@ -247,15 +247,14 @@ class BroadcastService:
             blocks=(Section("🔔 A reminder to read and acknowledge this broadcast:"), *original.blocks),
             private=True,
         )
-        stamp = int(now.timestamp())
-        for member in members:
-            await self.outbox.to_member(
-                member,
-                reminder,
-                key=_key(broadcast.id, f"nudge:{stamp}:{member.id}"),
-                source=SOURCE,
-                source_id=broadcast.id,
-            )
+        stamp, broadcast_id = int(now.timestamp()), broadcast.id
+        await self.outbox.to_members(
+            members,
+            reminder,
+            key=lambda m: _key(broadcast_id, f"nudge:{stamp}:{m.id}"),
+            source=SOURCE,
+            source_id=broadcast.id,
+        )
         broadcast.last_nudge_at = now
         await self.repos.broadcasts.save(broadcast)
         return len(members)

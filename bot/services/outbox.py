@@ -99,7 +99,7 @@ class Outbox:
         if existing is None:
             if original.payload == payload:
                 return
-            await self._queue(
+            await self.repos.outbox.insert_edit(
                 OutboxMessage(
                     coalition_id=original.coalition_id,
                     kind="edit",
@@ -108,15 +108,54 @@ class Outbox:
                     channel_id=original.channel_id,
                     user_id=original.user_id,
                     edit_of_id=original.id,
-                ),
-                reply,
-                key,
-                not_before,
-                original.source,
-                original.source_id,
+                    payload=payload,
+                    dedupe_key=key,
+                    source=original.source,
+                    source_id=original.source_id,
+                    not_before=not_before,
+                    created_at=self.clock.now(),
+                )
             )
         elif existing.payload != payload:
             await self.repos.outbox.rearm(existing, payload, not_before)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget deliveries finished before `before` (see `OutboxRepository.prune` for what stays)."""
+        return await self.repos.outbox.prune(before)
+
+    async def to_members(
+        self,
+        members: list[Member],
+        reply: Reply,
+        *,
+        key: Callable[[Member], str],
+        source: str = "",
+        source_id: int | None = None,
+    ) -> int:
+        """The same private message to many members, queued in one statement."""
+        now = self.clock.now()
+        payload = json.dumps(reply_to_dict(reply))
+        rows: list[dict[str, object]] = [
+            {
+                "coalition_id": m.coalition_id,
+                "kind": "dm",
+                "platform": m.platform,
+                "workspace_id": m.workspace_id,
+                "user_id": m.user_id,
+                "payload": payload,
+                "dedupe_key": key(m),
+                "source": source,
+                "source_id": source_id,
+                "status": "pending",
+                "not_before": now,
+                "attempts": 0,
+                "version": 1,
+                "maybe_sent": False,
+                "created_at": now,
+            }
+            for m in members
+        ]
+        return await self.repos.outbox.add_many(rows)
 
     async def _queue(
         self,

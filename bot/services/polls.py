@@ -423,10 +423,9 @@ class PollService:
         intro = f"🗳️ A reminder: you have not {what} #{poll.id} yet.{closes}"
         reminder = Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
         stamp = int(now.timestamp())
-        for member in waiting:
-            await self.outbox.to_member(
-                member, reminder, key=self._key(poll, f"remind:{stamp}:{member.id}"), source=SOURCE, source_id=poll.id
-            )
+        await self.outbox.to_members(
+            waiting, reminder, key=lambda m: self._key(poll, f"remind:{stamp}:{m.id}"), source=SOURCE, source_id=poll.id
+        )
         poll.last_remind_at = now
         await self.repos.polls.save(poll)
         return len(waiting)

@@ -1,0 +1,116 @@
+"""Costs that do not grow with history (issue 17): delivered rows are pruned while what duplicate
+protection and card edits need stays; edits are upserts that two processes cannot collide on; a
+reminder to many members is one insert."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.app import App
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from bot.replies import Reply
+from storage import Database
+from storage.models import OutboxMessage
+from tests.conftest import POSTGRES_URL, make_database
+from tests.harness import Harness, shown
+from tests.messengers import MemoryPlatform
+from tests.test_outbox import rows, seed
+
+
+async def test_an_edit_queued_meanwhile_by_another_process_is_updated_not_collided_with(app: App) -> None:
+    """The path where this process looked the edit up, found none, and another queued it before
+    this insert: the insert becomes an update of that row (new content, a newer version)."""
+    await seed(app, 1)
+    async with app.unit_of_work() as services:
+        original = await services.repos.outbox.by_key("test:0")
+        assert original is not None
+        await services.outbox.edit(original, Reply("first edit"), key="test:0:edit")
+        await services.commit()
+    async with app.unit_of_work() as services:
+        original = await services.repos.outbox.by_key("test:0")
+        assert original is not None
+        racing = OutboxMessage(
+            coalition_id=original.coalition_id,
+            kind="edit",
+            platform=original.platform,
+            workspace_id=original.workspace_id,
+            channel_id=original.channel_id,
+            edit_of_id=original.id,
+            payload='{"text": "second edit"}',
+            dedupe_key="test:0:edit",
+            not_before=app.clock.now(),
+        )
+        await services.repos.outbox.insert_edit(racing)
+        await services.commit()
+    edits = [r for r in await rows(app) if r.kind == "edit"]
+    assert len(edits) == 1 and edits[0].version == 2 and "second edit" in edits[0].payload
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="two transactions racing need PostgreSQL (set by .ci/run)")
+async def test_two_transactions_editing_one_card_on_postgresql_both_commit(tmp_path) -> None:
+    db: Database = await make_database("postgres", tmp_path)
+    await db.upgrade()
+    app = App(Settings(database_url=db.url), db)
+    await seed(app, 1)
+    async with app.unit_of_work() as first, app.unit_of_work() as second:
+        a = await first.repos.outbox.by_key("test:0")
+        b = await second.repos.outbox.by_key("test:0")
+        assert a is not None and b is not None
+        await first.outbox.edit(a, Reply("from process one"), key="test:0:edit")
+        # The second saw no edit row either; its insert waits on the first's uncommitted one.
+        racing = asyncio.create_task(second.outbox.edit(b, Reply("from process two"), key="test:0:edit"))
+        await asyncio.sleep(0.2)
+        await first.commit()
+        await racing  # then updates the first's row instead of raising UniqueViolation
+        await second.commit()
+    edits = [r for r in await rows(app) if r.kind == "edit"]
+    assert len(edits) == 1 and "from process two" in edits[0].payload
+    await app.close()
+    await db.dispose()
+
+
+async def test_old_deliveries_are_pruned_but_open_cards_and_their_keys_stay(
+    bot: Harness, clock: SimulatedClock
+) -> None:
+    app = bot.dispatcher.app
+    platform = MemoryPlatform()
+    app.add_messenger(platform)
+    await bot.run('/poll create "Still open?" Yes No')
+    await bot.run('/poll create "Closed long ago?" Yes No')
+    await bot.run('/broadcast send "An old update"')
+    await app.scheduler.run_due()
+    await bot.run("/poll close 2")
+    await bot.click("poll:vote:1:0", as_="maria")
+    await app.scheduler.advance_to(clock.now() + timedelta(seconds=5))
+    before = {r.dedupe_key: r.status for r in await rows(app)}
+    assert "poll:1:post:1" in before and "poll:2:post:1" in before
+
+    await app.scheduler.advance_to(clock.now() + timedelta(days=31, hours=1))  # housekeeping runs daily
+    after = {r.dedupe_key for r in await rows(app)}
+    assert "poll:1:post:1" in after  # poll 1 is open: its card must stay editable
+    assert "poll:2:post:1" not in after and not any(k.startswith("broadcast:") for k in after)
+    # The open poll's card still takes a vote and is edited, a month on.
+    assert not (await bot.click("poll:vote:1:1", as_="lee")).error
+    await app.scheduler.advance_to(clock.now() + timedelta(seconds=5))
+    card = next(p for p in platform.posted if p.key == "poll:1:post:1")
+    assert card.edits and "2 voters" in shown(card.edits[-1])
+
+
+async def test_a_reminder_to_many_members_is_one_insert_with_a_key_each(bot: Harness) -> None:
+    app = bot.dispatcher.app
+    for n in range(300):
+        await bot.run("/coalition whoami", as_=f"m{n}")
+    await bot.run('/poll create "Budget?" Yes No')
+    reply = await bot.run("/poll remind 1")
+    assert "301" in shown(reply) or "300" in shown(reply), shown(reply)
+    async with app.db.session() as session:
+        reminders = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.contains(":remind:")))
+        ).all()  # type: ignore[attr-defined]
+    assert len({r.dedupe_key for r in reminders}) == len(reminders) >= 300
+    assert {r.kind for r in reminders} == {"dm"}
