@@ -140,7 +140,7 @@ class OutboxMessage(SQLModel, table=True):
     workspace_id: str = Field(max_length=64)
     channel_id: str | None = Field(default=None, max_length=64)
     user_id: str | None = Field(default=None, max_length=64)
-    edit_of_id: int | None = Field(default=None, foreign_key="outbox.id")
+    edit_of_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)  # pruning checks it
     payload: str = Field(sa_column=Column(Text, nullable=False))
     dedupe_key: str = Field(max_length=200, unique=True)
     source: str = Field(default="", max_length=40)

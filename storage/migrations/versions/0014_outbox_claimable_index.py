@@ -1,4 +1,5 @@
-"""a partial index of the outbox rows still to send, so claiming does not read delivered history
+"""a partial index of the outbox rows still to send, so claiming does not read delivered history;
+an index of edits by the message they edit, so pruning does not scan the outbox per row
 
 Revision ID: 0014
 Revises: 0013
@@ -22,7 +23,9 @@ def upgrade() -> None:
         'ix_outbox_claimable', 'outbox', ['platform', 'not_before'], unique=False,
         sqlite_where=sa.text(CLAIMABLE), postgresql_where=sa.text(CLAIMABLE),
     )
+    op.create_index(op.f('ix_outbox_edit_of_id'), 'outbox', ['edit_of_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_outbox_edit_of_id'), table_name='outbox')
     op.drop_index('ix_outbox_claimable', table_name='outbox')
