@@ -17,7 +17,6 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url, storage_paths
 from storage import Database
-from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger("coalition-bot")
 
@@ -86,6 +85,8 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
         if db.is_sqlite:
             await db.upgrade()
         else:
+            from storage.migrate import current_revision, head_revision
+
             current, head = await current_revision(db.engine), head_revision()
             if current != head:
                 raise ConfigError(
@@ -160,6 +161,8 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import current_revision
+
     db = Database(settings.database_url)
     try:
         await db.upgrade()
@@ -171,6 +174,8 @@ async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import current_revision, head_revision
+
     db = Database(settings.database_url)
     try:
         current = await current_revision(db.engine)

@@ -7,8 +7,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
@@ -22,6 +21,9 @@ from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
 from bot.web import WebServer
 from storage import Database, Repositories
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 class App:
@@ -57,6 +59,8 @@ class App:
     async def _calendar_feed(self, request: web.Request) -> web.StreamResponse:
         """A calendar app polling a member's (or the public) feed. Unknown, revoked and forgotten
         addresses all get the same 404; an unchanged calendar gets 304 on its ETag."""
+        from aiohttp import web
+
         async with self.unit_of_work() as services:
             found = await services.feeds.resolve(request.match_info["token"])
             if found is None:

@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 
 
 class WebServer:
+    """aiohttp is imported when the server starts, not before: a console that serves nothing
+    starts without it."""
+
     def __init__(self) -> None:
-        self.application = web.Application()
-        self._runner: web.AppRunner | None = None
+        self.routes: list[tuple[str, str, Handler]] = []
+        self._runner: Any = None
         self.port: int | None = None
 
     def add(self, method: str, path: str, handler: Handler) -> None:
-        self.application.router.add_route(method, path, handler)
+        if self._runner is not None:
+            raise RuntimeError(f"{method} {path}: routes are added before the server starts")
+        self.routes.append((method, path, handler))
 
     @property
     def running(self) -> bool:
@@ -36,7 +43,12 @@ class WebServer:
         if self._runner is not None:
             assert self.port is not None
             return self.port
-        runner = web.AppRunner(self.application, access_log=None)
+        from aiohttp import web
+
+        application = web.Application()
+        for method, path, handler in self.routes:
+            application.router.add_route(method, path, handler)
+        runner = web.AppRunner(application, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

@@ -212,3 +212,10 @@ def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), None)
     assert UTCDateTime().process_result_value(datetime(2026, 1, 1), None) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_head_the_start_up_checks_is_alembics() -> None:
+    """Start-up skips Alembic when the database records `HEAD`; it must be the newest migration."""
+    from storage.migrate import HEAD
+
+    assert head_revision() == HEAD
