@@ -149,6 +149,36 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
     return figures
 
 
+async def rsvp_burst(workdir: Path, clicks: int) -> float:
+    """`clicks` members press Going on one meeting at once, through the dispatcher's batching."""
+    from bot.refs import Actor, ConversationRef, UserRef
+    from tests.messengers import MemoryPlatform
+
+    db = Database(f"sqlite+aiosqlite:///{workdir / f'rsvp-{clicks}.db'}")
+    await db.upgrade()
+    app = App(Settings(database_url=db.url), db, SimulatedClock(NOW))
+    app.add_messenger(MemoryPlatform())
+    bot = Harness(build_dispatcher(app))
+    await bot.start()
+    await seed(db, clicks, 0)
+    await bot.run('/meeting schedule "Forum" "2026-12-05 19:00"')
+    where = ConversationRef("console", "local", "general", name="general")
+    started = time.perf_counter()
+    replies = await asyncio.gather(
+        *(
+            bot.dispatcher.run_action(
+                "meeting:rsvp:1:going", Actor(UserRef("console", "local", f"m{n}"), f"m{n}"), where
+            )
+            for n in range(clicks)
+        )
+    )
+    took = time.perf_counter() - started
+    assert not any(r.error for r in replies)
+    await app.close()
+    print(f"RSVP burst: {clicks:,} clicks on one meeting in {took:.2f} s")
+    return took
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,10,100")
@@ -156,7 +186,8 @@ async def main() -> None:
     logs.configure("ERROR")
     workdir = Path(tempfile.mkdtemp())
     results = [await one_scale(int(f), workdir) for f in args.scales.split(",")]
-    print(json.dumps({"bench": "scale", "results": results}))
+    bursts = {str(n): round(await rsvp_burst(workdir, n), 3) for n in (100, 400, 1600)}
+    print(json.dumps({"bench": "scale", "results": results, "rsvp_burst_s": bursts}))
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ class MeetingService:
         self.outbox = outbox
         self.clock = clock
         self.calendar_id = calendar_id
+        self._found: dict[tuple[int, int], tuple[Occurrence, Meeting] | None] = {}
 
     # Scheduling --------------------------------------------------------------------------------
 
@@ -328,7 +329,12 @@ class MeetingService:
         return (ahead[0] if ahead else occurrences[-1]), meeting
 
     async def find(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
-        return await self.repos.meetings.occurrence(coalition_id, occurrence_id)
+        """A date by its own id (what buttons carry). Looked up once per transaction: a burst of
+        RSVP clicks written together asks for the same meeting hundreds of times."""
+        key = (coalition_id, occurrence_id)
+        if key not in self._found:
+            self._found[key] = await self.repos.meetings.occurrence(coalition_id, occurrence_id)
+        return self._found[key]
 
     async def upcoming(self, coalition_id: int, after: datetime, limit: int) -> list[tuple[Occurrence, Meeting]]:
         return await self.repos.meetings.upcoming(coalition_id, after, limit)
@@ -421,7 +427,9 @@ class MeetingService:
             raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} is over.")
         assert occurrence.id is not None and member.id is not None
         await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
-        if answer in ("going", "maybe"):
+        if member.reminder_minutes is None:
+            pass  # on the coalition's reminders: no reminder rows of their own to plan or withdraw
+        elif answer in ("going", "maybe"):
             await self._plan_member(occurrence, member)
         else:
             await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
@@ -449,6 +457,13 @@ class MeetingService:
         if mine is not None:
             member.reminder_minutes = [] if own == "off" else own_minutes
             await self.repos.members.save(member)
+            # Own reminders already planned follow the new setting: withdrawn, and made again
+            # where the member still has lead times of their own.
+            for occurrence, _ in await self.repos.meetings.answered_by(member.id or 0):
+                await self.repos.meetings.cancel_member_reminders(occurrence.id or 0, member.id or 0)
+                coming = await self.answer_of(occurrence, member) in ("going", "maybe")
+                if coming and member.reminder_minutes and occurrence.start > self.clock.now():
+                    await self._add_reminders(occurrence, member.reminder_minutes, member.id)
         if everyone is not None:
             coalition.reminder_minutes = all_minutes or []
         if nudge is not None:
