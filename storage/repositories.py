@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -136,16 +137,23 @@ class MemberRepository:
         )
         return list(result.all())
 
-    async def add_all(self, rows: list[dict[str, object]]) -> bool:
+    async def add_all(self, rows: list[dict[str, object]]) -> set[str]:
         """Insert members, given as column values, in one statement (ids are read back with
-        `find_many`); False, with nothing inserted, when a concurrent request inserted one of them
-        first: the caller then goes one at a time."""
-        try:
-            async with self.session.begin_nested():
-                await self.session.exec(insert(Member), params=rows)  # type: ignore[call-overload]
-        except IntegrityError:
-            return False
-        return True
+        `find_many`); the user ids this call inserted. One another process inserted meanwhile is
+        skipped (ON CONFLICT DO NOTHING), not an error; rows go in user-id order, so two processes
+        inserting overlapping sets take their locks in the same order and cannot deadlock."""
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
+        ordered = sorted(rows, key=lambda r: str(r["user_id"]))
+        inserted: set[str] = set()
+        for start in range(0, len(ordered), 500):
+            statement = (
+                dialect.insert(Member)
+                .values(ordered[start : start + 500])
+                .on_conflict_do_nothing()
+                .returning(Member.user_id)
+            )
+            inserted |= {str(u) for (u,) in (await self.session.exec(statement)).all()}  # type: ignore[call-overload]
+        return inserted
 
     async def by_display_name(self, coalition_id: int, platform: str, name: str) -> list[Member]:
         result = await self.session.exec(

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
+from bot.refs import Actor, UserRef
 from bot.replies import Reply
 from storage import Database
 from storage.models import OutboxMessage
@@ -114,3 +115,22 @@ async def test_a_reminder_to_many_members_is_one_insert_with_a_key_each(bot: Har
         ).all()  # type: ignore[attr-defined]
     assert len({r.dedupe_key for r in reminders}) == len(reminders) >= 300
     assert {r.kind for r in reminders} == {"dm"}
+
+
+async def test_members_another_process_joined_meanwhile_are_found_and_never_taken_back(bot: Harness) -> None:
+    """A burst of clicks joins its new members in one insert; one that another process joined in
+    the meantime is skipped, not a conflict that replays the batch, and is not this batch's to undo."""
+    app = bot.dispatcher.app
+    await bot.run("/coalition whoami", as_="early")  # joined by "another process", committed
+    early, late = (Actor(UserRef("console", "local", name), name) for name in ("early", "late"))
+    async with app.unit_of_work() as services:
+        place = await services.coalitions.resolve(bot.where("general"))
+        assert place.coalition is not None
+        services.coalitions.remember_lookups()
+        await services.coalitions.prefetch_members(place.coalition, [late, early])
+        await services.coalitions.undo_joins({early.user.key, late.user.key})  # both clicks refused
+        await services.commit()
+    async with app.unit_of_work() as services:
+        assert place.coalition is not None
+        assert await services.coalitions.find_member(place.coalition, early.user) is not None
+        assert await services.coalitions.find_member(place.coalition, late.user) is None

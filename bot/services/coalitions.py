@@ -88,9 +88,9 @@ class CoalitionService:
             known = {m.user_id for m in found}
             missing = [a for user_id, a in wanted.items() if user_id not in known]
             joining = [self._new_member_row(coalition, a) for a in missing]
-            if joining and await self.repos.members.add_all(joining):
+            if joining:
+                joined = await self.repos.members.add_all(joining)  # those another process added are found below
                 found = await self.repos.members.find_many(coalition.id, platform, workspace, list(wanted))
-                joined = {a.user.user_id for a in missing}
                 self._joined.update({(platform, workspace, m.user_id): m for m in found if m.user_id in joined})
             for member in found:
                 self._members[(coalition.id, platform, workspace, member.user_id)] = member
