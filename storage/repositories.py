@@ -144,16 +144,11 @@ class MemberRepository:
         inserting overlapping sets take their locks in the same order and cannot deadlock."""
         dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
         ordered = sorted(rows, key=lambda r: str(r["user_id"]))
-        inserted: set[str] = set()
-        for start in range(0, len(ordered), 500):
-            statement = (
-                dialect.insert(Member)
-                .values(ordered[start : start + 500])
-                .on_conflict_do_nothing()
-                .returning(Member.user_id)
-            )
-            inserted |= {str(u) for (u,) in (await self.session.exec(statement)).all()}  # type: ignore[call-overload]
-        return inserted
+        # One statement for every row count (SQLAlchemy batches it into multi-row VALUES itself),
+        # so it is compiled once and cached, not once per burst size.
+        statement = dialect.insert(Member).on_conflict_do_nothing().returning(Member.user_id)
+        result = await self.session.exec(statement, params=ordered)  # type: ignore[call-overload]
+        return {str(u) for (u,) in result.all()}
 
     async def by_display_name(self, coalition_id: int, platform: str, name: str) -> list[Member]:
         result = await self.session.exec(
