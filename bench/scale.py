@@ -31,7 +31,7 @@ from bot.clock import SimulatedClock
 from bot.config import Settings
 from bot.due import Housekeeping
 from storage import Database
-from storage.models import Member, OutboxMessage
+from storage.models import Ballot, Member, OutboxMessage
 from tests.harness import Harness
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -104,6 +104,34 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
     nudge = time.perf_counter() - started
     assert not reply.error, reply.text
 
+    # A named poll with 1,000 x scale ballots (kept counts as the migration builds them), then votes.
+    await bot.run('/poll create "Priorities?" Lighting Housing Transit Youth')
+    poll_id = 2
+    async with db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            insert(Ballot),
+            params=[
+                {"poll_id": poll_id, "voter_key": f"k{n}", "member_id": 1, "choices": str(n % 4), "cast_at": NOW}
+                for n in range(1000 * factor)
+            ],
+        )
+        await session.exec(  # type: ignore[call-overload]
+            text(
+                "INSERT INTO poll_tallies (poll_id, choices, ballots) SELECT poll_id, choices, COUNT(*) "
+                f"FROM ballots WHERE poll_id = {poll_id} GROUP BY choices"
+            )
+        )
+        await session.commit()
+    votes, results = [], []
+    for n in range(20):
+        started = time.perf_counter()
+        reply = await bot.click(f"poll:vote:{poll_id}:{n % 4}", as_=f"m{n}")
+        votes.append(time.perf_counter() - started)
+        assert not reply.error, reply.text
+        started = time.perf_counter()
+        await bot.run(f"/poll results {poll_id}")
+        results.append(time.perf_counter() - started)
+
     async with app.unit_of_work() as services:  # what is queued above is due; mark it delivered
         await services.repos.session.exec(text("UPDATE outbox SET status = 'sent', sent_at = created_at"))  # type: ignore[call-overload]
         await services.repos.commit()
@@ -135,6 +163,9 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
         "remind_s": round(remind, 3),
         "nudge_s": round(nudge, 3),
         "idle_wake_p50_ms": round(statistics.median(wakes) * 1000, 2),
+        "ballots": 1000 * factor,
+        "vote_p50_ms": round(statistics.median(votes) * 1000, 2),
+        "results_p50_ms": round(statistics.median(results) * 1000, 2),
         "pruned_rows": pruned,
         "housekeeping_s": round(housekeeping, 3),
         "db_bytes_before": before,
@@ -142,7 +173,9 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
     }
     print(
         f"{factor:>3}x: {members:,} members, {delivered:,} delivered rows | /poll remind {remind:.3f} s, "
-        f"/broadcast nudge {nudge:.3f} s | idle wake p50 {figures['idle_wake_p50_ms']} ms | "
+        f"/broadcast nudge {nudge:.3f} s | vote p50 {figures['vote_p50_ms']} ms and /poll results p50 "
+        f"{figures['results_p50_ms']} ms over {1000 * factor:,} ballots | "
+        f"idle wake p50 {figures['idle_wake_p50_ms']} ms | "
         f"housekeeping pruned {pruned:,} rows in {housekeeping:.2f} s; database {before / 1e6:.1f} MB -> "
         f"{after / 1e6:.1f} MB"
     )

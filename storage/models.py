@@ -373,6 +373,18 @@ class PollKey(SQLModel, table=True):
     wrapped: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class PollTally(SQLModel, table=True):
+    """How many ballots of a poll that is not anonymous hold each set (or ranking) of choices,
+    kept in the vote's own transaction, so a count reads a few rows instead of every ballot.
+    Anonymous polls have none: a stored row that moves by exactly one vote would date a choice."""
+
+    __tablename__ = "poll_tallies"
+
+    poll_id: int = Field(foreign_key="polls.id", primary_key=True)
+    choices: str = Field(max_length=200, primary_key=True)
+    ballots: int = 0
+
+
 class Ballot(SQLModel, table=True):
     """One voter's current choices in one poll.
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Ballot, Member, Poll, PollKey, SurveyResponse
+from storage.models import Ballot, Member, Poll, PollKey, PollTally, SurveyResponse
 
 
 class PollRepository:
@@ -128,6 +129,22 @@ class PollRepository:
             return
         rows, self._staged = list(self._staged.values()), {}
         dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        named = [r for r in rows if r["member_id"] is not None]  # anonymous ballots carry no member
+        if named:
+            before = await self.session.exec(
+                select(Ballot.poll_id, Ballot.voter_key, Ballot.choices).where(
+                    tuple_(Ballot.poll_id, Ballot.voter_key).in_([(r["poll_id"], r["voter_key"]) for r in named])
+                )
+            )
+            old = {(p, k): c for p, k, c in before.all()}
+            change: Counter[tuple[int, str]] = Counter()
+            for r in named:
+                previous = old.get((r["poll_id"], r["voter_key"]))
+                if previous != r["choices"]:
+                    change[(r["poll_id"], r["choices"])] += 1
+                    if previous is not None:
+                        change[(r["poll_id"], previous)] -= 1
+            await self._count(dialect, change)
         statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Ballot)
         statement = statement.on_conflict_do_update(
             index_elements=["poll_id", "voter_key"],
@@ -141,9 +158,40 @@ class PollRepository:
     async def delete_ballot(self, poll_id: int, voter_key: str) -> bool:
         await self.write_staged()
         result = await self.session.exec(  # type: ignore[call-overload]
-            delete(Ballot).where(col(Ballot.poll_id) == poll_id, col(Ballot.voter_key) == voter_key)
+            delete(Ballot)
+            .where(col(Ballot.poll_id) == poll_id, col(Ballot.voter_key) == voter_key)
+            .returning(Ballot.member_id, Ballot.choices)
         )
-        return bool(result.rowcount)
+        gone = result.all()
+        named = [(poll_id, choices) for member_id, choices in gone if member_id is not None]
+        if named:
+            dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+            await self._count(dialect, Counter({key: -1 for key in named}))
+        return bool(gone)
+
+    async def _count(self, dialect: str, change: Counter[tuple[int, str]]) -> None:
+        """Apply ballot-count changes to the kept tallies (one upsert), and drop emptied groups."""
+        change = Counter({k: v for k, v in change.items() if v})
+        if not change:
+            return
+        statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(PollTally)
+        statement = statement.on_conflict_do_update(
+            index_elements=["poll_id", "choices"], set_={"ballots": PollTally.ballots + statement.excluded.ballots}
+        )
+        params = [{"poll_id": p, "choices": c, "ballots": n} for (p, c), n in sorted(change.items())]
+        await self.session.exec(statement, params=params)  # type: ignore[call-overload]
+        polls = sorted({p for p, _ in change})
+        await self.session.exec(  # type: ignore[call-overload]
+            delete(PollTally).where(col(PollTally.poll_id).in_(polls), col(PollTally.ballots) <= 0)
+        )
+
+    async def tallies(self, poll_id: int) -> list[tuple[str, int]]:
+        """The kept counts of a poll that is not anonymous: as `choices`, without reading ballots."""
+        await self.write_staged()
+        result = await self.session.exec(
+            select(PollTally.choices, PollTally.ballots).where(PollTally.poll_id == poll_id)
+        )
+        return [(choices, int(n)) for choices, n in result.all()]
 
     async def choices(self, poll_id: int) -> list[tuple[str, int]]:
         """Each distinct set (or ranking) of choices with how many ballots hold it: what tallies are

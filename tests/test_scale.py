@@ -134,3 +134,30 @@ async def test_members_another_process_joined_meanwhile_are_found_and_never_take
         assert place.coalition is not None
         assert await services.coalitions.find_member(place.coalition, early.user) is not None
         assert await services.coalitions.find_member(place.coalition, late.user) is None
+
+
+@pytest.mark.parametrize("kind", ["single", "multiple", "ranked"])
+async def test_kept_counts_equal_a_recount_through_votes_changes_and_bursts(bot: Harness, kind: str) -> None:
+    """A named poll's count is read from kept tallies; after random votes, changed votes, repeated
+    clicks and a burst written as one batch, they equal a recount of the ballots."""
+    import random
+
+    rng = random.Random(kind)
+    await bot.run(f'/poll create "Where next?" Library Park Online Church --kind {kind}')
+    voters = [f"v{n}" for n in range(40)]
+    for _ in range(120):
+        voter, option = rng.choice(voters), rng.randrange(4)
+        if kind == "ranked":
+            await bot.click(f"poll:rank:1:{rng.randrange(3)}", as_=voter, value=str(option))
+        elif kind == "multiple":
+            picked = ",".join(str(o) for o in sorted(rng.sample(range(4), rng.randint(1, 3))))
+            await bot.click("poll:pick:1", as_=voter, value=picked)
+        else:
+            await bot.click(f"poll:vote:1:{option}", as_=voter)
+    if kind != "ranked":  # and a burst written as one batch
+        action, value = ("poll:vote:1:0", None) if kind == "single" else ("poll:pick:1", "0")
+        await asyncio.gather(*(bot.click(action, as_=f"b{n}", value=value) for n in range(30)))
+    async with bot.dispatcher.app.unit_of_work() as services:
+        kept = sorted(await services.repos.polls.tallies(1))
+        recounted = sorted(await services.repos.polls.choices(1))
+    assert kept == recounted and sum(n for _, n in kept) >= 30

@@ -281,7 +281,9 @@ class PollService:
             opened = Counter(keys.open(c) for c in await self.repos.polls.all_choices(poll.id))
             groups = [(parse_choices(c), n) for c, n in opened.items()]
         else:
-            groups = [(parse_choices(c), n) for c, n in await self.repos.polls.choices(poll.id)]
+            # Kept counts for named polls; an anonymous one made before ballots were sealed is counted.
+            stored = await (self.repos.polls.choices if poll.anonymous else self.repos.polls.tallies)(poll.id)
+            groups = [(parse_choices(c), n) for c, n in stored]
         groups = [(b, n) for b, n in groups if b]
         voters = sum(n for _, n in groups)
         count = len(poll.option_list)
