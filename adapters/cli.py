@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"coalition-bot: configuration error: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, LIBRARIES)
+    logs.configure(settings.log_level, LIBRARIES, settings.log_format)
     try:
         return asyncio.run(args.func(args, settings))
     except ConfigError as exc:

@@ -3,8 +3,9 @@ HTTP server's routes."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.due import Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
+from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -40,8 +42,52 @@ class App:
         self.scheduler.add(PollDeadlines(self))
         self.scheduler.add(WeeklyDigests(self))
         self.scheduler.add(Housekeeping(self))
+        self.metrics = Metrics()
+        # Started platforms add theirs: a name and a function saying what is wrong, or None.
+        self.health_checks: dict[str, Callable[[], Awaitable[str | None]]] = {}
         self.web = WebServer()
         self.web.add("GET", FEED_PATH, self._calendar_feed)
+        self.web.add("GET", "/healthz", self._healthz)
+        self.web.add("GET", "/metrics", self._metrics)
+
+    async def health(self) -> dict[str, str]:
+        """Each check and what it found: "ok", or what is wrong."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.unit_of_work() as services:
+                await asyncio.wait_for(services.repos.ping(), 5)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure is the answer
+            checks["database"] = f"does not answer ({type(exc).__name__})"
+        checks["scheduler"] = "ok" if self.scheduler.running else "not running"
+        for name, check in sorted(self.health_checks.items()):
+            try:
+                checks[name] = await asyncio.wait_for(check(), 5) or "ok"
+            except Exception as exc:  # a check that fails has found a problem
+                checks[name] = f"check failed ({type(exc).__name__})"
+        return checks
+
+    async def _healthz(self, request: web.Request) -> web.StreamResponse:
+        """200 when every check passes, 503 otherwise; the body names each check."""
+        from aiohttp import web
+
+        checks = await self.health()
+        healthy = all(v == "ok" for v in checks.values())
+        return web.json_response({"healthy": healthy, "checks": checks}, status=200 if healthy else 503)
+
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        async with self.unit_of_work() as services:
+            open_rows = await services.repos.outbox.open_counts()
+            reminders = await services.repos.meetings.reminder_counts()
+        self.metrics.outbox.clear()
+        for platform, status, rows in open_rows:
+            self.metrics.outbox.labels(platform, status).set(rows)
+        for status in ("pending", "sent", "missed"):
+            self.metrics.reminders.labels(status).set(reminders.get(status, 0))
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def public_base(self) -> str | None:
         """Where members reach the HTTP server: PUBLIC_BASE_URL, or where it listens; None when off."""

@@ -32,6 +32,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: str = "text"  # or json: one object per line
     coalition_name: str = "Our coalition"
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -159,6 +160,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         database_url=database_url,
         timezone=_timezone(get("COALITION_TIMEZONE") or "UTC"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+        log_format=_log_format(get("LOG_FORMAT") or "text"),
         coalition_name=(get("COALITION_NAME") or "Our coalition")[:80],
         slack_bot_token=slack_bot,
         slack_app_token=slack_app,
@@ -304,6 +306,12 @@ def _timezone(name: str) -> str:
             f"COALITION_TIMEZONE: expected an IANA time zone like Europe/Berlin or America/Chicago, got {name!r}"
         ) from exc
     return name
+
+
+def _log_format(form: str) -> str:
+    if form.lower() not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT: expected text or json, got {form!r}")
+    return form.lower()
 
 
 def _log_level(level: str) -> str:

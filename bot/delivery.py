@@ -126,6 +126,8 @@ class DeliveryWorker:
             await services.repos.commit()
         if not current:
             log.debug("edit %s got newer content while sending; it goes again", row.dedupe_key)
+        waited = (self.app.clock.now() - row.not_before).total_seconds()
+        self.app.metrics.delivery.labels(row.platform).observe(max(waited, 0.0))
         return 1
 
     async def _send(self, claimed: Claimed, channel_key: str) -> str | None:
@@ -190,6 +192,7 @@ class DeliveryWorker:
         async with self.app.unit_of_work() as services:
             outbox = services.repos.outbox
             if exc.retry_after is not None:
+                self.app.metrics.rate_limited.labels(row.platform).inc()
                 # The platform's own pacing: wait exactly as long as asked; it is not a failure.
                 self.pacer.back_off(channel_key, exc.retry_after)
                 await outbox.mark_retry(

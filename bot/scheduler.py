@@ -97,6 +97,10 @@ class Scheduler:
 
     # Real time -----------------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._aps is not None and not self._stopping
+
     async def start(self) -> None:
         """Process what fell due while the bot was down, then keep waking at the right moments."""
         self._stopping = False

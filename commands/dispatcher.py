@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -63,8 +64,12 @@ class Dispatcher:
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
         name = _command_name(text)
-        return await self._in_transaction(
-            actor, where, prepare, describe=name, once=once, anonymous=self._anonymous(name.lstrip("/").split())
+        return await self._timed(
+            "command",
+            self._known(name.lstrip("/").split()),
+            self._in_transaction(
+                actor, where, prepare, describe=name, once=once, anonymous=self._anonymous(name.lstrip("/").split())
+            ),
         )
 
     async def run_command(
@@ -88,8 +93,12 @@ class Dispatcher:
             reply = await self._run(spec, path, args, actor, where, services, place, member, zone)
             return with_notes(reply, read.notes)
 
-        return await self._in_transaction(
-            actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
+        return await self._timed(
+            "command",
+            self._known(list(path)),
+            self._in_transaction(
+                actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
+            ),
         )
 
     def _context(
@@ -115,6 +124,21 @@ class Dispatcher:
             zone=zone,
             **particular,
         )
+
+    async def _timed(self, kind: str, name: str, work: Awaitable[Reply]) -> Reply:
+        """Count the event and how long it took (metrics name commands, never what was typed)."""
+        started = time.perf_counter()
+        reply = await work
+        self.app.metrics.event(kind, name, not reply.error, time.perf_counter() - started)
+        return reply
+
+    def _known(self, words: list[str]) -> str:
+        """A command's name for counting: "/poll vote", or "unknown" for what is not a command."""
+        for length in (2, 1):
+            spec = self.registry.find(tuple(w.lower() for w in words[:length]))
+            if spec is not None and not spec.is_group:
+                return "/" + " ".join(w.lower() for w in words[:length])
+        return "unknown"
 
     def _platform(self, where: ConversationRef) -> Platform:
         return self.platforms.get(where.platform) or NO_PLATFORM
@@ -159,9 +183,12 @@ class Dispatcher:
 
         # Only the kind of click is logged: its ids may say which option of an anonymous poll was chosen.
         kind = ":".join(action_id.split(":")[:2])[:60]
+        name = routed[0].prefix if routed is not None else "unknown"
         if routed is not None and routed[0].batched:
-            return await self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
-        return await self._in_transaction(actor, where, prepare, describe=f"action {kind}")
+            work = self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
+        else:
+            work = self._in_transaction(actor, where, prepare, describe=f"action {kind}")
+        return await self._timed("click", name, work)
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
         """The member's home view; set-up guidance where there is no coalition yet."""
@@ -173,7 +200,7 @@ class Dispatcher:
             ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=("home",), args={})
             return await home(ctx)
 
-        return await self._in_transaction(actor, where, prepare, describe="home")
+        return await self._timed("home", "home", self._in_transaction(actor, where, prepare, describe="home"))
 
     async def complete(
         self, path: tuple[str, ...], option_name: str, typed: str, actor: Actor, where: ConversationRef

@@ -188,6 +188,12 @@ class MeetingRepository:
         )
         return int(result.rowcount or 0)
 
+    async def reminder_counts(self) -> dict[str, int]:
+        result = await self.session.exec(
+            select(Reminder.status, func.count()).group_by(Reminder.status)  # type: ignore[call-overload]
+        )
+        return {status: int(n) for status, n in result.all()}
+
     async def drop_occurrences(self, occurrence_ids: list[int], keep_actions_on: int) -> None:
         """Remove dates not yet held (a series moved to a new rhythm), with their answers and
         reminders; action items noted against them move to `keep_actions_on`."""

@@ -100,6 +100,15 @@ class OutboxRepository:
         )
         return list(result.all())
 
+    async def open_counts(self) -> list[tuple[str, str, int]]:
+        """(platform, status, rows) for what is not delivered: pending, sending and failed."""
+        result = await self.session.exec(
+            select(OutboxMessage.platform, OutboxMessage.status, func.count())  # type: ignore[call-overload]
+            .where(col(OutboxMessage.status).in_([PENDING, SENDING, FAILED]))
+            .group_by(OutboxMessage.platform, OutboxMessage.status)
+        )
+        return [(p, s, int(n)) for p, s, n in result.all()]
+
     async def status_counts(self, source: str, source_id: int, kind: str = "post") -> dict[str, int]:
         result = await self.session.exec(
             select(OutboxMessage.status, func.count())

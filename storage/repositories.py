@@ -230,6 +230,10 @@ class Repositories:
         self.reports = ReportRepository(session)
         self.requests = RequestRepository(session)
 
+    async def ping(self) -> None:
+        """A round trip to the database (the health check)."""
+        await self.session.exec(select(func.count()).select_from(Coalition))  # type: ignore[call-overload]
+
     async def commit(self) -> None:
         await self.polls.write_staged()
         await self.session.commit()

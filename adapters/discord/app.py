@@ -65,11 +65,22 @@ class DiscordAdapter:
         intents.guilds = True
         self.client = ClickingClient(self._on_component, intents=intents)
         self.client.event(self.on_interaction)
+        self.client.event(self.on_resumed)
         self.messenger = DiscordMessenger(self.client)
         self._task: asyncio.Task[None] | None = None
 
+    async def on_resumed(self) -> None:
+        """The gateway connection dropped and was resumed: counted for whoever watches the bot."""
+        self.app.metrics.reconnects.labels(DiscordPlatform.name).inc()
+
+    async def _health(self) -> str | None:
+        if self.client.is_closed():
+            return "the Discord connection is closed"
+        return None if self.client.is_ready() else "not connected to the Discord gateway"
+
     async def start(self) -> None:
         self.app.add_messenger(self.messenger, DiscordPlatform.pacing)
+        self.app.health_checks[DiscordPlatform.name] = self._health
         try:
             await login(self.client, self.settings)
         except ConfigError:

@@ -95,6 +95,7 @@ class SlackAdapter:
             await self._http.close()
             raise
         self.app.add_messenger(self.messenger, SlackPlatform.pacing)
+        self.app.health_checks[SlackPlatform.name] = self._health
         if self.settings.slack_app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
             await self._socket.connect_async()
@@ -104,6 +105,18 @@ class SlackAdapter:
         self.app.web.add("POST", "/slack/events", self._on_http)
         self.port = await self.app.serve_http()
         log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.web_host, self.port)
+
+    async def _health(self) -> str | None:
+        """Socket Mode: the connection is up. HTTP mode: Slack still accepts the token."""
+        if self._socket is not None:
+            return None if await self._socket.client.is_connected() else "Socket Mode is not connected"
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            return f"Slack refuses the token ({exc.response.get('error')})"
+        except aiohttp.ClientError:
+            return "Slack does not answer"
+        return None
 
     async def _on_http(self, request: web.Request) -> web.Response:
         """A signed request from Slack, through bolt as its own aiohttp server would pass it."""
