@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     for each in PLATFORMS:
         each.add_cli(sub)
+
+    save = sub.add_parser("backup", help="a consistent copy of the database and its secret, while the bot runs")
+    save.add_argument("file", help="where to write it (a .tar.gz, readable by you only)")
+    save.set_defaults(func=cmd_backup)
+    load = sub.add_parser("restore", help="put a backup in place of the database (the bot must be stopped)")
+    load.add_argument("file", help="a file `coalition-bot backup` wrote")
+    load.set_defaults(func=cmd_restore)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -136,6 +144,8 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
     log.info("Using %s", storage_paths(settings))
     dispatcher = build_dispatcher(app)
     running: list[Running] = []
+    holding = contextlib.ExitStack()
+    holding.enter_context(app.in_use())  # `coalition-bot restore` waits for the bot to stop
     try:
         for p in platforms:
             running.append(await p.start(settings, app, dispatcher))
@@ -158,6 +168,49 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
         for adapter in running:
             await adapter.stop()
         await app.close()
+        holding.close()
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    from storage.database import sqlite_path
+
+    return sqlite_path(settings.database_url) if settings.is_sqlite else None
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupProblem, backup
+
+    database = _sqlite_file(settings)
+    if database is None:
+        url = _shown_url(settings.database_url)
+        print(
+            f"PostgreSQL is backed up with its own tool: pg_dump --format=custom --file {args.file} '{url}' "
+            "(add the password as PGPASSWORD). Keep ANONYMITY_SECRET with it: sealed polls need it.",
+        )
+        return 0
+    try:
+        size = await asyncio.to_thread(backup, database.resolve(), Path(args.file))
+    except BackupProblem as exc:
+        raise ConfigError(f"backup: {exc}") from None
+    print(
+        f"Backed up {database.resolve()} and its anonymity secret to {args.file} "
+        f"({size:,} bytes, readable by you only)."
+    )
+    return 0
+
+
+async def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupProblem, restore
+
+    database = _sqlite_file(settings)
+    if database is None:
+        raise ConfigError("restore: PostgreSQL is restored with pg_restore; this command restores SQLite backups")
+    try:
+        await asyncio.to_thread(restore, Path(args.file), database.resolve())
+    except (BackupProblem, OSError) as exc:
+        raise ConfigError(f"restore: {exc}") from None
+    print(f"Restored {args.file} to {database.resolve()}; what was there is kept as *.before-restore.")
+    return 0
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ HTTP server's routes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
 from bot.web import WebServer
 from storage import Database, Repositories
+from storage.backup import running
+from storage.database import sqlite_path
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -88,6 +91,11 @@ class App:
         for status in ("pending", "sent", "missed"):
             self.metrics.reminders.labels(status).set(reminders.get(status, 0))
         return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def in_use(self) -> contextlib.AbstractContextManager[None]:
+        """Held while the bot runs on a SQLite file, so `coalition-bot restore` will not replace it."""
+        path = sqlite_path(self.settings.database_url)
+        return running(path.resolve()) if path is not None else contextlib.nullcontext()
 
     def public_base(self) -> str | None:
         """Where members reach the HTTP server: PUBLIC_BASE_URL, or where it listens; None when off."""

@@ -32,8 +32,17 @@ def alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    if revision == "head" and await recorded_revision(engine) == HEAD:
+    recorded = await recorded_revision(engine)
+    if revision == "head" and recorded == HEAD:
         return  # nothing to do, and no need to load Alembic to find that out
+    if engine.dialect.name == "sqlite" and recorded is not None and engine.url.database:
+        import asyncio
+
+        from storage.backup import before_migration
+
+        # A migration that went wrong must not cost the coalition its data: a copy first.
+        saved = await asyncio.to_thread(before_migration, Path(engine.url.database), recorded)
+        logging.getLogger(__name__).warning("Migrating the database from %s; a copy is at %s", recorded, saved)
     from alembic import command
 
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -3,11 +3,15 @@ fetched from a real `coalition-bot run` against the Slack fake, and JSON logs re
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from bot.app import App
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, form, sign
@@ -93,3 +97,95 @@ async def test_a_mistyped_command_is_counted_as_unknown_not_by_what_was_typed(bo
     exposition = bot.dispatcher.app.metrics.exposition().decode()
     assert 'name="unknown"' in exposition and "/pol " not in exposition and "secret-choice" not in exposition
     assert 'name="/poll vote",outcome="error"' in exposition
+
+
+# Backup and restore -----------------------------------------------------------------------------
+
+
+async def test_a_backup_taken_during_a_vote_burst_restores_every_acknowledged_vote(tmp_path: Path) -> None:
+    from adapters import build_dispatcher
+    from bot.clock import SimulatedClock
+    from bot.config import Settings
+    from storage import Database
+    from storage.backup import backup, restore
+    from tests.conftest import START
+    from tests.harness import Harness
+
+    path = tmp_path / "coalition.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade()
+    app = App(Settings(database_url=db.url, anonymity_secret="s" * 40), db, SimulatedClock(START))
+    bot = Harness(build_dispatcher(app))
+    await bot.start()
+    await bot.run('/poll create "Budget?" Yes No')
+    acknowledged: list[str] = []
+
+    async def vote(name: str) -> None:
+        if not (await bot.click("poll:vote:1:0", as_=name)).error:
+            acknowledged.append(name)
+
+    await asyncio.gather(*(vote(f"a{n}") for n in range(150)))
+    before = len(acknowledged)
+    burst = asyncio.gather(*(vote(f"b{n}") for n in range(150)))  # still voting while the copy is made
+    await asyncio.to_thread(backup, path, tmp_path / "backup.tar.gz")
+    await burst
+    await app.close()
+    assert before == 150 and len(acknowledged) == 300
+    assert oct((tmp_path / "backup.tar.gz").stat().st_mode & 0o777) == "0o600"
+
+    restored = tmp_path / "restored" / "coalition.db"
+    restored.parent.mkdir()
+    await asyncio.to_thread(restore, tmp_path / "backup.tar.gz", restored)
+    copy = Database(f"sqlite+aiosqlite:///{restored}")
+    async with copy.session() as session:
+        ballots = (await session.exec(text("SELECT voter_key FROM ballots WHERE poll_id = 1"))).all()  # type: ignore[call-overload]
+    await copy.dispose()
+    assert 150 <= len(ballots) <= 300  # every vote acknowledged before the copy began, and whole
+
+
+async def test_restore_refuses_while_the_bot_runs_and_keeps_what_it_replaces(tmp_path: Path) -> None:
+    from storage.backup import BackupProblem, backup, restore, running
+
+    database = tmp_path / "coalition.db"
+    sqlite3.connect(database).execute("CREATE TABLE t (x)").connection.close()
+    backup(database, tmp_path / "b.tar.gz")
+    with running(database), pytest.raises(BackupProblem, match="the bot is running"):
+        restore(tmp_path / "b.tar.gz", database)
+    restore(tmp_path / "b.tar.gz", database)
+    assert (tmp_path / "coalition.db.before-restore").exists()
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
+    from tests.test_console import console
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    assert console(tmp_path, "/poll create Lunch? Pizza Tacos\n", "console", env=env).returncode == 0
+    made = console(tmp_path, "", "backup", str(tmp_path / "saved.tar.gz"), env=env)
+    assert made.returncode == 0 and "Backed up" in made.stdout, made.stderr
+    elsewhere = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    back = console(tmp_path, "", "restore", str(tmp_path / "saved.tar.gz"), env=elsewhere)
+    assert back.returncode == 0, back.stderr
+    assert (tmp_path / "other.db.secret").read_text() == (tmp_path / "c.db.secret").read_text()  # sealed polls open
+    listed = console(tmp_path, "/poll list\n", "console", env=elsewhere)
+    assert "Lunch?" in listed.stdout
+
+
+async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage import Database
+    from storage.migrate import alembic_config, migrating
+
+    path = tmp_path / "old.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade()
+    config = alembic_config()
+
+    def back(connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+
+    await migrating(db.engine, back)
+    await db.upgrade()  # as start-up does
+    await db.dispose()
+    assert (tmp_path / "old.db.before-0014.backup").exists()

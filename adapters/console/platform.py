@@ -4,6 +4,7 @@ command, `coalition-bot console`, rather than by `run`."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -72,6 +73,8 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         # The terminal is the conversation; routine INFO lines would interleave with it.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     app = await open_app(settings, clock)
+    holding = contextlib.ExitStack()
+    holding.enter_context(app.in_use())  # `coalition-bot restore` waits for the session to end
     try:
         console = ConsoleAdapter(
             build_dispatcher(app),
@@ -90,3 +93,4 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         return await console.run()
     finally:
         await app.close()
+        holding.close()
