@@ -189,3 +189,39 @@ async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) ->
     await db.upgrade()  # as start-up does
     await db.dispose()
     assert (tmp_path / "old.db.before-0014.backup").exists()
+
+
+def _docker_daemon() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+@pytest.mark.skipif(not _docker_daemon(), reason="needs a Docker daemon to build the image")
+def test_the_image_builds_and_docker_sees_it_healthy() -> None:
+    """With no tokens the image runs the console (stdin kept open with -i) and serves /healthz on
+    HTTP_PORT; Docker's own HEALTHCHECK must call it healthy."""
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(["docker", "build", "-t", "coalition-bot:test", str(root)], check=True, timeout=900)
+    started = subprocess.run(
+        ["docker", "run", "-d", "-i", "--health-interval=2s", "coalition-bot:test"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    container = started.stdout.strip()
+    try:
+        status, deadline = "", time.monotonic() + 120
+        while time.monotonic() < deadline and status != "healthy":
+            time.sleep(2)
+            inspect = ["docker", "inspect", "-f", "{{.State.Health.Status}}", container]
+            status = subprocess.run(inspect, capture_output=True, text=True).stdout.strip()
+        assert status == "healthy"
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
