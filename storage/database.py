@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -104,8 +106,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # savepoint's RELEASE would commit half a command. We issue BEGIN ourselves instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Switching a new file to WAL takes a lock that another process starting on the same file (two
+    # `coalition-bot run`s) may hold for a moment, and SQLite does not wait for it: try again.
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)  # on the driver's own thread, once per new connection
     cursor.execute("PRAGMA foreign_keys=ON")
     # Deleted rows are overwritten with zeros, not left in free pages (closed polls' ballots and keys).
     cursor.execute("PRAGMA secure_delete=ON")

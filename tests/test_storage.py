@@ -219,3 +219,28 @@ def test_the_head_the_start_up_checks_is_alembics() -> None:
     from storage.migrate import HEAD
 
     assert head_revision() == HEAD
+
+
+async def test_two_processes_starting_on_a_new_database_both_start(tmp_path: Path) -> None:
+    """Two `coalition-bot` processes opening one new SQLite file at once (both migrate it, both
+    switch it to WAL): neither fails on the other's lock."""
+    import asyncio
+    import os
+
+    from tests.test_console import coalition_bot
+
+    for round_ in range(3):
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / f'new-{round_}.db'}"}
+        processes = [
+            await asyncio.create_subprocess_exec(
+                *coalition_bot(),
+                "db",
+                "upgrade",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
+        results = [await p.communicate() for p in processes]
+        assert [p.returncode for p in processes] == [0, 0], [err.decode()[-300:] for _, err in results]
