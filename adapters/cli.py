@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "db", None):
             settings = _with_database(settings, args.db)
     except ConfigError as exc:
+        if args.command == "doctor":
+            print(f"Configuration: {exc}.")
+            return 1
         print(f"coalition-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, LIBRARIES, settings.log_format)
@@ -60,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     for each in PLATFORMS:
         each.add_cli(sub)
 
+    doctor = sub.add_parser("doctor", help="check the set-up: one line per problem, with its fix")
+    doctor.set_defaults(func=cmd_doctor)
     save = sub.add_parser("backup", help="a consistent copy of the database and its secret, while the bot runs")
     save.add_argument("file", help="where to write it (a .tar.gz, readable by you only)")
     save.set_defaults(func=cmd_backup)
@@ -169,6 +174,57 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
             await adapter.stop()
         await app.close()
         holding.close()
+
+
+async def diagnose(settings: Settings) -> list[str]:
+    """Every problem `coalition-bot doctor` finds, one line each with its fix."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import Repositories
+    from storage.migrate import HEAD, recorded_revision
+
+    problems: list[str] = []
+    channels: dict[str, list[tuple[str, str, str]]] = {}
+    db = Database(settings.database_url)
+    try:
+        revision = await recorded_revision(db.engine)
+        if revision != HEAD:
+            problems.append(
+                f"Database: the schema is at {revision or 'nothing'}, this version needs {HEAD}: "
+                "run `coalition-bot db upgrade` (SQLite is upgraded at start)."
+            )
+        else:
+            async with db.session() as session:
+                repos = Repositories(session)
+                for channel in await repos.coalitions.all_channels():
+                    channels.setdefault(channel.platform, []).append(
+                        (channel.workspace_id, channel.channel_id, channel.name)
+                    )
+                since = datetime.now(UTC) - timedelta(days=1)
+                for platform, reason, rows in await repos.outbox.failed_since(since):
+                    problems.append(
+                        f"Deliveries: {rows} message{'s' if rows > 1 else ''} to {platform} failed in the last day "
+                        f"({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
+                    )
+    except Exception as exc:
+        problems.append(
+            f"Database: cannot open {_shown_url(settings.database_url)} ({type(exc).__name__}): check DATABASE_URL."
+        )
+    finally:
+        await db.dispose()
+    for platform in PLATFORMS:
+        if platform.served and platform.configured(settings):
+            problems += await platform.doctor(settings, channels.get(platform.name, []))
+    return problems
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    problems = await diagnose(settings)
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"No problems found ({storage_paths(settings)}).")
+    return 1 if problems else 0
 
 
 def _sqlite_file(settings: Settings) -> Path | None:

@@ -47,6 +47,11 @@ class PlatformAdapter(Platform):
         return once commands can arrive."""
         raise NotImplementedError
 
+    async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:
+        """What is wrong with this platform's set-up, one line each with its fix: its credentials,
+        what it was granted, and the linked `channels` (workspace, channel id, name) it cannot use."""
+        return []
+
     def add_cli(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         """Add this platform's set-up commands (`coalition-bot slack manifest`, ...); each sets
         `func` to an `async def (args, settings) -> int`."""

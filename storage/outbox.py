@@ -100,6 +100,15 @@ class OutboxRepository:
         )
         return list(result.all())
 
+    async def failed_since(self, since: datetime) -> list[tuple[str, str, int]]:
+        """(platform, last error, rows) for deliveries that failed for good since `since`."""
+        result = await self.session.exec(
+            select(OutboxMessage.platform, OutboxMessage.last_error, func.count())  # type: ignore[call-overload]
+            .where(OutboxMessage.status == FAILED, OutboxMessage.created_at >= since)
+            .group_by(OutboxMessage.platform, OutboxMessage.last_error)
+        )
+        return [(p, e or "no reason recorded", int(n)) for p, e, n in result.all()]
+
     async def open_counts(self) -> list[tuple[str, str, int]]:
         """(platform, status, rows) for what is not delivered: pending, sending and failed."""
         result = await self.session.exec(

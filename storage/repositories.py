@@ -59,6 +59,10 @@ class CoalitionRepository:
         )
         return result.first()
 
+    async def all_channels(self) -> list[Channel]:
+        """Every linked channel of every coalition (what `coalition-bot doctor` checks)."""
+        return list((await self.session.exec(select(Channel).order_by(col(Channel.id)))).all())
+
     async def channels(self, coalition_id: int) -> list[Channel]:
         result = await self.session.exec(
             select(Channel).where(Channel.coalition_id == coalition_id).order_by(col(Channel.id))

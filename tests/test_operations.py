@@ -225,3 +225,36 @@ def test_the_image_builds_and_docker_sees_it_healthy() -> None:
         assert status == "healthy"
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+
+
+# coalition-bot doctor -------------------------------------------------------------------------------
+
+
+async def test_doctor_finds_a_missing_slack_scope_and_a_channel_the_bot_is_not_in(tmp_path: Path) -> None:
+    from adapters.cli import diagnose
+    from tests.test_slack import slack_env
+
+    async with slack_env(tmp_path) as env:
+        assert "is set up" in (await env.command('/coalition setup "Eastside"'))["text"]
+        assert await diagnose(env.app.settings) == []  # as installed from the manifest: nothing to fix
+        env.fake.scopes.discard("files:write")
+        env.fake.members_of["C1"] = False
+        problems = await diagnose(env.app.settings)
+    scopes = [p for p in problems if "files:write" in p]
+    absent = [p for p in problems if "not in #general" in p]
+    assert len(scopes) == 1 and "reinstall the app" in scopes[0]
+    assert len(absent) == 1 and "/invite @coalition-bot" in absent[0]
+    assert len(problems) == 2
+
+
+def test_doctor_from_the_command_line(tmp_path: Path) -> None:
+    from tests.test_console import console
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    assert console(tmp_path, "/coalition help\n", "console", env=env).returncode == 0
+    healthy = console(tmp_path, "", "doctor", env=env)
+    assert healthy.returncode == 0 and "No problems found" in healthy.stdout
+    wrong = console(tmp_path, "", "doctor", env={**env, "LOG_LEVEL": "LOUD"})
+    assert wrong.returncode == 1 and wrong.stdout.startswith("Configuration: LOG_LEVEL")
+    unmigrated = console(tmp_path, "", "doctor", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    assert unmigrated.returncode == 1 and "run `coalition-bot db upgrade`" in unmigrated.stdout

@@ -55,6 +55,43 @@ class SlackPlatform(PlatformAdapter):
         await adapter.start()
         return adapter
 
+    async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:
+        from slack_sdk.errors import SlackApiError
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from adapters.slack.manifest import bot_scopes
+
+        kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+        client = AsyncWebClient(token=settings.slack_bot_token, **kwargs)
+        problems = []
+        try:
+            auth = await client.auth_test()
+        except SlackApiError as exc:
+            return [
+                f"Slack: the bot token is refused ({exc.response.get('error')}): copy the Bot User OAuth Token "
+                "again from the app's OAuth & Permissions page into SLACK_BOT_TOKEN."
+            ]
+        except Exception as exc:  # unreachable, DNS, TLS: the fix is the same
+            return [f"Slack: cannot reach Slack ({type(exc).__name__}): check the network, or SLACK_API_URL."]
+        granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",") if s.strip()}
+        missing = [s for s in bot_scopes(read_history=settings.slack_read_history) if s not in granted]
+        if missing:
+            problems.append(
+                f"Slack: the app lacks the scope{'s' if len(missing) > 1 else ''} {', '.join(missing)}: paste "
+                "`coalition-bot slack manifest` into the app's manifest (or add them under OAuth & Permissions), "
+                "then reinstall the app."
+            )
+        for _, channel_id, name in channels:
+            try:
+                info = await client.conversations_info(channel=channel_id)
+            except SlackApiError as exc:
+                problems.append(f"Slack: #{name} ({channel_id}) cannot be read ({exc.response.get('error')}).")
+                continue
+            if not (info.get("channel") or {}).get("is_member", True):
+                bot = auth.get("user")
+                problems.append(f"Slack: the bot is not in #{name} ({channel_id}): type `/invite @{bot}` there.")
+        return problems
+
     def add_cli(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         slack = commands.add_parser("slack", help="Slack set-up helpers")
         actions = slack.add_subparsers(dest="slack_command", required=True, metavar="ACTION")
