@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -75,6 +77,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def upsert(session: AsyncSession, table: type[SQLModel]) -> Any:
+    """An INSERT that takes ON CONFLICT clauses, in the dialect of `session`'s database (both
+    PostgreSQL and SQLite have them; SQLAlchemy spells them per dialect)."""
+    bind = session.bind
+    dialect = postgresql if bind is not None and bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import upsert
 from storage.models import ActionItem, Attendance, Meeting, Member, Occurrence, Reminder, Rsvp
 
 
@@ -81,8 +81,9 @@ class MeetingRepository:
     async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> None:
         """One statement, an upsert: a burst of RSVPs costs one write each, and a click delivered
         twice still leaves one answer."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
-        statement = dialect.insert(Rsvp).values(occurrence_id=occurrence_id, member_id=member_id, answer=answer, at=at)
+        statement = upsert(self.session, Rsvp).values(
+            occurrence_id=occurrence_id, member_id=member_id, answer=answer, at=at
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[Rsvp.occurrence_id, Rsvp.member_id],
             set_={"answer": statement.excluded.answer, "at": statement.excluded.at},

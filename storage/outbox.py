@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import upsert
 from storage.models import Occurrence, OutboxMessage, Poll
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
@@ -49,8 +49,7 @@ class OutboxRepository:
         meantime, new content for that one: an upsert, so two processes editing one card never
         collide on the unique key (and never roll back a batch of votes over it)."""
         values = {c.name: getattr(message, c.name) for c in OutboxMessage.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
-        statement = dialect.insert(OutboxMessage).values(**values)
+        statement = upsert(self.session, OutboxMessage).values(**values)
         statement = statement.on_conflict_do_update(
             index_elements=[OutboxMessage.dedupe_key],
             set_={

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import upsert
 from storage.models import Ballot, Member, Poll, PollKey, PollTally, SurveyResponse
 
 
@@ -128,7 +127,6 @@ class PollRepository:
         if not self._staged:
             return
         rows, self._staged = list(self._staged.values()), {}
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
         named = [r for r in rows if r["member_id"] is not None]  # anonymous ballots carry no member
         if named:
             before = await self.session.exec(
@@ -144,8 +142,8 @@ class PollRepository:
                     change[(r["poll_id"], r["choices"])] += 1
                     if previous is not None:
                         change[(r["poll_id"], previous)] -= 1
-            await self._count(dialect, change)
-        statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Ballot)
+            await self._count(change)
+        statement = upsert(self.session, Ballot)
         statement = statement.on_conflict_do_update(
             index_elements=["poll_id", "voter_key"],
             set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
@@ -165,16 +163,15 @@ class PollRepository:
         gone = result.all()
         named = [(poll_id, choices) for member_id, choices in gone if member_id is not None]
         if named:
-            dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-            await self._count(dialect, Counter({key: -1 for key in named}))
+            await self._count(Counter({key: -1 for key in named}))
         return bool(gone)
 
-    async def _count(self, dialect: str, change: Counter[tuple[int, str]]) -> None:
+    async def _count(self, change: Counter[tuple[int, str]]) -> None:
         """Apply ballot-count changes to the kept tallies (one upsert), and drop emptied groups."""
         change = Counter({k: v for k, v in change.items() if v})
         if not change:
             return
-        statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(PollTally)
+        statement = upsert(self.session, PollTally)
         statement = statement.on_conflict_do_update(
             index_elements=["poll_id", "choices"], set_={"ballots": PollTally.ballots + statement.excluded.ballots}
         )

@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
-from storage.database import erase_freed
+from storage.database import erase_freed, upsert
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
@@ -146,11 +145,10 @@ class MemberRepository:
         `find_many`); the user ids this call inserted. One another process inserted meanwhile is
         skipped (ON CONFLICT DO NOTHING), not an error; rows go in user-id order, so two processes
         inserting overlapping sets take their locks in the same order and cannot deadlock."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
         ordered = sorted(rows, key=lambda r: str(r["user_id"]))
         # One statement for every row count (SQLAlchemy batches it into multi-row VALUES itself),
         # so it is compiled once and cached, not once per burst size.
-        statement = dialect.insert(Member).on_conflict_do_nothing().returning(Member.user_id)
+        statement = upsert(self.session, Member).on_conflict_do_nothing().returning(Member.user_id)
         result = await self.session.exec(statement, params=ordered)  # type: ignore[call-overload]
         return {str(u) for (u,) in result.all()}
 
