@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -178,43 +179,30 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
 
 async def diagnose(settings: Settings) -> list[str]:
     """Every problem `coalition-bot doctor` finds, one line each with its fix."""
-    from datetime import UTC, datetime, timedelta
-
+    from bot.clock import SystemClock
+    from bot.services.doctor import DoctorService
     from storage import Repositories
     from storage.migrate import HEAD, recorded_revision
 
-    problems: list[str] = []
-    channels: dict[str, list[tuple[str, str, str]]] = {}
+    checks = {p.name: functools.partial(p.doctor, settings) for p in PLATFORMS if p.served and p.configured(settings)}
     db = Database(settings.database_url)
     try:
         revision = await recorded_revision(db.engine)
-        if revision != HEAD:
-            problems.append(
-                f"Database: the schema is at {revision or 'nothing'}, this version needs {HEAD}: "
-                "run `coalition-bot db upgrade` (SQLite is upgraded at start)."
-            )
-        else:
+        if revision == HEAD:
             async with db.session() as session:
-                repos = Repositories(session)
-                for channel in await repos.coalitions.all_channels():
-                    channels.setdefault(channel.platform, []).append(
-                        (channel.workspace_id, channel.channel_id, channel.name)
-                    )
-                since = datetime.now(UTC) - timedelta(days=1)
-                for platform, reason, rows in await repos.outbox.failed_since(since):
-                    problems.append(
-                        f"Deliveries: {rows} message{'s' if rows > 1 else ''} to {platform} failed in the last day "
-                        f"({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
-                    )
-    except Exception as exc:
-        problems.append(
+                return await DoctorService(Repositories(session), SystemClock(), checks).problems()
+        problems = [
+            f"Database: the schema is at {revision or 'nothing'}, this version needs {HEAD}: "
+            "run `coalition-bot db upgrade` (SQLite is upgraded at start)."
+        ]
+    except Exception as exc:  # whatever the driver raises, the database cannot be used
+        problems = [
             f"Database: cannot open {_shown_url(settings.database_url)} ({type(exc).__name__}): check DATABASE_URL."
-        )
+        ]
     finally:
         await db.dispose()
-    for platform in PLATFORMS:
-        if platform.served and platform.configured(settings):
-            problems += await platform.doctor(settings, channels.get(platform.name, []))
+    for check in checks.values():  # the platforms can still be checked, without the linked channels
+        problems += await check([])
     return problems
 
 

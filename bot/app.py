@@ -20,6 +20,7 @@ from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.services.doctor import PlatformCheck
 from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
 from bot.web import WebServer
@@ -48,6 +49,8 @@ class App:
         self.metrics = Metrics()
         # Started platforms add theirs: a name and a function saying what is wrong, or None.
         self.health_checks: dict[str, Callable[[], Awaitable[str | None]]] = {}
+        # Started platforms add theirs too: what `/coalition doctor` asks each platform.
+        self.platform_checks: dict[str, PlatformCheck] = {}
         self.web = WebServer()
         self.web.add("GET", FEED_PATH, self._calendar_feed)
         self.web.add("GET", "/healthz", self._healthz)
@@ -132,7 +135,13 @@ class App:
         """Services on one transaction. The caller commits; anything else is rolled back."""
         async with self.db.session() as session:
             yield Services(
-                Repositories(session), self.settings, self.clock, self.secret, self.feedback_counts, self.public_base()
+                Repositories(session),
+                self.settings,
+                self.clock,
+                self.secret,
+                self.feedback_counts,
+                self.public_base(),
+                self.platform_checks,
             )
 
     def add_messenger(

@@ -140,6 +140,18 @@ async def channels(ctx: CommandContext) -> Reply:
     return Reply("\n".join(lines), private=True)
 
 
+async def doctor(ctx: CommandContext) -> Reply:
+    problems = await ctx.services.doctor.problems(ctx.coalition.id)
+    if not problems:
+        return Reply(
+            "✅ No problems found: the bot can post in every linked channel, and no delivery failed in the last day.",
+            private=True,
+        )
+    head = f"🩺 {len(problems)} problem{'s' if len(problems) > 1 else ''} found, each with its fix:"
+    # The platforms' own words (channel names, error codes) pass through as text, never as markup.
+    return Reply("\n".join([head, *(f"• {user_text(p[:400])}" for p in problems)]), private=True)
+
+
 COALITION = CommandSpec(
     name="coalition",
     description="Set up the coalition, link channels, get help",
@@ -243,6 +255,13 @@ COALITION = CommandSpec(
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=channels,
+        ),
+        CommandSpec(
+            name="doctor",
+            description="What stops the bot from reaching this coalition's channels, and how to fix it",
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=doctor,
         ),
         FEEDBACK,
         *STAKEHOLDER_COMMANDS,

@@ -99,13 +99,17 @@ class OutboxRepository:
         )
         return list(result.all())
 
-    async def failed_since(self, since: datetime) -> list[tuple[str, str, int]]:
-        """(platform, last error, rows) for deliveries that failed for good since `since`."""
-        result = await self.session.exec(
+    async def failed_since(self, since: datetime, coalition_id: int | None = None) -> list[tuple[str, str, int]]:
+        """(platform, last error, rows) for deliveries that failed for good since `since`: one
+        coalition's, or every coalition's."""
+        query = (
             select(OutboxMessage.platform, OutboxMessage.last_error, func.count())  # type: ignore[call-overload]
             .where(OutboxMessage.status == FAILED, OutboxMessage.created_at >= since)
             .group_by(OutboxMessage.platform, OutboxMessage.last_error)
         )
+        if coalition_id is not None:
+            query = query.where(OutboxMessage.coalition_id == coalition_id)
+        result = await self.session.exec(query)
         return [(p, e or "no reason recorded", int(n)) for p, e, n in result.all()]
 
     async def open_counts(self) -> list[tuple[str, str, int]]:

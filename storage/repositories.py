@@ -236,6 +236,12 @@ class Repositories:
         """A round trip to the database (the health check)."""
         await self.session.exec(select(func.count()).select_from(Coalition))  # type: ignore[call-overload]
 
+    async def server_now(self) -> datetime | None:
+        """The database server's own clock; None for SQLite, which runs on this machine's."""
+        if self.session.bind is None or self.session.bind.dialect.name != "postgresql":
+            return None
+        return (await self.session.exec(select(func.clock_timestamp()))).one()  # type: ignore[call-overload]
+
     async def commit(self) -> None:
         await self.polls.write_staged()
         await self.session.commit()

@@ -56,6 +56,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/coalition role @admin member"),
     ),
     ("coalition", "audit"): (("admin", "general", "/coalition audit"), ("maria", "general", "/coalition audit")),
+    ("coalition", "doctor"): (("admin", "general", "/coalition doctor"), ("maria", "general", "/coalition doctor")),
     ("coalition", "my-data"): (
         ("maria", "general", "/coalition my-data"),
         ("maria", "general", "/coalition my-data --all"),

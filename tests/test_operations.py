@@ -14,7 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bot.app import App
+from storage import Database
+from tests.conftest import START
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, form, sign
+from tests.test_discord import Discord, discord_env  # noqa: F401 (fixture)
 from tests.test_slack_process import fake, free_port, start_bot, stop, wait_for_line  # noqa: F401 (fixture)
 
 
@@ -258,3 +261,106 @@ def test_doctor_from_the_command_line(tmp_path: Path) -> None:
     assert wrong.returncode == 1 and wrong.stdout.startswith("Configuration: LOG_LEVEL")
     unmigrated = console(tmp_path, "", "doctor", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
     assert unmigrated.returncode == 1 and "run `coalition-bot db upgrade`" in unmigrated.stdout
+
+
+async def test_doctor_finds_a_discord_channel_without_send_messages(discord_env: Discord) -> None:  # noqa: F811
+    from adapters.cli import diagnose
+    from tests.fakes.discord import TOKEN
+    from tests.test_discord import GENERAL, set_up, text_of
+
+    env = discord_env
+    if True:
+        await set_up(env)
+        await env.slash("coalition", "link", channel=GENERAL)
+        assert await diagnose(env.app.settings) == []  # invited with the link's permissions: nothing to fix
+        quiet, gone = "4400000000000000002", "4400000000000000003"
+        env.fake.channel(quiet, "quiet")
+        env.fake.channel(gone, "old-news")
+        await env.slash("coalition", "link", channel=quiet)
+        await env.slash("coalition", "link", channel=gone)
+        env.fake.bot_permissions[quiet] = (1 << 10) | (1 << 16)  # View Channel, Read History: not Send, not Embed
+        del env.fake.channels[gone]
+        problems = await diagnose(env.app.settings)
+        assert len(problems) == 2, problems
+        assert "lacks Send Messages, Embed Links in #quiet" in problems[0] and "settings > Permissions" in problems[0]
+        assert "#old-news" in problems[1] and "cannot be seen" in problems[1]
+        # A coordinator gets the same report in chat, privately; a member may not ask.
+        reply = await env.slash("coalition", "doctor")
+        shown = text_of(reply)
+        assert (
+            reply["data"]["flags"] & 64 and "2 problems found" in shown and "#quiet" in shown and "#old-news" in shown
+        )
+        assert TOKEN not in shown and TOKEN.split(".")[-1] not in shown  # no secret in chat
+        assert "Only coordinators" in text_of(await env.slash("coalition", "doctor", member=env.maria))
+
+
+async def test_doctor_refused_discord_token_is_one_line(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from adapters.cli import diagnose
+    from tests.fakes.discord import FakeDiscord
+    from tests.test_discord import discord_settings
+
+    discord = await FakeDiscord().start()
+    try:
+        settings = replace(discord_settings(tmp_path, discord), discord_bot_token="MTE.wrong.token")
+        problems = await diagnose(settings)
+    finally:
+        await discord.stop()
+    assert len(problems) == 2 and problems[0].startswith("Database: the schema is at nothing")
+    assert problems[1].startswith("Discord: DISCORD_BOT_TOKEN: Discord refused this token")
+
+
+def test_channel_permissions_agree_with_discord_py() -> None:
+    """Our reading of roles and overwrites against discord.py's own `permissions_for`, on random servers."""
+    import random
+
+    import discord
+
+    from adapters.discord.doctor import channel_permissions
+
+    state = discord.Client(intents=discord.Intents(guilds=True))._connection
+    bits = [1 << b for b in (0, 3, 4, 10, 11, 14, 16)]  # invite, admin, manage channels, view, send, embed, history
+    chance = random.Random(18)
+    for case in range(300):
+        guild_id, me, owner = "900", "901", "902" if case % 7 else "901"
+
+        def mask() -> str:
+            return str(sum(b for b in bits if chance.random() < 0.4))
+
+        roles = [{"id": guild_id, "name": "@everyone", "permissions": mask(), "position": 0}]
+        roles += [{"id": str(910 + i), "name": f"r{i}", "permissions": mask(), "position": i + 1} for i in range(3)]
+        mine = [r["id"] for r in roles[1:] if chance.random() < 0.5]
+        overwrites = [
+            {"id": target, "type": 1 if target == me else 0, "allow": mask(), "deny": mask()}
+            for target in [guild_id, *(r["id"] for r in roles[1:]), me]
+            if chance.random() < 0.5
+        ]
+        channel = {"id": "950", "type": 0, "name": "c", "position": 0, "guild_id": guild_id}
+        channel["permission_overwrites"] = overwrites
+        guild_data = {"id": guild_id, "name": "g", "owner_id": owner, "roles": roles, "channels": [channel]}
+        user = {"id": me, "username": "bot", "discriminator": "0", "avatar": None}
+        member = {"user": user, "roles": mine, "flags": 0}
+        guild = discord.Guild(data=guild_data, state=state)  # type: ignore[arg-type]
+        theirs = guild.get_channel(950).permissions_for(discord.Member(data=member, guild=guild, state=state))  # type: ignore[arg-type,union-attr]
+        ours = channel_permissions(guild_data, member, channel, me)
+        needed = discord.Permissions(view_channel=True, send_messages=True, embed_links=True, read_message_history=True)
+        assert ours.value & needed.value == theirs.value & needed.value, case
+
+
+async def test_doctor_compares_this_machines_clock_with_the_database_servers(db: Database) -> None:
+    """PostgreSQL keeps its own clock; a bot whose clock is days behind is told so. SQLite runs on
+    this machine's clock, so there is nothing to compare."""
+    from bot.clock import SimulatedClock, SystemClock
+    from bot.services.doctor import DoctorService
+    from storage import Repositories
+
+    async with db.session() as session:
+        repos = Repositories(session)
+        in_time = await DoctorService(repos, SystemClock(), {}).problems()
+        behind = await DoctorService(repos, SimulatedClock(START), {}).problems()
+    assert in_time == []
+    if db.url.startswith("postgresql"):
+        assert len(behind) == 1 and "behind the database server's" in behind[0] and "NTP" in behind[0]
+    else:
+        assert behind == []

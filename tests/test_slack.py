@@ -331,6 +331,13 @@ async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None
         response = await eventually(lambda: fake.responses)
         assert "/coalition link" in response[0]["text"]
         assert "apps.connections.open" in fake.methods()
+        # Slack closes the connection (a refresh, or a drop): the bot reconnects, counts it, and answers.
+        await fake.drop_socket()
+        await eventually(lambda: fake.socket_connections == 2)
+        ack = await fake.push("slash_commands", fake.slash_command("/coalition", "help", user="UADMIN"))
+        assert "/coalition link" in ack["text"]
+        exposed = app.metrics.exposition().decode()
+        assert 'coalition_platform_reconnects_total{platform="slack"} 1.0' in exposed
     finally:
         await adapter.stop()
         await app.close()

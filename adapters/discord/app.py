@@ -8,6 +8,7 @@ time, otherwise a deferral followed by the reply. Commands are synced on demand
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from typing import Any
@@ -81,6 +82,7 @@ class DiscordAdapter:
     async def start(self) -> None:
         self.app.add_messenger(self.messenger, DiscordPlatform.pacing)
         self.app.health_checks[DiscordPlatform.name] = self._health
+        self.app.platform_checks[DiscordPlatform.name] = functools.partial(DiscordPlatform().doctor, self.settings)
         try:
             await login(self.client, self.settings)
         except ConfigError:

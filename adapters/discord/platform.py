@@ -52,6 +52,11 @@ class DiscordPlatform(PlatformAdapter):
         await adapter.start()
         return adapter
 
+    async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:
+        from adapters.discord.doctor import doctor
+
+        return await doctor(settings, channels)
+
     def add_cli(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         disc = commands.add_parser("discord", help="Discord set-up helpers")
         actions = disc.add_subparsers(dest="discord_command", required=True, metavar="ACTION")

@@ -10,6 +10,7 @@ Slack's request signatures (slack-bolt answers 401 to a bad signature or a stale
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -96,8 +97,10 @@ class SlackAdapter:
             raise
         self.app.add_messenger(self.messenger, SlackPlatform.pacing)
         self.app.health_checks[SlackPlatform.name] = self._health
+        self.app.platform_checks[SlackPlatform.name] = functools.partial(SlackPlatform().doctor, self.settings)
         if self.settings.slack_app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
+            self._count_reconnects(self._socket.client)
             await self._socket.connect_async()
             log.info("Slack adapter connected in Socket Mode")
             return
@@ -105,6 +108,22 @@ class SlackAdapter:
         self.app.web.add("POST", "/slack/events", self._on_http)
         self.port = await self.app.serve_http()
         log.info("Slack adapter listening on http://%s:%s/slack/events", self.settings.web_host, self.port)
+
+    def _count_reconnects(self, client: Any) -> None:
+        """Every Socket Mode connection after the first is a reconnection (Slack refreshes them every
+        few hours, and after any drop): counted for whoever watches the bot. slack_sdk reconnects by
+        calling its client's `connect` again, so that is where they are counted."""
+        connect = client.connect
+        connections = 0
+
+        async def counted() -> None:
+            nonlocal connections
+            await connect()
+            connections += 1
+            if connections > 1:
+                self.app.metrics.reconnects.labels(SlackPlatform.name).inc()
+
+        client.connect = counted
 
     async def _health(self) -> str | None:
         """Socket Mode: the connection is up. HTTP mode: Slack still accepts the token."""

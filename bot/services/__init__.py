@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
+from bot.services.doctor import DoctorService, PlatformCheck
 from bot.services.feedback import DailyCounts, FeedbackService
 from bot.services.feeds import FeedService
 from bot.services.governance import GovernanceService
@@ -31,6 +33,8 @@ class Services:
     feedback_counts: DailyCounts = field(default_factory=DailyCounts)  # the App passes its own: per process
     # Where members reach the bot's HTTP server (PUBLIC_BASE_URL, or where it listens); None: not serving.
     public_base: str | None = None
+    # Each running platform's own checks (tokens, scopes, channel permissions), for the doctor.
+    platform_checks: Mapping[str, PlatformCheck] = field(default_factory=dict)
 
     def public_url(self, path: str) -> str | None:
         return None if self.public_base is None else self.public_base.rstrip("/") + path
@@ -47,6 +51,7 @@ class Services:
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
+        self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
 
     async def commit(self) -> None:

@@ -37,6 +37,8 @@ ALL = (1 << 41) - 1
 
 
 SEND_NEEDS = (1 << 10) | (1 << 11)  # View Channel, Send Messages
+ADMINISTRATOR = 1 << 3
+BOT_ROLE = "2200000000000000002"  # the role Discord makes for a bot when it joins, named after it
 
 
 class FakeDiscord:
@@ -175,7 +177,19 @@ class FakeDiscord:
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
-                }
+                },
+                {
+                    "id": BOT_ROLE,
+                    "name": "coalition-bot",
+                    "permissions": str(ALL & ~ADMINISTRATOR),
+                    "position": 1,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": True,
+                    "mentionable": False,
+                    "flags": 0,
+                    "tags": {"bot_id": APP_ID},
+                },
             ],
             "channels": list(self.channels.values()),
             "members": [],
@@ -379,6 +393,14 @@ class FakeDiscord:
                 {**c, "id": str(next(self._ids)), "application_id": APP_ID, "version": "1"} for c in body
             ]
             return _json(self.commands[scope])
+        if route == "GET /channels/{id}":
+            return self._channel(path.split("/")[2])
+        if route == "GET /guilds/{id}":
+            return _json(self._guild()) if path.split("/")[2] == GUILD else _json(_UNKNOWN_GUILD, 404)
+        if route == "GET /guilds/{id}/members/{id}":
+            if path.split("/")[2] != GUILD or path.split("/")[4] != APP_ID:
+                return _json({"message": "Unknown Member", "code": 10007}, 404)
+            return _json({**self.member(APP_ID, "coalition-bot"), "user": BOT_USER, "roles": [BOT_ROLE]})
         if route == "POST /channels/{id}/messages":
             return self._create_message(path.split("/")[2], body)
         if route == "PATCH /channels/{id}/messages/{id}":
@@ -413,6 +435,20 @@ class FakeDiscord:
             self.followups.append(message)
             return _json(message)
         return _json({"message": f"404: {route}", "code": 0}, 404)
+
+    def _channel(self, channel_id: str) -> web.Response:
+        """A channel as REST returns it; the bot's narrowed permissions there are an overwrite for
+        the bot's member, as a server admin would set them in the channel's settings."""
+        if channel_id not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        channel = dict(self.channels[channel_id])
+        if channel_id in self.bot_permissions:
+            allowed = self.bot_permissions[channel_id]
+            channel["permission_overwrites"] = [
+                *channel.get("permission_overwrites", []),
+                {"id": APP_ID, "type": 1, "allow": str(allowed), "deny": str(ALL & ~allowed)},
+            ]
+        return _json(channel)
 
     def _paced(self, channel_id: str) -> bool:
         """Discord's limits: 5 messages per 5 seconds in a channel, 50 requests a second overall."""
@@ -523,6 +559,9 @@ def _shape(path: str) -> str:
         else:
             shaped.append(part)
     return "/" + "/".join(shaped)
+
+
+_UNKNOWN_GUILD = {"message": "Unknown Guild", "code": 10004}
 
 
 def _now() -> str:

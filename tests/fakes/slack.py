@@ -113,6 +113,7 @@ class FakeSlack:
         self.acks: dict[str, dict[str, Any]] = {}
         self._ack_events: dict[str, asyncio.Event] = {}
         self._sockets: list[web.WebSocketResponse] = []
+        self.socket_connections = 0  # Socket Mode connections opened, reconnections included
         self._socket_ready = asyncio.Event()
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -336,6 +337,7 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.append(ws)
+        self.socket_connections += 1
         await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "AFAKE"}})
         self._socket_ready.set()
         async for msg in ws:
@@ -348,6 +350,12 @@ class FakeSlack:
                         self.refused.append(f"socket ack: {'; '.join(problems)}")
                     self._ack_events.setdefault(envelope, asyncio.Event()).set()
         return ws
+
+    async def drop_socket(self) -> None:
+        """Close the app's Socket Mode connection from Slack's side, as Slack does to refresh it."""
+        await asyncio.wait_for(self._socket_ready.wait(), 10)
+        self._socket_ready.clear()
+        await self._sockets[-1].close()
 
     async def push(self, kind: str, payload: dict[str, Any], *, within: float = 10) -> dict[str, Any]:
         """Send an envelope over Socket Mode and return the payload the app acked it with."""

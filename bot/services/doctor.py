@@ -1,0 +1,73 @@
+"""What is wrong with the bot's set-up, one line each with its fix.
+
+The same checks answer `coalition-bot doctor` (whoever runs the machine, every coalition) and
+`/coalition doctor` (a coordinator, their own coalition), so both read one report. Platform checks
+(tokens, scopes, permissions per channel) are registered by the platforms that run; this module
+knows no platform. No line holds a secret: tokens and passwords never appear, only what to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from storage import Repositories
+
+# (workspace id, channel id, channel name) of each linked channel a platform is asked about.
+LinkedChannel = tuple[str, str, str]
+PlatformCheck = Callable[[list[LinkedChannel]], Awaitable[list[str]]]
+
+# Reminders and deadlines are timed by this machine's clock and stored next to the database's;
+# beyond this, a reminder can visibly come early or late.
+CLOCK_TOLERANCE = timedelta(seconds=30)
+PLATFORM_TIMEOUT = 20.0  # seconds for one platform's checks; a slow platform is itself a finding
+
+
+class DoctorService:
+    def __init__(self, repos: Repositories, clock: Clock, platforms: Mapping[str, PlatformCheck]) -> None:
+        self.repos = repos
+        self.clock = clock
+        self.platforms = platforms
+
+    async def problems(self, coalition_id: int | None = None) -> list[str]:
+        """Everything found, for one coalition or (None) for every coalition on this database."""
+        problems = await self.clock_problems()
+        since = self.clock.now() - timedelta(days=1)
+        for platform, reason, rows in await self.repos.outbox.failed_since(since, coalition_id):
+            problems.append(
+                f"Deliveries: {rows} message{'s' if rows > 1 else ''} to {platform} failed in the last day "
+                f"({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
+            )
+        if coalition_id is None:
+            channels = await self.repos.coalitions.all_channels()
+        else:
+            channels = await self.repos.coalitions.channels(coalition_id)
+        for name, check in sorted(self.platforms.items()):
+            linked = [(c.workspace_id, c.channel_id, c.name) for c in channels if c.platform == name]
+            try:
+                problems += await asyncio.wait_for(check(linked), PLATFORM_TIMEOUT)
+            except Exception as exc:  # a check that cannot finish has found a problem
+                problems.append(f"{name}: the check could not finish ({type(exc).__name__}); try again in a minute.")
+        return problems
+
+    async def clock_problems(self) -> list[str]:
+        before = self.clock.now()
+        server = await self.repos.server_now()
+        if server is None:
+            return []
+        here = before + (self.clock.now() - before) / 2  # the middle of the round trip
+        return clock_problems(here, server)
+
+
+def clock_problems(here: datetime, server: datetime) -> list[str]:
+    """A line when this machine's clock and the database server's differ by more than the tolerance."""
+    apart = abs(here - server)
+    if apart <= CLOCK_TOLERANCE:
+        return []
+    ahead = "ahead of" if here > server else "behind"
+    return [
+        f"Clock: this machine's clock is {int(apart.total_seconds())} seconds {ahead} the database server's: "
+        "turn on time synchronisation (NTP, e.g. `timedatectl set-ntp true`) on both."
+    ]
