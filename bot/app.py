@@ -17,7 +17,7 @@ from bot.delivery import DeliveryWorker, ProgressHook
 from bot.due import Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
 from bot.metrics import Metrics
-from bot.pacing import UNLIMITED, Pacer, PacingPolicy
+from bot.pacing import UNLIMITED, Pacer, PacingPolicy, SharedPacer
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.doctor import PlatformCheck
@@ -149,7 +149,10 @@ class App:
     ) -> DeliveryWorker:
         """Deliver this platform's outbox rows from this process."""
         options.setdefault("lease", timedelta(seconds=self.settings.outbox_lease_seconds))
-        worker = DeliveryWorker(self, messenger, Pacer(pacing), **options)  # type: ignore[arg-type]
+        # On PostgreSQL several processes may send for one platform: they pace together.
+        shared = self.db.url.startswith("postgresql")
+        pacer = SharedPacer(pacing, self.db, messenger.platform) if shared else Pacer(pacing)
+        worker = DeliveryWorker(self, messenger, pacer, **options)  # type: ignore[arg-type]
         self.workers[messenger.platform] = worker
         self.scheduler.add(worker)
         return worker

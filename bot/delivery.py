@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.messenger import DeliveryError, Messenger
-from bot.pacing import Pacer
+from bot.pacing import Pacer, SharedPacer
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import reply_from_dict
 from storage.outbox import CANCELLED, FAILED, Claimed
@@ -45,9 +45,9 @@ class DeliveryWorker:
         self,
         app: App,
         messenger: Messenger,
-        pacer: Pacer,
+        pacer: Pacer | SharedPacer,
         *,
-        batch: int = 100,
+        batch: int = 25,
         concurrency: int = 25,
         lease: timedelta = timedelta(seconds=30),
         owner: str | None = None,
@@ -57,6 +57,9 @@ class DeliveryWorker:
         self.platform = messenger.platform
         self.pacer = pacer
         self.batch = batch
+        # No more of one channel's burst than the platform takes at once: the rest is claimed after,
+        # by whichever process is free, instead of waiting here while another process idles.
+        self.per_channel = pacer.policy.channel.count if pacer.policy.channel is not None else None
         self.lease = lease
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.name = f"outbox:{self.platform}"
@@ -71,7 +74,7 @@ class DeliveryWorker:
         while True:
             async with self.app.unit_of_work() as services:
                 claimed = await services.repos.outbox.claim(
-                    self.platform, self.owner, self.app.clock.now(), self.lease, self.batch
+                    self.platform, self.owner, self.app.clock.now(), self.lease, self.batch, self.per_channel
                 )
                 await services.repos.commit()
             if not claimed:
@@ -152,7 +155,7 @@ class DeliveryWorker:
             else:
                 sent = await self.messenger.send(target, reply, key=row.dedupe_key)
         finally:
-            slot.done()
+            await slot.done()
         return sent.message_id
 
     async def _edit(self, claimed: Claimed, target: ConversationRef | UserRef, channel_key: str) -> str | None:
@@ -182,7 +185,7 @@ class DeliveryWorker:
         try:
             await self.messenger.update(MessageRef(conversation, message_id), reply_from_dict(json.loads(row.payload)))
         finally:
-            slot.done()
+            await slot.done()
         return message_id
 
     async def _failed(self, claimed: Claimed, channel_key: str, exc: DeliveryError) -> None:
@@ -194,7 +197,7 @@ class DeliveryWorker:
             if exc.retry_after is not None:
                 self.app.metrics.rate_limited.labels(row.platform).inc()
                 # The platform's own pacing: wait exactly as long as asked; it is not a failure.
-                self.pacer.back_off(channel_key, exc.retry_after)
+                await self.pacer.back_off(channel_key, exc.retry_after)
                 await outbox.mark_retry(
                     row.id,
                     self.owner,

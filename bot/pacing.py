@@ -9,9 +9,12 @@ pauses the window it concerns for the platform's Retry-After.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+
+from storage import Database, Repositories
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class SlidingWindow:
 class Slot:
     stamps: list[list[float]]
 
-    def done(self) -> None:
+    async def done(self) -> None:
         now = time.monotonic()
         for stamp in self.stamps:
             stamp[0] = max(stamp[0], now)
@@ -112,7 +115,89 @@ class Pacer:
             stamps.append(await self.overall.acquire())
         return Slot(stamps)
 
-    def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
+    async def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
         window = self.overall if everywhere else self._channel(channel_key)
         if window is not None:
             window.pause(seconds)
+
+
+@dataclass
+class SharedSlot:
+    database: Database
+    stamp_ids: list[int]
+
+    async def done(self) -> None:
+        if not self.stamp_ids:
+            return
+        async with self.database.session() as session:
+            await Repositories(session).pacing.answered(self.stamp_ids)
+            await session.commit()
+
+
+class SharedPacer:
+    """The same windows as `Pacer`, kept in the database, so every process sending for one platform
+    counts against one limit (PostgreSQL, where several processes share the work). Without it, two
+    processes each keep under the limit and together go over it: 429s.
+
+    The sends waiting in this process are admitted together, one transaction for all of them, so
+    the database's round trips do not pace the platform more slowly than its limit does."""
+
+    def __init__(self, policy: PacingPolicy, database: Database, platform: str) -> None:
+        self.policy = policy
+        self.database = database
+        self.platform = platform
+        self._waiting: list[tuple[dict[str, tuple[int, float]], asyncio.Future[list[int]]]] = []
+        self._arrived = asyncio.Event()
+        self._admitting: asyncio.Task[None] | None = None
+
+    def _windows(self, channel_key: str) -> dict[str, tuple[int, float]]:
+        windows = {}
+        if self.policy.channel is not None:
+            windows[f"{self.platform}:{channel_key}"] = self.policy.channel
+        if self.policy.overall is not None:
+            windows[f"{self.platform}:*"] = self.policy.overall
+        return {key: (w.count, w.seconds + JITTER_MARGIN) for key, w in windows.items()}
+
+    async def acquire(self, channel_key: str) -> SharedSlot:
+        windows = self._windows(channel_key)
+        if not windows:
+            return SharedSlot(self.database, [])
+        admitted: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((windows, admitted))
+        self._arrived.set()
+        if self._admitting is None or self._admitting.done():
+            self._admitting = asyncio.create_task(self._admit())
+        return SharedSlot(self.database, await admitted)
+
+    async def _admit(self) -> None:
+        """Admit whatever is waiting, in order of arrival, until nothing is; sleep until the first
+        refused send could go, or another send arrives (it may be for a channel with room)."""
+        while self._waiting:
+            self._arrived.clear()
+            self._waiting = [(w, f) for w, f in self._waiting if not f.done()]  # a cancelled send
+            batch = self._waiting[:500]
+            try:
+                async with self.database.session() as session:
+                    results, wait = await Repositories(session).pacing.admit([w for w, _ in batch])
+                    await session.commit()
+            except Exception as exc:  # the database is unreachable: each waiting send fails as a send would
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                self._waiting = self._waiting[len(batch) :]
+                continue
+            refused = []
+            for (windows, future), stamps in zip(batch, results, strict=True):
+                if stamps is None:
+                    refused.append((windows, future))
+                elif not future.done():
+                    future.set_result(stamps)
+            self._waiting = refused + self._waiting[len(batch) :]
+            if refused:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), wait)
+
+    async def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
+        async with self.database.session() as session:
+            await Repositories(session).pacing.pause(f"{self.platform}:{'*' if everywhere else channel_key}", seconds)
+            await session.commit()

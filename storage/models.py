@@ -430,3 +430,28 @@ class HandledRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class PacingWindow(SQLModel, table=True):
+    """One sliding window of a platform's rate limit (the platform's own, or one channel's), shared
+    by every process on this database: its row is locked while a send is admitted, and a 429's
+    Retry-After pauses it for all. Times are seconds since the epoch on the database's clock."""
+
+    __tablename__ = "pacing_windows"
+
+    key: str = Field(max_length=200, primary_key=True)
+    paused_until: float = 0.0
+
+
+class PacingStamp(SQLModel, table=True):
+    """One send admitted by a window, stamped when admitted and again when the platform answered;
+    stamps older than the window are deleted as new ones are admitted."""
+
+    __tablename__ = "pacing_stamps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    at: float
+
+
+Index("ix_pacing_stamps_key_at", PacingStamp.key, PacingStamp.at)

@@ -9,6 +9,7 @@ transactions are serialised (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -171,8 +172,12 @@ class OutboxRepository:
         times = [t for t in (pending.one(), stale.one()) if t is not None]
         return min(_aware(t) for t in times) if times else None
 
-    async def claim(self, platform: str, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-        """Take up to `limit` due rows for this process; the caller commits at once."""
+    async def claim(
+        self, platform: str, owner: str, now: datetime, lease: timedelta, limit: int, per_channel: int | None = None
+    ) -> list[Claimed]:
+        """Take up to `limit` due rows for this process, and at most `per_channel` for any one
+        channel (what the platform lets one channel receive at once): the rest of a channel's burst
+        stays for the next claim, this process's or another's. The caller commits at once."""
         claimable = and_(
             col(OutboxMessage.status).in_([PENDING, SENDING]),  # the partial index ix_outbox_claimable
             or_(
@@ -180,16 +185,31 @@ class OutboxRepository:
                 and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
             ),
         )
-        candidates = (
+        found = (
             await self.session.exec(
-                select(OutboxMessage.id, OutboxMessage.maybe_sent, OutboxMessage.status)
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.maybe_sent,
+                    OutboxMessage.status,
+                    OutboxMessage.workspace_id,
+                    OutboxMessage.channel_id,
+                    OutboxMessage.user_id,
+                )
                 .where(OutboxMessage.platform == platform, claimable)
                 .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
-                .limit(limit)
+                .limit(limit if per_channel is None else limit * 4)
                 # PostgreSQL: rows another process is claiming are skipped, not waited for and lost.
                 .with_for_update(skip_locked=True)
             )
         ).all()
+        taken: Counter[tuple[str, str | None, str | None]] = Counter()
+        candidates = []
+        for row_id, maybe, status, workspace, channel, user in found:
+            where = (workspace, channel, None if channel else user)
+            if len(candidates) == limit or (per_channel is not None and taken[where] >= per_channel):
+                continue
+            taken[where] += 1
+            candidates.append((row_id, maybe, status))
         if not candidates:
             return []
         # A row found in `sending` was abandoned mid-attempt: it may have been delivered.

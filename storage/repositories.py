@@ -19,6 +19,7 @@ from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
 from storage.outbox import OutboxRepository
+from storage.pacing import PacingRepository
 from storage.polls import PollRepository
 from storage.reports import ReportRepository
 
@@ -231,6 +232,7 @@ class Repositories:
         self.polls = PollRepository(session)
         self.reports = ReportRepository(session)
         self.requests = RequestRepository(session)
+        self.pacing = PacingRepository(session)
 
     async def ping(self) -> None:
         """A round trip to the database (the health check)."""

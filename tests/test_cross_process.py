@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.refs import Actor, ConversationRef, UserRef
 from storage import Database
 from storage.models import OutboxMessage
+from tests.conftest import POSTGRES_URL, _fresh_postgres
 from tests.fakes.discord import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, form, manifest_scopes, sign
@@ -192,3 +193,52 @@ async def test_sigterm_mid_broadcast_finishes_the_batch_in_flight_and_exits_clea
     counts = await statuses(f"sqlite+aiosqlite:///{db_file}")
     # Every message Slack took is recorded as sent; the rest wait, unclaimed, for the restart.
     assert counts["sent"] == delivered and counts["sent"] + counts["pending"] == 120, (counts, delivered)
+
+
+@pytest.mark.skipif(
+    POSTGRES_URL is None, reason="two processes share pacing on PostgreSQL (COALITION_TEST_POSTGRES_URL)"
+)
+async def test_two_processes_on_postgres_pace_one_channel_together_without_a_429(tmp_path: Path) -> None:
+    """Nine broadcasts to one Slack channel, which takes 3 messages in any 3 seconds, delivered by two
+    processes at once. Each claims at most a channel's window at a time, so both take part; they
+    count against one window kept in the database, so Slack never answers 429; each message once."""
+    url = await _fresh_postgres()
+    db = Database(url)
+    await db.upgrade()
+    app = App(Settings(database_url=url), db)
+    founder = Actor(UserRef("slack", TEAM, "UADMIN"), "Dana", True)
+    async with app.unit_of_work() as services:
+        place = await services.coalitions.create("Eastside", ConversationRef("slack", TEAM, "C0", name="c0"), founder)
+        author = await services.coalitions.member_for(place.coalition, founder)
+        for n in range(9):
+            await services.broadcasts.create(place.coalition.id, author, f"Update {n}", None, None, False)
+        await services.repos.commit()
+    await app.close()
+    slack_fake = await FakeSlack().start()
+    slack_fake.enforce_pacing = True
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_fake.api_url,
+        "DATABASE_URL": url,
+        "ANONYMITY_SECRET": "a" * 64,
+    }
+    bots = [await start_bot(tmp_path, {**env, "SLACK_HTTP_PORT": str(free_port())}) for _ in range(2)]
+    try:
+        for bot in bots:
+            await wait_for_line(bot, "coalition-bot is running (slack)")
+        await eventually(lambda: len(slack_fake.messages["C0"]) == 9, within=30)
+        await asyncio.sleep(1.5)
+    finally:
+        codes = [await stop(bot) for bot in bots]
+        await slack_fake.stop()
+    texts = Counter(m["text"] for m in slack_fake.messages["C0"])
+    assert len(texts) == 9 and all(v == 1 for v in texts.values()), texts  # nine updates, each once
+    assert slack_fake.rate_limited == 0
+    db = Database(url)
+    async with db.session() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "post"))).all()
+    await db.dispose()
+    assert Counter(r.status for r in rows) == Counter({"sent": 9})
+    assert len({r.lease_owner for r in rows}) == 2, "both processes delivered part of the burst"
+    assert codes == [0, 0]

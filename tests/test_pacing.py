@@ -5,26 +5,71 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
-from bot.pacing import JITTER_MARGIN, Pacer, PacingPolicy, Window
+import pytest
+
+from bot.pacing import JITTER_MARGIN, Pacer, PacingPolicy, SharedPacer, Window
+from storage import Database
+from tests.conftest import BACKENDS, make_database
+
+MakePacer = Callable[[PacingPolicy], Pacer | SharedPacer]
 
 
-async def test_a_slot_is_held_until_the_platform_answered() -> None:
-    pacer = Pacer(PacingPolicy(overall=Window(2, 0.2), channel=None))
+@pytest.fixture(params=["in-process", *(f"shared-{backend}" for backend in BACKENDS)])
+async def make_pacer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakePacer]:
+    """Each test runs on the in-process windows and on the windows kept in the database (on each
+    database backend): both must keep the same limits."""
+    if request.param == "in-process":
+        yield Pacer
+        return
+    db = await make_database(request.param.removeprefix("shared-"), tmp_path)
+    await db.upgrade()
+    yield lambda policy: SharedPacer(policy, db, "fake")
+    await db.dispose()
+
+
+async def test_a_slot_is_held_until_the_platform_answered(make_pacer: MakePacer) -> None:
+    pacer = make_pacer(PacingPolicy(overall=Window(2, 0.2), channel=None))
     first = await pacer.acquire("c")
-    (await pacer.acquire("c")).done()
+    await (await pacer.acquire("c")).done()
     await asyncio.sleep(0.15)  # the first request is slow: the platform answers only now
-    first.done()
+    await first.done()
     answered = time.monotonic()
-    (await pacer.acquire("c")).done()  # takes the second's slot once it ages out
-    (await pacer.acquire("c")).done()  # takes the first's, which counts from when it was answered
+    await (await pacer.acquire("c")).done()  # takes the second's slot once it ages out
+    await (await pacer.acquire("c")).done()  # takes the first's, which counts from when it was answered
     assert time.monotonic() - answered >= 0.2 + JITTER_MARGIN - 0.01
 
 
-async def test_a_channel_window_and_the_overall_window_both_hold() -> None:
-    pacer = Pacer(PacingPolicy(overall=Window(10, 1.0), channel=Window(1, 0.2)))
-    (await pacer.acquire("a")).done()
-    (await pacer.acquire("b")).done()  # another channel goes at once
+async def test_a_channel_window_and_the_overall_window_both_hold(make_pacer: MakePacer) -> None:
+    pacer = make_pacer(PacingPolicy(overall=Window(10, 1.0), channel=Window(1, 0.2)))
+    await (await pacer.acquire("a")).done()
+    await (await pacer.acquire("b")).done()  # another channel goes at once
     started = time.monotonic()
-    (await pacer.acquire("a")).done()
+    await (await pacer.acquire("a")).done()
     assert time.monotonic() - started >= 0.2 + JITTER_MARGIN - 0.05
+
+
+async def test_two_shared_pacers_keep_one_limit_between_them(db: Database) -> None:
+    """Two processes' pacers on one database: together they admit no more than the window allows,
+    and a Retry-After that one of them receives holds the other too."""
+    policy = PacingPolicy(overall=None, channel=Window(3, 0.4))
+    first, second = SharedPacer(policy, db, "fake"), SharedPacer(policy, db, "fake")
+    admitted: list[float] = []
+
+    async def send(pacer: SharedPacer) -> None:
+        slot = await pacer.acquire("c")
+        admitted.append(time.monotonic())
+        await slot.done()
+
+    await asyncio.gather(*(send(p) for p in [first, second] * 4))
+    admitted.sort()
+    assert len(admitted) == 8
+    for i in range(3, 8):  # any four admissions span more than the window
+        assert admitted[i] - admitted[i - 3] >= 0.4, admitted
+    await asyncio.sleep(0.5)
+    await first.back_off("c", 0.3)
+    started = time.monotonic()
+    await (await second.acquire("c")).done()
+    assert time.monotonic() - started >= 0.29

@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 async def start_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`coalition-bot run` in `tmp_path`, on `run.db` there unless `env` names a DATABASE_URL."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
-    environment.update(env, DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="INFO")
+    environment.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", **env}, LOG_LEVEL="INFO")
     process = await asyncio.create_subprocess_exec(
         *coalition_bot(),
         "run",
@@ -40,10 +41,12 @@ async def start_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.P
 
 async def wait_for_line(process: asyncio.subprocess.Process, text: str) -> None:
     assert process.stderr is not None
+    said = []
     while True:
         line = await asyncio.wait_for(process.stderr.readline(), 30)
         if not line:
-            raise AssertionError(f"the bot exited before saying {text!r}")
+            raise AssertionError(f"the bot exited before saying {text!r}; it said:\n{b''.join(said).decode()}")
+        said.append(line)
         if text in line.decode():
             return
 
