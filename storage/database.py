@@ -34,7 +34,7 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
-            kwargs["pool_pre_ping"] = True
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
         if self.is_sqlite:
             owner_only(sqlite_path(url))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
