@@ -1,9 +1,12 @@
 """Costs against history and membership (issue 17), at 1x, 10x and 100x.
 
-Per scale: queuing `/poll remind` and `/broadcast nudge` to every member (200 / 2,000 / 20,000
-members), a delivery worker's wake with nothing due over 1k / 10k / 100k delivered outbox rows, and
-the database's size before and after the daily housekeeping prunes deliveries older than 30 days.
-Members and delivered rows are seeded in bulk; the commands run through the dispatcher.
+Per scale (200 / 2,000 / 20,000 members; 1k / 10k / 100k ballots in a poll, past meetings with an
+RSVP and an attendance each, acknowledgements of past broadcasts, and delivered outbox rows): the
+p50 of start-up (opening the database and the scheduler's first wake), a vote, `/poll results`,
+`/meeting list`, `/coalition report`, `/coalition map` and App Home; queuing `/poll remind` and
+`/broadcast nudge` to every member; a delivery worker's wake with nothing due; the database's size
+before and after the daily housekeeping prunes deliveries older than 30 days. History is seeded in
+bulk; the commands run through the dispatcher.
 
     .venv/bin/python bench/scale.py [--scales 1,10,100]
 """
@@ -31,7 +34,17 @@ from bot.clock import SimulatedClock
 from bot.config import Settings
 from bot.due import Housekeeping
 from storage import Database
-from storage.models import Ballot, Member, OutboxMessage
+from storage.models import (
+    Acknowledgement,
+    Attendance,
+    Ballot,
+    Broadcast,
+    Meeting,
+    Member,
+    Occurrence,
+    OutboxMessage,
+    Rsvp,
+)
 from tests.harness import Harness
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -76,6 +89,95 @@ async def seed(db: Database, members: int, delivered: int) -> None:
                 ],
             )
         await session.commit()
+
+
+async def seed_history(db: Database, members: int, meetings: int) -> None:
+    """`meetings` past meetings over the last 90 days (one occurrence, one RSVP and one attendance
+    each, from members in turn), and a past broadcast a day acknowledged by a tenth of the members."""
+    sectors = ["resident", "police", "city", "nonprofit", "business", "school", "faith"]
+    async with db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            text("UPDATE members SET sector = :sector, organisation = :org WHERE id % 7 = :n"),
+            params=[{"sector": sector, "org": f"{sector} org", "n": n} for n, sector in enumerate(sectors)],
+        )
+        for start in range(0, meetings, 10_000):
+            chunk = range(start, min(start + 10_000, meetings))
+            when = [NOW - timedelta(minutes=(n + 1) * 90 * 24 * 60 // meetings) for n in chunk]
+            await session.exec(  # type: ignore[call-overload]
+                insert(Meeting),
+                params=[
+                    {
+                        "id": n + 1,
+                        "coalition_id": 1,
+                        "title": f"Meeting {n}",
+                        "timezone": "UTC",
+                        "local_start": at.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "duration_minutes": 60,
+                        "channel_ids": [1],
+                        "status": "active",
+                        "created_at": at - timedelta(days=7),
+                    }
+                    for n, at in zip(chunk, when, strict=True)
+                ],
+            )
+            await session.exec(  # type: ignore[call-overload]
+                insert(Occurrence),
+                params=[
+                    {"id": n + 1, "meeting_id": n + 1, "original_start": at, "start": at, "cancelled": False}
+                    for n, at in zip(chunk, when, strict=True)
+                ],
+            )
+            await session.exec(  # type: ignore[call-overload]
+                insert(Rsvp),
+                params=[
+                    {
+                        "occurrence_id": n + 1,
+                        "member_id": n % members + 1,
+                        "answer": "going",
+                        "at": at - timedelta(days=1),
+                    }
+                    for n, at in zip(chunk, when, strict=True)
+                ],
+            )
+            await session.exec(  # type: ignore[call-overload]
+                insert(Attendance), params=[{"occurrence_id": n + 1, "member_id": n % members + 1} for n in chunk]
+            )
+        days = 90
+        await session.exec(  # type: ignore[call-overload]
+            insert(Broadcast),
+            params=[
+                {
+                    "id": 1000 + d,
+                    "coalition_id": 1,
+                    "author_id": 1,
+                    "text": f"Update {d}",
+                    "tags": [],
+                    "ack_enabled": True,
+                    "send_at": NOW - timedelta(days=d + 1),
+                    "status": "scheduled",
+                    "created_at": NOW - timedelta(days=d + 1),
+                }
+                for d in range(days)
+            ],
+        )
+        acks = [
+            {"broadcast_id": 1000 + d, "member_id": m + 1, "acked_at": NOW - timedelta(days=d + 1, hours=-1)}
+            for d in range(days)
+            for m in range(d % 10, members, 10 * days // 10)
+        ]
+        for start in range(0, len(acks), 10_000):
+            await session.exec(insert(Acknowledgement), params=acks[start : start + 10_000])  # type: ignore[call-overload]
+        await session.commit()
+
+
+async def p50(action, runs: int = 10) -> float:  # type: ignore[no-untyped-def]
+    """The median time of `runs` calls of `action`, in milliseconds."""
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await action()
+        took.append(time.perf_counter() - started)
+    return round(statistics.median(took) * 1000, 2)
 
 
 def size(path: Path) -> int:
@@ -132,6 +234,28 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
         await bot.run(f"/poll results {poll_id}")
         results.append(time.perf_counter() - started)
 
+    await seed_history(db, members, 1000 * factor)
+
+    async def checked(text: str) -> None:
+        reply = await bot.run(text)
+        assert not reply.error, reply.text
+
+    async def home() -> None:
+        reply = await bot.dispatcher.run_home(bot.actor("m5"), bot.where("general"))
+        assert not reply.error, reply.text
+
+    async def start_up() -> None:
+        again = App(Settings(database_url=db.url), Database(db.url), clock)
+        await again.db.upgrade()  # nothing to do: the check that it is at the newest schema
+        await again.scheduler.run_due()  # the first wake: what fell due, and when to wake next
+        await again.close()
+
+    listing = await p50(lambda: checked("/meeting list"))
+    report = await p50(lambda: checked("/coalition report --since 90d"), runs=5)
+    stakeholder_map = await p50(lambda: checked("/coalition map"))
+    home_view = await p50(home)
+    startup = await p50(start_up, runs=5)
+
     async with app.unit_of_work() as services:  # what is queued above is due; mark it delivered
         await services.repos.session.exec(text("UPDATE outbox SET status = 'sent', sent_at = created_at"))  # type: ignore[call-overload]
         await services.repos.commit()
@@ -166,6 +290,11 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
         "ballots": 1000 * factor,
         "vote_p50_ms": round(statistics.median(votes) * 1000, 2),
         "results_p50_ms": round(statistics.median(results) * 1000, 2),
+        "startup_p50_ms": startup,
+        "meeting_list_p50_ms": listing,
+        "report_p50_ms": report,
+        "map_p50_ms": stakeholder_map,
+        "app_home_p50_ms": home_view,
         "pruned_rows": pruned,
         "housekeeping_s": round(housekeeping, 3),
         "db_bytes_before": before,
@@ -175,7 +304,8 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
         f"{factor:>3}x: {members:,} members, {delivered:,} delivered rows | /poll remind {remind:.3f} s, "
         f"/broadcast nudge {nudge:.3f} s | vote p50 {figures['vote_p50_ms']} ms and /poll results p50 "
         f"{figures['results_p50_ms']} ms over {1000 * factor:,} ballots | "
-        f"idle wake p50 {figures['idle_wake_p50_ms']} ms | "
+        f"idle wake p50 {figures['idle_wake_p50_ms']} ms | start-up p50 {startup} ms, /meeting list {listing} ms, "
+        f"/coalition report {report} ms, /coalition map {stakeholder_map} ms, App Home {home_view} ms | "
         f"housekeeping pruned {pruned:,} rows in {housekeeping:.2f} s; database {before / 1e6:.1f} MB -> "
         f"{after / 1e6:.1f} MB"
     )

@@ -136,12 +136,7 @@ async def acknowledge(ctx: ActionContext) -> Reply:
 
 async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
     """Home section: recent broadcasts this member has not acknowledged yet."""
-    waiting = []
-    for b in await ctx.services.broadcasts.recent(ctx.coalition.id or 0, limit=20):
-        if b.status == "cancelled" or not b.ack_enabled or b.send_at > ctx.now:
-            continue
-        if await ctx.services.broadcasts.acknowledged_at(b, ctx.me) is None:
-            waiting.append(b)
+    waiting = await ctx.services.broadcasts.awaiting_acknowledgement(ctx.coalition.id or 0, ctx.me, ctx.now)
     if not waiting:
         return [Section("**Broadcasts**\nYou're up to date: nothing waiting for your acknowledgement.")]
     blocks: list[Block] = [Section(f"**Broadcasts waiting for your acknowledgement** ({len(waiting)})")]

@@ -59,6 +59,15 @@ class BroadcastRepository:
         )
         return result.first()
 
+    async def acknowledged(self, broadcast_ids: list[int], member_id: int) -> set[int]:
+        """Which of these broadcasts the member acknowledged, in one query."""
+        result = await self.session.exec(
+            select(Acknowledgement.broadcast_id).where(
+                col(Acknowledgement.broadcast_id).in_(broadcast_ids), Acknowledgement.member_id == member_id
+            )
+        )
+        return set(result.all())
+
     async def acknowledgements(self, broadcast_id: int) -> list[tuple[Acknowledgement, Member | None]]:
         """Every acknowledgement, with its member; None for members who have since been erased."""
         result = await self.session.exec(

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,8 +82,11 @@ def upsert(session: AsyncSession, table: type[SQLModel]) -> Any:
     """An INSERT that takes ON CONFLICT clauses, in the dialect of `session`'s database (both
     PostgreSQL and SQLite have them; SQLAlchemy spells them per dialect)."""
     bind = session.bind
-    dialect = postgresql if bind is not None and bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    if bind is not None and bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def sqlite_path(url: str) -> Path | None:

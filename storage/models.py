@@ -179,7 +179,7 @@ class Broadcast(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     ack_enabled: bool = True
-    send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     status: str = Field(default="scheduled", max_length=12)  # scheduled, cancelled
     target_count: int = 0
     last_nudge_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -194,7 +194,7 @@ class Acknowledgement(SQLModel, table=True):
     broadcast_id: int = Field(foreign_key="broadcasts.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None: forgotten member
     channel_id: int | None = Field(default=None, foreign_key="channels.id")
-    acked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    acked_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))  # reports read by period
 
 
 class JoinCode(SQLModel, table=True):
@@ -282,7 +282,7 @@ class Rsvp(SQLModel, table=True):
     occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     answer: str = Field(max_length=8)  # going, maybe, no
-    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))  # reports read by period
 
 
 class Reminder(SQLModel, table=True):
@@ -402,7 +402,7 @@ class Ballot(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)  # None when anonymous
     # Option numbers from 0, comma-separated, in rank order; sealed (encrypted) in anonymous polls.
     choices: str = Field(default="", max_length=200)
-    cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    cast_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
 
 class SurveyResponse(SQLModel, table=True):

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, tuple_, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,12 +129,19 @@ class PollRepository:
         rows, self._staged = list(self._staged.values()), {}
         named = [r for r in rows if r["member_id"] is not None]  # anonymous ballots carry no member
         if named:
-            before = await self.session.exec(
-                select(Ballot.poll_id, Ballot.voter_key, Ballot.choices).where(
-                    tuple_(Ballot.poll_id, Ballot.voter_key).in_([(r["poll_id"], r["voter_key"]) for r in named])
+            # Per poll, `voter_key IN (...)`: the primary key's index answers it, where SQLite scans
+            # the whole table for a row-value `(poll_id, voter_key) IN (VALUES ...)`.
+            keys: dict[int, list[str]] = {}
+            for r in named:
+                keys.setdefault(r["poll_id"], []).append(r["voter_key"])
+            old: dict[tuple[int, str], str] = {}
+            for poll_id, voters in keys.items():
+                before = await self.session.exec(
+                    select(Ballot.voter_key, Ballot.choices).where(
+                        Ballot.poll_id == poll_id, col(Ballot.voter_key).in_(voters)
+                    )
                 )
-            )
-            old = {(p, k): c for p, k, c in before.all()}
+                old.update({(poll_id, k): c for k, c in before.all()})
             change: Counter[tuple[int, str]] = Counter()
             for r in named:
                 previous = old.get((r["poll_id"], r["voter_key"]))

@@ -37,6 +37,16 @@ class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def member_groups(self, coalition_id: int) -> list[tuple[str | None, str, str | None, int]]:
+        """(sector, platform, organisation, members) for every group of members alike in all three:
+        the stakeholder map's counts, without loading a row per member."""
+        result = await self.session.exec(
+            select(Member.sector, Member.platform, Member.organisation, func.count())  # type: ignore[call-overload]
+            .where(Member.coalition_id == coalition_id)
+            .group_by(col(Member.sector), col(Member.platform), col(Member.organisation))
+        )
+        return [(sector, platform, organisation, int(n)) for sector, platform, organisation, n in result.all()]
+
     async def members_by_sector(self, coalition_id: int, by: datetime) -> dict[str, int]:
         """Members who had joined by `by` (observers read along and are not counted)."""
         result = await self.session.exec(

@@ -126,6 +126,16 @@ class BroadcastService:
         found = await self.repos.broadcasts.acknowledgement(broadcast.id or 0, member.id or 0)
         return found.acked_at if found else None
 
+    async def awaiting_acknowledgement(self, coalition_id: int, member: Member, now: datetime) -> list[Broadcast]:
+        """Recent broadcasts sent and asking for acknowledgement that this member has not acknowledged."""
+        asking = [
+            b
+            for b in await self.repos.broadcasts.recent(coalition_id, limit=20)
+            if b.status != "cancelled" and b.ack_enabled and b.send_at <= now
+        ]
+        done = await self.repos.broadcasts.acknowledged([b.id or 0 for b in asking], member.id or 0)
+        return [b for b in asking if b.id not in done]
+
     def message(self, broadcast: Broadcast, author: Member) -> Reply:
         assert broadcast.id is not None
         head = f"📣 **Broadcast from {user_text(author.display_name or author.user_id)}** (#{broadcast.id})"

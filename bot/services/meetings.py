@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event, vRecur
 
 from bot.clock import Clock
 from bot.markup import timestamp, user_text
@@ -44,6 +44,9 @@ RECURRENCE = {
     "daily": "FREQ=DAILY",
 }
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 
 class MeetingProblem(Problem):
@@ -72,6 +75,8 @@ def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | N
         f"'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly, daily or an RRULE "
         "like FREQ=WEEKLY;BYDAY=TU,TH or FREQ=MONTHLY;BYMONTHDAY=1,15;UNTIL=20270331T000000Z."
     )
+    from icalendar import vRecur  # imported when needed, not on every start-up
+
     try:
         parts = vRecur.from_ical(rule)
     except (ValueError, TypeError) as exc:
@@ -689,6 +694,8 @@ class MeetingService:
         stable across exports and unique to this install, SEQUENCE and LAST-MODIFIED moving with every
         change, the series' rule with cancelled dates as EXDATE and moved ones as RECURRENCE-ID
         overrides, and the series' own time zone."""
+        from icalendar import Calendar, vRecur
+
         calendar = Calendar()
         calendar.add("prodid", "-//coalition-bot//meetings//EN")
         calendar.add("version", "2.0")
@@ -736,6 +743,8 @@ class MeetingService:
         return calendar.to_ical()
 
     def _event(self, meeting: Meeting, start: datetime) -> Event:
+        from icalendar import Event
+
         event = Event()
         event.add("uid", f"meeting-{meeting.id}-{self.calendar_id}@coalition-bot")
         event.add("summary", meeting.title)

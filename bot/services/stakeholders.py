@@ -101,30 +101,32 @@ class StakeholderService:
 
     async def map(self, coalition: Coalition) -> StakeholderMap:
         assert coalition.id is not None
-        members = await self.repos.broadcasts.members(coalition.id)
-        by_sector: dict[str, list[Member]] = {}
-        for member in members:
-            if member.sector:
-                by_sector.setdefault(member.sector, []).append(member)
+        groups = await self.repos.reports.member_groups(coalition.id)
+        by_sector: dict[str, list[tuple[str, str | None, int]]] = {}
+        platforms: Counter[str] = Counter()
+        for sector, platform, organisation, members in groups:
+            platforms[platform] += members
+            if sector:
+                by_sector.setdefault(sector, []).append((platform, organisation, members))
         order = self.sectors(coalition)
-        rows = [
-            SectorRow(
-                sector,
-                len(group),
-                Counter(m.platform for m in group),
-                Counter(m.organisation for m in group if m.organisation),
-            )
-            for sector, group in sorted(
-                by_sector.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])
-            )
-        ]
+        rows = []
+        for sector, group in sorted(
+            by_sector.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])
+        ):
+            on: Counter[str] = Counter()
+            organisations: Counter[str] = Counter()
+            for platform, organisation, members in group:
+                on[platform] += members
+                if organisation:
+                    organisations[organisation] += members
+            rows.append(SectorRow(sector, sum(on.values()), on, organisations))
         wanted = list(coalition.wanted_sectors)
         counts = {r.sector: r.members for r in rows}
         return StakeholderMap(
             rows=rows,
-            unsectored=sum(1 for m in members if not m.sector),
+            unsectored=sum(members for sector, _, _, members in groups if not sector),
             missing=[s for s in wanted if counts.get(s, 0) == 0],
             thin=[s for s in wanted if 0 < counts.get(s, 0) < THIN],
-            total=len(members),
-            platforms=Counter(m.platform for m in members),
+            total=sum(platforms.values()),
+            platforms=platforms,
         )
