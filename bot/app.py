@@ -23,6 +23,7 @@ from bot.services import Services
 from bot.services.doctor import PlatformCheck
 from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
+from bot.tallies import SealedTallies
 from bot.web import WebServer
 from storage import Database, Repositories
 from storage.backup import running
@@ -39,6 +40,7 @@ class App:
         self.clock: Clock = clock or SystemClock()
         self.secret = anonymity_secret(settings)
         self.feedback_counts = DailyCounts()
+        self.sealed_tallies = SealedTallies()
         self.scheduler = Scheduler(self.clock)
         self.workers: dict[str, DeliveryWorker] = {}
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
@@ -139,9 +141,10 @@ class App:
                 self.settings,
                 self.clock,
                 self.secret,
-                self.feedback_counts,
-                self.public_base(),
-                self.platform_checks,
+                feedback_counts=self.feedback_counts,
+                public_base=self.public_base(),
+                sealed_tallies=self.sealed_tallies,
+                platform_checks=self.platform_checks,
             )
 
     def add_messenger(

@@ -101,6 +101,12 @@ class PollRepository:
         result = await self.session.exec(select(Ballot.choices).where(Ballot.poll_id == poll_id))
         return list(result.all())
 
+    async def sealed_ballots(self, poll_id: int) -> list[tuple[str, str]]:
+        """(voter key, stored choices) of every ballot: an anonymous poll's, to count in memory."""
+        await self.write_staged()
+        result = await self.session.exec(select(Ballot.voter_key, Ballot.choices).where(Ballot.poll_id == poll_id))
+        return list(result.all())
+
     # Ballots -------------------------------------------------------------------------------
 
     async def ballot(self, poll_id: int, voter_key: str) -> Ballot | None:

@@ -21,6 +21,7 @@ from bot.services.outbox import Outbox
 from bot.services.polls import PollService
 from bot.services.reports import ReportService
 from bot.services.stakeholders import StakeholderService
+from bot.tallies import SealedTallies
 from storage import Repositories
 
 
@@ -33,6 +34,8 @@ class Services:
     feedback_counts: DailyCounts = field(default_factory=DailyCounts)  # the App passes its own: per process
     # Where members reach the bot's HTTP server (PUBLIC_BASE_URL, or where it listens); None: not serving.
     public_base: str | None = None
+    # Open anonymous polls' counts, in this process's memory (bot.tallies); the App passes its own.
+    sealed_tallies: SealedTallies = field(default_factory=SealedTallies)
     # Each running platform's own checks (tokens, scopes, channel permissions), for the doctor.
     platform_checks: Mapping[str, PlatformCheck] = field(default_factory=dict)
 
@@ -47,7 +50,7 @@ class Services:
         self.meetings = MeetingService(self.repos, self.outbox, self.clock, calendar_id)
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
-        self.polls = PollService(self.repos, self.outbox, self.clock, self.secret)
+        self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
@@ -58,6 +61,7 @@ class Services:
         """Commit, after the work changes asked for before it (cards redrawn once per transaction)."""
         await self.outbox.before_commit()
         await self.repos.commit()
+        self.polls.committed()
 
     async def rollback(self) -> None:
         await self.repos.rollback()

@@ -36,6 +36,7 @@ from bot.services.surveys import (
     survey_results_to_json,
 )
 from bot.spreadsheets import cell, table
+from bot.tallies import SealedTallies, SealedTally
 from storage import Repositories
 from storage.models import Channel, Member, Poll
 
@@ -64,13 +65,20 @@ def parse_choices(stored: str) -> list[int]:
 
 
 class PollService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, secret: str) -> None:
+    def __init__(
+        self, repos: Repositories, outbox: Outbox, clock: Clock, secret: str, tallies: SealedTallies | None = None
+    ) -> None:
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
         self.secret = secret
         self.surveys = SurveyService(repos, clock)
         self._keys: dict[int, PollKeys | None] = {}  # unwrapped once per transaction
+        # Open anonymous polls' counts in this process's memory (bot.tallies); what this transaction
+        # changes reaches them only once it is committed (`committed`).
+        self.tallies = tallies or SealedTallies()
+        self._votes: dict[int, dict[str, str]] = {}  # poll -> voter key -> choices, this transaction
+        self._rebuilt: dict[int, SealedTally] = {}  # counts rebuilt in this transaction, with its votes
 
     # Creating ------------------------------------------------------------------------------
 
@@ -252,6 +260,8 @@ class PollService:
                 raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
         stored = ",".join(str(c) for c in choices)
         keys = await self.keys_of(poll)
+        if keys is not None:
+            self._votes.setdefault(poll.id, {})[key] = stored
         self.repos.polls.put_ballot(
             poll.id,
             key,
@@ -272,13 +282,18 @@ class PollService:
 
     # Counting ------------------------------------------------------------------------------
 
-    async def results(self, poll: Poll) -> Results:
+    async def results(self, poll: Poll, *, exact: bool = False) -> Results:
+        """The count now. An open anonymous poll is counted from this process's memory unless
+        `exact` (the final count), which opens every ballot."""
         assert poll.id is not None
         if poll.final_tally is not None:
             return _results_from_json(poll.final_tally)
         keys = await self.keys_of(poll)
         if keys is not None:
-            opened = Counter(keys.open(c) for c in await self.repos.polls.all_choices(poll.id))
+            if exact:
+                opened = Counter(keys.open(c) for c in await self.repos.polls.all_choices(poll.id))
+            else:
+                opened = await self._sealed_groups(poll.id, keys)
             groups = [(parse_choices(c), n) for c, n in opened.items()]
         else:
             # Kept counts for named polls; an anonymous one made before ballots were sealed is counted.
@@ -299,6 +314,31 @@ class PollService:
         top = max(counts) if counts else 0
         winners = [i for i, n in enumerate(counts) if n == top] if top else []
         return Results(voters, counts, winners)
+
+    async def _sealed_groups(self, poll_id: int, keys: PollKeys) -> Counter[str]:
+        """How many ballots hold each set of choices in an open anonymous poll, from memory. The
+        memory is checked against the number of ballots stored and rebuilt (every ballot opened
+        once) when they differ: after a restart, or when another process took votes."""
+        stored = await self.repos.polls.ballot_count(poll_id)
+        base = self._rebuilt.get(poll_id) or self.tallies.get(poll_id)
+        if base is not None:
+            voters, groups = base.with_changes(self._votes.get(poll_id, {}))
+            if voters == stored:
+                return groups
+        # Read in this transaction, so with its own votes: kept for this transaction until it commits.
+        opened = {k: keys.open(c) for k, c in await self.repos.polls.sealed_ballots(poll_id)}
+        self._rebuilt[poll_id] = SealedTally.of(opened)
+        return Counter(self._rebuilt[poll_id].groups)
+
+    def committed(self) -> None:
+        """The transaction is committed: its votes, and any count rebuilt in it, are now the truth."""
+        for poll_id, tally in self._rebuilt.items():
+            self.tallies.install(poll_id, tally)
+        for poll_id, votes in self._votes.items():
+            if (tally := self.tallies.get(poll_id)) is not None:
+                for key, choices in votes.items():
+                    tally.put(key, choices)
+        self._rebuilt, self._votes = {}, {}
 
     async def shown_results(self, poll: Poll) -> Results | None:
         """The count members may see. An anonymous poll's count is shown only once STEP have voted,
@@ -370,9 +410,12 @@ class PollService:
             if poll.kind == "survey":
                 final = survey_results_to_json(await self.surveys.results(poll, keys))
             else:
-                final = _results_to_json(await self.results(poll))
+                final = _results_to_json(await self.results(poll, exact=True))
             await self.repos.polls.seal_final(poll, final)
             self._keys[poll.id or 0] = None
+            self.tallies.forget(poll.id or 0)
+            self._votes.pop(poll.id or 0, None)
+            self._rebuilt.pop(poll.id or 0, None)
         await self.refresh_cards(poll)
         final = await self.final_results(poll)
         for channel in await self.channels_of(poll):
