@@ -99,8 +99,13 @@ class _Clock:
     typed: str
 
 
-def parse_when(text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None = None) -> datetime:
+def parse_when(
+    text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None = None, language: str | None = None
+) -> datetime:
     """A future moment, read in `zone` relative to `now`; returned in UTC.
+
+    Read in English, and in the member's `language` too (default: the one in force, bot.i18n):
+    "martes 19:00" and "mañana a las 7pm" are first put in the English words they mean.
 
     A day and a time are read apart: the time by the rules below, the day by dateparser (or here,
     for weekdays and "the 3rd thursday", which it misreads). An hour from 1 to 11 without am/pm is
@@ -108,10 +113,10 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None
     "tonight" and "this morning" say), and a note saying so is added to `notes`. A day without a
     time is refused with a question, not taken as midnight.
     """
-    cleaned = " ".join(text.split())
+    local_now = now.astimezone(zone)
+    cleaned = _in_english(" ".join(text.split()), local_now, language)
     lowered = cleaned.lower().rstrip(".").replace(",", " ")
     lowered = " ".join(lowered.split())
-    local_now = now.astimezone(zone)
     day_text, clock = _split(lowered)
     if clock is not None and (clock.hour > 23 or clock.minute > 59):
         raise TimeProblem(f"'{text}' is not a time of day.")
@@ -140,10 +145,10 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime, notes: list[str] | None
     return _future(text, result, zone, now)
 
 
-def parse_day(text: str, zone: ZoneInfo, now: datetime) -> date:
+def parse_day(text: str, zone: ZoneInfo, now: datetime, language: str | None = None) -> date:
     """A day as a member names it ("2026-12-15", "dec 15", "tuesday", "the 3rd thursday"), in `zone`;
-    past days too (the minutes of last week's meeting)."""
-    cleaned = " ".join(text.lower().replace(",", " ").split())
+    past days too (the minutes of last week's meeting). In English and the member's `language`."""
+    cleaned = " ".join(_in_english(text, now.astimezone(zone), language).lower().replace(",", " ").split())
     try:
         return date.fromisoformat(cleaned)
     except ValueError:
@@ -152,6 +157,68 @@ def parse_day(text: str, zone: ZoneInfo, now: datetime) -> date:
     if day is None:
         raise TimeProblem(f"I couldn't read '{text}' as a day; write it like 2026-12-15, dec 15 or tuesday.")
     return day
+
+
+# Spanish, as residents type a meeting time, put in the English words the parser reads. Longer
+# phrases first; accents are optional ("miercoles", "proximo"), as phones often drop them.
+_SPANISH_PHRASES = (
+    (r"manana por la manana", "tomorrow morning"),
+    (r"manana por la tarde", "tomorrow afternoon"),
+    (r"manana por la noche", "tomorrow night"),
+    (r"esta manana", "this morning"),
+    (r"esta tarde", "this afternoon"),
+    (r"esta noche", "tonight"),
+    (r"de la manana", "am"),
+    (r"de la tarde", "pm"),
+    (r"de la noche", "pm"),
+    (r"(?:al|a|el) mediodia|mediodia", "noon"),
+    (r"(?:a la )?medianoche", "midnight"),
+    (r"a las|a la", "at"),
+    (r"(?:el |la )?(?:proximo|proxima)|que viene", "next"),
+    (r"(?:este|esta)", "this"),
+    (r"hoy", "today"),
+    (r"manana", "tomorrow"),
+    (r"(?:en|dentro de) (\d+) (?:minutos?|min)", r"in \1 minutes"),
+    (r"(?:en|dentro de) (\d+) horas?", r"in \1 hours"),
+    (r"(?:en|dentro de) (\d+) dias?", r"in \1 days"),
+    (r"(?:en|dentro de) (\d+) semanas?", r"in \1 weeks"),
+    (r"del mes next|del next mes|del mes siguiente", "of next month"),
+    (r"de este mes|del mes", "of this month"),
+    (r"el (primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|ultimo|ultima)", r"the \1"),
+    (r"(\d{1,2}) de ([a-z]+)(?: de (\d{4}))?", r"\2 \1 \3"),
+    (r"(?:el|los|la|las|del|de)", ""),
+)
+_SPANISH_WORDS = {
+    "lunes": "monday", "martes": "tuesday", "miercoles": "wednesday", "jueves": "thursday",
+    "viernes": "friday", "sabado": "saturday", "domingo": "sunday",
+    "enero": "january", "febrero": "february", "marzo": "march", "abril": "april", "mayo": "may",
+    "junio": "june", "julio": "july", "agosto": "august", "septiembre": "september", "setiembre": "september",
+    "octubre": "october", "noviembre": "november", "diciembre": "december",
+    "primer": "first", "primero": "first", "primera": "first", "segundo": "second", "segunda": "second",
+    "tercer": "third", "tercero": "third", "tercera": "third", "cuarto": "fourth", "cuarta": "fourth",
+    "ultimo": "last", "ultima": "last", "ahora": "now", "semana": "week",
+}  # fmt: skip
+
+
+def _in_english(text: str, local_now: datetime, language: str | None) -> str:
+    """The time `text` names, in the English words the parser reads (unchanged unless `language`,
+    or the language in force, is Spanish)."""
+    from bot.i18n import language as in_force
+
+    if (language or in_force()) != "es":
+        return text
+    import unicodedata
+
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c) or c == "\u0303"
+    )
+    plain = unicodedata.normalize("NFC", plain).replace("ñ", "n")
+    plain = " " + " ".join(plain.replace(",", " ").split()) + " "
+    plain = re.sub(r" pasado manana ", f" {(local_now.date() + timedelta(days=2)).isoformat()} ", plain)
+    for pattern, english in _SPANISH_PHRASES:
+        plain = re.sub(rf"(?<= ){pattern}(?= )", english, plain)
+    words = [_SPANISH_WORDS.get(word, word) for word in plain.split()]
+    return " ".join(words)
 
 
 def _split(text: str) -> tuple[str, _Clock | None]:

@@ -199,3 +199,67 @@ async def test_the_reply_says_how_an_hour_without_am_pm_was_read(bot: Harness) -
     assert asked.error and "but at what time?" in shown(asked)
     listed = shown(await bot.run("/meeting list"))
     assert listed.count("Budget review") == 1
+
+
+# Spanish (issue 19) ----------------------------------------------------------------------------
+
+CHICAGO = ZoneInfo("America/Chicago")
+WEDNESDAY = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # Wednesday 2 December, 09:00 in Chicago
+
+
+@pytest.mark.parametrize(
+    "spanish",
+    [
+        "martes 19:00",
+        "mañana a las 7pm",
+        "15 de diciembre a las 18:30",
+        "en 2 horas",
+        "domingo 18:00",
+        "mañana 19:00",
+        "dentro de 3 días a las 18:00",
+        "lunes 8:30",
+    ],
+)
+def test_spanish_times_agree_with_dateparser_reading_spanish(spanish: str) -> None:
+    """dateparser's own Spanish, an independent reader, where it reads the phrase at all."""
+    import dateparser
+
+    local = WEDNESDAY.astimezone(CHICAGO).replace(tzinfo=None)
+    reference = dateparser.parse(
+        spanish, languages=["es"], settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": local}
+    )
+    assert reference is not None
+    ours = parse_when(spanish, CHICAGO, WEDNESDAY, language="es").astimezone(CHICAGO).replace(tzinfo=None)
+    assert ours == reference
+
+
+@pytest.mark.parametrize(
+    ("spanish", "english"),
+    [
+        ("el próximo martes a las 19:00", "next tuesday at 19:00"),
+        ("pasado mañana al mediodía", "2026-12-04 noon"),
+        ("hoy a las 8 de la noche", "today at 8pm"),
+        ("el viernes a las 9 de la mañana", "friday at 9am"),
+        ("jueves 7 de la tarde", "thursday 7pm"),
+        ("el 3 de enero a las 17:00", "jan 3 at 17:00"),
+        ("sábado a las 10", "saturday at 10"),
+        ("el tercer jueves del mes a las 18:00", "the third thursday of this month at 18:00"),
+        ("el último viernes del mes a las 17:00", "the last friday of this month at 17:00"),
+        ("miércoles 7 de la tarde", "wednesday 7pm"),
+        ("miercoles 19h", "wednesday 19h"),
+        ("esta noche a las 8", "tonight at 8"),
+        ("mañana por la mañana a las 9", "tomorrow morning at 9"),
+    ],
+)
+def test_spanish_times_mean_what_the_english_words_mean(spanish: str, english: str) -> None:
+    """Where dateparser's Spanish gives up (or reads "a las 10" as the 10th), the phrase means what
+    its English says, to the minute."""
+    assert parse_when(spanish, CHICAGO, WEDNESDAY, language="es") == parse_when(english, CHICAGO, WEDNESDAY)
+
+
+def test_english_still_reads_for_a_spanish_speaker_and_spanish_only_for_them() -> None:
+    assert parse_when("next tuesday 7pm", CHICAGO, WEDNESDAY, language="es") == parse_when(
+        "next tuesday 7pm", CHICAGO, WEDNESDAY
+    )
+    with pytest.raises(TimeProblem):
+        parse_when("martes 19:00", CHICAGO, WEDNESDAY, language="en")
