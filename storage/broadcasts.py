@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Acknowledgement, Broadcast, JoinCode, Member
+
+
+class MemberAddress(NamedTuple):
+    id: int
+    coalition_id: int
+    platform: str
+    workspace_id: str
+    user_id: str
+    role: str
+    sector: str | None
+    ballot_salt: str | None
 
 
 class BroadcastRepository:
@@ -59,6 +71,13 @@ class BroadcastRepository:
         )
         return result.first()
 
+    async def acknowledged_by(self, broadcast_id: int) -> set[int]:
+        """The ids of the members who acknowledged this broadcast."""
+        result = await self.session.exec(
+            select(Acknowledgement.member_id).where(Acknowledgement.broadcast_id == broadcast_id)
+        )
+        return {member_id for member_id in result.all() if member_id is not None}
+
     async def acknowledged(self, broadcast_ids: list[int], member_id: int) -> set[int]:
         """Which of these broadcasts the member acknowledged, in one query."""
         result = await self.session.exec(
@@ -77,6 +96,25 @@ class BroadcastRepository:
             .order_by(col(Acknowledgement.acked_at))
         )
         return list(result.all())
+
+    async def addresses(self, coalition_id: int) -> list[MemberAddress]:
+        """What reaching every member takes (who, where, their role and sector), without loading
+        a whole row each: a reminder to 20,000 members reads 20,000 of these."""
+        result = await self.session.exec(
+            select(  # type: ignore[call-overload]
+                Member.id,
+                Member.coalition_id,
+                Member.platform,
+                Member.workspace_id,
+                Member.user_id,
+                Member.role,
+                Member.sector,
+                Member.ballot_salt,
+            )
+            .where(Member.coalition_id == coalition_id)
+            .order_by(col(Member.id))
+        )
+        return [MemberAddress(*row) for row in result.all()]
 
     async def members(self, coalition_id: int) -> list[Member]:
         result = await self.session.exec(

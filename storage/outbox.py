@@ -42,7 +42,10 @@ class OutboxRepository:
     async def add_many(self, rows: list[dict[str, object]]) -> int:
         """Many rows in one statement (a reminder to 20,000 members is one insert, not 20,000)."""
         if rows:
-            await self.session.exec(insert(OutboxMessage), params=rows)  # type: ignore[call-overload]
+            # The table's own INSERT (Core executemany), not the ORM's bulk path, which prepares
+            # each row as an object's state first: a third of the time at 20,000 rows.
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
+            await self.session.exec(insert(table), params=rows)  # type: ignore[call-overload]
         return len(rows)
 
     async def insert_edit(self, message: OutboxMessage) -> None:

@@ -247,9 +247,12 @@ class BroadcastService:
                 f"Members were reminded {timestamp(broadcast.last_nudge_at, 'R')}; you can remind them again "
                 f"{timestamp(broadcast.last_nudge_at + NUDGE_EVERY, 'R')}."
             )
-        acked = {a.member_id for a, _ in await self.repos.broadcasts.acknowledgements(broadcast.id)}
-        members = [m for m in await self.repos.broadcasts.members(broadcast.coalition_id) if m.id not in acked]
-        members = [m for m in members if m.id != broadcast.author_id]
+        acked = await self.repos.broadcasts.acknowledged_by(broadcast.id)
+        members = [
+            m
+            for m in await self.repos.broadcasts.addresses(broadcast.coalition_id)
+            if m.id not in acked and m.id != broadcast.author_id
+        ]
         author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
         original = self.message(broadcast, author or sender)
         reminder = Reply(

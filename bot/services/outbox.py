@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.replies import Reply, reply_to_dict
 from storage import Repositories
+from storage.broadcasts import MemberAddress
 from storage.models import Channel, Member, OutboxMessage
 from storage.outbox import SENDING
 
@@ -125,10 +127,10 @@ class Outbox:
 
     async def to_members(
         self,
-        members: list[Member],
+        members: Sequence[Member | MemberAddress],
         reply: Reply,
         *,
-        key: Callable[[Member], str],
+        key: Callable[[Any], str],
         source: str = "",
         source_id: int | None = None,
     ) -> int:

@@ -38,6 +38,7 @@ from bot.services.surveys import (
 from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
 from storage import Repositories
+from storage.broadcasts import MemberAddress
 from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
@@ -196,7 +197,7 @@ class PollService:
             self._keys[poll.id] = unwrap(wrapped, self.secret, poll.id) if wrapped else None
         return self._keys[poll.id]
 
-    async def voter_key(self, poll: Poll, member: Member) -> str:
+    async def voter_key(self, poll: Poll, member: Member | MemberAddress) -> str:
         if poll.anonymous:
             keys = await self.keys_of(poll)
             if keys is not None:
@@ -208,7 +209,7 @@ class PollService:
         keys = await self.keys_of(poll)
         return parse_choices(keys.open(stored) if keys is not None else stored)
 
-    def is_eligible(self, poll: Poll, member: Member) -> bool:
+    def is_eligible(self, poll: Poll, member: Member | MemberAddress) -> bool:
         wanted = set(poll.eligible)
         if not wanted:
             return True
@@ -330,6 +331,14 @@ class PollService:
         self._rebuilt[poll_id] = SealedTally.of(opened)
         return Counter(self._rebuilt[poll_id].groups)
 
+    async def _voters(self, poll: Poll) -> int:
+        """How many have voted: from this process's memory where it holds the poll (checked against
+        the ballots stored when a count is taken), else counted in the database."""
+        base = self._rebuilt.get(poll.id or 0) or self.tallies.get(poll.id or 0)
+        if base is not None:
+            return base.with_changes(self._votes.get(poll.id or 0, {}))[0]
+        return await self.repos.polls.ballot_count(poll.id or 0)
+
     def committed(self) -> None:
         """The transaction is committed: its votes, and any count rebuilt in it, are now the truth."""
         for poll_id, tally in self._rebuilt.items():
@@ -358,7 +367,7 @@ class PollService:
         """An open anonymous poll: take a new count to show once STEP new voters have come since
         the last one. True when the cards should be redrawn."""
         shown = json.loads(poll.shown_tally)["voters"] if poll.shown_tally else 0
-        if await self.repos.polls.ballot_count(poll.id or 0) - shown < STEP:
+        if await self._voters(poll) - shown < STEP:
             return False  # counted without opening a single ballot
         live = await self.results(poll)
         poll.shown_tally = json.dumps({"voters": live.voters, "counts": live.counts, "winners": live.winners})
@@ -459,7 +468,7 @@ class PollService:
         voted = await self.repos.polls.voter_keys(poll.id, survey=poll.kind == "survey")
         waiting = [
             m
-            for m in await self.repos.broadcasts.members(poll.coalition_id)
+            for m in await self.repos.broadcasts.addresses(poll.coalition_id)
             if m.role != Role.OBSERVER and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
         ]
         card = cards.ballot_card(poll)
