@@ -155,7 +155,7 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=100)
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     last_error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True))
 
 
 Index("ix_outbox_due", OutboxMessage.platform, OutboxMessage.status, OutboxMessage.not_before)

@@ -70,7 +70,12 @@ class OutboxRepository:
         up by its key or edit: a card of a poll still open or of a meeting still to come, and any
         message a kept edit refers to."""
         finished = col(OutboxMessage.status).in_([SENT, FAILED, CANCELLED])
-        old = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before
+        # A row is sent after it is made: created before `before` is implied, and its index keeps
+        # the daily pass to the rows old enough, not every row kept.
+        old = and_(
+            col(OutboxMessage.created_at) < before,
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+        )
         removed = await self.session.exec(  # type: ignore[call-overload]
             delete(OutboxMessage).where(finished, old, OutboxMessage.kind == "edit")
         )

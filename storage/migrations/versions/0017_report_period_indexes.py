@@ -1,4 +1,5 @@
-"""indexes on the times engagement reports read by period
+"""indexes on the times engagement reports read by period, and on when outbox rows were made
+(the daily pruning reads only the rows old enough)
 
 Revision ID: 0017
 Revises: 0016
@@ -19,9 +20,11 @@ def upgrade() -> None:
     op.create_index('ix_acknowledgements_acked_at', 'acknowledgements', ['acked_at'], unique=False)
     op.create_index('ix_ballots_cast_at', 'ballots', ['cast_at'], unique=False)
     op.create_index('ix_broadcasts_send_at', 'broadcasts', ['send_at'], unique=False)
+    op.create_index('ix_outbox_created_at', 'outbox', ['created_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outbox_created_at', table_name='outbox')
     op.drop_index('ix_broadcasts_send_at', table_name='broadcasts')
     op.drop_index('ix_ballots_cast_at', table_name='ballots')
     op.drop_index('ix_acknowledgements_acked_at', table_name='acknowledgements')
