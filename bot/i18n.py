@@ -83,6 +83,13 @@ def speaking(code: str | None) -> Iterator[None]:
         _current.reset(token)
 
 
+def language_name(code: str) -> str:
+    """A language's name in the language in force ("Spanish" to an English reader, "español" to a
+    Spanish one); LANGUAGES holds each name in itself, for choosing."""
+    names = {"en": _("English"), "es": _("Spanish")}
+    return names.get(code, code)
+
+
 def parse_language(text: str) -> str | None:
     """A language as a member names it ("es", "Español", "spanish", "es-419"); None if we do not speak it."""
     word = text.strip().lower()

@@ -50,6 +50,8 @@ class Actor:
     display_name: str
     is_platform_admin: bool = False
     timezone_hint: str | None = None
+    # The language the platform says the member uses ("es-ES", "es-419", "en-US"), when it says.
+    locale: str | None = None
     # False when only the event's own fields were at hand (a click from someone whose profile has
     # not been fetched): the name may be a handle, and is not used to rename a known member.
     profile_known: bool = True

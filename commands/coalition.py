@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import LANGUAGES, _, from_locale, language_name, parse_language, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
@@ -71,17 +72,103 @@ async def timezone(ctx: CommandContext) -> Reply:
     return Reply(f"Your time zone is now {zone}. Times you type are read in it.", private=True)
 
 
+def _languages() -> str:
+    return ", ".join(f"`{code}` ({name})" for code, name in LANGUAGES.items())
+
+
+def _language_source(ctx: CommandContext) -> str:
+    if ctx.member is not None and ctx.member.language:
+        return _("your choice")
+    if from_locale(ctx.actor.locale):
+        return _("from your app's settings")
+    return _("the coalition's default")
+
+
+async def language(ctx: CommandContext) -> Reply:
+    typed: str | None = ctx.args["language"]
+    default: str | None = ctx.args["default"]
+    if default is not None:
+        code = parse_language(default)
+        if code is None:
+            return error(
+                _("'{typed}' is not a language I speak. I speak: {languages}.").format(
+                    typed=user_text(default), languages=_languages()
+                ),
+                ctx.usage,
+            )
+        await ctx.services.coalitions.set_default_language(ctx.coalition, code)
+        return Reply(
+            _(
+                "The coalition's default language is now {name}: for members who chose none, and for "
+                "channels linked without a language."
+            ).format(name=language_name(code)),
+            private=True,
+        )
+    if typed is None:
+        current = ctx.services.coalitions.language_for(ctx.member, ctx.place.coalition, ctx.actor.locale)
+        return Reply(
+            _(
+                "I write to you in {name} ({source}). Change it with `/coalition language es` (or `en`); "
+                "`/coalition language auto` follows your app's settings again. I speak: {languages}."
+            ).format(name=language_name(current), source=_language_source(ctx), languages=_languages()),
+            private=True,
+        )
+    code = None if typed.strip().lower() == "auto" else parse_language(typed)
+    if code is None and typed.strip().lower() != "auto":
+        return error(
+            _("'{typed}' is not a language I speak. I speak: {languages}.").format(
+                typed=user_text(typed), languages=_languages()
+            ),
+            ctx.usage,
+        )
+    await ctx.services.coalitions.set_language(ctx.me, code)
+    chosen = ctx.services.coalitions.language_for(ctx.me, ctx.place.coalition, ctx.actor.locale)
+    with speaking(chosen):
+        return Reply(
+            _("Done: I will write to you in {name}. Times you type are read in it too.").format(
+                name=language_name(chosen)
+            ),
+            private=True,
+        )
+
+
 async def link(ctx: CommandContext) -> Reply:
     tags: list[str] = ctx.args["tags"] or []
+    typed: str | None = ctx.args["language"]
+    code = parse_language(typed) if typed else None
+    if typed and code is None:
+        return error(
+            _("'{typed}' is not a language I speak. I speak: {languages}.").format(
+                typed=user_text(typed), languages=_languages()
+            ),
+            ctx.usage,
+        )
+    said = []
     if ctx.channel is not None:
-        if not tags:
-            return error("This channel is already linked. Add tags with `/coalition link --tags residents,youth`.")
-        await ctx.services.coalitions.retag(ctx.channel, tags)
-        return Reply(f"This channel's tags are now: {user_text(', '.join(tags))}.")
+        if not tags and code is None:
+            return error(
+                _(
+                    "This channel is already linked. Add tags with `/coalition link --tags residents,youth`, "
+                    "or set its language with `/coalition link --language es`."
+                )
+            )
+        if tags:
+            await ctx.services.coalitions.retag(ctx.channel, tags)
+            said.append(_("This channel's tags are now: {tags}.").format(tags=user_text(", ".join(tags))))
+        if code is not None:
+            await ctx.services.coalitions.set_channel_language(ctx.channel, code)
+            said.append(_("The coalition writes here in {name}.").format(name=language_name(code)))
+        return Reply(" ".join(said))
     assert ctx.place.space is not None
-    await ctx.services.coalitions.link(ctx.place.space, ctx.where, tags)
-    tag_note = f" with tags {user_text(', '.join(tags))}" if tags else ""
-    return Reply(f"This channel is now linked to **{user_text(ctx.coalition.name)}**{tag_note}.{access_warning(ctx)}")
+    channel = await ctx.services.coalitions.link(ctx.place.space, ctx.where, tags)
+    if code is not None:
+        await ctx.services.coalitions.set_channel_language(channel, code)
+    said = [_("This channel is now linked to **{name}**.").format(name=user_text(ctx.coalition.name))]
+    if tags:
+        said.append(_("Its tags: {tags}.").format(tags=user_text(", ".join(tags))))
+    if code is not None:
+        said.append(_("The coalition writes here in {name}.").format(name=language_name(code)))
+    return Reply(" ".join(said) + access_warning(ctx))
 
 
 def access_warning(ctx: CommandContext) -> str:
@@ -216,11 +303,36 @@ COALITION = CommandSpec(
             name="link",
             checks_access=True,
             description="Link this channel to the coalition, optionally with tags",
-            options=(OptionSpec("tags", OptionType.TAGS, "tags for this channel"),),
+            options=(
+                OptionSpec("tags", OptionType.TAGS, "tags for this channel"),
+                OptionSpec(
+                    "language", OptionType.STRING, "the language of the coalition's messages here", max_length=20
+                ),
+            ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=link,
-            examples=("/coalition link", "/coalition link --tags residents,youth"),
+            examples=("/coalition link", "/coalition link --tags residents,youth", "/coalition link --language es"),
+        ),
+        CommandSpec(
+            name="language",
+            description="Show or choose the language the bot writes to you in (and reads your times in)",
+            options=(
+                OptionSpec(
+                    "language", OptionType.STRING, "en, es, or auto (your app's)", positional=True, max_length=20
+                ),
+                OptionSpec(
+                    "default",
+                    OptionType.STRING,
+                    "coordinators: the coalition's default language",
+                    max_length=20,
+                    coordinators_only=True,
+                ),
+            ),
+            permission=Permission.MEMBER,
+            scope=Scope.COALITION,
+            handler=language,
+            examples=("/coalition language es", "/coalition language auto", "/coalition language --default es"),
         ),
         CommandSpec(
             name="unlink",

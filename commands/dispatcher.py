@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot import markup
 from bot.app import App
+from bot.i18n import speaking
 from bot.logs import new_request_id, request_id
 from bot.permissions import WHO, Permission, Role, allows
 from bot.platform import Platform
@@ -364,14 +365,16 @@ class Dispatcher:
         if place.coalition is not None:
             member = await services.coalitions.member_for(place.coalition, actor)
         zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
-        try:
-            return await prepare(services, place, member, zone)
-        except UsageError as exc:
-            return error(exc.message, exc.usage)
-        except CommandError as exc:
-            return error(exc.message)
-        except Problem as exc:  # a service's "cannot be done", in plain words for the member
-            return error(str(exc))
+        # Everything said to this member, and every time they type, in their language.
+        with speaking(services.coalitions.language_for(member, place.coalition, actor.locale)):
+            try:
+                return await prepare(services, place, member, zone)
+            except UsageError as exc:
+                return error(exc.message, exc.usage)
+            except CommandError as exc:
+                return error(exc.message)
+            except Problem as exc:  # a service's "cannot be done", in plain words for the member
+                return error(str(exc))
 
     # Group commit ---------------------------------------------------------------------------
     #

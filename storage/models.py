@@ -56,6 +56,8 @@ class Coalition(SQLModel, table=True):
     wanted_sectors: list[str] = Field(
         default_factory=lambda: list(DEFAULT_WANTED), sa_column=_list_column(DEFAULT_WANTED)
     )
+    # The language of members who chose none (and whose platform names none), and of channels.
+    language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -89,6 +91,7 @@ class Channel(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     digest_weekday: int | None = None  # weekly digest: 0 Monday .. 6 Sunday; None: off
+    language: str | None = Field(default=None, max_length=8)  # its messages' language; None: the coalition's
     digest_hour: int = 9  # in the coalition's time zone
     digest_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
@@ -118,6 +121,8 @@ class Member(SQLModel, table=True):
     ballot_salt: str | None = Field(default=None, max_length=32)
     # The member's calendar feed address is derived from this; raising it revokes the old one.
     feed_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The language the member chose (`/coalition language`); None: their platform's, else the coalition's.
+    language: str | None = Field(default=None, max_length=8)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 

@@ -56,6 +56,10 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/coalition role @admin member"),
     ),
     ("coalition", "audit"): (("admin", "general", "/coalition audit"), ("maria", "general", "/coalition audit")),
+    ("coalition", "language"): (
+        ("maria", "general", "/coalition language es"),
+        ("maria", "general", "/coalition language klingon"),
+    ),
     ("coalition", "doctor"): (("admin", "general", "/coalition doctor"), ("maria", "general", "/coalition doctor")),
     ("coalition", "my-data"): (
         ("maria", "general", "/coalition my-data"),
@@ -507,6 +511,7 @@ RESTRICTED_PROBES = {  # an option or value help says is for coordinators, given
     ("coalition", "profile"): "/coalition profile --member @viewer --sector resident",
     ("coalition", "sectors"): "/coalition sectors --set resident,youth",
     ("coalition", "digest"): "/coalition digest off",
+    ("coalition", "language"): "/coalition language --default es",
     ("meeting", "reminders"): "/meeting reminders --nudge 24h",
     ("meeting", "feed"): "/meeting feed --public",
 }

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import from_locale
 from bot.permissions import Role
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, UserRef
@@ -248,6 +250,34 @@ class CoalitionService:
     async def set_timezone(self, member: Member, zone: str | None) -> Member:
         member.timezone = zone
         return await self.repos.members.save(member)
+
+    async def set_language(self, member: Member, language: str | None) -> Member:
+        """The member's own language; None: their platform's, else the coalition's."""
+        member.language = language
+        return await self.repos.members.save(member)
+
+    async def set_default_language(self, coalition: Coalition, language: str) -> Coalition:
+        coalition.language = language
+        return await self.repos.coalitions.save(coalition)
+
+    async def set_channel_language(self, channel: Channel, language: str | None) -> Channel:
+        channel.language = language
+        return await self.repos.coalitions.save_channel(channel)
+
+    @staticmethod
+    def language_for(member: Member | None, coalition: Coalition | None, locale: str | None = None) -> str:
+        """The language a member reads: their choice, else their platform's (if the bot speaks
+        it), else the coalition's."""
+        return (
+            (member.language if member else None)
+            or from_locale(locale)
+            or (coalition.language if coalition else None)
+            or DEFAULT_LANGUAGE
+        )
+
+    @staticmethod
+    def channel_language(channel: Channel | None, coalition: Coalition) -> str:
+        return (channel.language if channel else None) or coalition.language or DEFAULT_LANGUAGE
 
     def zone_for(self, member: Member | None, coalition: Coalition | None, hint: str | None = None) -> ZoneInfo:
         """The member's own zone, else what their platform profile says, else the coalition's."""

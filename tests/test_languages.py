@@ -1,0 +1,127 @@
+"""Languages (issue 19): the catalogs are complete and faithful to the code, members choose their
+language, and each member reads replies in their own while others in the channel read theirs."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import LANGUAGES, LOCALES, from_locale, parse_language
+from bot.refs import Actor, UserRef
+from tests.harness import shown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def extracted() -> set[str]:
+    """Every text the code hands to `_()` or `ngettext()`, found as `pybabel extract` finds them."""
+    found: set[str] = set()
+    for package in ("bot", "commands", "adapters"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, method_map=[("**.py", "python")]
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def catalog(language: str):  # type: ignore[no-untyped-def]
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
+def test_every_text_in_the_code_is_translated_with_the_same_placeholders(language: str) -> None:
+    messages = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog(language) if m.id}
+    missing = sorted(extracted() - set(messages))
+    assert missing == [], f"not in the {language} catalog (run pybabel extract and update): {missing}"
+    for msgid, message in messages.items():
+        assert not message.fuzzy, f"{language}: a fuzzy (unchecked) translation of {msgid!r}"
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(forms), f"{language}: no translation of {msgid!r}"
+        wanted = placeholders(msgid if isinstance(message.id, str) else message.id[1])
+        for form in forms:
+            assert placeholders(form) == wanted, f"{language}: {form!r} has other placeholders than {msgid!r}"
+
+
+def test_the_template_is_up_to_date() -> None:
+    with (LOCALES / "messages.pot").open("rb") as pot:
+        template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}
+    assert template == extracted(), "run `pybabel extract` (README, Languages) after changing a text"
+
+
+def test_translated_texts_are_filled_after_lookup_not_before() -> None:
+    """`_(f"...{x}")` would look up a text that is never in the catalog: placeholders are named and
+    filled after the lookup."""
+    pattern = re.compile(r"\b(?:_|ngettext)\(\s*f[\"']")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for package in ("bot", "commands", "adapters")
+        for path in (ROOT / package).rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("es", "es"), ("Español", "es"), ("spanish", "es"), ("es-419", "es"), ("EN", "en"), ("inglés", "en")],
+)
+def test_languages_as_members_name_them(typed: str, code: str) -> None:
+    assert parse_language(typed) == code
+
+
+def test_platform_locales() -> None:
+    assert from_locale("es-ES") == from_locale("es-419") == "es"
+    assert from_locale("en-US") == "en"
+    assert from_locale("vi") is None and from_locale(None) is None
+
+
+async def test_each_member_reads_replies_in_their_own_language(bot) -> None:
+    maria = shown(await bot.run("/coalition language español", as_="maria"))
+    assert "Listo: le escribiré en español" in maria
+    assert "Le escribo en español (su elección)" in shown(await bot.run("/coalition language", as_="maria"))
+    # Dana, in the same channel, still reads English.
+    assert "I write to you in English (the coalition's default)" in shown(await bot.run("/coalition language"))
+    refused = await bot.run("/coalition language klingon", as_="maria")
+    assert refused.error and "No hablo «klingon»" in shown(refused) and "`es` (Español)" in shown(refused)
+    assert "Done: I will write to you in English" in shown(await bot.run("/coalition language auto", as_="maria"))
+
+
+async def test_a_platform_locale_is_followed_until_a_member_chooses(bot) -> None:
+    actor = Actor(UserRef("console", "local", "lucia"), "Lucía", locale="es-419")
+    reply = await bot.dispatcher.run_text("/coalition language", actor, bot.where("general"))
+    assert "Le escribo en español (según la configuración de su aplicación)" in shown(reply)
+    await bot.dispatcher.run_text("/coalition language en", actor, bot.where("general"))
+    reply = await bot.dispatcher.run_text("/coalition language", actor, bot.where("general"))
+    assert "I write to you in English (your choice)" in shown(reply)
+
+
+async def test_the_coalition_default_and_a_channels_language(bot) -> None:
+    refused = await bot.run("/coalition language --default es", as_="maria")
+    assert refused.error and "coordinators" in shown(refused)
+    assert "default language is now Spanish" in shown(await bot.run("/coalition language --default es"))
+    assert "Le escribo en español (el idioma predeterminado de la coalición)" in shown(
+        await bot.run("/coalition language", as_="newcomer")
+    )
+    linked = shown(await bot.run("/coalition link --language en", channel="town-hall"))
+    assert "now linked" in linked or "ahora está vinculado" in linked
+    assert "La coalición escribe aquí en inglés" in linked  # said to the coordinator, who reads Spanish now
+
+
+async def test_times_are_read_in_the_members_language(bot) -> None:
+    await bot.run("/coalition language es", as_="maria")
+    reply = await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="admin")
+    assert reply.error  # Dana reads English: "martes" is not a day to her
+    await bot.run("/coalition role maria coordinator")
+    reply = await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="maria")
+    assert not reply.error, shown(reply)
