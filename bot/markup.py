@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
+from bot import i18n
+
 USER_OPEN, USER_CLOSE = "\ue000", "\ue001"
 TS_OPEN, TS_CLOSE = "\ue002", "\ue003"
 MENTION_OPEN, MENTION_CLOSE = "\ue004", "\ue005"
@@ -37,6 +39,8 @@ TIME_STYLES = {
     "t": "%H:%M %Z",
     "R": "",  # relative ("in 3 hours"), rendered by the caller's clock
 }
+# The same styles in other languages, as CLDR skeletons: Babel puts the parts in the language's order.
+BABEL_SKELETONS = {"F": ("yMMMEd", "Hm"), "f": ("yMMMd", "Hm"), "D": ("yMMMd", ""), "t": ("", "Hm")}
 
 
 def user_text(text: str) -> str:
@@ -118,10 +122,26 @@ def format_time(when: datetime, zone: tzinfo, style: str = "F", now: datetime | 
         if now is not None:
             return relative(when, now)
         style = "f"
+    language = i18n.language()
+    if language != i18n.DEFAULT:
+        from babel.dates import format_skeleton
+
+        local = when.astimezone(zone)
+        day, clock = BABEL_SKELETONS[style]
+        parts = [format_skeleton(day, local, locale=language)] if day else []
+        if clock:
+            parts.append(f"{format_skeleton(clock, local, locale=language)} {local.strftime('%Z')}")
+        return ", ".join(parts)
     return when.astimezone(zone).strftime(TIME_STYLES[style])
 
 
 def relative(when: datetime, now: datetime) -> str:
+    if i18n.language() != i18n.DEFAULT:
+        from babel.dates import format_timedelta
+
+        if abs((when - now).total_seconds()) < 60:
+            return i18n._("just now")
+        return format_timedelta(when - now, add_direction=True, locale=i18n.language())
     seconds = (when - now).total_seconds()
     future = seconds >= 0
     minutes = round(abs(seconds) / 60)

@@ -89,6 +89,8 @@ class Reply:
     error: bool = False
     replace_original: bool = False
     attachments: tuple[Attachment, ...] = field(default=())
+    # The language it is written in (bot.i18n), for what the platform renders itself (plain times).
+    language: str | None = None
 
     @property
     def buttons(self) -> list[Button]:
@@ -144,6 +146,7 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
         "text": reply.text,
         "blocks": [_block_to_dict(b) for b in reply.blocks],
         "private": reply.private,
+        **({"language": reply.language} if reply.language else {}),
     }
 
 
@@ -152,6 +155,7 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
         text=data["text"],
         blocks=tuple(_block_from_dict(b) for b in data.get("blocks", [])),
         private=bool(data.get("private", False)),
+        language=data.get("language"),
     )
 
 

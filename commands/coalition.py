@@ -300,21 +300,6 @@ COALITION = CommandSpec(
             examples=("/coalition timezone", "/coalition timezone America/Chicago"),
         ),
         CommandSpec(
-            name="link",
-            checks_access=True,
-            description="Link this channel to the coalition, optionally with tags",
-            options=(
-                OptionSpec("tags", OptionType.TAGS, "tags for this channel"),
-                OptionSpec(
-                    "language", OptionType.STRING, "the language of the coalition's messages here", max_length=20
-                ),
-            ),
-            permission=Permission.COORDINATOR,
-            scope=Scope.COALITION,
-            handler=link,
-            examples=("/coalition link", "/coalition link --tags residents,youth", "/coalition link --language es"),
-        ),
-        CommandSpec(
             name="language",
             description="Show or choose the language the bot writes to you in (and reads your times in)",
             options=(
@@ -333,6 +318,21 @@ COALITION = CommandSpec(
             scope=Scope.COALITION,
             handler=language,
             examples=("/coalition language es", "/coalition language auto", "/coalition language --default es"),
+        ),
+        CommandSpec(
+            name="link",
+            checks_access=True,
+            description="Link this channel to the coalition, optionally with tags",
+            options=(
+                OptionSpec("tags", OptionType.TAGS, "tags for this channel"),
+                OptionSpec(
+                    "language", OptionType.STRING, "the language of the coalition's messages here", max_length=20
+                ),
+            ),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=link,
+            examples=("/coalition link", "/coalition link --tags residents,youth", "/coalition link --language es"),
         ),
         CommandSpec(
             name="unlink",

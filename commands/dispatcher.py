@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -366,15 +366,17 @@ class Dispatcher:
             member = await services.coalitions.member_for(place.coalition, actor)
         zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
         # Everything said to this member, and every time they type, in their language.
-        with speaking(services.coalitions.language_for(member, place.coalition, actor.locale)):
+        language = services.coalitions.language_for(member, place.coalition, actor.locale)
+        with speaking(language):
             try:
-                return await prepare(services, place, member, zone)
+                reply = await prepare(services, place, member, zone)
             except UsageError as exc:
-                return error(exc.message, exc.usage)
+                reply = error(exc.message, exc.usage)
             except CommandError as exc:
-                return error(exc.message)
+                reply = error(exc.message)
             except Problem as exc:  # a service's "cannot be done", in plain words for the member
-                return error(str(exc))
+                reply = error(str(exc))
+        return reply if reply.language else replace(reply, language=language)
 
     # Group commit ---------------------------------------------------------------------------
     #

@@ -160,7 +160,7 @@ def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> No
     assert "admin@#general> /coalition help" in done.stdout
     assert "[1] Help: /broadcast  [2] Help: /coalition  [3] Help: /meeting" in done.stdout
     assert "⚠️ '/coalition' has no subcommand 'nope'." in done.stdout
-    assert "Usage: `/coalition help|setup|whoami|timezone|link|unlink|invite|join|channels|" in done.stdout
+    assert "Usage: `/coalition help|setup|whoami|timezone|language|link|unlink|invite|join|channels|" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -104,7 +104,7 @@ async def test_usage_errors_are_private_and_show_usage(bot: Harness) -> None:
     reply = await bot.run("/coalition link --tagz x")
     assert reply.error and reply.private
     assert "Did you mean '--tags'?" in shown(reply)
-    assert "Usage: `/coalition link [--tags TAGS]`" in shown(reply)
+    assert "Usage: `/coalition link [--tags TAGS] [--language LANGUAGE]`" in shown(reply)
 
 
 async def test_an_error_reply_writes_nothing(dispatcher: Dispatcher) -> None:

@@ -29,7 +29,7 @@ def test_help_is_generated_from_the_registry() -> None:
         assert f"/{' '.join(path)}" in text
         assert spec.description in text
     one = detail(reg, ("coalition", "link")).text
-    assert "Usage: `/coalition link [--tags TAGS]`" in one
+    assert "Usage: `/coalition link [--tags TAGS] [--language LANGUAGE]`" in one
     assert "Who can use it: coordinators." in one
     assert detail(reg, ("coalition", "nothing")).error
 

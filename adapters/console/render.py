@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import markup
+from bot.i18n import speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
 
 
@@ -51,7 +52,13 @@ def clickables(reply: Reply) -> list[Clickable]:
 
 
 def body(reply: Reply, zone: ZoneInfo, now: datetime) -> str:
-    """The message as a member reads it: blocks when there are any, else the text."""
+    """The message as a member reads it: blocks when there are any, else the text; times in the
+    reply's language."""
+    with speaking(reply.language):
+        return _body(reply, zone, now)
+
+
+def _body(reply: Reply, zone: ZoneInfo, now: datetime) -> str:
     if not reply.blocks:
         return markup.plain(reply.text, zone, now)
     parts: list[str] = []
