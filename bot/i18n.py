@@ -64,6 +64,12 @@ def _(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks a text to translate where it is shown, not where it is declared (a command's
+    description, made once at import, shown to each member in their language)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form for `n` ("1 voter", "3 voters") in the language in force."""
     return translations(_current.get()).ngettext(singular, plural, n)

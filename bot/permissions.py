@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.i18n import N_, _
+
 
 class Role(StrEnum):
     COORDINATOR = "coordinator"
@@ -30,14 +32,20 @@ _ALLOWED = {
 }
 
 WHO = {
-    Permission.ANYONE: "anyone",
-    Permission.ADMIN: "admins of this workspace or server (Slack: workspace admins and owners; Discord: members with "
-    "Manage Server)",
-    Permission.CREATOR: "the member who created it or a coordinator",
-    Permission.MEMBER: "members of the coalition",
-    Permission.PARTICIPANT: "members and coordinators (observers can read but not take part)",
-    Permission.COORDINATOR: "coordinators",
+    Permission.ANYONE: N_("anyone"),
+    Permission.ADMIN: N_(
+        "admins of this workspace or server (Slack: workspace admins and owners; Discord: members with Manage Server)"
+    ),
+    Permission.CREATOR: N_("the member who created it or a coordinator"),
+    Permission.MEMBER: N_("members of the coalition"),
+    Permission.PARTICIPANT: N_("members and coordinators (observers can read but not take part)"),
+    Permission.COORDINATOR: N_("coordinators"),
 }
+
+
+def who(permission: Permission) -> str:
+    """Who may use something, in the reader's language ("coordinators", "coordinadores")."""
+    return _(WHO[permission])
 
 
 def allows(role: str, permission: Permission) -> bool:

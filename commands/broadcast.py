@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.i18n import N_
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
@@ -157,21 +158,33 @@ async def complete_broadcast(ctx: CommandContext, typed: str) -> list[tuple[str,
 
 
 _ID = OptionSpec(
-    "id", OptionType.INT, "the broadcast's number", required=True, positional=True, min_value=1, complete="broadcast"
+    "id",
+    OptionType.INT,
+    N_("the broadcast's number"),
+    required=True,
+    positional=True,
+    min_value=1,
+    complete="broadcast",
 )
 
 BROADCAST = CommandSpec(
     name="broadcast",
-    description="Send an update to every linked channel, and see who has read it",
+    description=N_("Send an update to every linked channel, and see who has read it"),
     subcommands=(
         CommandSpec(
             name="send",
-            description="Send an update to all linked channels, or the tagged ones",
+            description=N_("Send an update to all linked channels, or the tagged ones"),
             options=(
-                OptionSpec("text", OptionType.TEXT, "the update", required=True, positional=True, max_length=MAX_TEXT),
-                OptionSpec("to", OptionType.TAGS, "only the channels with these tags (default: every linked channel)"),
-                OptionSpec("at", OptionType.DATETIME, "send later, at this time"),
-                OptionSpec("ack", OptionType.BOOL, "ask members to acknowledge (on unless turned off)", default=True),
+                OptionSpec(
+                    "text", OptionType.TEXT, N_("the update"), required=True, positional=True, max_length=MAX_TEXT
+                ),
+                OptionSpec(
+                    "to", OptionType.TAGS, N_("only the channels with these tags (default: every linked channel)")
+                ),
+                OptionSpec("at", OptionType.DATETIME, N_("send later, at this time")),
+                OptionSpec(
+                    "ack", OptionType.BOOL, N_("ask members to acknowledge (on unless turned off)"), default=True
+                ),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
@@ -186,14 +199,14 @@ BROADCAST = CommandSpec(
         ),
         CommandSpec(
             name="list",
-            description="Recent broadcasts with deliveries and acknowledgements",
+            description=N_("Recent broadcasts with deliveries and acknowledgements"),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=list_broadcasts,
         ),
         CommandSpec(
             name="status",
-            description="Per channel: delivered, pending or failed; who acknowledged",
+            description=N_("Per channel: delivered, pending or failed; who acknowledged"),
             options=(_ID,),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
@@ -203,7 +216,7 @@ BROADCAST = CommandSpec(
         ),
         CommandSpec(
             name="cancel",
-            description="Withdraw a broadcast that has not gone out yet",
+            description=N_("Withdraw a broadcast that has not gone out yet"),
             options=(_ID,),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
@@ -211,7 +224,7 @@ BROADCAST = CommandSpec(
         ),
         CommandSpec(
             name="nudge",
-            description="Privately remind members who have not acknowledged",
+            description=N_("Privately remind members who have not acknowledged"),
             options=(_ID,),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import LANGUAGES, _, from_locale, language_name, parse_language, speaking
+from bot.i18n import LANGUAGES, N_, _, from_locale, language_name, parse_language, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
@@ -241,17 +241,17 @@ async def doctor(ctx: CommandContext) -> Reply:
 
 COALITION = CommandSpec(
     name="coalition",
-    description="Set up the coalition, link channels, get help",
+    description=N_("Set up the coalition, link channels, get help"),
     default_subcommand="help",
     subcommands=(
         CommandSpec(
             name="help",
-            description="What the bot can do, or the details of one command",
+            description=N_("What the bot can do, or the details of one command"),
             options=(
                 OptionSpec(
                     "topic",
                     OptionType.STRING,
-                    "a command, e.g. poll create",
+                    N_("a command, e.g. poll create"),
                     positional=True,
                     multiple=True,
                     max_length=40,
@@ -266,12 +266,12 @@ COALITION = CommandSpec(
         CommandSpec(
             name="setup",
             checks_access=True,
-            description="Start a coalition in this workspace or server (admins)",
+            description=N_("Start a coalition in this workspace or server (admins)"),
             options=(
                 OptionSpec(
                     "name",
                     OptionType.STRING,
-                    "the coalition's name",
+                    N_("the coalition's name"),
                     required=True,
                     positional=True,
                     max_length=80,
@@ -285,15 +285,15 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="whoami",
-            description="Your role, your time zone and this channel's link",
+            description=N_("Your role, your time zone and this channel's link"),
             permission=Permission.ANYONE,
             scope=Scope.ANYWHERE,
             handler=whoami,
         ),
         CommandSpec(
             name="timezone",
-            description="Show or set the time zone your times are read and shown in",
-            options=(OptionSpec("zone", OptionType.TIMEZONE, "your time zone", positional=True),),
+            description=N_("Show or set the time zone your times are read and shown in"),
+            options=(OptionSpec("zone", OptionType.TIMEZONE, N_("your time zone"), positional=True),),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=timezone,
@@ -301,15 +301,15 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="language",
-            description="Show or choose the language the bot writes to you in (and reads your times in)",
+            description=N_("Show or choose the language the bot writes to you in (and reads your times in)"),
             options=(
                 OptionSpec(
-                    "language", OptionType.STRING, "en, es, or auto (your app's)", positional=True, max_length=20
+                    "language", OptionType.STRING, N_("en, es, or auto (your app's)"), positional=True, max_length=20
                 ),
                 OptionSpec(
                     "default",
                     OptionType.STRING,
-                    "coordinators: the coalition's default language",
+                    N_("coordinators: the coalition's default language"),
                     max_length=20,
                     coordinators_only=True,
                 ),
@@ -322,11 +322,11 @@ COALITION = CommandSpec(
         CommandSpec(
             name="link",
             checks_access=True,
-            description="Link this channel to the coalition, optionally with tags",
+            description=N_("Link this channel to the coalition, optionally with tags"),
             options=(
-                OptionSpec("tags", OptionType.TAGS, "tags for this channel"),
+                OptionSpec("tags", OptionType.TAGS, N_("tags for this channel")),
                 OptionSpec(
-                    "language", OptionType.STRING, "the language of the coalition's messages here", max_length=20
+                    "language", OptionType.STRING, N_("the language of the coalition's messages here"), max_length=20
                 ),
             ),
             permission=Permission.COORDINATOR,
@@ -336,14 +336,14 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="unlink",
-            description="Stop the coalition's messages in this channel",
+            description=N_("Stop the coalition's messages in this channel"),
             permission=Permission.COORDINATOR,
             scope=Scope.CHANNEL,
             handler=unlink,
         ),
         CommandSpec(
             name="invite",
-            description="A one-time code for another workspace or server to join",
+            description=N_("A one-time code for another workspace or server to join"),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=invite,
@@ -351,9 +351,11 @@ COALITION = CommandSpec(
         CommandSpec(
             name="join",
             checks_access=True,
-            description="Join this workspace or server to a coalition with a code (admins)",
+            description=N_("Join this workspace or server to a coalition with a code (admins)"),
             options=(
-                OptionSpec("code", OptionType.STRING, "the join code", required=True, positional=True, max_length=20),
+                OptionSpec(
+                    "code", OptionType.STRING, N_("the join code"), required=True, positional=True, max_length=20
+                ),
             ),
             permission=Permission.ADMIN,
             scope=Scope.ANYWHERE,
@@ -363,14 +365,14 @@ COALITION = CommandSpec(
         ),
         CommandSpec(
             name="channels",
-            description="List the channels linked to the coalition, on every platform",
+            description=N_("List the channels linked to the coalition, on every platform"),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=channels,
         ),
         CommandSpec(
             name="doctor",
-            description="What stops the bot from reaching this coalition's channels, and how to fix it",
+            description=N_("What stops the bot from reaching this coalition's channels, and how to fix it"),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=doctor,

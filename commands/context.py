@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.permissions import WHO, Permission, Role
+from bot.i18n import _
+from bot.permissions import Permission, Role, who
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.services import Services
 from bot.services.coalitions import Place
@@ -45,7 +46,7 @@ class _Common:
     def require_creator(self, created_by: int | None, doing: str) -> None:
         """Commands declared Permission.CREATOR: only whoever created the thing, or a coordinator."""
         if self.me.role != Role.COORDINATOR and (created_by is None or created_by != self.me.id):
-            raise CommandError(f"Only {WHO[Permission.CREATOR]} can {doing}.")
+            raise CommandError(_("Only {who} can {doing}.").format(who=who(Permission.CREATOR), doing=doing))
 
 
 @dataclass

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from bot import markup
 from bot.app import App
-from bot.i18n import speaking
+from bot.i18n import _, speaking
 from bot.logs import new_request_id, request_id
-from bot.permissions import WHO, Permission, Role, allows
+from bot.permissions import Permission, Role, allows, who
 from bot.platform import Platform
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, MessageRef
@@ -164,7 +164,7 @@ class Dispatcher:
             if routed is None:
                 return error("That button no longer does anything; the message it belongs to is out of date.")
             spec, params = routed
-            refusal = self._refusal(spec.scope, spec.permission, place, member, where, "that button")
+            refusal = self._refusal(spec.scope, spec.permission, place, member, where, _("that button"))
             if refusal is not None:
                 return refusal
             ctx = self._context(
@@ -195,7 +195,7 @@ class Dispatcher:
         """The member's home view; set-up guidance where there is no coalition yet."""
 
         async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
-            refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, "the home view")
+            refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, _("the home view"))
             if refusal is not None:
                 return refusal
             ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=("home",), args={})
@@ -255,9 +255,11 @@ class Dispatcher:
         member: Member | None,
         zone: ZoneInfo,
     ) -> Reply:
-        refusal = self._refusal(spec.scope, spec.permission, place, member, where, f"/{' '.join(path)}")
+        refusal = self._refusal(spec.scope, spec.permission, place, member, where, "/" + " ".join(path))
         if refusal is None and spec.permission == Permission.ADMIN and not actor.is_platform_admin:
-            refusal = error(f"Only {WHO[Permission.ADMIN]} can use /{' '.join(path)}.")
+            refusal = error(
+                _("Only {who} can use {command}.").format(who=who(Permission.ADMIN), command="/" + " ".join(path))
+            )
         if refusal is None and member is not None and member.role != Role.COORDINATOR:
             refusal = _coordinator_options(spec, args)
         if refusal is not None:
@@ -265,7 +267,8 @@ class Dispatcher:
                 names = [c.display_name for c in await services.coalitions.coordinators(place.coalition)]
                 if names:
                     shown = ", ".join(markup.user_text(n) for n in names[:5])
-                    return error(f"{refusal.text.removeprefix('⚠️ ')} Coordinators here: {shown}.")
+                    here = _("Coordinators here: {names}.").format(names=shown)
+                    return error(f"{refusal.text.removeprefix('⚠️ ')} {here}")
             return refusal
         assert spec.handler is not None
         kind = "/" + " ".join(path)
@@ -307,21 +310,26 @@ class Dispatcher:
         if scope != Scope.ANYWHERE and place.coalition is None:
             space = self._platform(where).space
             return error(
-                f"This {space} isn't part of a coalition yet. An admin can start one here with "
-                '`/coalition setup "Coalition name"`, or join an existing one with `/coalition join CODE` '
-                "(a coordinator gets the code with `/coalition invite`). `/coalition help` shows what the bot does."
+                _(
+                    "This {space} isn't part of a coalition yet. An admin can start one here with "
+                    '`/coalition setup "Coalition name"`, or join an existing one with `/coalition join CODE` '
+                    "(a coordinator gets the code with `/coalition invite`). `/coalition help` shows what the bot "
+                    "does."
+                ).format(space=_(space))
             )
         if scope == Scope.CHANNEL and not place.linked:
             assert place.coalition is not None
             return error(
-                f"This channel isn't linked to {markup.user_text(place.coalition.name)} yet, so {what} "
-                "can't be used here. A coordinator can link it with `/coalition link`."
+                _(
+                    "This channel isn't linked to {coalition} yet, so {what} can't be used here. A coordinator can "
+                    "link it with `/coalition link`."
+                ).format(coalition=markup.user_text(place.coalition.name), what=what)
             )
         if member is not None and not allows(member.role, permission):
-            extra = ""
+            said = _("Only {who} can use {command}.").format(who=who(permission), command=what)
             if member.role == Role.OBSERVER and permission == Permission.PARTICIPANT:
-                extra = " You are an observer: you can read along but not vote or RSVP."
-            return error(f"Only {WHO[permission]} can use {what}.{extra}")
+                said += " " + _("You are an observer: you can read along but not vote or RSVP.")
+            return error(said)
         return None
 
     async def _in_transaction(

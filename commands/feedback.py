@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_
 from bot.permissions import Permission
 from bot.replies import Reply
 from bot.services.feedback import LIMIT
@@ -25,10 +26,10 @@ async def feedback(ctx: CommandContext) -> Reply:
 # time of sending. The feedback service keeps its own count under a keyed hash instead.
 FEEDBACK = CommandSpec(
     name="feedback",
-    description="Tell the coordinators something anonymously",
+    description=N_("Tell the coordinators something anonymously"),
     options=(
         OptionSpec(
-            "text", OptionType.TEXT, "what you want to say", required=True, positional=True, max_length=MAX_FEEDBACK
+            "text", OptionType.TEXT, N_("what you want to say"), required=True, positional=True, max_length=MAX_FEEDBACK
         ),
     ),
     permission=Permission.MEMBER,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.i18n import N_
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.refs import UserRef
@@ -107,13 +108,13 @@ async def forget_cancelled(ctx: ActionContext) -> Reply:
 
 ROLE = CommandSpec(
     name="role",
-    description="Make a member a coordinator, member or observer",
+    description=N_("Make a member a coordinator, member or observer"),
     options=(
-        OptionSpec("member", OptionType.USER, "the member", required=True, positional=True),
+        OptionSpec("member", OptionType.USER, N_("the member"), required=True, positional=True),
         OptionSpec(
             "role",
             OptionType.CHOICE,
-            "their role",
+            N_("their role"),
             required=True,
             positional=True,
             choices=tuple(role.value for role in Role),
@@ -126,10 +127,10 @@ ROLE = CommandSpec(
 )
 AUDIT = CommandSpec(
     name="audit",
-    description="Coordinator actions: who did what, when (optionally as CSV)",
+    description=N_("Coordinator actions: who did what, when (optionally as CSV)"),
     options=(
-        OptionSpec("since", OptionType.DURATION, "how far back (default 30d)", max_value=366 * 86400),
-        OptionSpec("csv", OptionType.BOOL, "also as a CSV file", default=False),
+        OptionSpec("since", OptionType.DURATION, N_("how far back (default 30d)"), max_value=366 * 86400),
+        OptionSpec("csv", OptionType.BOOL, N_("also as a CSV file"), default=False),
     ),
     permission=Permission.COORDINATOR,
     scope=Scope.COALITION,
@@ -139,14 +140,14 @@ AUDIT = CommandSpec(
 )
 MY_DATA = CommandSpec(
     name="my-data",
-    description="Everything the bot holds about you, sent privately as JSON",
+    description=N_("Everything the bot holds about you, sent privately as JSON"),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=my_data,
 )
 FORGET_ME = CommandSpec(
     name="forget-me",
-    description="Erase everything the bot holds about you (asks first)",
+    description=N_("Erase everything the bot holds about you (asks first)"),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=forget_me,

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.permissions import WHO, Permission
+from bot.i18n import N_, _, ngettext
+from bot.permissions import Permission, who
 from bot.replies import Actions, Block, Button, Context, Divider, Reply, Section, action_id, error
+from bot.services.meetings import REMINDER_GRACE
 from bot.times import DURATION_EXAMPLES
 from commands.context import ActionContext, CommandContext
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
 
+# The placeholders a command's notes may hold, filled after their translation.
+GRACE_HOURS = int(REMINDER_GRACE.total_seconds() // 3600)
+
 TYPE_HINTS = {
-    OptionType.DURATION: f"a duration like {DURATION_EXAMPLES}",
-    OptionType.DATETIME: 'a time like "next tuesday 7pm", read in your time zone',
-    OptionType.DATE: 'a day like "2026-12-15", "dec 15" or "tuesday"',
-    OptionType.USER: "a member, typed as @name",
-    OptionType.CHANNEL: "a channel, typed as #name",
-    OptionType.TIMEZONE: "a time zone like Europe/Berlin",
-    OptionType.TAGS: "comma-separated tags like residents,youth",
+    OptionType.DURATION: N_("a duration like {examples}"),
+    OptionType.DATETIME: N_('a time like "next tuesday 7pm", read in your time zone'),
+    OptionType.DATE: N_('a day like "2026-12-15", "dec 15" or "tuesday"'),
+    OptionType.USER: N_("a member, typed as @name"),
+    OptionType.CHANNEL: N_("a channel, typed as #name"),
+    OptionType.TIMEZONE: N_("a time zone like Europe/Berlin"),
+    OptionType.TAGS: N_("comma-separated tags like residents,youth"),
 }
 
 
 def overview(registry: Registry) -> Reply:
-    lines = ["**coalition-bot**: meetings, polls and broadcasts for the whole coalition.", ""]
+    lines = [_("**coalition-bot**: meetings, polls and broadcasts for the whole coalition."), ""]
     for spec in registry.commands():
-        lines.append(f"**/{spec.name}**: {spec.description}")
+        lines.append(f"**/{spec.name}**: {_(spec.description)}")
         for sub in spec.subcommands:
-            lines.append(f"  • `/{spec.name} {sub.name}`: {sub.description}")
+            lines.append(f"  • `/{spec.name} {sub.name}`: {_(sub.description)}")
     lines.append("")
-    lines.append("Details: `/coalition help COMMAND`, e.g. `/coalition help coalition link`.")
+    lines.append(_("Details: `/coalition help COMMAND`, e.g. `/coalition help coalition link`."))
     buttons = tuple(
-        Button(f"Help: /{spec.name}", action_id("help", "show", spec.name)) for spec in registry.commands()
+        Button(_("Help: {command}").format(command="/" + spec.name), action_id("help", "show", spec.name))
+        for spec in registry.commands()
     )[:5]
     blocks: list[Block] = [Section("\n".join(lines[:-2])), Divider(), Context(lines[-1])]
     if buttons:
@@ -44,27 +50,27 @@ def detail(registry: Registry, path: tuple[str, ...]) -> Reply:
     if spec is None:
         known = ", ".join("/" + " ".join(p) for p, _ in registry.leaves())
         return error(
-            f"There is no command '/{' '.join(path)}'. Commands: {known}.",
+            _("There is no command '{command}'. Commands: {known}.").format(command="/" + " ".join(path), known=known),
             "/coalition help [COMMAND]",
         )
-    lines = [f"**/{' '.join(path)}**: {spec.description}"]
+    lines = [f"**/{' '.join(path)}**: {_(spec.description)}"]
     if spec.is_group:
         lines.append("")
-        lines.extend(f"• `/{' '.join(path)} {s.name}`: {s.description}" for s in spec.subcommands)
+        lines.extend(f"• `/{' '.join(path)} {s.name}`: {_(s.description)}" for s in spec.subcommands)
     else:
-        lines += ["", f"Usage: `{registry.usage(path)}`"]
+        lines += ["", _("Usage: {usage}").format(usage=f"`{registry.usage(path)}`")]
         if spec.options:
             lines.append("")
             lines.extend(_describe_option(o) for o in spec.options)
         if spec.examples:
             lines.append("")
-            lines.append("Examples:")
+            lines.append(_("Examples:"))
             lines.extend(f"  `{e}`" for e in spec.examples)
         if spec.notes:
             lines.append("")
-            lines.extend(spec.notes)
+            lines.extend(_(note).format(hours=GRACE_HOURS) for note in spec.notes)
         lines.append("")
-        lines.append(f"Who can use it: {_who(spec)}.")
+        lines.append(_("Who can use it: {who}.").format(who=_who(spec)))
     return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),), private=True)
 
 
@@ -72,25 +78,29 @@ def _describe_option(option: OptionSpec) -> str:
     name = option.metavar if option.positional else f"--{option.name}"
     notes = []
     if option.choices:
-        notes.append("one of " + ", ".join(option.choices))
+        notes.append(_("one of {choices}").format(choices=", ".join(option.choices)))
     if option.type in TYPE_HINTS:
-        notes.append(TYPE_HINTS[option.type])
+        notes.append(_(TYPE_HINTS[option.type]).format(examples=DURATION_EXAMPLES))
     if option.type in (OptionType.STRING, OptionType.TEXT):
-        notes.append(f"at most {option.length_limit} characters")
+        notes.append(
+            ngettext("at most {count} character", "at most {count} characters", option.length_limit).format(
+                count=option.length_limit
+            )
+        )
     if not option.required:
-        notes.append("optional")
-    return f"• `{name}`: {option.help}" + (f" ({'; '.join(notes)})" if notes else "")
+        notes.append(_("optional"))
+    return f"• `{name}`: {_(option.help)}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _who(spec: CommandSpec) -> str:
     """From the same declaration the dispatcher checks: the command's permission, and the options
     (or values of them) kept for coordinators."""
-    who = WHO[spec.permission]
+    said = who(spec.permission)
     kept = [f"--{o.name}" for o in spec.options if o.coordinators_only]
     kept += [f"`{v}`" for o in spec.options for v in o.coordinator_values]
     if kept and spec.permission != Permission.COORDINATOR:
-        who += f"; only coordinators: {', '.join(kept)}"
-    return who
+        said += "; " + _("only coordinators: {options}").format(options=", ".join(kept))
+    return said
 
 
 async def help_command(ctx: CommandContext) -> Reply:

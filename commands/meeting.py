@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.recurrence import describe as describe_rule
@@ -11,7 +12,7 @@ from bot.replies import Actions, Attachment, Block, Button, Reply, Section, acti
 from bot.services.coalitions import TargetProblem
 from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
-from bot.services.meetings import ANSWERS, REMINDER_GRACE, MeetingProblem, lead_times
+from bot.services.meetings import ANSWERS, MeetingProblem, lead_times
 from bot.text import plural
 from bot.times import format_duration
 from commands.context import ActionContext, CommandContext
@@ -123,7 +124,7 @@ async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurre
 
 async def cancel(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx)
-    ctx.require_creator(meeting.created_by, f"cancel meeting #{meeting.id}")
+    ctx.require_creator(meeting.created_by, _("cancel meeting #{id}").format(id=meeting.id))
     if occurrence.cancelled:
         return error(f"Meeting {_which(meeting, occurrence)} is already cancelled.")
     series = bool(ctx.args["series"])
@@ -140,7 +141,7 @@ async def cancel(ctx: CommandContext) -> Reply:
 
 async def edit(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx)
-    ctx.require_creator(meeting.created_by, f"change meeting #{meeting.id}")
+    ctx.require_creator(meeting.created_by, _("change meeting #{id}").format(id=meeting.id))
     when, title, where, agenda = ctx.args["when"], ctx.args["title"], ctx.args["where"], ctx.args["agenda"]
     if when is None and title is None and where is None and agenda is None:
         return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
@@ -179,7 +180,7 @@ async def agenda(ctx: CommandContext) -> Reply:
 
 async def minutes(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, started=True)
-    ctx.require_creator(meeting.created_by, f"record the minutes of meeting #{meeting.id}")
+    ctx.require_creator(meeting.created_by, _("record the minutes of meeting #{id}").format(id=meeting.id))
     await ctx.services.meetings.set_minutes(occurrence, ctx.args["text"])
     show = f"/meeting show {meeting.id}" + (
         f" --on {occurrence.start.astimezone(ctx.zone):%Y-%m-%d}" if meeting.rrule else ""
@@ -380,32 +381,34 @@ async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, s
 _ID = OptionSpec(
     "id",
     OptionType.INT,
-    "the meeting's number (from /meeting list); a series has one",
+    N_("the meeting's number (from /meeting list); a series has one"),
     required=True,
     positional=True,
     min_value=1,
     complete="meeting",
 )
-_ON = OptionSpec("on", OptionType.DATE, "which date of a series (default: the next one)")
+_ON = OptionSpec("on", OptionType.DATE, N_("which date of a series (default: the next one)"))
 
 MEETING = CommandSpec(
     name="meeting",
-    description="Schedule meetings, answer RSVPs, get reminders and calendar files",
+    description=N_("Schedule meetings, answer RSVPs, get reminders and calendar files"),
     subcommands=(
         CommandSpec(
             name="schedule",
-            description="Schedule a meeting (or a series) and announce it here",
+            description=N_("Schedule a meeting (or a series) and announce it here"),
             options=(
-                OptionSpec("title", OptionType.STRING, "what the meeting is", required=True, positional=True),
-                OptionSpec("when", OptionType.DATETIME, "when it starts", required=True, positional=True),
-                OptionSpec("duration", OptionType.DURATION, "how long (default 1h)"),
-                OptionSpec("where", OptionType.STRING, "a place or a video link", max_length=300),
-                OptionSpec("agenda", OptionType.TEXT, "the agenda", max_length=1500),
-                OptionSpec("every", OptionType.STRING, "repeat: weekly, 2weeks, monthly, or an RRULE", max_length=200),
+                OptionSpec("title", OptionType.STRING, N_("what the meeting is"), required=True, positional=True),
+                OptionSpec("when", OptionType.DATETIME, N_("when it starts"), required=True, positional=True),
+                OptionSpec("duration", OptionType.DURATION, N_("how long (default 1h)")),
+                OptionSpec("where", OptionType.STRING, N_("a place or a video link"), max_length=300),
+                OptionSpec("agenda", OptionType.TEXT, N_("the agenda"), max_length=1500),
+                OptionSpec(
+                    "every", OptionType.STRING, N_("repeat: weekly, 2weeks, monthly, or an RRULE"), max_length=200
+                ),
                 OptionSpec(
                     "also",
                     OptionType.TAGS,
-                    "announce here and also in channels with these tags (or: all)",
+                    N_("announce here and also in channels with these tags (or: all)"),
                     formerly="to",
                 ),
             ),
@@ -420,21 +423,22 @@ MEETING = CommandSpec(
                 '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --also all',
             ),
             notes=(
-                f"Reminders go out before each meeting (`/meeting reminders`). A reminder more than "
-                f"{int(REMINDER_GRACE.total_seconds() // 3600)} hours late, because the bot was down, is skipped "
-                "rather than sent late.",
+                N_(
+                    "Reminders go out before each meeting (`/meeting reminders`). A reminder more than {hours} "
+                    "hours late, because the bot was down, is skipped rather than sent late."
+                ),
             ),
         ),
         CommandSpec(
             name="list",
-            description="Upcoming meetings with RSVP counts",
+            description=N_("Upcoming meetings with RSVP counts"),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=list_meetings,
         ),
         CommandSpec(
             name="show",
-            description="One meeting in full",
+            description=N_("One meeting in full"),
             options=(_ID, _ON),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
@@ -442,14 +446,14 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="rsvp",
-            description="Answer going, maybe or no",
+            description=N_("Answer going, maybe or no"),
             options=(
                 _ID,
                 _ON,
                 OptionSpec(
                     "answer",
                     OptionType.CHOICE,
-                    "your answer",
+                    N_("your answer"),
                     required=True,
                     positional=True,
                     choices=tuple(ANSWERS),
@@ -463,23 +467,27 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="cancel",
-            description="Cancel one meeting, or with --series the rest of its series",
-            options=(_ID, _ON, OptionSpec("series", OptionType.BOOL, "cancel this and every later one", default=False)),
+            description=N_("Cancel one meeting, or with --series the rest of its series"),
+            options=(
+                _ID,
+                _ON,
+                OptionSpec("series", OptionType.BOOL, N_("cancel this and every later one"), default=False),
+            ),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=cancel,
         ),
         CommandSpec(
             name="edit",
-            description="Move a meeting, or change its title, place or agenda",
+            description=N_("Move a meeting, or change its title, place or agenda"),
             options=(
                 _ID,
                 _ON,
-                OptionSpec("when", OptionType.DATETIME, "the new time"),
-                OptionSpec("title", OptionType.STRING, "a new title"),
-                OptionSpec("where", OptionType.STRING, "a new place or video link", max_length=300),
-                OptionSpec("agenda", OptionType.TEXT, "a new agenda", max_length=1500),
-                OptionSpec("series", OptionType.BOOL, "move this and every later one", default=False),
+                OptionSpec("when", OptionType.DATETIME, N_("the new time")),
+                OptionSpec("title", OptionType.STRING, N_("a new title")),
+                OptionSpec("where", OptionType.STRING, N_("a new place or video link"), max_length=300),
+                OptionSpec("agenda", OptionType.TEXT, N_("a new agenda"), max_length=1500),
+                OptionSpec("series", OptionType.BOOL, N_("move this and every later one"), default=False),
             ),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
@@ -489,13 +497,13 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="agenda",
-            description="Show a meeting's agenda, or add an item to it",
+            description=N_("Show a meeting's agenda, or add an item to it"),
             options=(
                 _ID,
                 OptionSpec(
-                    "action", OptionType.CHOICE, "add", positional=True, choices=("add", "show"), default="show"
+                    "action", OptionType.CHOICE, N_("add"), positional=True, choices=("add", "show"), default="show"
                 ),
-                OptionSpec("item", OptionType.STRING, "the item to add", positional=True, max_length=200),
+                OptionSpec("item", OptionType.STRING, N_("the item to add"), positional=True, max_length=200),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
@@ -504,10 +512,10 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="minutes",
-            description="Record a meeting's minutes (text or a link)",
+            description=N_("Record a meeting's minutes (text or a link)"),
             options=(
                 _ID,
-                OptionSpec("text", OptionType.TEXT, "the minutes or a link", required=True, positional=True),
+                OptionSpec("text", OptionType.TEXT, N_("the minutes or a link"), required=True, positional=True),
                 _ON,
             ),
             permission=Permission.CREATOR,
@@ -516,11 +524,13 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="attended",
-            description="Record who attended (default: those who answered Going)",
+            description=N_("Record who attended (default: those who answered Going)"),
             options=(
                 _ID,
                 _ON,
-                OptionSpec("members", OptionType.USER, "who was there", positional=True, multiple=True, max_count=100),
+                OptionSpec(
+                    "members", OptionType.USER, N_("who was there"), positional=True, multiple=True, max_count=100
+                ),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
@@ -529,15 +539,15 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="action",
-            description="Record an action item from a meeting, with an owner and a due date",
+            description=N_("Record an action item from a meeting, with an owner and a due date"),
             options=(
                 _ID,
                 _ON,
                 OptionSpec(
-                    "task", OptionType.STRING, "what is to be done", required=True, positional=True, max_length=300
+                    "task", OptionType.STRING, N_("what is to be done"), required=True, positional=True, max_length=300
                 ),
-                OptionSpec("owner", OptionType.USER, "who will do it", required=True, positional=True),
-                OptionSpec("due", OptionType.DATETIME, "when it is due", required=True),
+                OptionSpec("owner", OptionType.USER, N_("who will do it"), required=True, positional=True),
+                OptionSpec("due", OptionType.DATETIME, N_("when it is due"), required=True),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
@@ -546,12 +556,12 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="actions",
-            description="Action items: mine, open or overdue",
+            description=N_("Action items: mine, open or overdue"),
             options=(
                 OptionSpec(
                     "which",
                     OptionType.CHOICE,
-                    "mine, open or overdue",
+                    N_("mine, open or overdue"),
                     positional=True,
                     choices=("mine", "open", "overdue"),
                     default="mine",
@@ -563,10 +573,10 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="done",
-            description="Mark an action item done",
+            description=N_("Mark an action item done"),
             options=(
                 OptionSpec(
-                    "action", OptionType.INT, "the action's number", required=True, positional=True, min_value=1
+                    "action", OptionType.INT, N_("the action's number"), required=True, positional=True, min_value=1
                 ),
             ),
             permission=Permission.PARTICIPANT,
@@ -575,22 +585,22 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="reminders",
-            description="Reminder lead times: yours (or off), the coalition's, and the nudge",
+            description=N_("Reminder lead times: yours (or off), the coalition's, and the nudge"),
             options=(
                 OptionSpec(
-                    "mine", OptionType.STRING, "your lead times: e.g. 2h,15m, or off, or default", max_length=40
+                    "mine", OptionType.STRING, N_("your lead times: e.g. 2h,15m, or off, or default"), max_length=40
                 ),
                 OptionSpec(
                     "coalition",
                     OptionType.STRING,
-                    "coordinators: the coalition's, e.g. 24h,1h",
+                    N_("coordinators: the coalition's, e.g. 24h,1h"),
                     max_length=40,
                     coordinators_only=True,
                 ),
                 OptionSpec(
                     "nudge",
                     OptionType.STRING,
-                    "coordinators: ask non-responders this long before, or off",
+                    N_("coordinators: ask non-responders this long before, or off"),
                     max_length=20,
                     coordinators_only=True,
                 ),
@@ -603,20 +613,20 @@ MEETING = CommandSpec(
         ),
         CommandSpec(
             name="ics",
-            description="A calendar file (.ics) of one meeting's series, or all upcoming",
-            options=(OptionSpec("id", OptionType.INT, "a meeting's number", positional=True, min_value=1),),
+            description=N_("A calendar file (.ics) of one meeting's series, or all upcoming"),
+            options=(OptionSpec("id", OptionType.INT, N_("a meeting's number"), positional=True, min_value=1),),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=ics,
         ),
         CommandSpec(
             name="feed",
-            description="Your calendar feed address, to subscribe to in Google Calendar, Outlook or Apple Calendar",
+            description=N_("Your calendar feed address, to subscribe to in Google Calendar, Outlook or Apple Calendar"),
             options=(
                 OptionSpec(
                     "action",
                     OptionType.CHOICE,
-                    "show the address, reset it (the old one stops working), or turn it off",
+                    N_("show the address, reset it (the old one stops working), or turn it off"),
                     positional=True,
                     choices=("show", "reset", "off"),
                     default="show",
@@ -624,7 +634,7 @@ MEETING = CommandSpec(
                 OptionSpec(
                     "public",
                     OptionType.BOOL,
-                    "the coalition's public feed (meetings without anyone's answers)",
+                    N_("the coalition's public feed (meetings without anyone's answers)"),
                     default=False,
                     coordinators_only=True,
                 ),
@@ -633,8 +643,10 @@ MEETING = CommandSpec(
             scope=Scope.COALITION,
             handler=feed,
             notes=(
-                "Google Calendar and Outlook fetch a subscribed calendar every few hours (Google can take up to a "
-                "day); `/meeting ics` gives a file at once.",
+                N_(
+                    "Google Calendar and Outlook fetch a subscribed calendar every few hours (Google can take up to "
+                    "a day); `/meeting ics` gives a file at once."
+                ),
             ),
         ),
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import poll_cards as cards
+from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.poll_cards import MAX_OPTION, STEP
@@ -178,7 +179,7 @@ async def list_polls(ctx: CommandContext) -> Reply:
 
 async def close(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(poll.created_by, f"close poll #{poll.id}")
+    ctx.require_creator(poll.created_by, _("close poll #{id}").format(id=poll.id))
     if not await ctx.services.polls.close(poll):
         return error(f"Poll #{poll.id} is already closed.")
     ctx.audit_note = f"poll #{poll.id}"
@@ -187,7 +188,7 @@ async def close(ctx: CommandContext) -> Reply:
 
 async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(poll.created_by, f"remind members about poll #{poll.id}")
+    ctx.require_creator(poll.created_by, _("remind members about poll #{id}").format(id=poll.id))
     count = await ctx.services.polls.remind(poll)
     ctx.audit_note = f"poll #{poll.id}: {count} reminded"
     if count == 0:
@@ -200,7 +201,7 @@ async def remind(ctx: CommandContext) -> Reply:
 
 async def export(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    ctx.require_creator(poll.created_by, f"export poll #{poll.id}")
+    ctx.require_creator(poll.created_by, _("export poll #{id}").format(id=poll.id))
     if not cards.shows_results(poll):
         return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
     files = await ctx.services.polls.export_csv(poll)
@@ -360,34 +361,34 @@ async def complete_poll(ctx: CommandContext, typed: str) -> list[tuple[str, str]
 _ID = OptionSpec(
     "id",
     OptionType.INT,
-    "the poll's number (from /poll list)",
+    N_("the poll's number (from /poll list)"),
     required=True,
     positional=True,
     min_value=1,
     complete="poll",
 )
 _COMMON = (
-    OptionSpec("anonymous", OptionType.BOOL, "anonymous: nobody can see who voted what", default=False),
-    OptionSpec("closes", OptionType.DATETIME, "close automatically at this time"),
-    OptionSpec("hidden", OptionType.BOOL, "hide results until the poll closes", default=False),
-    OptionSpec("who", OptionType.TAGS, "only these roles or sectors may vote (e.g. resident,youth)"),
-    OptionSpec("change", OptionType.BOOL, "voters may change their vote (on unless turned off)", default=True),
-    OptionSpec("also", OptionType.TAGS, "post here and also in channels with these tags (or: all)", formerly="to"),
+    OptionSpec("anonymous", OptionType.BOOL, N_("anonymous: nobody can see who voted what"), default=False),
+    OptionSpec("closes", OptionType.DATETIME, N_("close automatically at this time")),
+    OptionSpec("hidden", OptionType.BOOL, N_("hide results until the poll closes"), default=False),
+    OptionSpec("who", OptionType.TAGS, N_("only these roles or sectors may vote (e.g. resident,youth)")),
+    OptionSpec("change", OptionType.BOOL, N_("voters may change their vote (on unless turned off)"), default=True),
+    OptionSpec("also", OptionType.TAGS, N_("post here and also in channels with these tags (or: all)"), formerly="to"),
 )
 _LIMIT = RateLimit(10, timedelta(hours=1))
 
 POLL = CommandSpec(
     name="poll",
-    description="Ask the coalition: polls (anonymous if you like), ranked choice and scheduling polls",
+    description=N_("Ask the coalition: polls (anonymous if you like), ranked choice and scheduling polls"),
     subcommands=(
         CommandSpec(
             name="create",
-            description="Post a poll here (and in tagged channels) with 2 to 25 options",
+            description=N_("Post a poll here (and in tagged channels) with 2 to 25 options"),
             options=(
                 OptionSpec(
                     "question",
                     OptionType.STRING,
-                    "the question",
+                    N_("the question"),
                     required=True,
                     positional=True,
                     max_length=MAX_QUESTION,
@@ -395,7 +396,7 @@ POLL = CommandSpec(
                 OptionSpec(
                     "options",
                     OptionType.STRING,
-                    "the options",
+                    N_("the options"),
                     required=True,
                     positional=True,
                     multiple=True,
@@ -406,13 +407,13 @@ POLL = CommandSpec(
                 OptionSpec(
                     "kind",
                     OptionType.CHOICE,
-                    "single (default), multiple or ranked choice",
+                    N_("single (default), multiple or ranked choice"),
                     choices=("single", "multiple", "ranked"),
                     default="single",
                 ),
                 _COMMON[0],
                 _COMMON[1],
-                OptionSpec("max", OptionType.INT, "multiple choice: at most this many", min_value=1, max_value=25),
+                OptionSpec("max", OptionType.INT, N_("multiple choice: at most this many"), min_value=1, max_value=25),
                 *_COMMON[2:],
             ),
             permission=Permission.PARTICIPANT,
@@ -430,15 +431,15 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="when",
-            description="Find a time: members choose every slot that works, each shown in their own time zone",
+            description=N_("Find a time: members choose every slot that works, each shown in their own time zone"),
             options=(
                 OptionSpec(
-                    "title", OptionType.STRING, "what to schedule", required=True, positional=True, max_length=200
+                    "title", OptionType.STRING, N_("what to schedule"), required=True, positional=True, max_length=200
                 ),
                 OptionSpec(
                     "slots",
                     OptionType.DATETIME,
-                    "the possible times",
+                    N_("the possible times"),
                     required=True,
                     positional=True,
                     multiple=True,
@@ -456,15 +457,15 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="survey",
-            description="An anonymous survey of 1 to 10 statements answered 1-5; repeat it to compare rounds",
+            description=N_("An anonymous survey of 1 to 10 statements answered 1-5; repeat it to compare rounds"),
             options=(
                 OptionSpec(
-                    "title", OptionType.STRING, "the survey's name", required=True, positional=True, max_length=200
+                    "title", OptionType.STRING, N_("the survey's name"), required=True, positional=True, max_length=200
                 ),
                 OptionSpec(
                     "questions",
                     OptionType.STRING,
-                    "the statements",
+                    N_("the statements"),
                     required=True,
                     positional=True,
                     multiple=True,
@@ -485,13 +486,13 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="respond",
-            description="Answer a survey by typing: 1 (strongly disagree) to 5 (strongly agree) per question",
+            description=N_("Answer a survey by typing: 1 (strongly disagree) to 5 (strongly agree) per question"),
             options=(
                 _ID,
                 OptionSpec(
                     "answers",
                     OptionType.STRING,
-                    "your answers",
+                    N_("your answers"),
                     required=True,
                     positional=True,
                     multiple=True,
@@ -506,13 +507,13 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="vote",
-            description="Vote by typing: option numbers (or names), in order of preference for ranked polls",
+            description=N_("Vote by typing: option numbers (or names), in order of preference for ranked polls"),
             options=(
                 _ID,
                 OptionSpec(
                     "choices",
                     OptionType.STRING,
-                    "your choices",
+                    N_("your choices"),
                     required=True,
                     positional=True,
                     multiple=True,
@@ -527,7 +528,7 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="show",
-            description="A poll's card, with your own vote",
+            description=N_("A poll's card, with your own vote"),
             options=(_ID,),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
@@ -535,7 +536,7 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="results",
-            description="The count so far (or the final result), with each round of a ranked poll",
+            description=N_("The count so far (or the final result), with each round of a ranked poll"),
             options=(_ID,),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
@@ -543,14 +544,14 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="list",
-            description="Open and recent polls",
+            description=N_("Open and recent polls"),
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=list_polls,
         ),
         CommandSpec(
             name="close",
-            description="Close a poll now and post the results (its creator or a coordinator)",
+            description=N_("Close a poll now and post the results (its creator or a coordinator)"),
             options=(_ID,),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
@@ -559,7 +560,7 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="remind",
-            description="Privately remind those who have not voted (nobody sees who they are)",
+            description=N_("Privately remind those who have not voted (nobody sees who they are)"),
             options=(_ID,),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
@@ -568,7 +569,7 @@ POLL = CommandSpec(
         ),
         CommandSpec(
             name="export",
-            description="The results as CSV (per-voter rows only for polls that are not anonymous)",
+            description=N_("The results as CSV (per-voter rows only for polls that are not anonymous)"),
             options=(_ID,),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,

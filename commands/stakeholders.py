@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.i18n import N_
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Attachment, Reply, error
@@ -175,11 +176,11 @@ async def digest(ctx: CommandContext) -> Reply:
 
 PROFILE = CommandSpec(
     name="profile",
-    description="Your organisation and sector (coordinators: anyone's), for the stakeholder map",
+    description=N_("Your organisation and sector (coordinators: anyone's), for the stakeholder map"),
     options=(
-        OptionSpec("organisation", OptionType.STRING, "your organisation", max_length=100),
-        OptionSpec("sector", OptionType.STRING, "your sector (see /coalition sectors)", max_length=40),
-        OptionSpec("member", OptionType.USER, "coordinators: whose profile", coordinators_only=True),
+        OptionSpec("organisation", OptionType.STRING, N_("your organisation"), max_length=100),
+        OptionSpec("sector", OptionType.STRING, N_("your sector (see /coalition sectors)"), max_length=40),
+        OptionSpec("member", OptionType.USER, N_("coordinators: whose profile"), coordinators_only=True),
     ),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
@@ -191,13 +192,13 @@ PROFILE = CommandSpec(
 
 SECTORS = CommandSpec(
     name="sectors",
-    description="The sectors members choose from, and those the map looks for",
+    description=N_("The sectors members choose from, and those the map looks for"),
     options=(
-        OptionSpec("set", OptionType.TAGS, "coordinators: the full list of sectors", coordinators_only=True),
+        OptionSpec("set", OptionType.TAGS, N_("coordinators: the full list of sectors"), coordinators_only=True),
         OptionSpec(
             "wanted",
             OptionType.TAGS,
-            "coordinators: the sectors the coalition wants represented",
+            N_("coordinators: the sectors the coalition wants represented"),
             coordinators_only=True,
         ),
     ),
@@ -209,7 +210,7 @@ SECTORS = CommandSpec(
 
 MAP = CommandSpec(
     name="map",
-    description="Who is in the coalition by sector and organisation, and which sectors are missing",
+    description=N_("Who is in the coalition by sector and organisation, and which sectors are missing"),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=stakeholder_map,
@@ -217,10 +218,10 @@ MAP = CommandSpec(
 
 REPORT = CommandSpec(
     name="report",
-    description="Engagement over a period, overall and by sector, with a chart (and CSV)",
+    description=N_("Engagement over a period, overall and by sector, with a chart (and CSV)"),
     options=(
-        OptionSpec("since", OptionType.DURATION, "how far back (default 90d)"),
-        OptionSpec("csv", OptionType.BOOL, "add the figures as a CSV file", default=False),
+        OptionSpec("since", OptionType.DURATION, N_("how far back (default 90d)")),
+        OptionSpec("csv", OptionType.BOOL, N_("add the figures as a CSV file"), default=False),
     ),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
@@ -230,19 +231,19 @@ REPORT = CommandSpec(
 
 DIGEST = CommandSpec(
     name="digest",
-    description="A weekly digest in this channel: the week's meetings, polls, broadcasts, action items",
+    description=N_("A weekly digest in this channel: the week's meetings, polls, broadcasts, action items"),
     options=(
         OptionSpec(
             "state",
             OptionType.CHOICE,
-            "on, off or show",
+            N_("on, off or show"),
             positional=True,
             choices=("on", "off", "show"),
             default="show",
             coordinator_values=("on", "off"),
         ),
-        OptionSpec("day", OptionType.STRING, "the day (default monday)", max_length=20),
-        OptionSpec("hour", OptionType.INT, "the hour, 0-23, coalition time (default 9)", min_value=0, max_value=23),
+        OptionSpec("day", OptionType.STRING, N_("the day (default monday)"), max_length=20),
+        OptionSpec("hour", OptionType.INT, N_("the hour, 0-23, coalition time (default 9)"), min_value=0, max_value=23),
     ),
     permission=Permission.MEMBER,
     scope=Scope.CHANNEL,

@@ -98,13 +98,20 @@ async def test_sync_records_the_generated_commands(discord_env: Discord) -> None
     assert [c["name"] for c in synced] == build_registry().names()
     coalition = next(c for c in synced if c["name"] == "coalition")
     setup = next(o for o in coalition["options"] if o["name"] == "setup")
+    spanish = {"es-ES": "el nombre de la coalición", "es-419": "el nombre de la coalición"}
     assert setup["type"] == 1 and setup["options"][0] == {
         "type": 3,
         "name": "name",
         "description": "the coalition's name",
+        "description_localizations": spanish,
         "required": True,
         "max_length": 80,
     }
+    # Members whose Discord is in Spanish read every command's description in Spanish.
+    meeting = next(c for c in synced if c["name"] == "meeting")
+    assert meeting["description_localizations"]["es-419"].startswith("Programe reuniones")
+    described = [o for c in synced for o in c["options"]]
+    assert all(o["description_localizations"].get("es-ES") for o in described)
     await sync_commands(discord_env.adapter.settings, build_registry(), None)
     assert [c["name"] for c in discord_env.fake.commands["global"]] == build_registry().names()
 

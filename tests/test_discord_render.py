@@ -108,6 +108,7 @@ def test_commands_are_generated_as_groups_with_typed_options() -> None:
         "type": 4,
         "name": "id",
         "description": "the broadcast's number",
+        "description_localizations": {"es-ES": "el número del anuncio", "es-419": "el número del anuncio"},
         "required": True,
         "min_value": 1,
         "autocomplete": True,

@@ -125,3 +125,18 @@ async def test_times_are_read_in_the_members_language(bot) -> None:
     await bot.run("/coalition role maria coordinator")
     reply = await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="maria")
     assert not reply.error, shown(reply)
+
+
+async def test_help_explains_the_english_commands_in_spanish(bot) -> None:
+    """Slack cannot localize slash commands: a Spanish-speaking member's help explains them."""
+    await bot.run("/coalition language es", as_="maria")
+    overview = shown(await bot.run("/coalition help", as_="maria"))
+    assert "Los comandos se escriben en inglés" in overview
+    assert "`/meeting schedule`: Programe una reunión (o una serie) y anúnciela aquí" in overview
+    detail = shown(await bot.run("/coalition help meeting schedule", as_="maria"))
+    assert "Uso: `/meeting schedule" in detail and "Quién puede usarlo: los miembros y coordinadores" in detail
+    assert "`--where`: un lugar o un enlace de videollamada (como máximo 300 caracteres; opcional)" in detail
+    refused = shown(await bot.run("/coalition unlink", as_="maria"))
+    assert "Solo los coordinadores pueden usar /coalition unlink." in refused
+    # Dana's help, meanwhile, is English.
+    assert "Who can use it: members and coordinators" in shown(await bot.run("/coalition help meeting schedule"))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from adapters.platform import PlatformAdapter
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.config import ConfigError, Settings
+from bot.i18n import N_
 from bot.platform import UserMention
 
 _PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
@@ -21,7 +22,7 @@ _PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
 class ConsolePlatform(PlatformAdapter):
     name = "console"
     title = "console"
-    space = "console"
+    space = N_("console")
     served = False
 
     def user_mention(self, text: str) -> UserMention | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import N_, _, speaking
 from commands.parser import tokenize
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
@@ -22,6 +23,21 @@ OPTION_TYPES = {
     OptionType.CHANNEL: CHANNEL,
 }
 AUTOCOMPLETE = {OptionType.TIMEZONE}
+# Discord's locales for each language the bot speaks besides English (its commands' own language).
+DISCORD_LOCALES = {"es": ("es-ES", "es-419")}
+MANY = N_('{description} (several: "in quotes" when they have spaces)')
+
+
+def localized(text: str, fill: dict[str, str] | None = None) -> dict[str, str]:
+    """`description_localizations`: the text in each language Discord shows its members, where a
+    translation exists (a member whose Discord is in Spanish reads Spanish descriptions)."""
+    found = {}
+    for language, locales in DISCORD_LOCALES.items():
+        with speaking(language):
+            translated = _(text).format(**(fill or {}))
+        if translated != text.format(**(fill or {})):
+            found.update({locale: translated[:100] for locale in locales})
+    return found
 
 
 def command_payloads(registry: Registry) -> list[dict[str, Any]]:
@@ -30,6 +46,7 @@ def command_payloads(registry: Registry) -> list[dict[str, Any]]:
         payload: dict[str, Any] = {
             "name": spec.name,
             "description": spec.description[:100],
+            "description_localizations": localized(spec.description),
             "type": 1,
             "contexts": [0],  # in servers only: a coalition lives in linked server channels
             "integration_types": [0],
@@ -40,6 +57,7 @@ def command_payloads(registry: Registry) -> list[dict[str, Any]]:
                     "type": SUB_COMMAND,
                     "name": sub.name,
                     "description": sub.description[:100],
+                    "description_localizations": localized(sub.description),
                     "options": [_option(o) for o in _ordered(sub)],
                 }
                 for sub in spec.subcommands
@@ -56,13 +74,17 @@ def _ordered(spec: CommandSpec) -> list[OptionSpec]:
 
 
 def _option(option: OptionSpec) -> dict[str, Any]:
-    description = option.help
+    description, localizations = option.help, localized(option.help)
     if option.multiple:
-        description += ' (several: "in quotes" when they have spaces)'
+        for locale, text in list(localizations.items()):
+            with speaking(next(code for code, names in DISCORD_LOCALES.items() if locale in names)):
+                localizations[locale] = _(MANY).format(description=text)[:100]
+        description = MANY.format(description=description)
     rendered: dict[str, Any] = {
         "type": OPTION_TYPES.get(option.type, STRING),
         "name": option.name,
         "description": description[:100],
+        "description_localizations": localizations,
         "required": option.required,
     }
     if option.type == OptionType.CHOICE:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from adapters.platform import PlatformAdapter, Running
 from bot.config import ConfigError, Settings
+from bot.i18n import N_
 from bot.pacing import PacingPolicy, Window
 from bot.platform import ChannelMention, UserMention
 
@@ -23,7 +24,7 @@ class DiscordPlatform(PlatformAdapter):
     name = "discord"
     title = "Discord"
     credentials = "DISCORD_BOT_TOKEN"
-    space = "Discord server"
+    space = N_("Discord server")
     # 50 requests a second overall; 5 messages per 5 seconds in a channel.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from adapters.platform import PlatformAdapter, Running
 from bot.config import Settings
+from bot.i18n import N_
 from bot.pacing import PacingPolicy, Window
 from bot.platform import ChannelMention, UserMention
 
@@ -25,7 +26,7 @@ class SlackPlatform(PlatformAdapter):
     name = "slack"
     title = "Slack"
     credentials = "SLACK_BOT_TOKEN"
-    space = "Slack workspace"
+    space = N_("Slack workspace")
     # About one message a second per channel, with short bursts; a workspace-wide ceiling well
     # below Slack's per-workspace limits.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(3, 3.0))

@@ -388,6 +388,8 @@ class FakeDiscord:
                 }
             )
         if route in ("PUT /applications/{id}/commands", "PUT /applications/{id}/guilds/{id}/commands"):
+            if refused := self._invalid("commands", limits.discord_commands(body)):
+                return refused
             scope = "global" if "guilds" not in path else path.split("/")[4]
             self.commands[scope] = [
                 {**c, "id": str(next(self._ids)), "application_id": APP_ID, "version": "1"} for c in body

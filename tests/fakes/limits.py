@@ -9,6 +9,7 @@ HTTP 400 with code 50035) and keep it, so a test fixture can fail on any.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Slack ------------------------------------------------------------------------------------------
@@ -254,3 +255,33 @@ def discord_typed(modal: dict[str, Any], fields: dict[str, str]) -> list[str]:
         for name, value in fields.items()
         if name in limits and len(value) > limits[name]
     ]
+
+
+# Discord's locales, as its API names them (Reference > Locales): a localization under any other key
+# is refused with 50035.
+DISCORD_LOCALES = {
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
+    "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko",
+}  # fmt: skip
+
+
+def discord_commands(commands: list[dict[str, Any]]) -> list[str]:
+    """A bulk overwrite of application commands: names, descriptions and their localizations."""
+    problems: list[str] = []
+
+    def check(item: dict[str, Any], where: str) -> None:
+        if not re.fullmatch(r"[-_\w]{1,32}", item.get("name") or "") or item["name"] != item["name"].lower():
+            problems.append(f"{where}: name {item.get('name')!r}")
+        if not 1 <= len(item.get("description") or "") <= 100:
+            problems.append(f"{where}: description of {len(item.get('description') or '')} characters (1 to 100)")
+        for locale, text in (item.get("description_localizations") or {}).items():
+            if locale not in DISCORD_LOCALES:
+                problems.append(f"{where}: unknown locale {locale!r}")
+            if not 1 <= len(text) <= 100:
+                problems.append(f"{where}: {locale} description of {len(text)} characters (1 to 100)")
+        for n, option in enumerate(item.get("options") or []):
+            check(option, f"{where}.options[{n}]")
+
+    for n, command in enumerate(commands):
+        check(command, f"commands[{n}]")
+    return problems
