@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _, ngettext
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
@@ -68,11 +69,11 @@ def shows_results(poll: Poll) -> bool:
 
 def describe_winner(poll: Poll, results: Results) -> str:
     if not results.winners:
-        return "No votes were cast."
+        return _("No votes were cast.")
     names = [f"**{label(poll, w)}**" for w in results.winners]
     if len(names) == 1:
-        return f"Winner: {names[0]}."
-    return f"Tie between {', '.join(names[:-1])} and {names[-1]}."
+        return _("Winner: {option}.").format(option=names[0])
+    return _("Tie between {options} and {last}.").format(options=", ".join(names[:-1]), last=names[-1])
 
 
 def settings_line(poll: Poll) -> str:
@@ -96,8 +97,10 @@ def settings_line(poll: Poll) -> str:
 
 def too_few(poll: Poll) -> str:
     if poll.status == "closed":
-        return f"Fewer than {STEP} voted, so no count is shown: with so few, it would show how each voted."
-    return f"The count is shown once {STEP} have voted, then after every {STEP} new voters."
+        return _("Fewer than {step} voted, so no count is shown: with so few, it would show how each voted.").format(
+            step=STEP
+        )
+    return _("The count is shown once {step} have voted, then after every {step} new voters.").format(step=STEP)
 
 
 def result_lines(poll: Poll, results: Results) -> list[str]:
@@ -106,7 +109,10 @@ def result_lines(poll: Poll, results: Results) -> list[str]:
     for i, n in enumerate(results.counts):
         filled = round(BAR * n / total)
         share = round(100 * n / total) if sum(results.counts) else 0
-        lines.append(f"`{'█' * filled}{'░' * (BAR - filled)}` {n} ({share}%) · {i + 1}. {label(poll, i)}")
+        # The count in words first (what a screen reader says); the bar after it only shows it.
+        said = ngettext("{number}. {option}: {count} vote, {share}%", "{number}. {option}: {count} votes, {share}%", n)
+        said = said.format(number=i + 1, option=label(poll, i), count=n, share=share)
+        lines.append(f"{said} `{'█' * filled}{'░' * (BAR - filled)}`")
     return lines
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.i18n import N_, _
-from bot.markup import timestamp, user_text
+from bot.i18n import N_, _, language, ngettext
+from bot.markup import format_time, timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Attachment, Block, Button, Reply, Section, action_id, error
@@ -62,12 +62,24 @@ async def schedule(ctx: CommandContext) -> Reply:
         )
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
-    local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
-    repeat = f", repeating {user_text(describe_rule(meeting.rrule))}" if meeting.rrule else ""
-    lead = describe_minutes(ctx.coalition.reminder_minutes) or "no reminders (coalition setting)"
+    if language() == "en":
+        local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M") + f" {ctx.zone.key}"
+    else:
+        local = format_time(occurrence.start, ctx.zone, "F") + f" ({ctx.zone.key})"
+    said = _("Scheduled **{title}** (#{id}) for {when}").format(
+        title=user_text(meeting.title), id=meeting.id, when=local
+    )
+    if meeting.rrule:
+        said += _(", repeating {rule}").format(rule=user_text(describe_rule(meeting.rrule)))
+    lead = describe_minutes(ctx.coalition.reminder_minutes)
+    said += "; " + ngettext("announced in {count} channel.", "announced in {count} channels.", len(channels)).format(
+        count=len(channels)
+    )
+    said += " " + (
+        _("Reminders: {lead} before.").format(lead=lead) if lead else _("Reminders: none (coalition setting).")
+    )
     return Reply(
-        f"Scheduled **{user_text(meeting.title)}** (#{meeting.id}) for {local} {ctx.zone.key}{repeat}; "
-        f"announced in {plural(len(channels), 'channel')}. Reminders: {lead} before.",
+        said,
         private=True,
     )
 
@@ -115,11 +127,12 @@ async def rsvp_button(ctx: ActionContext) -> Reply:  # buttons carry the date's 
 
 async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurrence: Occurrence, answer: str) -> Reply:
     await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
-    reminder = " You'll get a reminder before it starts." if answer in ("going", "maybe") else ""
-    return Reply(
-        f"Recorded: **{ANSWERS[answer]}** for {user_text(meeting.title)} on {timestamp(occurrence.start)}.{reminder}",
-        private=True,
+    said = _("Recorded: **{answer}** for {title} on {when}.").format(
+        answer=_(ANSWERS[answer]), title=user_text(meeting.title), when=timestamp(occurrence.start)
     )
+    if answer in ("going", "maybe"):
+        said += " " + _("You'll get a reminder before it starts.")
+    return Reply(said, private=True)
 
 
 async def cancel(ctx: CommandContext) -> Reply:
@@ -353,7 +366,7 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
     blocks: list[Block] = [Section("**Your upcoming meetings**")]
     for occurrence, meeting in upcoming:
         mine = await ctx.services.meetings.answer_of(occurrence, ctx.me)
-        answer = f"you said {ANSWERS[mine]}" if mine else "you have not answered"
+        answer = _("you said {answer}").format(answer=_(ANSWERS[mine])) if mine else _("you have not answered")
         blocks.append(Section(f"#{meeting.id} {timestamp(occurrence.start)}: {user_text(meeting.title)} ({answer})"))
         blocks.append(
             Actions(
@@ -458,6 +471,13 @@ MEETING = CommandSpec(
                     positional=True,
                     choices=tuple(ANSWERS),
                     synonyms=(("yes", "going"), ("y", "going"), ("attending", "going"), ("perhaps", "maybe")),
+                    aliases=(
+                        ("voy", "going"),
+                        ("sí", "going"),
+                        ("si", "going"),
+                        ("quizás", "maybe"),
+                        ("quizas", "maybe"),
+                    ),
                 ),
             ),
             permission=Permission.PARTICIPANT,

@@ -283,7 +283,7 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
             raise TextProblem(f"{number} is too large; the maximum is {option.max_value}.")
         return number
     if kind == OptionType.CHOICE:
-        word = text.lower()
+        word = dict(option.aliases).get(text.lower(), text.lower())
         if word not in option.choices:
             meant = dict(option.synonyms).get(word)
             hint = f" Did you mean '{meant}'?" if meant else _suggest(word, list(option.choices))

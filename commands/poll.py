@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import poll_cards as cards
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.poll_cards import MAX_OPTION, STEP
@@ -20,7 +20,7 @@ from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Poll
 
-ANONYMITY_NOTE = "Your vote is anonymous: nobody, coordinators included, can see who voted what."
+ANONYMITY_NOTE = N_("Your vote is anonymous: nobody, coordinators included, can see who voted what.")
 
 
 async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
@@ -106,16 +106,16 @@ async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list
 def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
     if poll.kind == "ranked":
         shown = ", ".join(f"{n}. {cards.label(poll, c)}" for n, c in enumerate(recorded, 1))
-        what = f"your ranking is {shown}"
+        what = _("your ranking is {ranking}").format(ranking=shown)
     else:
-        what = " and ".join(f"**{cards.label(poll, c)}**" for c in recorded)
-    lines = [f"✅ Recorded in poll #{poll.id}: {what}."]
+        what = _(" and ").join(f"**{cards.label(poll, c)}**" for c in recorded)
+    lines = [_("✅ Recorded in poll #{id}: {what}.").format(id=poll.id, what=what)]
     if poll.anonymous:
-        lines.append(ANONYMITY_NOTE)
+        lines.append(_(ANONYMITY_NOTE))
     if poll.allow_change:
-        lines.append("You can change it until the poll closes.")
+        lines.append(_("You can change it until the poll closes."))
     if poll.hidden:
-        lines.append("Results are shown when the poll closes.")
+        lines.append(_("Results are shown when the poll closes."))
     return Reply(" ".join(lines), private=True)
 
 
@@ -146,16 +146,30 @@ async def results(ctx: CommandContext) -> Reply:
         lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *cards.survey_lines(survey)]
         return Reply("\n".join(lines), private=True)
     counted = await polls.shown_results(poll)
-    head = f"**{user_text(poll.question)}** (poll #{poll.id}, {poll.status})"
+    status = _("open") if poll.status == "open" else _("closed")
+    head = _("**{question}** (poll #{id}, {status})").format(
+        question=user_text(poll.question), id=poll.id, status=status
+    )
     if counted is None:
         return Reply(f"{head}\n{cards.too_few(poll)}", private=True)
-    note = f" at the last update (every {STEP} new voters)" if poll.anonymous and poll.status == "open" else ""
-    lines = [head, f"{plural(counted.voters, 'voter')}{note}."]
+    voters = ngettext("{count} voter", "{count} voters", counted.voters).format(count=counted.voters)
+    if poll.anonymous and poll.status == "open":
+        voters += " " + _("at the last update (every {step} new voters)").format(step=STEP)
+    lines = [head, voters + "."]
     lines += cards.result_lines(poll, counted)
     if poll.kind == "ranked" and counted.voters:
         lines += cards.rounds_lines(poll, counted)
-    lead = "Result" if poll.status == "closed" else "Leading so far"
-    lines.append(f"{lead}: {cards.describe_winner(poll, counted).removeprefix('Winner: ')}")
+    if counted.winners:
+        names = [f"**{cards.label(poll, w)}**" for w in counted.winners]
+        who = (
+            names[0]
+            if len(names) == 1
+            else _("a tie between {options} and {last}").format(options=", ".join(names[:-1]), last=names[-1])
+        )
+    else:
+        who = _("no votes were cast")
+    lead = _("Result: {who}.") if poll.status == "closed" else _("Leading so far: {who}.")
+    lines.append(lead.format(who=who))
     return Reply("\n".join(lines), private=True)
 
 

@@ -65,6 +65,8 @@ class OptionSpec:
     # dispatcher refuses others, and help says so: one declaration for both.
     # Words members type for a choice, and the choice to suggest for them ("yes" -> "going").
     synonyms: tuple[tuple[str, str], ...] = ()
+    # Words taken as a choice outright, in the languages members write ("voy" -> "going").
+    aliases: tuple[tuple[str, str], ...] = ()
     formerly: str | None = None  # the option's old name, so a member typing it is pointed to the new one
     coordinators_only: bool = False
     coordinator_values: tuple[str, ...] = ()

@@ -344,9 +344,9 @@ def test_anonymous_poll_session_on_the_simulated_clock(tmp_path: Path) -> None:
     finals = [m for m in out if m["text"].startswith("🏁 Poll #1 has closed")]
     assert len(finals) == 1 and finals[0]["channel"] == "general"
     assert "5 voters." in finals[0]["text"]
-    assert "`██████░░░░` 3 (60%) · 1. Yes" in finals[0]["text"]
-    assert "`██░░░░░░░░` 1 (20%) · 2. No" in finals[0]["text"]
-    assert "`██░░░░░░░░` 1 (20%) · 3. Unsure" in finals[0]["text"]
+    assert "1. Yes: 3 votes, 60% `██████░░░░`" in finals[0]["text"]
+    assert "2. No: 1 vote, 20% `██░░░░░░░░`" in finals[0]["text"]
+    assert "3. Unsure: 1 vote, 20% `██░░░░░░░░`" in finals[0]["text"]
     assert "Winner: Yes." in finals[0]["text"]
     assert "votes are no longer taken" in out[-1]["text"] and out[-1]["private"]
     # The card's last edit shows the same count, and its ballot buttons are gone.
@@ -435,7 +435,7 @@ def test_piped_input_on_the_real_clock_keeps_its_order(tmp_path: Path) -> None:
     card = next(i for i, m in enumerate(out) if "Lunch?" in m["text"] and m["buttons"])
     assert out[card]["buttons"][1]["label"] == "Salad"
     results = next(m for m in out if "1 voter" in m["text"])
-    assert "1 (100%) · 2. Salad" in results["text"], results["text"]
+    assert "2. Salad: 1 vote, 100%" in results["text"], results["text"]
     assert any("See you at noon" in m["text"] and not m["private"] for m in out), [m["text"] for m in out]
 
 

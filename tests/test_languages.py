@@ -140,3 +140,67 @@ async def test_help_explains_the_english_commands_in_spanish(bot) -> None:
     assert "Solo los coordinadores pueden usar /coalition unlink." in refused
     # Dana's help, meanwhile, is English.
     assert "Who can use it: members and coordinators" in shown(await bot.run("/coalition help meeting schedule"))
+
+
+def test_no_module_that_translates_rebinds_the_underscore() -> None:
+    """`for x, _ in rows:` in a function makes `_` a local there: every `_()` in that function
+    then fails. Comprehensions have their own scope and may use it."""
+    import ast
+
+    offenders = []
+    for package in ("bot", "commands", "adapters"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            imports_it = any(
+                isinstance(n, ast.ImportFrom) and n.module == "bot.i18n" and any(a.name == "_" for a in n.names)
+                for n in tree.body
+            )
+            if not imports_it:
+                continue
+            comprehension_targets = {
+                id(t)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp)
+                for gen in node.generators
+                for t in ast.walk(gen.target)
+            }
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name)
+                and node.id == "_"
+                and isinstance(node.ctx, ast.Store)
+                and id(node) not in comprehension_targets
+            ]
+    assert offenders == []
+
+
+async def test_a_spanish_speaking_member_schedules_votes_is_reminded_and_reads_results_in_spanish(bot) -> None:
+    """Issue 19's walk-through on the console: María reads Spanish, Dana (same channel) English."""
+    from datetime import timedelta
+
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run("/coalition language es", as_="maria")
+    scheduled = shown(await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="maria"))
+    assert "Quedó programada Foro comunitario (n.º 1) para el mar, 24 nov 2026, 19:00" in scheduled, scheduled
+    assert "Anotado: Voy para Foro comunitario" in shown(await bot.run("/meeting rsvp 1 voy", as_="maria"))
+    assert "Recorded: Going for Foro comunitario" in shown(await bot.run("/meeting rsvp 1 going"))
+
+    await bot.run('/poll create "¿Qué primero?" Alumbrado Vivienda')
+    voted = shown(await bot.click("poll:vote:1:0", as_="maria"))
+    assert "✅ Anotado en la encuesta n.º 1: Alumbrado. Puede cambiarlo hasta que la encuesta cierre." in voted
+    assert "✅ Recorded in poll #1: Vivienda" in shown(await bot.click("poll:vote:1:1"))
+    results = shown(await bot.run("/poll results 1", as_="maria"))
+    assert "2 personas votaron." in results and "1. Alumbrado: 1 voto, 50 %" in results
+    assert "Va ganando: un empate entre Alumbrado y Vivienda." in results
+    assert "2 voters." in shown(await bot.run("/poll results 1"))
+
+    clock = bot.dispatcher.app.clock
+    await bot.dispatcher.app.scheduler.advance_to(clock.now() + timedelta(days=1, hours=12))
+    reminders = {p.target: shown(p.reply) for p in platform.posted if ":remind:" in p.key}
+    assert "⏰ Foro comunitario empieza" in reminders["dm:maria"]
+    assert "⏰ Foro comunitario starts" in reminders["dm:admin"]
+    assert "starts" in reminders["general"]  # the channel's language: the coalition's, English

@@ -224,7 +224,7 @@ async def test_the_same_click_twice_is_one_vote(forum) -> None:
     await bot.click("poll:pick:2", as_="maria", value="0,2")
     assert await rows(bot, "SELECT poll_id, choices FROM ballots ORDER BY poll_id") == [(1, "0"), (2, "0,2")]
     results = shown(await bot.run("/poll results 2"))
-    assert "1 voter" in results and "1 (50%) · 1. Chairs" in results and "1 (50%) · 3. Snacks" in results
+    assert "1 voter" in results and "1. Chairs: 1 vote, 50%" in results and "3. Snacks: 1 vote, 50%" in results
 
 
 async def test_racing_clicks_are_each_counted_once_and_the_card_equals_the_database(forum) -> None:
@@ -241,7 +241,8 @@ async def test_racing_clicks_are_each_counted_once_and_the_card_equals_the_datab
     await advance(bot)
     card = shown(card_of(platform))
     for option, label in enumerate(("Mon", "Tue", "Wed")):
-        assert f"{counted[str(option)]} ({round(100 * counted[str(option)] / 31)}%) · {option + 1}. {label}" in card
+        n = counted[str(option)]
+        assert f"{option + 1}. {label}: {n} vote{'' if n == 1 else 's'}, {round(100 * n / 31)}%" in card
     assert "31 voters" in card
 
 
@@ -273,7 +274,7 @@ async def test_cross_platform_poll_has_one_tally(forum, db: Database) -> None:
     await discord.click("poll:vote:1:1", as_="102", channel="200")
     await advance(bot)
     for shown_card in (card_of(platform, channel=1), discord_platform.posted[0].edits[-1]):
-        assert "3 voters" in shown(shown_card) and "2 (67%) · 1. Yes" in shown(shown_card)
+        assert "3 voters" in shown(shown_card) and "1. Yes: 2 votes, 67%" in shown(shown_card)
 
 
 # Hidden results, deadlines, closing --------------------------------------------------------------
@@ -291,7 +292,7 @@ async def test_hidden_results_stay_hidden_for_everyone_until_the_poll_closes(for
         assert refused.error and "hidden until it closes" in shown(refused)
         assert (await bot.run("/poll export 1", as_=who)).error
     await bot.run("/poll close 1", as_="maria")
-    assert "1 (100%) · 1. Parks" in shown(await bot.run("/poll results 1"))
+    assert "1. Parks: 1 vote, 100%" in shown(await bot.run("/poll results 1"))
 
 
 async def test_deadline_closes_once_and_survives_a_restart(forum, db: Database, clock) -> None:

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from bot.clock import Clock
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import N_, _, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
@@ -35,7 +37,7 @@ REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
 REMINDER_GRACE = timedelta(hours=2)
 HORIZON = timedelta(days=15)  # a series' meetings exist this far ahead: past the longest lead time (14 days)
 MAX_AHEAD = 400  # meetings made in one go, at most (a daily series over HORIZON is 15)
-ANSWERS = {"going": "Going", "maybe": "Maybe", "no": "Can't go"}
+ANSWERS = {"going": N_("Going"), "maybe": N_("Maybe"), "no": N_("Can't go")}  # shown through _()
 RECURRENCE = {
     "weekly": "FREQ=WEEKLY",
     "2weeks": "FREQ=WEEKLY;INTERVAL=2",
@@ -204,7 +206,7 @@ class MeetingService:
         latest = max((o.original_start for o in existing), default=None)
         coming = sum(1 for o in existing if o.start > now and not o.cancelled)
         made = []
-        for _ in range(MAX_AHEAD):
+        for _attempt in range(MAX_AHEAD):
             start = self._starts(meeting, latest)
             if start is None or (start > now + HORIZON and coming > 0):
                 break
@@ -464,7 +466,7 @@ class MeetingService:
             await self.repos.members.save(member)
             # Own reminders already planned follow the new setting: withdrawn, and made again
             # where the member still has lead times of their own.
-            for occurrence, _ in await self.repos.meetings.answered_by(member.id or 0):
+            for occurrence, _answer in await self.repos.meetings.answered_by(member.id or 0):
                 await self.repos.meetings.cancel_member_reminders(occurrence.id or 0, member.id or 0)
                 coming = await self.answer_of(occurrence, member) in ("going", "maybe")
                 if coming and member.reminder_minutes and occurrence.start > self.clock.now():
@@ -497,13 +499,17 @@ class MeetingService:
         if reminder.kind == "nudge":
             await self._nudge(meeting, occurrence)
             return
-        text = (
-            f"⏰ **{user_text(meeting.title)}** starts {timestamp(occurrence.start, 'R')} "
-            f"({timestamp(occurrence.start)})" + (f", {user_text(meeting.location)}" if meeting.location else "")
-        )
-        reply = Reply(text)
+
+        def text() -> str:
+            said = _("⏰ **{title}** starts {when} ({at})").format(
+                title=user_text(meeting.title), when=timestamp(occurrence.start, "R"), at=timestamp(occurrence.start)
+            )
+            return said + (f", {user_text(meeting.location)}" if meeting.location else "")
+
         if reminder.member_id is None:
             for channel in await self.channels_of(meeting):
+                with speaking(await self._language_of_channel(channel)):
+                    reply = Reply(text())
                 await self.outbox.to_channel(
                     meeting.coalition_id,
                     channel,
@@ -522,22 +528,41 @@ class MeetingService:
 
         await self._tell_those_coming(occurrence, text, f"remind:{reminder.id}", only=reminded_now)
 
+    async def _language_of(self, member: Member) -> str:
+        """The language of a member's private messages: theirs, else the coalition's."""
+        if member.language:
+            return member.language
+        return await self._coalition_language(member.coalition_id)
+
+    async def _language_of_channel(self, channel: Channel) -> str:
+        return channel.language or await self._coalition_language(channel.coalition_id)
+
+    async def _coalition_language(self, coalition_id: int) -> str:
+        coalition = await self.repos.coalitions.get(coalition_id)
+        return coalition.language if coalition is not None else DEFAULT_LANGUAGE
+
     async def _nudge(self, meeting: Meeting, occurrence: Occurrence) -> None:
         """Ask, privately, the members who have not answered yet (observers are not asked)."""
         assert occurrence.id is not None
         answered = {m.id for _, m in await self.repos.meetings.rsvps(occurrence.id) if m is not None}
-        card = await self.card(meeting, occurrence)
-        ask = Reply(
-            f"🙋 Will you come to **{user_text(meeting.title)}** {timestamp(occurrence.start, 'R')}? "
-            "Please answer with the buttons.\n" + card.text,
-            blocks=card.blocks,
-            private=True,
-        )
+        asks: dict[str, Reply] = {}  # one message per language
         for member in await self.repos.broadcasts.members(meeting.coalition_id):
             if member.id in answered or member.role == Role.OBSERVER:
                 continue
+            language = await self._language_of(member)
+            if language not in asks:
+                with speaking(language):
+                    card = await self.card(meeting, occurrence)
+                    question = _("🙋 Will you come to **{title}** {when}? Please answer with the buttons.").format(
+                        title=user_text(meeting.title), when=timestamp(occurrence.start, "R")
+                    )
+                asks[language] = Reply(question + "\n" + card.text, blocks=card.blocks, private=True)
             await self.outbox.to_member(
-                member, ask, key=f"{SOURCE}:{occurrence.id}:nudge:{member.id}", source=SOURCE, source_id=occurrence.id
+                member,
+                asks[language],
+                key=f"{SOURCE}:{occurrence.id}:nudge:{member.id}",
+                source=SOURCE,
+                source_id=occurrence.id,
             )
 
     # Cancelling ------------------------------------------------------------------------------
@@ -565,8 +590,14 @@ class MeetingService:
         for target in targets:
             await self.refresh_cards(meeting, target)
         for target in targets:
-            text = f"❌ **{user_text(meeting.title)}** on {timestamp(target.start)} is cancelled."
-            await self._tell_those_coming(target, text, "cancelled")
+            start = target.start
+            await self._tell_those_coming(
+                target,
+                lambda start=start: _("❌ **{title}** on {when} is cancelled.").format(
+                    title=user_text(meeting.title), when=timestamp(start)
+                ),
+                "cancelled",
+            )
         return len(targets)
 
     # Changing ----------------------------------------------------------------------------------
@@ -596,16 +627,24 @@ class MeetingService:
         if series and meeting.rrule:
             await self._extend(meeting)  # the later dates, in the new rhythm
         await self.refresh_cards(meeting, occurrence)
-        text = f"🕒 **{user_text(meeting.title)}** has moved from {timestamp(old_start)} to {timestamp(new_start)}."
-        await self._tell_those_coming(occurrence, text, f"moved:{int(new_start.timestamp())}")
+        await self._tell_those_coming(
+            occurrence,
+            lambda: _("🕒 **{title}** has moved from {before} to {after}.").format(
+                title=user_text(meeting.title), before=timestamp(old_start), after=timestamp(new_start)
+            ),
+            f"moved:{int(new_start.timestamp())}",
+        )
 
     async def _tell_those_coming(
-        self, occurrence: Occurrence, text: str, event: str, only: Callable[[Member], bool] | None = None
+        self, occurrence: Occurrence, say: Callable[[], str], event: str, only: Callable[[Member], bool] | None = None
     ) -> None:
-        """A private message to each member who answered going or maybe; `event` keeps each
-        news's deliveries apart (two moves are two messages, one move delivered twice is one)."""
+        """A private message to each member who answered going or maybe, in their language (`say`
+        makes the text in the language in force); `event` keeps each news's deliveries apart (two
+        moves are two messages, one move delivered twice is one)."""
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id or 0):
             if member is not None and rsvp.answer in ("going", "maybe") and (only is None or only(member)):
+                with speaking(await self._language_of(member)):
+                    text = say()
                 await self.outbox.to_member(
                     member,
                     Reply(text, private=True),
@@ -703,7 +742,7 @@ class MeetingService:
             calendar.add("x-wr-calname", name)
         answers: dict[int, str] = {}
         if member is not None and member.id is not None:
-            for occurrence, _ in await self.repos.meetings.answered_by(member.id):
+            for occurrence, _answer in await self.repos.meetings.answered_by(member.id):
                 if (answer := await self.answer_of(occurrence, member)) is not None:
                     answers[occurrence.id or 0] = answer
         first, last = self.clock.now(), self.clock.now()
@@ -769,7 +808,7 @@ class MeetingService:
 
 def _say_answer(event: Event, answer: str) -> None:
     """A member's own feed says what they answered, first thing in the description."""
-    said = f"Your answer: {ANSWERS[answer]}."
+    said = _("Your answer: {answer}.").format(answer=_(ANSWERS[answer]))
     agenda = event.get("description")
     event.pop("description", None)
     event.add("description", f"{said}\n\n{agenda}" if agenda else said)
