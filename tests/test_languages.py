@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LANGUAGES, LOCALES, from_locale, parse_language
 from bot.refs import Actor, UserRef
 from tests.harness import shown
+from tests.test_discord import Discord, discord_env  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,3 +205,25 @@ async def test_a_spanish_speaking_member_schedules_votes_is_reminded_and_reads_r
     assert "⏰ Foro comunitario empieza" in reminders["dm:maria"]
     assert "⏰ Foro comunitario starts" in reminders["dm:admin"]
     assert "starts" in reminders["general"]  # the channel's language: the coalition's, English
+
+
+async def test_the_language_a_members_slack_is_set_to_is_theirs_until_they_choose(tmp_path: Path) -> None:
+    from tests.test_slack import set_up, slack_env
+
+    async with slack_env(tmp_path) as slack:
+        await set_up(slack)
+        slack.fake.user("UROSA", "Rosa").locale = "es-LA"
+        said = (await slack.command("/coalition language", user="UROSA"))["text"]
+        assert "Le escribo en español (según la configuración de su aplicación)" in said, said
+        assert "I write to you in English" in (await slack.command("/coalition language"))["text"]
+
+
+async def test_the_language_a_members_discord_is_set_to_is_theirs_until_they_choose(discord_env: Discord) -> None:  # noqa: F811
+    from tests.test_discord import set_up, text_of
+
+    await set_up(discord_env)
+    discord_env.fake.locales["5500000000000000002"] = "es-419"
+    said = text_of(await discord_env.slash("coalition", "language", member=discord_env.maria))
+    assert "Le escribo en español (según la configuración de su aplicación)" in said, said
+    said = text_of(await discord_env.slash("coalition", "language", language="en", member=discord_env.maria))
+    assert "Done: I will write to you in English" in said

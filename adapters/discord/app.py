@@ -119,7 +119,9 @@ class DiscordAdapter:
             if wanted and any(r.name == wanted or str(r.id) == wanted for r in user.roles):
                 admin = True
         name = getattr(user, "display_name", None) or user.name
-        return Actor(UserRef(self.platform, str(interaction.guild_id or "dm"), str(user.id)), name[:80], admin)
+        where = UserRef(self.platform, str(interaction.guild_id or "dm"), str(user.id))
+        # The language the member's Discord is set to ("es-ES", "es-419"): theirs until they choose one.
+        return Actor(where, name[:80], admin, locale=str(interaction.locale) if interaction.locale else None)
 
     @staticmethod
     def where(interaction: discord.Interaction) -> ConversationRef:

@@ -183,16 +183,17 @@ class SlackAdapter:
         cached = self._cached(user_id)
         if cached is not None:
             return cached
-        name, admin, tz = fallback_name or user_id, False, None
+        name, admin, tz, locale = fallback_name or user_id, False, None, None
         try:
-            info = (await self.client.users_info(user=user_id)).get("user") or {}
+            info = (await self.client.users_info(user=user_id, include_locale=True)).get("user") or {}
             profile = info.get("profile") or {}
             name = profile.get("display_name") or info.get("real_name") or info.get("name") or name
             admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
             tz = info.get("tz")
+            locale = info.get("locale")
         except Exception:
             log.warning("users.info failed for %s; using what the event says", user_id)
-        actor = Actor(UserRef(self.platform, team_id, user_id), name[:80], admin, tz)
+        actor = Actor(UserRef(self.platform, team_id, user_id), name[:80], admin, tz, locale=locale)
         self._profiles[user_id] = (time.monotonic(), actor)
         return actor
 

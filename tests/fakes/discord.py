@@ -43,6 +43,7 @@ BOT_ROLE = "2200000000000000002"  # the role Discord makes for a bot when it joi
 
 class FakeDiscord:
     def __init__(self) -> None:
+        self.locales: dict[str, str] = {}  # user id -> the language their Discord is set to (default en-US)
         self.bot_permissions: dict[str, int] = {}  # channel -> the bot's permissions there (default: all)
         self.refused: list[str] = []  # payloads Discord would have refused, and why (tests assert none)
         self.port = 0
@@ -256,7 +257,7 @@ class FakeDiscord:
             "channel": {**self.channels[channel_id], "permissions": str(ALL)},
             "member": member,
             "data": data,
-            "locale": "en-US",
+            "locale": self.locales.get(member["user"]["id"], "en-US"),
             "guild_locale": "en-US",
             "app_permissions": str(self.bot_permissions.get(channel_id, ALL)),
             "entitlements": [],

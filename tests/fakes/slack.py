@@ -70,6 +70,7 @@ class SlackUser:
     name: str
     tz: str = "America/Chicago"
     is_admin: bool = False
+    locale: str = "en-US"  # Slack's, e.g. "es-LA"; users.info gives it only with include_locale
 
 
 @dataclass
@@ -287,6 +288,7 @@ class FakeSlack:
                     "is_admin": user.is_admin,
                     "is_owner": False,
                     "profile": {"display_name": user.name},
+                    **({"locale": user.locale} if str(args.get("include_locale")).lower() in ("true", "1") else {}),
                 },
             }
         )
