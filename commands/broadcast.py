@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.i18n import N_
+from bot.i18n import N_, _, ngettext
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
@@ -22,8 +22,14 @@ MAX_TEXT = 2000
 async def _find(ctx: CommandContext | ActionContext, broadcast_id: int) -> Broadcast:
     broadcast = await ctx.services.broadcasts.find(ctx.coalition.id or 0, broadcast_id)
     if broadcast is None:
-        raise CommandError(f"There is no broadcast #{broadcast_id}. `/broadcast list` shows the recent ones.")
+        raise CommandError(
+            _("There is no broadcast #{id}. `/broadcast list` shows the recent ones.").format(id=broadcast_id)
+        )
     return broadcast
+
+
+def _channels(count: int) -> str:
+    return ngettext("{count} channel", "{count} channels", count).format(count=count)
 
 
 async def send(ctx: CommandContext) -> Reply:
@@ -41,12 +47,15 @@ async def send(ctx: CommandContext) -> Reply:
     ctx.audit_note = f"broadcast #{broadcast.id} to {plural(len(channels), 'channel')}" + (
         f" tagged {','.join(ctx.args['to'])}" if ctx.args["to"] else ""
     )
-    where = "channel" if len(channels) == 1 else "channels"
-    tagged = f" tagged {user_text(', '.join(ctx.args['to']))}" if ctx.args["to"] else ""
-    when = f"at {timestamp(broadcast.send_at)}" if ctx.args["at"] else "now"
+    where = _channels(len(channels))
+    if ctx.args["to"]:
+        where = _("{channels} tagged {tags}").format(channels=where, tags=user_text(", ".join(ctx.args["to"])))
+    when = _("at {when}").format(when=timestamp(broadcast.send_at)) if ctx.args["at"] else _("now")
     return Reply(
-        f"Broadcast #{broadcast.id} goes to {len(channels)} {where}{tagged} {when}. "
-        f"You'll get a delivery report; `/broadcast status {broadcast.id}` shows deliveries and acknowledgements.",
+        _(
+            "Broadcast #{id} goes to {where} {when}. You'll get a delivery report; `/broadcast status {id}` shows "
+            "deliveries and acknowledgements."
+        ).format(id=broadcast.id, where=where, when=when),
         private=True,
     )
 
@@ -54,97 +63,143 @@ async def send(ctx: CommandContext) -> Reply:
 async def list_broadcasts(ctx: CommandContext) -> Reply:
     recent = await ctx.services.broadcasts.recent(ctx.coalition.id or 0)
     if not recent:
-        return Reply('No broadcasts yet. Coordinators send one with `/broadcast send "text"`.', private=True)
-    lines = ["**Recent broadcasts**"]
+        return Reply(_('No broadcasts yet. Coordinators send one with `/broadcast send "text"`.'), private=True)
+    lines = [_("**Recent broadcasts**")]
     for b in recent:
         counts, acks = await ctx.services.broadcasts.delivery_counts(b)
-        state = "cancelled" if b.status == "cancelled" else f"delivered {counts.get('sent', 0)} of {b.target_count}"
+        if b.status == "cancelled":
+            state = _("cancelled")
+        else:
+            state = _("delivered {sent} of {total}").format(sent=counts.get("sent", 0), total=b.target_count)
         preview = b.text if len(b.text) <= 60 else b.text[:57] + "..."
-        lines.append(f"• #{b.id} {timestamp(b.send_at, 'f')}: {user_text(preview)} ({state}; {acks} acknowledged)")
+        line = _("• #{id} {when}: {preview} ({state}; {acks} acknowledged)").format(
+            id=b.id, when=timestamp(b.send_at, "f"), preview=user_text(preview), state=state, acks=acks
+        )
+        lines.append(line)
     return Reply("\n".join(lines), private=True)
 
 
 async def cancel(ctx: CommandContext) -> Reply:
     broadcast = await _find(ctx, ctx.args["id"])
     if broadcast.status == "cancelled":
-        return error(f"Broadcast #{broadcast.id} is already cancelled.")
+        return error(_("Broadcast #{id} is already cancelled.").format(id=broadcast.id))
     withdrawn, delivered = await ctx.services.broadcasts.cancel(broadcast)
     ctx.audit_note = f"broadcast #{broadcast.id}"
     if withdrawn == 0:
-        return error(f"Broadcast #{broadcast.id} has already gone out to every channel; nothing left to cancel.")
-    note = f" {plural(delivered, 'channel')} had already received it." if delivered else ""
-    return Reply(
-        f"Broadcast #{broadcast.id} is cancelled: withdrawn from {plural(withdrawn, 'channel')}.{note}", private=True
+        return error(
+            _("Broadcast #{id} has already gone out to every channel; nothing left to cancel.").format(id=broadcast.id)
+        )
+    said = _("Broadcast #{id} is cancelled: withdrawn from {channels}.").format(
+        id=broadcast.id, channels=_channels(withdrawn)
     )
+    if delivered:
+        said += " " + ngettext(
+            "{count} channel had already received it.", "{count} channels had already received it.", delivered
+        ).format(count=delivered)
+    return Reply(said, private=True)
 
 
 async def status(ctx: CommandContext) -> Reply:
     state = await ctx.services.broadcasts.status(await _find(ctx, ctx.args["id"]))
     b = state.broadcast
+    when = _("cancelled") if b.status == "cancelled" else _("for {when}").format(when=timestamp(b.send_at))
     lines = [
-        f"**Broadcast #{b.id}** by {user_text(state.author)}, "
-        f"{'cancelled' if b.status == 'cancelled' else 'for ' + timestamp(b.send_at)}: {user_text(b.text[:200])}",
-        f"Delivered {state.counts['sent']} · pending {state.counts['pending'] + state.counts['sending']}"
-        f" · failed {state.counts['failed']} · cancelled {state.counts['cancelled']}",
+        _("**Broadcast #{id}** by {author}, {when}: {text}").format(
+            id=b.id, author=user_text(state.author), when=when, text=user_text(b.text[:200])
+        ),
+        _("Delivered {sent} · pending {pending} · failed {failed} · cancelled {cancelled}").format(
+            sent=state.counts["sent"],
+            pending=state.counts["pending"] + state.counts["sending"],
+            failed=state.counts["failed"],
+            cancelled=state.counts["cancelled"],
+        ),
     ]
-    lines += [f"• {user_text(d.channel)} on {d.platform}: {d.detail}" for d in state.deliveries]
+    lines += [
+        _("• {channel} on {platform}: {detail}").format(
+            channel=user_text(d.channel), platform=d.platform, detail=d.detail
+        )
+        for d in state.deliveries
+    ]
     if not b.ack_enabled:
-        lines.append("Acknowledgements are off for this broadcast.")
+        lines.append(_("Acknowledgements are off for this broadcast."))
     else:
-        lines.append(f"**Acknowledged by {len(state.acks)} member{'s' if len(state.acks) != 1 else ''}**")
+        lines.append(
+            ngettext(
+                "**Acknowledged by {count} member**", "**Acknowledged by {count} members**", len(state.acks)
+            ).format(count=len(state.acks))
+        )
         if state.acks:
-            lines.append(
-                "By channel: " + ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_channel.items()))
-            )
-            lines.append(
-                "By sector: " + ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_sector.items()))
-            )
-            named = [m for _, m in state.acks if m is not None]
+            by_channel = ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_channel.items()))
+            by_sector = ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_sector.items()))
+            lines.append(_("By channel: {counts}").format(counts=by_channel))
+            lines.append(_("By sector: {counts}").format(counts=by_sector))
+            named = [m for _ack, m in state.acks if m is not None]
             names = ", ".join(user_text(m.display_name or m.user_id) for m in named[:20])
-            more = f" and {len(named) - 20} more" if len(named) > 20 else ""
+            if len(named) > 20:
+                names += " " + _("and {count} more").format(count=len(named) - 20)
             if len(named) < len(state.acks):
-                more += f" (and {plural(len(state.acks) - len(named), 'former member', 'former members')})"
-            lines.append(f"Who: {names}{more}")
+                gone = len(state.acks) - len(named)
+                names += " " + ngettext("(and {count} former member)", "(and {count} former members)", gone).format(
+                    count=gone
+                )
+            lines.append(_("Who: {names}").format(names=names))
     return Reply("\n".join(lines), private=True)
 
 
 async def nudge(ctx: CommandContext) -> Reply:
     broadcast = await _find(ctx, ctx.args["id"])
     if not broadcast.ack_enabled:
-        return error(f"Broadcast #{broadcast.id} does not ask for acknowledgements, so there is no one to remind.")
+        return error(
+            _("Broadcast #{id} does not ask for acknowledgements, so there is no one to remind.").format(
+                id=broadcast.id
+            )
+        )
     if broadcast.status == "cancelled":
-        return error(f"Broadcast #{broadcast.id} was cancelled.")
+        return error(_("Broadcast #{id} was cancelled.").format(id=broadcast.id))
     count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
     ctx.audit_note = f"broadcast #{broadcast.id}: {plural(count, 'member')} reminded"
     if count == 0:
-        return Reply(f"Everyone has acknowledged broadcast #{broadcast.id}. Nobody to remind.", private=True)
+        return Reply(
+            _("Everyone has acknowledged broadcast #{id}. Nobody to remind.").format(id=broadcast.id), private=True
+        )
     return Reply(
-        f"Reminding {plural(count, 'member')} privately to acknowledge broadcast #{broadcast.id}.", private=True
+        ngettext(
+            "Reminding {count} member privately to acknowledge broadcast #{id}.",
+            "Reminding {count} members privately to acknowledge broadcast #{id}.",
+            count,
+        ).format(count=count, id=broadcast.id),
+        private=True,
     )
 
 
 async def acknowledge(ctx: ActionContext) -> Reply:
     broadcast = await ctx.services.broadcasts.find(ctx.coalition.id or 0, int(ctx.params["broadcast"]))
     if broadcast is None or not broadcast.ack_enabled:
-        return error("That broadcast no longer exists.")
+        return error(_("That broadcast no longer exists."))
     recorded = await ctx.services.broadcasts.acknowledge(broadcast, ctx.me, ctx.channel)
     if recorded is None:
         earlier = await ctx.services.broadcasts.acknowledged_at(broadcast, ctx.me)
-        when = f" {timestamp(earlier, 'R')}" if earlier else ""
-        return Reply(f"You already acknowledged broadcast #{broadcast.id}{when}. Thank you!", private=True)
-    return Reply(f"Thanks: your acknowledgement of broadcast #{broadcast.id} is recorded.", private=True)
+        if earlier:
+            said = _("You already acknowledged broadcast #{id} {when}. Thank you!")
+        else:
+            said = _("You already acknowledged broadcast #{id}. Thank you!")
+        return Reply(said.format(id=broadcast.id, when=timestamp(earlier, "R") if earlier else ""), private=True)
+    return Reply(
+        _("Thanks: your acknowledgement of broadcast #{id} is recorded.").format(id=broadcast.id), private=True
+    )
 
 
 async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
     """Home section: recent broadcasts this member has not acknowledged yet."""
     waiting = await ctx.services.broadcasts.awaiting_acknowledgement(ctx.coalition.id or 0, ctx.me, ctx.now)
     if not waiting:
-        return [Section("**Broadcasts**\nYou're up to date: nothing waiting for your acknowledgement.")]
-    blocks: list[Block] = [Section(f"**Broadcasts waiting for your acknowledgement** ({len(waiting)})")]
+        return [Section(_("**Broadcasts**\nYou're up to date: nothing waiting for your acknowledgement."))]
+    heading = _("**Broadcasts waiting for your acknowledgement** ({count})").format(count=len(waiting))
+    blocks: list[Block] = [Section(heading)]
     for b in waiting[:5]:
         preview = b.text if len(b.text) <= 200 else b.text[:197] + "..."
         blocks.append(Section(f"#{b.id}, {timestamp(b.send_at, 'R')}: {user_text(preview)}"))
-        blocks.append(Actions((Button("Acknowledge", action_id("broadcast", "ack", b.id or 0), "primary"),)))
+        blocks.append(Actions((Button(_("Acknowledge"), action_id("broadcast", "ack", b.id or 0), "primary"),)))
     return blocks
 
 

@@ -123,7 +123,6 @@ async def test_times_are_read_in_the_members_language(bot) -> None:
     await bot.run("/coalition language es", as_="maria")
     reply = await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="admin")
     assert reply.error  # Dana reads English: "martes" is not a day to her
-    await bot.run("/coalition role maria coordinator")
     reply = await bot.run('/meeting schedule "Foro comunitario" "martes 19:00"', as_="maria")
     assert not reply.error, shown(reply)
 
@@ -227,3 +226,16 @@ async def test_the_language_a_members_discord_is_set_to_is_theirs_until_they_cho
     assert "Le escribo en español (según la configuración de su aplicación)" in said, said
     said = text_of(await discord_env.slash("coalition", "language", language="en", member=discord_env.maria))
     assert "Done: I will write to you in English" in said
+
+
+async def test_broadcast_replies_in_the_readers_language(bot) -> None:
+    await bot.run("/coalition language es", as_="maria")
+    await bot.run("/coalition role @maria coordinator")
+    sent = shown(await bot.run('/broadcast send "Calle cerrada el sábado"', as_="maria"))
+    assert "El anuncio n.º 1 sale hacia 1 canal ahora." in sent, sent
+    assert "Gracias: quedó anotado que usted leyó el anuncio n.º 1." in shown(
+        await bot.click("broadcast:ack:1", as_="maria")
+    )
+    assert "Thanks: your acknowledgement of broadcast #1 is recorded." in shown(await bot.click("broadcast:ack:1"))
+    status = shown(await bot.run("/broadcast status 1", as_="maria"))
+    assert "Lo confirmaron 2 miembros" in status, status
