@@ -140,7 +140,7 @@ async def test_two_processes_never_send_one_message_twice(db: Database, tmp_path
     second_db = Database(db.url)
     second = App(Settings(database_url=db.url), second_db, clock)
     platform = MemoryPlatform()
-    platform.latency = 0.005  # each send takes a little while, so the two processes really overlap
+    platform.latency = 0.05  # each send takes a little while, so the two processes really overlap (under load too)
     first.add_messenger(platform, batch=7)
     second.add_messenger(platform, batch=7)
     try:
