@@ -264,6 +264,7 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
     # History seeded in bulk arrives at once; a real one grows over months, with the planner's
     # statistics refreshed at every start and daily (Housekeeping). Refresh them as a start would.
     await optimize(db.engine)
+    await db.engine.dispose()  # connections opened before it read the statistics: open new ones, as a start would
 
     async def checked(text: str) -> None:
         reply = await bot.run(text)

@@ -50,7 +50,11 @@ class MeetingRepository:
             select(Occurrence, Meeting)
             .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
             .where(
-                Meeting.coalition_id == coalition_id, Occurrence.start >= after, col(Occurrence.cancelled).is_(False)
+                # `+ 0` keeps the planner off the coalition's index: walking every meeting the coalition
+                # ever held (100k of them) to find the next few is what the index on start avoids.
+                Meeting.coalition_id + 0 == coalition_id,
+                Occurrence.start >= after,
+                col(Occurrence.cancelled).is_(False),
             )
             .order_by(col(Occurrence.start))
             .limit(limit)
