@@ -46,18 +46,8 @@ def minimum_seconds(messages: int, overall: int, per: float) -> float:
     return (math.ceil(messages / overall) - 1) * per
 
 
-async def run(per_platform: int) -> None:
-    slack_fake, discord_fake = await FakeSlack().start(), await FakeDiscord().start()
-    slack_fake.enforce_pacing = discord_fake.enforce_pacing = True
-    workdir = Path(tempfile.mkdtemp())
-    url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    settings = Settings(
-        database_url=url, discord_api_url=discord_fake.api_url, discord_gateway_url=discord_fake.gateway_url
-    )
-    db = Database(url)
-    await db.upgrade()
-    app = App(settings, db)
-
+async def seed(app: App, per_platform: int) -> None:
+    """A coalition with `per_platform` Slack and as many Discord channels, and one broadcast to all."""
     founder = Actor(UserRef("slack", TEAM, "UADMIN"), "Dana", True)
     async with app.unit_of_work() as services:
         place = await services.coalitions.create("Bench", ConversationRef("slack", TEAM, "C0", name="c0"), founder)
@@ -70,6 +60,21 @@ async def run(per_platform: int) -> None:
         author = await services.coalitions.member_for(place.coalition, founder)
         await services.broadcasts.create(place.coalition.id, author, "Road closure on Main St", None, None, True)
         await services.repos.commit()
+
+
+async def run(per_platform: int) -> None:
+    slack_fake, discord_fake = await FakeSlack().start(), await FakeDiscord().start()
+    slack_fake.enforce_pacing = discord_fake.enforce_pacing = True
+    workdir = Path(tempfile.mkdtemp())
+    url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    settings = Settings(
+        database_url=url, discord_api_url=discord_fake.api_url, discord_gateway_url=discord_fake.gateway_url
+    )
+    db = Database(url)
+    await db.upgrade()
+    app = App(settings, db)
+
+    await seed(app, per_platform)
 
     point_at(settings)
     client = discord.Client(intents=discord.Intents.none())

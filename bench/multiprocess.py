@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text
 from sqlmodel import select
 
-from bench.fanout import minimum_seconds
+from bench.fanout import minimum_seconds, seed
 from bot.config import normalise_database_url
 from storage import Database
 from storage.models import OutboxMessage
@@ -217,26 +217,14 @@ async def fanout_run(url: str, processes: int, per_platform: int) -> dict[str, o
     from adapters.slack.platform import SlackPlatform
     from bot.app import App
     from bot.config import Settings
-    from bot.refs import Actor, ConversationRef, UserRef
     from tests.fakes.discord import FakeDiscord
-    from tests.fakes.slack import TEAM, FakeSlack
+    from tests.fakes.slack import FakeSlack
 
     slack_fake, discord_fake = await FakeSlack().start(), await FakeDiscord().start()
     slack_fake.enforce_pacing = discord_fake.enforce_pacing = True
     db = await fresh(url)
     app = App(Settings(database_url=url), db)
-    founder = Actor(UserRef("slack", TEAM, "UADMIN"), "Dana", True)
-    async with app.unit_of_work() as services:
-        place = await services.coalitions.create("Bench", ConversationRef("slack", TEAM, "C0", name="c0"), founder)
-        for n in range(1, per_platform):
-            await services.coalitions.link(place.space, ConversationRef("slack", TEAM, f"C{n}", name=f"c{n}"), [])
-        guild = await services.repos.coalitions.add_space(place.coalition.id, "discord", "G1", "")
-        for n in range(per_platform):
-            channel_id = str(4400000000000000001 + n)
-            await services.coalitions.link(guild, ConversationRef("discord", "G1", channel_id, name=f"d{n}"), [])
-        author = await services.coalitions.member_for(place.coalition, founder)
-        await services.broadcasts.create(place.coalition.id, author, "Road closure on Main St", None, None, True)
-        await services.repos.commit()
+    await seed(app, per_platform)
     await app.close()
     child = ["fanout", url, slack_fake.api_url, discord_fake.api_url, discord_fake.gateway_url]
     reports = await spawn(processes, [child] * processes)
