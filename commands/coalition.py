@@ -76,6 +76,15 @@ def _languages() -> str:
     return ", ".join(f"`{code}` ({name})" for code, name in LANGUAGES.items())
 
 
+def _unknown_language(typed: str, usage: str) -> Reply:
+    return error(
+        _("'{typed}' is not a language I speak. I speak: {languages}.").format(
+            typed=user_text(typed), languages=_languages()
+        ),
+        usage,
+    )
+
+
 def _language_source(ctx: CommandContext) -> str:
     if ctx.member is not None and ctx.member.language:
         return _("your choice")
@@ -90,12 +99,7 @@ async def language(ctx: CommandContext) -> Reply:
     if default is not None:
         code = parse_language(default)
         if code is None:
-            return error(
-                _("'{typed}' is not a language I speak. I speak: {languages}.").format(
-                    typed=user_text(default), languages=_languages()
-                ),
-                ctx.usage,
-            )
+            return _unknown_language(default, ctx.usage)
         await ctx.services.coalitions.set_default_language(ctx.coalition, code)
         return Reply(
             _(
@@ -115,12 +119,7 @@ async def language(ctx: CommandContext) -> Reply:
         )
     code = None if typed.strip().lower() == "auto" else parse_language(typed)
     if code is None and typed.strip().lower() != "auto":
-        return error(
-            _("'{typed}' is not a language I speak. I speak: {languages}.").format(
-                typed=user_text(typed), languages=_languages()
-            ),
-            ctx.usage,
-        )
+        return _unknown_language(typed, ctx.usage)
     await ctx.services.coalitions.set_language(ctx.me, code)
     chosen = ctx.services.coalitions.language_for(ctx.me, ctx.place.coalition, ctx.actor.locale)
     with speaking(chosen):
@@ -137,12 +136,7 @@ async def link(ctx: CommandContext) -> Reply:
     typed: str | None = ctx.args["language"]
     code = parse_language(typed) if typed else None
     if typed and code is None:
-        return error(
-            _("'{typed}' is not a language I speak. I speak: {languages}.").format(
-                typed=user_text(typed), languages=_languages()
-            ),
-            ctx.usage,
-        )
+        return _unknown_language(typed, ctx.usage)
     said = []
     if ctx.channel is not None:
         if not tags and code is None:
