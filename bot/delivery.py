@@ -47,7 +47,7 @@ class DeliveryWorker:
         messenger: Messenger,
         pacer: Pacer | SharedPacer,
         *,
-        batch: int = 25,
+        batch: int = 100,
         concurrency: int = 25,
         lease: timedelta = timedelta(seconds=30),
         owner: str | None = None,
