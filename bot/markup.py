@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import NamedTuple
 
 from bot import i18n
@@ -135,6 +135,15 @@ def format_time(when: datetime, zone: tzinfo, style: str = "F", now: datetime | 
     return when.astimezone(zone).strftime(TIME_STYLES[style])
 
 
+def format_day(day: date | datetime) -> str:
+    """A day without its time ("Tue 15 Dec 2026", "mar, 15 dic 2026"), in the language in force."""
+    if i18n.language() != i18n.DEFAULT:
+        from babel.dates import format_skeleton
+
+        return format_skeleton("yMMMEd", day, locale=i18n.language())
+    return day.strftime("%a %d %b %Y")
+
+
 def relative(when: datetime, now: datetime) -> str:
     if i18n.language() != i18n.DEFAULT:
         from babel.dates import format_timedelta
@@ -150,7 +159,7 @@ def relative(when: datetime, now: datetime) -> str:
             n = round(minutes / size)
             span = f"{n} {unit}{'s' if n != 1 else ''}"
             return f"in {span}" if future else f"{span} ago"
-    return "just now"
+    return i18n._("just now")
 
 
 def plain(text: str, zone: tzinfo, now: datetime | None = None) -> str:

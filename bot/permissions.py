@@ -31,6 +31,14 @@ _ALLOWED = {
     Permission.COORDINATOR: {Role.COORDINATOR},
 }
 
+ROLE_NAMES = {Role.COORDINATOR: N_("coordinator"), Role.MEMBER: N_("member"), Role.OBSERVER: N_("observer")}
+
+
+def role_name(role: str) -> str:
+    """A role as members read it, in the language in force."""
+    return _(ROLE_NAMES[Role(role)]) if role in ROLE_NAMES else role
+
+
 WHO = {
     Permission.ANYONE: N_("anyone"),
     Permission.ADMIN: N_(

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import _, ngettext
+from bot.i18n import _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
-from bot.text import plural
 from storage.models import Poll
 
 STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
@@ -55,12 +54,33 @@ def label(poll: Poll, index: int, *, plain: bool = False) -> str:
     moment = datetime.fromisoformat(value)
     if plain:
         local = moment.astimezone(ZoneInfo(poll.timezone))
+        if language() != "en":
+            from babel.dates import format_skeleton
+
+            return f"{format_skeleton('EdMMMHHmm', local, locale=language())} {local.tzname()}"
         return f"{local:%a %d %b %H:%M} {local.tzname()}"
     return timestamp(moment, "F")
 
 
+def _voters(n: int) -> str:
+    return ngettext("{count} voter", "{count} voters", n).format(count=n)
+
+
+def _respondents(n: int) -> str:
+    return ngettext("{count} respondent", "{count} respondents", n).format(count=n)
+
+
+def _decimal(value: float) -> str:
+    """3.4, or 3,4 where a comma marks decimals."""
+    if language() == "en":
+        return f"{value:.1f}"
+    from babel.numbers import format_decimal
+
+    return format_decimal(round(value, 1), format="0.0", locale=language())
+
+
 def describe_eligible(poll: Poll) -> str:
-    return ", ".join(poll.eligible) or "every member"
+    return ", ".join(poll.eligible) or _("every member")
 
 
 def shows_results(poll: Poll) -> bool:
@@ -78,20 +98,22 @@ def describe_winner(poll: Poll, results: Results) -> str:
 
 def settings_line(poll: Poll) -> str:
     kind = {
-        "single": "One choice",
-        "multiple": f"Choose up to {poll.max_choices}" if poll.max_choices else "Choose any number",
-        "ranked": "Ranked choice (instant runoff)",
-        "when": "Scheduling poll: choose every time that works for you",
+        "single": _("One choice"),
+        "multiple": (
+            _("Choose up to {count}").format(count=poll.max_choices) if poll.max_choices else _("Choose any number")
+        ),
+        "ranked": _("Ranked choice (instant runoff)"),
+        "when": _("Scheduling poll: choose every time that works for you"),
     }[poll.kind]
     parts = [kind]
     if poll.anonymous:
-        parts.append("🔒 anonymous: nobody, coordinators included, can see who voted what")
+        parts.append(_("🔒 anonymous: nobody, coordinators included, can see who voted what"))
     if poll.hidden and poll.status == "open":
-        parts.append("results shown when it closes")
+        parts.append(_("results shown when it closes"))
     if not poll.allow_change:
-        parts.append("votes are final")
+        parts.append(_("votes are final"))
     if poll.eligible:
-        parts.append(f"for {user_text(describe_eligible(poll))}")
+        parts.append(_("for {who}").format(who=user_text(describe_eligible(poll))))
     return " · ".join(parts)
 
 
@@ -120,11 +142,13 @@ def rounds_lines(poll: Poll, results: Results) -> list[str]:
     lines = []
     for n, rnd in enumerate(results.rounds, 1):
         counts = ", ".join(f"{label(poll, o)} {c}" for o, c in rnd.counts.items())
-        line = f"Round {n}: {counts}"
+        line = _("Round {n}: {counts}").format(n=n, counts=counts)
         if rnd.exhausted:
-            line += f"; {plural(rnd.exhausted, 'ballot')} with no choice left"
+            line += ngettext(
+                "; {count} ballot with no choice left", "; {count} ballots with no choice left", rnd.exhausted
+            ).format(count=rnd.exhausted)
         if rnd.eliminated:
-            line += f". Eliminated: {', '.join(label(poll, o) for o in rnd.eliminated)}"
+            line += _(". Eliminated: {options}").format(options=", ".join(label(poll, o) for o in rnd.eliminated))
         if how := _decided(poll, rnd):
             line += f" ({how})"
         lines.append(line)
@@ -134,15 +158,17 @@ def rounds_lines(poll: Poll, results: Results) -> list[str]:
 def _decided(poll: Poll, rnd: Round) -> str:
     """Why this round's eliminated went, when fewest votes alone did not say."""
     names = [label(poll, o) for o in rnd.tied]
-    tied = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else ""
+    tied = _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1]) if len(names) > 1 else ""
     if rnd.decided_by == TOGETHER:
-        return "together: with all their votes they still had fewer than the next option"
+        return _("together: with all their votes they still had fewer than the next option")
     if rnd.decided_by == EARLIER:
-        return f"{tied} tied for last; the one with fewer votes in an earlier round went"
+        return _("{tied} tied for last; the one with fewer votes in an earlier round went").format(tied=tied)
     if rnd.decided_by == LOT:
-        return f"{tied} tied for last and no earlier round separated them; {label(poll, rnd.eliminated[0])} was drawn"
+        return _("{tied} tied for last and no earlier round separated them; {option} was drawn").format(
+            tied=tied, option=label(poll, rnd.eliminated[0])
+        )
     if rnd.tied and not rnd.eliminated:
-        return f"{tied} tied, and no earlier round separated them"
+        return _("{tied} tied, and no earlier round separated them").format(tied=tied)
     return ""
 
 
@@ -150,25 +176,27 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
     """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot.
     `results`: the count members may see, None when too few have voted to show one."""
     assert poll.id is not None
-    head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+    head = _("📊 **{question}** (poll #{id})").format(question=user_text(poll.question), id=poll.id)
     blocks: list[Block] = [Section(head), Context(settings_line(poll))]
-    voters = plural(results.voters, "voter") if results else f"fewer than {STEP} voters"
+    voters = _voters(results.voters) if results else _("fewer than {step} voters").format(step=STEP)
     if results is not None and poll.anonymous and poll.status == "open":
-        voters += f" at the last update (every {STEP} new voters)"
+        voters += _(" at the last update (every {step} new voters)").format(step=STEP)
     listed = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
     if shows_results(poll) and results is not None:
-        heading = "First choices" if poll.kind == "ranked" else "Votes"
+        heading = _("First choices") if poll.kind == "ranked" else _("Votes")
         blocks.append(Section(f"{heading}:\n" + "\n".join(result_lines(poll, results))))
     elif shows_results(poll):
         blocks.append(Section(f"{listed}\n{too_few(poll)}"))
     else:
         blocks.append(Section(listed))
     if poll.status == "closed":
-        blocks.append(Context(f"{voters} · closed {timestamp(poll.closed_at or now, 'f')}"))
+        blocks.append(
+            Context(_("{voters} · closed {when}").format(voters=voters, when=timestamp(poll.closed_at or now, "f")))
+        )
         if results is not None:
             blocks.append(Section(describe_winner(poll, results)))
     else:
-        closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
+        closes = _(" · closes {when}").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
         blocks.append(Context(f"{voters}{closes}"))
         blocks.append(ballot(poll))
     return _reply(blocks)
@@ -177,20 +205,32 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
 def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
     assert poll.id is not None
     questions = poll.option_list
-    head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id}, round {rounds})"
+    head = _("📋 **Survey: {title}** (#{id}, round {round})").format(
+        title=user_text(poll.question), id=poll.id, round=rounds
+    )
     listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
     blocks: list[Block] = [Section(f"{head}\n{listed}")]
     if poll.status == "closed":
-        blocks.append(Context(f"{plural(respondents, 'respondent')} · closed {timestamp(poll.closed_at or now, 'f')}"))
-    else:
-        how = "Answer each question from 1 (strongly disagree) to 5 (strongly agree)"
-        if len(questions) > MAX_MENUS:
-            how += f"; questions {MAX_MENUS + 1} to {len(questions)} with `/poll respond {poll.id} 4 5 3 ...`"
-        closes = f" · closes {timestamp(poll.closes_at, 'R')}" if poll.closes_at else ""
         blocks.append(
             Context(
-                f"{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
-                f"{plural(respondents, 'respondent')}{closes}"
+                _("{respondents} · closed {when}").format(
+                    respondents=_respondents(respondents), when=timestamp(poll.closed_at or now, "f")
+                )
+            )
+        )
+    else:
+        how = _("Answer each question from 1 (strongly disagree) to 5 (strongly agree)")
+        if len(questions) > MAX_MENUS:
+            how += _("; questions {first} to {last} with `/poll respond {id} 4 5 3 ...`").format(
+                first=MAX_MENUS + 1, last=len(questions), id=poll.id
+            )
+        closes = _(" · closes {when}").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
+        blocks.append(
+            Context(
+                _(
+                    "{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
+                    "{respondents}{closes}"
+                ).format(how=how, respondents=_respondents(respondents), closes=closes)
             )
         )
         blocks.append(survey_menus(poll))
@@ -203,21 +243,21 @@ def ballot_card(poll: Poll) -> Reply:
     the members who voted in between chose."""
     assert poll.id is not None
     if poll.kind == "survey":
-        head = f"📋 **Survey: {user_text(poll.question)}** (#{poll.id})"
+        head = _("📋 **Survey: {title}** (#{id})").format(title=user_text(poll.question), id=poll.id)
         listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(poll.option_list, 1))
         return _reply([Section(f"{head}\n{listed}"), survey_menus(poll)])
-    head = f"📊 **{user_text(poll.question)}** (poll #{poll.id})"
+    head = _("📊 **{question}** (poll #{id})").format(question=user_text(poll.question), id=poll.id)
     options = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
     return _reply([Section(head), Context(settings_line(poll)), Section(options), ballot(poll)])
 
 
 def final_poll_results(poll: Poll, results: Results | None) -> Reply:
     """What is posted when a poll closes; a scheduling poll's offers its winning times as meetings."""
-    head = f"🏁 **Poll #{poll.id} has closed:** {user_text(poll.question)}"
+    head = _("🏁 **Poll #{id} has closed:** {question}").format(id=poll.id, question=user_text(poll.question))
     if results is None:
         lines = [head, too_few(poll)]
     else:
-        lines = [head, f"{plural(results.voters, 'voter')}."]
+        lines = [head, _voters(results.voters) + "."]
         lines += result_lines(poll, results)
         if poll.kind == "ranked" and results.voters:
             lines += rounds_lines(poll, results)
@@ -225,9 +265,13 @@ def final_poll_results(poll: Poll, results: Results | None) -> Reply:
     blocks: list[Block] = [Section("\n".join(lines))]
     if poll.kind == "when" and results and results.winners and poll.meeting_id is None:
         assert poll.id is not None
-        blocks.append(Context("A coordinator can turn the winning time into a meeting:"))
+        blocks.append(Context(_("A coordinator can turn the winning time into a meeting:")))
         buttons = tuple(
-            Button(f"Schedule {label(poll, w, plain=True)}"[:MAX_OPTION], MEET.id(poll.id, w), "primary")
+            Button(
+                _("Schedule {time}").format(time=label(poll, w, plain=True))[:MAX_OPTION],
+                MEET.id(poll.id, w),
+                "primary",
+            )
             for w in results.winners[:MAX_BUTTONS]
         )
         blocks.append(Actions(buttons))
@@ -235,37 +279,59 @@ def final_poll_results(poll: Poll, results: Results | None) -> Reply:
 
 
 def final_survey_results(poll: Poll, results: SurveyResults) -> Reply:
-    lines = [f"🏁 **Survey #{poll.id} has closed:** {user_text(poll.question)}", *survey_lines(results)]
+    head = _("🏁 **Survey #{id} has closed:** {question}").format(id=poll.id, question=user_text(poll.question))
+    lines = [head, *survey_lines(results)]
     return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
 
 
 def survey_lines(results: SurveyResults) -> list[str]:
     if results.respondents < MIN_GROUP:
         return [
-            f"Fewer than {MIN_GROUP} respondents; round {results.round} of this survey. Results are shown only "
-            f"from {MIN_GROUP} respondents on, so that nobody's answers can be read off them."
+            _(
+                "Fewer than {min} respondents; round {round} of this survey. Results are "
+                "shown only from {min} respondents on, so that nobody's answers can be "
+                "read off them."
+            ).format(min=MIN_GROUP, round=results.round)
         ]
-    lines = [f"{plural(results.respondents, 'respondent')}; round {results.round} of this survey."]
+    lines = [
+        _("{respondents}; round {round} of this survey.").format(
+            respondents=_respondents(results.respondents), round=results.round
+        )
+    ]
     for n, q in enumerate(results.questions, 1):
         if q.mean is None:
-            lines.append(f"{n}. {user_text(q.question)}: no answers")
+            lines.append(_("{n}. {question}: no answers").format(n=n, question=user_text(q.question)))
             continue
         if q.answered < MIN_GROUP:
-            lines.append(f"{n}. {user_text(q.question)}: fewer than {MIN_GROUP} answers, not shown")
+            lines.append(
+                _("{n}. {question}: fewer than {min} answers, not shown").format(
+                    n=n, question=user_text(q.question), min=MIN_GROUP
+                )
+            )
             continue
         spread = " ".join(f"{v}:{c}" for v, c in enumerate(q.counts, 1))
-        line = f"{n}. {user_text(q.question)}: average **{q.mean:.1f}** of 5 ({q.answered} answers; {spread})"
+        line = _("{n}. {question}: average **{mean}** of 5 ({answered} answers; {spread})").format(
+            n=n, question=user_text(q.question), mean=_decimal(q.mean), answered=q.answered, spread=spread
+        )
         if q.previous_mean is not None:
             change = q.mean - q.previous_mean
-            line += f", {'▲' if change > 0 else '▼' if change < 0 else '='}{abs(change):.1f} on the last round"
+            arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+            line += _(", {arrow}{change} on the last round").format(arrow=arrow, change=_decimal(abs(change)))
         if q.by_sector:
-            line += "; by sector: " + ", ".join(f"{user_text(s)} {m:.1f}" for s, m in q.by_sector.items())
+            line += _("; by sector: ") + ", ".join(f"{user_text(s)} {_decimal(m)}" for s, m in q.by_sector.items())
         lines.append(line)
     if results.sectors_hidden:
         lines.append(
-            f"{plural(results.sectors_hidden, 'sector')} not shown separately: a sector is shown only with at "
-            f"least {MIN_GROUP} respondents, and only while those in no shown sector number none or at least "
-            f"{MIN_GROUP} too, so nobody can be singled out."
+            _(
+                "{sectors} not shown separately: a sector is shown only with at least "
+                "{min} respondents, and only while those in no shown sector number none or "
+                "at least {min} too, so nobody can be singled out."
+            ).format(
+                sectors=ngettext("{count} sector", "{count} sectors", results.sectors_hidden).format(
+                    count=results.sectors_hidden
+                ),
+                min=MIN_GROUP,
+            )
         )
     return lines
 
@@ -276,24 +342,22 @@ def ballot(poll: Poll) -> Actions:
     count = len(poll.option_list)
     choices = tuple(SelectOption(f"{i + 1}. {label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count))
     if poll.kind == "ranked":
-        ordinal = ("1st", "2nd", "3rd", "4th", "5th")
-        return Actions(
-            tuple(Select(f"{ordinal[r]} choice", RANK.id(poll.id, r), choices) for r in range(min(count, MAX_RANKS)))
-        )
+        ordinal = (_("1st choice"), _("2nd choice"), _("3rd choice"), _("4th choice"), _("5th choice"))
+        return Actions(tuple(Select(ordinal[r], RANK.id(poll.id, r), choices) for r in range(min(count, MAX_RANKS))))
     if poll.kind in ("multiple", "when"):
         limit = poll.max_choices or count
-        return Actions((Select(f"Choose up to {limit}", PICK.id(poll.id), choices, limit),))
+        return Actions((Select(_("Choose up to {limit}").format(limit=limit), PICK.id(poll.id), choices, limit),))
     if count <= MAX_BUTTONS:
         return Actions(
             tuple(Button(label(poll, i, plain=True)[:MAX_OPTION], VOTE.id(poll.id, i)) for i in range(count))
         )
-    return Actions((Select("Choose one", PICK.id(poll.id), choices),))
+    return Actions((Select(_("Choose one"), PICK.id(poll.id), choices),))
 
 
 def survey_menus(poll: Poll) -> Actions:
     assert poll.id is not None
     questions = poll.option_list
-    scale = tuple(SelectOption(f"{n} {name}", str(n)) for n, name in enumerate(SCALE, 1))
+    scale = tuple(SelectOption(f"{n} {_(name)}", str(n)) for n, name in enumerate(SCALE, 1))
     return Actions(
         tuple(
             Select(f"{q + 1}. {questions[q]}"[:150], ANSWER.id(poll.id, q), scale)

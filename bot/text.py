@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from bot.i18n import _
 from bot.markup import strip_markers
 from bot.problems import Problem
 
@@ -23,18 +24,26 @@ def check_text(text: str, *, what: str, max_length: int, multiline: bool = False
     """Return the text, tidied at the edges, or raise TextProblem naming `what` and the limit."""
     text = strip_markers(text).replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
-        raise TextProblem(f"{what} is empty.")
+        raise TextProblem(_("{what} is empty.").format(what=what))
     for ch in text:
         if ch == "\n" and multiline:
             continue
         if ch == "\t":
             continue
         if ch == "\n":
-            raise TextProblem(f"{what} must be on one line.")
+            raise TextProblem(_("{what} must be on one line.").format(what=what))
         if ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs"):
-            raise TextProblem(f"{what} contains an invisible control character (U+{ord(ch):04X}); please remove it.")
+            raise TextProblem(
+                _("{what} contains an invisible control character (U+{ch:04X}); please remove it.").format(
+                    what=what, ch=ord(ch)
+                )
+            )
     if len(text) > max_length:
-        raise TextProblem(f"{what} is {len(text)} characters long; the limit is {max_length}.")
+        raise TextProblem(
+            _("{what} is {text} characters long; the limit is {max_length}.").format(
+                what=what, text=len(text), max_length=max_length
+            )
+        )
     return text
 
 

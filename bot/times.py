@@ -9,6 +9,8 @@ from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.i18n import N_, _
+from bot.markup import format_day, format_time
 from bot.problems import Problem
 
 _DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.I)
@@ -16,16 +18,22 @@ _DURATION = re.compile(r"\s*(?:\d+\s*[wdhms]\s*)+", re.I)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 DURATION_EXAMPLES = "90m, 2h, 1h30m or 3d"
-WHEN_EXAMPLES = '"next tuesday 7pm", "in 3 days at 18:00" or "2026-12-01 18:30"'
+WHEN_EXAMPLES = N_('"next tuesday 7pm", "in 3 days at 18:00" or "2026-12-01 18:30"')
 
 
 class TimeProblem(Problem):
     """A time or duration could not be understood; the message says how to write it."""
 
 
+class PastTime(TimeProblem):
+    """The time was understood, and it has passed."""
+
+
 def parse_duration(text: str) -> timedelta:
     if not _DURATION.fullmatch(text):
-        raise TimeProblem(f"'{text}' is not a duration; write it like {DURATION_EXAMPLES}.")
+        raise TimeProblem(
+            _("'{text}' is not a duration; write it like {examples}.").format(text=text, examples=DURATION_EXAMPLES)
+        )
     seconds = sum(int(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
     return timedelta(seconds=seconds)
 
@@ -56,8 +64,12 @@ def parse_timezone(text: str) -> str:
         except ZoneInfoNotFoundError:
             pass
     close = get_close_matches(text.strip().lower(), list(zone_names()), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(zone_names()[c] for c in close)}?" if close else ""
-    raise TimeProblem(f"'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago.")
+    hint = _(" Did you mean {zones}?").format(zones=", ".join(zone_names()[c] for c in close)) if close else ""
+    raise TimeProblem(
+        _("'{text}' is not a time zone I know.{hint} Use a name like Europe/Berlin or America/Chicago.").format(
+            text=text, hint=hint
+        )
+    )
 
 
 WEEKDAYS = {
@@ -119,19 +131,31 @@ def parse_when(
     lowered = " ".join(lowered.split())
     day_text, clock = _split(lowered)
     if clock is not None and (clock.hour > 23 or clock.minute > 59):
-        raise TimeProblem(f"'{text}' is not a time of day.")
+        raise TimeProblem(_("'{text}' is not a time of day.").format(text=text))
     if clock is None and not day_text:
-        raise TimeProblem(f"I couldn't read '{text}' as a time; write it like {WHEN_EXAMPLES}.")
+        raise TimeProblem(
+            _("I couldn't read '{text}' as a time; write it like {examples}.").format(
+                text=text, examples=_(WHEN_EXAMPLES)
+            )
+        )
     if clock is None:
         if _MOMENT.match(day_text) or not _names_a_day(day_text):
             return _whole(text, cleaned, zone, now)
         day = _day(day_text, local_now, None)
         if day is None:
             return _whole(text, cleaned, zone, now)
-        shown_day = datetime.combine(day, datetime.min.time()).strftime("%a %d %b %Y")
+        shown_day = format_day(day)
         if datetime.combine(day, datetime.max.time(), zone) <= local_now:
-            raise TimeProblem(f"'{text}' is {shown_day}, which is in the past. Please give a future time.")
-        raise TimeProblem(f"'{text}' is {shown_day}, but at what time? Write it like '{cleaned} 7pm'.")
+            raise PastTime(
+                _("'{text}' is {when}, which is in the past. Please give a future time.").format(
+                    text=text, when=shown_day
+                )
+            )
+        raise TimeProblem(
+            _("'{text}' is {day}, but at what time? Write it like '{typed} 7pm'.").format(
+                text=text, day=shown_day, typed=cleaned
+            )
+        )
     hour = _meeting_hour(clock, day_text, notes)
     if not day_text:
         result = local_now.replace(hour=hour, minute=clock.minute, second=0, microsecond=0)
@@ -155,7 +179,9 @@ def parse_day(text: str, zone: ZoneInfo, now: datetime, language: str | None = N
         pass
     day = _day(cleaned, now.astimezone(zone), None) if cleaned else None
     if day is None:
-        raise TimeProblem(f"I couldn't read '{text}' as a day; write it like 2026-12-15, dec 15 or tuesday.")
+        raise TimeProblem(
+            _("I couldn't read '{text}' as a day; write it like 2026-12-15, dec 15 or tuesday.").format(text=text)
+        )
     return day
 
 
@@ -271,7 +297,11 @@ def _meeting_hour(clock: _Clock, day_text: str, notes: list[str] | None) -> int:
     if notes is not None:
         taken, other = ("am", "pm") if morning else ("pm", "am")
         time = f"{clock.hour}:{clock.minute:02d}" if clock.minute else f"{clock.hour}"
-        notes.append(f"'{clock.typed}' was read as {time}{taken}; for {time}{other}, write '{time}{other}'.")
+        notes.append(
+            _("'{typed}' was read as {time}{taken}; for {time}{other}, write '{time}{other}'.").format(
+                typed=clock.typed, time=time, taken=taken, other=other
+            )
+        )
     return hour
 
 
@@ -376,16 +406,26 @@ def _whole(text: str, cleaned: str, zone: ZoneInfo, now: datetime) -> datetime:
     if parsed is None:
         respelled = _respell(cleaned)
         if respelled != cleaned and _readable(respelled, zone, now):
-            raise TimeProblem(f"I couldn't read '{text}' as a time. Did you mean '{respelled}'?")
-        raise TimeProblem(f"I couldn't read '{text}' as a time; write it like {WHEN_EXAMPLES}.")
+            raise TimeProblem(
+                _("I couldn't read '{text}' as a time. Did you mean '{respelled}'?").format(
+                    text=text, respelled=respelled
+                )
+            )
+        raise TimeProblem(
+            _("I couldn't read '{text}' as a time; write it like {examples}.").format(
+                text=text, examples=_(WHEN_EXAMPLES)
+            )
+        )
     return _future(text, parsed, zone, now)
 
 
 def _future(text: str, moment: datetime, zone: ZoneInfo, now: datetime) -> datetime:
     result = moment.astimezone(UTC)
     if result <= now:
-        shown = moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
-        raise TimeProblem(f"'{text}' is {shown}, which is in the past. Please give a future time.")
+        shown = format_time(moment, zone, "F")
+        raise PastTime(
+            _("'{text}' is {when}, which is in the past. Please give a future time.").format(text=text, when=shown)
+        )
     return result
 
 
@@ -454,6 +494,8 @@ def _respell(text: str) -> str:
 def _readable(text: str, zone: ZoneInfo, now: datetime) -> bool:
     try:
         parse_when(text, zone, now)
-    except TimeProblem as exc:
-        return "in the past" in str(exc)
+    except PastTime:
+        return True
+    except TimeProblem:
+        return False
     return True

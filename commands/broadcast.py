@@ -246,7 +246,7 @@ BROADCAST = CommandSpec(
             handler=send,
             rate_limit=RateLimit(5, timedelta(minutes=10)),
             modal=True,
-            submit_label="Send",
+            submit_label=N_("Send"),
             examples=(
                 '/broadcast send "Community walk moved to Saturday 10am"',
                 '/broadcast send "Youth forum tonight" --to residents,youth --at "friday 9am"',

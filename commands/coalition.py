@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import LANGUAGES, N_, _, from_locale, language_name, parse_language, speaking
+from bot.i18n import LANGUAGES, N_, _, from_locale, language_name, ngettext, parse_language, speaking
 from bot.markup import timestamp, user_text
-from bot.permissions import Permission
+from bot.permissions import Permission, role_name
 from bot.replies import Reply, error
 from bot.services.coalitions import JoinProblem
-from bot.text import plural
 from commands.context import CommandContext
 from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
@@ -25,39 +24,48 @@ async def setup(ctx: CommandContext) -> Reply:
     name = ctx.args["name"]
     await ctx.services.coalitions.create(name, ctx.where, ctx.actor)
     return Reply(
-        f"**{user_text(name)}** is set up, with this channel linked and you as its coordinator. "
-        f"Link more channels with `/coalition link`; see everything with `/coalition help`.{access_warning(ctx)}"
+        _(
+            "**{name}** is set up, with this channel linked and you as its coordinator. Link "
+            "more channels with `/coalition link`; see everything with `/coalition "
+            "help`.{warning}"
+        ).format(name=user_text(name), warning=access_warning(ctx))
     )
 
 
 async def whoami(ctx: CommandContext) -> Reply:
     if ctx.place.coalition is None or ctx.member is None:
         return Reply(
-            'You\'re not in a coalition here yet. An admin can start one with `/coalition setup "Coalition name"`.',
+            _('You\'re not in a coalition here yet. An admin can start one with `/coalition setup "Coalition name"`.'),
             private=True,
         )
     member = ctx.member
     zone_note = _zone_source(ctx)
     if not member.timezone:
-        zone_note += "; set yours with `/coalition timezone`"
+        zone_note += _("; set yours with `/coalition timezone`")
     here = (
-        f"This channel is linked (tags: {user_text(', '.join(ctx.channel.tags) or 'none')})."
+        _("This channel is linked (tags: {tags}).").format(tags=user_text(", ".join(ctx.channel.tags) or _("none")))
         if ctx.channel
-        else "This channel is not linked to the coalition."
+        else _("This channel is not linked to the coalition.")
     )
     return Reply(
-        f"You are **{user_text(member.display_name or member.user_id)}**, a {member.role} of "
-        f"**{user_text(ctx.coalition.name)}**.\nTime zone: {ctx.zone.key} ({zone_note}).\n{here}",
+        _("You are **{member}**, a {role} of **{name}**.\nTime zone: {zone} ({zone_note}).\n{here}").format(
+            member=user_text(member.display_name or member.user_id),
+            role=role_name(member.role),
+            name=user_text(ctx.coalition.name),
+            zone=ctx.zone.key,
+            zone_note=zone_note,
+            here=here,
+        ),
         private=True,
     )
 
 
 def _zone_source(ctx: CommandContext) -> str:
     if ctx.member is not None and ctx.member.timezone:
-        return "yours"
+        return _("yours")
     if ctx.actor.timezone_hint:
-        return "from your profile"
-    return "the coalition's default"
+        return _("from your profile")
+    return _("the coalition's default")
 
 
 async def timezone(ctx: CommandContext) -> Reply:
@@ -65,11 +73,13 @@ async def timezone(ctx: CommandContext) -> Reply:
     if zone is None:
         source = _zone_source(ctx)
         return Reply(
-            f"Your time zone is {ctx.zone.key} ({source}). Change it with `/coalition timezone Europe/Berlin`.",
+            _("Your time zone is {key} ({source}). Change it with `/coalition timezone Europe/Berlin`.").format(
+                key=ctx.zone.key, source=source
+            ),
             private=True,
         )
     await ctx.services.coalitions.set_timezone(ctx.me, zone)
-    return Reply(f"Your time zone is now {zone}. Times you type are read in it.", private=True)
+    return Reply(_("Your time zone is now {zone}. Times you type are read in it.").format(zone=zone), private=True)
 
 
 def _languages() -> str:
@@ -169,26 +179,38 @@ def access_warning(ctx: CommandContext) -> str:
     """Said when a channel is linked where the bot cannot post: nothing sent to it would arrive."""
     if not ctx.where.access_problem:
         return ""
-    return f"\n⚠️ But {ctx.where.access_problem}: until then, nothing the coalition sends can arrive here."
+    return _("\n⚠️ But {problem}: until then, nothing the coalition sends can arrive here.").format(
+        problem=ctx.where.access_problem
+    )
 
 
 async def unlink(ctx: CommandContext) -> Reply:
     assert ctx.channel is not None
     withdrawn = await ctx.services.coalitions.unlink(ctx.channel)
-    was = "was" if withdrawn == 1 else "were"
-    note = f" {plural(withdrawn, 'queued message')} for it {was} withdrawn." if withdrawn else ""
+    note = (
+        ngettext(
+            " {count} queued message for it was withdrawn.",
+            " {count} queued messages for it were withdrawn.",
+            withdrawn,
+        ).format(count=withdrawn)
+        if withdrawn
+        else ""
+    )
     return Reply(
-        f"This channel is no longer linked to **{user_text(ctx.coalition.name)}**.{note} "
-        "Re-link it any time with `/coalition link`."
+        _("This channel is no longer linked to **{name}**.{note} Re-link it any time with `/coalition link`.").format(
+            name=user_text(ctx.coalition.name), note=note
+        )
     )
 
 
 async def invite(ctx: CommandContext) -> Reply:
     code, expires = await ctx.services.coalitions.invite(ctx.coalition, ctx.me)
     return Reply(
-        f"Join code for **{user_text(ctx.coalition.name)}**: `{code}`\n"
-        f"It works once, until {timestamp(expires)}. In the other Slack workspace or Discord server, an "
-        f"admin types `/coalition join {code}` in the channel to link.",
+        _(
+            "Join code for **{name}**: `{code}`\nIt works once, until {expires}. In the other "
+            "Slack workspace or Discord server, an admin types `/coalition join {code}` in "
+            "the channel to link."
+        ).format(name=user_text(ctx.coalition.name), code=code, expires=timestamp(expires)),
         private=True,
     )
 
@@ -202,8 +224,10 @@ async def join(ctx: CommandContext) -> Reply:
         return error(str(exc), ctx.usage)
     assert place.coalition is not None
     return Reply(
-        f"This space has joined **{user_text(place.coalition.name)}**, with this channel linked and you as a "
-        f"coordinator. Broadcasts, meetings and polls now reach it too.{access_warning(ctx)}"
+        _(
+            "This space has joined **{name}**, with this channel linked and you as a "
+            "coordinator. Broadcasts, meetings and polls now reach it too.{warning}"
+        ).format(name=user_text(place.coalition.name), warning=access_warning(ctx))
     )
 
 
@@ -211,13 +235,19 @@ async def channels(ctx: CommandContext) -> Reply:
     linked = await ctx.services.coalitions.channels(ctx.coalition)
     if not linked:
         return Reply(
-            "No channels are linked yet. A coordinator can link one with `/coalition link`.",
+            _("No channels are linked yet. A coordinator can link one with `/coalition link`."),
             private=True,
         )
-    lines = [f"**Channels linked to {user_text(ctx.coalition.name)}** ({len(linked)}):"]
+    lines = [
+        _("**Channels linked to {name}** ({count}):").format(name=user_text(ctx.coalition.name), count=len(linked))
+    ]
     for ch in linked:
-        tags = f" (tags: {user_text(', '.join(ch.tags))})" if ch.tags else ""
-        lines.append(f"• {user_text('#' + (ch.name or ch.channel_id))} on {ch.platform}{tags}")
+        tags = _(" (tags: {tags})").format(tags=user_text(", ".join(ch.tags))) if ch.tags else ""
+        lines.append(
+            _("• {channel} on {platform}{tags}").format(
+                channel=user_text("#" + (ch.name or ch.channel_id)), platform=ch.platform, tags=tags
+            )
+        )
     return Reply("\n".join(lines), private=True)
 
 
@@ -225,10 +255,15 @@ async def doctor(ctx: CommandContext) -> Reply:
     problems = await ctx.services.doctor.problems(ctx.coalition.id)
     if not problems:
         return Reply(
-            "✅ No problems found: the bot can post in every linked channel, and no delivery failed in the last day.",
+            _(
+                "✅ No problems found: the bot can post in every linked channel, and no delivery "
+                "failed in the last day."
+            ),
             private=True,
         )
-    head = f"🩺 {len(problems)} problem{'s' if len(problems) > 1 else ''} found, each with its fix:"
+    head = ngettext(
+        "🩺 {count} problem found, with its fix:", "🩺 {count} problems found, each with its fix:", len(problems)
+    ).format(count=len(problems))
     # The platforms' own words (channel names, error codes) pass through as text, never as markup.
     return Reply("\n".join([head, *(f"• {user_text(p[:400])}" for p in problems)]), private=True)
 

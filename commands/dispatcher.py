@@ -87,7 +87,7 @@ class Dispatcher:
         async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             spec = self.registry.find(path)
             if spec is None or spec.is_group:
-                raise UsageError(f"'/{' '.join(path)}' is not a command I know.", "/coalition help")
+                raise UsageError(_("'/{path}' is not a command I know.").format(path=" ".join(path)), "/coalition help")
             usage = self.registry.usage(path)
             read = ParseContext(zone, self.app.clock.now())
             args = coerce_args(spec, raw_args, read, usage, platform=self._platform(where))
@@ -232,6 +232,15 @@ class Dispatcher:
             if place.coalition is not None:
                 member = await services.coalitions.find_member(place.coalition, actor.user)
             return services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+
+    async def reader_language(self, actor: Actor, where: ConversationRef) -> str:
+        """The language a member reads, for what adapters draw themselves (forms)."""
+        async with self.app.unit_of_work() as services:
+            place = await services.coalitions.resolve(where)
+            member = None
+            if place.coalition is not None:
+                member = await services.coalitions.find_member(place.coalition, actor.user)
+            return services.coalitions.language_for(member, place.coalition, actor.locale)
 
     async def ensure_coalition(self, name: str, where: ConversationRef, founder: Actor) -> bool:
         """Start a coalition around `where` unless its space has one; True when one was created."""

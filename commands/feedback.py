@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from bot.i18n import N_, _
 from bot.permissions import Permission
 from bot.replies import Reply
 from bot.services.feedback import LIMIT
@@ -15,9 +15,11 @@ MAX_FEEDBACK = 1500
 async def feedback(ctx: CommandContext) -> Reply:
     where = await ctx.services.feedback.send(ctx.coalition, ctx.me, ctx.args["text"])
     return Reply(
-        f"Thank you. Your feedback went to {where} without your name; the bot keeps no record of who sent it "
-        f"(you can send {LIMIT} a day). Only you saw the command and this answer: nobody in the channel can tell "
-        "that you sent feedback.",
+        _(
+            "Thank you. Your feedback went to {where} without your name; the bot keeps no "
+            "record of who sent it (you can send {LIMIT} a day). Only you saw the command "
+            "and this answer: nobody in the channel can tell that you sent feedback."
+        ).format(where=where, LIMIT=LIMIT),
         private=True,
     )
 
@@ -38,6 +40,6 @@ FEEDBACK = CommandSpec(
     audited=False,
     anonymous=True,
     modal=True,
-    submit_label="Send anonymously",
+    submit_label=N_("Send anonymously"),
     examples=('/coalition feedback "The last forum started too late for parents with young children"',),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.i18n import N_
+from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.refs import UserRef
@@ -29,21 +29,25 @@ async def role(ctx: CommandContext) -> Reply:
     await ctx.services.governance.set_role(target, Role(new_role))
     ctx.audit_note = f"{{subject}}: {old} → {new_role}"
     ctx.audit_subject = target
-    return Reply(f"{name} is now a {new_role} (was {old}).")
+    return Reply(_("{name} is now a {new_role} (was {old}).").format(name=name, new_role=new_role, old=old))
 
 
 async def audit(ctx: CommandContext) -> Reply:
     since = ctx.now - (ctx.args["since"] or timedelta(days=30))
     entries = await ctx.services.governance.entries(ctx.coalition, since)
     if not entries:
-        return Reply(f"No coordinator actions since {timestamp(since, 'f')}.", private=True)
-    lines = [f"**Coordinator actions since {timestamp(since, 'f')}** ({len(entries)})"]
+        return Reply(_("No coordinator actions since {since}.").format(since=timestamp(since, "f")), private=True)
+    lines = [
+        _("**Coordinator actions since {since}** ({entries})").format(since=timestamp(since, "f"), entries=len(entries))
+    ]
     for line in entries[:AUDIT_SHOWN]:
         lines.append(
             f"• {timestamp(line.at, 'f')}: {user_text(line.actor)} ran `{line.action}` {user_text(line.target)}"
         )
     if len(entries) > AUDIT_SHOWN:
-        lines.append(f"… and {len(entries) - AUDIT_SHOWN} more; `/coalition audit --csv` exports them all.")
+        lines.append(
+            _("… and {value} more; `/coalition audit --csv` exports them all.").format(value=len(entries) - AUDIT_SHOWN)
+        )
     reply = Reply("\n".join(lines), private=True)
     if ctx.args["csv"]:
         # Reading the log is not recorded; exporting it is.
@@ -58,8 +62,10 @@ async def audit(ctx: CommandContext) -> Reply:
 async def my_data(ctx: CommandContext) -> Reply:
     data = await ctx.services.governance.export(ctx.me, ctx.coalition)
     return Reply(
-        "Here is everything the bot holds about you, as JSON (only you can see this). "
-        "`/coalition forget-me` erases it.",
+        _(
+            "Here is everything the bot holds about you, as JSON (only you can see this). "
+            "`/coalition forget-me` erases it."
+        ),
         private=True,
         attachments=(Attachment("my-coalition-data.json", data, "application/json"),),
     )
@@ -69,10 +75,10 @@ async def forget_me(ctx: CommandContext) -> Reply:
     if await ctx.services.governance.is_last_coordinator(ctx.me):
         return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
     member_id = ctx.me.id or 0
-    text = (
-        "**Erase everything the bot holds about you?** Your profile, role and time zone go; broadcasts "
-        "you acknowledged stay counted but no longer name you; your coordinator actions stay on record as "
-        '"a former member". This cannot be undone.'
+    text = _(
+        "**Erase everything the bot holds about you?** Your profile, role and time zone "
+        "go; broadcasts you acknowledged stay counted but no longer name you; your "
+        'coordinator actions stay on record as "a former member". This cannot be undone.'
     )
     return Reply(
         text,
@@ -80,8 +86,8 @@ async def forget_me(ctx: CommandContext) -> Reply:
             Section(text),
             Actions(
                 (
-                    Button("Yes, erase my data", action_id("coalition", "forget", member_id), "danger"),
-                    Button("Cancel", action_id("coalition", "forget-cancel", member_id)),
+                    Button(_("Yes, erase my data"), action_id("coalition", "forget", member_id), "danger"),
+                    Button(_("Cancel"), action_id("coalition", "forget-cancel", member_id)),
                 )
             ),
         ),
@@ -96,14 +102,14 @@ async def forget_confirmed(ctx: ActionContext) -> Reply:
         return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
     await ctx.services.governance.forget(ctx.member)
     return Reply(
-        "Done: everything the bot held about you is erased. If you use the bot again you'll join as a new member.",
+        _("Done: everything the bot held about you is erased. If you use the bot again you'll join as a new member."),
         private=True,
         replace_original=True,
     )
 
 
 async def forget_cancelled(ctx: ActionContext) -> Reply:
-    return Reply("Nothing was erased.", private=True, replace_original=True)
+    return Reply(_("Nothing was erased."), private=True, replace_original=True)
 
 
 ROLE = CommandSpec(

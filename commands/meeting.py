@@ -13,7 +13,6 @@ from bot.services.coalitions import TargetProblem
 from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, MeetingProblem, lead_times
-from bot.text import plural
 from bot.times import format_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -88,22 +87,24 @@ async def list_meetings(ctx: CommandContext) -> Reply:
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 15)
     if not upcoming:
         return Reply(
-            'No upcoming meetings. Schedule one with `/meeting schedule "Title" "next tuesday 7pm"`.', private=True
+            _('No upcoming meetings. Schedule one with `/meeting schedule "Title" "next tuesday 7pm"`.'), private=True
         )
-    lines = ["**Upcoming meetings**"]
+    lines = [_("**Upcoming meetings**")]
     all_counts = await ctx.services.meetings.answer_counts([o.id or 0 for o, _ in upcoming])
     for occurrence, meeting in upcoming:
         mine = all_counts.get(occurrence.id or 0, {})
         counts = ", ".join(f"{mine.get(a, 0)} {label.lower()}" for a, label in ANSWERS.items())
         moved = (
-            f", moved from {timestamp(occurrence.original_start, 'f')}"
+            _(", moved from {when}").format(when=timestamp(occurrence.original_start, "f"))
             if occurrence.start != occurrence.original_start
             else ""
         )
         lines.append(
             f"• #{meeting.id} {timestamp(occurrence.start, 'f')}: {user_text(meeting.title)} ({counts}{moved})"
         )
-    lines.append("A series keeps one number; name one of its dates with `--on`, e.g. `/meeting cancel 2 --on dec 15`.")
+    lines.append(
+        _("A series keeps one number; name one of its dates with `--on`, e.g. `/meeting cancel 2 --on dec 15`.")
+    )
     return Reply("\n".join(lines), private=True)
 
 
@@ -145,10 +146,15 @@ async def cancel(ctx: CommandContext) -> Reply:
         series = False
     count = await ctx.services.meetings.cancel(meeting, occurrence, series)
     ctx.audit_note = f"meeting {_which(meeting, occurrence)}" + (" and the rest of its series" if series else "")
-    what = "the rest of the series" if series else f"#{meeting.id} on {timestamp(occurrence.start)}"
+    what = (
+        _("the rest of the series")
+        if series
+        else _("#{id} on {when}").format(id=meeting.id, when=timestamp(occurrence.start))
+    )
     return Reply(
-        f"Cancelled {user_text(meeting.title)}: {what} ({plural(count, 'occurrence')}). "
-        "Those who said they'd come are told."
+        _("Cancelled {title}: {what} ({count}). Those who said they'd come are told.").format(
+            title=user_text(meeting.title), what=what, count=ngettext("{n} date", "{n} dates", count).format(n=count)
+        )
     )
 
 
@@ -166,11 +172,15 @@ async def edit(ctx: CommandContext) -> Reply:
     if when is not None:
         await ctx.services.meetings.move(meeting, occurrence, when, series)
         local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
-        changes.append(f"time, now {local} {ctx.zone.key}" + (" for this and later meetings" if series else ""))
+        changes.append(
+            _("time, now {time} {zone}").format(time=local, zone=ctx.zone.key)
+            + (_(" for this and later meetings") if series else "")
+        )
     ctx.audit_note = f"meeting {_which(meeting, occurrence)}: " + ", ".join(c.split(",")[0] for c in changes)
     return Reply(
-        f"Changed {user_text(meeting.title)} ({_which(meeting, occurrence)}): {', '.join(changes)}. "
-        "Reminders follow the new time."
+        _("Changed {title} ({meeting}): {changes}. Reminders follow the new time.").format(
+            title=user_text(meeting.title), meeting=_which(meeting, occurrence), changes=", ".join(changes)
+        )
     )
 
 
@@ -181,14 +191,18 @@ async def agenda(ctx: CommandContext) -> Reply:
             return error("Give the item to add, in quotes.", ctx.usage)
         count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
         return Reply(
-            f"Added to the agenda of {user_text(meeting.title)}; it has {plural(count, 'item')}.", private=True
+            _("Added to the agenda of {title}; it has {count}.").format(
+                title=user_text(meeting.title), count=ngettext("{n} item", "{n} items", count).format(n=count)
+            ),
+            private=True,
         )
     text = (
         user_text(meeting.agenda)
         if meeting.agenda
-        else 'No agenda yet: add items with `/meeting agenda ID add "item"`.'
+        else _('No agenda yet: add items with `/meeting agenda ID add "item"`.')
     )
-    return Reply(f"**Agenda: {user_text(meeting.title)}** (#{meeting.id})\n{text}", private=True)
+    head = _("**Agenda: {title}** (#{id})").format(title=user_text(meeting.title), id=meeting.id)
+    return Reply(f"{head}\n{text}", private=True)
 
 
 async def minutes(ctx: CommandContext) -> Reply:
@@ -198,7 +212,11 @@ async def minutes(ctx: CommandContext) -> Reply:
     show = f"/meeting show {meeting.id}" + (
         f" --on {occurrence.start.astimezone(ctx.zone):%Y-%m-%d}" if meeting.rrule else ""
     )
-    return Reply(f"Minutes saved for {user_text(meeting.title)} ({_which(meeting, occurrence)}); `{show}` shows them.")
+    return Reply(
+        _("Minutes saved for {title} ({meeting}); `{show}` shows them.").format(
+            title=user_text(meeting.title), meeting=_which(meeting, occurrence), show=show
+        )
+    )
 
 
 async def attended(ctx: CommandContext) -> Reply:
@@ -213,15 +231,17 @@ async def attended(ctx: CommandContext) -> Reply:
             if member is None:
                 return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
             members.append(member)
-        source = "as you listed"
+        source = _("as you listed")
     else:
         members = await ctx.services.meetings.going(occurrence)
-        source = "from the Going answers"
+        source = _("from the Going answers")
     count = await ctx.services.meetings.record_attendance(occurrence, members)
     ctx.audit_note = f"meeting {_which(meeting, occurrence)}: {count} attended"
     names = ", ".join(user_text(m.display_name or m.user_id) for m in members) or "nobody"
     return Reply(
-        f"Attendance of {user_text(meeting.title)} ({_which(meeting, occurrence)}) recorded {source}: {names}.",
+        _("Attendance of {title} ({meeting}) recorded {source}: {names}.").format(
+            title=user_text(meeting.title), meeting=_which(meeting, occurrence), source=source, names=names
+        ),
         private=True,
     )
 
@@ -234,8 +254,12 @@ async def action(ctx: CommandContext) -> Reply:
         return error(f"{user_text(mention.label)} has not used the bot yet, so cannot own an action item.")
     item = await ctx.services.meetings.add_action(meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me)
     return Reply(
-        f"Action #{item.id} for {user_text(owner.display_name or owner.user_id)}, due {timestamp(item.due_at)}: "
-        f"{user_text(item.text)}. They'll be reminded 24 hours and 1 hour before."
+        _("Action #{id} for {owner}, due {due}: {text}. They'll be reminded 24 hours and 1 hour before.").format(
+            id=item.id,
+            owner=user_text(owner.display_name or owner.user_id),
+            due=timestamp(item.due_at),
+            text=user_text(item.text),
+        )
     )
 
 
@@ -247,13 +271,17 @@ async def actions(ctx: CommandContext) -> Reply:
         rows = [(i, m) for i, m in rows if i.due_at < ctx.now]
     if not rows:
         return Reply(
-            f"No {'open' if which != 'overdue' else 'overdue'} action items{' for you' if which == 'mine' else ''}.",
+            {
+                "mine": _("No open action items for you."),
+                "overdue": _("No overdue action items."),
+            }.get(which, _("No open action items.")),
             private=True,
         )
-    lines = [f"**Action items ({which})**"]
+    heading = {"mine": _("**Action items (mine)**"), "overdue": _("**Action items (overdue)**")}
+    lines = [heading.get(which, _("**Action items (open)**"))]
     for item, member in rows:
-        late = " ⚠️ overdue" if item.due_at < ctx.now else ""
-        who = user_text(member.display_name or member.user_id) if member else "a former member"
+        late = _(" ⚠️ overdue") if item.due_at < ctx.now else ""
+        who = user_text(member.display_name or member.user_id) if member else _("a former member")
         lines.append(f"• #{item.id} {user_text(item.text)}: {who}, due {timestamp(item.due_at, 'f')}{late}")
     return Reply("\n".join(lines), private=True)
 
@@ -267,7 +295,10 @@ async def done(ctx: CommandContext) -> Reply:
     if item.owner_id != ctx.me.id and ctx.me.role != Role.COORDINATOR:
         return error("Only the action's owner or a coordinator can mark it done.")
     await ctx.services.meetings.complete_action(item)
-    return Reply(f"Action #{item.id} is done: {user_text(item.text)}. Its reminders are withdrawn.", private=True)
+    return Reply(
+        _("Action #{id} is done: {text}. Its reminders are withdrawn.").format(id=item.id, text=user_text(item.text)),
+        private=True,
+    )
 
 
 def describe_minutes(minutes: list[int] | None) -> str:
@@ -285,14 +316,16 @@ async def reminders(ctx: CommandContext) -> Reply:
         lead = describe_minutes(coalition.reminder_minutes) or "off"
         ctx.audit_note = f"reminders {lead}, nudge {coalition.nudge_minutes or 'off'}"
     own = ctx.me.reminder_minutes
-    yours = "the coalition's" if own is None else describe_minutes(own) or "off"
+    yours = _("the coalition's") if own is None else describe_minutes(own) or _("off")
     nudging = (
         format_duration(timedelta(minutes=coalition.nudge_minutes)) + " before" if coalition.nudge_minutes else "off"
     )
     return Reply(
-        f"Meeting reminders for the coalition: {describe_minutes(coalition.reminder_minutes) or 'off'} before "
-        f"(in the channels, and privately to those going or maybe).\nYours: {yours}.\n"
-        f"Asking those who have not answered: {nudging}. Settings apply to meetings scheduled or moved from now on.",
+        _(
+            "Meeting reminders for the coalition: {lead} before (in the channels, and "
+            "privately to those going or maybe).\nYours: {yours}.\nAsking those who have not "
+            "answered: {nudging}. Settings apply to meetings scheduled or moved from now on."
+        ).format(lead=describe_minutes(coalition.reminder_minutes) or _("off"), yours=yours, nudging=nudging),
         private=True,
     )
 
@@ -307,18 +340,20 @@ async def ics(ctx: CommandContext) -> Reply:
             return error("There are no upcoming meetings to export.")
     data = await ctx.services.meetings.ics(meetings)
     return Reply(
-        f"Calendar file with {plural(len(meetings), 'meeting')}: "
-        "open it, or import it into Google Calendar or Outlook.",
+        _("Calendar file with {meetings}: open it, or import it into Google Calendar or Outlook.").format(
+            meetings=ngettext("{n} meeting", "{n} meetings", len(meetings)).format(n=len(meetings))
+        ),
         private=True,
         attachments=(Attachment("coalition-meetings.ics", data, "text/calendar"),),
     )
 
 
-SUBSCRIBE = (
-    "Subscribe in Google Calendar: Other calendars, +, From URL, and paste the https address. Outlook: Add "
-    "calendar, Subscribe from web. Apple Calendar: open the webcal address. Google and Outlook fetch "
-    "subscribed calendars every few hours (Google can take up to a day), so a change shows there late; "
-    "`/meeting ics` gives a file at once."
+SUBSCRIBE = N_(
+    "Subscribe in Google Calendar: Other calendars, +, From URL, and paste the https "
+    "address. Outlook: Add calendar, Subscribe from web. Apple Calendar: open the "
+    "webcal address. Google and Outlook fetch subscribed calendars every few hours "
+    "(Google can take up to a day), so a change shows there late; `/meeting ics` "
+    "gives a file at once."
 )
 
 
@@ -335,35 +370,38 @@ async def feed(ctx: CommandContext) -> Reply:
         ctx.audit_note = f"public calendar feed: {action}"
         if action == "off":
             await feeds.unpublish(ctx.coalition)
-            return Reply("The public calendar feed is taken down: its address no longer opens.")
+            return Reply(_("The public calendar feed is taken down: its address no longer opens."))
         await feeds.publish(ctx.coalition, new_address=action == "reset")
         token = feeds.public_token(ctx.coalition)
-        whose = "The coalition's public calendar feed (its meetings, without anyone's answers), for anyone"
+        whose = _("The coalition's public calendar feed (its meetings, without anyone's answers), for anyone")
     else:
         if action in ("reset", "off"):
             await feeds.reset(ctx.me)
         if action == "off":
             return Reply(
-                "Your calendar feed is turned off: its address no longer opens. `/meeting feed` gives you a new one.",
+                _(
+                    "Your calendar feed is turned off: its address no longer opens. `/meeting feed` "
+                    "gives you a new one."
+                ),
                 private=True,
             )
         token = feeds.member_token(ctx.me)
-        whose = (
+        whose = _(
             "Your own calendar feed, with your answers: keep the address to yourself "
             "(`/meeting feed reset` replaces it if it got out)"
         )
     assert token is not None
     https = ctx.services.public_url(FEED_PATH.format(token=token)) or ""
     webcal = "webcal://" + https.split("://", 1)[1]
-    return Reply(f"{whose}:\n{https}\n{webcal}\n{SUBSCRIBE}", private=True)
+    return Reply(f"{whose}:\n{https}\n{webcal}\n{_(SUBSCRIBE)}", private=True)
 
 
 async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
     """Home section: the next meetings, with this member's answer and buttons to change it."""
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 5)
     if not upcoming:
-        return [Section("**Meetings**\nNo upcoming meetings.")]
-    blocks: list[Block] = [Section("**Your upcoming meetings**")]
+        return [Section(_("**Meetings**\nNo upcoming meetings."))]
+    blocks: list[Block] = [Section(_("**Your upcoming meetings**"))]
     for occurrence, meeting in upcoming:
         mine = await ctx.services.meetings.answer_of(occurrence, ctx.me)
         answer = _("you said {answer}").format(answer=_(ANSWERS[mine])) if mine else _("you have not answered")
@@ -430,7 +468,7 @@ MEETING = CommandSpec(
             handler=schedule,
             rate_limit=RateLimit(10, timedelta(hours=1)),
             modal=True,
-            submit_label="Schedule",
+            submit_label=N_("Schedule"),
             examples=(
                 '/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"',
                 '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --also all',

@@ -15,6 +15,7 @@ from difflib import get_close_matches
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _
 from bot.platform import ChannelMention, Platform, UserMention
 from bot.text import TextProblem, check_text
 from bot.times import TimeProblem, parse_day, parse_duration, parse_timezone, parse_when
@@ -73,7 +74,9 @@ def tokenize(text: str) -> list[Token]:
                 i += 1
             if i >= n:
                 fragment = text[start : start + 30]
-                raise UsageError(f"The quote that starts at {fragment!r} is never closed.")
+                raise UsageError(
+                    _("The quote that starts at {fragment} is never closed.").format(fragment=repr(fragment))
+                )
             i += 1
             tokens.append(Token("".join(buf), True))
             continue
@@ -86,16 +89,23 @@ def tokenize(text: str) -> list[Token]:
 
 def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platform = NO_PLATFORM) -> ParsedCommand:
     if len(text) > MAX_COMMAND_LENGTH:
-        raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_COMMAND_LENGTH}.")
+        raise UsageError(
+            _("That command is {text} characters long; the limit is {MAX_COMMAND_LENGTH}.").format(
+                text=len(text), MAX_COMMAND_LENGTH=MAX_COMMAND_LENGTH
+            )
+        )
     tokens = tokenize(text.strip())
     if not tokens:
-        raise UsageError("Type a command, for example /coalition help.")
+        raise UsageError(_("Type a command, for example /coalition help."))
     name = tokens[0].value.lstrip("/").lower()
     spec = registry.get(name)
     if spec is None:
         raise UsageError(
-            f"There is no command '/{name}'.{_suggest(name, registry.names(), prefix='/')} "
-            f"Commands: {', '.join('/' + n for n in registry.names())}.",
+            _("There is no command '/{name}'.{name2} Commands: {join}.").format(
+                name=name,
+                name2=_suggest(name, registry.names(), prefix="/"),
+                join=", ".join("/" + n for n in registry.names()),
+            ),
             "/coalition help",
         )
     path = (spec.name,)
@@ -107,8 +117,9 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
             if sub is None:
                 names = [s.name for s in spec.subcommands]
                 raise UsageError(
-                    f"'/{' '.join(path)}' has no subcommand '{word}'.{_suggest(word, names)} "
-                    f"Choose one of: {', '.join(names)}.",
+                    _("'/{path}' has no subcommand '{word}'.{word2} Choose one of: {names}.").format(
+                        path=" ".join(path), word=word, word2=_suggest(word, names), names=", ".join(names)
+                    ),
                     registry.usage(path),
                 )
             rest = rest[1:]
@@ -117,7 +128,8 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
             assert sub is not None
         else:
             names = ", ".join(s.name for s in spec.subcommands)
-            raise UsageError(f"'/{' '.join(path)}' needs a subcommand: {names}.", registry.usage(path))
+            said = _("'/{command}' needs a subcommand: {names}.").format(command=" ".join(path), names=names)
+            raise UsageError(said, registry.usage(path))
         spec = sub
         path = (*path, spec.name)
     usage = registry.usage(path)
@@ -152,9 +164,8 @@ def _unquoted_title(
         except TimeProblem:
             continue
         title = " ".join([raw[title_option.name], *words[:cut]])
-        return (
-            f'If the {title_option.name} is "{title}", put it in double quotes: '
-            f'`/{" ".join(path)} "{title}" {" ".join(words[cut:])}`.'
+        return _('If the {name} is "{title}", put it in double quotes: `/{path} "{title}" {join}`.').format(
+            name=title_option.name, title=title, path=" ".join(path), join=" ".join(words[cut:])
         )
     return None
 
@@ -180,10 +191,16 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
             option = by_name.get(name[3:] if negated else name)
             if option is None:
                 renamed = next((o.name for o in by_name.values() if o.formerly == name), None)
-                hint = f" Did you mean '--{renamed}'?" if renamed else _suggest(name, list(by_name), prefix="--")
-                raise UsageError(f"There is no option '--{name}' for this command.{hint}", usage)
+                hint = (
+                    _(" Did you mean '--{renamed}'?").format(renamed=renamed)
+                    if renamed
+                    else _suggest(name, list(by_name), prefix="--")
+                )
+                raise UsageError(
+                    _("There is no option '--{name}' for this command.{hint}").format(name=name, hint=hint), usage
+                )
             if option.name in raw:
-                raise UsageError(f"The option --{option.name} is given twice.", usage)
+                raise UsageError(_("The option --{name} is given twice.").format(name=option.name), usage)
             if option.type == OptionType.BOOL and not eq:
                 raw[option.name] = not negated
                 continue
@@ -193,7 +210,12 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
                 raw[option.name] = tokens[i].value
                 i += 1
             else:
-                raise UsageError(f"The option --{option.name} needs a value ({option.metavar}).", usage)
+                raise UsageError(
+                    _("The option --{name} needs a value ({metavar}).").format(
+                        name=option.name, metavar=option.metavar
+                    ),
+                    usage,
+                )
             continue
         loose.append(tok.value)
     for option in positionals:
@@ -210,7 +232,10 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
             raw[option.name] = loose.pop(0)
     if loose:
         extra = " ".join(loose)
-        raise UsageError(f'I didn\'t expect {extra[:60]!r} here. Put text with spaces in "double quotes".', usage)
+        raise UsageError(
+            _('I didn\'t expect {item} here. Put text with spaces in "double quotes".').format(item=repr(extra[:60])),
+            usage,
+        )
     return raw
 
 
@@ -227,7 +252,9 @@ def coerce_args(
     for option in spec.options:
         if option.name not in raw or raw[option.name] in (None, [], ""):
             if option.required:
-                raise UsageError(f"{option.metavar} is missing: {option.help}", usage)
+                raise UsageError(
+                    _("{metavar} is missing: {help}").format(metavar=option.metavar, help=option.help), usage
+                )
             args[option.name] = option.default
             continue
         value = raw[option.name]
@@ -236,12 +263,16 @@ def coerce_args(
                 values = value if isinstance(value, list) else [value]
                 if len(values) < option.min_count:
                     raise UsageError(
-                        f"Give at least {option.min_count} {option.metavar} values (got {len(values)}).",
+                        _("Give at least {min_count} {metavar} values (got {values}).").format(
+                            min_count=option.min_count, metavar=option.metavar, values=len(values)
+                        ),
                         usage,
                     )
                 if option.max_count is not None and len(values) > option.max_count:
                     raise UsageError(
-                        f"Give at most {option.max_count} {option.metavar} values (got {len(values)}).",
+                        _("Give at most {max_count} {metavar} values (got {values}).").format(
+                            max_count=option.max_count, metavar=option.metavar, values=len(values)
+                        ),
                         usage,
                     )
                 args[option.name] = [coerce_value(option, v, ctx, platform) for v in values]
@@ -262,7 +293,7 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
             return True
         if word in ("no", "false", "off", "0"):
             return False
-        raise TextProblem(f"'{value}' is not yes or no.")
+        raise TextProblem(_("'{value}' is not yes or no.").format(value=value))
     text = str(value)
     if kind in (OptionType.STRING, OptionType.TEXT):
         return check_text(
@@ -276,18 +307,30 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
         try:
             number = int(text)
         except ValueError:
-            raise TextProblem(f"'{text}' is not a whole number.") from None
+            raise TextProblem(_("'{text}' is not a whole number.").format(text=text)) from None
         if option.min_value is not None and number < option.min_value:
-            raise TextProblem(f"{number} is too small; the minimum is {option.min_value}.")
+            raise TextProblem(
+                _("{number} is too small; the minimum is {min_value}.").format(
+                    number=number, min_value=option.min_value
+                )
+            )
         if option.max_value is not None and number > option.max_value:
-            raise TextProblem(f"{number} is too large; the maximum is {option.max_value}.")
+            raise TextProblem(
+                _("{number} is too large; the maximum is {max_value}.").format(
+                    number=number, max_value=option.max_value
+                )
+            )
         return number
     if kind == OptionType.CHOICE:
         word = dict(option.aliases).get(text.lower(), text.lower())
         if word not in option.choices:
             meant = dict(option.synonyms).get(word)
-            hint = f" Did you mean '{meant}'?" if meant else _suggest(word, list(option.choices))
-            raise TextProblem(f"'{text}' is not one of: {', '.join(option.choices)}.{hint}")
+            hint = _(" Did you mean '{meant}'?").format(meant=meant) if meant else _suggest(word, list(option.choices))
+            raise TextProblem(
+                _("'{text}' is not one of: {choices}.{hint}").format(
+                    text=text, choices=", ".join(option.choices), hint=hint
+                )
+            )
         return word
     if kind == OptionType.USER:
         return parse_user_mention(text, platform)
@@ -296,9 +339,9 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
     if kind == OptionType.DURATION:
         duration = parse_duration(text)
         if option.min_value is not None and duration.total_seconds() < option.min_value:
-            raise TimeProblem(f"'{text}' is too short.")
+            raise TimeProblem(_("'{text}' is too short.").format(text=text))
         if option.max_value is not None and duration.total_seconds() > option.max_value:
-            raise TimeProblem(f"'{text}' is too long.")
+            raise TimeProblem(_("'{text}' is too long.").format(text=text))
         return duration
     if kind == OptionType.DATE:
         return parse_day(text, ctx.zone, ctx.now)
@@ -314,25 +357,27 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
 def parse_user_mention(text: str, platform: Platform) -> UserMention:
     if mention := platform.user_mention(text):
         return mention
-    raise TextProblem(f"'{text}' is not a mention of a member; type @ and pick their name.")
+    raise TextProblem(_("'{text}' is not a mention of a member; type @ and pick their name.").format(text=text))
 
 
 def parse_channel_mention(text: str, platform: Platform) -> ChannelMention:
     if mention := platform.channel_mention(text):
         return mention
-    raise TextProblem(f"'{text}' is not a channel; type # and pick the channel.")
+    raise TextProblem(_("'{text}' is not a channel; type # and pick the channel.").format(text=text))
 
 
 def parse_tags(text: str) -> list[str]:
     tags = [t.strip().lower().lstrip("#") for t in text.split(",") if t.strip()]
     bad = [t for t in tags if not _TAG.fullmatch(t)]
     if bad:
-        raise TextProblem(f"'{bad[0]}' is not a usable tag; tags are short words of letters, digits, '-' or '_'.")
+        raise TextProblem(
+            _("'{item}' is not a usable tag; tags are short words of letters, digits, '-' or '_'.").format(item=bad[0])
+        )
     if len(tags) > 10:
-        raise TextProblem(f"{len(tags)} tags given; the limit is 10.")
+        raise TextProblem(_("{tags} tags given; the limit is 10.").format(tags=len(tags)))
     return list(dict.fromkeys(tags))
 
 
 def _suggest(word: str, candidates: list[str], prefix: str = "") -> str:
     close = get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f" Did you mean '{prefix}{close[0]}'?" if close else ""
+    return _(" Did you mean '{prefix}{item}'?").format(prefix=prefix, item=close[0]) if close else ""

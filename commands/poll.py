@@ -26,7 +26,9 @@ ANONYMITY_NOTE = N_("Your vote is anonymous: nobody, coordinators included, can 
 async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
     poll = await ctx.services.polls.find(ctx.coalition.id or 0, poll_id)
     if poll is None:
-        raise CommandError(f"There is no poll #{poll_id}. `/poll list` shows the open and recent ones.")
+        raise CommandError(
+            _("There is no poll #{poll_id}. `/poll list` shows the open and recent ones.").format(poll_id=poll_id)
+        )
     return poll
 
 
@@ -51,12 +53,18 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
-    noun = "Survey" if kind == "survey" else "Poll"
+    noun = _("Survey") if kind == "survey" else _("Poll")
     ctx.audit_note = f"{noun.lower()} #{poll.id} in {plural(len(channels), 'channel')}"
-    closes = f"; it closes {timestamp(poll.closes_at)}" if poll.closes_at else "; close it with `/poll close`"
-    where = "this channel" if len(channels) == 1 else f"{len(channels)} channels"
+    closes = (
+        _("; it closes {closes_at}").format(closes_at=timestamp(poll.closes_at))
+        if poll.closes_at
+        else _("; close it with `/poll close`")
+    )
+    where = _("this channel") if len(channels) == 1 else f"{len(channels)} channels"
     return Reply(
-        f"{noun} #{poll.id} is being posted in {where}{closes}. `/poll results {poll.id}` shows the count.",
+        _("{noun} #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.").format(
+            noun=noun, id=poll.id, where=where, closes=closes
+        ),
         private=True,
     )
 
@@ -82,7 +90,11 @@ def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[
         elif kind != "when" and fold(word) in folded:
             chosen.append(folded.index(fold(word)))
         else:
-            raise CommandError(f"'{word}' is not one of the options: give numbers from 1 to {len(poll_labels)}.")
+            raise CommandError(
+                _("'{word}' is not one of the options: give numbers from 1 to {poll_labels}.").format(
+                    word=word, poll_labels=len(poll_labels)
+                )
+            )
     return chosen
 
 
@@ -126,11 +138,11 @@ async def show(ctx: CommandContext) -> Reply:
         polls = ctx.services.polls
         mine = await polls.surveys.answers_of(poll, await polls.voter_key(poll, ctx.me), await polls.keys_of(poll))
         shown = ",".join(str(a) if a else "-" for a in mine) if mine else ""
-        note = f"Your answers: {shown}." if mine else "You have not answered yet."
+        note = _("Your answers: {shown}.").format(shown=shown) if mine else _("You have not answered yet.")
         return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
     mine = await ctx.services.polls.ballot_of(poll, ctx.me)
-    labels = ", ".join(cards.label(poll, c) for c in mine) if mine else "you have not voted"
-    note = f"Your vote: {labels}."
+    labels = ", ".join(cards.label(poll, c) for c in mine) if mine else _("you have not voted")
+    note = _("Your vote: {labels}.").format(labels=labels)
     return Reply(f"{card.text}\n{note}", blocks=(*card.blocks, Section(note)), private=True)
 
 
@@ -139,11 +151,18 @@ async def results(ctx: CommandContext) -> Reply:
     polls = ctx.services.polls
     if not cards.shows_results(poll):
         closes = f" ({timestamp(poll.closes_at)})" if poll.closes_at else ""
-        noun = "Survey" if poll.kind == "survey" else "Poll"
-        return error(f"{noun} #{poll.id} keeps its results hidden until it closes{closes}, for everyone alike.")
+        if poll.kind == "survey":
+            hidden = _("Survey #{id} keeps its results hidden until it closes{closes}, for everyone alike.")
+        else:
+            hidden = _("Poll #{id} keeps its results hidden until it closes{closes}, for everyone alike.")
+        return error(hidden.format(id=poll.id, closes=closes))
     if poll.kind == "survey":
         survey = await polls.surveys.results(poll, await polls.keys_of(poll))
-        lines = [f"**Survey: {user_text(poll.question)}** (#{poll.id}, {poll.status})", *cards.survey_lines(survey)]
+        status = _("open") if poll.status == "open" else _("closed")
+        head = _("**Survey: {title}** (#{id}, {status})").format(
+            title=user_text(poll.question), id=poll.id, status=status
+        )
+        lines = [head, *cards.survey_lines(survey)]
         return Reply("\n".join(lines), private=True)
     counted = await polls.shown_results(poll)
     status = _("open") if poll.status == "open" else _("closed")
@@ -176,9 +195,9 @@ async def results(ctx: CommandContext) -> Reply:
 async def list_polls(ctx: CommandContext) -> Reply:
     recent = await ctx.services.polls.recent(ctx.coalition.id or 0)
     if not recent:
-        return Reply('No polls yet. Start one with `/poll create "Question?" "Option A" "Option B"`.', private=True)
+        return Reply(_('No polls yet. Start one with `/poll create "Question?" "Option A" "Option B"`.'), private=True)
     counts = await ctx.services.polls.voter_counts(recent)
-    lines = ["**Polls**"]
+    lines = [_("**Polls**")]
     for poll in recent:
         state = (
             f"closes {timestamp(poll.closes_at, 'R')}"
@@ -197,7 +216,9 @@ async def close(ctx: CommandContext) -> Reply:
     if not await ctx.services.polls.close(poll):
         return error(f"Poll #{poll.id} is already closed.")
     ctx.audit_note = f"poll #{poll.id}"
-    return Reply(f"Poll #{poll.id} is closed; the results are being posted where it was asked.", private=True)
+    return Reply(
+        _("Poll #{id} is closed; the results are being posted where it was asked.").format(id=poll.id), private=True
+    )
 
 
 async def remind(ctx: CommandContext) -> Reply:
@@ -206,9 +227,13 @@ async def remind(ctx: CommandContext) -> Reply:
     count = await ctx.services.polls.remind(poll)
     ctx.audit_note = f"poll #{poll.id}: {count} reminded"
     if count == 0:
-        return Reply(f"Everyone who can vote in poll #{poll.id} has voted. Nobody to remind.", private=True)
+        return Reply(
+            _("Everyone who can vote in poll #{id} has voted. Nobody to remind.").format(id=poll.id), private=True
+        )
     return Reply(
-        f"Reminding {plural(count, 'member')} privately to vote in poll #{poll.id}. Nobody is told who has voted.",
+        _("Reminding {count} privately to vote in poll #{id}. Nobody is told who has voted.").format(
+            count=plural(count, "member"), id=poll.id
+        ),
         private=True,
     )
 
@@ -220,9 +245,11 @@ async def export(ctx: CommandContext) -> Reply:
         return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
     files = await ctx.services.polls.export_csv(poll)
     ctx.audit_note = f"poll #{poll.id}"
-    rows = "options and counts" + ("" if poll.anonymous else ", and one row per voter")
+    rows = _("options and counts") + ("" if poll.anonymous else _(", and one row per voter"))
     return Reply(
-        f"Poll #{poll.id} as CSV ({plural(len(files), 'file')}, one table each): {rows}.",
+        _("Poll #{id} as CSV ({plural}, one table each): {rows}.").format(
+            id=poll.id, plural=plural(len(files), "file"), rows=rows
+        ),
         private=True,
         attachments=tuple(Attachment(name, content, "text/csv") for name, content in files),
     )
@@ -247,8 +274,11 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
     current = await ctx.services.polls.answer_survey(poll, ctx.me, answers)
     done = sum(1 for a in current if a)
     return Reply(
-        f"✅ Recorded: {done} of {plural(len(current), 'question')} of survey #{poll.id} answered. Your answers are "
-        "anonymous: nobody, coordinators included, can see who answered what. Results are shown when it closes.",
+        _(
+            "✅ Recorded: {done} of {plural} of survey #{id} answered. Your answers are "
+            "anonymous: nobody, coordinators included, can see who answered what. Results "
+            "are shown when it closes."
+        ).format(done=done, plural=plural(len(current), "question"), id=poll.id),
         private=True,
     )
 
@@ -270,20 +300,20 @@ async def _poll_for(ctx: ActionContext) -> Poll | None:
     return await ctx.services.polls.find(ctx.coalition.id or 0, int(ctx.params["poll"]))
 
 
-_GONE = "That poll no longer exists."
+_GONE = N_("That poll no longer exists.")
 
 
 async def vote_button(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None:
-        return error(_GONE)
+        return error(_(_GONE))
     return await _record(ctx, poll, [int(ctx.params["option"])])
 
 
 async def pick(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None:
-        return error(_GONE)
+        return error(_(_GONE))
     values = [small_number(v) for v in (ctx.value or "").split(",") if v]
     if not values or None in values:
         return error("Choose at least one option from the menu.")
@@ -293,7 +323,7 @@ async def pick(ctx: ActionContext) -> Reply:
 async def rank(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None:
-        return error(_GONE)
+        return error(_(_GONE))
     choice = small_number(ctx.value or "")
     if choice is None:
         return error("Choose an option from the menu.")
@@ -305,14 +335,14 @@ async def meet(ctx: ActionContext) -> Reply:
     """A scheduling poll's winning time becomes a meeting, announced where the poll was asked."""
     poll = await _poll_for(ctx)
     if poll is None or poll.kind != "when":
-        return error(_GONE)
+        return error(_(_GONE))
     if poll.meeting_id is not None:
         return error(f"Poll #{poll.id} has already been turned into a meeting.")
     if poll.status != "closed":
         return error(f"Poll #{poll.id} is still open; close it first with `/poll close {poll.id}`.")
     option = int(ctx.params["option"])
     if option >= len(poll.option_list):
-        return error(_GONE)
+        return error(_(_GONE))
     polls = ctx.services.polls
     start = datetime.fromisoformat(poll.option_list[option])
     meeting, occurrence = await ctx.services.meetings.schedule(
@@ -336,8 +366,10 @@ async def meet(ctx: ActionContext) -> Reply:
         ctx.where.platform,
     )
     return Reply(
-        f"Scheduled **{user_text(poll.question)}** (meeting #{meeting.id}) for {timestamp(start)}; "
-        "it is being announced where the poll was asked, with RSVP buttons.",
+        _(
+            "Scheduled **{question}** (meeting #{id}) for {start}; it is being announced "
+            "where the poll was asked, with RSVP buttons."
+        ).format(question=user_text(poll.question), id=meeting.id, start=timestamp(start)),
         private=True,
     )
 
@@ -355,8 +387,8 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
         if not await polls.has_answered(poll, ctx.me):
             waiting.append(poll)
     if not waiting:
-        return [Section("**Polls**\nNo open polls waiting for your vote.")]
-    blocks: list[Block] = [Section(f"**Open polls waiting for your vote** ({len(waiting)})")]
+        return [Section(_("**Polls**\nNo open polls waiting for your vote."))]
+    blocks: list[Block] = [Section(_("**Open polls waiting for your vote** ({waiting})").format(waiting=len(waiting)))]
     for poll in waiting[:3]:
         card = await polls.card(poll)
         blocks.extend(card.blocks)
@@ -436,7 +468,7 @@ POLL = CommandSpec(
             rate_limit=_LIMIT,
             audited=False,
             modal=True,
-            submit_label="Post poll",
+            submit_label=N_("Post poll"),
             examples=(
                 '/poll create "Where should the next forum be?" Library "Community centre" Online',
                 '/poll create "Do you feel safe downtown?" Yes Mostly No --anonymous --closes "friday 5pm"',

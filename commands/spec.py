@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import N_
 from bot.permissions import Permission
 from bot.services.governance import RateLimit
 
@@ -117,7 +118,7 @@ class CommandSpec:
     checks_access: bool = False
     # Votes, survey answers, feedback: the logs never say who used it (see Dispatcher._who).
     anonymous: bool = False
-    submit_label: str = "Submit"
+    submit_label: str = N_("Submit")  # shown through _(), in the member's language
 
     @property
     def is_audited(self) -> bool:

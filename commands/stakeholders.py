@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.i18n import N_
+from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
+from bot.recurrence import WEEKDAYS as DAY_NAMES
 from bot.replies import Attachment, Reply, error
 from bot.services.digests import WEEKDAYS, DigestProblem, parse_weekday
 from bot.services.reports import LABELS, METRICS, Figures, Report
@@ -15,6 +16,7 @@ from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
 from commands.context import CommandContext
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+from storage.models import Member
 
 MAX_PERIOD = timedelta(days=730)
 
@@ -25,28 +27,33 @@ async def profile(ctx: CommandContext) -> Reply:
     if mention is not None:
         found = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
         if found is None:
-            return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
+            return error(
+                _("{name} has not used the bot yet, so is not a member.").format(name=user_text(mention.label))
+            )
         member = found
     organisation, sector = ctx.args["organisation"], ctx.args["sector"]
-    whose = "Your" if member.id == ctx.me.id else f"{user_text(member.display_name or member.user_id)}'s"
     if organisation is None and sector is None:
         sectors = ", ".join(ctx.services.stakeholders.sectors(ctx.coalition))
-        return Reply(
-            f"{whose} profile: organisation {user_text(member.organisation or 'not given')}, "
-            f"sector {user_text(member.sector or 'not given')}.\n"
-            f'Set it with `/coalition profile --organisation "Name" --sector SECTOR` (sectors: {sectors}).',
-            private=True,
-        )
+        how = _('Set it with `/coalition profile --organisation "Name" --sector SECTOR` (sectors: {sectors}).')
+        return Reply(_profile(ctx, member) + "\n" + how.format(sectors=sectors), private=True)
     try:
         await ctx.services.stakeholders.set_profile(ctx.coalition, member, organisation, sector)
     except StakeholderProblem as exc:
         return error(str(exc), ctx.usage)
     if member.id != ctx.me.id:
         ctx.audit_note, ctx.audit_subject = "profile of {subject}", member
-    return Reply(
-        f"{whose} profile: organisation {user_text(member.organisation or 'not given')}, "
-        f"sector {user_text(member.sector or 'not given')}. `/coalition map` shows the whole coalition.",
-        private=True,
+    return Reply(_profile(ctx, member) + " " + _("`/coalition map` shows the whole coalition."), private=True)
+
+
+def _profile(ctx: CommandContext, member: Member) -> str:
+    organisation = user_text(member.organisation or _("not given"))
+    sector = user_text(member.sector or _("not given"))
+    if member.id == ctx.me.id:
+        return _("Your profile: organisation {organisation}, sector {sector}.").format(
+            organisation=organisation, sector=sector
+        )
+    return _("Profile of {name}: organisation {organisation}, sector {sector}.").format(
+        name=user_text(member.display_name or member.user_id), organisation=organisation, sector=sector
     )
 
 
@@ -59,14 +66,25 @@ async def sectors(ctx: CommandContext) -> Reply:
             return error(str(exc), ctx.usage)
         ctx.audit_note = "sectors changed"
     listed = ", ".join(ctx.coalition.sectors)
-    looked_for = ", ".join(ctx.coalition.wanted_sectors) or "none"
-    return Reply(f"Sectors members choose from: {listed}.\nSectors the map looks for: {looked_for}.", private=True)
+    looked_for = ", ".join(ctx.coalition.wanted_sectors) or _("none")
+    return Reply(
+        _("Sectors members choose from: {listed}.\nSectors the map looks for: {looked_for}.").format(
+            listed=listed, looked_for=looked_for
+        ),
+        private=True,
+    )
 
 
 async def stakeholder_map(ctx: CommandContext) -> Reply:
     found = await ctx.services.stakeholders.map(ctx.coalition)
-    platforms = ", ".join(f"{n} on {p}" for p, n in sorted(found.platforms.items()))
-    lines = [f"**Who is in {user_text(ctx.coalition.name)}**: {found.total} members ({platforms})"]
+    platforms = ", ".join(
+        _("{count} on {platform}").format(count=n, platform=p) for p, n in sorted(found.platforms.items())
+    )
+    lines = [
+        _("**Who is in {name}**: {total} members ({platforms})").format(
+            name=user_text(ctx.coalition.name), total=found.total, platforms=platforms
+        )
+    ]
     for row in found.rows:
         orgs = ", ".join(
             f"{user_text(o)} ({n})" if n > 1 else user_text(o) for o, n in row.organisations.most_common(8)
@@ -75,32 +93,42 @@ async def stakeholder_map(ctx: CommandContext) -> Reply:
         where = ", ".join(f"{n} {p}" for p, n in sorted(row.platforms.items()))
         line = f"• **{user_text(row.sector)}**: {row.members} ({where})"
         if orgs:
-            line += f": {orgs}" + (f" and {more} more" if more > 0 else "")
+            line += f": {orgs}" + (_(" and {count} more").format(count=more) if more > 0 else "")
         lines.append(line)
     if found.unsectored:
-        lines.append(f"• no sector given: {found.unsectored} (members set theirs with `/coalition profile`)")
+        lines.append(
+            _("• no sector given: {unsectored} (members set theirs with `/coalition profile`)").format(
+                unsectored=found.unsectored
+            )
+        )
     if found.missing:
-        lines.append(f"⚠️ **Missing**: {', '.join(user_text(s) for s in found.missing)}: nobody from these sectors yet.")
+        lines.append(
+            _("⚠️ **Missing**: {join}: nobody from these sectors yet.").format(
+                join=", ".join(user_text(s) for s in found.missing)
+            )
+        )
     if found.thin:
-        lines.append(f"Thin: {', '.join(user_text(s) for s in found.thin)}: only one member each.")
+        lines.append(_("Thin: {join}: only one member each.").format(join=", ".join(user_text(s) for s in found.thin)))
     if not found.missing and not found.thin:
-        lines.append("Every sector the coalition looks for has at least two members.")
+        lines.append(_("Every sector the coalition looks for has at least two members."))
     return Reply("\n".join(lines), private=True)
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
+    return _("n/a") if value is None else f"{value * 100:.0f}%"
 
 
 def _change(now: float | None, before: float | None) -> str:
     if now is None or before is None:
         return ""
     points = round((now - before) * 100)
-    return " (no change)" if points == 0 else f" ({'▲' if points > 0 else '▼'}{abs(points)} pts)"
+    if points == 0:
+        return _(" (no change)")
+    return _(" ({arrow}{points} pts)").format(arrow="▲" if points > 0 else "▼", points=abs(points))
 
 
 def _figures_line(now: Figures, before: Figures) -> str:
-    parts = [f"{LABELS[m]} {_percent(now.rates[m])}{_change(now.rates[m], before.rates[m])}" for m in METRICS]
+    parts = [f"{_(LABELS[m])} {_percent(now.rates[m])}{_change(now.rates[m], before.rates[m])}" for m in METRICS]
     return " · ".join(parts)
 
 
@@ -108,19 +136,23 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
     o, p = report.overall, report.previous
     held_change = o.meetings - p.meetings
     lines = [
-        f"📈 **Engagement report for {user_text(name)}**: {timestamp(report.start, 'D')} to "
-        f"{timestamp(report.end, 'D')} ({format_duration(length)}), against the {format_duration(length)} before",
-        f"Members: {o.members} · meetings held: {o.meetings}"
+        _("📈 **Engagement report for {name}**: {start} to {end} ({length}), against the {length} before").format(
+            name=user_text(name),
+            start=timestamp(report.start, "D"),
+            end=timestamp(report.end, "D"),
+            length=format_duration(length),
+        ),
+        _("Members: {members} · meetings held: {meetings}").format(members=o.members, meetings=o.meetings)
         + (f" ({'▲' if held_change > 0 else '▼'}{abs(held_change)})" if held_change else "")
-        + f" · active members: {o.active} of {o.members}",
+        + _(" · active members: {active} of {members}").format(active=o.active, members=o.members),
         _figures_line(o, p),
     ]
     if report.sectors:
-        lines.append("**By sector**")
+        lines.append(_("**By sector**"))
         for sector, (now, before) in report.sectors.items():
             lines.append(f"• **{user_text(sector)}** ({now.members}): {_figures_line(now, before)}")
         lines.append(
-            "Poll participation by sector counts polls that are not anonymous; anonymous ballots carry no sector."
+            _("Poll participation by sector counts polls that are not anonymous; anonymous ballots carry no sector.")
         )
     return "\n".join(lines)
 
@@ -128,12 +160,15 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
 async def report(ctx: CommandContext) -> Reply:
     length: timedelta = ctx.args["since"] or timedelta(days=90)
     if length < timedelta(days=1) or length > MAX_PERIOD:
-        return error("The period is at least 1 day and at most 730 days (e.g. --since 90d).", ctx.usage)
+        return error(_("The period is at least 1 day and at most 730 days (e.g. --since 90d)."), ctx.usage)
     built = await ctx.services.reports.build(ctx.coalition.id or 0, ctx.now, length)
     if built.empty:
         return Reply(
-            f"Nothing to report for the last {format_duration(length)}: no meetings were held, no polls asked "
-            "and no broadcasts sent in that time. Try a longer period, e.g. `/coalition report --since 180d`.",
+            _(
+                "Nothing to report for the last {length}: no meetings were held, no polls asked "
+                "and no broadcasts sent in that time. Try a longer period, e.g. `/coalition "
+                "report --since 180d`."
+            ).format(length=format_duration(length)),
             private=True,
         )
     chart = await ctx.services.reports.chart(built, ctx.coalition.name)
@@ -143,23 +178,31 @@ async def report(ctx: CommandContext) -> Reply:
     return Reply(report_text(built, ctx.coalition.name, length), private=True, attachments=tuple(files))
 
 
+def _day(weekday: int) -> str:
+    """Monday, in the language in force (`bot.recurrence` names the days)."""
+    return _(list(DAY_NAMES.values())[weekday])
+
+
 async def digest(ctx: CommandContext) -> Reply:
     assert ctx.channel is not None
     state = ctx.args["state"]
     channel = ctx.channel
     if state == "show":
         if channel.digest_weekday is None:
-            return Reply("This channel gets no weekly digest. Turn it on with `/coalition digest on`.", private=True)
+            return Reply(_("This channel gets no weekly digest. Turn it on with `/coalition digest on`."), private=True)
         return Reply(
-            f"This channel gets the weekly digest on {WEEKDAYS[channel.digest_weekday].capitalize()}s at "
-            f"{channel.digest_hour:02d}:00 ({user_text(ctx.coalition.timezone)}); the next on "
-            f"{timestamp(channel.digest_next_at or ctx.now)}.",
+            _("This channel gets the weekly digest every {day} at {hour:02d}:00 ({zone}); the next on {next}.").format(
+                day=_day(channel.digest_weekday),
+                hour=channel.digest_hour,
+                zone=user_text(ctx.coalition.timezone),
+                next=timestamp(channel.digest_next_at or ctx.now),
+            ),
             private=True,
         )
     if state == "off":
         await ctx.services.digests.configure(ctx.coalition, channel, None, channel.digest_hour)
         ctx.audit_note = f"#{channel.name}: digest off"
-        return Reply("The weekly digest is off for this channel.", private=True)
+        return Reply(_("The weekly digest is off for this channel."), private=True)
     try:
         weekday = parse_weekday(ctx.args["day"] or "monday")
     except DigestProblem as exc:
@@ -168,9 +211,16 @@ async def digest(ctx: CommandContext) -> Reply:
     await ctx.services.digests.configure(ctx.coalition, channel, weekday, hour)
     ctx.audit_note = f"#{channel.name}: digest {WEEKDAYS[weekday]} {hour:02d}:00"
     return Reply(
-        f"This channel gets the weekly digest on {WEEKDAYS[weekday].capitalize()}s at {hour:02d}:00 "
-        f"({user_text(ctx.coalition.timezone)}): the week's meetings, polls closing soon, broadcasts not yet "
-        f"acknowledged and action items due. The first: {timestamp(channel.digest_next_at or ctx.now)}."
+        _(
+            "This channel gets the weekly digest every {day} at {hour:02d}:00 "
+            "({zone}): the week's meetings, polls closing soon, broadcasts not yet "
+            "acknowledged and action items due. The first: {next}."
+        ).format(
+            day=_day(weekday),
+            hour=hour,
+            zone=user_text(ctx.coalition.timezone),
+            next=timestamp(channel.digest_next_at or ctx.now),
+        )
     )
 
 
@@ -186,7 +236,7 @@ PROFILE = CommandSpec(
     scope=Scope.COALITION,
     handler=profile,
     modal=True,
-    submit_label="Save",
+    submit_label=N_("Save"),
     examples=('/coalition profile --organisation "Eastside Tenants Union" --sector resident',),
 )
 

@@ -21,6 +21,7 @@ class MemberAddress(NamedTuple):
     role: str
     sector: str | None
     ballot_salt: str | None
+    language: str | None
 
 
 class BroadcastRepository:
@@ -110,6 +111,7 @@ class BroadcastRepository:
                 Member.role,
                 Member.sector,
                 Member.ballot_salt,
+                Member.language,
             )
             .where(Member.coalition_id == coalition_id)
             .order_by(col(Member.id))

@@ -25,6 +25,7 @@ from adapters.discord.modals import FormModal
 from adapters.discord.platform import DiscordPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
+from bot.i18n import speaking
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from bot.times import zone_names
@@ -157,7 +158,9 @@ class DiscordAdapter:
             return
         spec = registry.find(path)
         if spec is not None and spec.modal and not raw:
-            await interaction.response.send_modal(FormModal(self, path, spec))
+            with speaking(await self.dispatcher.reader_language(self.actor(interaction), self.where(interaction))):
+                modal = FormModal(self, path, spec)
+            await interaction.response.send_modal(modal)
             return
         actor, where = self.actor(interaction), self.where(interaction)
         await self._answer_in_time(interaction, self.dispatcher.run_command(path, raw, actor, where))

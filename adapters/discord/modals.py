@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_, _
 from commands.spec import CommandSpec, OptionType
 
 if TYPE_CHECKING:
@@ -24,8 +25,9 @@ class FormModal(discord.ui.Modal):
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for option in spec.options[:MAX_FIELDS]:
             long = option.type == OptionType.TEXT or option.multiple
+            said = _(option.help)
             field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-                label=option.help[:1].upper() + option.help[1:45],
+                label=said[:1].upper() + said[1:45],
                 custom_id=option.name,
                 style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
                 required=option.required,
@@ -54,11 +56,12 @@ class FormModal(discord.ui.Modal):
 
 def _placeholder(kind: OptionType, multiple: bool) -> str | None:
     if multiple:
-        return "one per line"
-    return {
-        OptionType.DATETIME: 'e.g. "friday 9am"',
-        OptionType.DURATION: "e.g. 90m or 2h",
-        OptionType.TAGS: "e.g. residents,youth",
-        OptionType.BOOL: "yes or no",
-        OptionType.TIMEZONE: "e.g. America/Chicago",
+        return _("one per line")
+    hint = {
+        OptionType.DATETIME: N_('e.g. "friday 9am"'),
+        OptionType.DURATION: N_("e.g. 90m or 2h"),
+        OptionType.TAGS: N_("e.g. residents,youth"),
+        OptionType.BOOL: N_("yes or no"),
+        OptionType.TIMEZONE: N_("e.g. America/Chicago"),
     }.get(kind)
+    return _(hint) if hint else None

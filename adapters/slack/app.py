@@ -33,6 +33,7 @@ from adapters.slack.modals import modal_for, values_from
 from adapters.slack.platform import SlackPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
+from bot.i18n import speaking
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from commands.dispatcher import Dispatcher
@@ -223,10 +224,14 @@ class SlackAdapter:
         text = f"{body['command']} {body.get('text', '')}".strip()
         spec_path = self._modal_path(text)
         if spec_path is not None and body.get("trigger_id"):
-            # A form instead of typing: opened right away, inside the trigger's 3 seconds.
-            await self.client.views_open(
-                trigger_id=body["trigger_id"], view=modal_for(self.dispatcher.registry, spec_path, where)
+            # A form instead of typing: opened right away, inside the trigger's 3 seconds, in the
+            # member's language (their profile's locale only when already at hand).
+            reader = self._cached(body["user_id"]) or Actor(
+                UserRef(self.platform, team, body["user_id"]), body.get("user_name", ""), profile_known=False
             )
+            with speaking(await self.dispatcher.reader_language(reader, where)):
+                view = modal_for(self.dispatcher.registry, spec_path, where)
+            await self.client.views_open(trigger_id=body["trigger_id"], view=view)
             await ack()
             return
 

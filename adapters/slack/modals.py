@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.i18n import N_, _
 from bot.refs import ConversationRef
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
 
 HINTS = {
-    OptionType.DATETIME: 'e.g. "friday 9am" or "2026-12-01 18:30"',
-    OptionType.DURATION: "e.g. 90m or 2h",
-    OptionType.TAGS: "e.g. residents,youth",
-    OptionType.TIMEZONE: "e.g. America/Chicago",
-    OptionType.INT: "a whole number",
+    OptionType.DATETIME: N_('e.g. "friday 9am" or "2026-12-01 18:30"'),
+    OptionType.DURATION: N_("e.g. 90m or 2h"),
+    OptionType.TAGS: N_("e.g. residents,youth"),
+    OptionType.TIMEZONE: N_("e.g. America/Chicago"),
+    OptionType.INT: N_("a whole number"),
 }
 
 
@@ -34,15 +35,16 @@ def modal_for(registry: Registry, path: tuple[str, ...], where: ConversationRef)
         "type": "modal",
         "callback_id": "modal:" + ".".join(path),
         "title": _plain(title if len(title) <= 24 else path[-1].capitalize(), 24),
-        "submit": _plain(spec.submit_label, 24),
-        "close": _plain("Cancel", 24),
+        "submit": _plain(_(spec.submit_label), 24),
+        "close": _plain(_("Cancel"), 24),
         "private_metadata": json.dumps({"channel": where.channel_id, "name": where.name}),
         "blocks": [_input(option) for option in spec.options],
     }
 
 
 def _input(option: OptionSpec) -> dict[str, Any]:
-    label = option.help[:1].upper() + option.help[1:]
+    said = _(option.help)
+    label = said[:1].upper() + said[1:]
     block: dict[str, Any] = {
         "type": "input",
         "block_id": option.name,
@@ -74,7 +76,7 @@ def _input(option: OptionSpec) -> dict[str, Any]:
         }
         if kind in (OptionType.STRING, OptionType.TEXT):
             element["max_length"] = min(option.form_length, 3000)
-        hint = "one per line" if option.multiple else HINTS.get(kind)
+        hint = _("one per line") if option.multiple else _(HINTS[kind]) if kind in HINTS else None
         if hint:
             element["placeholder"] = _plain(hint, 150)
     block["element"] = element

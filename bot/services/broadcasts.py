@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.i18n import _, ngettext, speaking
 from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
@@ -67,11 +68,15 @@ class BroadcastService:
             known = sorted({t for c in channels for t in c.tags})
             unknown = [t for t in tags if t not in known]
             if unknown:
-                listing = ", ".join(known) if known else "none yet (add some with /coalition link --tags ...)"
-                raise BroadcastProblem(f"No linked channel has the tag '{unknown[0]}'. Tags in use: {listing}.")
+                listing = ", ".join(known) if known else _("none yet (add some with /coalition link --tags ...)")
+                raise BroadcastProblem(
+                    _("No linked channel has the tag '{tag}'. Tags in use: {listing}.").format(
+                        tag=unknown[0], listing=listing
+                    )
+                )
             channels = [c for c in channels if set(c.tags) & set(tags)]
         if not channels:
-            raise BroadcastProblem("No channels are linked yet. Link some with `/coalition link` first.")
+            raise BroadcastProblem(_("No channels are linked yet. Link some with `/coalition link` first."))
         now = self.clock.now()
         assert author.id is not None
         broadcast = await self.repos.broadcasts.add(
@@ -87,12 +92,11 @@ class BroadcastService:
             )
         )
         assert broadcast.id is not None
-        message = self.message(broadcast, author)
         for channel in channels:
             await self.outbox.to_channel(
                 coalition_id,
                 channel,
-                message,
+                lambda: self.message(broadcast, author),
                 key=_key(broadcast.id, f"channel:{channel.id}"),
                 not_before=broadcast.send_at,
                 source=SOURCE,
@@ -100,7 +104,7 @@ class BroadcastService:
             )
         await self.outbox.to_member(
             author,
-            self._report(broadcast, Counter({PENDING: len(channels)})),
+            lambda: self._report(broadcast, Counter({PENDING: len(channels)})),
             key=_key(broadcast.id, "report"),
             not_before=broadcast.send_at,
             source=SOURCE,
@@ -138,22 +142,28 @@ class BroadcastService:
 
     def message(self, broadcast: Broadcast, author: Member) -> Reply:
         assert broadcast.id is not None
-        head = f"📣 **Broadcast from {user_text(author.display_name or author.user_id)}** (#{broadcast.id})"
+        head = _("📣 **Broadcast from {author}** (#{id})").format(
+            author=user_text(author.display_name or author.user_id), id=broadcast.id
+        )
         body = user_text(broadcast.text)
         blocks: list = [Section(f"{head}\n{body}")]
         if broadcast.ack_enabled:
-            blocks.append(Context("Please press Acknowledge once you have read this."))
-            blocks.append(Actions((Button("Acknowledge", action_id("broadcast", "ack", broadcast.id), "primary"),)))
+            blocks.append(Context(_("Please press Acknowledge once you have read this.")))
+            blocks.append(Actions((Button(_("Acknowledge"), action_id("broadcast", "ack", broadcast.id), "primary"),)))
         return Reply(text=f"{head}\n{body}", blocks=tuple(blocks))
 
     def _report(self, broadcast: Broadcast, counts: Counter[str], failures: list[str] | None = None) -> Reply:
         total = broadcast.target_count
         delivered = counts[SENT]
-        line = f"📬 Broadcast #{broadcast.id}: delivered {delivered} of {total} channel{'s' if total != 1 else ''}"
+        line = ngettext(
+            "📬 Broadcast #{id}: delivered {delivered} of {total} channel",
+            "📬 Broadcast #{id}: delivered {delivered} of {total} channels",
+            total,
+        ).format(id=broadcast.id, delivered=delivered, total=total)
         if counts[FAILED]:
-            line += f", {counts[FAILED]} failed (see `/broadcast status {broadcast.id}`)"
+            line += _(", {failed} failed (see `/broadcast status {id}`)").format(failed=counts[FAILED], id=broadcast.id)
         if delivered + counts[FAILED] >= total:
-            line += ". Done."
+            line += _(". Done.")
         else:
             line += "…"
         # What went wrong, with the fix, so the sender can act without asking anyone.
@@ -169,12 +179,19 @@ class BroadcastService:
         counts = Counter(await self.repos.outbox.status_counts(SOURCE, broadcast_id))
         counts[PENDING] += counts.pop(SENDING, 0)
         failures = []
-        if counts[FAILED]:
-            status = await self.status(broadcast)
-            failures = [
-                f"{user_text(d.channel)} on {d.platform}: {d.detail}" for d in status.deliveries if d.status == FAILED
-            ]
-        await self.outbox.edit(report, self._report(broadcast, counts, failures), key=_key(broadcast_id, "report-edit"))
+        author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
+        with speaking(await self.outbox.member_language(author) if author else None):
+            if counts[FAILED]:
+                status = await self.status(broadcast)
+                failures = [
+                    _("{channel} on {platform}: {detail}").format(
+                        channel=user_text(d.channel), platform=d.platform, detail=d.detail
+                    )
+                    for d in status.deliveries
+                    if d.status == FAILED
+                ]
+            reply = self._report(broadcast, counts, failures)
+        await self.outbox.edit(report, reply, key=_key(broadcast_id, "report-edit"))
 
     async def cancel(self, broadcast: Broadcast) -> tuple[int, int]:
         """Withdraw what is not yet sent; returns (withdrawn, already delivered)."""
@@ -209,13 +226,13 @@ class BroadcastService:
         acks = await self.repos.broadcasts.acknowledgements(broadcast.id)
         by_id = {c.id: c for c in channels.values()}
         by_channel = Counter(
-            f"#{by_id[a.channel_id].name}" if a.channel_id in by_id else "a direct message" for a, _ in acks
+            f"#{by_id[a.channel_id].name}" if a.channel_id in by_id else _("a direct message") for a, _m in acks
         )
-        by_sector = Counter((m.sector or "no sector given") if m else "former members" for _, m in acks)
+        by_sector = Counter((m.sector or _("no sector given")) if m else _("former members") for _a, m in acks)
         author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
         return BroadcastStatus(
             broadcast=broadcast,
-            author=(author.display_name or author.user_id) if author else "a former member",
+            author=(author.display_name or author.user_id) if author else _("a former member"),
             deliveries=deliveries,
             counts=Counter(r.status for r in rows),
             acks=acks,
@@ -225,17 +242,17 @@ class BroadcastService:
 
     def _channel_state(self, row: OutboxMessage, channels: dict[tuple[str, str, str], Channel]) -> ChannelState:
         channel = channels.get((row.platform, row.workspace_id, row.channel_id or ""))
-        name = f"#{channel.name}" if channel and channel.name else f"channel {row.channel_id}"
+        name = f"#{channel.name}" if channel and channel.name else _("channel {id}").format(id=row.channel_id)
         if row.status == SENT:
-            detail = f"delivered {timestamp(row.sent_at, 'f')}" if row.sent_at else "delivered"
+            detail = _("delivered {at}").format(at=timestamp(row.sent_at, "f")) if row.sent_at else _("delivered")
         elif row.status == FAILED:
-            detail = f"failed: {user_text(row.last_error or 'unknown reason')}"
+            detail = _("failed: {error}").format(error=user_text(row.last_error or _("unknown reason")))
         elif row.status == "cancelled":
-            detail = "cancelled before it was sent"
+            detail = _("cancelled before it was sent")
         else:
-            detail = f"pending, next try {timestamp(row.not_before, 'R')}"
+            detail = _("pending, next try {at}").format(at=timestamp(row.not_before, "R"))
             if row.last_error:
-                detail += f" (last error: {user_text(row.last_error)})"
+                detail += _(" (last error: {error})").format(error=user_text(row.last_error))
         return ChannelState(name, row.platform, row.status, detail)
 
     async def nudge(self, broadcast: Broadcast, sender: Member) -> int:
@@ -244,8 +261,10 @@ class BroadcastService:
         now = self.clock.now()
         if broadcast.last_nudge_at is not None and now < broadcast.last_nudge_at + NUDGE_EVERY:
             raise BroadcastProblem(
-                f"Members were reminded {timestamp(broadcast.last_nudge_at, 'R')}; you can remind them again "
-                f"{timestamp(broadcast.last_nudge_at + NUDGE_EVERY, 'R')}."
+                _("Members were reminded {last}; you can remind them again {next}.").format(
+                    last=timestamp(broadcast.last_nudge_at, "R"),
+                    next=timestamp(broadcast.last_nudge_at + NUDGE_EVERY, "R"),
+                )
             )
         acked = await self.repos.broadcasts.acknowledged_by(broadcast.id)
         members = [
@@ -254,12 +273,12 @@ class BroadcastService:
             if m.id not in acked and m.id != broadcast.author_id
         ]
         author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
-        original = self.message(broadcast, author or sender)
-        reminder = Reply(
-            text=f"🔔 A reminder to read and acknowledge this broadcast:\n{original.text}",
-            blocks=(Section("🔔 A reminder to read and acknowledge this broadcast:"), *original.blocks),
-            private=True,
-        )
+
+        def reminder() -> Reply:
+            original = self.message(broadcast, author or sender)
+            ask = _("🔔 A reminder to read and acknowledge this broadcast:")
+            return Reply(text=f"{ask}\n{original.text}", blocks=(Section(ask), *original.blocks), private=True)
+
         stamp, broadcast_id = int(now.timestamp()), broadcast.id
         await self.outbox.to_members(
             members,

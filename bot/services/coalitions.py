@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
-from bot.i18n import from_locale
+from bot.i18n import _, from_locale
 from bot.permissions import Role
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, UserRef
@@ -199,13 +199,13 @@ class CoalitionService:
         """Bring this space into the coalition the code belongs to, linking this channel."""
         found = await self.repos.broadcasts.join_code(_hash_code(code))
         if found is None:
-            raise JoinProblem("That join code is not right. Check it with the coordinator who gave it to you.")
+            raise JoinProblem(_("That join code is not right. Check it with the coordinator who gave it to you."))
         if found.used_at is not None:
             raise JoinProblem(
-                "That join code has already been used. Ask a coordinator for a new one (`/coalition invite`)."
+                _("That join code has already been used. Ask a coordinator for a new one (`/coalition invite`).")
             )
         if found.expires_at <= self.clock.now():
-            raise JoinProblem("That join code has expired. Ask a coordinator for a new one (`/coalition invite`).")
+            raise JoinProblem(_("That join code has expired. Ask a coordinator for a new one (`/coalition invite`)."))
         coalition = await self.repos.coalitions.get(found.coalition_id)
         assert coalition is not None and coalition.id is not None
         space = await self.repos.coalitions.add_space(coalition.id, where.platform, where.workspace_id, space_name)
@@ -234,8 +234,12 @@ class CoalitionService:
             extra = linked if tags == ["all"] else [c for c in linked if set(c.tags) & set(tags)]
             if not extra:
                 known = sorted({t for c in linked for t in c.tags})
-                listing = ", ".join(known) if known else "none yet (add some with /coalition link --tags ...)"
-                raise TargetProblem(f"No linked channel has the tag '{tags[0]}'. Tags in use: {listing}; or say all.")
+                listing = ", ".join(known) if known else _("none yet (add some with /coalition link --tags ...)")
+                raise TargetProblem(
+                    _("No linked channel has the tag '{item}'. Tags in use: {listing}; or say all.").format(
+                        item=tags[0], listing=listing
+                    )
+                )
             channels += [c for c in extra if c.id != here.id]
         return channels
 

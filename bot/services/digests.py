@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.i18n import _, speaking
 from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Reply, Section
@@ -29,7 +30,9 @@ def parse_weekday(value: str) -> int:
     for n, day in enumerate(WEEKDAYS):
         if len(word) >= 2 and day.startswith(word):
             return n
-    raise DigestProblem(f"'{value}' is not a day of the week: say monday, tuesday ... or mon, tue ...")
+    raise DigestProblem(
+        _("'{value}' is not a day of the week: say monday, tuesday ... or mon, tue ...").format(value=value)
+    )
 
 
 def next_digest(after: datetime, weekday: int, hour: int, zone: ZoneInfo) -> datetime:
@@ -73,10 +76,12 @@ class DigestService:
             )
             if not await self.repos.coalitions.claim_digest(channel_id, due, following):
                 continue  # another process sent this one
+            with speaking(await self.outbox.channel_language(channel)):
+                digest = await self.compose(coalition, now)
             await self.outbox.to_channel(
                 coalition.id or 0,
                 channel,
-                await self.compose(coalition, now),
+                digest,
                 key=f"{SOURCE}:{channel_id}:{due.date().isoformat()}",
                 source=SOURCE,
                 source_id=channel_id,
@@ -87,19 +92,21 @@ class DigestService:
     async def compose(self, coalition: Coalition, now: datetime) -> Reply:
         assert coalition.id is not None
         week = now + WEEK
-        lines = [f"🗞️ **The week ahead for {user_text(coalition.name)}**"]
+        lines = [_("🗞️ **The week ahead for {name}**").format(name=user_text(coalition.name))]
         meetings = [(o, m) for o, m in await self.repos.meetings.upcoming(coalition.id, now, 25) if o.start < week]
-        lines.append("**Meetings**")
+        lines.append(_("**Meetings**"))
         lines += [f"• {timestamp(o.start, 'f')}: {user_text(m.title)} (#{m.id})" for o, m in meetings] or [
-            "• None scheduled."
+            _("• None scheduled.")
         ]
         polls = await self.repos.reports.open_polls_closing(coalition.id, now, week)
-        lines.append("**Polls closing soon**")
+        lines.append(_("**Polls closing soon**"))
         lines += [
-            f"• #{p.id} {user_text(p.question[:100])}: closes {timestamp(p.closes_at, 'R')}"
+            _("• #{id} {question}: closes {when}").format(
+                id=p.id, question=user_text(p.question[:100]), when=timestamp(p.closes_at, "R")
+            )
             for p in polls
             if p.closes_at
-        ] or ["• None."]
+        ] or [_("• None.")]
         recent = [
             b
             for b in await self.repos.broadcasts.recent(coalition.id, limit=20)
@@ -108,16 +115,24 @@ class DigestService:
         members = await self.repos.members.count(coalition.id)
         acks = await self.repos.reports.ack_counts([b.id or 0 for b in recent])
         waiting = [(b, acks.get(b.id or 0, 0)) for b in recent if acks.get(b.id or 0, 0) < members]
-        lines.append("**Broadcasts not yet acknowledged by everyone**")
-        lines += [f"• #{b.id} {user_text(b.text[:80])}: {n} of {members} acknowledged" for b, n in waiting] or [
-            "• None."
-        ]
-        items = await self.repos.reports.actions_due(coalition.id, now, week)
-        lines.append("**Action items due**")
+        lines.append(_("**Broadcasts not yet acknowledged by everyone**"))
         lines += [
-            f"• {user_text(i.text)}, {user_text((o.display_name or o.user_id) if o else 'unassigned')}: "
-            f"{'overdue since' if i.due_at < now else 'due'} {timestamp(i.due_at, 'f')}"
+            _("• #{id} {text}: {count} of {members} acknowledged").format(
+                id=b.id, text=user_text(b.text[:80]), count=n, members=members
+            )
+            for b, n in waiting
+        ] or [_("• None.")]
+        items = await self.repos.reports.actions_due(coalition.id, now, week)
+        lines.append(_("**Action items due**"))
+        lines += [
+            (
+                _("• {text}, {owner}: overdue since {when}") if i.due_at < now else _("• {text}, {owner}: due {when}")
+            ).format(
+                text=user_text(i.text),
+                owner=user_text(o.display_name or o.user_id) if o else _("unassigned"),
+                when=timestamp(i.due_at, "f"),
+            )
             for i, o in items
-        ] or ["• None."]
+        ] or [_("• None.")]
         text = "\n".join(lines)
         return Reply(text=text, blocks=(Section(text),))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.i18n import _
 from storage import Repositories
 
 # (workspace id, channel id, channel name) of each linked channel a platform is asked about.
@@ -37,8 +38,10 @@ class DoctorService:
         since = self.clock.now() - timedelta(days=1)
         for platform, reason, rows in await self.repos.outbox.failed_since(since, coalition_id):
             problems.append(
-                f"Deliveries: {rows} message{'s' if rows > 1 else ''} to {platform} failed in the last day "
-                f"({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
+                _(
+                    "Deliveries: {rows} message{value} to {platform} failed in the last day "
+                    "({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
+                ).format(rows=rows, value="s" if rows > 1 else "", platform=platform, reason=reason)
             )
         if coalition_id is None:
             channels = await self.repos.coalitions.all_channels()
@@ -49,7 +52,11 @@ class DoctorService:
             try:
                 problems += await asyncio.wait_for(check(linked), PLATFORM_TIMEOUT)
             except Exception as exc:  # a check that cannot finish has found a problem
-                problems.append(f"{name}: the check could not finish ({type(exc).__name__}); try again in a minute.")
+                problems.append(
+                    _("{name}: the check could not finish ({name2}); try again in a minute.").format(
+                        name=name, name2=type(exc).__name__
+                    )
+                )
         return problems
 
     async def clock_problems(self) -> list[str]:
@@ -66,8 +73,10 @@ def clock_problems(here: datetime, server: datetime) -> list[str]:
     apart = abs(here - server)
     if apart <= CLOCK_TOLERANCE:
         return []
-    ahead = "ahead of" if here > server else "behind"
+    ahead = _("ahead of") if here > server else "behind"
     return [
-        f"Clock: this machine's clock is {int(apart.total_seconds())} seconds {ahead} the database server's: "
-        "turn on time synchronisation (NTP, e.g. `timedatectl set-ntp true`) on both."
+        _(
+            "Clock: this machine's clock is {int} seconds {ahead} the database server's: "
+            "turn on time synchronisation (NTP, e.g. `timedatectl set-ntp true`) on both."
+        ).format(int=int(apart.total_seconds()), ahead=ahead)
     ]

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 from bot.clock import Clock
+from bot.i18n import _
 from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Context, Reply, Section
@@ -67,15 +68,17 @@ class FeedbackService:
         if uses >= LIMIT:
             tomorrow = datetime.combine(today + timedelta(days=1), time(), UTC)
             raise FeedbackProblem(
-                f"You have sent feedback {uses} times today (the limit is {LIMIT} a day). "
-                f"You can send more from {timestamp(tomorrow, 't')} ({timestamp(tomorrow, 'R')})."
+                _(
+                    "You have sent feedback {uses} times today (the limit is {LIMIT} a day). You can "
+                    "send more from {tomorrow} ({tomorrow2})."
+                ).format(uses=uses, LIMIT=LIMIT, tomorrow=timestamp(tomorrow, "t"), tomorrow2=timestamp(tomorrow, "R"))
             )
         batch = _next_batch(now)
         message = Reply(
-            text=f"📮 **Anonymous feedback**\n{user_text(text)}",
+            text=_("📮 **Anonymous feedback**\n{text}").format(text=user_text(text)),
             blocks=(
-                Section(f"📮 **Anonymous feedback**\n{user_text(text)}"),
-                Context("Sent with /coalition feedback. The bot does not keep who sent it."),
+                Section(_("📮 **Anonymous feedback**\n{text}").format(text=user_text(text))),
+                Context(_("Sent with /coalition feedback. The bot does not keep who sent it.")),
             ),
         )
         stamp = f"{KIND}:{secrets.token_hex(8)}"  # random: nothing in the delivery rows points back at the hash
@@ -92,10 +95,10 @@ class FeedbackService:
                     at=batch,
                 )
             self.counts.add(today.isoformat(), key)
-            return "the coordinators' channel"
+            return _("the coordinators' channel")
         coordinators = await self.repos.members.coordinators(coalition.id)
         if not coordinators:
-            raise FeedbackProblem("This coalition has no coordinators to read feedback yet.")
+            raise FeedbackProblem(_("This coalition has no coordinators to read feedback yet."))
         for coordinator in coordinators:
             await self.outbox.to_member(
                 coordinator,
@@ -106,7 +109,7 @@ class FeedbackService:
                 at=batch,
             )
         self.counts.add(today.isoformat(), key)
-        return f"the coordinators ({len(coordinators)}) by direct message"
+        return _("the coordinators ({coordinators}) by direct message").format(coordinators=len(coordinators))
 
 
 def _next_batch(now: datetime) -> datetime:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.i18n import _
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
@@ -88,9 +89,15 @@ class GovernanceService:
         if len(recent) < limit.count:
             return None
         free_at = recent[len(recent) - limit.count] + limit.period
-        return (
-            f"You've used {kind} {len(recent)} times recently (the limit is {limit.count} per "
-            f"{_period(limit.period)}, to keep channels calm). You can use it again {timestamp(free_at, 'R')}."
+        return _(
+            "You've used {kind} {recent} times recently (the limit is {count} per {period}, "
+            "to keep channels calm). You can use it again {free_at}."
+        ).format(
+            kind=kind,
+            recent=len(recent),
+            count=limit.count,
+            period=_period(limit.period),
+            free_at=timestamp(free_at, "R"),
         )
 
     async def count_use(self, member: Member, kind: str) -> None:
@@ -112,14 +119,14 @@ class GovernanceService:
                 "joined_at": member.joined_at.isoformat(),
             },
             **await self.repos.governance.member_data(member),
-            "not_included": "Anonymous ballots and anonymous feedback: they are stored without your identity.",
+            "not_included": _("Anonymous ballots and anonymous feedback: they are stored without your identity."),
         }
         return json.dumps(data, indent=2, ensure_ascii=False).encode()
 
     async def forget(self, member: Member) -> None:
         assert member.id is not None
         name = json.dumps(user_text(member.display_name or member.user_id))[1:-1]
-        former = json.dumps(user_text("a former member"))[1:-1]
+        former = json.dumps(user_text(_("a former member")))[1:-1]
         await self.repos.governance.scrub_payloads(await self.repos.governance.authored(member.id), name, former)
         named_on = await self.repos.meetings.answered_by(member.id)
         await self.repos.governance.forget(member)
@@ -131,9 +138,11 @@ class GovernanceService:
         """Give a member a role; the coalition always keeps at least one coordinator."""
         name = user_text(member.display_name or member.user_id)
         if member.role == role:
-            raise GovernanceProblem(f"{name} is already a {role}.")
+            raise GovernanceProblem(_("{name} is already a {role}.").format(name=name, role=role))
         if await self.is_last_coordinator(member):
-            raise GovernanceProblem(f"{name} is the only coordinator; make someone else a coordinator first.")
+            raise GovernanceProblem(
+                _("{name} is the only coordinator; make someone else a coordinator first.").format(name=name)
+            )
         member.role = role
         await self.repos.members.save(member)
 
@@ -155,7 +164,7 @@ class AuditLine:
 
 
 def _name(member: Member | None) -> str:
-    return (member.display_name or member.user_id) if member else "a former member"
+    return (member.display_name or member.user_id) if member else _("a former member")
 
 
 def _period(period: timedelta) -> str:

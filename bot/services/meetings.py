@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from bot.clock import Clock
-from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
 from bot.i18n import N_, _, speaking
-from bot.markup import timestamp, user_text
+from bot.markup import format_day, timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
 from bot.recurrence import describe as describe_rule
@@ -74,8 +73,11 @@ def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | N
         nth = (local_start.day - 1) // 7 + 1
         rule = f"FREQ=MONTHLY;BYDAY={nth if nth < 5 else -1}{_WEEKDAYS[local_start.weekday()]}"
     problem = MeetingProblem(
-        f"'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly, daily or an RRULE "
-        "like FREQ=WEEKLY;BYDAY=TU,TH or FREQ=MONTHLY;BYMONTHDAY=1,15;UNTIL=20270331T000000Z."
+        _(
+            "'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly, daily "
+            "or an RRULE like FREQ=WEEKLY;BYDAY=TU,TH or "
+            "FREQ=MONTHLY;BYMONTHDAY=1,15;UNTIL=20270331T000000Z."
+        ).format(every=every)
     )
     from icalendar import vRecur  # imported when needed, not on every start-up
 
@@ -88,14 +90,16 @@ def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | N
     if not parts.get("FREQ") or set(parts) - known:
         raise problem
     if parts["FREQ"][0] not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
-        raise MeetingProblem("Meetings repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
+        raise MeetingProblem(_("Meetings repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY."))
     several = [p for p in ("BYHOUR", "BYMINUTE", "BYSECOND") if p in parts]
     if several:
         raise MeetingProblem(
-            f"{several[0]} would make several meetings a day; schedule one meeting per time of day instead."
+            _("{item} would make several meetings a day; schedule one meeting per time of day instead.").format(
+                item=several[0]
+            )
         )
     if "UNTIL" in parts and "COUNT" in parts:
-        raise MeetingProblem("An RRULE takes UNTIL or COUNT, not both.")
+        raise MeetingProblem(_("An RRULE takes UNTIL or COUNT, not both."))
     if "UNTIL" in parts:
         parts["UNTIL"] = [_utc_until(parts["UNTIL"][0], zone)]
     rule = parts.to_ical().decode()
@@ -106,7 +110,9 @@ def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | N
     except (ValueError, TypeError) as exc:
         raise problem from exc
     if first is None:
-        raise MeetingProblem(f"'{every}' gives no meeting at all from the start given; check UNTIL or COUNT.")
+        raise MeetingProblem(
+            _("'{every}' gives no meeting at all from the start given; check UNTIL or COUNT.").format(every=every)
+        )
     return rule
 
 
@@ -314,10 +320,14 @@ class MeetingService:
         latest that has begun, for minutes and attendance), or the last there was."""
         meeting = await self.repos.meetings.meeting(meeting_id)
         if meeting is None or meeting.coalition_id != coalition_id:
-            raise MeetingProblem(f"There is no meeting #{meeting_id}. `/meeting list` shows the upcoming ones.")
+            raise MeetingProblem(
+                _("There is no meeting #{meeting_id}. `/meeting list` shows the upcoming ones.").format(
+                    meeting_id=meeting_id
+                )
+            )
         occurrences = await self.repos.meetings.occurrences(meeting_id)
         if not occurrences:
-            raise MeetingProblem(f"Meeting #{meeting_id} has no dates left.")
+            raise MeetingProblem(_("Meeting #{meeting_id} has no dates left.").format(meeting_id=meeting_id))
         now, length = self.clock.now(), timedelta(minutes=meeting.duration_minutes)
         if on is not None:
             zones = (zone, ZoneInfo(meeting.timezone))
@@ -326,8 +336,12 @@ class MeetingService:
                 if on in days:
                     return occurrence, meeting
             coming = [o for o in occurrences if o.start > now and not o.cancelled][:3]
-            listed = ", ".join(o.start.astimezone(zone).strftime("%a %d %b") for o in coming) or "none"
-            raise MeetingProblem(f"Meeting #{meeting_id} has no date on {on:%a %d %b %Y}; its next dates: {listed}.")
+            listed = ", ".join(format_day(o.start.astimezone(zone)) for o in coming) or _("none")
+            raise MeetingProblem(
+                _("Meeting #{meeting_id} has no date on {day}; its next dates: {listed}.").format(
+                    meeting_id=meeting_id, day=format_day(on), listed=listed
+                )
+            )
         if started:
             begun = [o for o in occurrences if o.start <= now and not o.cancelled]
             if begun:
@@ -370,7 +384,7 @@ class MeetingService:
         names: dict[str, list[str]] = {a: [] for a in ANSWERS}
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
             counts[rsvp.answer] += 1
-            names[rsvp.answer].append((member.display_name or member.user_id) if member else "a former member")
+            names[rsvp.answer].append((member.display_name or member.user_id) if member else _("a former member"))
         return Tally(counts, names)
 
     async def card(self, meeting: Meeting, occurrence: Occurrence) -> Reply:
@@ -380,32 +394,37 @@ class MeetingService:
         end = occurrence.start + timedelta(minutes=meeting.duration_minutes)
         head = f"📅 **{user_text(meeting.title)}** (#{meeting.id})"
         if occurrence.cancelled:
-            return Reply(
-                f"{head}\n~ Cancelled: {timestamp(occurrence.start)} ~", blocks=(Section(f"{head}\nCancelled."),)
-            )
-        lines = [head, f"{timestamp(occurrence.start)} to {timestamp(end, 't')} ({timestamp(occurrence.start, 'R')})"]
+            cancelled = _("~ Cancelled: {when} ~").format(when=timestamp(occurrence.start))
+            return Reply(f"{head}\n{cancelled}", blocks=(Section(f"{head}\n{_('Cancelled.')}"),))
+        when = _("{start} to {end} ({relative})").format(
+            start=timestamp(occurrence.start), end=timestamp(end, "t"), relative=timestamp(occurrence.start, "R")
+        )
+        lines = [head, when]
         if meeting.location:
-            lines.append(f"Where: {user_text(meeting.location)}")
+            lines.append(_("Where: {place}").format(place=user_text(meeting.location)))
         if meeting.rrule:
-            lines.append(f"Repeats: {user_text(describe_rule(meeting.rrule))}")
+            lines.append(_("Repeats: {rule}").format(rule=user_text(describe_rule(meeting.rrule))))
         if meeting.agenda:
-            lines.append(f"Agenda: {user_text(meeting.agenda)}")
+            lines.append(_("Agenda: {agenda}").format(agenda=user_text(meeting.agenda)))
         if occurrence.minutes:
-            lines.append(f"Minutes: {user_text(occurrence.minutes)}")
+            lines.append(_("Minutes: {minutes}").format(minutes=user_text(occurrence.minutes)))
         answers = " · ".join(
-            f"{label} {tally.counts[a]}" + (f" ({user_text(', '.join(tally.names[a][:8]))})" if tally.names[a] else "")
+            f"{_(label)} {tally.counts[a]}"
+            + (f" ({user_text(', '.join(tally.names[a][:8]))})" if tally.names[a] else "")
             for a, label in ANSWERS.items()
         )
         text = "\n".join(lines)
         buttons = tuple(
-            Button(label, action_id("meeting", "rsvp", occurrence.id, answer), "primary" if answer == "going" else None)
+            Button(
+                _(label), action_id("meeting", "rsvp", occurrence.id, answer), "primary" if answer == "going" else None
+            )
             for answer, label in ANSWERS.items()
         )
         return Reply(text=f"{text}\n{answers}", blocks=(Section(text), Context(answers), Actions(buttons)))
 
     async def _announce(self, meeting: Meeting, occurrence: Occurrence) -> None:
-        card = await self.card(meeting, occurrence)
-        for channel in await self.channels_of(meeting):
+        channels = await self.channels_of(meeting)
+        for channel, card in await self.outbox.for_channels(channels, lambda: self.card(meeting, occurrence)):
             key = f"{SOURCE}:{occurrence.id}:announce:{channel.id}"
             if await self.repos.outbox.by_key(key) is not None:
                 continue  # announced already (a restart, or the next meeting announced again)
@@ -420,8 +439,8 @@ class MeetingService:
 
     async def refresh_cards(self, meeting: Meeting, occurrence: Occurrence) -> None:
         """Bring every posted copy of the card up to date (coalesced to about one edit a second)."""
-        card = await self.card(meeting, occurrence)
-        for channel in await self.channels_of(meeting):
+        channels = await self.channels_of(meeting)
+        for channel, card in await self.outbox.for_channels(channels, lambda: self.card(meeting, occurrence)):
             posted = await self.repos.outbox.by_key(f"{SOURCE}:{occurrence.id}:announce:{channel.id}")
             if posted is None:
                 continue
@@ -429,9 +448,17 @@ class MeetingService:
 
     async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: str) -> None:
         if occurrence.cancelled or meeting.status == "cancelled":
-            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} was cancelled.")
+            raise MeetingProblem(
+                _("{title} on {start} was cancelled.").format(
+                    title=user_text(meeting.title), start=timestamp(occurrence.start)
+                )
+            )
         if occurrence.start + timedelta(minutes=meeting.duration_minutes) <= self.clock.now():
-            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} is over.")
+            raise MeetingProblem(
+                _("{title} on {start} is over.").format(
+                    title=user_text(meeting.title), start=timestamp(occurrence.start)
+                )
+            )
         assert occurrence.id is not None and member.id is not None
         await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
         if member.reminder_minutes is None:
@@ -508,12 +535,10 @@ class MeetingService:
 
         if reminder.member_id is None:
             for channel in await self.channels_of(meeting):
-                with speaking(await self._language_of_channel(channel)):
-                    reply = Reply(text())
                 await self.outbox.to_channel(
                     meeting.coalition_id,
                     channel,
-                    reply,
+                    lambda: Reply(text()),
                     key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:{channel.id}",
                     source=SOURCE,
                     source_id=occurrence.id,
@@ -528,19 +553,6 @@ class MeetingService:
 
         await self._tell_those_coming(occurrence, text, f"remind:{reminder.id}", only=reminded_now)
 
-    async def _language_of(self, member: Member) -> str:
-        """The language of a member's private messages: theirs, else the coalition's."""
-        if member.language:
-            return member.language
-        return await self._coalition_language(member.coalition_id)
-
-    async def _language_of_channel(self, channel: Channel) -> str:
-        return channel.language or await self._coalition_language(channel.coalition_id)
-
-    async def _coalition_language(self, coalition_id: int) -> str:
-        coalition = await self.repos.coalitions.get(coalition_id)
-        return coalition.language if coalition is not None else DEFAULT_LANGUAGE
-
     async def _nudge(self, meeting: Meeting, occurrence: Occurrence) -> None:
         """Ask, privately, the members who have not answered yet (observers are not asked)."""
         assert occurrence.id is not None
@@ -549,7 +561,7 @@ class MeetingService:
         for member in await self.repos.broadcasts.members(meeting.coalition_id):
             if member.id in answered or member.role == Role.OBSERVER:
                 continue
-            language = await self._language_of(member)
+            language = await self.outbox.member_language(member)
             if language not in asks:
                 with speaking(language):
                     card = await self.card(meeting, occurrence)
@@ -606,7 +618,11 @@ class MeetingService:
         """Move one occurrence (or, with `series`, it and every later one) to a new time: its reminders
         are rescheduled in the same transaction and those who said they'd come are told."""
         if occurrence.cancelled or meeting.status == "cancelled":
-            raise MeetingProblem(f"{user_text(meeting.title)} on {timestamp(occurrence.start)} was cancelled.")
+            raise MeetingProblem(
+                _("{title} on {start} was cancelled.").format(
+                    title=user_text(meeting.title), start=timestamp(occurrence.start)
+                )
+            )
         assert occurrence.id is not None
         old_start = occurrence.start
         occurrence.start = new_start
@@ -643,7 +659,7 @@ class MeetingService:
         moves are two messages, one move delivered twice is one)."""
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id or 0):
             if member is not None and rsvp.answer in ("going", "maybe") and (only is None or only(member)):
-                with speaking(await self._language_of(member)):
+                with speaking(await self.outbox.member_language(member)):
                     text = say()
                 await self.outbox.to_member(
                     member,
@@ -670,11 +686,11 @@ class MeetingService:
     async def add_agenda_item(self, meeting: Meeting, occurrence: Occurrence, item: str) -> int:
         items = [line for line in (meeting.agenda or "").splitlines() if line.strip()]
         if len(items) >= 30:
-            raise MeetingProblem("The agenda has 30 items already; that is the limit.")
+            raise MeetingProblem(_("The agenda has 30 items already; that is the limit."))
         items.append(f"{len(items) + 1}. {item}")
         meeting.agenda = "\n".join(items)
         if len(meeting.agenda) > 3000:
-            raise MeetingProblem("The agenda would pass 3,000 characters; shorten the item.")
+            raise MeetingProblem(_("The agenda would pass 3,000 characters; shorten the item."))
         self._changed(meeting)
         await self.repos.meetings.add(meeting)
         await self.refresh_cards(meeting, occurrence)
@@ -708,9 +724,17 @@ class MeetingService:
             if due - offset > now:
                 await self.outbox.to_member(
                     owner,
-                    Reply(
-                        f"📌 Action from {user_text(meeting.title)} due {timestamp(due, 'R')} ({timestamp(due)}): "
-                        f"{user_text(text)}. Mark it done with `/meeting done {item.id}`.",
+                    lambda: Reply(
+                        _(
+                            "📌 Action from {title} due {relative} ({when}): {text}. "
+                            "Mark it done with `/meeting done {id}`."
+                        ).format(
+                            title=user_text(meeting.title),
+                            relative=timestamp(due, "R"),
+                            when=timestamp(due),
+                            text=user_text(text),
+                            id=item.id,
+                        ),
                         private=True,
                     ),
                     key=f"action:{item.id}:remind:{int(offset.total_seconds())}",
@@ -818,7 +842,7 @@ def parse_lead_times(text: str) -> list[int]:
     """ "24h,1h" as minutes before, longest first; raises MeetingProblem with the correct form."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or len(parts) > 3:
-        raise MeetingProblem("Give one to three lead times, like 24h,1h or 2h.")
+        raise MeetingProblem(_("Give one to three lead times, like 24h,1h or 2h."))
     minutes = []
     for part in parts:
         try:
@@ -826,7 +850,7 @@ def parse_lead_times(text: str) -> list[int]:
         except TimeProblem as exc:
             raise MeetingProblem(str(exc)) from None
         if not timedelta(minutes=5) <= duration <= timedelta(days=14):
-            raise MeetingProblem(f"'{part}' is not between 5 minutes and 14 days.")
+            raise MeetingProblem(_("'{part}' is not between 5 minutes and 14 days.").format(part=part))
         minutes.append(int(duration.total_seconds() // 60))
     return sorted(set(minutes), reverse=True)
 

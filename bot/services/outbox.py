@@ -1,4 +1,10 @@
-"""Queueing messages the bot sends on its own, inside the caller's transaction."""
+"""Queueing messages the bot sends on its own, inside the caller's transaction.
+
+Each message is written in its reader's language: a service hands over a `Say` (a function that
+makes the reply), and the outbox calls it with the language of the channel (`/coalition link
+--language`, else the coalition's) or of the member (`/coalition language`, else the coalition's)
+in force, once per language however many readers share it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import speaking
 from bot.replies import Reply, reply_to_dict
 from storage import Repositories
 from storage.broadcasts import MemberAddress
@@ -16,12 +24,52 @@ from storage.outbox import SENDING
 
 EDIT_EVERY = timedelta(seconds=1)  # at most about one edit a second per message
 
+# A reply already made (the same words for everyone), or what makes it in the language in force.
+Say = Reply | Callable[[], Reply]
+
 
 class Outbox:
     def __init__(self, repos: Repositories, clock: Clock) -> None:
         self.repos = repos
         self.clock = clock
         self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._coalition_languages: dict[int, str] = {}
+
+    async def coalition_language(self, coalition_id: int) -> str:
+        if coalition_id not in self._coalition_languages:
+            coalition = await self.repos.coalitions.get(coalition_id)
+            self._coalition_languages[coalition_id] = (coalition.language if coalition else None) or DEFAULT_LANGUAGE
+        return self._coalition_languages[coalition_id]
+
+    async def member_language(self, member: Member | MemberAddress) -> str:
+        """The language of a member's private messages: theirs, else the coalition's."""
+        return member.language or await self.coalition_language(member.coalition_id)
+
+    async def channel_language(self, channel: Channel) -> str:
+        """The language of what is posted in a channel: the channel's, else the coalition's."""
+        return channel.language or await self.coalition_language(channel.coalition_id)
+
+    async def for_channels(
+        self, channels: Sequence[Channel], make: Callable[[], Awaitable[Reply]]
+    ) -> list[tuple[Channel, Reply]]:
+        """Each channel with `make()`'s reply in the channel's language, made once per language: a
+        card that has to count first (a poll's tally) counts once for a single-language coalition."""
+        made: dict[str, Reply] = {}
+        pairs = []
+        for channel in channels:
+            language = await self.channel_language(channel)
+            if language not in made:
+                with speaking(language):
+                    made[language] = await make()
+            pairs.append((channel, made[language]))
+        return pairs
+
+    @staticmethod
+    def render(say: Say, language: str) -> Reply:
+        if isinstance(say, Reply):
+            return say
+        with speaking(language):
+            return say()
 
     def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` once, just before this transaction commits, however many changes asked for it:
@@ -37,7 +85,7 @@ class Outbox:
         self,
         coalition_id: int,
         channel: Channel,
-        reply: Reply,
+        reply: Say,
         *,
         key: str,
         not_before: datetime | None = None,
@@ -54,7 +102,7 @@ class Outbox:
                 workspace_id=channel.workspace_id,
                 channel_id=channel.channel_id,
             ),
-            reply,
+            self.render(reply, await self.channel_language(channel)),
             key,
             not_before,
             source,
@@ -64,7 +112,7 @@ class Outbox:
     async def to_member(
         self,
         member: Member,
-        reply: Reply,
+        reply: Say,
         *,
         key: str,
         not_before: datetime | None = None,
@@ -81,7 +129,7 @@ class Outbox:
                 workspace_id=member.workspace_id,
                 user_id=member.user_id,
             ),
-            reply,
+            self.render(reply, await self.member_language(member)),
             key,
             not_before,
             source,
@@ -90,7 +138,9 @@ class Outbox:
 
     async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, every: timedelta = EDIT_EVERY) -> None:
         """Replace what `original` delivered. Repeated calls coalesce into one pending edit row, sent
-        no sooner than `every` after the previous edit went out (live tallies, delivery reports)."""
+        no sooner than `every` after the previous edit went out (live tallies, delivery reports).
+        The caller makes `reply` in the language of the original's reader (`channel_language`,
+        `member_language`)."""
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
         not_before = self.clock.now()
@@ -128,15 +178,18 @@ class Outbox:
     async def to_members(
         self,
         members: Sequence[Member | MemberAddress],
-        reply: Reply,
+        reply: Say,
         *,
         key: Callable[[Any], str],
         source: str = "",
         source_id: int | None = None,
     ) -> int:
-        """The same private message to many members, queued in one statement."""
+        """The same private message to many members (made once per language), queued in one statement."""
         now = self.clock.now()
-        payload = json.dumps(reply_to_dict(reply))
+        payloads: dict[str, str] = {}
+        languages = [await self.member_language(m) for m in members]
+        for language in dict.fromkeys(languages):
+            payloads[language] = json.dumps(reply_to_dict(self.render(reply, language)))
         rows: list[dict[str, object]] = [
             {
                 "coalition_id": m.coalition_id,
@@ -144,7 +197,7 @@ class Outbox:
                 "platform": m.platform,
                 "workspace_id": m.workspace_id,
                 "user_id": m.user_id,
-                "payload": payload,
+                "payload": payloads[language],
                 "dedupe_key": key(m),
                 "source": source,
                 "source_id": source_id,
@@ -155,7 +208,7 @@ class Outbox:
                 "maybe_sent": False,
                 "created_at": now,
             }
-            for m in members
+            for m, language in zip(members, languages, strict=True)
         ]
         return await self.repos.outbox.add_many(rows)
 

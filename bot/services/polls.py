@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot import poll_cards as cards
 from bot.clock import Clock
+from bot.i18n import _
 from bot.markup import timestamp
 from bot.permissions import Role
 from bot.poll_cards import STEP
@@ -101,33 +102,46 @@ class PollService:
         closes_at: datetime | None = None,
     ) -> Poll:
         if kind not in KINDS:
-            raise PollProblem(f"'{kind}' is not a kind of poll: use {', '.join(KINDS)}.")
+            raise PollProblem(
+                _("'{kind}' is not a kind of poll: use {KINDS}.").format(kind=kind, KINDS=", ".join(KINDS))
+            )
         if kind == "survey":
             self.surveys.check_questions(options)
             anonymous, hidden = True, True  # always: answers are only ever shown as totals, once closed
         elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-            raise PollProblem(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {len(options)} were given.")
+            raise PollProblem(
+                _("A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {options} were given.").format(
+                    MIN_OPTIONS=MIN_OPTIONS, MAX_OPTIONS=MAX_OPTIONS, options=len(options)
+                )
+            )
         seen: set[str] = set()
         for option in options:
             folded = fold(option)
             if folded in seen:
-                what = "question" if kind == "survey" else "option"
-                raise PollProblem(f"The {what} '{option}' is given twice; each {what} must be different.")
+                if kind == "survey":
+                    said = _("The question '{option}' is given twice; each question must be different.")
+                else:
+                    said = _("The option '{option}' is given twice; each option must be different.")
+                raise PollProblem(said.format(option=option))
             seen.add(folded)
         if max_choices is not None and kind != "multiple":
-            raise PollProblem("--max only applies to multiple-choice polls (--kind multiple).")
+            raise PollProblem(_("--max only applies to multiple-choice polls (--kind multiple)."))
         if max_choices is not None and not 1 <= max_choices <= len(options):
-            raise PollProblem(f"--max must be between 1 and the number of options ({len(options)}).")
+            raise PollProblem(
+                _("--max must be between 1 and the number of options ({options}).").format(options=len(options))
+            )
         if closes_at is not None and closes_at <= self.clock.now():
-            raise PollProblem('The closing time is in the past; give a time still to come, like "friday 5pm".')
+            raise PollProblem(_('The closing time is in the past; give a time still to come, like "friday 5pm".'))
         roles = {Role.COORDINATOR.value, Role.MEMBER.value}
         coalition = await self.repos.coalitions.get(coalition_id)
         known_sectors = coalition.sectors if coalition else []
         for who in eligible or []:
             if who not in roles and who not in known_sectors:
                 raise PollProblem(
-                    f"'{who}' is neither a role (coordinator, member) nor one of the coalition's sectors "
-                    f"({', '.join(known_sectors)})."
+                    _(
+                        "'{who}' is neither a role (coordinator, member) nor one of the coalition's "
+                        "sectors ({known_sectors})."
+                    ).format(who=who, known_sectors=", ".join(known_sectors))
                 )
         now = self.clock.now()
         poll = await self.repos.polls.add(
@@ -153,8 +167,7 @@ class PollService:
             keys = new_keys()
             await self.repos.polls.add_keys(poll.id, wrap(keys, self.secret, poll.id))
             self._keys[poll.id] = keys
-        card = await self.card(poll)
-        for channel in channels:
+        for channel, card in await self.outbox.for_channels(channels, lambda: self.card(poll)):
             await self.outbox.to_channel(
                 coalition_id, channel, card, key=self._key(poll, f"post:{channel.id}"), source=SOURCE, source_id=poll.id
             )
@@ -226,7 +239,11 @@ class PollService:
             else None
         )
         if poll.status != "open" or closed is not None:
-            raise PollProblem(f"Poll #{poll.id} closed {timestamp(closed or now, 'R')}; votes are no longer taken.")
+            raise PollProblem(
+                _("Poll #{id} closed {timestamp}; votes are no longer taken.").format(
+                    id=poll.id, timestamp=timestamp(closed or now, "R")
+                )
+            )
 
     async def ballot_of(self, poll: Poll, member: Member) -> list[int] | None:
         assert poll.id is not None
@@ -239,26 +256,34 @@ class PollService:
         self.check_open(poll)
         if not self.is_eligible(poll, member):
             raise PollProblem(
-                f"Poll #{poll.id} is only for: {cards.describe_eligible(poll)}. Your vote was not recorded."
+                _("Poll #{id} is only for: {poll}. Your vote was not recorded.").format(
+                    id=poll.id, poll=cards.describe_eligible(poll)
+                )
             )
         count = len(poll.option_list)
         if any(not 0 <= c < count for c in choices):
-            raise PollProblem(f"Poll #{poll.id} has options 1 to {count}.")
+            raise PollProblem(_("Poll #{id} has options 1 to {count}.").format(id=poll.id, count=count))
         if len(set(choices)) != len(choices):
-            raise PollProblem("Each option can be chosen only once.")
+            raise PollProblem(_("Each option can be chosen only once."))
         if not choices:
-            raise PollProblem("Choose at least one option.")
+            raise PollProblem(_("Choose at least one option."))
         if poll.kind == "single" and len(choices) > 1:
-            raise PollProblem(f"Poll #{poll.id} takes one choice.")
+            raise PollProblem(_("Poll #{id} takes one choice.").format(id=poll.id))
         if poll.kind == "multiple" and poll.max_choices and len(choices) > poll.max_choices:
-            raise PollProblem(f"Poll #{poll.id} takes at most {poll.max_choices} choices; you chose {len(choices)}.")
+            raise PollProblem(
+                _("Poll #{id} takes at most {max_choices} choices; you chose {choices}.").format(
+                    id=poll.id, max_choices=poll.max_choices, choices=len(choices)
+                )
+            )
         key = await self.voter_key(poll, member)
         if not poll.allow_change:
             existing = await self.repos.polls.ballot(poll.id, key)
             if existing is not None and await self._opened(poll, existing.choices) == choices:
                 return choices
             if existing is not None:
-                raise PollProblem(f"Poll #{poll.id} does not allow changing a vote, and yours is already recorded.")
+                raise PollProblem(
+                    _("Poll #{id} does not allow changing a vote, and yours is already recorded.").format(id=poll.id)
+                )
         stored = ",".join(str(c) for c in choices)
         keys = await self.keys_of(poll)
         if keys is not None:
@@ -400,8 +425,7 @@ class PollService:
         anonymous poll's cards change only in steps of STEP new voters."""
         if poll.anonymous and poll.status == "open" and poll.kind != "survey" and not await self._step(poll):
             return
-        card = await self.card(poll)
-        for channel in await self.channels_of(poll):
+        for channel, card in await self.outbox.for_channels(await self.channels_of(poll), lambda: self.card(poll)):
             posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
             if posted is not None:
                 await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
@@ -426,8 +450,8 @@ class PollService:
             self._votes.pop(poll.id or 0, None)
             self._rebuilt.pop(poll.id or 0, None)
         await self.refresh_cards(poll)
-        final = await self.final_results(poll)
-        for channel in await self.channels_of(poll):
+        channels = await self.channels_of(poll)
+        for channel, final in await self.outbox.for_channels(channels, lambda: self.final_results(poll)):
             await self.outbox.to_channel(
                 poll.coalition_id,
                 channel,
@@ -462,8 +486,9 @@ class PollService:
         now = self.clock.now()
         if poll.last_remind_at is not None and now < poll.last_remind_at + REMIND_EVERY:
             raise PollProblem(
-                f"Members were reminded {timestamp(poll.last_remind_at, 'R')}; you can remind them again "
-                f"{timestamp(poll.last_remind_at + REMIND_EVERY, 'R')}."
+                _("Members were reminded {last}; you can remind them again {next}.").format(
+                    last=timestamp(poll.last_remind_at, "R"), next=timestamp(poll.last_remind_at + REMIND_EVERY, "R")
+                )
             )
         voted = await self.repos.polls.voter_keys(poll.id, survey=poll.kind == "survey")
         waiting = [
@@ -471,11 +496,17 @@ class PollService:
             for m in await self.repos.broadcasts.addresses(poll.coalition_id)
             if m.role != Role.OBSERVER and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
         ]
-        card = cards.ballot_card(poll)
-        closes = f" It closes {timestamp(poll.closes_at, 'R')}." if poll.closes_at else ""
-        what = "answered survey" if poll.kind == "survey" else "voted in poll"
-        intro = f"🗳️ A reminder: you have not {what} #{poll.id} yet.{closes}"
-        reminder = Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
+
+        def reminder() -> Reply:
+            card = cards.ballot_card(poll)
+            closes = _(" It closes {when}.").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
+            if poll.kind == "survey":
+                intro = _("🗳️ A reminder: you have not answered survey #{id} yet.{closes}")
+            else:
+                intro = _("🗳️ A reminder: you have not voted in poll #{id} yet.{closes}")
+            intro = intro.format(id=poll.id, closes=closes)
+            return Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
+
         stamp = int(now.timestamp())
         await self.outbox.to_members(
             waiting, reminder, key=lambda m: self._key(poll, f"remind:{stamp}:{m.id}"), source=SOURCE, source_id=poll.id
@@ -492,7 +523,7 @@ class PollService:
             return await self.surveys.export_csv(poll, await self.keys_of(poll))
         shown = await self.shown_results(poll)
         results = shown or Results(0, [0] * len(poll.option_list), [])
-        counted = "first choices" if poll.kind == "ranked" else "votes"
+        counted = "first choices" if poll.kind == "ranked" else "votes"  # untranslated: CSV columns stay put
         files = [
             (
                 f"poll-{poll.id}-results.csv",
@@ -531,7 +562,7 @@ class PollService:
         if not poll.anonymous:
             voters = []
             for ballot, member in await self.repos.polls.named_ballots(poll.id):
-                name = (member.display_name or member.user_id) if member else "a former member"
+                name = (member.display_name or member.user_id) if member else _("a former member")
                 picked = " > " if poll.kind == "ranked" else "; "
                 labels = picked.join(cards.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
                 when = ballot.cast_at.isoformat() if ballot.cast_at else ""

@@ -16,17 +16,18 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.i18n import N_, _
 from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.reports import NO_SECTOR
 
 METRICS = ("attendance", "rsvp", "polls", "acks", "active")
 LABELS = {
-    "attendance": "Attendance rate",
-    "rsvp": "RSVP rate",
-    "polls": "Poll participation",
-    "acks": "Acknowledgement rate",
-    "active": "Active members",
+    "attendance": N_("Attendance rate"),
+    "rsvp": N_("RSVP rate"),
+    "polls": N_("Poll participation"),
+    "acks": N_("Acknowledgement rate"),
+    "active": N_("Active members"),
 }
 
 
@@ -134,7 +135,7 @@ class ReportService:
             "previous period (%)",
             "change (points)",
         ]
-        scopes = [("all members", report.overall, report.previous)]
+        scopes = [("all members", report.overall, report.previous)]  # untranslated: CSV values stay put
         scopes += [(sector, now, before) for sector, (now, before) in report.sectors.items()]
         period = [report.start.isoformat(), report.end.isoformat()]
         rows = []
@@ -177,21 +178,22 @@ def _figure(report: Report, title: str):  # type: ignore[no-untyped-def]
 
     figure = Figure(figsize=(9, 5.5), dpi=100)
     axes = figure.add_subplot(1, 1, 1)
-    labels = [LABELS[m] for m in METRICS]
+    labels = [_(LABELS[m]) for m in METRICS]
     now_rates = [report.overall.rates[m] for m in METRICS]
     now = [(r or 0) * 100 for r in now_rates]
     before = [(report.previous.rates[m] or 0) * 100 for m in METRICS]
     positions = range(len(METRICS))
-    axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b8c4b8", label="previous period")
-    bars = axes.barh([p - 0.2 for p in positions], now, height=0.4, color="#2c5f2d", label="this period")
+    axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b8c4b8", label=_("previous period"))
+    bars = axes.barh([p - 0.2 for p in positions], now, height=0.4, color="#2c5f2d", label=_("this period"))
     for bar, rate in zip(bars, now_rates, strict=True):
         shown = "n/a" if rate is None else f"{rate * 100:.0f}%"
         axes.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, shown, va="center", fontsize=9)
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     axes.set_xlim(0, 110)
-    axes.set_xlabel("% of what was possible (n/a: nothing to measure in the period)")
-    axes.set_title(f"{title}\n{report.start:%d %b %Y} to {report.end:%d %b %Y}", fontsize=11)
+    axes.set_xlabel(_("% of what was possible (n/a: nothing to measure in the period)"))
+    period = _("{start} to {end}").format(start=f"{report.start:%Y-%m-%d}", end=f"{report.end:%Y-%m-%d}")
+    axes.set_title(f"{title}\n{period}", fontsize=11)
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     figure.tight_layout()
     return figure

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.i18n import _
 from bot.problems import Problem
 from storage import Repositories
 from storage.models import Coalition, Member
@@ -44,7 +45,9 @@ def parse_sectors(value: list[str], what: str) -> list[str]:
         name = raw.strip().lower().replace(" ", "-")
         if not _SECTOR.fullmatch(name):
             raise StakeholderProblem(
-                f"'{raw}' is not a sector name {what} can use: letters, digits and dashes, up to 40 characters."
+                _(
+                    "'{raw}' is not a sector name {what} can use: letters, digits and dashes, up to 40 characters."
+                ).format(raw=raw, what=what)
             )
         if name not in names:
             names.append(name)
@@ -62,7 +65,11 @@ class StakeholderService:
         name = sector.strip().lower().replace(" ", "-")
         known = self.sectors(coalition)
         if name not in known:
-            raise StakeholderProblem(f"'{sector}' is not one of this coalition's sectors: {', '.join(known)}.")
+            raise StakeholderProblem(
+                _("'{sector}' is not one of this coalition's sectors: {known}.").format(
+                    sector=sector, known=", ".join(known)
+                )
+            )
         return name
 
     async def set_profile(
@@ -78,13 +85,14 @@ class StakeholderService:
         if sectors is not None:
             names = parse_sectors(sectors, "a coalition")
             if len(names) > 20:
-                raise StakeholderProblem(f"At most 20 sectors; {len(names)} were given.")
+                raise StakeholderProblem(_("At most 20 sectors; {names} were given.").format(names=len(names)))
             in_use = {m.sector for m in await self.repos.broadcasts.members(coalition.id or 0) if m.sector}
             dropped = sorted(in_use - set(names))
             if dropped:
                 raise StakeholderProblem(
-                    f"Members have the sector {', '.join(dropped)}; keep it in the list, "
-                    "or change their profiles first."
+                    _("Members have the sector {dropped}; keep it in the list, or change their profiles first.").format(
+                        dropped=", ".join(dropped)
+                    )
                 )
             coalition.sectors = names
             coalition.wanted_sectors = [s for s in coalition.wanted_sectors if s in names]
@@ -94,7 +102,9 @@ class StakeholderService:
             if unknown:
                 known = ", ".join(coalition.sectors)
                 raise StakeholderProblem(
-                    f"'{unknown[0]}' is not one of the sectors ({known}); add it with --set first."
+                    _("'{item}' is not one of the sectors ({known}); add it with --set first.").format(
+                        item=unknown[0], known=known
+                    )
                 )
             coalition.wanted_sectors = names
         await self.repos.coalitions.save(coalition)

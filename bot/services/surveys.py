@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from bot.clock import Clock
+from bot.i18n import N_, _
 from bot.problems import Problem
 from bot.replies import Reply
 from bot.sealing import PollKeys
@@ -20,7 +21,7 @@ from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
-SCALE = ("Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree")
+SCALE = (N_("Strongly disagree"), N_("Disagree"), N_("Neither"), N_("Agree"), N_("Strongly agree"))
 MAX_QUESTIONS = 10
 MAX_MENUS = 5  # Discord fits five menus on a message; `/poll respond` answers every question
 MIN_GROUP = 5
@@ -98,7 +99,11 @@ class SurveyService:
     @staticmethod
     def check_questions(questions: list[str]) -> None:
         if not 1 <= len(questions) <= MAX_QUESTIONS:
-            raise SurveyProblem(f"A survey has 1 to {MAX_QUESTIONS} questions; {len(questions)} were given.")
+            raise SurveyProblem(
+                _("A survey has 1 to {MAX_QUESTIONS} questions; {questions} were given.").format(
+                    MAX_QUESTIONS=MAX_QUESTIONS, questions=len(questions)
+                )
+            )
 
     async def has_answered(self, poll: Poll, voter_key: str) -> bool:
         return await self.repos.polls.survey_response(poll.id or 0, voter_key) is not None
@@ -127,9 +132,9 @@ class SurveyService:
         count = len(poll.option_list)
         for question, value in answers.items():
             if not 0 <= question < count:
-                raise SurveyProblem(f"Survey #{poll.id} has questions 1 to {count}.")
+                raise SurveyProblem(_("Survey #{id} has questions 1 to {count}.").format(id=poll.id, count=count))
             if not 1 <= value <= 5:
-                raise SurveyProblem("Answer each question from 1 (strongly disagree) to 5 (strongly agree).")
+                raise SurveyProblem(_("Answer each question from 1 (strongly disagree) to 5 (strongly agree)."))
         row = await self.repos.polls.survey_response(poll.id, voter_key)
         current = _answers(_open(keys, row.answers), count) if row else [0] * count
         for question, value in answers.items():
