@@ -18,8 +18,9 @@ from commands.stakeholders import STAKEHOLDER_COMMANDS
 async def setup(ctx: CommandContext) -> Reply:
     if ctx.place.coalition is not None:
         return error(
-            f"This space already belongs to {user_text(ctx.place.coalition.name)}. "
-            "Type `/coalition whoami` to see your role."
+            _("This space already belongs to {name}. Type `/coalition whoami` to see your role.").format(
+                name=user_text(ctx.place.coalition.name)
+            )
         )
     name = ctx.args["name"]
     await ctx.services.coalitions.create(name, ctx.where, ctx.actor)
@@ -217,7 +218,7 @@ async def invite(ctx: CommandContext) -> Reply:
 
 async def join(ctx: CommandContext) -> Reply:
     if ctx.place.coalition is not None:
-        return error(f"This space already belongs to {user_text(ctx.place.coalition.name)}.")
+        return error(_("This space already belongs to {name}.").format(name=user_text(ctx.place.coalition.name)))
     try:
         place = await ctx.services.coalitions.join(ctx.args["code"], ctx.where, ctx.actor)
     except JoinProblem as exc:

@@ -162,7 +162,7 @@ class Dispatcher:
 
         async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
             if routed is None:
-                return error("That button no longer does anything; the message it belongs to is out of date.")
+                return error(_("That button no longer does anything; the message it belongs to is out of date."))
             spec, params = routed
             refusal = self._refusal(spec.scope, spec.permission, place, member, where, _("that button"))
             if refusal is not None:
@@ -356,7 +356,7 @@ class Dispatcher:
             async with self.app.unit_of_work() as services:
                 if once is not None and not await services.first_time(once, REPLAY_WINDOW):
                     log.warning("%s: a replayed request, not carried out again", describe)
-                    return error("This request arrived twice; it was carried out once.")
+                    return error(_("This request arrived twice; it was carried out once."))
                 reply = await self._event(services, actor, where, prepare)
                 if reply.error:
                     await services.rollback()
@@ -491,16 +491,18 @@ def _coordinator_options(spec: CommandSpec, args: dict[str, Any]) -> Reply | Non
     for option in spec.options:
         value = args.get(option.name)
         if option.coordinators_only and value not in (None, False, [], option.default):
-            return error(f"Only coordinators can use --{option.name}.")
+            return error(_("Only coordinators can use --{name}.").format(name=option.name))
         if isinstance(value, str) and value in option.coordinator_values:
-            return error(f"Only coordinators can use `{value}` here.")
+            return error(_("Only coordinators can use `{value}` here.").format(value=value))
     return None
 
 
 def _crashed(rid: str) -> Reply:
     return error(
-        f"Sorry, something went wrong on our side (reference {rid}). Nothing was changed; "
-        "please try again, and tell a coordinator if it keeps happening."
+        _(
+            "Sorry, something went wrong on our side (reference {rid}). Nothing was changed; "
+            "please try again, and tell a coordinator if it keeps happening."
+        ).format(rid=rid)
     )
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
-from bot.permissions import Permission, Role
+from bot.permissions import Permission, Role, role_name
 from bot.refs import UserRef
 from bot.replies import Actions, Attachment, Button, Reply, Section, action_id, error
 from commands.context import ActionContext, CommandContext
@@ -29,7 +29,9 @@ async def role(ctx: CommandContext) -> Reply:
     await ctx.services.governance.set_role(target, Role(new_role))
     ctx.audit_note = f"{{subject}}: {old} → {new_role}"
     ctx.audit_subject = target
-    return Reply(_("{name} is now a {new_role} (was {old}).").format(name=name, new_role=new_role, old=old))
+    return Reply(
+        _("{name} is now a {role} (was {old}).").format(name=name, role=role_name(new_role), old=role_name(old))
+    )
 
 
 async def audit(ctx: CommandContext) -> Reply:
@@ -46,7 +48,7 @@ async def audit(ctx: CommandContext) -> Reply:
         )
     if len(entries) > AUDIT_SHOWN:
         lines.append(
-            _("… and {value} more; `/coalition audit --csv` exports them all.").format(value=len(entries) - AUDIT_SHOWN)
+            _("… and {count} more; `/coalition audit --csv` exports them all.").format(count=len(entries) - AUDIT_SHOWN)
         )
     reply = Reply("\n".join(lines), private=True)
     if ctx.args["csv"]:
@@ -73,7 +75,7 @@ async def my_data(ctx: CommandContext) -> Reply:
 
 async def forget_me(ctx: CommandContext) -> Reply:
     if await ctx.services.governance.is_last_coordinator(ctx.me):
-        return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
+        return error(_("You're the only coordinator; make someone else a coordinator first (`/coalition role`)."))
     member_id = ctx.me.id or 0
     text = _(
         "**Erase everything the bot holds about you?** Your profile, role and time zone "
@@ -97,9 +99,9 @@ async def forget_me(ctx: CommandContext) -> Reply:
 
 async def forget_confirmed(ctx: ActionContext) -> Reply:
     if ctx.member is None or str(ctx.member.id) != ctx.params["member"]:
-        return error("That button is for someone else's data. Use `/coalition forget-me` for your own.")
+        return error(_("That button is for someone else's data. Use `/coalition forget-me` for your own."))
     if await ctx.services.governance.is_last_coordinator(ctx.member):
-        return error("You're the only coordinator; make someone else a coordinator first (`/coalition role`).")
+        return error(_("You're the only coordinator; make someone else a coordinator first (`/coalition role`)."))
     await ctx.services.governance.forget(ctx.member)
     return Reply(
         _("Done: everything the bot held about you is erased. If you use the bot again you'll join as a new member."),

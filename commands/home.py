@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.markup import user_text
+from bot.permissions import role_name
 from bot.replies import Block, Context, Divider, Reply, Section
-from bot.text import plural
 from commands.context import CommandContext
 
 
 async def home(ctx: CommandContext) -> Reply:
     me = ctx.me
     channels = await ctx.services.coalitions.channels(ctx.coalition)
-    head = _(
-        "**{name}**\nYou are a {role}. Times are shown in {key}. {channels} linked channel{value} across {plural}."
-    ).format(
-        name=user_text(ctx.coalition.name),
-        role=me.role,
-        key=ctx.zone.key,
-        channels=len(channels),
-        value="s" if len(channels) != 1 else "",
-        plural=plural(len({c.platform for c in channels}), "platform"),
+    platforms = len({c.platform for c in channels})
+    linked = ngettext(
+        "{count} linked channel across {platforms}.", "{count} linked channels across {platforms}.", len(channels)
+    ).format(count=len(channels), platforms=ngettext("{n} platform", "{n} platforms", platforms).format(n=platforms))
+    head = _("**{name}**\nYou are a {role}. Times are shown in {zone}.").format(
+        name=user_text(ctx.coalition.name), role=role_name(me.role), zone=ctx.zone.key
     )
+    head += " " + linked
     blocks: list[Block] = [Section(head), Divider()]
     for section in ctx.registry.home_sections:
         blocks.extend(await section(ctx))

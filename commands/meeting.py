@@ -34,13 +34,13 @@ def _which(meeting: Meeting, occurrence: Occurrence) -> str:
     """ "#2" for a one-off, "#2 on Tue 15 Dec" for one date of a series."""
     if meeting.rrule is None:
         return f"#{meeting.id}"
-    return f"#{meeting.id} on {timestamp(occurrence.start, 'D')}"
+    return _("#{id} on {day}").format(id=meeting.id, day=timestamp(occurrence.start, "D"))
 
 
 async def schedule(ctx: CommandContext) -> Reply:
     duration: timedelta = ctx.args["duration"] if ctx.args["duration"] is not None else timedelta(hours=1)
     if duration <= timedelta(0) or duration > timedelta(hours=24):
-        return error("A meeting lasts more than 0 minutes and at most 24 hours.", ctx.usage)
+        return error(_("A meeting lasts more than 0 minutes and at most 24 hours."), ctx.usage)
     assert ctx.channel is not None
     try:
         channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
@@ -122,7 +122,7 @@ async def rsvp(ctx: CommandContext) -> Reply:
 async def rsvp_button(ctx: ActionContext) -> Reply:  # buttons carry the date's own id
     found = await ctx.services.meetings.find(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
     if found is None or ctx.params["answer"] not in ANSWERS:
-        return error("That meeting no longer exists.")
+        return error(_("That meeting no longer exists."))
     return await _answer(ctx, found[1], found[0], ctx.params["answer"])
 
 
@@ -140,7 +140,7 @@ async def cancel(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx)
     ctx.require_creator(meeting.created_by, _("cancel meeting #{id}").format(id=meeting.id))
     if occurrence.cancelled:
-        return error(f"Meeting {_which(meeting, occurrence)} is already cancelled.")
+        return error(_("Meeting {meeting} is already cancelled.").format(meeting=_which(meeting, occurrence)))
     series = bool(ctx.args["series"])
     if series and not meeting.rrule:
         series = False
@@ -163,7 +163,7 @@ async def edit(ctx: CommandContext) -> Reply:
     ctx.require_creator(meeting.created_by, _("change meeting #{id}").format(id=meeting.id))
     when, title, where, agenda = ctx.args["when"], ctx.args["title"], ctx.args["where"], ctx.args["agenda"]
     if when is None and title is None and where is None and agenda is None:
-        return error("Say what to change: --when, --title, --where or --agenda.", ctx.usage)
+        return error(_("Say what to change: --when, --title, --where or --agenda."), ctx.usage)
     series = bool(ctx.args["series"]) and meeting.rrule is not None
     changes = []
     if title is not None or where is not None or agenda is not None:
@@ -188,7 +188,7 @@ async def agenda(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx)
     if ctx.args["action"] == "add":
         if ctx.args["item"] is None:
-            return error("Give the item to add, in quotes.", ctx.usage)
+            return error(_("Give the item to add, in quotes."), ctx.usage)
         count = await ctx.services.meetings.add_agenda_item(meeting, occurrence, ctx.args["item"])
         return Reply(
             _("Added to the agenda of {title}; it has {count}.").format(
@@ -222,14 +222,16 @@ async def minutes(ctx: CommandContext) -> Reply:
 async def attended(ctx: CommandContext) -> Reply:
     occurrence, meeting = await _find(ctx, started=True)
     if occurrence.start > ctx.now:
-        return error(f"Meeting {_which(meeting, occurrence)} has not happened yet.")
+        return error(_("Meeting {meeting} has not happened yet.").format(meeting=_which(meeting, occurrence)))
     mentions = ctx.args["members"] or []
     members = []
     if mentions:
         for mention in mentions:
             member = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
             if member is None:
-                return error(f"{user_text(mention.label)} has not used the bot yet, so is not a member.")
+                return error(
+                    _("{label} has not used the bot yet, so is not a member.").format(label=user_text(mention.label))
+                )
             members.append(member)
         source = _("as you listed")
     else:
@@ -251,7 +253,9 @@ async def action(ctx: CommandContext) -> Reply:
     mention = ctx.args["owner"]
     owner = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
     if owner is None:
-        return error(f"{user_text(mention.label)} has not used the bot yet, so cannot own an action item.")
+        return error(
+            _("{label} has not used the bot yet, so cannot own an action item.").format(label=user_text(mention.label))
+        )
     item = await ctx.services.meetings.add_action(meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me)
     return Reply(
         _("Action #{id} for {owner}, due {due}: {text}. They'll be reminded 24 hours and 1 hour before.").format(
@@ -289,11 +293,13 @@ async def actions(ctx: CommandContext) -> Reply:
 async def done(ctx: CommandContext) -> Reply:
     item = await ctx.services.meetings.action_item(ctx.coalition.id or 0, ctx.args["action"])
     if item is None:
-        return error(f"There is no action item #{ctx.args['action']}. `/meeting actions open` lists them.")
+        return error(
+            _("There is no action item #{item}. `/meeting actions open` lists them.").format(item=ctx.args["action"])
+        )
     if item.done_at is not None:
-        return error(f"Action #{item.id} is already done.")
+        return error(_("Action #{id} is already done.").format(id=item.id))
     if item.owner_id != ctx.me.id and ctx.me.role != Role.COORDINATOR:
-        return error("Only the action's owner or a coordinator can mark it done.")
+        return error(_("Only the action's owner or a coordinator can mark it done."))
     await ctx.services.meetings.complete_action(item)
     return Reply(
         _("Action #{id} is done: {text}. Its reminders are withdrawn.").format(id=item.id, text=user_text(item.text)),
@@ -337,7 +343,7 @@ async def ics(ctx: CommandContext) -> Reply:
         upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 200)
         meetings = list({m.id: m for _, m in upcoming}.values())
         if not meetings:
-            return error("There are no upcoming meetings to export.")
+            return error(_("There are no upcoming meetings to export."))
     data = await ctx.services.meetings.ics(meetings)
     return Reply(
         _("Calendar file with {meetings}: open it, or import it into Google Calendar or Outlook.").format(
@@ -363,8 +369,11 @@ async def feed(ctx: CommandContext) -> Reply:
     feeds = ctx.services.feeds
     if ctx.services.public_base is None:
         return error(
-            "Calendar feeds need the bot's web server, which is not running: whoever runs the bot sets HTTP_PORT, "
-            'and PUBLIC_BASE_URL to the address members reach it at (README, "Calendar feeds").'
+            _(
+                "Calendar feeds need the bot's web server, which is not running: whoever runs "
+                "the bot sets HTTP_PORT, and PUBLIC_BASE_URL to the address members reach it at "
+                '(README, "Calendar feeds").'
+            )
         )
     if public:
         ctx.audit_note = f"public calendar feed: {action}"

@@ -53,18 +53,19 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
-    noun = _("Survey") if kind == "survey" else _("Poll")
-    ctx.audit_note = f"{noun.lower()} #{poll.id} in {plural(len(channels), 'channel')}"
+    ctx.audit_note = f"{'survey' if kind == 'survey' else 'poll'} #{poll.id} in {plural(len(channels), 'channel')}"
     closes = (
         _("; it closes {closes_at}").format(closes_at=timestamp(poll.closes_at))
         if poll.closes_at
         else _("; close it with `/poll close`")
     )
-    where = _("this channel") if len(channels) == 1 else f"{len(channels)} channels"
+    where = _("this channel") if len(channels) == 1 else _("{n} channels").format(n=len(channels))
+    if kind == "survey":
+        posted = _("Survey #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.")
+    else:
+        posted = _("Poll #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.")
     return Reply(
-        _("{noun} #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.").format(
-            noun=noun, id=poll.id, where=where, closes=closes
-        ),
+        posted.format(id=poll.id, where=where, closes=closes),
         private=True,
     )
 
@@ -76,7 +77,7 @@ async def create(ctx: CommandContext) -> Reply:
 async def when(ctx: CommandContext) -> Reply:
     slots: list[datetime] = ctx.args["slots"]
     if len(set(slots)) != len(slots):
-        return error("Two of the times are the same; each time must be different.", ctx.usage)
+        return error(_("Two of the times are the same; each time must be different."), ctx.usage)
     return await _post(ctx, "when", ctx.args["title"], [s.isoformat() for s in sorted(slots)])
 
 
@@ -102,7 +103,9 @@ async def vote(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     if poll.kind == "survey":
         return error(
-            f"#{poll.id} is a survey: answer it with `/poll respond {poll.id}` and a number from 1 to 5 per question."
+            _("#{id} is a survey: answer it with `/poll respond {id}` and a number from 1 to 5 per question.").format(
+                id=poll.id
+            )
         )
     labels = poll.option_list
     choices = _parse_choices(labels, ctx.args["choices"], poll.kind)
@@ -214,7 +217,7 @@ async def close(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("close poll #{id}").format(id=poll.id))
     if not await ctx.services.polls.close(poll):
-        return error(f"Poll #{poll.id} is already closed.")
+        return error(_("Poll #{id} is already closed.").format(id=poll.id))
     ctx.audit_note = f"poll #{poll.id}"
     return Reply(
         _("Poll #{id} is closed; the results are being posted where it was asked.").format(id=poll.id), private=True
@@ -232,7 +235,7 @@ async def remind(ctx: CommandContext) -> Reply:
         )
     return Reply(
         _("Reminding {count} privately to vote in poll #{id}. Nobody is told who has voted.").format(
-            count=plural(count, "member"), id=poll.id
+            count=ngettext("{n} member", "{n} members", count).format(n=count), id=poll.id
         ),
         private=True,
     )
@@ -242,13 +245,17 @@ async def export(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("export poll #{id}").format(id=poll.id))
     if not cards.shows_results(poll):
-        return error(f"Poll #{poll.id} keeps its results hidden until it closes, so it can be exported after that.")
+        return error(
+            _("Poll #{id} keeps its results hidden until it closes, so it can be exported after that.").format(
+                id=poll.id
+            )
+        )
     files = await ctx.services.polls.export_csv(poll)
     ctx.audit_note = f"poll #{poll.id}"
     rows = _("options and counts") + ("" if poll.anonymous else _(", and one row per voter"))
     return Reply(
-        _("Poll #{id} as CSV ({plural}, one table each): {rows}.").format(
-            id=poll.id, plural=plural(len(files), "file"), rows=rows
+        _("Poll #{id} as CSV ({files}, one table each): {rows}.").format(
+            id=poll.id, files=ngettext("{n} file", "{n} files", len(files)).format(n=len(files)), rows=rows
         ),
         private=True,
         attachments=tuple(Attachment(name, content, "text/csv") for name, content in files),
@@ -262,11 +269,11 @@ async def survey(ctx: CommandContext) -> Reply:
 async def respond(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     if poll.kind != "survey":
-        return error(f"#{poll.id} is a poll, not a survey: vote with `/poll vote {poll.id}`.")
+        return error(_("#{id} is a poll, not a survey: vote with `/poll vote {id}`.").format(id=poll.id))
     values = ctx.args["answers"]
     numbers = [small_number(v) for v in values]
     if not all(n is not None and 1 <= n <= 5 for n in numbers):
-        return error("Give one number from 1 (strongly disagree) to 5 (strongly agree) per question.", ctx.usage)
+        return error(_("Give one number from 1 (strongly disagree) to 5 (strongly agree) per question."), ctx.usage)
     return await _answer_survey(ctx, poll, {q: n for q, n in enumerate(numbers) if n is not None})
 
 
@@ -275,10 +282,14 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
     done = sum(1 for a in current if a)
     return Reply(
         _(
-            "✅ Recorded: {done} of {plural} of survey #{id} answered. Your answers are "
+            "✅ Recorded: {done} of {questions} of survey #{id} answered. Your answers are "
             "anonymous: nobody, coordinators included, can see who answered what. Results "
             "are shown when it closes."
-        ).format(done=done, plural=plural(len(current), "question"), id=poll.id),
+        ).format(
+            done=done,
+            questions=ngettext("{n} question", "{n} questions", len(current)).format(n=len(current)),
+            id=poll.id,
+        ),
         private=True,
     )
 
@@ -286,10 +297,10 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
 async def survey_answer(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
     if poll is None or poll.kind != "survey":
-        return error("That survey no longer exists.")
+        return error(_("That survey no longer exists."))
     answer = small_number(ctx.value or "")
     if answer is None:
-        return error("Choose an answer from the menu.")
+        return error(_("Choose an answer from the menu."))
     return await _answer_survey(ctx, poll, {int(ctx.params["question"]): answer})
 
 
@@ -316,7 +327,7 @@ async def pick(ctx: ActionContext) -> Reply:
         return error(_(_GONE))
     values = [small_number(v) for v in (ctx.value or "").split(",") if v]
     if not values or None in values:
-        return error("Choose at least one option from the menu.")
+        return error(_("Choose at least one option from the menu."))
     return await _record(ctx, poll, [v for v in values if v is not None])
 
 
@@ -326,7 +337,7 @@ async def rank(ctx: ActionContext) -> Reply:
         return error(_(_GONE))
     choice = small_number(ctx.value or "")
     if choice is None:
-        return error("Choose an option from the menu.")
+        return error(_("Choose an option from the menu."))
     recorded = await ctx.services.polls.rank(poll, ctx.me, int(ctx.params["rank"]), choice)
     return _recorded(ctx, poll, recorded)
 
@@ -337,9 +348,9 @@ async def meet(ctx: ActionContext) -> Reply:
     if poll is None or poll.kind != "when":
         return error(_(_GONE))
     if poll.meeting_id is not None:
-        return error(f"Poll #{poll.id} has already been turned into a meeting.")
+        return error(_("Poll #{id} has already been turned into a meeting.").format(id=poll.id))
     if poll.status != "closed":
-        return error(f"Poll #{poll.id} is still open; close it first with `/poll close {poll.id}`.")
+        return error(_("Poll #{id} is still open; close it first with `/poll close {id}`.").format(id=poll.id))
     option = int(ctx.params["option"])
     if option >= len(poll.option_list):
         return error(_(_GONE))

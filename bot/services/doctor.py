@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from storage import Repositories
 
 # (workspace id, channel id, channel name) of each linked channel a platform is asked about.
@@ -38,10 +38,13 @@ class DoctorService:
         since = self.clock.now() - timedelta(days=1)
         for platform, reason, rows in await self.repos.outbox.failed_since(since, coalition_id):
             problems.append(
-                _(
-                    "Deliveries: {rows} message{value} to {platform} failed in the last day "
-                    "({reason}); `/broadcast status ID` shows which; fix the cause, then send again."
-                ).format(rows=rows, value="s" if rows > 1 else "", platform=platform, reason=reason)
+                ngettext(
+                    "Deliveries: {rows} message to {platform} failed in the last day "
+                    "({reason}); `/broadcast status ID` shows which; fix the cause, then send again.",
+                    "Deliveries: {rows} messages to {platform} failed in the last day "
+                    "({reason}); `/broadcast status ID` shows which; fix the cause, then send again.",
+                    rows,
+                ).format(rows=rows, platform=platform, reason=reason)
             )
         if coalition_id is None:
             channels = await self.repos.coalitions.all_channels()

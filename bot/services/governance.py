@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.i18n import _
 from bot.markup import timestamp, user_text
-from bot.permissions import Role
+from bot.permissions import Role, role_name
 from bot.problems import Problem
 from bot.services.meetings import MeetingService
 from bot.spreadsheets import cell, table
@@ -138,7 +138,7 @@ class GovernanceService:
         """Give a member a role; the coalition always keeps at least one coordinator."""
         name = user_text(member.display_name or member.user_id)
         if member.role == role:
-            raise GovernanceProblem(_("{name} is already a {role}.").format(name=name, role=role))
+            raise GovernanceProblem(_("{name} is already a {role}.").format(name=name, role=role_name(role)))
         if await self.is_last_coordinator(member):
             raise GovernanceProblem(
                 _("{name} is the only coordinator; make someone else a coordinator first.").format(name=name)
