@@ -56,8 +56,8 @@ class DoctorService:
                 problems += await asyncio.wait_for(check(linked), PLATFORM_TIMEOUT)
             except Exception as exc:  # a check that cannot finish has found a problem
                 problems.append(
-                    _("{name}: the check could not finish ({name2}); try again in a minute.").format(
-                        name=name, name2=type(exc).__name__
+                    _("{name}: the check could not finish ({error}); try again in a minute.").format(
+                        name=name, error=type(exc).__name__
                     )
                 )
         return problems
@@ -76,10 +76,15 @@ def clock_problems(here: datetime, server: datetime) -> list[str]:
     apart = abs(here - server)
     if apart <= CLOCK_TOLERANCE:
         return []
-    ahead = _("ahead of") if here > server else "behind"
-    return [
-        _(
-            "Clock: this machine's clock is {int} seconds {ahead} the database server's: "
+    seconds = int(apart.total_seconds())
+    if here > server:
+        said = _(
+            "Clock: this machine's clock is {seconds} seconds ahead of the database server's: "
             "turn on time synchronisation (NTP, e.g. `timedatectl set-ntp true`) on both."
-        ).format(int=int(apart.total_seconds()), ahead=ahead)
-    ]
+        )
+    else:
+        said = _(
+            "Clock: this machine's clock is {seconds} seconds behind the database server's: "
+            "turn on time synchronisation (NTP, e.g. `timedatectl set-ntp true`) on both."
+        )
+    return [said.format(seconds=seconds)]

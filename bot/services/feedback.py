@@ -69,9 +69,9 @@ class FeedbackService:
             tomorrow = datetime.combine(today + timedelta(days=1), time(), UTC)
             raise FeedbackProblem(
                 _(
-                    "You have sent feedback {uses} times today (the limit is {LIMIT} a day). You can "
-                    "send more from {tomorrow} ({tomorrow2})."
-                ).format(uses=uses, LIMIT=LIMIT, tomorrow=timestamp(tomorrow, "t"), tomorrow2=timestamp(tomorrow, "R"))
+                    "You have sent feedback {uses} times today (the limit is {limit} a day). You can "
+                    "send more from {time} ({relative})."
+                ).format(uses=uses, limit=LIMIT, time=timestamp(tomorrow, "t"), relative=timestamp(tomorrow, "R"))
             )
         batch = _next_batch(now)
         message = Reply(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.markup import timestamp, user_text
 from bot.permissions import Role, role_name
 from bot.problems import Problem
@@ -171,5 +171,5 @@ def _period(period: timedelta) -> str:
     minutes = int(period.total_seconds() // 60)
     if minutes % 60 == 0:
         hours = minutes // 60
-        return "hour" if hours == 1 else f"{hours} hours"
-    return f"{minutes} minutes"
+        return ngettext("hour", "{n} hours", hours).format(n=hours)
+    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
