@@ -113,6 +113,9 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str
+    # What the file shows, for those who cannot see it (a chart's alt text): Slack's `alt_txt`,
+    # Discord's attachment description.
+    description: str = ""
 
 
 def action_id(*parts: str | int) -> str:

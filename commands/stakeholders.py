@@ -172,7 +172,10 @@ async def report(ctx: CommandContext) -> Reply:
             private=True,
         )
     chart = await ctx.services.reports.chart(built, ctx.coalition.name)
-    files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png")]
+    described = _("Chart of the engagement report for {name}, this period against the one before: {figures}").format(
+        name=ctx.coalition.name, figures=_figures_line(built.overall, built.previous)
+    )
+    files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png", description=described)]
     if ctx.args["csv"]:
         files.append(Attachment(f"engagement-{ctx.now:%Y-%m-%d}.csv", ctx.services.reports.csv(built), "text/csv"))
     return Reply(report_text(built, ctx.coalition.name, length), private=True, attachments=tuple(files))

@@ -326,3 +326,36 @@ async def test_broadcast_replies_in_the_readers_language(bot) -> None:
     assert "Thanks: your acknowledgement of broadcast #1 is recorded." in shown(await bot.click("broadcast:ack:1"))
     status = shown(await bot.run("/broadcast status 1", as_="maria"))
     assert "Lo confirmaron 2 miembros" in status, status
+
+
+async def test_each_channel_reads_the_same_poll_and_broadcast_in_its_own_language(bot) -> None:
+    """One poll, one tally, two channels: the Spanish channel's card, results and broadcast are
+    Spanish, the English channel's English; the poll's reminder reaches each member in theirs."""
+    from datetime import timedelta
+
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    await bot.run("/coalition link --language es", channel="town-hall")
+    await bot.run("/coalition language es", as_="maria")
+    await bot.run("/coalition whoami", as_="jamal")
+    await bot.run('/poll create "Which first?" Lighting Housing --also all')
+    await bot.click("poll:vote:1:0", as_="maria")
+    await bot.run('/broadcast send "Forum moved to Saturday"')
+    await bot.run("/poll remind 1")
+    await bot.run("/poll close 1")
+    clock = bot.dispatcher.app.clock
+    await bot.dispatcher.app.scheduler.advance_to(clock.now() + timedelta(seconds=5))
+    said = {(p.target, p.key.split(":")[2]): shown(p.reply) for p in platform.posted if p.key.startswith("poll:")}
+    cards = {target: text for (target, kind), text in said.items() if kind == "post"}
+    assert "(encuesta n.º 1)" in cards["town-hall"] and "Una opción" in cards["town-hall"]
+    assert "(poll #1)" in cards["general"] and "One choice" in cards["general"]
+    results = {target: text for (target, kind), text in said.items() if kind == "results"}
+    assert "La encuesta n.º 1 ha cerrado" in results["town-hall"] and "1 persona votó." in results["town-hall"]
+    assert "Poll #1 has closed" in results["general"] and "1 voter." in results["general"]
+    broadcasts = {p.target: shown(p.reply) for p in platform.posted if ":channel:" in p.key}
+    assert "📣 Aviso de " in broadcasts["town-hall"] and "📣 Broadcast from " in broadcasts["general"]
+    reminders = {p.target: shown(p.reply) for p in platform.posted if ":remind:" in p.key}
+    assert "todavía no ha votado" not in reminders.get("dm:maria", "")  # she voted: not reminded
+    assert "🗳️ A reminder: you have not voted in poll #1 yet." in reminders["dm:jamal"]

@@ -62,7 +62,7 @@ async def test_profiles_refuse_unknown_sectors_and_only_coordinators_set_others(
     other = await bot.run("/coalition profile --member @jamal --sector youth", as_="maria")
     assert other.error and "Only coordinators" in shown(other)
     done = await bot.run("/coalition profile --member @jamal --sector youth")
-    assert "jamal's profile: organisation Eastside Tenants, sector youth" in shown(done)
+    assert "Profile of jamal: organisation Eastside Tenants, sector youth" in shown(done)
     audit = shown(await bot.run("/coalition audit"))
     assert "profile of jamal" in audit
 
@@ -128,6 +128,9 @@ async def test_report_figures_match_a_hand_count(town) -> None:
     ) in text
     assert "• law-enforcement (1): Attendance rate 0%" in text
     png, table = reply.attachments
+    # The chart's alt text says what it shows, for a screen reader (Slack alt_txt, Discord description).
+    assert png.description.startswith("Chart of the engagement report for ")
+    assert "Attendance rate 38%" in png.description and "Active members 75%" in png.description
     assert png.mime_type == "image/png" and table.filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(table.content.decode())))
     assert len({len(row) for row in rows}) == 1  # rectangular: one header row, one kind of row
@@ -224,7 +227,7 @@ async def _rows(bot: Harness, sql: str) -> list[tuple]:
 async def test_weekly_digest_goes_once_on_its_day_with_the_week_ahead(town, db: Database, clock) -> None:
     bot, platform = town
     reply = await bot.run("/coalition digest on --day tuesday --hour 9")
-    assert "Tuesdays at 09:00 (UTC)" in shown(reply) and "Tue 24 Nov 2026, 09:00 UTC" in shown(reply)
+    assert "every Tuesday at 09:00 (UTC)" in shown(reply) and "Tue 24 Nov 2026, 09:00 UTC" in shown(reply)
     await bot.run('/meeting schedule "Budget review" "wednesday 6pm"')
     await bot.run('/poll create "Venue?" Library Online --closes "thursday 5pm"')
     await bot.run('/broadcast send "Road closure"')
@@ -256,7 +259,7 @@ async def test_digest_settings_are_checked(town) -> None:
     assert refused.error and "Only coordinators" in shown(refused)
     assert "gets no weekly digest" in shown(await bot.run("/coalition digest", as_="maria"))
     await bot.run("/coalition digest on --day fri --hour 16")
-    assert "Fridays at 16:00" in shown(await bot.run("/coalition digest show", as_="maria"))
+    assert "every Friday at 16:00" in shown(await bot.run("/coalition digest show", as_="maria"))
     await bot.run("/coalition digest off")
     assert "gets no weekly digest" in shown(await bot.run("/coalition digest"))
 

@@ -277,7 +277,10 @@ async def sync_commands(settings: Settings, registry: Registry, guild_id: int | 
 
 
 def files_of(reply: Reply) -> list[discord.File]:
-    return [discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments]
+    return [
+        discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description[:1024] or None)
+        for a in reply.attachments
+    ]
 
 
 def zones_matching(typed: str) -> list[str]:

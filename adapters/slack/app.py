@@ -350,7 +350,11 @@ class SlackAdapter:
         for attachment in reply.attachments:
             try:
                 await self.client.files_upload_v2(
-                    channel=channel, file=attachment.content, filename=attachment.filename, title=attachment.filename
+                    channel=channel,
+                    file=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.filename,
+                    alt_txt=attachment.description[:1000] or None,
                 )
             except SlackApiError as exc:
                 error = str(exc.response.get("error", ""))

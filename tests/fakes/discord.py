@@ -357,9 +357,13 @@ class FakeDiscord:
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             body = json.loads(form.get("payload_json", "{}"))  # type: ignore[arg-type]
+            described = {str(a.get("id")): a.get("description") for a in body.get("attachments") or []}
             for name, value in form.items():
                 if name != "payload_json" and hasattr(value, "file"):
-                    self.uploads.append({"filename": value.filename, "content": value.file.read()})
+                    index = name.removeprefix("files[").removesuffix("]")
+                    self.uploads.append(
+                        {"filename": value.filename, "content": value.file.read(), "description": described.get(index)}
+                    )
         self.requests.append((request.method, path))
         route = f"{request.method} {_shape(path)}"
         if self.fail[route]:

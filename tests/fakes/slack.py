@@ -307,7 +307,7 @@ class FakeSlack:
 
     async def _files_getUploadURLExternal(self, args: dict[str, Any]) -> web.Response:
         file_id = f"F{next(self._ts)}"
-        self._uploads[file_id] = {"filename": args.get("filename"), "content": b""}
+        self._uploads[file_id] = {"filename": args.get("filename"), "alt_txt": args.get("alt_txt"), "content": b""}
         return _json({"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id})
 
     async def _upload(self, request: web.Request) -> web.Response:
