@@ -57,7 +57,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ),
     ("coalition", "audit"): (("admin", "general", "/coalition audit"), ("maria", "general", "/coalition audit")),
     ("coalition", "language"): (
-        ("maria", "general", "/coalition language es"),
+        ("maria", "general", "/coalition language en"),
         ("maria", "general", "/coalition language klingon"),
     ),
     ("coalition", "doctor"): (("admin", "general", "/coalition doctor"), ("maria", "general", "/coalition doctor")),
