@@ -18,6 +18,7 @@ from bot.due import Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
 from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy, SharedPacer
+from bot.public_page import PublicPage
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.doctor import PlatformCheck
@@ -57,6 +58,7 @@ class App:
         self.web.add("GET", FEED_PATH, self._calendar_feed)
         self.web.add("GET", "/healthz", self._healthz)
         self.web.add("GET", "/metrics", self._metrics)
+        self.public_page = PublicPage(self)
 
     async def health(self) -> dict[str, str]:
         """Each check and what it found: "ok", or what is wrong."""

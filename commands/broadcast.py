@@ -41,6 +41,7 @@ async def send(ctx: CommandContext) -> Reply:
             ctx.args["to"],
             ctx.args["at"],
             ctx.args["ack"],
+            public=bool(ctx.args["public"]),
         )
     except BroadcastProblem as exc:
         return error(str(exc), ctx.usage)
@@ -240,6 +241,7 @@ BROADCAST = CommandSpec(
                 OptionSpec(
                     "ack", OptionType.BOOL, N_("ask members to acknowledge (on unless turned off)"), default=True
                 ),
+                OptionSpec("public", OptionType.BOOL, N_("also show it on the coalition's public page"), default=False),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,

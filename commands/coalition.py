@@ -11,6 +11,7 @@ from commands.context import CommandContext
 from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
 from commands.help import help_command
+from commands.page import PAGE
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
 from commands.stakeholders import STAKEHOLDER_COMMANDS
 
@@ -409,6 +410,7 @@ COALITION = CommandSpec(
         ),
         FEEDBACK,
         *STAKEHOLDER_COMMANDS,
+        PAGE,
         ROLE,
         AUDIT,
         MY_DATA,

@@ -58,6 +58,7 @@ async def schedule(ctx: CommandContext) -> Reply:
             ctx.args["agenda"],
             ctx.args["every"],
             channels,
+            private=bool(ctx.args["private"]),
         )
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
@@ -471,6 +472,7 @@ MEETING = CommandSpec(
                     N_("announce here and also in channels with these tags (or: all)"),
                     formerly="to",
                 ),
+                OptionSpec("private", OptionType.BOOL, N_("keep it off the coalition's public page"), default=False),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.CHANNEL,

@@ -50,6 +50,7 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
             allow_change=bool(ctx.args.get("change", True)),
             eligible=ctx.args["who"] or [],
             closes_at=ctx.args["closes"],
+            public=bool(ctx.args.get("public")),
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
@@ -431,6 +432,13 @@ _COMMON = (
     OptionSpec("who", OptionType.TAGS, N_("only these roles or sectors may vote (e.g. resident,youth)")),
     OptionSpec("change", OptionType.BOOL, N_("voters may change their vote (on unless turned off)"), default=True),
     OptionSpec("also", OptionType.TAGS, N_("post here and also in channels with these tags (or: all)"), formerly="to"),
+    OptionSpec(
+        "public",
+        OptionType.BOOL,
+        N_("show it on the coalition's public page (results once it closes)"),
+        default=False,
+        coordinators_only=True,
+    ),
 )
 _LIMIT = RateLimit(10, timedelta(hours=1))
 

@@ -58,6 +58,10 @@ class Coalition(SQLModel, table=True):
     )
     # The language of members who chose none (and whose platform names none), and of channels.
     language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
+    # The public page (`/coalition page on`): its address `/c/<slug>/`, kept when turned off so a
+    # link printed on a flyer works again when the page comes back.
+    page_slug: str | None = Field(default=None, max_length=60, unique=True)
+    page_on: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -184,6 +188,7 @@ class Broadcast(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=_list_column(()))
     ack_enabled: bool = True
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # on the public page
     send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     status: str = Field(default="scheduled", max_length=12)  # scheduled, cancelled
     target_count: int = 0
@@ -252,6 +257,7 @@ class Meeting(SQLModel, table=True):
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
     title: str = Field(max_length=200)
     location: str | None = Field(default=None, max_length=300)
+    private: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # kept off the public page
     agenda: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     timezone: str = Field(max_length=64)
     local_start: str = Field(max_length=19)  # ISO "2026-12-01T19:00:00", in `timezone`
@@ -344,6 +350,7 @@ class Poll(SQLModel, table=True):
     options: str = Field(sa_column=Column(Text, nullable=False))
     max_choices: int | None = None  # multiple choice: at most this many (None: any number)
     anonymous: bool = False
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # results on the public page
     hidden: bool = False  # results only once the poll is closed
     allow_change: bool = True
     eligible: list[str] = Field(default_factory=list, sa_column=_list_column(()))

@@ -20,6 +20,7 @@ from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
 from storage.outbox import OutboxRepository
 from storage.pacing import PacingRepository
+from storage.pages import PageRepository
 from storage.polls import PollRepository
 from storage.reports import ReportRepository
 
@@ -233,6 +234,7 @@ class Repositories:
         self.reports = ReportRepository(session)
         self.requests = RequestRepository(session)
         self.pacing = PacingRepository(session)
+        self.pages = PageRepository(session)
 
     async def ping(self) -> None:
         """A round trip to the database (the health check)."""

@@ -157,6 +157,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("admin", "general", "/coalition digest on --day friday"),
         ("maria", "general", "/coalition digest on"),
     ),
+    ("coalition", "page"): (("admin", "general", "/coalition page"), ("maria", "general", "/coalition page off")),
 }
 
 
@@ -506,11 +507,15 @@ async def test_a_refused_click_does_not_make_the_clicker_a_member(world: Harness
 PLAIN_USE = {  # the command without what only coordinators may add
     ("coalition", "sectors"): "/coalition sectors",
     ("coalition", "digest"): "/coalition digest show",
+    ("coalition", "page"): "/coalition page show",
 }
 RESTRICTED_PROBES = {  # an option or value help says is for coordinators, given by maria, a member
     ("coalition", "profile"): "/coalition profile --member @viewer --sector resident",
     ("coalition", "sectors"): "/coalition sectors --set resident,youth",
     ("coalition", "digest"): "/coalition digest off",
+    ("coalition", "page"): "/coalition page on",
+    ("poll", "create"): '/poll create "Lunch?" Soup Salad --public',
+    ("poll", "when"): '/poll when "Lunch" "tue 12:00" "wed 12:00" --public',
     ("coalition", "language"): "/coalition language --default es",
     ("meeting", "reminders"): "/meeting reminders --nudge 24h",
     ("meeting", "feed"): "/meeting feed --public",

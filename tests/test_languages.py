@@ -27,7 +27,8 @@ def extracted() -> set[str]:
     found: set[str] = set()
     for package in ("bot", "commands", "adapters"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")]
+            ROOT / package,
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.xml", "jinja2")],
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found

@@ -18,6 +18,7 @@ from bot.services.feeds import FeedService
 from bot.services.governance import GovernanceService
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
+from bot.services.pages import PageService
 from bot.services.polls import PollService
 from bot.services.reports import ReportService
 from bot.services.stakeholders import StakeholderService
@@ -53,6 +54,7 @@ class Services:
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)
+        self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)

@@ -62,6 +62,7 @@ class BroadcastService:
         tags: list[str] | None,
         send_at: datetime | None,
         ack: bool,
+        public: bool = False,
     ) -> tuple[Broadcast, list[Channel]]:
         channels = await self.repos.coalitions.channels(coalition_id)
         if tags:
@@ -86,6 +87,7 @@ class BroadcastService:
                 text=text,
                 tags=",".join(tags or []),
                 ack_enabled=ack,
+                public=public,
                 send_at=send_at or now,
                 target_count=len(channels),
                 created_at=now,

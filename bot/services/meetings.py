@@ -150,6 +150,7 @@ class MeetingService:
         agenda: str | None,
         every: str | None,
         channels: list[Channel],
+        private: bool = False,
     ) -> tuple[Meeting, Occurrence]:
         local = start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
         rule = recurrence_rule(every, local, zone)
@@ -167,6 +168,7 @@ class MeetingService:
             timezone=zone.key,
             local_start=local.isoformat(),
             rrule=rule,
+            private=private,
             duration_minutes=int(duration.total_seconds() // 60),
             channel_ids=[c.id for c in channels if c.id is not None],
             created_by=author.id,

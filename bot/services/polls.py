@@ -100,6 +100,7 @@ class PollService:
         allow_change: bool = True,
         eligible: list[str] | None = None,
         closes_at: datetime | None = None,
+        public: bool = False,
     ) -> Poll:
         if kind not in KINDS:
             raise PollProblem(
@@ -152,6 +153,7 @@ class PollService:
                 options=json.dumps(options),
                 max_choices=max_choices,
                 anonymous=anonymous,
+                public=public,
                 hidden=hidden,
                 allow_change=allow_change,
                 eligible=list(eligible or []),

@@ -1,0 +1,270 @@
+"""The public page over HTTP: `/c/<slug>/`, its meetings and polls, an Atom feed of its updates and
+the engagement chart, on the bot's one HTTP server.
+
+Safe to publish: Jinja2 escapes every text (members typed them); a strict Content-Security-Policy
+allows only this server's own stylesheet and script, no inline code, no frames, no forms; unknown
+slugs, pages turned off and private items are one and the same 404; each client address gets a
+bounded number of requests a minute; an unchanged page answers 304 on its ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot import poll_cards as cards
+from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
+from bot.markup import format_time
+from bot.services.reports import LABELS, METRICS
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import App
+    from bot.services import Services
+    from bot.services.pages import PublicPoll
+    from storage.models import Coalition
+
+STATIC = "/c/_static"
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Vary": "Accept-Language",
+}
+ASSETS = {"page.css": "text/css", "local-time.js": "text/javascript"}
+
+
+def visitor_language(header: str) -> str:
+    """The first language of `Accept-Language` ("es-MX,es;q=0.9,en;q=0.8") that the bot speaks."""
+    ranked = []
+    for n, part in enumerate(header.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        code = tag.strip().lower().split("-")[0]
+        if code in LANGUAGES and quality > 0:
+            ranked.append((-quality, n, code))
+    return min(ranked)[2] if ranked else DEFAULT
+
+
+class RateLimit:
+    """A token bucket per client address: `burst` requests at once, refilled at `per_minute`."""
+
+    def __init__(self, per_minute: int = 120, burst: int = 60) -> None:
+        self.rate = per_minute / 60
+        self.burst = burst
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, address: str) -> bool:
+        now = time.monotonic()
+        tokens, then = self.buckets.get(address, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if len(self.buckets) > 10_000:  # forget idle addresses rather than grow without end
+            self.buckets = {a: b for a, b in self.buckets.items() if now - b[1] < 600}
+        if tokens < 1:
+            self.buckets[address] = (tokens, now)
+            return False
+        self.buckets[address] = (tokens - 1, now)
+        return True
+
+
+class PublicPage:
+    def __init__(self, app: App, limit: RateLimit | None = None) -> None:
+        self.app = app
+        self.limit = limit or RateLimit()
+        self._environment: Any = None
+        for path, handler in (
+            ("/c/{slug}", self._redirect),
+            ("/c/{slug}/", self._page),
+            ("/c/{slug}/meetings/{id:[0-9]{1,9}}", self._meeting),
+            ("/c/{slug}/polls/{id:[0-9]{1,9}}", self._poll),
+            ("/c/{slug}/broadcasts.atom", self._atom),
+            ("/c/{slug}/engagement.png", self._chart),
+            (STATIC + "/{name}", self._asset),
+        ):
+            app.web.add("GET", path, self._guarded(handler))
+
+    # Plumbing ------------------------------------------------------------------------------
+
+    @property
+    def templates(self) -> Any:
+        """Jinja2, loaded on the first visit: a bot whose page nobody opens never imports it."""
+        if self._environment is None:
+            from jinja2 import Environment, PackageLoader, select_autoescape
+
+            self._environment = Environment(
+                loader=PackageLoader("bot", "templates"),
+                autoescape=select_autoescape(["html", "xml"]),
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+        return self._environment
+
+    def _guarded(self, handler: Any) -> Any:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            from aiohttp import web
+
+            if not self.limit.allow(request.remote or "?"):
+                return web.Response(
+                    status=429, text="Too many requests; try again in a minute.", headers={"Retry-After": "30"}
+                )
+            return await handler(request)
+
+        return guarded
+
+    def _respond(self, request: web.Request, body: bytes, content_type: str, status: int = 200) -> web.Response:
+        from aiohttp import web
+
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {**SECURITY_HEADERS, "ETag": etag, "Cache-Control": "public, max-age=60"}
+        asked = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+        if status == 200 and (etag in asked or "*" in asked):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, status=status, content_type=content_type, charset="utf-8", headers=headers)
+
+    def _render(self, request: web.Request, template: str, coalition: Coalition | None, **values: Any) -> bytes:
+        language = visitor_language(request.headers.get("Accept-Language", ""))
+        zone = ZoneInfo(coalition.timezone) if coalition else UTC
+        with speaking(language):
+            html = self.templates.get_template(template).render(
+                _=_,
+                lang=language,
+                coalition=coalition,
+                zone=getattr(zone, "key", "UTC"),
+                base=f"/c/{coalition.page_slug}" if coalition else "",
+                static=STATIC,
+                show_time=lambda moment: format_time(moment, zone, "F"),
+                too_few=cards.too_few,
+                voters=lambda n: ngettext("{count} voter", "{count} voters", n).format(count=n),
+                votes=lambda n: ngettext("{count} vote", "{count} votes", n).format(count=n),
+                share=lambda results, n: round(100 * n / sum(results.counts)) if sum(results.counts) else 0,
+                option=lambda poll, index: cards.label(poll, index, plain=True),
+                winner=_winner,
+                **values,
+            )
+        return html.encode()
+
+    def _not_found(self, request: web.Request) -> web.Response:
+        """The same answer for an unknown slug, a page turned off and a private item."""
+        return self._respond(request, self._render(request, "page/not_found.html", None), "text/html", 404)
+
+    async def _coalition(self, services: Services, request: web.Request) -> Coalition | None:
+        return await services.pages.published(request.match_info["slug"])
+
+    # Routes --------------------------------------------------------------------------------
+
+    async def _redirect(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        raise web.HTTPMovedPermanently(f"/c/{request.match_info['slug']}/")
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            if coalition is None:
+                return self._not_found(request)
+            view = await services.pages.view(coalition)
+            token = services.feeds.public_token(coalition)
+            calendar = services.public_url(f"/calendar/{token}.ics") if token else None
+        language = visitor_language(request.headers.get("Accept-Language", ""))
+        with speaking(language):
+            alt = chart_alt(coalition.name, view.report) if view.report else ""
+        body = self._render(request, "page/coalition.html", coalition, view=view, calendar=calendar, chart_alt=alt)
+        return self._respond(request, body, "text/html")
+
+    async def _meeting(self, request: web.Request) -> web.StreamResponse:
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            found = await services.pages.meeting(coalition, int(request.match_info["id"])) if coalition else None
+        if coalition is None or found is None:
+            return self._not_found(request)
+        meeting, dates = found
+        body = self._render(request, "page/meeting.html", coalition, meeting=meeting, dates=dates)
+        return self._respond(request, body, "text/html")
+
+    async def _poll(self, request: web.Request) -> web.StreamResponse:
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            item = await services.pages.poll(coalition, int(request.match_info["id"])) if coalition else None
+        if coalition is None or item is None:
+            return self._not_found(request)
+        return self._respond(request, self._render(request, "page/poll.html", coalition, item=item), "text/html")
+
+    async def _atom(self, request: web.Request) -> web.StreamResponse:
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            if coalition is None:
+                return self._not_found(request)
+            view = await services.pages.view(coalition)
+            page_url = services.public_url(f"/c/{coalition.page_slug}/") or f"/c/{coalition.page_slug}/"
+        updated = max((b.send_at for b in view.broadcasts), default=coalition.created_at)
+        body = self._render(
+            request,
+            "page/atom.xml",
+            coalition,
+            broadcasts=view.broadcasts,
+            page_url=page_url,
+            feed_id=f"urn:coalition-bot:page:{coalition.page_slug}",
+            updated=updated.astimezone(UTC).isoformat(),
+        )
+        return self._respond(request, body, "application/atom+xml")
+
+    async def _chart(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            if coalition is None:
+                return self._not_found(request)
+            language = visitor_language(request.headers.get("Accept-Language", ""))
+            with speaking(language):
+                drawn = await services.pages.chart(coalition)
+        if drawn is None:
+            return self._not_found(request)
+        response = self._respond(request, drawn[0], "image/png")
+        assert isinstance(response, web.Response)
+        return response
+
+    async def _asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in ASSETS:
+            return self._not_found(request)
+        body = files("bot").joinpath("templates", "page", name).read_bytes()
+        return self._respond(request, body, ASSETS[name])
+
+
+def chart_alt(name: str, report: Any) -> str:
+    """The chart in words, for those who cannot see it: every figure, this period and the last."""
+    parts = []
+    for metric in METRICS:
+        now, before = report.overall.rates[metric], report.previous.rates[metric]
+        shown = _("n/a") if now is None else f"{now * 100:.0f}%"
+        was = _("n/a") if before is None else f"{before * 100:.0f}%"
+        parts.append(_("{metric} {now} (before: {before})").format(metric=_(LABELS[metric]), now=shown, before=was))
+    return _("Chart of the engagement report for {name}, this period against the one before: {figures}").format(
+        name=name, figures=" · ".join(parts)
+    )
+
+
+def _winner(item: PublicPoll) -> str:
+    results = item.results
+    assert results is not None
+    names = [cards.label(item.poll, w, plain=True) for w in results.winners]
+    if not names:
+        return _("No votes were cast.")
+    if len(names) == 1:
+        return _("Winner: {option}.").format(option=names[0])
+    return _("Tie between {options} and {last}.").format(options=", ".join(names[:-1]), last=names[-1])
