@@ -14,6 +14,7 @@ import time
 from datetime import UTC
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot import poll_cards as cards
@@ -41,6 +42,7 @@ SECURITY_HEADERS = {
     "Vary": "Accept-Language",
 }
 ASSETS = {"page.css": "text/css", "local-time.js": "text/javascript"}
+REPORT_KEPT = 300.0  # seconds a coalition's engagement figures (and chart) are reused between visits
 
 
 def visitor_language(header: str) -> str:
@@ -86,6 +88,9 @@ class PublicPage:
         self.app = app
         self.limit = limit or RateLimit()
         self._environment: Any = None
+        # coalition id -> (when read, report); (coalition id, language) -> (when drawn, PNG)
+        self._reports: dict[int, tuple[float, Any]] = {}
+        self._charts: dict[tuple[int, str], tuple[float, bytes]] = {}
         for path, handler in (
             ("/c/{slug}", self._redirect),
             ("/c/{slug}/", self._page),
@@ -135,6 +140,11 @@ class PublicPage:
             return web.Response(status=304, headers=headers)
         return web.Response(body=body, status=status, content_type=content_type, charset="utf-8", headers=headers)
 
+    @property
+    def prefix(self) -> str:
+        """The path the public reaches this server under (`PUBLIC_BASE_URL`'s, behind a proxy), for links."""
+        return urlsplit(self.app.settings.public_base_url or "").path.rstrip("/")
+
     def _render(self, request: web.Request, template: str, coalition: Coalition | None, **values: Any) -> bytes:
         language = visitor_language(request.headers.get("Accept-Language", ""))
         zone = ZoneInfo(coalition.timezone) if coalition else UTC
@@ -144,8 +154,8 @@ class PublicPage:
                 lang=language,
                 coalition=coalition,
                 zone=getattr(zone, "key", "UTC"),
-                base=f"/c/{coalition.page_slug}" if coalition else "",
-                static=STATIC,
+                base=f"{self.prefix}/c/{coalition.page_slug}" if coalition else "",
+                static=self.prefix + STATIC,
                 show_time=lambda moment: format_time(moment, zone, "F"),
                 too_few=cards.too_few,
                 voters=lambda n: ngettext("{count} voter", "{count} voters", n).format(count=n),
@@ -164,19 +174,29 @@ class PublicPage:
     async def _coalition(self, services: Services, request: web.Request) -> Coalition | None:
         return await services.pages.published(request.match_info["slug"])
 
+    async def _report(self, services: Services, coalition: Coalition) -> Any:
+        """The engagement report, read at most every REPORT_KEPT seconds per coalition: it reads
+        90 days of history, and a page any visitor may load must not cost that each time."""
+        key = coalition.id or 0
+        kept = self._reports.get(key)
+        if kept is None or time.monotonic() - kept[0] > REPORT_KEPT:
+            kept = (time.monotonic(), await services.pages.report(coalition))
+            self._reports[key] = kept
+        return kept[1]
+
     # Routes --------------------------------------------------------------------------------
 
     async def _redirect(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
-        raise web.HTTPMovedPermanently(f"/c/{request.match_info['slug']}/")
+        raise web.HTTPMovedPermanently(f"{self.prefix}/c/{request.match_info['slug']}/")
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         async with self.app.unit_of_work() as services:
             coalition = await self._coalition(services, request)
             if coalition is None:
                 return self._not_found(request)
-            view = await services.pages.view(coalition)
+            view = await services.pages.view(coalition, await self._report(services, coalition))
             token = services.feeds.public_token(coalition)
             calendar = services.public_url(f"/calendar/{token}.ics") if token else None
         language = visitor_language(request.headers.get("Accept-Language", ""))
@@ -229,12 +249,17 @@ class PublicPage:
             coalition = await self._coalition(services, request)
             if coalition is None:
                 return self._not_found(request)
+            report = await self._report(services, coalition)
+            if report is None:
+                return self._not_found(request)
             language = visitor_language(request.headers.get("Accept-Language", ""))
-            with speaking(language):
-                drawn = await services.pages.chart(coalition)
-        if drawn is None:
-            return self._not_found(request)
-        response = self._respond(request, drawn[0], "image/png")
+            key = (coalition.id or 0, language)
+            kept = self._charts.get(key)
+            if kept is None or time.monotonic() - kept[0] > REPORT_KEPT:
+                with speaking(language):
+                    kept = (time.monotonic(), await services.reports.chart(report, coalition.name))
+                self._charts[key] = kept
+        response = self._respond(request, kept[1], "image/png")
         assert isinstance(response, web.Response)
         return response
 

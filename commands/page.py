@@ -44,10 +44,11 @@ async def page(ctx: CommandContext) -> Reply:
     address = _address(ctx, coalition.page_slug) or f"/c/{coalition.page_slug}/"
     return Reply(
         _(
-            "The public page is on: {address}\nIt shows: meetings to come and their minutes (unless scheduled "
-            "with `--private`), with action items as counts only; polls created with `--public` (results once "
-            "they close, anonymous ones only from 3 voters); broadcasts sent with `--public`; how many members "
-            "each sector has; and the engagement chart. It never shows a member's name."
+            "The public page is on: {address}\nIt shows: meetings to come and their minutes (unless "
+            "scheduled with `--private`), with action items as counts only; polls created with `--public` or "
+            "marked with `/poll public` (results once they close, anonymous ones only from 3 voters); "
+            "broadcasts sent with `--public`; how many members each sector has; and the engagement chart. "
+            "It never shows a member's name."
         ).format(address=address),
         private=state == "show",
     )

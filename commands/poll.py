@@ -225,6 +225,20 @@ async def close(ctx: CommandContext) -> Reply:
     )
 
 
+async def public(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    if poll.kind == "survey":
+        return error(_("Survey #{id} stays off the public page: surveys are for members only.").format(id=poll.id))
+    shown = ctx.args["state"] == "on"
+    await ctx.services.polls.set_public(poll, shown)
+    ctx.audit_note = f"poll #{poll.id} public: {'on' if shown else 'off'}"
+    if shown:
+        said = _("Poll #{id} is on the public page (`/coalition page`), its results once it closes.")
+    else:
+        said = _("Poll #{id} is off the public page.")
+    return Reply(said.format(id=poll.id), private=True)
+
+
 async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("remind members about poll #{id}").format(id=poll.id))
@@ -622,6 +636,20 @@ POLL = CommandSpec(
             scope=Scope.COALITION,
             handler=close,
             audited=True,
+        ),
+        CommandSpec(
+            name="public",
+            description=N_("Show a poll on the coalition's public page, or take it off"),
+            options=(
+                _ID,
+                OptionSpec(
+                    "state", OptionType.CHOICE, N_("on or off"), positional=True, choices=("on", "off"), default="on"
+                ),
+            ),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=public,
+            examples=("/poll public 3", "/poll public 3 off"),
         ),
         CommandSpec(
             name="remind",

@@ -158,6 +158,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/coalition digest on"),
     ),
     ("coalition", "page"): (("admin", "general", "/coalition page"), ("maria", "general", "/coalition page off")),
+    ("poll", "public"): (("admin", "general", "/poll public 1"), ("maria", "general", "/poll public 1 off")),
 }
 
 

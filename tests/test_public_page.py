@@ -48,7 +48,10 @@ async def publish(bot: Harness) -> dict[str, int]:
     an anonymous public poll closed with 7 voters, a public and a members-only broadcast."""
     said = shown(await bot.run("/coalition page on"))
     assert "/c/eastside-safety-coalition/" in said, said
-    await bot.run('/meeting schedule "Community safety walk" "2026-11-24 18:00" --where "Library steps"')
+    await bot.run(
+        '/meeting schedule "Community safety walk" "2026-11-24 18:00" --where "Library steps" '
+        "--agenda \"Route<iframe src='https://evil.example'></iframe>\""
+    )
     await bot.run('/meeting schedule "Internal planning" "2026-11-24 20:00" --private')
     await bot.run(f'/meeting schedule "{HOSTILE}" "2026-12-10 18:30" --where "javascript:alert(1)"')
     await bot.run('/poll create "Where should the next forum be?" Library "Community centre" --public')
@@ -60,6 +63,8 @@ async def publish(bot: Harness) -> dict[str, int]:
         await bot.click("poll:vote:3:0", as_=name)
     for poll in (1, 2, 3):
         await bot.run(f"/poll close {poll}")
+    await bot.run(f'/poll create "Which night works?" "{HOSTILE}" Tuesday')
+    assert "public page" in shown(await bot.run("/poll public 4"))
     await bot.run('/broadcast send "Forum moved to the community centre" --public')
     await bot.run('/broadcast send "Coordinators: keys are with Rosalind"')
     await advance(bot, timedelta(days=2, hours=12))
@@ -124,8 +129,20 @@ async def test_unknown_private_and_unpublished_all_look_the_same(served) -> None
         missing = await fetch(http, f"{site}/meetings/999")
         public = await fetch(http, f"{site}/meetings/{ids['public']}")
         poll = await fetch(http, f"{site}/polls/2")
+        marked = await fetch(http, f"{site}/polls/4")
     assert public[0] == 200 and "Walked 2 miles" in public[1] and "Where: Library steps" in public[1]
     assert poll[0] == 200 and "Do you feel safe downtown?" in poll[1]
+    assert (
+        "Route&lt;iframe src=&#39;https://evil.example&#39;&gt;&lt;/iframe&gt;" in public[1]
+        and "<iframe" not in public[1]
+    )
+    # Marked public after it was made; open, so its options and no count; a hostile option is text.
+    assert (
+        marked[0] == 200
+        and "Which night works?" in marked[1]
+        and "Results are shown when the poll closes." in marked[1]
+    )
+    assert "&lt;script&gt;alert(&#39;x&#39;)" in marked[1] and "<script>alert" not in marked[1]
     for status, body, _headers in (unknown, private, members_only, missing):
         assert status == 404 and body == unknown[1]
     assert "Internal planning" not in private[1] and "budget" not in members_only[1]

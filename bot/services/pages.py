@@ -49,7 +49,7 @@ class PageView:
     broadcasts: list[Broadcast]
     sectors: list[tuple[str, int]]  # sector, members (no names)
     unsectored: int
-    report: Report | None  # None: nothing happened in the period
+    report: Report | None  # None: nothing happened in the period (or not asked for)
 
 
 def slugify(name: str) -> str:
@@ -95,7 +95,14 @@ class PageService:
         coalition = await self.repos.pages.by_slug(slug)
         return coalition if coalition is not None and coalition.page_on else None
 
-    async def view(self, coalition: Coalition) -> PageView:
+    async def report(self, coalition: Coalition) -> Report | None:
+        """The engagement report of the last 90 days; None when nothing happened in them. It reads
+        the whole period's history, so the web side keeps it a few minutes (`PublicPage`)."""
+        assert coalition.id is not None
+        report = await self.reports.build(coalition.id, self.clock.now(), REPORT_PERIOD)
+        return None if report.empty else report
+
+    async def view(self, coalition: Coalition, report: Report | None = None) -> PageView:
         assert coalition.id is not None
         now = self.clock.now()
         pages = self.repos.pages
@@ -108,7 +115,6 @@ class PageService:
             if poll.kind != "survey"
         ]
         found = await self.stakeholders.map(coalition)
-        report = await self.reports.build(coalition.id, now, REPORT_PERIOD)
         return PageView(
             coalition=coalition,
             upcoming=[PublicMeeting(m, o) for o, m in upcoming],
@@ -117,7 +123,7 @@ class PageService:
             broadcasts=await pages.broadcasts(coalition.id, now, 10),
             sectors=[(row.sector, row.members) for row in found.rows],
             unsectored=found.unsectored,
-            report=None if report.empty else report,
+            report=report,
         )
 
     async def meeting(self, coalition: Coalition, meeting_id: int) -> tuple[Meeting, list[PublicMeeting]] | None:
@@ -136,13 +142,6 @@ class PageService:
         if poll is None or poll.kind == "survey":
             return None
         return PublicPoll(poll, await self._results(poll))
-
-    async def chart(self, coalition: Coalition) -> tuple[bytes, Report] | None:
-        assert coalition.id is not None
-        report = await self.reports.build(coalition.id, self.clock.now(), REPORT_PERIOD)
-        if report.empty:
-            return None
-        return await self.reports.chart(report, coalition.name), report
 
     async def _results(self, poll: Poll) -> Results | None:
         """Only a closed poll's count, and only as members were shown it (the anonymity thresholds)."""

@@ -432,6 +432,11 @@ class PollService:
             if posted is not None:
                 await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
 
+    async def set_public(self, poll: Poll, public: bool) -> None:
+        """Whether the coalition's public page shows the poll (and its results, once closed)."""
+        poll.public = public
+        await self.repos.polls.save(poll)
+
     # Closing -------------------------------------------------------------------------------
 
     async def close(self, poll: Poll) -> bool:
