@@ -224,23 +224,24 @@ class Dispatcher:
             await services.rollback()
         return suggestions[:25]
 
-    async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
-        """The time zone a member reads times in, for adapters that render times themselves."""
+    async def _reader(self, actor: Actor, where: ConversationRef) -> tuple[Services, Place, Member | None]:
+        """Who reads at `where` (their place and membership), for what adapters draw themselves."""
         async with self.app.unit_of_work() as services:
             place = await services.coalitions.resolve(where)
             member = None
             if place.coalition is not None:
                 member = await services.coalitions.find_member(place.coalition, actor.user)
-            return services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
+            return services, place, member
+
+    async def viewer_zone(self, actor: Actor, where: ConversationRef) -> ZoneInfo:
+        """The time zone a member reads times in, for adapters that render times themselves."""
+        services, place, member = await self._reader(actor, where)
+        return services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
 
     async def reader_language(self, actor: Actor, where: ConversationRef) -> str:
         """The language a member reads, for what adapters draw themselves (forms)."""
-        async with self.app.unit_of_work() as services:
-            place = await services.coalitions.resolve(where)
-            member = None
-            if place.coalition is not None:
-                member = await services.coalitions.find_member(place.coalition, actor.user)
-            return services.coalitions.language_for(member, place.coalition, actor.locale)
+        services, place, member = await self._reader(actor, where)
+        return services.coalitions.language_for(member, place.coalition, actor.locale)
 
     async def ensure_coalition(self, name: str, where: ConversationRef, founder: Actor) -> bool:
         """Start a coalition around `where` unless its space has one; True when one was created."""

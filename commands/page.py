@@ -6,7 +6,7 @@ from bot.i18n import N_, _
 from bot.permissions import Permission
 from bot.replies import Reply, error
 from commands.context import CommandContext
-from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+from commands.spec import CommandSpec, OptionSpec, Scope
 
 
 def _address(ctx: CommandContext, slug: str) -> str | None:
@@ -57,17 +57,7 @@ async def page(ctx: CommandContext) -> Reply:
 PAGE = CommandSpec(
     name="page",
     description=N_("The coalition's public web page: on, off, or what it shows"),
-    options=(
-        OptionSpec(
-            "state",
-            OptionType.CHOICE,
-            N_("on, off or show"),
-            positional=True,
-            choices=("on", "off", "show"),
-            default="show",
-            coordinator_values=("on", "off"),
-        ),
-    ),
+    options=(OptionSpec.switch(),),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=page,

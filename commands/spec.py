@@ -76,6 +76,19 @@ class OptionSpec:
     def metavar(self) -> str:
         return self.name.upper().replace("-", "_")
 
+    @classmethod
+    def switch(cls) -> OptionSpec:
+        """`on`, `off` or `show` (the default): a setting coordinators turn and anyone may look at."""
+        return cls(
+            "state",
+            OptionType.CHOICE,
+            N_("on, off or show"),
+            positional=True,
+            choices=("on", "off", "show"),
+            default="show",
+            coordinator_values=("on", "off"),
+        )
+
     @property
     def length_limit(self) -> int:
         return self.max_length or DEFAULT_MAX_LENGTH.get(self.type, 200)

@@ -286,15 +286,7 @@ DIGEST = CommandSpec(
     name="digest",
     description=N_("A weekly digest in this channel: the week's meetings, polls, broadcasts, action items"),
     options=(
-        OptionSpec(
-            "state",
-            OptionType.CHOICE,
-            N_("on, off or show"),
-            positional=True,
-            choices=("on", "off", "show"),
-            default="show",
-            coordinator_values=("on", "off"),
-        ),
+        OptionSpec.switch(),
         OptionSpec("day", OptionType.STRING, N_("the day (default monday)"), max_length=20),
         OptionSpec("hour", OptionType.INT, N_("the hour, 0-23, coalition time (default 9)"), min_value=0, max_value=23),
     ),

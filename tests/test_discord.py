@@ -191,7 +191,7 @@ async def test_broadcast_form_and_delivery_without_pings(discord_env: Discord) -
     opened = await discord_env.slash("broadcast", "send")
     assert opened["type"] == 9 and opened["data"]["custom_id"] == "modal:broadcast.send"
     fields = [c["custom_id"] for row in opened["data"]["components"] for c in row["components"]]
-    assert fields == ["text", "to", "at", "ack"]
+    assert fields == ["text", "to", "at", "ack", "public"]
     done = await discord_env.fake.submit(
         "modal:broadcast.send", {"text": "@everyone **Walk** moved <@&123>", "ack": "yes"}, discord_env.admin, GENERAL
     )

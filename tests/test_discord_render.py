@@ -103,7 +103,7 @@ def test_commands_are_generated_as_groups_with_typed_options() -> None:
     assert set(payloads) == {"coalition", "broadcast", "meeting", "poll"}
     subs = {o["name"]: o for o in payloads["broadcast"]["options"]}
     send = [o["name"] for o in subs["send"]["options"]]
-    assert send == ["text", "to", "at", "ack"]
+    assert send == ["text", "to", "at", "ack", "public"]
     assert subs["status"]["options"][0] == {
         "type": 4,
         "name": "id",

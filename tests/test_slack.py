@@ -204,7 +204,7 @@ async def test_broadcast_form_opens_and_its_submission_is_handled(slack: Slack) 
     assert await slack.command("/broadcast send") == {}
     view = slack.fake.views_opened[0]["view"]
     assert view["callback_id"] == "modal:broadcast.send"
-    assert [b["block_id"] for b in view["blocks"]] == ["text", "to", "at", "ack"]
+    assert [b["block_id"] for b in view["blocks"]] == ["text", "to", "at", "ack", "public"]
     empty = await slack.post(
         form(
             slack.fake.view_submission(
