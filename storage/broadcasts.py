@@ -22,6 +22,7 @@ class MemberAddress(NamedTuple):
     sector: str | None
     ballot_salt: str | None
     language: str | None
+    app_language: str | None
 
 
 class BroadcastRepository:
@@ -112,6 +113,7 @@ class BroadcastRepository:
                 Member.sector,
                 Member.ballot_salt,
                 Member.language,
+                Member.app_language,
             )
             .where(Member.coalition_id == coalition_id)
             .order_by(col(Member.id))

@@ -127,6 +127,9 @@ class Member(SQLModel, table=True):
     feed_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The language the member chose (`/coalition language`); None: their platform's, else the coalition's.
     language: str | None = Field(default=None, max_length=8)
+    # The language the member's app is set to (Discord's locale, Slack's profile), when the bot speaks
+    # it: what they read when they chose none, in replies and in what the bot sends them later.
+    app_language: str | None = Field(default=None, max_length=8)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 

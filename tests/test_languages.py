@@ -360,3 +360,27 @@ async def test_each_channel_reads_the_same_poll_and_broadcast_in_its_own_languag
     reminders = {p.target: shown(p.reply) for p in platform.posted if ":remind:" in p.key}
     assert "todavía no ha votado" not in reminders.get("dm:maria", "")  # she voted: not reminded
     assert "🗳️ A reminder: you have not voted in poll #1 yet." in reminders["dm:jamal"]
+
+
+async def test_what_the_bot_sends_later_follows_the_language_a_members_app_is_set_to(bot) -> None:
+    """Lucía never typed `/coalition language`; her app says es-419. The reminder the scheduler
+    sends her a day later is Spanish, as her replies were; Dana's stays English."""
+    from datetime import timedelta
+
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    bot.dispatcher.app.add_messenger(platform)
+    lucia = Actor(UserRef("console", "local", "lucia"), "Lucía", locale="es-419")
+    said = shown(await bot.dispatcher.run_text('/meeting schedule Foro "martes 19:00"', lucia, bot.where("general")))
+    assert "Quedó programada" in said, said
+    await bot.dispatcher.run_text("/meeting rsvp 1 voy", lucia, bot.where("general"))
+    await bot.run("/meeting rsvp 1 going")
+    clock = bot.dispatcher.app.clock
+    await bot.dispatcher.app.scheduler.advance_to(clock.now() + timedelta(days=1, hours=12))
+    reminders = {p.target: shown(p.reply) for p in platform.posted if ":remind:" in p.key}
+    assert "⏰ Foro empieza" in reminders["dm:lucia"]
+    assert "⏰ Foro starts" in reminders["dm:admin"]
+    # Choosing wins over the app: she asks for English, and the next message is English.
+    await bot.dispatcher.run_text("/coalition language en", lucia, bot.where("general"))
+    assert "Your time zone" in shown(await bot.dispatcher.run_text("/coalition timezone", lucia, bot.where("general")))

@@ -112,8 +112,15 @@ class CoalitionService:
             member = await self.repos.members.add(self._new_member(coalition, actor))
             self._joined[user.platform, user.workspace_id, user.user_id] = member
             return member
+        changed = False
         if actor.profile_known and actor.display_name and member.display_name != actor.display_name[:80]:
             member.display_name = actor.display_name[:80]
+            changed = True
+        app_language = from_locale(actor.locale)
+        if app_language is not None and member.app_language != app_language:
+            member.app_language = app_language  # reminders and other later messages follow it too
+            changed = True
+        if changed:
             await self.repos.members.save(member)
         return member
 
@@ -152,6 +159,7 @@ class CoalitionService:
             # What anonymous ballots are keyed by (with the secret): random, so a newcomer who is
             # given a forgotten member's id can never reach that member's ballots.
             "ballot_salt": secrets.token_hex(16),
+            "app_language": from_locale(actor.locale),
         }
 
     async def find_member(self, coalition: Coalition, user: UserRef) -> Member | None:
@@ -275,6 +283,7 @@ class CoalitionService:
         return (
             (member.language if member else None)
             or from_locale(locale)
+            or (member.app_language if member else None)
             or (coalition.language if coalition else None)
             or DEFAULT_LANGUAGE
         )

@@ -114,6 +114,8 @@ class GovernanceService:
                 "display_name": member.display_name,
                 "role": member.role,
                 "time_zone": member.timezone,
+                "language": member.language,
+                "app_language": member.app_language,
                 "organisation": member.organisation,
                 "sector": member.sector,
                 "joined_at": member.joined_at.isoformat(),

@@ -42,8 +42,8 @@ class Outbox:
         return self._coalition_languages[coalition_id]
 
     async def member_language(self, member: Member | MemberAddress) -> str:
-        """The language of a member's private messages: theirs, else the coalition's."""
-        return member.language or await self.coalition_language(member.coalition_id)
+        """The language of a member's private messages: their choice, else their app's, else the coalition's."""
+        return member.language or member.app_language or await self.coalition_language(member.coalition_id)
 
     async def channel_language(self, channel: Channel) -> str:
         """The language of what is posted in a channel: the channel's, else the coalition's."""

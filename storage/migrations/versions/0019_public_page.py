@@ -1,5 +1,5 @@
 """the public page: a coalition's address and switch; what is public (meetings unless private,
-polls and broadcasts when marked public)
+polls and broadcasts when marked public); and the language a member's app is set to
 
 Revision ID: 0019
 Revises: 0018
@@ -28,9 +28,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('broadcasts') as batch:
         batch.add_column(sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('members') as batch:
+        batch.add_column(sa.Column('app_language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('members') as batch:
+        batch.drop_column('app_language')
     with op.batch_alter_table('broadcasts') as batch:
         batch.drop_column('public')
     with op.batch_alter_table('polls') as batch:
