@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot import poll_cards as cards
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
-from bot.services.reports import LABELS, METRICS
+from bot.services.reports import chart_alt
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -269,19 +269,6 @@ class PublicPage:
             return self._not_found(request)
         body = files("bot").joinpath("templates", "page", name).read_bytes()
         return self._respond(request, body, ASSETS[name])
-
-
-def chart_alt(name: str, report: Any) -> str:
-    """The chart in words, for those who cannot see it: every figure, this period and the last."""
-    parts = []
-    for metric in METRICS:
-        now, before = report.overall.rates[metric], report.previous.rates[metric]
-        shown = _("n/a") if now is None else f"{now * 100:.0f}%"
-        was = _("n/a") if before is None else f"{before * 100:.0f}%"
-        parts.append(_("{metric} {now} (before: {before})").format(metric=_(LABELS[metric]), now=shown, before=was))
-    return _("Chart of the engagement report for {name}, this period against the one before: {figures}").format(
-        name=name, figures=" · ".join(parts)
-    )
 
 
 def _winner(item: PublicPoll) -> str:

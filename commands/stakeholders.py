@@ -11,7 +11,7 @@ from bot.permissions import Permission
 from bot.recurrence import WEEKDAYS as DAY_NAMES
 from bot.replies import Attachment, Reply, error
 from bot.services.digests import WEEKDAYS, DigestProblem, parse_weekday
-from bot.services.reports import LABELS, METRICS, Figures, Report
+from bot.services.reports import LABELS, METRICS, Figures, Report, chart_alt
 from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
 from commands.context import CommandContext
@@ -172,9 +172,7 @@ async def report(ctx: CommandContext) -> Reply:
             private=True,
         )
     chart = await ctx.services.reports.chart(built, ctx.coalition.name)
-    described = _("Chart of the engagement report for {name}, this period against the one before: {figures}").format(
-        name=ctx.coalition.name, figures=_figures_line(built.overall, built.previous)
-    )
+    described = chart_alt(ctx.coalition.name, built)
     files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png", description=described)]
     if ctx.args["csv"]:
         files.append(Attachment(f"engagement-{ctx.now:%Y-%m-%d}.csv", ctx.services.reports.csv(built), "text/csv"))

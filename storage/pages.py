@@ -66,14 +66,6 @@ class PageRepository:
         )
         return result.first()
 
-    async def occurrences(self, meeting_id: int) -> list[Occurrence]:
-        result = await self.session.exec(
-            select(Occurrence)
-            .where(Occurrence.meeting_id == meeting_id, col(Occurrence.cancelled).is_(False))
-            .order_by(col(Occurrence.start))
-        )
-        return list(result.all())
-
     async def action_counts(self, occurrence_ids: list[int], now: datetime) -> dict[int, Counter[str]]:
         """Per occurrence: how many action items are open, done and overdue (counts, never owners)."""
         if not occurrence_ids:

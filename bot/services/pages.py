@@ -132,7 +132,7 @@ class PageService:
         meeting = await self.repos.pages.meeting(coalition.id, meeting_id)
         if meeting is None or meeting.status == "cancelled":
             return None
-        occurrences = await self.repos.pages.occurrences(meeting_id)
+        occurrences = [o for o in await self.repos.meetings.occurrences(meeting_id) if not o.cancelled]
         actions = await self.repos.pages.action_counts([o.id or 0 for o in occurrences], self.clock.now())
         return meeting, [PublicMeeting(meeting, o, actions.get(o.id or 0, Counter())) for o in occurrences[-20:]]
 

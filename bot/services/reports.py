@@ -153,6 +153,19 @@ class ReportService:
         return await asyncio.to_thread(_draw, report, title)
 
 
+def chart_alt(name: str, report: Report) -> str:
+    """The chart in words, for those who cannot see it: every figure, this period and the last."""
+    parts = []
+    for metric in METRICS:
+        now, before = report.overall.rates[metric], report.previous.rates[metric]
+        shown = _("n/a") if now is None else f"{now * 100:.0f}%"
+        was = _("n/a") if before is None else f"{before * 100:.0f}%"
+        parts.append(_("{metric} {now} (before: {before})").format(metric=_(LABELS[metric]), now=shown, before=was))
+    return _("Chart of the engagement report for {name}, this period against the one before: {figures}").format(
+        name=name, figures=" · ".join(parts)
+    )
+
+
 def _nothing() -> Figures:
     return Figures(0, 0, dict.fromkeys(METRICS), 0)
 
