@@ -1,6 +1,7 @@
 """What falls due, as DueSources the scheduler wakes: meeting occurrences and reminders, poll
-deadlines (a poll past its closing time is closed and its results posted), weekly digests, and the
-daily housekeeping (old deliveries pruned, planner statistics refreshed).
+deadlines (a poll past its closing time is closed and its results posted), weekly digests,
+reminders and nudges to many members (a slice at a time), and the daily housekeeping (old
+deliveries pruned, planner statistics refreshed).
 
 Each source asks the database what is next and handles what is due in its own transactions; the
 services hold the rules, these only connect them to the clock.
@@ -75,6 +76,33 @@ class WeeklyDigests:
             sent = await services.digests.send_due(now)
             await services.repos.commit()
         return sent
+
+
+class Fanouts:
+    """Reminders and nudges to many members, queued a slice per transaction (bot.services.fanouts):
+    between slices, other commands take their turn on the database."""
+
+    name = "fanouts"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.repos.fanouts.oldest()
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            waiting = await services.fanouts.waiting()
+        slices = 0
+        for fanout_id in waiting:
+            more = True
+            while more and not self.app.scheduler.stopping:
+                async with self.app.unit_of_work() as services:
+                    more = await services.fanouts.step(fanout_id)
+                    await services.commit()
+                slices += 1
+        return slices
 
 
 class Housekeeping:

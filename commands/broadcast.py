@@ -157,18 +157,12 @@ async def nudge(ctx: CommandContext) -> Reply:
         )
     if broadcast.status == "cancelled":
         return error(_("Broadcast #{id} was cancelled.").format(id=broadcast.id))
-    count = await ctx.services.broadcasts.nudge(broadcast, ctx.me)
-    ctx.audit_note = f"broadcast #{broadcast.id}: {plural(count, 'member')} reminded"
-    if count == 0:
-        return Reply(
-            _("Everyone has acknowledged broadcast #{id}. Nobody to remind.").format(id=broadcast.id), private=True
-        )
+    await ctx.services.broadcasts.nudge(broadcast, ctx.me)
+    ctx.audit_note = f"broadcast #{broadcast.id}: reminder asked"
     return Reply(
-        ngettext(
-            "Reminding {count} member privately to acknowledge broadcast #{id}.",
-            "Reminding {count} members privately to acknowledge broadcast #{id}.",
-            count,
-        ).format(count=count, id=broadcast.id),
+        _("Reminding those who have not acknowledged broadcast #{id}, privately; you will be told how many.").format(
+            id=broadcast.id
+        ),
         private=True,
     )
 

@@ -52,6 +52,7 @@ class Dispatcher:
         self.platforms = {p.name: p for p in platforms}
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
+        self._batch_size = BATCH_FIRST
 
     async def run_text(self, text: str, actor: Actor, where: ConversationRef, *, once: str | None = None) -> Reply:
         """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`. `once`: the
@@ -424,15 +425,27 @@ class Dispatcher:
     async def _write_batches(self) -> None:
         burst = False
         while self._pending:
-            if burst and len(self._pending) < BATCH_MAX:
+            if burst and len(self._pending) < self._batch_size:
                 await asyncio.sleep(BATCH_LINGER)  # in a burst, let a few more clicks join this batch
-            batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+            batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
             burst = len(batch) > 1
+            started = time.perf_counter()
             replies = await self._write_batch(batch)
+            self._size_batches(len(batch), time.perf_counter() - started, others_waiting=self.app.db.queued > 0)
             for event, reply in zip(batch, replies, strict=True):
                 event.reply.set_result(reply)
             if any(not r.error for r in replies):
                 await self.app.scheduler.poke()
+
+    def _size_batches(self, clicks: int, took: float, others_waiting: bool) -> None:
+        """A batch holds the database while it is written. When other work waited for it (a
+        command, a reminder), size the next batch from what this one cost a click, so that such a
+        wait stays near BATCH_TURN whatever the clicks cost (a vote on a small poll, an RSVP that
+        redraws a busy card); when nothing waited, grow it, since bigger batches write faster."""
+        if clicks <= 1 or took <= 0:
+            return
+        fits = int(BATCH_TURN * clicks / took) if others_waiting else 2 * self._batch_size
+        self._batch_size = max(BATCH_MIN, min(BATCH_MAX, (self._batch_size + fits) // 2))
 
     async def _write_batch(self, batch: list[_Pending]) -> list[Reply]:
         replies: list[Reply] = []
@@ -467,6 +480,9 @@ class Dispatcher:
 
 
 BATCH_MAX = 500
+BATCH_MIN = 10
+BATCH_FIRST = 40  # the first batch of a burst, before any has been measured
+BATCH_TURN = 0.04  # seconds a batch of clicks may hold the database while other commands wait
 REPLAY_WINDOW = timedelta(hours=1)  # Slack accepts a signed request for 5 minutes
 BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lone click never waits
 

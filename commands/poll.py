@@ -242,16 +242,13 @@ async def public(ctx: CommandContext) -> Reply:
 async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("remind members about poll #{id}").format(id=poll.id))
-    count = await ctx.services.polls.remind(poll)
-    ctx.audit_note = f"poll #{poll.id}: {count} reminded"
-    if count == 0:
-        return Reply(
-            _("Everyone who can vote in poll #{id} has voted. Nobody to remind.").format(id=poll.id), private=True
-        )
+    await ctx.services.polls.remind(poll, ctx.me)
+    ctx.audit_note = f"poll #{poll.id}: reminder asked"
     return Reply(
-        _("Reminding {count} privately to vote in poll #{id}. Nobody is told who has voted.").format(
-            count=ngettext("{n} member", "{n} members", count).format(n=count), id=poll.id
-        ),
+        _(
+            "Reminding those who have not voted in poll #{id}, privately; you will be told how many. "
+            "Nobody is told who has voted."
+        ).format(id=poll.id),
         private=True,
     )
 

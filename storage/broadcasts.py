@@ -80,6 +80,15 @@ class BroadcastRepository:
         )
         return {member_id for member_id in result.all() if member_id is not None}
 
+    async def acknowledged_among(self, broadcast_id: int, member_ids: list[int]) -> set[int]:
+        """Which of these members acknowledged this broadcast (a slice of a nudge asks about its own)."""
+        result = await self.session.exec(
+            select(Acknowledgement.member_id).where(
+                Acknowledgement.broadcast_id == broadcast_id, col(Acknowledgement.member_id).in_(member_ids)
+            )
+        )
+        return {member_id for member_id in result.all() if member_id is not None}
+
     async def acknowledged(self, broadcast_ids: list[int], member_id: int) -> set[int]:
         """Which of these broadcasts the member acknowledged, in one query."""
         result = await self.session.exec(
@@ -99,9 +108,10 @@ class BroadcastRepository:
         )
         return list(result.all())
 
-    async def addresses(self, coalition_id: int) -> list[MemberAddress]:
+    async def addresses(self, coalition_id: int, after: int = 0, limit: int | None = None) -> list[MemberAddress]:
         """What reaching every member takes (who, where, their role and sector), without loading
-        a whole row each: a reminder to 20,000 members reads 20,000 of these."""
+        a whole row each; in id order, those after member `after`, at most `limit` (a slice of a
+        reminder to 20,000 members)."""
         result = await self.session.exec(
             select(  # type: ignore[call-overload]
                 Member.id,
@@ -115,8 +125,9 @@ class BroadcastRepository:
                 Member.language,
                 Member.app_language,
             )
-            .where(Member.coalition_id == coalition_id)
+            .where(Member.coalition_id == coalition_id, col(Member.id) > after)
             .order_by(col(Member.id))
+            .limit(limit)
         )
         return [MemberAddress(*row) for row in result.all()]
 

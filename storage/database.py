@@ -41,7 +41,14 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._turn = asyncio.Lock() if self.is_sqlite else None
+        self._queued = 0
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=True)
+
+    @property
+    def queued(self) -> int:
+        """How many of this process's sessions are waiting for their turn on SQLite (always 0 on
+        PostgreSQL, where sessions do not take turns): a long writer can yield to them sooner."""
+        return self._queued
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -54,12 +61,20 @@ class Database:
         none is held across a call to Slack or Discord. Other processes still meet the busy timeout.
         """
         if self._turn is not None:
-            async with self._turn, self._sessions() as session:
-                try:
-                    yield session
-                except BaseException:
-                    await session.rollback()
-                    raise
+            self._queued += 1
+            try:
+                await self._turn.acquire()
+            finally:
+                self._queued -= 1
+            try:
+                async with self._sessions() as session:
+                    try:
+                        yield session
+                    except BaseException:
+                        await session.rollback()
+                        raise
+            finally:
+                self._turn.release()
             return
         async with self._sessions() as session:
             try:

@@ -104,6 +104,20 @@ class MeetingRepository:
         )
         return list(result.all())
 
+    async def first_to_answer(self, occurrence_id: int, answer: str, limit: int) -> list[str | None]:
+        """The names of the first members to give this answer (None for one no longer a member):
+        a card shows a few names beside each count, and is redrawn after every burst of RSVPs, so
+        it reads those few rows, never every answer."""
+        result = await self.session.exec(
+            select(Member.display_name, Member.user_id)  # type: ignore[call-overload]
+            .select_from(Rsvp)
+            .join(Member, col(Member.id) == Rsvp.member_id, isouter=True)
+            .where(Rsvp.occurrence_id == occurrence_id, Rsvp.answer == answer)
+            .order_by(col(Rsvp.at), col(Rsvp.member_id))
+            .limit(limit)
+        )
+        return [(name or user_id) if user_id is not None else None for name, user_id in result.all()]
+
     async def answered_by(self, member_id: int) -> list[tuple[Occurrence, Meeting]]:
         """The occurrences whose cards name this member among those answering."""
         result = await self.session.exec(

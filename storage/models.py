@@ -437,6 +437,26 @@ class SurveyResponse(SQLModel, table=True):
     answers: str = Field(default="", max_length=120)
 
 
+class Fanout(SQLModel, table=True):
+    """A private message to many members still being queued (a poll's reminder, a broadcast's
+    nudge). Asking for it is this one small row; the members are then queued a slice at a time,
+    each slice in its own short transaction that also moves `after_member_id`, so no command waits
+    long behind 20,000 reminders and a restart carries on after the last slice queued. The row is
+    deleted when the last slice is queued."""
+
+    __tablename__ = "fanouts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id")
+    source: str = Field(max_length=20)  # "poll" (a reminder to vote) or "broadcast" (a nudge)
+    source_id: int
+    stamp: int  # when it was asked for (seconds), in the reminders' keys: each slice queues once
+    requested_by: int | None = None  # the member told how many were reminded, once all are queued
+    after_member_id: int = 0  # members are taken in id order; those up to this one are queued
+    reached: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class HandledRequest(SQLModel, table=True):
     """A platform request already carried out (Slack's trigger_id, hashed): a signed request replayed
     within the platform's window is recognised and not carried out twice. Kept for an hour."""

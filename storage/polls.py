@@ -218,6 +218,15 @@ class PollRepository:
         result = await self.session.exec(select(table.voter_key).where(table.poll_id == poll_id))
         return set(result.all())
 
+    async def voted_among(self, poll_id: int, voter_keys: list[str], survey: bool = False) -> set[str]:
+        """Which of these voters have voted (a slice of a reminder asks about its own members only)."""
+        await self.write_staged()
+        table = SurveyResponse if survey else Ballot
+        result = await self.session.exec(
+            select(table.voter_key).where(table.poll_id == poll_id, col(table.voter_key).in_(voter_keys))
+        )
+        return set(result.all())
+
     async def named_ballots(self, poll_id: int) -> list[tuple[Ballot, Member | None]]:
         """Ballots with their voters, for polls that are not anonymous (exports)."""
         await self.write_staged()

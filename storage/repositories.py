@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
 from storage.database import erase_freed, upsert
+from storage.fanouts import FanoutRepository
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
@@ -227,6 +228,7 @@ class Repositories:
         self.coalitions = CoalitionRepository(session)
         self.members = MemberRepository(session)
         self.outbox = OutboxRepository(session)
+        self.fanouts = FanoutRepository(session)
         self.broadcasts = BroadcastRepository(session)
         self.governance = GovernanceRepository(session)
         self.meetings = MeetingRepository(session)

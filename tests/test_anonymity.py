@@ -135,12 +135,15 @@ async def test_two_reminders_an_hour_apart_hold_no_count_to_compare(bot) -> None
     await bot.run('/poll create "Trust the police?" Yes No --anonymous --closes "in 3 days"')
     await bot.click("poll:vote:1:0", as_="maria")
     await bot.run("/poll remind 1")
+    await bot.dispatcher.app.scheduler.run_due()  # the reminders are queued after the command
     clock = bot.dispatcher.app.clock
     clock.set(clock.now() + timedelta(hours=1, minutes=1))
     await bot.click("poll:vote:1:1", as_="jamal")
     await bot.run("/poll remind 1")
+    await bot.dispatcher.app.scheduler.run_due()
+    reminders = "SELECT payload FROM outbox WHERE kind = 'dm' AND dedupe_key LIKE 'poll:1:remind:%'"
     async with bot.dispatcher.app.db.engine.connect() as conn:
-        payloads = [p for (p,) in (await conn.execute(text("SELECT payload FROM outbox WHERE kind = 'dm'"))).all()]
+        payloads = [p for (p,) in (await conn.execute(text(reminders))).all()]
     assert len(payloads) >= 3  # admin, jamal, lee, then admin and lee
     for payload in payloads:
         assert "voter" not in payload and "%" not in payload and "░" not in payload and "█" not in payload, payload

@@ -164,12 +164,14 @@ async def test_nudge_reminds_only_those_who_have_not_acknowledged(coalition) -> 
     await deliver(bot)
     await bot.click("broadcast:ack:1", as_="maria", channel="eastside")
     reply = await bot.run("/broadcast nudge 1")
-    assert "Reminding 2 members" in shown(reply)
+    assert "Reminding those who have not acknowledged broadcast #1" in shown(reply)
     await deliver(bot)
     assert sorted(p.target for p in platform.posted if p.key.startswith("broadcast:1:nudge")) == [
         "dm:officer",
         "dm:pastor",
     ]
+    told = [shown(p.reply) for p in platform.posted if p.key.startswith("fanout:")]
+    assert told == ["Reminded 2 members privately to acknowledge broadcast #1."]
     too_soon = await bot.run("/broadcast nudge 1")
     assert too_soon.error
     assert "Members were reminded just now; you can remind them again in 1 hour." in bot.show(too_soon)

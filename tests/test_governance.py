@@ -252,7 +252,7 @@ async def test_every_coordinator_action_is_audited(world: Harness) -> None:
         "admin ran `/coalition link` #youth tags=youth",
         "admin ran `/coalition unlink` #youth",
         "admin ran `/coalition role` maria: member → coordinator",
-        "admin ran `/broadcast nudge` broadcast #1: 3 members reminded",
+        "admin ran `/broadcast nudge` broadcast #1: reminder asked",
         "admin ran `/broadcast cancel` broadcast #2",
     ):
         assert expected in listing, expected

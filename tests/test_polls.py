@@ -344,10 +344,13 @@ async def test_remind_nudges_only_eligible_members_who_have_not_voted(forum) -> 
     await bot.run('/poll create "Trust?" High Low --anonymous')
     await bot.click("poll:vote:1:0", as_="maria")
     reply = await bot.run("/poll remind 1")
-    assert "Reminding 3 members" in shown(reply) and "Nobody is told who has voted" in shown(reply)
+    assert "Reminding those who have not voted in poll #1" in shown(reply)
+    assert "Nobody is told who has voted" in shown(reply)
     await advance(bot)
     reminded = sorted(p.target for p in platform.posted if ":remind:" in p.key)
     assert reminded == ["dm:admin", "dm:jamal", "dm:lee"]  # not maria (voted), not the observer
+    told = [shown(p.reply) for p in platform.posted if p.key.startswith("fanout:") and p.target == "dm:admin"]
+    assert told == ["Reminded 3 members privately to vote in poll #1. Nobody is told who has voted."]
     assert all("you have not voted in poll #1 yet" in shown(p.reply) for p in platform.posted if ":remind:" in p.key)
     soon = await bot.run("/poll remind 1")
     assert soon.error and "you can remind them again" in shown(soon)

@@ -1,6 +1,6 @@
 """Costs that do not grow with history (issue 17): delivered rows are pruned while what duplicate
 protection and card edits need stays; edits are upserts that two processes cannot collide on; a
-reminder to many members is one insert."""
+reminder to many members is queued a slice at a time."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from sqlmodel import select
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
+from bot.due import Fanouts
 from bot.refs import Actor, UserRef
 from bot.replies import Reply
+from bot.services import fanouts
 from storage import Database
 from storage.models import OutboxMessage
 from tests.conftest import POSTGRES_URL, make_database
@@ -102,19 +104,77 @@ async def test_old_deliveries_are_pruned_but_open_cards_and_their_keys_stay(
     assert card.edits and "2 voters" in shown(card.edits[-1])
 
 
-async def test_a_reminder_to_many_members_is_one_insert_with_a_key_each(bot: Harness) -> None:
+async def _reminders(app: App) -> list[str]:
+    async with app.db.session() as session:
+        found = await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.contains(":remind:")))  # type: ignore[attr-defined]
+        return [r.user_id for r in found.all()]
+
+
+async def test_a_reminder_to_many_members_is_queued_a_slice_at_a_time_and_survives_a_restart(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command only asks; slices of members are queued in their own short transactions, other
+    commands run between them, and a restart half-way carries on: every member who has not voted
+    is reminded once, and the coordinator is told how many."""
+    monkeypatch.setattr(fanouts, "SLICE", 50)
     app = bot.dispatcher.app
+    platform = MemoryPlatform()
+    app.add_messenger(platform)
     for n in range(300):
         await bot.run("/coalition whoami", as_=f"m{n}")
     await bot.run('/poll create "Budget?" Yes No')
+    await bot.click("poll:vote:1:0", as_="m7")
     reply = await bot.run("/poll remind 1")
-    assert "301" in shown(reply) or "300" in shown(reply), shown(reply)
+    assert not reply.error and "Reminding those who have not voted in poll #1" in shown(reply)
+    assert await _reminders(app) == []  # nothing queued in the command's own transaction
+
+    for _ in range(2):  # two slices, with a command between them
+        async with app.unit_of_work() as services:
+            (fanout_id,) = await services.fanouts.waiting()
+            assert await services.fanouts.step(fanout_id)
+            await services.commit()
+        assert not (await bot.run("/poll results 1", as_="m3")).error
+    assert len(await _reminders(app)) == 99  # the first 100 members, but m7 voted
+
+    # A restart: a new process on the same database finds the fan-out and carries on.
+    again = App(Settings(database_url=app.db.url), Database(app.db.url), app.clock)
+    again.add_messenger(platform)
+    try:
+        await again.scheduler.run_due()
+        await again.scheduler.run_due()
+    finally:
+        await again.close()
+    reminded = await _reminders(app)
+    assert sorted(reminded) == sorted({"admin", *(f"m{n}" for n in range(300))} - {"m7"})  # once each
+    told = [shown(p.reply) for p in platform.posted if p.key.startswith("fanout:")]
+    assert told == ["Reminded 300 members privately to vote in poll #1. Nobody is told who has voted."]
+    async with app.unit_of_work() as services:
+        assert await services.fanouts.waiting() == []
+
+
+async def test_two_processes_queuing_one_nudge_remind_each_member_once(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes wake on the same fan-out at once: the row is taken in turn (locked on
+    PostgreSQL), so no slice is queued twice and the coordinator is told once."""
+    monkeypatch.setattr(fanouts, "SLICE", 40)
+    app = bot.dispatcher.app
+    for n in range(200):
+        await bot.run("/coalition whoami", as_=f"m{n}")
+    await bot.run('/broadcast send "Read me"')
+    await bot.run("/broadcast nudge 1")
+    others = [App(Settings(database_url=app.db.url), Database(app.db.url), app.clock) for _ in range(2)]
+    try:
+        await asyncio.gather(*(Fanouts(other).run_due(app.clock.now()) for other in others))
+    finally:
+        for other in others:
+            await other.close()
     async with app.db.session() as session:
-        reminders = (
-            await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.contains(":remind:")))
-        ).all()  # type: ignore[attr-defined]
-    assert len({r.dedupe_key for r in reminders}) == len(reminders) >= 300
-    assert {r.kind for r in reminders} == {"dm"}
+        found = await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "dm"))
+        keys = [r.dedupe_key for r in found.all()]
+    nudges = [k for k in keys if ":nudge:" in k]
+    assert len(nudges) == len(set(nudges)) == 200  # every member but the author, once
+    assert len([k for k in keys if k.startswith("fanout:")]) == 1
 
 
 async def test_members_another_process_joined_meanwhile_are_found_and_never_taken_back(bot: Harness) -> None:

@@ -13,6 +13,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
 from bot.services.doctor import DoctorService, PlatformCheck
+from bot.services.fanouts import FanoutService
 from bot.services.feedback import DailyCounts, FeedbackService
 from bot.services.feeds import FeedService
 from bot.services.governance import GovernanceService
@@ -52,6 +53,7 @@ class Services:
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
+        self.fanouts = FanoutService(self.repos, self.outbox, self.polls, self.broadcasts)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos)
         self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)

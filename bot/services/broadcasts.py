@@ -4,6 +4,7 @@ acknowledgements and a delivery report that updates while the broadcast goes out
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +15,8 @@ from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
-from storage.models import Acknowledgement, Broadcast, Channel, Member, OutboxMessage
+from storage.broadcasts import MemberAddress
+from storage.models import Acknowledgement, Broadcast, Channel, Fanout, Member, OutboxMessage
 from storage.outbox import FAILED, PENDING, SENDING, SENT
 
 SOURCE = "broadcast"
@@ -142,11 +144,11 @@ class BroadcastService:
         done = await self.repos.broadcasts.acknowledged([b.id or 0 for b in asking], member.id or 0)
         return [b for b in asking if b.id not in done]
 
-    def message(self, broadcast: Broadcast, author: Member) -> Reply:
+    def message(self, broadcast: Broadcast, author: Member | None) -> Reply:
+        """The broadcast as members read it (its author may since have left: "a former member")."""
         assert broadcast.id is not None
-        head = _("📣 **Broadcast from {author}** (#{id})").format(
-            author=user_text(author.display_name or author.user_id), id=broadcast.id
-        )
+        name = (author.display_name or author.user_id) if author is not None else _("a former member")
+        head = _("📣 **Broadcast from {author}** (#{id})").format(author=user_text(name), id=broadcast.id)
         body = user_text(broadcast.text)
         blocks: list = [Section(f"{head}\n{body}")]
         if broadcast.ack_enabled:
@@ -257,8 +259,10 @@ class BroadcastService:
                 detail += _(" (last error: {error})").format(error=user_text(row.last_error))
         return ChannelState(name, row.platform, row.status, detail)
 
-    async def nudge(self, broadcast: Broadcast, sender: Member) -> int:
-        """Privately remind everyone who has not acknowledged; at most once an hour per broadcast."""
+    async def nudge(self, broadcast: Broadcast, sender: Member) -> None:
+        """Ask for a private reminder to everyone who has not acknowledged; at most once an hour per
+        broadcast. The reminders are queued a slice at a time afterwards (FanoutService), and the
+        sender is told how many went out."""
         assert broadcast.id is not None
         now = self.clock.now()
         if broadcast.last_nudge_at is not None and now < broadcast.last_nudge_at + NUDGE_EVERY:
@@ -268,27 +272,39 @@ class BroadcastService:
                     next=timestamp(broadcast.last_nudge_at + NUDGE_EVERY, "R"),
                 )
             )
-        acked = await self.repos.broadcasts.acknowledged_by(broadcast.id)
-        members = [
-            m
-            for m in await self.repos.broadcasts.addresses(broadcast.coalition_id)
-            if m.id not in acked and m.id != broadcast.author_id
-        ]
+        await self.repos.fanouts.add(
+            Fanout(
+                coalition_id=broadcast.coalition_id,
+                source=SOURCE,
+                source_id=broadcast.id,
+                stamp=int(now.timestamp()),
+                requested_by=sender.id,
+                created_at=now,
+            )
+        )
+        broadcast.last_nudge_at = now
+        await self.repos.broadcasts.save(broadcast)
+
+    async def nudge_some(self, broadcast: Broadcast, stamp: int, members: Sequence[MemberAddress]) -> int | None:
+        """Queue the reminder to those of `members` who have not acknowledged (the author aside);
+        None once the broadcast was cancelled."""
+        assert broadcast.id is not None
+        if broadcast.status == "cancelled":
+            return None
+        acked = await self.repos.broadcasts.acknowledged_among(broadcast.id, [m.id for m in members])
+        waiting = [m for m in members if m.id not in acked and m.id != broadcast.author_id]
         author = await self.repos.members.by_id(broadcast.author_id) if broadcast.author_id else None
 
         def reminder() -> Reply:
-            original = self.message(broadcast, author or sender)
+            original = self.message(broadcast, author)
             ask = _("🔔 A reminder to read and acknowledge this broadcast:")
             return Reply(text=f"{ask}\n{original.text}", blocks=(Section(ask), *original.blocks), private=True)
 
-        stamp, broadcast_id = int(now.timestamp()), broadcast.id
-        await self.outbox.to_members(
-            members,
+        broadcast_id = broadcast.id
+        return await self.outbox.to_members(
+            waiting,
             reminder,
             key=lambda m: _key(broadcast_id, f"nudge:{stamp}:{m.id}"),
             source=SOURCE,
             source_id=broadcast.id,
         )
-        broadcast.last_nudge_at = now
-        await self.repos.broadcasts.save(broadcast)
-        return len(members)

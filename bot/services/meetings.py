@@ -57,7 +57,10 @@ class MeetingProblem(Problem):
 @dataclass(frozen=True)
 class Tally:
     counts: Counter[str]
-    names: dict[str, list[str]]
+    names: dict[str, list[str]]  # answer -> the first CARD_NAMES members to give it
+
+
+CARD_NAMES = 8  # names shown beside each count on a meeting card
 
 
 def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | None = None) -> str | None:
@@ -381,12 +384,17 @@ class MeetingService:
         return await self.repos.meetings.action_item(coalition_id, item_id)
 
     async def tally(self, occurrence: Occurrence) -> Tally:
+        """Each answer's count, and the first few members who gave it (CARD_NAMES)."""
         assert occurrence.id is not None
-        counts: Counter[str] = Counter()
-        names: dict[str, list[str]] = {a: [] for a in ANSWERS}
-        for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
-            counts[rsvp.answer] += 1
-            names[rsvp.answer].append((member.display_name or member.user_id) if member else _("a former member"))
+        counts = Counter((await self.repos.meetings.answer_counts([occurrence.id])).get(occurrence.id, {}))
+        names = {
+            answer: [
+                name if name is not None else _("a former member")
+                for name in await self.repos.meetings.first_to_answer(occurrence.id, answer, CARD_NAMES)
+            ]
+            for answer in ANSWERS
+            if counts[answer]
+        }
         return Tally(counts, names)
 
     async def card(self, meeting: Meeting, occurrence: Occurrence) -> Reply:
@@ -412,7 +420,7 @@ class MeetingService:
             lines.append(_("Minutes: {minutes}").format(minutes=user_text(occurrence.minutes)))
         answers = " · ".join(
             f"{_(label)} {tally.counts[a]}"
-            + (f" ({user_text(', '.join(tally.names[a][:8]))})" if tally.names[a] else "")
+            + (f" ({user_text(', '.join(tally.names[a]))})" if tally.names.get(a) else "")
             for a, label in ANSWERS.items()
         )
         text = "\n".join(lines)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,7 @@ from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
 from storage import Repositories
 from storage.broadcasts import MemberAddress
-from storage.models import Channel, Member, Poll
+from storage.models import Channel, Fanout, Member, Poll
 
 SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
@@ -484,10 +485,10 @@ class PollService:
 
     # Reminding and exporting ---------------------------------------------------------------
 
-    async def remind(self, poll: Poll) -> int:
-        """Privately nudge eligible members who have not voted; at most once an hour per poll. For
-        an anonymous poll, who has voted is found by recomputing each member's keyed hash; nobody
-        is shown the list, only how many were reminded."""
+    async def remind(self, poll: Poll, requester: Member) -> None:
+        """Ask for a private reminder to eligible members who have not voted; at most once an hour
+        per poll. The reminders are queued a slice at a time afterwards (FanoutService), and the
+        requester is told how many went out; nobody is shown who they were."""
         assert poll.id is not None
         self.check_open(poll)
         now = self.clock.now()
@@ -497,11 +498,31 @@ class PollService:
                     last=timestamp(poll.last_remind_at, "R"), next=timestamp(poll.last_remind_at + REMIND_EVERY, "R")
                 )
             )
-        voted = await self.repos.polls.voter_keys(poll.id, survey=poll.kind == "survey")
+        await self.repos.fanouts.add(
+            Fanout(
+                coalition_id=poll.coalition_id,
+                source=SOURCE,
+                source_id=poll.id,
+                stamp=int(now.timestamp()),
+                requested_by=requester.id,
+                created_at=now,
+            )
+        )
+        poll.last_remind_at = now
+        await self.repos.polls.save(poll)
+
+    async def remind_some(self, poll: Poll, stamp: int, members: Sequence[MemberAddress]) -> int | None:
+        """Queue the reminder to those of `members` who can vote in the poll and have not (for an
+        anonymous poll, found by recomputing each one's keyed hash); None once the poll has closed."""
+        assert poll.id is not None
+        try:
+            self.check_open(poll)
+        except PollProblem:
+            return None
+        keys = {m.id: await self.voter_key(poll, m) for m in members}
+        voted = await self.repos.polls.voted_among(poll.id, list(keys.values()), survey=poll.kind == "survey")
         waiting = [
-            m
-            for m in await self.repos.broadcasts.addresses(poll.coalition_id)
-            if m.role != Role.OBSERVER and self.is_eligible(poll, m) and await self.voter_key(poll, m) not in voted
+            m for m in members if m.role != Role.OBSERVER and self.is_eligible(poll, m) and keys[m.id] not in voted
         ]
 
         def reminder() -> Reply:
@@ -514,13 +535,9 @@ class PollService:
             intro = intro.format(id=poll.id, closes=closes)
             return Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
 
-        stamp = int(now.timestamp())
-        await self.outbox.to_members(
+        return await self.outbox.to_members(
             waiting, reminder, key=lambda m: self._key(poll, f"remind:{stamp}:{m.id}"), source=SOURCE, source_id=poll.id
         )
-        poll.last_remind_at = now
-        await self.repos.polls.save(poll)
-        return len(waiting)
 
     async def export_csv(self, poll: Poll) -> list[tuple[str, bytes]]:
         """One rectangular table per file (one header row, one kind of row): the counts; the rounds

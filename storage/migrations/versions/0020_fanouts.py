@@ -1,0 +1,39 @@
+"""fan-outs: a reminder or nudge to many members, queued a slice at a time
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-06 23:15:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+import storage.types
+
+
+revision = '0020'
+down_revision = '0019'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'fanouts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('coalition_id', sa.Integer(), nullable=False),
+        sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column('source_id', sa.Integer(), nullable=False),
+        sa.Column('stamp', sa.Integer(), nullable=False),
+        sa.Column('requested_by', sa.Integer(), nullable=True),
+        sa.Column('after_member_id', sa.Integer(), nullable=False),
+        sa.Column('reached', sa.Integer(), nullable=False),
+        sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['coalition_id'], ['coalitions.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('fanouts')
