@@ -18,6 +18,7 @@ from storage.models import (
     AuditEntry,
     Ballot,
     Broadcast,
+    Fanout,
     JoinCode,
     Meeting,
     Member,
@@ -176,6 +177,10 @@ class GovernanceRepository:
         await self.session.exec(delete(Reminder).where(Reminder.member_id == member.id))  # type: ignore[call-overload]
         await self.session.exec(  # type: ignore[call-overload]
             update(JoinCode).where(JoinCode.created_by == member.id).values(created_by=None)
+        )
+        # A reminder they asked for still goes out; nobody is told how many it reached.
+        await self.session.exec(  # type: ignore[call-overload]
+            update(Fanout).where(col(Fanout.requested_by) == member.id).values(requested_by=None)
         )
         dm_rows = select(OutboxMessage.id).where(
             OutboxMessage.kind == "dm",

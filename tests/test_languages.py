@@ -345,6 +345,7 @@ async def test_each_channel_reads_the_same_poll_and_broadcast_in_its_own_languag
     await bot.click("poll:vote:1:0", as_="maria")
     await bot.run('/broadcast send "Forum moved to Saturday"')
     await bot.run("/poll remind 1")
+    await bot.dispatcher.app.scheduler.run_due()  # the reminders are queued (the command pokes the scheduler)
     await bot.run("/poll close 1")
     clock = bot.dispatcher.app.clock
     await bot.dispatcher.app.scheduler.advance_to(clock.now() + timedelta(seconds=5))
