@@ -84,6 +84,7 @@ async def child_votes(url: str, votes: int, offset: int) -> dict[str, object]:
 
 
 async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gateway: str) -> dict[str, object]:
+    import aiohttp
     import discord
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -103,7 +104,10 @@ async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gatew
     point_at(settings)
     client = discord.Client(intents=discord.Intents.none())
     await client.login(DISCORD_TOKEN)
-    app.add_messenger(SlackMessenger(AsyncWebClient(token=BOT_TOKEN, base_url=slack_api)), SlackPlatform.pacing)
+    # As the Slack adapter wires it: one connection pool for every Web API call.
+    http = aiohttp.ClientSession()
+    slack = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api, session=http)
+    app.add_messenger(SlackMessenger(slack), SlackPlatform.pacing)
     app.add_messenger(DiscordMessenger(client), DiscordPlatform.pacing)
     print("ready", flush=True)
     sys.stdin.readline()
@@ -135,6 +139,7 @@ async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gatew
             )
         ).all()
     await client.close()
+    await http.close()
     await app.close()
     return {"started": started, "finished": finished, "posts_delivered": len(mine)}
 
