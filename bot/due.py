@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.database import optimize
-
 if TYPE_CHECKING:
     from bot.app import App
 
@@ -107,14 +105,17 @@ class Fanouts:
 
 class Housekeeping:
     """At start and then daily: forget deliveries older than OUTBOX_RETENTION_DAYS (the outbox
-    would otherwise grow with every message ever sent) and refresh the planner's statistics."""
+    would otherwise grow with every message ever sent), refresh the planner's statistics, and keep
+    each whole day's engagement that is not kept yet (or changed since), so reports read a row a day."""
 
     name = "housekeeping"
     EVERY = timedelta(days=1)
+    KEEP_SLICE = 5  # days kept per transaction: other commands take their turn between slices
 
     def __init__(self, app: App) -> None:
         self.app = app
         self.next_at: datetime | None = None  # in memory: at start, then a day after each run
+        self.pruned = self.kept = 0
 
     async def next_due(self, after: datetime) -> datetime | None:
         return self.next_at or after
@@ -124,7 +125,23 @@ class Housekeeping:
             return 0
         self.next_at = now + self.EVERY
         async with self.app.unit_of_work() as services:
-            pruned = await services.outbox.prune(now - timedelta(days=self.app.settings.outbox_retention_days))
+            self.pruned = await services.outbox.prune(now - timedelta(days=self.app.settings.outbox_retention_days))
             await services.repos.commit()
-        await optimize(self.app.db.engine)
-        return pruned
+        await self.app.db.optimize()
+        self.kept = await self.keep_engagement()
+        return self.pruned + self.kept
+
+    async def keep_engagement(self) -> int:
+        kept = 0
+        async with self.app.unit_of_work() as services:
+            coalitions = await services.repos.engagement.coalitions()
+        for coalition_id in coalitions:
+            async with self.app.unit_of_work() as services:
+                days = await services.reports.days_to_keep(coalition_id)
+            for at in range(0, len(days), self.KEEP_SLICE):
+                if self.app.scheduler.stopping:
+                    return kept
+                async with self.app.unit_of_work() as services:
+                    kept += await services.reports.keep_days(coalition_id, days[at : at + self.KEEP_SLICE])
+                    await services.commit()
+        return kept

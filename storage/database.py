@@ -83,6 +83,15 @@ class Database:
                 await session.rollback()
                 raise
 
+    async def optimize(self) -> None:
+        """Fresh statistics for the query planner (`optimize`), taking this process's turn on
+        SQLite like any session, so that it never runs into another session's write lock."""
+        if self._turn is None:
+            await optimize(self.engine)
+            return
+        async with self._turn:
+            await optimize(self.engine)
+
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from storage.migrate import upgrade

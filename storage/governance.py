@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.engagement import EngagementRepository
 from storage.models import (
     Acknowledgement,
     ActionItem,
@@ -193,5 +194,6 @@ class GovernanceRepository:
             await self.session.exec(  # type: ignore[call-overload]
                 delete(OutboxMessage).where(or_(col(OutboxMessage.id).in_(ids), col(OutboxMessage.edit_of_id).in_(ids)))
             )
+        await EngagementRepository(self.session).touch_all(member.coalition_id)  # kept days name them by id
         await self.session.delete(member)
         await self.session.flush()

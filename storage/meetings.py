@@ -94,6 +94,13 @@ class MeetingRepository:
         )
         await self.session.exec(statement)  # type: ignore[call-overload]
 
+    async def answered_at(self, occurrence_id: int, member_id: int) -> datetime | None:
+        """When the member last answered for this occurrence (None: never)."""
+        result = await self.session.exec(
+            select(Rsvp.at).where(Rsvp.occurrence_id == occurrence_id, Rsvp.member_id == member_id)
+        )
+        return result.first()
+
     async def rsvps(self, occurrence_id: int) -> list[tuple[Rsvp, Member | None]]:
         result = await self.session.exec(
             select(Rsvp, Member)

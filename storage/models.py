@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONList, UTCDateTime
@@ -455,6 +455,29 @@ class Fanout(SQLModel, table=True):
     after_member_id: int = 0  # members are taken in id order; those up to this one are queued
     reached: int = 0
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EngagementDay(SQLModel, table=True):
+    """One UTC day of a coalition's engagement, kept so that a report over months reads a row a day
+    instead of every RSVP, attendance, acknowledgement and ballot: meetings held, attendance and
+    RSVPs per sector (by the members' sectors when it was kept), and who took part (member ids).
+
+    A change that alters a day already kept (attendance recorded late, an answer or a named vote
+    changed, a meeting moved or cancelled, a sector changed, a member forgotten) bumps `version`;
+    the day is trusted only while `kept_version` equals it, and kept again in the background. The
+    keeper reads `version` before it reads the day, so a change that lands meanwhile is never
+    hidden (the day stays stale until kept again)."""
+
+    __tablename__ = "engagement_days"
+
+    coalition_id: int = Field(foreign_key="coalitions.id", primary_key=True)
+    day: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))  # midnight UTC
+    version: int = 1
+    kept_version: int | None = None
+    meetings: int = 0
+    attendance: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # sector -> count
+    rsvps: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # sector -> count
+    active: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False, default=b""))  # member ids
 
 
 class HandledRequest(SQLModel, table=True):

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import upsert
+from storage.engagement import EngagementRepository, day_of
 from storage.models import Ballot, Member, Poll, PollKey, PollTally, SurveyResponse
 
 
@@ -138,16 +139,24 @@ class PollRepository:
             # Per poll, `voter_key IN (...)`: the primary key's index answers it, where SQLite scans
             # the whole table for a row-value `(poll_id, voter_key) IN (VALUES ...)`.
             keys: dict[int, list[str]] = {}
+            staged_at: dict[tuple[int, str], datetime | None] = {}
             for r in named:
                 keys.setdefault(r["poll_id"], []).append(r["voter_key"])
+                staged_at[(r["poll_id"], r["voter_key"])] = r["cast_at"]
             old: dict[tuple[int, str], str] = {}
             for poll_id, voters in keys.items():
                 before = await self.session.exec(
-                    select(Ballot.voter_key, Ballot.choices).where(
+                    select(Ballot.voter_key, Ballot.choices, Ballot.cast_at).where(
                         Ballot.poll_id == poll_id, col(Ballot.voter_key).in_(voters)
                     )
                 )
-                old.update({(poll_id, k): c for k, c in before.all()})
+                earlier = []
+                for voter_key, choices, cast_at in before.all():
+                    old[(poll_id, voter_key)] = choices
+                    now = staged_at[(poll_id, voter_key)]
+                    if cast_at is not None and (now is None or day_of(cast_at) < day_of(now)):
+                        earlier.append(cast_at)  # a vote cast on an earlier day moves to this one
+                await EngagementRepository(self.session).touch_for_poll(poll_id, earlier)
             change: Counter[tuple[int, str]] = Counter()
             for r in named:
                 previous = old.get((r["poll_id"], r["voter_key"]))
@@ -171,10 +180,13 @@ class PollRepository:
         result = await self.session.exec(  # type: ignore[call-overload]
             delete(Ballot)
             .where(col(Ballot.poll_id) == poll_id, col(Ballot.voter_key) == voter_key)
-            .returning(Ballot.member_id, Ballot.choices)
+            .returning(Ballot.member_id, Ballot.choices, Ballot.cast_at)
         )
         gone = result.all()
-        named = [(poll_id, choices) for member_id, choices in gone if member_id is not None]
+        named = [(poll_id, choices) for member_id, choices, _ in gone if member_id is not None]
+        await EngagementRepository(self.session).touch_for_poll(
+            poll_id, [cast_at for member_id, _, cast_at in gone if member_id is not None and cast_at is not None]
+        )
         if named:
             await self._count(Counter({key: -1 for key in named}))
         return bool(gone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -154,7 +154,7 @@ class ReportRepository:
         )
         return _by_sector(list(result.all()))
 
-    async def active_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    async def active_ids(self, coalition_id: int, start: datetime, end: datetime) -> set[int]:
         """Members who answered, attended, voted by name or acknowledged during the period."""
         held = self._held(coalition_id, start, end)
         acted = or_(
@@ -169,12 +169,15 @@ class ReportRepository:
                 select(Ballot.member_id).where(and_(col(Ballot.cast_at) >= start, col(Ballot.cast_at) < end))
             ),
         )
+        result = await self.session.exec(select(Member.id).where(Member.coalition_id == coalition_id, acted))
+        return {member_id for member_id in result.all() if member_id is not None}
+
+    async def sectors_of_members(self, coalition_id: int) -> dict[int, str]:
+        """Every member's sector (NO_SECTOR for none), to count a set of members by sector."""
         result = await self.session.exec(
-            select(Member.sector, func.count(distinct(Member.id)))
-            .where(Member.coalition_id == coalition_id, acted)
-            .group_by(col(Member.sector))  # type: ignore[arg-type]
+            select(Member.id, Member.sector).where(Member.coalition_id == coalition_id)  # type: ignore[call-overload]
         )
-        return _by_sector(list(result.all()))
+        return {member_id: sector or NO_SECTOR for member_id, sector in result.all()}
 
     # For the weekly digest -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
 from storage.database import erase_freed, upsert
+from storage.engagement import EngagementRepository
 from storage.fanouts import FanoutRepository
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
@@ -229,6 +230,7 @@ class Repositories:
         self.members = MemberRepository(session)
         self.outbox = OutboxRepository(session)
         self.fanouts = FanoutRepository(session)
+        self.engagement = EngagementRepository(session)
         self.broadcasts = BroadcastRepository(session)
         self.governance = GovernanceRepository(session)
         self.meetings = MeetingRepository(session)

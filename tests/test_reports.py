@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
 from sqlalchemy import text
 
 from bot.markup import strip_markers
+from bot.services.reports import ReportService
 from storage import Database
+from storage.engagement import unpack_ids
 from tests.harness import Harness, shown, two_processes_catch_up
 from tests.messengers import MemoryPlatform
 
@@ -302,3 +304,84 @@ async def test_the_chart_agrees_with_the_text_and_its_legend_covers_no_bar(town)
         assert not legend.overlaps(bar.get_window_extent(renderer))
     labels = [t.get_text() for t in axes.texts]
     assert labels[list(METRICS).index("polls")] == "n/a" and labels[list(METRICS).index("active")] == "100%"
+
+
+# Kept days against asking the database ----------------------------------------------------------
+
+
+async def _both(bot: Harness, length: timedelta) -> tuple[object, object]:
+    """The report as the bot builds it (kept days) and as asking the database for every day builds it."""
+    app = bot.dispatcher.app
+    async with app.unit_of_work() as services:
+        kept = await services.reports.build(1, app.clock.now(), length)
+        asked = await ReportService(services.repos, app.clock, use_kept=False).build(1, app.clock.now(), length)
+    return kept, asked
+
+
+async def _kept_days(bot: Harness) -> int:
+    app = bot.dispatcher.app
+    async with app.unit_of_work() as services:
+        now = app.clock.now()
+        return len(await services.repos.engagement.kept(1, now - timedelta(days=60), now))
+
+
+async def _agree(bot: Harness) -> None:
+    for length in (timedelta(days=2), timedelta(days=7), timedelta(days=30)):
+        kept, asked = await _both(bot, length)
+        assert kept == asked, length
+
+
+async def test_kept_days_agree_with_asking_the_database_through_every_change(town) -> None:
+    """Reports read a row a day from the days the housekeeping kept; every change that alters a
+    kept day (attendance recorded days later, an answer or a named vote changed on a later day, a
+    sector changed, a meeting moved or cancelled, a member forgotten) must leave the report what
+    asking the database for every day gives, before and after the days are kept again."""
+    bot, _ = town
+    app = bot.dispatcher.app
+    await _activity(bot)  # two meetings held, polls, a broadcast: 2 days ago and before
+    await bot.run('/meeting schedule "Forum" "in 9 days"')
+    await bot.run("/meeting rsvp 3 going", as_="jamal")
+    await advance(bot, timedelta(days=1, hours=3))  # the housekeeping keeps the days now over
+    assert await _kept_days(bot) >= 3
+    await _agree(bot)
+
+    changes = [
+        ("/meeting rsvp 3 maybe", "jamal"),  # his answer of a day ago moves to today
+        ("/meeting attended 1 @admin @jamal", "admin"),  # attendance of a meeting days ago
+        ("/coalition profile --sector youth", "maria"),  # every kept day counts her elsewhere now
+        ("/poll vote 1 2", "jamal"),  # his named vote of days ago moves to today
+        ("/meeting cancel 3", "admin"),
+        ("/poll vote 2 1", "lee"),  # anonymous: kept days hold no trace of it
+    ]
+    for command, who in changes:
+        reply = await bot.run(command, as_=who)
+        assert not reply.error, (command, shown(reply))
+        await _agree(bot)  # the changed days are asked for again, not read stale
+        await advance(bot, timedelta(days=1))  # and kept again
+        await _agree(bot)
+
+    asked = await bot.run("/coalition forget-me", as_="maria")
+    assert not (await bot.click(asked.buttons[0].action_id, as_="maria")).error
+    await _agree(bot)
+    await advance(bot, timedelta(days=1))
+    await _agree(bot)
+    async with app.db.engine.connect() as conn:
+        stale = (await conn.execute(text("SELECT count(*) FROM engagement_days WHERE kept_version != version"))).one()
+    assert stale[0] == 0  # every day kept again
+
+
+async def test_a_day_changed_while_it_is_being_kept_is_not_taken_for_current(bot: Harness) -> None:
+    """The keeper reads a day's version before reading the day; a change that lands in between
+    bumps the version, and the day it writes stays stale (to be kept again), never current."""
+    app = bot.dispatcher.app
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    async with app.unit_of_work() as services:
+        versions = await services.repos.engagement.begin_keeping(1, [day])
+        await services.repos.engagement.touch(1, [day + timedelta(hours=5)])  # the change, meanwhile
+        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, [1, 2])
+        assert await services.repos.engagement.kept(1, day, day + timedelta(days=1)) == []
+        versions = await services.repos.engagement.begin_keeping(1, [day])
+        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, [1, 2])
+        (kept,) = await services.repos.engagement.kept(1, day, day + timedelta(days=1))
+        await services.commit()
+    assert (kept.meetings, kept.attendance, sorted(unpack_ids(kept.active))) == (3, {"resident": 2}, [1, 2])

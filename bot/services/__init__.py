@@ -55,7 +55,7 @@ class Services:
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
         self.fanouts = FanoutService(self.repos, self.outbox, self.polls, self.broadcasts)
         self.stakeholders = StakeholderService(self.repos)
-        self.reports = ReportService(self.repos)
+        self.reports = ReportService(self.repos, self.clock)
         self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)

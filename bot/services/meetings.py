@@ -29,6 +29,7 @@ from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from bot.times import TimeProblem, parse_duration
 from storage import Repositories
+from storage.engagement import day_of
 from storage.models import ActionItem, Channel, Coalition, Meeting, Member, Occurrence, Reminder
 
 SOURCE = "meeting"
@@ -470,6 +471,10 @@ class MeetingService:
                 )
             )
         assert occurrence.id is not None and member.id is not None
+        # A day already kept for reports changes if the answer it held moves to today, or if the
+        # meeting itself began on an earlier day (one running past midnight).
+        earlier = await self.repos.meetings.answered_at(occurrence.id, member.id)
+        await self._days_changed(meeting, [earlier, occurrence.start])
         await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
         if member.reminder_minutes is None:
             pass  # on the coalition's reminders: no reminder rows of their own to plan or withdraw
@@ -597,6 +602,7 @@ class MeetingService:
             if series
             else [occurrence]
         )
+        await self._days_changed(meeting, [t.start for t in targets])
         for target in targets:
             target.cancelled = True
             await self.repos.meetings.add(target)
@@ -635,14 +641,16 @@ class MeetingService:
             )
         assert occurrence.id is not None
         old_start = occurrence.start
+        await self._days_changed(meeting, [old_start, new_start])
         occurrence.start = new_start
         await self.repos.meetings.add(occurrence)
         if series and meeting.rrule:
             zone = ZoneInfo(meeting.timezone)
             meeting.local_start = new_start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0).isoformat()
             meeting.next_materialize_at = new_start
-            later = [o.id for o in await self.repos.meetings.occurrences(meeting.id or 0) if o.start > old_start]
-            dropped = [i for i in later if i is not None and i != occurrence.id]
+            later = [o for o in await self.repos.meetings.occurrences(meeting.id or 0) if o.start > old_start]
+            await self._days_changed(meeting, [o.start for o in later])
+            dropped = [o.id for o in later if o.id is not None and o.id != occurrence.id]
             await self.repos.meetings.drop_occurrences(dropped, keep_actions_on=occurrence.id)
         if meeting.rrule is None or series:
             occurrence.original_start = new_start  # the meeting itself moved, not one date of it
@@ -712,6 +720,9 @@ class MeetingService:
 
     async def record_attendance(self, occurrence: Occurrence, members: list[Member]) -> int:
         assert occurrence.id is not None
+        meeting = await self.repos.meetings.meeting(occurrence.meeting_id)
+        if meeting is not None:
+            await self._days_changed(meeting, [occurrence.start])  # attendance is often recorded days later
         return await self.repos.meetings.set_attendance(occurrence.id, [m.id for m in members if m.id is not None])
 
     # Action items --------------------------------------------------------------------------------
@@ -833,6 +844,13 @@ class MeetingService:
         if meeting.agenda:
             event.add("description", meeting.agenda)
         return event
+
+    async def _days_changed(self, meeting: Meeting, instants: list[datetime | None]) -> None:
+        """Days before today that reports keep (bot.services.reports) change at these instants."""
+        today = day_of(self.clock.now())
+        past = [at for at in instants if at is not None and at < today]
+        if past:
+            await self.repos.engagement.touch(meeting.coalition_id, past)
 
     def _changed(self, meeting: Meeting) -> None:
         """Every change calendars should pick up: they keep the copy with the higher SEQUENCE."""

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.spreadsheets import cell, table
 from storage import Repositories
+from storage.engagement import DAY, day_of, unpack_ids
 from storage.reports import NO_SECTOR
 
 METRICS = ("attendance", "rsvp", "polls", "acks", "active")
+KEPT_FOR = timedelta(days=2 * 730)  # the longest report (730 days) against the period before it
 LABELS = {
     "attendance": N_("Attendance rate"),
     "rsvp": N_("RSVP rate"),
@@ -59,9 +63,32 @@ def _rate(numerator: int, opportunities: int) -> float | None:
     return min(1.0, numerator / opportunities) if opportunities else None
 
 
+@dataclass
+class Activity:
+    """Meetings held, attendance and RSVPs per sector, and who took part, over some span of time."""
+
+    meetings: int = 0
+    attendance: Counter[str] = field(default_factory=Counter)
+    rsvps: Counter[str] = field(default_factory=Counter)
+    active: set[int] = field(default_factory=set)
+
+    def add(self, other: Activity) -> None:
+        self.meetings += other.meetings
+        self.attendance.update(other.attendance)
+        self.rsvps.update(other.rsvps)
+        self.active |= other.active
+
+
 class ReportService:
-    def __init__(self, repos: Repositories) -> None:
+    """Reports read the days kept in `engagement_days` (a row a day, kept in the background by
+    the daily housekeeping) and ask the database directly only for the rest: the period's partial
+    first and last days, today, and any day not kept or changed since. `use_kept=False` asks for
+    every day directly, as a reference for tests."""
+
+    def __init__(self, repos: Repositories, clock: Clock, use_kept: bool = True) -> None:
         self.repos = repos
+        self.clock = clock
+        self.use_kept = use_kept
 
     async def build(self, coalition_id: int, end: datetime, length: timedelta) -> Report:
         start = end - length
@@ -79,15 +106,15 @@ class ReportService:
     async def _period(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, Figures]:
         data = self.repos.reports
         members = await data.members_by_sector(coalition_id, end)
-        held = await data.meetings_held(coalition_id, start, end)
-        attendance = await data.attendance_by_sector(coalition_id, start, end)
-        rsvps = await data.rsvps_by_sector(coalition_id, start, end)
+        activity = await self._activity(coalition_id, start, end)
+        held, attendance, rsvps = activity.meetings, activity.attendance, activity.rsvps
+        sector_of = await data.sectors_of_members(coalition_id) if activity.active else {}
+        active = Counter(sector_of[m] for m in activity.active if m in sector_of)  # forgotten members left out
         polls, anonymous_polls = await data.polls_asked(coalition_id, start, end)
         ballots = await data.ballots(coalition_id, start, end)
         named = await data.named_ballots_by_sector(coalition_id, start, end)
         broadcasts = await data.broadcasts_sent(coalition_id, start, end)
         acks = await data.acks_by_sector(coalition_id, start, end)
-        active = await data.active_by_sector(coalition_id, start, end)
         total = sum(members.values())
         figures = {
             "*": Figures(
@@ -119,6 +146,69 @@ class ReportService:
                 active.get(sector, 0),
             )
         return figures
+
+    async def _activity(self, coalition_id: int, start: datetime, end: datetime) -> Activity:
+        """Kept days where there are, the database for the rest of [start, end)."""
+        total = Activity()
+        spans: list[tuple[datetime, datetime]] = []
+        first = day_of(start) if day_of(start) == start else day_of(start) + DAY
+        last = min(day_of(end), day_of(self.clock.now()))  # today is never kept: it is not over
+        kept = await self.repos.engagement.kept(coalition_id, first, last) if self.use_kept and first < last else []
+        at = start
+        for day in sorted(kept, key=lambda d: d.day):
+            if at < day.day:
+                spans.append((at, day.day))
+            total.add(Activity(day.meetings, Counter(day.attendance), Counter(day.rsvps), set(unpack_ids(day.active))))
+            at = day.day + DAY
+        if at < end:
+            spans.append((at, end))
+        for span_start, span_end in spans:
+            total.add(await self._asked(coalition_id, span_start, span_end))
+        return total
+
+    async def _asked(self, coalition_id: int, start: datetime, end: datetime) -> Activity:
+        data = self.repos.reports
+        return Activity(
+            await data.meetings_held(coalition_id, start, end),
+            Counter(await data.attendance_by_sector(coalition_id, start, end)),
+            Counter(await data.rsvps_by_sector(coalition_id, start, end)),
+            await data.active_ids(coalition_id, start, end),
+        )
+
+    # Keeping days ------------------------------------------------------------------------------
+
+    async def days_to_keep(self, coalition_id: int, horizon: timedelta = KEPT_FOR) -> list[datetime]:
+        """Whole days before today, back to the coalition's first (at most `horizon`), not kept or
+        changed since they were."""
+        today = day_of(self.clock.now())
+        first = await self.repos.engagement.first_day(coalition_id)
+        if first is None:
+            return []
+        first = max(first, today - horizon)
+        current = await self.repos.engagement.current_days(coalition_id, first, today)
+        days = []
+        day = first
+        while day < today:
+            if day not in current:
+                days.append(day)
+            day += DAY
+        return days
+
+    async def keep_days(self, coalition_id: int, days: list[datetime]) -> int:
+        """Keep these days (each read as `_asked` reads it); a day changed meanwhile stays stale."""
+        versions = await self.repos.engagement.begin_keeping(coalition_id, days)
+        for day in days:
+            found = await self._asked(coalition_id, day, day + DAY)
+            await self.repos.engagement.keep(
+                coalition_id,
+                day,
+                versions[day],
+                found.meetings,
+                dict(found.attendance),
+                dict(found.rsvps),
+                found.active,
+            )
+        return len(days)
 
     def csv(self, report: Report) -> bytes:
         """One row per scope and metric; every column holds one kind of value (dates, counts, or

@@ -76,7 +76,9 @@ class StakeholderService:
         self, coalition: Coalition, member: Member, organisation: str | None, sector: str | None
     ) -> Member:
         if sector is not None:
-            member.sector = self.check_sector(coalition, sector)
+            before, member.sector = member.sector, self.check_sector(coalition, sector)
+            if member.sector != before and coalition.id is not None:
+                await self.repos.engagement.touch_all(coalition.id)  # kept days count by sector
         if organisation is not None:
             member.organisation = organisation
         return await self.repos.members.save(member)

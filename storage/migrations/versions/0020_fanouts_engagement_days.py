@@ -1,4 +1,5 @@
-"""fan-outs: a reminder or nudge to many members, queued a slice at a time
+"""fan-outs: a reminder or nudge to many members, queued a slice at a time; engagement kept per
+day, so a report reads a row a day
 
 Revision ID: 0020
 Revises: 0019
@@ -33,7 +34,21 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['coalition_id'], ['coalitions.id']),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_table(
+        'engagement_days',
+        sa.Column('coalition_id', sa.Integer(), nullable=False),
+        sa.Column('day', storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('kept_version', sa.Integer(), nullable=True),
+        sa.Column('meetings', sa.Integer(), nullable=False),
+        sa.Column('attendance', sa.Text(), nullable=False),
+        sa.Column('rsvps', sa.Text(), nullable=False),
+        sa.Column('active', sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(['coalition_id'], ['coalitions.id']),
+        sa.PrimaryKeyConstraint('coalition_id', 'day'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('engagement_days')
     op.drop_table('fanouts')
