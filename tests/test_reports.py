@@ -341,6 +341,7 @@ async def test_kept_days_agree_with_asking_the_database_through_every_change(tow
     await _activity(bot)  # two meetings held, polls, a broadcast: 2 days ago and before
     await bot.run('/meeting schedule "Forum" "in 9 days"')
     await bot.run("/meeting rsvp 3 going", as_="jamal")
+    await bot.run("/poll vote 1 1", as_="sam")  # the only thing sam does that day
     await advance(bot, timedelta(days=1, hours=3))  # the housekeeping keeps the days now over
     assert await _kept_days(bot) >= 3
     await _agree(bot)
@@ -349,7 +350,8 @@ async def test_kept_days_agree_with_asking_the_database_through_every_change(tow
         ("/meeting rsvp 3 maybe", "jamal"),  # his answer of a day ago moves to today
         ("/meeting attended 1 @admin @jamal", "admin"),  # attendance of a meeting days ago
         ("/coalition profile --sector youth", "maria"),  # every kept day counts her elsewhere now
-        ("/poll vote 1 2", "jamal"),  # his named vote of days ago moves to today
+        ("/poll vote 1 2", "sam"),  # his named vote of days ago moves to today
+        ("/meeting cancel 2", "admin"),  # a meeting held days ago
         ("/meeting cancel 3", "admin"),
         ("/poll vote 2 1", "lee"),  # anonymous: kept days hold no trace of it
     ]
