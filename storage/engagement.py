@@ -31,9 +31,9 @@ def day_of(at: datetime) -> datetime:
     return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
-def pack_ids(ids: Iterable[int]) -> bytes:
-    """Member ids as 4-byte little-endian integers, ascending."""
-    packed = array("I", sorted(ids))
+def pack_ids_in_order(ids: Iterable[int]) -> bytes:
+    """Member ids as 4-byte little-endian integers, in the order given."""
+    packed = array("I", ids)
     if sys.byteorder == "big":
         packed.byteswap()
     return packed.tobytes()
@@ -47,13 +47,30 @@ def unpack_ids(data: bytes) -> array[int]:
     return packed
 
 
+def pack_by_sector(ids: dict[str, Iterable[int]]) -> tuple[bytes, str]:
+    """Member ids by sector as the `active` and `active_sectors` columns hold them."""
+    sectors = sorted(ids)
+    lists = {sector: sorted(set(ids[sector])) for sector in sectors}
+    return pack_ids_in_order([i for sector in sectors for i in lists[sector]]), json.dumps(
+        {sector: len(lists[sector]) for sector in sectors}
+    )
+
+
+def unpack_by_sector(data: bytes, sectors: str) -> dict[str, array[int]]:
+    ids, at, found = unpack_ids(data), 0, {}
+    for sector, count in json.loads(sectors).items():
+        found[sector] = ids[at : at + count]
+        at += count
+    return found
+
+
 @dataclass(frozen=True)
 class KeptDay:
     day: datetime
     meetings: int
     attendance: dict[str, int]  # sector -> count
     rsvps: dict[str, int]
-    active: bytes  # pack_ids
+    active: dict[str, array[int]]  # sector -> the ids of members who took part
 
 
 class EngagementRepository:
@@ -69,6 +86,7 @@ class EngagementRepository:
                 EngagementDay.attendance,
                 EngagementDay.rsvps,
                 EngagementDay.active,
+                EngagementDay.active_sectors,
             ).where(
                 EngagementDay.coalition_id == coalition_id,
                 col(EngagementDay.day) >= first,
@@ -77,8 +95,8 @@ class EngagementRepository:
             )
         )
         return [
-            KeptDay(day, meetings, json.loads(attendance), json.loads(rsvps), bytes(active))
-            for day, meetings, attendance, rsvps, active in result.all()
+            KeptDay(day, meetings, json.loads(attendance), json.loads(rsvps), unpack_by_sector(bytes(active), sectors))
+            for day, meetings, attendance, rsvps, active, sectors in result.all()
         ]
 
     async def current_days(self, coalition_id: int, first: datetime, end: datetime) -> set[datetime]:
@@ -116,8 +134,9 @@ class EngagementRepository:
         meetings: int,
         attendance: dict[str, int],
         rsvps: dict[str, int],
-        active: Iterable[int],
+        active: dict[str, set[int]],
     ) -> None:
+        packed, sectors = pack_by_sector(active)
         await self.session.exec(  # type: ignore[call-overload]
             update(EngagementDay)
             .where(
@@ -130,7 +149,8 @@ class EngagementRepository:
                 meetings=meetings,
                 attendance=json.dumps(attendance, sort_keys=True),
                 rsvps=json.dumps(rsvps, sort_keys=True),
-                active=pack_ids(active),
+                active=packed,
+                active_sectors=sectors,
             )
         )
 
@@ -162,7 +182,7 @@ class EngagementRepository:
         await self.session.exec(  # type: ignore[call-overload]
             update(EngagementDay)
             .where(col(EngagementDay.coalition_id) == coalition_id)
-            .values(version=EngagementDay.version + 1, active=b"")  # no id of a forgotten member stays
+            .values(version=EngagementDay.version + 1, active=b"", active_sectors="{}")  # no forgotten id stays
         )
 
     async def first_day(self, coalition_id: int) -> datetime | None:

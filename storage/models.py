@@ -477,7 +477,10 @@ class EngagementDay(SQLModel, table=True):
     meetings: int = 0
     attendance: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # sector -> count
     rsvps: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # sector -> count
-    active: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False, default=b""))  # member ids
+    # Who took part: member ids (storage.engagement.pack_by_sector), sector after sector in the order of
+    # `active_sectors` (sector -> how many ids), so a report counts them by sector as it reads them.
+    active: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False, default=b""))
+    active_sectors: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
 
 
 class HandledRequest(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,15 +57,14 @@ class ReportRepository:
         return _by_sector(list(result.all()))
 
     def _held(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
-        return (
-            select(Occurrence.id)
-            .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
-            .where(
-                Meeting.coalition_id == coalition_id,
-                col(Occurrence.cancelled).is_(False),
-                col(Occurrence.start) >= start,
-                col(Occurrence.start) < end,
-            )
+        """Occurrences held in the period, found through the index on their start (the meeting is
+        checked per occurrence): a day's report reads a day's meetings, whatever the planner knows."""
+        ours = select(Meeting.id).where(col(Meeting.id) == Occurrence.meeting_id, Meeting.coalition_id == coalition_id)
+        return select(Occurrence.id).where(
+            col(Occurrence.start) >= start,
+            col(Occurrence.start) < end,
+            col(Occurrence.cancelled).is_(False),
+            ours.exists(),
         )
 
     async def meetings_held(self, coalition_id: int, start: datetime, end: datetime) -> int:
@@ -154,30 +153,26 @@ class ReportRepository:
         )
         return _by_sector(list(result.all()))
 
-    async def active_ids(self, coalition_id: int, start: datetime, end: datetime) -> set[int]:
-        """Members who answered, attended, voted by name or acknowledged during the period."""
+    async def active_members(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, set[int]]:
+        """Members who answered, attended, voted by name or acknowledged during the period, by sector."""
         held = self._held(coalition_id, start, end)
-        acted = or_(
-            col(Member.id).in_(select(Rsvp.member_id).where(col(Rsvp.at) >= start, col(Rsvp.at) < end)),
-            col(Member.id).in_(select(Attendance.member_id).where(col(Attendance.occurrence_id).in_(held))),
-            col(Member.id).in_(
-                select(Acknowledgement.member_id).where(
-                    col(Acknowledgement.acked_at) >= start, col(Acknowledgement.acked_at) < end
-                )
+        acted = union(
+            select(Rsvp.member_id).where(col(Rsvp.at) >= start, col(Rsvp.at) < end),
+            select(Attendance.member_id).where(col(Attendance.occurrence_id).in_(held)),
+            select(Acknowledgement.member_id).where(
+                col(Acknowledgement.acked_at) >= start, col(Acknowledgement.acked_at) < end
             ),
-            col(Member.id).in_(
-                select(Ballot.member_id).where(and_(col(Ballot.cast_at) >= start, col(Ballot.cast_at) < end))
-            ),
+            select(Ballot.member_id).where(col(Ballot.cast_at) >= start, col(Ballot.cast_at) < end),
         )
-        result = await self.session.exec(select(Member.id).where(Member.coalition_id == coalition_id, acted))
-        return {member_id for member_id in result.all() if member_id is not None}
-
-    async def sectors_of_members(self, coalition_id: int) -> dict[int, str]:
-        """Every member's sector (NO_SECTOR for none), to count a set of members by sector."""
         result = await self.session.exec(
-            select(Member.id, Member.sector).where(Member.coalition_id == coalition_id)  # type: ignore[call-overload]
+            select(Member.id, Member.sector).where(  # type: ignore[call-overload]
+                Member.coalition_id == coalition_id, col(Member.id).in_(acted)
+            )
         )
-        return {member_id: sector or NO_SECTOR for member_id, sector in result.all()}
+        found: dict[str, set[int]] = {}
+        for member_id, sector in result.all():
+            found.setdefault(sector or NO_SECTOR, set()).add(member_id)
+        return found
 
     # For the weekly digest -----------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from sqlalchemy import text
 from bot.markup import strip_markers
 from bot.services.reports import ReportService
 from storage import Database
-from storage.engagement import unpack_ids
 from tests.harness import Harness, shown, two_processes_catch_up
 from tests.messengers import MemoryPlatform
 
@@ -380,10 +379,11 @@ async def test_a_day_changed_while_it_is_being_kept_is_not_taken_for_current(bot
     async with app.unit_of_work() as services:
         versions = await services.repos.engagement.begin_keeping(1, [day])
         await services.repos.engagement.touch(1, [day + timedelta(hours=5)])  # the change, meanwhile
-        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, [1, 2])
+        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, {"resident": {2, 1}})
         assert await services.repos.engagement.kept(1, day, day + timedelta(days=1)) == []
         versions = await services.repos.engagement.begin_keeping(1, [day])
-        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, [1, 2])
+        await services.repos.engagement.keep(1, day, versions[day], 3, {"resident": 2}, {}, {"resident": {2, 1}})
         (kept,) = await services.repos.engagement.kept(1, day, day + timedelta(days=1))
         await services.commit()
-    assert (kept.meetings, kept.attendance, sorted(unpack_ids(kept.active))) == (3, {"resident": 2}, [1, 2])
+    assert (kept.meetings, kept.attendance) == (3, {"resident": 2})
+    assert {sector: list(ids) for sector, ids in kept.active.items()} == {"resident": [1, 2]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.spreadsheets import cell, table
 from storage import Repositories
-from storage.engagement import DAY, day_of, unpack_ids
+from storage.engagement import DAY, day_of
 from storage.reports import NO_SECTOR
 
 METRICS = ("attendance", "rsvp", "polls", "acks", "active")
@@ -70,13 +71,16 @@ class Activity:
     meetings: int = 0
     attendance: Counter[str] = field(default_factory=Counter)
     rsvps: Counter[str] = field(default_factory=Counter)
-    active: set[int] = field(default_factory=set)
+    active: dict[str, set[int]] = field(default_factory=dict)  # sector -> member ids
 
-    def add(self, other: Activity) -> None:
-        self.meetings += other.meetings
-        self.attendance.update(other.attendance)
-        self.rsvps.update(other.rsvps)
-        self.active |= other.active
+    def add(
+        self, meetings: int, attendance: dict[str, int], rsvps: dict[str, int], active: Mapping[str, Iterable[int]]
+    ) -> None:
+        self.meetings += meetings
+        self.attendance.update(attendance)
+        self.rsvps.update(rsvps)
+        for sector, ids in active.items():
+            self.active.setdefault(sector, set()).update(ids)
 
 
 class ReportService:
@@ -108,8 +112,7 @@ class ReportService:
         members = await data.members_by_sector(coalition_id, end)
         activity = await self._activity(coalition_id, start, end)
         held, attendance, rsvps = activity.meetings, activity.attendance, activity.rsvps
-        sector_of = await data.sectors_of_members(coalition_id) if activity.active else {}
-        active = Counter(sector_of[m] for m in activity.active if m in sector_of)  # forgotten members left out
+        active = Counter({sector: len(ids) for sector, ids in activity.active.items()})
         polls, anonymous_polls = await data.polls_asked(coalition_id, start, end)
         ballots = await data.ballots(coalition_id, start, end)
         named = await data.named_ballots_by_sector(coalition_id, start, end)
@@ -158,12 +161,13 @@ class ReportService:
         for day in sorted(kept, key=lambda d: d.day):
             if at < day.day:
                 spans.append((at, day.day))
-            total.add(Activity(day.meetings, Counter(day.attendance), Counter(day.rsvps), set(unpack_ids(day.active))))
+            total.add(day.meetings, day.attendance, day.rsvps, day.active)
             at = day.day + DAY
         if at < end:
             spans.append((at, end))
         for span_start, span_end in spans:
-            total.add(await self._asked(coalition_id, span_start, span_end))
+            found = await self._asked(coalition_id, span_start, span_end)
+            total.add(found.meetings, found.attendance, found.rsvps, found.active)
         return total
 
     async def _asked(self, coalition_id: int, start: datetime, end: datetime) -> Activity:
@@ -172,7 +176,7 @@ class ReportService:
             await data.meetings_held(coalition_id, start, end),
             Counter(await data.attendance_by_sector(coalition_id, start, end)),
             Counter(await data.rsvps_by_sector(coalition_id, start, end)),
-            await data.active_ids(coalition_id, start, end),
+            await data.active_members(coalition_id, start, end),
         )
 
     # Keeping days ------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column('attendance', sa.Text(), nullable=False),
         sa.Column('rsvps', sa.Text(), nullable=False),
         sa.Column('active', sa.LargeBinary(), nullable=False),
+        sa.Column('active_sectors', sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(['coalition_id'], ['coalitions.id']),
         sa.PrimaryKeyConstraint('coalition_id', 'day'),
     )
