@@ -82,24 +82,17 @@ class MeetingRepository:
         )
         return result.one()
 
-    async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> None:
+    async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> datetime | None:
         """One statement, an upsert: a burst of RSVPs costs one write each, and a click delivered
-        twice still leaves one answer."""
+        twice still leaves one answer. Returns when the member answered before (None: never)."""
         statement = upsert(self.session, Rsvp).values(
             occurrence_id=occurrence_id, member_id=member_id, answer=answer, at=at
         )
         statement = statement.on_conflict_do_update(
             index_elements=[Rsvp.occurrence_id, Rsvp.member_id],
-            set_={"answer": statement.excluded.answer, "at": statement.excluded.at},
-        )
-        await self.session.exec(statement)  # type: ignore[call-overload]
-
-    async def answered_at(self, occurrence_id: int, member_id: int) -> datetime | None:
-        """When the member last answered for this occurrence (None: never)."""
-        result = await self.session.exec(
-            select(Rsvp.at).where(Rsvp.occurrence_id == occurrence_id, Rsvp.member_id == member_id)
-        )
-        return result.first()
+            set_={"answer": statement.excluded.answer, "at": statement.excluded.at, "previous_at": Rsvp.at},
+        ).returning(Rsvp.previous_at)
+        return (await self.session.exec(statement)).scalar_one()  # type: ignore[call-overload]
 
     async def rsvps(self, occurrence_id: int) -> list[tuple[Rsvp, Member | None]]:
         result = await self.session.exec(

@@ -297,6 +297,9 @@ class Rsvp(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     answer: str = Field(max_length=8)  # going, maybe, no
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))  # reports read by period
+    # When the answer before this one was given: a changed answer tells the days kept for reports
+    # (storage.engagement) which day it no longer counts on.
+    previous_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class Reminder(SQLModel, table=True):

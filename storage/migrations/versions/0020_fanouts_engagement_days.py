@@ -48,8 +48,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['coalition_id'], ['coalitions.id']),
         sa.PrimaryKeyConstraint('coalition_id', 'day'),
     )
+    with op.batch_alter_table('rsvps') as batch:
+        batch.add_column(sa.Column('previous_at', storage.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('rsvps') as batch:
+        batch.drop_column('previous_at')
     op.drop_table('engagement_days')
     op.drop_table('fanouts')
