@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
@@ -85,14 +86,9 @@ class MeetingRepository:
     async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> datetime | None:
         """One statement, an upsert: a burst of RSVPs costs one write each, and a click delivered
         twice still leaves one answer. Returns when the member answered before (None: never)."""
-        statement = upsert(self.session, Rsvp).values(
-            occurrence_id=occurrence_id, member_id=member_id, answer=answer, at=at
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[Rsvp.occurrence_id, Rsvp.member_id],
-            set_={"answer": statement.excluded.answer, "at": statement.excluded.at, "previous_at": Rsvp.at},
-        ).returning(Rsvp.previous_at)
-        return (await self.session.exec(statement)).scalar_one()  # type: ignore[call-overload]
+        values = {"occurrence_id": occurrence_id, "member_id": member_id, "answer": answer, "at": at}
+        result = await self.session.exec(_rsvp_upsert(self.session), params=values)  # type: ignore[call-overload]
+        return result.scalar_one()
 
     async def rsvps(self, occurrence_id: int) -> list[tuple[Rsvp, Member | None]]:
         result = await self.session.exec(
@@ -234,3 +230,19 @@ class MeetingRepository:
             .values(status="cancelled")
         )
         return int(result.rowcount or 0)
+
+
+_RSVP_UPSERTS: dict[str, Any] = {}
+
+
+def _rsvp_upsert(session: AsyncSession) -> Any:
+    """The RSVP upsert, made once per database dialect: building it (its ON CONFLICT clause above
+    all) costs more than running it, and a burst runs it once a click."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect not in _RSVP_UPSERTS:
+        statement = upsert(session, Rsvp)
+        _RSVP_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[Rsvp.occurrence_id, Rsvp.member_id],
+            set_={"answer": statement.excluded.answer, "at": statement.excluded.at, "previous_at": Rsvp.at},
+        ).returning(Rsvp.previous_at)
+    return _RSVP_UPSERTS[dialect]
