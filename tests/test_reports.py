@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.markup import strip_markers
 from bot.services.reports import ReportService
 from storage import Database
+from storage.engagement import unpack_ids
 from tests.harness import Harness, shown, two_processes_catch_up
 from tests.messengers import MemoryPlatform
 
@@ -361,6 +362,8 @@ async def test_kept_days_agree_with_asking_the_database_through_every_change(tow
         await advance(bot, timedelta(days=1))  # and kept again
         await _agree(bot)
 
+    async with app.db.engine.connect() as conn:
+        (maria,) = (await conn.execute(text("SELECT id FROM members WHERE user_id = 'maria'"))).one()
     asked = await bot.run("/coalition forget-me", as_="maria")
     assert not (await bot.click(asked.buttons[0].action_id, as_="maria")).error
     await _agree(bot)
@@ -368,7 +371,9 @@ async def test_kept_days_agree_with_asking_the_database_through_every_change(tow
     await _agree(bot)
     async with app.db.engine.connect() as conn:
         stale = (await conn.execute(text("SELECT count(*) FROM engagement_days WHERE kept_version != version"))).one()
+        kept = (await conn.execute(text("SELECT active FROM engagement_days"))).all()
     assert stale[0] == 0  # every day kept again
+    assert all(maria not in unpack_ids(bytes(active)) for (active,) in kept)  # no day names her by id
 
 
 async def test_a_day_changed_while_it_is_being_kept_is_not_taken_for_current(bot: Harness) -> None:
