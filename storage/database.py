@@ -60,22 +60,23 @@ class Database:
         under a burst of votes costs more time than the writes. Sessions are never nested, and
         none is held across a call to Slack or Discord. Other processes still meet the busy timeout.
         """
-        if self._turn is not None:
-            self._queued += 1
-            try:
-                await self._turn.acquire()
-            finally:
-                self._queued -= 1
-            try:
-                async with self._sessions() as session:
-                    try:
-                        yield session
-                    except BaseException:
-                        await session.rollback()
-                        raise
-            finally:
-                self._turn.release()
+        if self._turn is None:
+            async with self._rolled_back_unless_committed() as session:
+                yield session
             return
+        self._queued += 1
+        try:
+            await self._turn.acquire()
+        finally:
+            self._queued -= 1
+        try:
+            async with self._rolled_back_unless_committed() as session:
+                yield session
+        finally:
+            self._turn.release()
+
+    @asynccontextmanager
+    async def _rolled_back_unless_committed(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             try:
                 yield session

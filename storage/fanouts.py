@@ -15,8 +15,20 @@ class FanoutRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, fanout: Fanout) -> None:
-        self.session.add(fanout)
+    async def ask(
+        self, coalition_id: int, source: str, source_id: int, requested_by: int | None, now: datetime
+    ) -> None:
+        """A fan-out of `source` #`source_id` to the coalition's members, asked for now."""
+        self.session.add(
+            Fanout(
+                coalition_id=coalition_id,
+                source=source,
+                source_id=source_id,
+                stamp=int(now.timestamp()),
+                requested_by=requested_by,
+                created_at=now,
+            )
+        )
         await self.session.flush()
 
     async def oldest(self) -> datetime | None:

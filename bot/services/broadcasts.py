@@ -16,7 +16,7 @@ from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from storage import Repositories
 from storage.broadcasts import MemberAddress
-from storage.models import Acknowledgement, Broadcast, Channel, Fanout, Member, OutboxMessage
+from storage.models import Acknowledgement, Broadcast, Channel, Member, OutboxMessage
 from storage.outbox import FAILED, PENDING, SENDING, SENT
 
 SOURCE = "broadcast"
@@ -272,16 +272,7 @@ class BroadcastService:
                     next=timestamp(broadcast.last_nudge_at + NUDGE_EVERY, "R"),
                 )
             )
-        await self.repos.fanouts.add(
-            Fanout(
-                coalition_id=broadcast.coalition_id,
-                source=SOURCE,
-                source_id=broadcast.id,
-                stamp=int(now.timestamp()),
-                requested_by=sender.id,
-                created_at=now,
-            )
-        )
+        await self.repos.fanouts.ask(broadcast.coalition_id, SOURCE, broadcast.id, sender.id, now)
         broadcast.last_nudge_at = now
         await self.repos.broadcasts.save(broadcast)
 

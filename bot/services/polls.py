@@ -41,7 +41,7 @@ from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
 from storage import Repositories
 from storage.broadcasts import MemberAddress
-from storage.models import Channel, Fanout, Member, Poll
+from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
@@ -498,16 +498,7 @@ class PollService:
                     last=timestamp(poll.last_remind_at, "R"), next=timestamp(poll.last_remind_at + REMIND_EVERY, "R")
                 )
             )
-        await self.repos.fanouts.add(
-            Fanout(
-                coalition_id=poll.coalition_id,
-                source=SOURCE,
-                source_id=poll.id,
-                stamp=int(now.timestamp()),
-                requested_by=requester.id,
-                created_at=now,
-            )
-        )
+        await self.repos.fanouts.ask(poll.coalition_id, SOURCE, poll.id, requester.id, now)
         poll.last_remind_at = now
         await self.repos.polls.save(poll)
 
