@@ -33,7 +33,7 @@ from bot import logs
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
-from bot.due import Fanouts, Housekeeping
+from bot.due import EngagementKeeper, Fanouts, Housekeeping
 from bot.replies import Reply
 from storage import Database
 from storage.models import (
@@ -297,7 +297,7 @@ async def one_scale(factor: int, workdir: Path) -> dict[str, float]:
     # Do both as a start would.
     await db.optimize()
     started = time.perf_counter()
-    kept_days = await Housekeeping(app).keep_engagement()
+    kept_days = await EngagementKeeper(app).catch_up(NOW)
     keeping = time.perf_counter() - started
     await db.engine.dispose()  # connections opened before it read the statistics: open new ones, as a start would
 

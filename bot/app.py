@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
-from bot.due import Fanouts, Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
+from bot.due import EngagementKeeper, Fanouts, Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
 from bot.messenger import Messenger
 from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy, SharedPacer
@@ -50,6 +50,7 @@ class App:
         self.scheduler.add(WeeklyDigests(self))
         self.scheduler.add(Fanouts(self))
         self.scheduler.add(Housekeeping(self))
+        self.scheduler.add(EngagementKeeper(self))
         self.metrics = Metrics()
         # Started platforms add theirs: a name and a function saying what is wrong, or None.
         self.health_checks: dict[str, Callable[[], Awaitable[str | None]]] = {}

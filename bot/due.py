@@ -1,7 +1,7 @@
 """What falls due, as DueSources the scheduler wakes: meeting occurrences and reminders, poll
 deadlines (a poll past its closing time is closed and its results posted), weekly digests,
-reminders and nudges to many members (a slice at a time), and the daily housekeeping (old
-deliveries pruned, planner statistics refreshed).
+reminders and nudges to many members (a slice at a time), the daily housekeeping (old
+deliveries pruned, planner statistics refreshed), and engagement kept per day for reports.
 
 Each source asks the database what is next and handles what is due in its own transactions; the
 services hold the rules, these only connect them to the clock.
@@ -105,17 +105,15 @@ class Fanouts:
 
 class Housekeeping:
     """At start and then daily: forget deliveries older than OUTBOX_RETENTION_DAYS (the outbox
-    would otherwise grow with every message ever sent), refresh the planner's statistics, and keep
-    each whole day's engagement that is not kept yet (or changed since), so reports read a row a day."""
+    would otherwise grow with every message ever sent) and refresh the planner's statistics."""
 
     name = "housekeeping"
     EVERY = timedelta(days=1)
-    KEEP_SLICE = 5  # days kept per transaction: other commands take their turn between slices
 
     def __init__(self, app: App) -> None:
         self.app = app
         self.next_at: datetime | None = None  # in memory: at start, then a day after each run
-        self.pruned = self.kept = 0
+        self.pruned = 0
 
     async def next_due(self, after: datetime) -> datetime | None:
         return self.next_at or after
@@ -128,20 +126,53 @@ class Housekeeping:
             self.pruned = await services.outbox.prune(now - timedelta(days=self.app.settings.outbox_retention_days))
             await services.repos.commit()
         await self.app.db.optimize()
-        self.kept = await self.keep_engagement()
-        return self.pruned + self.kept
+        return self.pruned
 
-    async def keep_engagement(self) -> int:
-        kept = 0
+
+class EngagementKeeper:
+    """At start and then daily: keep each whole day's engagement not kept yet, or changed since it
+    was (bot.services.reports), so reports read a row a day. A slice of days per transaction, and a
+    few slices per wake-up: a coalition with years of history is caught up over several wake-ups,
+    between which deliveries and everything else due go on."""
+
+    name = "engagement"
+    EVERY = timedelta(days=1)
+    SLICE = 5  # days per transaction
+    SLICES = 10  # transactions per wake-up
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.next_at: datetime | None = None  # in memory: at start, again at once while days remain, then daily
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        return self.next_at or after
+
+    async def run_due(self, now: datetime) -> int:
+        if self.next_at is not None and now < self.next_at:
+            return 0
+        kept, budget = 0, self.SLICES
         async with self.app.unit_of_work() as services:
             coalitions = await services.repos.engagement.coalitions()
         for coalition_id in coalitions:
             async with self.app.unit_of_work() as services:
                 days = await services.reports.days_to_keep(coalition_id)
-            for at in range(0, len(days), self.KEEP_SLICE):
-                if self.app.scheduler.stopping:
-                    return kept
+            while days and budget and not self.app.scheduler.stopping:
                 async with self.app.unit_of_work() as services:
-                    kept += await services.reports.keep_days(coalition_id, days[at : at + self.KEEP_SLICE])
+                    kept += await services.reports.keep_days(coalition_id, days[: self.SLICE])
                     await services.commit()
+                days, budget = days[self.SLICE :], budget - 1
+            if days:
+                self.next_at = now  # more to keep: again on the next wake-up
+                return kept
+        self.next_at = now + self.EVERY
         return kept
+
+    async def catch_up(self, now: datetime) -> int:
+        """Every day there is to keep, now (a start that must not serve reports from the database)."""
+        kept = 0
+        while True:
+            self.next_at = None
+            done = await self.run_due(now)
+            kept += done
+            if self.next_at != now or not done:
+                return kept

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from bot.due import EngagementKeeper
 from bot.markup import strip_markers
 from bot.services.reports import ReportService
 from storage import Database
@@ -392,3 +393,21 @@ async def test_a_day_changed_while_it_is_being_kept_is_not_taken_for_current(bot
         await services.commit()
     assert (kept.meetings, kept.attendance) == (3, {"resident": 2})
     assert {sector: list(ids) for sector, ids in kept.active.items()} == {"resident": [1, 2]}
+
+
+async def test_a_long_history_is_kept_over_several_wake_ups(town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A coalition with weeks of days to keep is caught up a few days per wake-up (so deliveries
+    and everything else due go on between them); each wake-up asks to be woken again at once."""
+    bot, _ = town
+    app = bot.dispatcher.app
+    monkeypatch.setattr(EngagementKeeper, "SLICE", 2)
+    monkeypatch.setattr(EngagementKeeper, "SLICES", 1)
+    keeper = next(s for s in app.scheduler.sources if isinstance(s, EngagementKeeper))
+    app.clock.set(app.clock.now() + timedelta(days=9))
+    assert await keeper.run_due(app.clock.now()) == 2
+    assert await keeper.next_due(app.clock.now()) == app.clock.now()  # more to keep: wake again at once
+    assert await _kept_days(bot) == 2
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=1))
+    assert await _kept_days(bot) == 9  # every whole day since the coalition began
+    assert await keeper.next_due(app.clock.now()) > app.clock.now() + timedelta(hours=23)
+    await _agree(bot)
