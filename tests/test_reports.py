@@ -326,9 +326,7 @@ async def _kept_days(bot: Harness) -> int:
         return len(await services.repos.engagement.kept(1, now - timedelta(days=60), now))
 
 
-async def _rows(bot: Harness) -> list[tuple[object, ...]]:
-    async with bot.dispatcher.app.db.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.execute(text("SELECT * FROM engagement_days ORDER BY day"))).all()]
+KEPT_ROWS = "SELECT * FROM engagement_days ORDER BY day"
 
 
 async def _agree(bot: Harness) -> None:
@@ -362,11 +360,11 @@ async def test_kept_days_agree_with_asking_the_database_through_every_change(tow
         ("/poll vote 2 1", "lee"),  # anonymous: kept days hold no trace of it
     ]
     for command, who in changes:
-        before = await _rows(bot)
+        before = await _rows(bot, KEPT_ROWS)
         reply = await bot.run(command, as_=who)
         assert not reply.error, (command, shown(reply))
         if who == "lee":  # an anonymous vote changes no stored day: nothing to date it by
-            assert await _rows(bot) == before
+            assert await _rows(bot, KEPT_ROWS) == before
         await _agree(bot)  # the changed days are asked for again, not read stale
         await advance(bot, timedelta(days=1))  # and kept again
         await _agree(bot)
