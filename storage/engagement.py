@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -73,6 +74,16 @@ class KeptDay:
     active: dict[str, array[int]]  # sector -> the ids of members who took part
 
 
+def _current(coalition_id: int, first: datetime, end: datetime) -> tuple[Any, ...]:
+    """The coalition's days in [first, end) that are kept and unchanged since."""
+    return (
+        EngagementDay.coalition_id == coalition_id,
+        col(EngagementDay.day) >= first,
+        col(EngagementDay.day) < end,
+        col(EngagementDay.kept_version) == col(EngagementDay.version),
+    )
+
+
 class EngagementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -87,12 +98,9 @@ class EngagementRepository:
                 EngagementDay.rsvps,
                 EngagementDay.active,
                 EngagementDay.active_sectors,
-            ).where(
-                EngagementDay.coalition_id == coalition_id,
-                col(EngagementDay.day) >= first,
-                col(EngagementDay.day) < end,
-                col(EngagementDay.kept_version) == col(EngagementDay.version),
             )
+            .where(*_current(coalition_id, first, end))
+            .order_by(col(EngagementDay.day))
         )
         return [
             KeptDay(day, meetings, json.loads(attendance), json.loads(rsvps), unpack_by_sector(bytes(active), sectors))
@@ -100,14 +108,7 @@ class EngagementRepository:
         ]
 
     async def current_days(self, coalition_id: int, first: datetime, end: datetime) -> set[datetime]:
-        result = await self.session.exec(
-            select(EngagementDay.day).where(
-                EngagementDay.coalition_id == coalition_id,
-                col(EngagementDay.day) >= first,
-                col(EngagementDay.day) < end,
-                col(EngagementDay.kept_version) == col(EngagementDay.version),
-            )
-        )
+        result = await self.session.exec(select(EngagementDay.day).where(*_current(coalition_id, first, end)))
         return set(result.all())
 
     async def begin_keeping(self, coalition_id: int, days: list[datetime]) -> dict[datetime, int]:

@@ -158,7 +158,7 @@ class ReportService:
         last = min(day_of(end), day_of(self.clock.now()))  # today is never kept: it is not over
         kept = await self.repos.engagement.kept(coalition_id, first, last) if self.use_kept and first < last else []
         at = start
-        for day in sorted(kept, key=lambda d: d.day):
+        for day in kept:  # in order of day
             if at < day.day:
                 spans.append((at, day.day))
             total.add(day.meetings, day.attendance, day.rsvps, day.active)
