@@ -5,9 +5,10 @@ platforms' limits together?
    dispatcher, all at once; the rate of 1 process against the combined rate of 2 (target: at
    least 1.6x), and how many click batches had to be replayed one by one (target: none).
 2. Fan-out: one broadcast to 200 channels (100 on a Slack fake, 100 on a Discord fake, both
-   enforcing the platforms' limits) delivered by 1, then 2 processes that share the pacing through
-   the database: 429s provoked (target: none), total time against the minimum the limits allow
-   (target: at most 1.10x), how the rows were spread between the processes, nothing lost or doubled.
+   enforcing the platforms' limits), made while 1, then 2 running processes wait, and delivered by
+   them; they share the pacing through the database: 429s provoked (target: none), total time
+   against the minimum the limits allow (target: at most 1.10x), how the rows were spread between
+   the processes, nothing lost or doubled.
 
 The fakes and the seeding run in this process; each worker is this script again (`--child`),
 started fresh, told to go on its standard input, and reporting one JSON line.
@@ -25,6 +26,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -109,6 +111,8 @@ async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gatew
     slack = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api, session=http)
     app.add_messenger(SlackMessenger(slack), SlackPlatform.pacing)
     app.add_messenger(DiscordMessenger(client), DiscordPlatform.pacing)
+    # Running, as a bot process is when a broadcast comes in: its workers have woken with nothing due.
+    assert sum(await asyncio.gather(*(w.run_due(app.clock.now()) for w in app.workers.values()))) == 0
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.monotonic()
@@ -156,8 +160,11 @@ async def fresh(url: str) -> Database:
     return db
 
 
-async def spawn(processes: int, args: list[list[str]]) -> list[dict[str, object]]:
-    """Start the workers, wait until each is ready, tell them all to go, collect their reports."""
+async def spawn(
+    processes: int, args: list[list[str]], when_ready: Callable[[], Awaitable[None]] | None = None
+) -> list[dict[str, object]]:
+    """Start the workers, wait until each is ready (then run `when_ready`), tell them all to go,
+    collect their reports."""
     children = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -174,6 +181,8 @@ async def spawn(processes: int, args: list[list[str]]) -> list[dict[str, object]
         assert child.stdout is not None
         line = await asyncio.wait_for(child.stdout.readline(), 60)
         assert line.strip() == b"ready", line
+    if when_ready is not None:
+        await when_ready()
     for child in children:
         assert child.stdin is not None
         child.stdin.write(b"go\n")
@@ -228,11 +237,14 @@ async def fanout_run(url: str, processes: int, per_platform: int) -> dict[str, o
     slack_fake, discord_fake = await FakeSlack().start(), await FakeDiscord().start()
     slack_fake.enforce_pacing = discord_fake.enforce_pacing = True
     db = await fresh(url)
-    app = App(Settings(database_url=url), db)
-    await seed(app, per_platform)
-    await app.close()
+
+    async def broadcast() -> None:  # once the processes are running
+        app = App(Settings(database_url=url), Database(url))
+        await seed(app, per_platform)
+        await app.close()
+
     child = ["fanout", url, slack_fake.api_url, discord_fake.api_url, discord_fake.gateway_url]
-    reports = await spawn(processes, [child] * processes)
+    reports = await spawn(processes, [child] * processes, broadcast)
     elapsed = max(float(r["finished"]) for r in reports) - min(float(r["started"]) for r in reports)  # type: ignore[arg-type]
     async with db.session() as session:
         rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "post"))).all()

@@ -47,7 +47,7 @@ class DeliveryWorker:
         messenger: Messenger,
         pacer: Pacer | SharedPacer,
         *,
-        batch: int = 100,
+        batch: int | None = None,
         concurrency: int = 25,
         lease: timedelta = timedelta(seconds=30),
         owner: str | None = None,
@@ -56,7 +56,10 @@ class DeliveryWorker:
         self.messenger = messenger
         self.platform = messenger.platform
         self.pacer = pacer
-        self.batch = batch
+        # No more than the platform lets through in one period: sending more at once cannot go any
+        # sooner, and what is left stays claimable by another process that is free meanwhile.
+        overall = pacer.policy.overall
+        self.batch = batch or (overall.count if overall is not None else 100)
         # No more of one channel's burst than the platform takes at once: the rest is claimed after,
         # by whichever process is free, instead of waiting here while another process idles.
         self.per_channel = pacer.policy.channel.count if pacer.policy.channel is not None else None

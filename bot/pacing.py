@@ -33,54 +33,66 @@ class PacingPolicy:
 UNLIMITED = PacingPolicy(overall=None, channel=None)
 
 
-# The platform counts a message when it arrives, we when we send it; network jitter between the two
-# could put one message too many in the platform's window. A small margin absorbs that.
-JITTER_MARGIN = 0.05
+# A message counts from the platform's answer (see `Slot.done`), and the platform counted it when
+# it arrived, which is never later: a window that opens one period after the answers it holds can
+# never hold one too many at the platform, so no margin is added to the period.
 
 
 class SlidingWindow:
-    """Admits at most `count` events in any `seconds` (plus a jitter margin); `acquire` waits.
+    """Admits at most `count` events in any `seconds`; `acquire` waits.
 
     Each admitted event holds a slot stamped with the time it was let through, and again with the
     time the platform answered (`Slot.done`): the platform counts a message when it arrives, which
     is somewhere between the two, so counting from the later one can never put one too many in
-    the platform's window, however long a busy moment delays a request on its way.
+    the platform's window, however long a busy moment delays a request on its way. A slot still
+    waiting for its answer never ages out: its message may arrive at any moment.
     """
+
+    IN_FLIGHT_CHECK = 0.01  # how often a full window whose oldest send is unanswered looks again
 
     def __init__(self, window: Window) -> None:
         self.window = window
-        self.sent: deque[list[float]] = deque()
+        self.sent: deque[Stamp] = deque()
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> list[float]:
+    async def acquire(self) -> Stamp:
         async with self._lock:
             while True:
                 now = time.monotonic()
                 if now < self.paused_until:
                     await asyncio.sleep(self.paused_until - now)
                     continue
-                span = self.window.seconds + JITTER_MARGIN
-                while self.sent and now - self.sent[0][0] >= span:
+                span = self.window.seconds
+                while self.sent and self.sent[0].answered and now - self.sent[0].at >= span:
                     self.sent.popleft()
                 if len(self.sent) < self.window.count:
-                    stamp = [now]
+                    stamp = Stamp(now)
                     self.sent.append(stamp)
                     return stamp
-                await asyncio.sleep(span - (now - self.sent[0][0]) + 0.001)
+                oldest = self.sent[0]
+                wait = span - (now - oldest.at) if oldest.answered else self.IN_FLIGHT_CHECK
+                await asyncio.sleep(max(wait, 0.0) + 0.001)
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
 @dataclass
+class Stamp:
+    at: float
+    answered: bool = False
+
+
+@dataclass
 class Slot:
-    stamps: list[list[float]]
+    stamps: list[Stamp]
 
     async def done(self) -> None:
         now = time.monotonic()
         for stamp in self.stamps:
-            stamp[0] = max(stamp[0], now)
+            stamp.at = max(stamp.at, now)
+            stamp.answered = True
 
 
 class Pacer:
@@ -125,12 +137,19 @@ class Pacer:
 class SharedSlot:
     database: Database
     stamp_ids: list[int]
+    admitted_at: float = 0.0  # the database's clock when the windows were read
+    asked_at: float = 0.0  # this process's monotonic clock before it asked for admission
 
     async def done(self) -> None:
+        """Move the stamps to the answer's time on the database's clock. Counted from before the
+        admission was asked, the time elapsed can only be overestimated (safe: the window opens a
+        little later), and writing it takes none of the period, unlike reading the database's
+        clock again after another round trip would."""
         if not self.stamp_ids:
             return
+        answered_at = self.admitted_at + (time.monotonic() - self.asked_at)
         async with self.database.session() as session:
-            await Repositories(session).pacing.answered(self.stamp_ids)
+            await Repositories(session).pacing.answered(self.stamp_ids, answered_at)
             await session.commit()
 
 
@@ -146,7 +165,7 @@ class SharedPacer:
         self.policy = policy
         self.database = database
         self.platform = platform
-        self._waiting: list[tuple[dict[str, tuple[int, float]], asyncio.Future[list[int]]]] = []
+        self._waiting: list[tuple[dict[str, tuple[int, float]], asyncio.Future[SharedSlot]]] = []
         self._arrived = asyncio.Event()
         self._admitting: asyncio.Task[None] | None = None
 
@@ -156,18 +175,18 @@ class SharedPacer:
             windows[f"{self.platform}:{channel_key}"] = self.policy.channel
         if self.policy.overall is not None:
             windows[f"{self.platform}:*"] = self.policy.overall
-        return {key: (w.count, w.seconds + JITTER_MARGIN) for key, w in windows.items()}
+        return {key: (w.count, w.seconds) for key, w in windows.items()}
 
     async def acquire(self, channel_key: str) -> SharedSlot:
         windows = self._windows(channel_key)
         if not windows:
             return SharedSlot(self.database, [])
-        admitted: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        admitted: asyncio.Future[SharedSlot] = asyncio.get_running_loop().create_future()
         self._waiting.append((windows, admitted))
         self._arrived.set()
         if self._admitting is None or self._admitting.done():
             self._admitting = asyncio.create_task(self._admit())
-        return SharedSlot(self.database, await admitted)
+        return await admitted
 
     async def _admit(self) -> None:
         """Admit whatever is waiting, in order of arrival, until nothing is; sleep until the first
@@ -176,9 +195,10 @@ class SharedPacer:
             self._arrived.clear()
             self._waiting = [(w, f) for w, f in self._waiting if not f.done()]  # a cancelled send
             batch = self._waiting[:500]
+            asked_at = time.monotonic()
             try:
                 async with self.database.session() as session:
-                    results, wait = await Repositories(session).pacing.admit([w for w, _ in batch])
+                    results, wait, admitted_at = await Repositories(session).pacing.admit([w for w, _ in batch])
                     await session.commit()
             except Exception as exc:  # the database is unreachable: each waiting send fails as a send would
                 for _, future in batch:
@@ -191,7 +211,7 @@ class SharedPacer:
                 if stamps is None:
                     refused.append((windows, future))
                 elif not future.done():
-                    future.set_result(stamps)
+                    future.set_result(SharedSlot(self.database, stamps, admitted_at, asked_at))
             self._waiting = refused + self._waiting[len(batch) :]
             if refused:
                 with contextlib.suppress(TimeoutError):

@@ -37,12 +37,13 @@ class PacingRepository:
     async def now(self) -> float:
         return float((await self.session.exec(select(_now_expression(self.session)))).one())  # type: ignore[call-overload]
 
-    async def admit(self, requests: list[dict[str, tuple[int, float]]]) -> tuple[list[list[int] | None], float]:
+    async def admit(self, requests: list[dict[str, tuple[int, float]]]) -> tuple[list[list[int] | None], float, float]:
         """Admit sends, in order, each into all of its windows (key -> at most `count` sends in any
         `seconds`) or none of them, so a send never holds a channel's place while it waits for the
-        platform's. Returns each request's stamp ids (None: refused for now) and the seconds until
-        the first refused one could go. One transaction for many sends: the caller commits at once,
-        and the windows stay locked until then, in one order in every process (no deadlock)."""
+        platform's. Returns each request's stamp ids (None: refused for now), the seconds until
+        the first refused one could go, and the database's time the windows were read at. One
+        transaction for many sends: the caller commits at once, and the windows stay locked until
+        then, in one order in every process (no deadlock)."""
         limits: dict[str, tuple[int, float]] = {}
         for windows in requests:
             limits.update(windows)
@@ -91,7 +92,7 @@ class PacingRepository:
         await self.session.flush()
         for stamps in taken:
             admitted.append([stamp.id for stamp in stamps if stamp.id is not None] if stamps else None)
-        return admitted, (max(wait, 0.001) if wait != float("inf") else 0.0)
+        return admitted, (max(wait, 0.001) if wait != float("inf") else 0.0), now
 
     async def _lock(self, keys: list[str]) -> dict[str, tuple[float, float]]:
         """The windows' rows, locked, with the database's time: key -> (paused until, now)."""
@@ -103,11 +104,11 @@ class PacingRepository:
         )
         return {key: (float(paused), float(now)) for key, paused, now in rows.all()}
 
-    async def answered(self, stamp_ids: list[int]) -> None:
-        """Move the stamps to now: the platform counted the send somewhere between admission and its
-        answer, so counting from the answer can never put one too many in its window."""
-        now = _now_expression(self.session)
-        await self.session.exec(update(PacingStamp).where(col(PacingStamp.id).in_(stamp_ids)).values(at=now))  # type: ignore[call-overload]
+    async def answered(self, stamp_ids: list[int], at: float) -> None:
+        """Move the stamps to `at`, the answer's time on the database's clock: the platform counted
+        the send somewhere between admission and its answer, so counting from the answer can never
+        put one too many in its window."""
+        await self.session.exec(update(PacingStamp).where(col(PacingStamp.id).in_(stamp_ids)).values(at=at))  # type: ignore[call-overload]
 
     async def pause(self, key: str, seconds: float) -> None:
         """No sends in the window `key` for `seconds` (a platform's Retry-After), in every process."""
