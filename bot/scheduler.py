@@ -17,6 +17,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SimulatedClock
+from storage.database import in_background
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class Scheduler:
 
     async def _run_all(self) -> int:
         now = self.clock.now()
-        results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
+        with in_background():  # the sources' tasks start here, and keep this for their sessions
+            results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
         return sum(results)
 
     @staticmethod
@@ -70,7 +72,8 @@ class Scheduler:
 
     async def next_due(self) -> datetime | None:
         now = self.clock.now()
-        times = [t for s in self.sources if (t := await s.next_due(now)) is not None]
+        with in_background():
+            times = [t for s in self.sources if (t := await s.next_due(now)) is not None]
         return min(times) if times else None
 
     async def advance_to(self, target: datetime) -> int:

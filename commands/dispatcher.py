@@ -438,13 +438,17 @@ class Dispatcher:
                 await self.app.scheduler.poke()
 
     def _size_batches(self, clicks: int, took: float, others_waiting: bool) -> None:
-        """A batch holds the database while it is written. When other work waited for it (a
-        command, a reminder), size the next batch from what this one cost a click, so that such a
-        wait stays near BATCH_TURN whatever the clicks cost (a vote on a small poll, an RSVP that
-        redraws a busy card); when nothing waited, grow it, since bigger batches write faster."""
+        """A batch holds the database while it is written. When a member's request waited for it,
+        size the next batch from what this one cost a click, so that such a wait stays near
+        BATCH_TURN whatever the clicks cost (a vote on a small poll, an RSVP that redraws a busy
+        card); when nobody waited, grow it, since bigger batches write faster, but never past
+        BATCH_HOLD, what the next member to arrive would have to wait."""
         if clicks <= 1 or took <= 0:
             return
-        fits = int(BATCH_TURN * clicks / took) if others_waiting else 2 * self._batch_size
+        if others_waiting:
+            fits = int(BATCH_TURN * clicks / took)
+        else:
+            fits = min(2 * self._batch_size, int(BATCH_HOLD * clicks / took))
         self._batch_size = max(BATCH_MIN, min(BATCH_MAX, (self._batch_size + fits) // 2))
 
     async def _write_batch(self, batch: list[_Pending]) -> list[Reply]:
@@ -483,6 +487,7 @@ BATCH_MAX = 500
 BATCH_MIN = 10
 BATCH_FIRST = 40  # the first batch of a burst, before any has been measured
 BATCH_TURN = 0.04  # seconds a batch of clicks may hold the database while other commands wait
+BATCH_HOLD = 0.1  # seconds a batch may hold it when nobody is waiting (yet)
 REPLAY_WINDOW = timedelta(hours=1)  # Slack accepts a signed request for 5 minutes
 BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lone click never waits
 

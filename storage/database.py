@@ -12,8 +12,9 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+_background: ContextVar[bool] = ContextVar("background", default=False)
+
+
+@contextmanager
+def in_background() -> Iterator[None]:
+    """Sessions opened within (and in tasks started within) are background work: nobody is
+    waiting for an answer, so no burst of clicks needs to make room for them sooner."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 class Database:
@@ -46,8 +61,10 @@ class Database:
 
     @property
     def queued(self) -> int:
-        """How many of this process's sessions are waiting for their turn on SQLite (always 0 on
-        PostgreSQL, where sessions do not take turns): a long writer can yield to them sooner."""
+        """How many of this process's sessions for members' requests are waiting for their turn on
+        SQLite (always 0 on PostgreSQL, where sessions do not take turns): a long writer can yield
+        to them sooner. Background work (see `in_background`) is not counted: a burst of clicks
+        need not shrink for the deliveries and wake-ups it causes itself."""
         return self._queued
 
     @asynccontextmanager
@@ -64,11 +81,12 @@ class Database:
             async with self._rolled_back_unless_committed() as session:
                 yield session
             return
-        self._queued += 1
+        counted = not _background.get()
+        self._queued += counted
         try:
             await self._turn.acquire()
         finally:
-            self._queued -= 1
+            self._queued -= counted
         try:
             async with self._rolled_back_unless_committed() as session:
                 yield session

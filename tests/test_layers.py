@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,3 +114,24 @@ def test_no_platform_is_named_outside_its_adapter() -> None:
             if named and node.value != folder:
                 offences.append(f"{name}:{node.lineno} names {node.value!r}")
     assert offences == [], "\n".join(offences)
+
+
+def test_each_module_of_the_core_can_be_imported_first() -> None:
+    """A cycle between modules shows only when the wrong one is imported first (a script, a bench,
+    a new adapter): each module of `bot/` is imported alone, in a fresh interpreter."""
+    names = [
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+    ]
+    script = "import importlib, sys; importlib.import_module(sys.argv[1])"
+    failed = []
+    for start in range(0, len(names), 8):  # a few at a time: each is a whole interpreter
+        running = {
+            name: subprocess.Popen([sys.executable, "-c", script, name], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            for name in names[start : start + 8]
+        }
+        for name, process in running.items():
+            _, err = process.communicate(timeout=120)
+            if process.returncode:
+                failed.append(f"{name}: {err.strip().splitlines()[-1]}")
+    assert not failed, failed

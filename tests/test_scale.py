@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.due import Fanouts
 from bot.refs import Actor, UserRef
 from bot.replies import Reply
+from bot.scheduler import Scheduler
 from bot.services import fanouts
 from storage import Database
 from storage.models import OutboxMessage
@@ -221,3 +222,39 @@ async def test_kept_counts_equal_a_recount_through_votes_changes_and_bursts(bot:
         kept = sorted(await services.repos.polls.tallies(1))
         recounted = sorted(await services.repos.polls.choices(1))
     assert kept == recounted and sum(n for _, n in kept) >= 30
+
+
+async def test_only_members_waiting_for_the_database_make_a_click_batch_smaller(tmp_path) -> None:
+    """A burst of clicks yields to a member's command, not to the deliveries and wake-ups it causes
+    itself: the scheduler's sessions wait without being counted."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    await db.upgrade()
+    scheduler = Scheduler(SimulatedClock())
+
+    class Due:
+        name = "due"
+
+        async def next_due(self, after):  # type: ignore[no-untyped-def]
+            return None
+
+        async def run_due(self, now):  # type: ignore[no-untyped-def]
+            async with db.session():
+                return 1
+
+    scheduler.add(Due())
+
+    async def command() -> None:
+        async with db.session():
+            pass
+
+    async with db.session():  # a batch of clicks holds the turn
+        woken = asyncio.create_task(scheduler.run_due())
+        await asyncio.sleep(0.05)
+        assert db.queued == 0  # the scheduler's source waits, uncounted
+        typed = asyncio.create_task(command())
+        await asyncio.sleep(0.05)
+        assert db.queued == 1  # a member's command waits, counted
+    assert await woken == 1
+    await typed
+    assert db.queued == 0
+    await db.dispose()

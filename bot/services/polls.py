@@ -27,7 +27,6 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.markup import timestamp
 from bot.permissions import Role
-from bot.poll_cards import STEP
 from bot.problems import Problem
 from bot.replies import Reply, Section
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
@@ -385,7 +384,7 @@ class PollService:
             return await self.results(poll)
         if poll.status == "closed":
             final = await self.results(poll)
-            return final if final.voters >= STEP else None
+            return final if final.voters >= cards.STEP else None
         if poll.shown_tally is None:
             return None
         data = json.loads(poll.shown_tally)
@@ -395,7 +394,7 @@ class PollService:
         """An open anonymous poll: take a new count to show once STEP new voters have come since
         the last one. True when the cards should be redrawn."""
         shown = json.loads(poll.shown_tally)["voters"] if poll.shown_tally else 0
-        if await self._voters(poll) - shown < STEP:
+        if await self._voters(poll) - shown < cards.STEP:
             return False  # counted without opening a single ballot
         live = await self.results(poll)
         poll.shown_tally = json.dumps({"voters": live.voters, "counts": live.counts, "winners": live.winners})
