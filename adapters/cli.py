@@ -159,6 +159,7 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
         if port is not None:
             print(f"HTTP (calendar feeds) on {settings.web_host}:{port}.", file=sys.stderr)
         await app.scheduler.start()
+        app.settle()
         names = ", ".join(p.name for p in platforms)
         print(f"coalition-bot is running ({names}). Press Ctrl+C to stop.", file=sys.stderr)
         stop = asyncio.Event()

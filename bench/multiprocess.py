@@ -69,6 +69,7 @@ async def child_votes(url: str, votes: int, offset: int) -> dict[str, object]:
     dispatcher = build_dispatcher(app)
     where = ConversationRef("console", "local", "general", name="general")
     actors = [Actor(UserRef("console", "local", f"voter{offset + n}"), f"Voter {offset + n}") for n in range(votes)]
+    app.settle()  # as the running bot does once started
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.monotonic()
@@ -113,6 +114,7 @@ async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gatew
     app.add_messenger(DiscordMessenger(client), DiscordPlatform.pacing)
     # Running, as a bot process is when a broadcast comes in: its workers have woken with nothing due.
     assert sum(await asyncio.gather(*(w.run_due(app.clock.now()) for w in app.workers.values()))) == 0
+    app.settle()  # as the running bot does once started
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.monotonic()

@@ -79,6 +79,7 @@ async def dispatcher_burst(url: str, votes: int, spread: float = 1.0) -> dict[st
     created = await dispatcher.run_text('/poll create "Bench?" Red Green Blue Gold --anonymous', admin, where)
     assert not created.error, created.text
     await app.scheduler.start()
+    app.settle()  # as the running bot does once started
     while not platform.posted:  # noqa: ASYNC110 (the delivery worker posts it; polling a list is enough here)
         await asyncio.sleep(0.01)
     card = platform.posted[0]
@@ -255,6 +256,7 @@ async def slack_burst(workdir: Path, votes: int, concurrency: int) -> dict[str, 
     adapter = SlackAdapter(settings, app, dispatcher)
     await adapter.start()
     await app.scheduler.start()
+    app.settle()  # as the running bot does once started
     where = ConversationRef("slack", TEAM, "C1", name="general")
     founder = Actor(UserRef("slack", TEAM, "UADMIN"), "Dana", True)
     await dispatcher.ensure_coalition("Bench", where, founder)

@@ -401,6 +401,7 @@ async def rsvp_burst(workdir: Path, clicks: int) -> dict[str, float]:
     await seed(db, clicks, 0)
     await bot.run('/meeting schedule "Forum" "2026-12-05 19:00"')
     where = ConversationRef("console", "local", "general", name="general")
+    app.settle()  # as the running bot does once started
 
     async def burst():  # type: ignore[no-untyped-def]
         return await asyncio.gather(

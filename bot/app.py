@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -169,6 +170,15 @@ class App:
             for broadcast_id in sorted(broadcast_ids):
                 await services.broadcasts.refresh_report(broadcast_id)
             await services.repos.commit()
+
+    @staticmethod
+    def settle() -> None:
+        """Once started: what was made while starting (modules, the schema's tables, the command
+        registry) lives as long as the process, so it is moved out of the garbage collector's
+        sight. A full collection then walks only what requests made since; walking everything
+        paused a burst of clicks, and every command waiting behind it, for about 75 ms."""
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
         await self.scheduler.stop()

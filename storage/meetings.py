@@ -11,12 +11,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import upsert
+from storage.engagement import EngagementRepository, day_of
 from storage.models import ActionItem, Attendance, Meeting, Member, Occurrence, Reminder, Rsvp
 
 
 class MeetingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._staged: dict[tuple[int, int], dict[str, Any]] = {}
 
     async def add(self, row: Meeting | Occurrence | Reminder | ActionItem) -> None:
         self.session.add(row)
@@ -83,14 +85,45 @@ class MeetingRepository:
         )
         return result.one()
 
-    async def set_rsvp(self, occurrence_id: int, member_id: int, answer: str, at: datetime) -> datetime | None:
-        """One statement, an upsert: a burst of RSVPs costs one write each, and a click delivered
-        twice still leaves one answer. Returns when the member answered before (None: never)."""
-        values = {"occurrence_id": occurrence_id, "member_id": member_id, "answer": answer, "at": at}
-        result = await self.session.exec(_rsvp_upsert(self.session), params=values)  # type: ignore[call-overload]
-        return result.scalar_one()
+    def stage_rsvp(self, coalition_id: int, occurrence: Occurrence, member_id: int, answer: str, at: datetime) -> None:
+        """Record a member's answer. Answers are staged and written together, in one upsert, before
+        this repository reads any answer and at commit: a burst of RSVP clicks costs one statement,
+        and a click delivered twice, or two racing clicks by one member, end in one row (the last
+        one wins). Other repositories read answers in transactions of their own."""
+        assert occurrence.id is not None
+        self._staged[(occurrence.id, member_id)] = {
+            "occurrence_id": occurrence.id,
+            "member_id": member_id,
+            "answer": answer,
+            "at": at,
+            "coalition_id": coalition_id,
+            "start": occurrence.start,
+        }
+
+    def discard_staged(self) -> None:
+        self._staged = {}
+
+    async def write_staged(self) -> None:
+        """Write the staged answers; the days reports keep change where an answer moved from an
+        earlier day, or where the meeting itself began on one (a meeting running past midnight)."""
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, {}
+        params = [{key: row[key] for key in ("occurrence_id", "member_id", "answer", "at")} for row in staged.values()]
+        result = await self.session.exec(_rsvp_upsert(self.session), params=params)  # type: ignore[call-overload]
+        earlier = {(occurrence_id, member_id): at for occurrence_id, member_id, at in result.all()}
+        changed: dict[int, list[datetime]] = {}
+        for key, row in staged.items():
+            today = day_of(row["at"])
+            for instant in (earlier.get(key), row["start"]):
+                if instant is not None and instant < today:
+                    changed.setdefault(row["coalition_id"], []).append(instant)
+        engagement = EngagementRepository(self.session)
+        for coalition_id, instants in changed.items():
+            await engagement.touch(coalition_id, instants)
 
     async def rsvps(self, occurrence_id: int) -> list[tuple[Rsvp, Member | None]]:
+        await self.write_staged()
         result = await self.session.exec(
             select(Rsvp, Member)
             .join(Member, col(Member.id) == Rsvp.member_id, isouter=True)
@@ -104,6 +137,7 @@ class MeetingRepository:
         """The names of the first members to give this answer (None for one no longer a member):
         a card shows a few names beside each count, and is redrawn after every burst of RSVPs, so
         it reads those few rows, never every answer."""
+        await self.write_staged()
         result = await self.session.exec(
             select(Member.display_name, Member.user_id)  # type: ignore[call-overload]
             .select_from(Rsvp)
@@ -116,6 +150,7 @@ class MeetingRepository:
 
     async def answered_by(self, member_id: int) -> list[tuple[Occurrence, Meeting]]:
         """The occurrences whose cards name this member among those answering."""
+        await self.write_staged()
         result = await self.session.exec(
             select(Occurrence, Meeting)
             .join(Meeting, col(Meeting.id) == Occurrence.meeting_id)
@@ -126,6 +161,7 @@ class MeetingRepository:
 
     async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
         """RSVP counts for many occurrences in one query (lists would otherwise ask once per meeting)."""
+        await self.write_staged()
         if not occurrence_ids:
             return {}
         result = await self.session.exec(
@@ -212,6 +248,7 @@ class MeetingRepository:
     async def drop_occurrences(self, occurrence_ids: list[int], keep_actions_on: int) -> None:
         """Remove dates not yet held (a series moved to a new rhythm), with their answers and
         reminders; action items noted against them move to `keep_actions_on`."""
+        await self.write_staged()
         if not occurrence_ids:
             return
         await self.session.exec(  # type: ignore[call-overload]
@@ -244,5 +281,5 @@ def _rsvp_upsert(session: AsyncSession) -> Any:
         _RSVP_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[Rsvp.occurrence_id, Rsvp.member_id],
             set_={"answer": statement.excluded.answer, "at": statement.excluded.at, "previous_at": Rsvp.at},
-        ).returning(Rsvp.previous_at)
+        ).returning(Rsvp.occurrence_id, Rsvp.member_id, Rsvp.previous_at)
     return _RSVP_UPSERTS[dialect]

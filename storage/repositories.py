@@ -252,6 +252,7 @@ class Repositories:
 
     async def commit(self) -> None:
         await self.polls.write_staged()
+        await self.meetings.write_staged()
         await self.session.commit()
         if self.polls.sealed:
             # A poll was closed and its ballots and keys deleted: leave no copy of them in free
@@ -261,4 +262,5 @@ class Repositories:
 
     async def rollback(self) -> None:
         self.polls.discard_staged()
+        self.meetings.discard_staged()
         await self.session.rollback()

@@ -3,6 +3,7 @@ cancelling, restarts and the grace window, and .ics export parsed back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -172,6 +173,25 @@ async def test_list_and_show(town) -> None:
     )
     card = await bot.run("/meeting show 1", as_="lee")
     assert [b.label for b in card.buttons] == ["Going", "Maybe", "Can't go"]
+
+
+async def test_a_burst_of_rsvps_ends_in_each_members_last_answer(town) -> None:
+    """Clicks arriving together are written together: a member who changes their mind within the
+    burst, or whose click arrives twice, still has one answer, the last one."""
+    bot, platform = town
+    await bot.run('/meeting schedule "Forum" "tuesday 7pm"')
+    for n in range(12):
+        await bot.run("/coalition whoami", as_=f"m{n}")
+    clicks = [("meeting:rsvp:1:going", f"m{n}") for n in range(12)]
+    clicks += [("meeting:rsvp:1:no", "m0"), ("meeting:rsvp:1:maybe", "m1"), ("meeting:rsvp:1:maybe", "m1")]
+    clicks += [("meeting:rsvp:1:going", "maria"), ("meeting:rsvp:1:nonsense", "jamal")]
+    replies = await asyncio.gather(*(bot.click(action, as_=who) for action, who in clicks))
+    assert [r.error for r in replies] == [False] * (len(clicks) - 1) + [True]
+    assert "#1 24 Nov 2026, 19:00 UTC: Forum (11 going, 1 maybe, 1 can't go)" in shown(await bot.run("/meeting list"))
+    await advance(bot, timedelta(seconds=5))
+    card = next(p for p in platform.posted if p.key == "meeting:1:announce:1")
+    final = shown(card.edits[-1] if card.edits else card.reply)
+    assert "Maybe 1 (m1)" in final and "Can't go 1 (m0)" in final, final
 
 
 async def test_rsvp_after_the_meeting_is_refused(town, clock: SimulatedClock) -> None:

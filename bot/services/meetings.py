@@ -471,10 +471,8 @@ class MeetingService:
                 )
             )
         assert occurrence.id is not None and member.id is not None
-        earlier = await self.repos.meetings.set_rsvp(occurrence.id, member.id, answer, self.clock.now())
-        # A day already kept for reports changes if the answer it held moves to today, or if the
-        # meeting itself began on an earlier day (one running past midnight).
-        await self._days_changed(meeting, [earlier, occurrence.start])
+        # Written with the rest of the burst's answers, and the days kept for reports touched then.
+        self.repos.meetings.stage_rsvp(meeting.coalition_id, occurrence, member.id, answer, self.clock.now())
         if member.reminder_minutes is None:
             pass  # on the coalition's reminders: no reminder rows of their own to plan or withdraw
         elif answer in ("going", "maybe"):
