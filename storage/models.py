@@ -509,13 +509,15 @@ class PacingWindow(SQLModel, table=True):
 
 class PacingStamp(SQLModel, table=True):
     """One send admitted by a window, stamped when admitted and again when the platform answered;
-    stamps older than the window are deleted as new ones are admitted."""
+    stamps older than the window are deleted as new ones are admitted. Until it is answered, a
+    send counts as arriving now, however old its stamp."""
 
     __tablename__ = "pacing_stamps"
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200)
     at: float
+    answered: bool = False
 
 
 Index("ix_pacing_stamps_key_at", PacingStamp.key, PacingStamp.at)

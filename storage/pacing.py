@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,10 @@ from storage.database import upsert
 from storage.models import PacingStamp, PacingWindow
 
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
+# A send unanswered this long was lost with its process (HTTP clients give up well before): its
+# stamp then ages out like an answered one.
+IN_FLIGHT_LIMIT = 60.0
+IN_FLIGHT_CHECK = 0.02  # seconds before a window held full by unanswered sends is looked at again
 
 
 def _now_expression(session: AsyncSession) -> Any:
@@ -55,17 +59,25 @@ class PacingRepository:
             found = await self._lock(keys)
         now = next(iter(found.values()))[1]
         horizon = now - max(seconds for _, seconds in limits.values())
+        in_flight_since = now - IN_FLIGHT_LIMIT
         rows = (
             await self.session.exec(
-                select(PacingStamp.key, PacingStamp.at).where(
-                    col(PacingStamp.key).in_(keys), col(PacingStamp.at) > horizon
+                select(PacingStamp.key, PacingStamp.at, PacingStamp.answered).where(
+                    col(PacingStamp.key).in_(keys),
+                    or_(
+                        col(PacingStamp.at) > horizon,
+                        and_(col(PacingStamp.answered).is_(False), col(PacingStamp.at) > in_flight_since),
+                    ),
                 )
             )
         ).all()
-        recent: dict[str, list[float]] = {key: [] for key in keys}
-        for key, at in rows:
-            if at > now - limits[key][1]:
-                recent[key].append(at)
+        # Each window's sends as (counts from, answered); one still on its way counts from now.
+        recent: dict[str, list[tuple[float, bool]]] = {key: [] for key in keys}
+        for key, at, answered in rows:
+            if not answered:
+                recent[key].append((now, False))
+            elif at > now - limits[key][1]:
+                recent[key].append((at, True))
         for stamps in recent.values():
             stamps.sort()
         admitted: list[list[int] | None] = []
@@ -73,20 +85,24 @@ class PacingRepository:
         wait = float("inf")
         for windows in requests:
             waits = [found[key][0] - now for key in windows]
-            waits += [
-                recent[key][-count] + seconds - now if len(recent[key]) >= count else 0.0
-                for key, (count, seconds) in windows.items()
-            ]
-            if max(waits) > 0:
+            for key, (count, seconds) in windows.items():
+                if len(recent[key]) >= count:
+                    at, answered = recent[key][-count]
+                    waits.append(at + seconds - now if answered else IN_FLIGHT_CHECK)
+            if waits and max(waits) > 0:
                 wait = min(wait, max(waits))
                 taken.append([])
                 continue
             stamps = [PacingStamp(key=key, at=now) for key in windows]
             for key in windows:
-                recent[key].append(now)
+                recent[key].append((now, False))
             taken.append(stamps)
         await self.session.exec(
-            delete(PacingStamp).where(col(PacingStamp.key).in_(keys), col(PacingStamp.at) <= horizon)  # type: ignore[call-overload]
+            delete(PacingStamp).where(  # type: ignore[call-overload]
+                col(PacingStamp.key).in_(keys),
+                col(PacingStamp.at) <= horizon,
+                or_(col(PacingStamp.answered).is_(True), col(PacingStamp.at) <= in_flight_since),
+            )
         )
         self.session.add_all([stamp for stamps in taken for stamp in stamps])
         await self.session.flush()
@@ -108,7 +124,9 @@ class PacingRepository:
         """Move the stamps to `at`, the answer's time on the database's clock: the platform counted
         the send somewhere between admission and its answer, so counting from the answer can never
         put one too many in its window."""
-        await self.session.exec(update(PacingStamp).where(col(PacingStamp.id).in_(stamp_ids)).values(at=at))  # type: ignore[call-overload]
+        await self.session.exec(
+            update(PacingStamp).where(col(PacingStamp.id).in_(stamp_ids)).values(at=at, answered=True)  # type: ignore[call-overload]
+        )
 
     async def pause(self, key: str, seconds: float) -> None:
         """No sends in the window `key` for `seconds` (a platform's Retry-After), in every process."""

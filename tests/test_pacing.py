@@ -42,9 +42,9 @@ async def test_a_slot_is_held_until_the_platform_answered(make_pacer: MakePacer)
     assert time.monotonic() - answered >= 0.2 - 0.01
 
 
-async def test_a_send_still_waiting_for_its_answer_never_ages_out() -> None:
+async def test_a_send_still_waiting_for_its_answer_never_ages_out(make_pacer: MakePacer) -> None:
     """Its message may reach the platform at any moment: until it is answered it counts as now."""
-    pacer = Pacer(PacingPolicy(overall=Window(1, 0.1), channel=None))
+    pacer = make_pacer(PacingPolicy(overall=Window(1, 0.1), channel=None))
     slow = await pacer.acquire("c")
     started = time.monotonic()
     nxt = asyncio.create_task(pacer.acquire("c"))
