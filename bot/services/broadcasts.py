@@ -291,11 +291,6 @@ class BroadcastService:
             ask = _("🔔 A reminder to read and acknowledge this broadcast:")
             return Reply(text=f"{ask}\n{original.text}", blocks=(Section(ask), *original.blocks), private=True)
 
-        broadcast_id = broadcast.id
         return await self.outbox.to_members(
-            waiting,
-            reminder,
-            key=lambda m: _key(broadcast_id, f"nudge:{stamp}:{m.id}"),
-            source=SOURCE,
-            source_id=broadcast.id,
+            waiting, reminder, key_prefix=_key(broadcast.id, f"nudge:{stamp}:"), source=SOURCE, source_id=broadcast.id
         )

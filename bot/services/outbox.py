@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.clock import Clock
 from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
@@ -180,37 +179,24 @@ class Outbox:
         members: Sequence[Member | MemberAddress],
         reply: Say,
         *,
-        key: Callable[[Any], str],
+        key_prefix: str,
         source: str = "",
         source_id: int | None = None,
     ) -> int:
-        """The same private message to many members (made once per language), queued in one statement."""
+        """The same private message to many members, made once per language and queued in one
+        statement per language; each delivery is keyed `key_prefix` + the member's id."""
         now = self.clock.now()
-        payloads: dict[str, str] = {}
-        languages = [await self.member_language(m) for m in members]
-        for language in dict.fromkeys(languages):
-            payloads[language] = json.dumps(reply_to_dict(self.render(reply, language)))
-        rows: list[dict[str, object]] = [
-            {
-                "coalition_id": m.coalition_id,
-                "kind": "dm",
-                "platform": m.platform,
-                "workspace_id": m.workspace_id,
-                "user_id": m.user_id,
-                "payload": payloads[language],
-                "dedupe_key": key(m),
-                "source": source,
-                "source_id": source_id,
-                "status": "pending",
-                "not_before": now,
-                "attempts": 0,
-                "version": 1,
-                "maybe_sent": False,
-                "created_at": now,
-            }
-            for m, language in zip(members, languages, strict=True)
-        ]
-        return await self.repos.outbox.add_many(rows)
+        by_language: dict[str, list[int]] = {}
+        for m in members:
+            assert m.id is not None
+            by_language.setdefault(await self.member_language(m), []).append(m.id)
+        queued = 0
+        for language, ids in by_language.items():
+            payload = json.dumps(reply_to_dict(self.render(reply, language)))
+            queued += await self.repos.outbox.add_private_many(
+                ids, payload=payload, key_prefix=key_prefix, source=source, source_id=source_id, now=now
+            )
+        return queued
 
     async def _queue(
         self,

@@ -526,7 +526,7 @@ class PollService:
             return Reply(text=f"{intro}\n{card.text}", blocks=(Section(intro), *card.blocks), private=True)
 
         return await self.outbox.to_members(
-            waiting, reminder, key=lambda m: self._key(poll, f"remind:{stamp}:{m.id}"), source=SOURCE, source_id=poll.id
+            waiting, reminder, key_prefix=self._key(poll, f"remind:{stamp}:"), source=SOURCE, source_id=poll.id
         )
 
     async def export_csv(self, poll: Poll) -> list[tuple[str, bytes]]:
