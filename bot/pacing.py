@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from storage import Database, Repositories
+from storage.pacing import IN_FLIGHT_CHECK, IN_FLIGHT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,6 @@ class SlidingWindow:
     waiting for its answer never ages out: its message may arrive at any moment.
     """
 
-    IN_FLIGHT_CHECK = 0.01  # how often a full window whose oldest send is unanswered looks again
-
     def __init__(self, window: Window) -> None:
         self.window = window
         self.sent: deque[Stamp] = deque()
@@ -64,14 +63,14 @@ class SlidingWindow:
                     await asyncio.sleep(self.paused_until - now)
                     continue
                 span = self.window.seconds
-                while self.sent and self.sent[0].answered and now - self.sent[0].at >= span:
+                while self.sent and now - self.sent[0].at >= (span if self.sent[0].answered else IN_FLIGHT_LIMIT):
                     self.sent.popleft()
                 if len(self.sent) < self.window.count:
                     stamp = Stamp(now)
                     self.sent.append(stamp)
                     return stamp
                 oldest = self.sent[0]
-                wait = span - (now - oldest.at) if oldest.answered else self.IN_FLIGHT_CHECK
+                wait = span - (now - oldest.at) if oldest.answered else IN_FLIGHT_CHECK
                 await asyncio.sleep(max(wait, 0.0) + 0.001)
 
     def pause(self, seconds: float) -> None:
@@ -119,13 +118,17 @@ class Pacer:
     async def acquire(self, channel_key: str) -> Slot:
         """Wait for room in the channel's window and the platform's; call `done()` on the returned
         slot once the platform has answered."""
-        stamps = []
+        slot = Slot([])
         channel = self._channel(channel_key)
-        if channel is not None:
-            stamps.append(await channel.acquire())
-        if self.overall is not None:
-            stamps.append(await self.overall.acquire())
-        return Slot(stamps)
+        try:
+            if channel is not None:
+                slot.stamps.append(await channel.acquire())
+            if self.overall is not None:
+                slot.stamps.append(await self.overall.acquire())
+        except BaseException:  # cancelled while waiting for the platform's window: nothing was sent
+            await slot.done()
+            raise
+        return slot
 
     async def back_off(self, channel_key: str, seconds: float, *, everywhere: bool = False) -> None:
         window = self.overall if everywhere else self._channel(channel_key)
