@@ -12,6 +12,7 @@ from adapters.console.platform import ConsolePlatform
 from adapters.discord.platform import DiscordPlatform
 from adapters.platform import PlatformAdapter
 from adapters.slack.platform import SlackPlatform
+from bot.config import CORE_VARIABLES
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 
 PLATFORMS: tuple[PlatformAdapter, ...] = (ConsolePlatform(), SlackPlatform(), DiscordPlatform())
 LIBRARIES = tuple(library for p in PLATFORMS for library in p.libraries)  # kept quiet in the log
+
+
+def known_variables() -> tuple[str, ...]:
+    """Every variable the bot reads: the core's and each platform's."""
+    return CORE_VARIABLES + tuple(v for p in PLATFORMS for v in p.variables)
 
 
 def platform(name: str) -> PlatformAdapter:

@@ -8,16 +8,27 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 
-from adapters import LIBRARIES, PLATFORMS, build_dispatcher, platform
+from adapters import LIBRARIES, PLATFORMS, build_dispatcher, known_variables, platform
 from adapters.console.platform import default_arguments, run_console
 from adapters.platform import PlatformAdapter, Running
 from bot import logs
 from bot.app import App
 from bot.clock import Clock
-from bot.config import ConfigError, Settings, load_settings, normalise_database_url, storage_paths
+from bot.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    missing_secret,
+    normalise_database_url,
+    storage_paths,
+    stored_secret,
+    unknown_variables,
+)
 from storage import Database
 
 log = logging.getLogger("coalition-bot")
@@ -44,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        log.critical("coalition-bot stopped on an unexpected error", exc_info=True)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,7 +107,12 @@ def _with_database(settings: Settings, db: str) -> Settings:
 
 async def open_app(settings: Settings, clock: Clock | None = None) -> App:
     """The database at the newest schema: SQLite is upgraded in place; PostgreSQL is checked, since
-    its migrations are an operator's decision (`coalition-bot db upgrade`)."""
+    its migrations are an operator's decision (`coalition-bot db upgrade`). Refused when the
+    anonymity secret is not the database's own."""
+    for line in unknown_variables(settings, known_variables()):
+        log.warning("%s", line)
+    if (missing := missing_secret(settings)) is not None:
+        raise ConfigError(missing)
     db = Database(settings.database_url)
     try:
         if db.is_sqlite:
@@ -113,7 +132,12 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
     except Exception as exc:
         await db.dispose()
         raise ConfigError(f"DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})") from exc
-    return App(settings, db, clock)
+    app = App(settings, db, clock)
+    wrong = await app.secret_problem()
+    if wrong is not None:
+        await db.dispose()
+        raise ConfigError(wrong)
+    return app
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,12 +158,28 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if not wanted:
             titles = " or ".join(p.title for p in served)
             variables = ", ".join(p.credentials for p in served)
-            print(
-                f"No {titles} credentials are set ({variables}); starting the console with {storage_paths(settings)}.",
-                file=sys.stderr,
+            if not _has_input():
+                # Started by systemd or Docker with nobody at the keyboard: a console here would read
+                # nothing and exit 0, a service that looks up and does nothing (or restarts forever).
+                raise ConfigError(
+                    f"no platform is configured: set {variables} (see .env.example), "
+                    "or run `coalition-bot console` in a terminal"
+                )
+            logs.announce(
+                f"No {titles} credentials are set ({variables}); starting the console with {storage_paths(settings)}."
             )
         return await run_console(default_arguments(), settings)
     return await serve(settings, [p for p in wanted if p.served])
+
+
+def _has_input() -> bool:
+    """Someone (a terminal) or something (a pipe, a file) can type to the console on standard
+    input; not so when it is closed or /dev/null, as under systemd and `docker run` without -i."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return sys.stdin.isatty() or not stat.S_ISCHR(mode)
 
 
 async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
@@ -157,25 +197,43 @@ async def serve(settings: Settings, platforms: list[PlatformAdapter]) -> int:
             running.append(await p.start(settings, app, dispatcher))
         port = await app.serve_http()  # already listening if Slack runs in HTTP mode
         if port is not None:
-            print(f"HTTP (calendar feeds) on {settings.web_host}:{port}.", file=sys.stderr)
+            logs.announce(f"HTTP (calendar feeds, /readyz, /metrics) on {settings.web_host}:{port}.")
         await app.scheduler.start()
         app.settle()
         names = ", ".join(p.name for p in platforms)
-        print(f"coalition-bot is running ({names}). Press Ctrl+C to stop.", file=sys.stderr)
-        stop = asyncio.Event()
+        logs.announce(f"coalition-bot is running ({names}). Press Ctrl+C to stop.")
+        signalled = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if signalled.is_set():
+                log.warning("a second %s: not waiting any longer", signal.Signals(signum).name)
+                app.inflight.cut_short()
+            signalled.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+            loop.add_signal_handler(signum, on_signal, signum)
+        await signalled.wait()
+        await drain(app, settings.stop_grace_seconds)
         return 0
     finally:
-        # Deliveries first: the batch in flight is finished and recorded, and the senders' reports
+        # Deliveries next: the batch in flight is finished and recorded, and the senders' reports
         # are brought up to date, while the platforms' sessions are still open.
         await app.scheduler.stop()
         for adapter in running:
             await adapter.stop()
         await app.close()
         holding.close()
+
+
+async def drain(app: App, grace: float) -> None:
+    """Refuse new work, then finish what the platforms were told was received (bot.inflight)."""
+    waiting = app.inflight.open
+    log.info("stopping: taking nothing new; finishing %d acknowledged request(s) (up to %g s)", waiting, grace)
+    outcome = await app.inflight.drain(grace)
+    for what in outcome.dropped:
+        log.error("stopping: dropped %s, acknowledged but not finished within STOP_GRACE_SECONDS", what)
+    log.info("stopping: drained %d, dropped %d in %.2f s", outcome.drained, len(outcome.dropped), outcome.seconds)
 
 
 async def diagnose(settings: Settings) -> list[str]:
@@ -186,12 +244,16 @@ async def diagnose(settings: Settings) -> list[str]:
     from storage.migrate import HEAD, recorded_revision
 
     checks = {p.name: functools.partial(p.doctor, settings) for p in PLATFORMS if p.served and p.configured(settings)}
+    found = [f"Configuration: {line}." for line in unknown_variables(settings, known_variables())]
+    if (missing := missing_secret(settings)) is not None:
+        found.append(missing + ".")
     db = Database(settings.database_url)
     try:
         revision = await recorded_revision(db.engine)
         if revision == HEAD:
             async with db.session() as session:
-                return await DoctorService(Repositories(session), SystemClock(), checks).problems()
+                doctor = DoctorService(Repositories(session), SystemClock(), checks, stored_secret(settings))
+                return found + await doctor.problems()
         problems = [
             f"Database: the schema is at {revision or 'nothing'}, this version needs {HEAD}: "
             "run `coalition-bot db upgrade` (SQLite is upgraded at start)."
@@ -204,7 +266,7 @@ async def diagnose(settings: Settings) -> list[str]:
         await db.dispose()
     for check in checks.values():  # the platforms can still be checked, without the linked channels
         problems += await check([])
-    return problems
+    return found + problems
 
 
 async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:

@@ -33,6 +33,7 @@ class PlatformAdapter(Platform):
     # its own command instead.
     served: bool = True
     credentials: str = ""  # the variable whose presence starts it: "SLACK_BOT_TOKEN"
+    variables: tuple[str, ...] = ()  # every variable it reads (an unknown one with its prefix is a typo)
 
     def configured(self, settings: Settings) -> bool:
         """Whether the settings hold what this platform needs to start (its tokens)."""

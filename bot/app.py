@@ -16,17 +16,20 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.due import EngagementKeeper, Fanouts, Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
+from bot.health import PROBE_BUDGET, Health, alive
+from bot.inflight import InFlight
 from bot.messenger import Messenger
 from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy, SharedPacer
 from bot.public_page import PublicPage
 from bot.scheduler import Scheduler
+from bot.sealing import unopened, wrong_secret
 from bot.services import Services
-from bot.services.doctor import PlatformCheck
+from bot.services.doctor import SECRET_SAMPLE, PlatformCheck
 from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
 from bot.tallies import SealedTallies
-from bot.web import WebServer
+from bot.web import WebServer, metrics_allowed
 from storage import Database, Repositories
 from storage.backup import running
 from storage.database import sqlite_path
@@ -53,54 +56,78 @@ class App:
         self.scheduler.add(Housekeeping(self))
         self.scheduler.add(EngagementKeeper(self))
         self.metrics = Metrics()
-        # Started platforms add theirs: a name and a function saying what is wrong, or None.
+        # What the platforms were told was received: a stop finishes it before the bot exits.
+        self.inflight = InFlight()
+        # Started platforms add theirs: a name and a function saying what is wrong, or None. They
+        # report the connection they hold; a probe never calls the platform.
         self.health_checks: dict[str, Callable[[], Awaitable[str | None]]] = {}
         # Started platforms add theirs too: what `/coalition doctor` asks each platform.
         self.platform_checks: dict[str, PlatformCheck] = {}
-        self.web = WebServer()
+        file = sqlite_path(settings.database_url)
+        self.health = Health(db, self.scheduler, self.inflight, file.resolve() if file else None, self.health_checks)
+        self.web = WebServer(refusing=lambda: self.inflight.stopping)
         self.web.add("GET", FEED_PATH, self._calendar_feed)
-        self.web.add("GET", "/healthz", self._healthz)
-        self.web.add("GET", "/metrics", self._metrics)
+        self.web.add("GET", "/livez", self._livez, while_stopping=True)
+        self.web.add("GET", "/readyz", self._readyz, while_stopping=True)
+        self.web.add("GET", "/healthz", self._readyz, while_stopping=True)  # the older name of /readyz
+        self.web.add("GET", "/metrics", self._metrics, while_stopping=True)
         self.public_page = PublicPage(self)
 
-    async def health(self) -> dict[str, str]:
-        """Each check and what it found: "ok", or what is wrong."""
-        checks: dict[str, str] = {}
-        try:
-            async with self.unit_of_work() as services:
-                await asyncio.wait_for(services.repos.ping(), 5)
-            checks["database"] = "ok"
-        except Exception as exc:  # any failure is the answer
-            checks["database"] = f"does not answer ({type(exc).__name__})"
-        checks["scheduler"] = "ok" if self.scheduler.running else "not running"
-        for name, check in sorted(self.health_checks.items()):
-            try:
-                checks[name] = await asyncio.wait_for(check(), 5) or "ok"
-            except Exception as exc:  # a check that fails has found a problem
-                checks[name] = f"check failed ({type(exc).__name__})"
-        return checks
-
-    async def _healthz(self, request: web.Request) -> web.StreamResponse:
-        """200 when every check passes, 503 otherwise; the body names each check."""
+    async def _livez(self, request: web.Request) -> web.StreamResponse:
+        """200 while the process answers at all: restart it only when this fails."""
         from aiohttp import web
 
-        checks = await self.health()
+        return web.json_response(alive())
+
+    async def _readyz(self, request: web.Request) -> web.StreamResponse:
+        """200 when the bot can do its work (database writable, scheduler waking, platforms
+        connected, not stopping); 503 otherwise, with what is wrong. Answers within 2 s."""
+        from aiohttp import web
+
+        checks = await self.health.ready()
         healthy = all(v == "ok" for v in checks.values())
         return web.json_response({"healthy": healthy, "checks": checks}, status=200 if healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        """Prometheus' scrape: only for whoever runs the bot (see `metrics_allowed`). It answers
+        even when the database does not, with coalition_database_up 0."""
         from aiohttp import web
         from prometheus_client import CONTENT_TYPE_LATEST
 
+        if not metrics_allowed(request, self.settings):
+            return web.Response(status=403, text="Metrics are served to this machine, or with METRICS_TOKEN.")
+        problem = await self.health.database()
+        self.metrics.database_up.set(0 if problem else 1)
+        if problem is None:
+            try:
+                async with asyncio.timeout(PROBE_BUDGET):
+                    await self._read_figures()
+            except Exception:  # the database went away between the two questions: still answer
+                self.metrics.database_up.set(0)
+        if self.scheduler.last_success is not None:
+            self.metrics.scheduler_success.set(self.scheduler.last_success)
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _read_figures(self) -> None:
+        now = self.clock.now()
         async with self.unit_of_work() as services:
             open_rows = await services.repos.outbox.open_counts()
+            oldest = await services.repos.outbox.oldest_waiting(now)
             reminders = await services.repos.meetings.reminder_counts()
         self.metrics.outbox.clear()
         for platform, status, rows in open_rows:
             self.metrics.outbox.labels(platform, status).set(rows)
+        for platform in {*self.workers, *oldest}:
+            due = oldest.get(platform)
+            self.metrics.outbox_oldest.labels(platform).set((now - due).total_seconds() if due else 0)
         for status in ("pending", "sent", "missed"):
             self.metrics.reminders.labels(status).set(reminders.get(status, 0))
-        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def secret_problem(self) -> str | None:
+        """Why the bot must not start with this ANONYMITY_SECRET: it does not open the keys of the
+        anonymous polls the database holds (a database moved or restored without its secret)."""
+        async with self.unit_of_work() as services:
+            return wrong_secret(unopened(await services.repos.polls.some_keys(SECRET_SAMPLE), self.secret))
 
     def in_use(self) -> contextlib.AbstractContextManager[None]:
         """Held while the bot runs on a SQLite file, so `coalition-bot restore` will not replace it."""

@@ -7,13 +7,17 @@ when the first message goes out.
 
 from __future__ import annotations
 
+import difflib
+import getpass
+import ipaddress
 import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,9 +60,17 @@ class Settings:
     public_base_url: str | None = None
     # Keys the hashes that recognise anonymous voters. None: see `anonymity_secret`.
     anonymity_secret: str | None = field(default=None, repr=False)
+    # How long a stop may take to finish what the platforms were told was received (SIGTERM).
+    stop_grace_seconds: float = 45.0
+    # Who may read /metrics besides this machine: a request with `Authorization: Bearer <token>`.
+    metrics_token: str | None = field(default=None, repr=False)
+    # Proxies whose X-Forwarded-For is believed (the public page's per-visitor limit).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Every variable from the environment and `.env`, for a platform added later to read its own
     # settings (`settings.variable("MATRIX_TOKEN")`) without a field here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # The names set in `.env` (all of them are meant for the bot, unlike the environment's).
+    file_variables: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
     def variable(self, name: str) -> str | None:
         """A variable's trimmed value, or None when it is unset or blank."""
@@ -100,6 +112,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     values: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    in_file = frozenset(values)
     values.update(os.environ if environ is None else environ)
 
     def get(name: str) -> str | None:
@@ -153,6 +166,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         folder = Path(data_dir).expanduser().resolve()
         if not folder.is_dir():
             raise ConfigError(f"COALITION_DATA_DIR: {folder} is not a folder; create it, or unset the variable")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"COALITION_DATA_DIR: {folder} is not writable by the user the bot runs as ({_user()}); "
+                f"give that user the folder (chown {_user()} {folder}) or choose another"
+            )
         default_url = f"sqlite+aiosqlite:///{folder / 'coalition.db'}"
     database_url = normalise_database_url(get("DATABASE_URL") or default_url)
     return Settings(
@@ -174,12 +192,118 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
         outbox_lease_seconds=int(lease_raw),
         outbox_retention_days=_days(get("OUTBOX_RETENTION_DAYS"), "OUTBOX_RETENTION_DAYS", 30),
-        anonymity_secret=_secret_setting(get("ANONYMITY_SECRET"), database_url),
+        anonymity_secret=_secret_setting(_secret_value(get), database_url),
+        stop_grace_seconds=_seconds(get("STOP_GRACE_SECONDS"), "STOP_GRACE_SECONDS", 45),
+        metrics_token=_metrics_token(get("METRICS_TOKEN")),
+        trusted_proxies=_networks(get("TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
         environ=values,
+        file_variables=in_file,
         http_host=get("HTTP_HOST") or "127.0.0.1",
         http_port=_port(get("HTTP_PORT"), "HTTP_PORT"),
         public_base_url=_http_url(get("PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
     )
+
+
+# The core's variables; each platform adds its own (`PlatformAdapter.variables`).
+CORE_VARIABLES = (
+    "ANONYMITY_SECRET",
+    "ANONYMITY_SECRET_FILE",
+    "COALITION_DATA_DIR",
+    "COALITION_NAME",
+    "COALITION_TIMEZONE",
+    "COALITION_TEST_POSTGRES_URL",
+    "DATABASE_URL",
+    "HTTP_HOST",
+    "HTTP_PORT",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "METRICS_TOKEN",
+    "OUTBOX_LEASE_SECONDS",
+    "OUTBOX_RETENTION_DAYS",
+    "PUBLIC_BASE_URL",
+    "STOP_GRACE_SECONDS",
+    "TRUSTED_PROXIES",
+)
+# A variable with one of these prefixes is meant for the bot, so an unknown one is a typo.
+OUR_PREFIXES = ("COALITION_", "SLACK_", "DISCORD_", "SMTP_", "EMAIL_", "OUTBOX_", "ANONYMITY_", "METRICS_")
+
+
+def unknown_variables(settings: Settings, known: Iterable[str]) -> list[str]:
+    """One line per variable that looks meant for the bot but is not one it reads ("SLAK_BOT_TOKEN"),
+    with the likely one: such a setting is otherwise ignored without a word. Every name in `.env`
+    is meant for the bot; in the environment, those with our prefixes or close to one of ours."""
+    names = set(known)
+    problems = []
+    for name in sorted(settings.environ):
+        if name in names or name.endswith("_PROXY") or name.lower().endswith("proxy"):
+            continue
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+        if not (name in settings.file_variables or name.startswith(OUR_PREFIXES) or close):
+            continue
+        where = ".env" if name in settings.file_variables else "the environment"
+        hint = f"; did you mean {close[0]}?" if close else " (README, Configuration, lists them)"
+        problems.append(f"{name} (in {where}) is not a setting coalition-bot reads{hint}")
+    return problems
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (a container's): its number will do
+        return str(os.getuid())
+
+
+def _secret_value(get: Any) -> str | None:
+    """ANONYMITY_SECRET, or the contents of ANONYMITY_SECRET_FILE (Docker and systemd credentials)."""
+    value, file = get("ANONYMITY_SECRET"), get("ANONYMITY_SECRET_FILE")
+    if value is not None and file is not None:
+        raise ConfigError("ANONYMITY_SECRET_FILE: set it or ANONYMITY_SECRET, not both")
+    if file is None:
+        return value
+    try:
+        content = Path(file).expanduser().read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"ANONYMITY_SECRET_FILE: cannot read {file} ({exc.strerror}) as the user the bot runs as ({_user()})"
+        ) from exc
+    if not content:
+        raise ConfigError(f"ANONYMITY_SECRET_FILE: {file} is empty")
+    return content
+
+
+def _seconds(raw: str | None, variable: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{variable}: expected a number of seconds from 0 to 3600, got {raw!r}")
+    return value
+
+
+def _metrics_token(raw: str | None) -> str | None:
+    if raw is not None and len(raw) < 16:
+        raise ConfigError("METRICS_TOKEN: expected at least 16 characters (make one with: openssl rand -hex 24)")
+    return raw
+
+
+def _networks(raw: str | None, variable: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if raw is None:
+        return ()
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{variable}: expected addresses or networks separated by commas, like 127.0.0.1,10.0.0.0/8; "
+                f"{part!r} is neither"
+            ) from None
+    return tuple(networks)
 
 
 def _days(raw: str | None, variable: str, default: int) -> int:
@@ -254,6 +378,44 @@ def anonymity_secret(settings: Settings) -> str:
     if not settings.is_sqlite or not path or path.startswith(":memory:"):
         return secrets.token_hex(32)
     return _secret_file(Path(path + ".secret"))
+
+
+def _secret_path(settings: Settings) -> Path | None:
+    path = settings.database_url.partition(":///")[2].partition("?")[0]
+    if not settings.is_sqlite or not path or path.startswith(":memory:"):
+        return None
+    return Path(path + ".secret")
+
+
+def missing_secret(settings: Settings) -> str | None:
+    """Why the bot must not start: a SQLite database that already holds data, with neither
+    ANONYMITY_SECRET nor its secret file beside it. A new secret there would quietly lock every open
+    anonymous poll (its sealed keys no longer open), so one is made only with a new database."""
+    secret = _secret_path(settings)
+    if settings.anonymity_secret or secret is None or secret.exists():
+        return None
+    database = secret.with_name(secret.name.removesuffix(".secret"))
+    try:
+        holds_data = database.stat().st_size > 0
+    except OSError:
+        return None
+    if not holds_data:
+        return None
+    return (
+        f"ANONYMITY_SECRET: the database {database.resolve()} exists but its secret file {secret.name} is not "
+        "beside it; copy the secret file from where the database came from (a restore asks for it), or set "
+        "ANONYMITY_SECRET or ANONYMITY_SECRET_FILE to its secret. A new secret would lock its anonymous polls"
+    )
+
+
+def stored_secret(settings: Settings) -> str | None:
+    """The secret in use without making one: the setting, or the file beside the database."""
+    if settings.anonymity_secret:
+        return settings.anonymity_secret
+    secret = _secret_path(settings)
+    if secret is None or not secret.exists():
+        return None
+    return secret.read_text().strip() or None
 
 
 def _secret_file(path: Path) -> str:

@@ -8,6 +8,8 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -31,7 +33,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "time": iso_time(record),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
@@ -42,18 +44,55 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def iso_time(record: logging.LogRecord) -> str:
+    """ISO 8601 with milliseconds and the zone: 2026-12-07T09:15:02.117+00:00."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso_time(record)
+
+
+_announcer = logging.getLogger("coalition-bot.announce")
+_json_logs = False
+
+
+def announce(message: str) -> None:
+    """A line for whoever started the bot ("running", where it listens). In JSON logs it is a log
+    entry like any other, so a collector reads one format; in text it is printed plainly, since a
+    person reads it. Shown even when the log level hides INFO (the console raises it)."""
+    if _json_logs:
+        _announcer.info(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
 def configure(level: str, carriers: Iterable[str] = (), form: str = "text") -> None:
     """`carriers`: the platforms' own libraries' loggers (`Platform.libraries`); `form`: text or json."""
+    global _json_logs
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
-    if form == "json":
+    _json_logs = form == "json"
+    if _json_logs:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s req=%(request_id)s %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s req=%(request_id)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    _announcer.setLevel(logging.INFO)
     quiet_libraries(root.level, carriers)
+    # A crash outside any handler still reaches the log as one entry, not a bare traceback.
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    crash = logging.getLogger("coalition-bot")
+    crash.critical("coalition-bot stopped on an unexpected error", exc_info=(kind, exc, tb))
 
 
 def quiet_libraries(level: int, carriers: Iterable[str] = ()) -> None:

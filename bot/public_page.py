@@ -21,6 +21,7 @@ from bot import poll_cards as cards
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
 from bot.services.reports import chart_alt
+from bot.web import client_address
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -122,7 +123,7 @@ class PublicPage:
         async def guarded(request: web.Request) -> web.StreamResponse:
             from aiohttp import web
 
-            if not self.limit.allow(request.remote or "?"):
+            if not self.limit.allow(client_address(request, self.app.settings.trusted_proxies)):
                 return web.Response(
                     status=429, text="Too many requests; try again in a minute.", headers={"Retry-After": "30"}
                 )

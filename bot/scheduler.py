@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SimulatedClock
+from bot.logs import request_id
 from storage.database import in_background
 
 log = logging.getLogger(__name__)
 
 SAFETY_TICK = timedelta(seconds=2)  # how soon a row written by another process is noticed
 POKE_GAP = timedelta(milliseconds=100)  # the closest two wake-ups asked for by new writes may be
+LONG_RUN = 300.0  # seconds one wake-up may take (a large fan-out) before it counts as stuck
 
 
 class DueSource(Protocol):
@@ -45,6 +48,12 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._stopping = False
         self._last_wake: datetime | None = None
+        # Monotonic times, for readiness: when the scheduler started, when a run last finished,
+        # and when the run in progress (if any) began. `last_success` is wall-clock, for metrics.
+        self._since = time.monotonic()
+        self._finished: float | None = None
+        self._running_since: float | None = None
+        self.last_success: float | None = None
 
     def add(self, source: DueSource) -> None:
         self.sources.append(source)
@@ -56,9 +65,27 @@ class Scheduler:
 
     async def _run_all(self) -> int:
         now = self.clock.now()
-        with in_background():  # the sources' tasks start here, and keep this for their sessions
-            results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
+        # A wake-up poked by a command inherits that command's context: its log lines must not
+        # carry the command's request id.
+        token = request_id.set("-")
+        self._running_since = time.monotonic()
+        try:
+            with in_background():  # the sources' tasks start here, and keep this for their sessions
+                results = await asyncio.gather(*(self._run(source, now) for source in self.sources))
+        finally:
+            self._running_since = None
+            request_id.reset(token)
+        self._finished = time.monotonic()
+        self.last_success = self.clock.now().timestamp()
         return sum(results)
+
+    def seconds_since_progress(self, now: float) -> float | None:
+        """How long the scheduler has made no progress: since the last finished run (or its start),
+        not counting a run in progress unless it has taken longer than LONG_RUN."""
+        if self._running_since is not None:
+            took = now - self._running_since
+            return took if took > LONG_RUN else 0.0
+        return now - (self._finished if self._finished is not None else self._since)
 
     @staticmethod
     async def _run(source: DueSource, now: datetime) -> int:
@@ -107,6 +134,7 @@ class Scheduler:
     async def start(self) -> None:
         """Process what fell due while the bot was down, then keep waking at the right moments."""
         self._stopping = False
+        self._since = time.monotonic()
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_job(
             self._wake,

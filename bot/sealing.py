@@ -77,3 +77,26 @@ def unwrap(wrapped: str, secret: str, poll_id: int) -> PollKeys:
     except InvalidTag as exc:
         raise SealProblem(f"poll #{poll_id}'s keys do not open with this ANONYMITY_SECRET") from exc
     return PollKeys(plain[:32], plain[32:])
+
+
+def unopened(sample: list[tuple[int, str]], secret: str) -> list[int]:
+    """The polls among `sample` (poll id, wrapped keys) whose keys `secret` does not open."""
+    bad = []
+    for poll_id, wrapped in sample:
+        try:
+            unwrap(wrapped, secret, poll_id)
+        except (SealProblem, ValueError):
+            bad.append(poll_id)
+    return bad
+
+
+def wrong_secret(bad: list[int]) -> str | None:
+    """The one line that says the secret is not the database's, and what fixes it; None if it is."""
+    if not bad:
+        return None
+    polls = ", ".join(f"#{n}" for n in bad)
+    return (
+        f"ANONYMITY_SECRET: it does not open the sealed keys of anonymous poll(s) {polls} in this database, so "
+        "it is not the secret this database was used with. Put the database's own secret back (its "
+        "coalition.db.secret file, ANONYMITY_SECRET or ANONYMITY_SECRET_FILE, kept with its backup) and start again"
+    )

@@ -102,6 +102,21 @@ class Database:
                 await session.rollback()
                 raise
 
+    async def write_problem(self) -> str | None:
+        """Whether a write transaction can begin, without writing: SQLite's write lock is taken (every
+        session here begins IMMEDIATE), PostgreSQL is not read-only. What is wrong, or None."""
+        from sqlalchemy import text
+
+        async with self.session() as session:
+            if not self.is_sqlite:
+                read_only = (await session.exec(text("SHOW transaction_read_only"))).one()[0]  # type: ignore[call-overload]
+                if read_only == "on":
+                    return "the database is read-only (a replica, or in recovery)"
+            else:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            await session.rollback()
+        return None
+
     async def optimize(self) -> None:
         """Fresh statistics for the query planner (`optimize`), taking this process's turn on
         SQLite like any session, so that it never runs into another session's write lock."""

@@ -160,6 +160,15 @@ class OutboxRepository:
         )
         return [(p, s, int(n)) for p, s, n in result.all()]
 
+    async def oldest_waiting(self, now: datetime) -> dict[str, datetime]:
+        """Per platform, since when the oldest message due and not delivered has been due."""
+        result = await self.session.exec(
+            select(OutboxMessage.platform, func.min(OutboxMessage.not_before))  # type: ignore[call-overload]
+            .where(col(OutboxMessage.status).in_([PENDING, SENDING]), OutboxMessage.not_before <= now)
+            .group_by(OutboxMessage.platform)
+        )
+        return {p: _aware(due) for p, due in result.all() if due is not None}
+
     async def status_counts(self, source: str, source_id: int, kind: str = "post") -> dict[str, int]:
         result = await self.session.exec(
             select(OutboxMessage.status, func.count())

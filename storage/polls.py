@@ -77,6 +77,12 @@ class PollRepository:
         found = await self.session.get(PollKey, poll_id)
         return found.wrapped if found is not None else None
 
+    async def some_keys(self, limit: int) -> list[tuple[int, str]]:
+        """(poll id, wrapped keys) of a few polls that still hold keys: enough to tell whether
+        ANONYMITY_SECRET is the one they were sealed under."""
+        result = await self.session.exec(select(PollKey.poll_id, PollKey.wrapped).limit(limit))  # type: ignore[call-overload]
+        return [(int(poll_id), wrapped) for poll_id, wrapped in result.all()]
+
     async def seal_final(self, poll: Poll, final_tally: str) -> None:
         """At close: the count is written once, and the ballots and the keys that could open or
         link them are deleted in the same transaction."""

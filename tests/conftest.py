@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters import build_dispatcher
@@ -25,8 +26,21 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 async def _fresh_postgres() -> str:
+    """An empty database of this test worker's own (`test_gw0`, ... under pytest-xdist, made on
+    first use beside COALITION_TEST_POSTGRES_URL's), so parallel workers never drop each other's."""
     assert POSTGRES_URL is not None
     url = normalise_database_url(POSTGRES_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        base = make_url(url)
+        name = f"{base.database}_{worker}"
+        admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})).first()
+            if exists is None:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+        url = base.set(database=name).render_as_string(hide_password=False)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -8,10 +8,13 @@ reads and exits at the end, which is how the README's examples and the tests scr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
@@ -186,19 +189,54 @@ class ConsoleAdapter:
             self._say(f"You are {self.user} in #{self.channel}. Type /coalition help or !help.")
 
     async def run(self) -> int:
+        """Read and run lines until the input ends, `!quit`, or SIGTERM/SIGINT: a signal lets the
+        line being run finish and its messages go out, then the session ends (exit 0)."""
         await self.start()
-        while True:
-            prompt = f"{self.user}@#{self.channel}> " if self.interactive else ""
-            try:
-                line = await asyncio.to_thread(self._read_line, prompt)
-            except (EOFError, KeyboardInterrupt):
-                break
-            if line is None:
-                break
-            if not await self.handle_line(line):
-                break
-        await self._deliver_now()  # what the last line queued is shown before the session ends
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                loop.add_signal_handler(signum, stop.set)
+                handled.append(signum)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                prompt = f"{self.user}@#{self.channel}> " if self.interactive else ""
+                reading = self._read_in_background(prompt)
+                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    break  # a signal while waiting for a line: nothing is in progress
+                line = reading.result()
+                if line is None or not await self.handle_line(line):
+                    break
+            await self._deliver_now()  # what the last line queued is shown before the session ends
+        finally:
+            stopping.cancel()
+            for signum in handled:
+                loop.remove_signal_handler(signum)
         return 0
+
+    def _read_in_background(self, prompt: str) -> asyncio.Future[str | None]:
+        """The next line, read on a daemon thread: a stop does not wait for a line nobody types
+        (a thread of asyncio's own pool would hold the exit until input arrived)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str | None] = loop.create_future()
+
+        def deliver(line: str | None) -> None:
+            if not future.done():
+                future.set_result(line)
+
+        def read() -> None:
+            try:
+                line = self._read_line(prompt)
+            except (EOFError, KeyboardInterrupt, OSError, ValueError):
+                line = None
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(deliver, line)
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return future
 
     def _read_line(self, prompt: str) -> str | None:
         if self.interactive:

@@ -7,10 +7,10 @@ import argparse
 import contextlib
 import logging
 import re
-import sys
 from datetime import UTC, datetime
 
 from adapters.platform import PlatformAdapter
+from bot import logs
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.i18n import N_
@@ -86,7 +86,7 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         app.add_messenger(console)
         port = await app.serve_http()  # with HTTP_PORT set: the calendar feeds, as `run` serves them
         if port is not None:
-            print(f"HTTP (calendar feeds) on {settings.web_host}:{port}.", file=sys.stderr)
+            logs.announce(f"HTTP (calendar feeds, /readyz, /metrics) on {settings.web_host}:{port}.")
         if isinstance(clock, SimulatedClock):
             await app.scheduler.run_due()
         else:

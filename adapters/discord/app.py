@@ -11,6 +11,7 @@ import asyncio
 import functools
 import io
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from adapters.discord.platform import DiscordPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.i18n import speaking
+from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from bot.times import zone_names
@@ -144,9 +146,20 @@ class DiscordAdapter:
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.application_command:
-            await self._on_command(interaction)
+            await self.held(interaction, "discord command", self._on_command(interaction))
         elif interaction.type == discord.InteractionType.autocomplete:
             await self._on_autocomplete(interaction)
+
+    async def held(self, interaction: discord.Interaction, what: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` holding the bot open until it has answered (a stop drains it: bot.inflight).
+        Once the bot is stopping, the member is told it is restarting and nothing is done."""
+        hold = self.app.inflight.admit(what)
+        if hold is None:
+            work.close()
+            await self.answer(interaction, restarting(str(interaction.locale) if interaction.locale else None))
+            return
+        with hold:
+            await work
 
     async def _on_command(self, interaction: discord.Interaction) -> None:
         data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
@@ -166,6 +179,9 @@ class DiscordAdapter:
         await self._answer_in_time(interaction, self.dispatcher.run_command(path, raw, actor, where))
 
     async def _on_component(self, interaction: discord.Interaction, custom_id: str, value: str | None) -> None:
+        await self.held(interaction, "discord click", self._click(interaction, custom_id, value))
+
+    async def _click(self, interaction: discord.Interaction, custom_id: str, value: str | None) -> None:
         action_id = render.action_id_of(custom_id)
         where = self.where(interaction)
         message = MessageRef(where, str(interaction.message.id)) if interaction.message else None
@@ -185,6 +201,9 @@ class DiscordAdapter:
         try:
             path, raw, focused = read_interaction(self.dispatcher.registry, data)
         except UsageError:
+            await interaction.response.autocomplete([])
+            return
+        if self.app.inflight.stopping:
             await interaction.response.autocomplete([])
             return
         spec = self.dispatcher.registry.find(path)

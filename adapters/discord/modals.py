@@ -41,6 +41,9 @@ class FormModal(discord.ui.Modal):
             self.add_item(field)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.adapter.held(interaction, "discord form", self._submit(interaction))
+
+    async def _submit(self, interaction: discord.Interaction) -> None:
         raw: dict[str, Any] = {}
         for name, field in self.inputs.items():
             value = field.value.strip()

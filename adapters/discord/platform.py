@@ -24,6 +24,12 @@ class DiscordPlatform(PlatformAdapter):
     name = "discord"
     title = "Discord"
     credentials = "DISCORD_BOT_TOKEN"
+    variables = (
+        "DISCORD_BOT_TOKEN",
+        "DISCORD_API_URL",
+        "DISCORD_GATEWAY_URL",
+        "DISCORD_COORDINATOR_ROLE",
+    )
     space = N_("Discord server")
     # 50 requests a second overall; 5 messages per 5 seconds in a channel.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))

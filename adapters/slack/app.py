@@ -34,6 +34,7 @@ from adapters.slack.platform import SlackPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.i18n import speaking
+from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
 from commands.dispatcher import Dispatcher
@@ -81,11 +82,33 @@ class SlackAdapter:
 
     def _register(self) -> None:
         # Clicks first: bolt tries listeners in order, and clicks come in bursts (votes).
-        self.bolt.action(re.compile(".+"))(self._on_action)
+        self.bolt.action(re.compile(".+"))(self._held(self._on_action, "slack click"))
+        on_command = self._held(self._on_command, "slack command")
         for spec in self.dispatcher.registry.commands():
-            self.bolt.command(f"/{spec.name}")(self._on_command)
-        self.bolt.view(re.compile("^modal:"))(self._on_view)
-        self.bolt.event("app_home_opened")(self._on_home_opened)
+            self.bolt.command(f"/{spec.name}")(on_command)
+        self.bolt.view(re.compile("^modal:"))(self._held(self._on_view, "slack form"))
+        self.bolt.event("app_home_opened")(self._held(self._on_home_opened, "slack home"))
+
+    def _held(self, listener: Any, what: str) -> Any:
+        """The listener, holding the bot open from before its ack until its answer is sent (a stop
+        drains it; see bot.inflight). Once the bot is stopping, new work is acked with "restarting"
+        and not carried out: Slack is never told "received" for something the bot will drop."""
+
+        async def held(ack: Any, body: dict[str, Any], event: dict[str, Any] | None = None) -> None:
+            hold = self.app.inflight.admit(what)
+            if hold is None:
+                if body.get("type") == "event_callback":
+                    await ack()
+                else:
+                    await ack(**self._response(restarting()))
+                return
+            with hold:
+                if event is not None:
+                    await listener(body=body, event=event)
+                else:
+                    await listener(ack=ack, body=body)
+
+        return held
 
     async def start(self) -> None:
         # One connection pool for the Web API and response_urls, instead of a connection per call.

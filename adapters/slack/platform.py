@@ -26,6 +26,15 @@ class SlackPlatform(PlatformAdapter):
     name = "slack"
     title = "Slack"
     credentials = "SLACK_BOT_TOKEN"
+    variables = (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_API_URL",
+        "SLACK_HTTP_HOST",
+        "SLACK_HTTP_PORT",
+        "SLACK_READ_HISTORY",
+    )
     space = N_("Slack workspace")
     # About one message a second per channel, with short bursts; a workspace-wide ceiling well
     # below Slack's per-workspace limits.

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.i18n import _, ngettext
+from bot.sealing import unopened, wrong_secret
 from storage import Repositories
 
 # (workspace id, channel id, channel name) of each linked channel a platform is asked about.
@@ -23,18 +24,26 @@ PlatformCheck = Callable[[list[LinkedChannel]], Awaitable[list[str]]]
 # Reminders and deadlines are timed by this machine's clock and stored next to the database's;
 # beyond this, a reminder can visibly come early or late.
 CLOCK_TOLERANCE = timedelta(seconds=30)
+SECRET_SAMPLE = 5  # polls whose keys are tried against ANONYMITY_SECRET
 PLATFORM_TIMEOUT = 20.0  # seconds for one platform's checks; a slow platform is itself a finding
 
 
 class DoctorService:
-    def __init__(self, repos: Repositories, clock: Clock, platforms: Mapping[str, PlatformCheck]) -> None:
+    def __init__(
+        self, repos: Repositories, clock: Clock, platforms: Mapping[str, PlatformCheck], secret: str | None = None
+    ) -> None:
         self.repos = repos
         self.clock = clock
         self.platforms = platforms
+        self.secret = secret
 
     async def problems(self, coalition_id: int | None = None) -> list[str]:
         """Everything found, for one coalition or (None) for every coalition on this database."""
         problems = await self.clock_problems()
+        if self.secret is not None and coalition_id is None:
+            wrong = wrong_secret(unopened(await self.repos.polls.some_keys(SECRET_SAMPLE), self.secret))
+            if wrong:
+                problems.append(wrong)
         since = self.clock.now() - timedelta(days=1)
         for platform, reason, rows in await self.repos.outbox.failed_since(since, coalition_id):
             problems.append(
