@@ -9,6 +9,7 @@ import contextlib
 import functools
 import logging
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -45,13 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             print(f"Configuration: {exc}.")
             return 1
-        print(f"coalition-bot: configuration error: {exc}", file=sys.stderr)
+        logs.configure("INFO", LIBRARIES, logs.format_asked())
+        logs.refuse(f"configuration error: {exc}")
         return 2
     logs.configure(settings.log_level, LIBRARIES, settings.log_format)
     try:
         return asyncio.run(args.func(args, settings))
     except ConfigError as exc:
-        print(f"coalition-bot: {exc}", file=sys.stderr)
+        logs.refuse(str(exc))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -80,17 +82,25 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check the set-up: one line per problem, with its fix")
     doctor.set_defaults(func=cmd_doctor)
-    save = sub.add_parser("backup", help="a consistent copy of the database and its secret, while the bot runs")
+    save = sub.add_parser("backup", help="a consistent copy of the database, while the bot runs")
     save.add_argument("file", help="where to write it (a .tar.gz, readable by you only)")
+    save.add_argument(
+        "--with-secret",
+        action="store_true",
+        help="put the anonymity secret in it too (then the file can link open polls' voters to their choices)",
+    )
     save.set_defaults(func=cmd_backup)
     load = sub.add_parser("restore", help="put a backup in place of the database (the bot must be stopped)")
     load.add_argument("file", help="a file `coalition-bot backup` wrote")
+    load.add_argument("--secret-file", help="the database's anonymity secret, when the backup does not hold it")
     load.set_defaults(func=cmd_restore)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    up = db_sub.add_parser("upgrade", help="apply migrations up to the newest")
+    up = db_sub.add_parser("upgrade", help="apply migrations up to the newest (PostgreSQL: after a pg_dump)")
     up.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
+    up.add_argument("--dump-to", help="PostgreSQL: where the dump taken first goes (./coalition-before-REV.dump)")
+    up.add_argument("--skip-dump", action="store_true", help="PostgreSQL: migrate without a dump (you took one)")
     up.set_defaults(func=cmd_db_upgrade)
     cur = db_sub.add_parser("current", help="show the schema revision")
     cur.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
@@ -287,23 +297,45 @@ def _sqlite_file(settings: Settings) -> Path | None:
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from storage.backup import BackupProblem, backup
 
+    secret = _secret_where(settings)
     database = _sqlite_file(settings)
     if database is None:
         url = _shown_url(settings.database_url)
         print(
-            f"PostgreSQL is backed up with its own tool: pg_dump --format=custom --file {args.file} '{url}' "
-            "(add the password as PGPASSWORD). Keep ANONYMITY_SECRET with it: sealed polls need it.",
+            f"PostgreSQL is backed up with its own tool, to a file only you can read: (umask 077 && pg_dump "
+            f"--format=custom --file {args.file} '{url}') (add the password as PGPASSWORD). It holds no "
+            f"anonymity secret: keep {secret} safe and apart from it; restoring needs both.",
         )
         return 0
+    with_secret = stored_secret(settings) if args.with_secret else None
+    if args.with_secret and with_secret is None:
+        raise ConfigError(f"backup --with-secret: there is no anonymity secret to include ({secret} is not set)")
     try:
-        size = await asyncio.to_thread(backup, database.resolve(), Path(args.file))
+        size = await asyncio.to_thread(backup, database.resolve(), Path(args.file), with_secret)
     except BackupProblem as exc:
         raise ConfigError(f"backup: {exc}") from None
-    print(
-        f"Backed up {database.resolve()} and its anonymity secret to {args.file} "
-        f"({size:,} bytes, readable by you only)."
-    )
+    if with_secret is not None:
+        print(
+            f"Backed up {database.resolve()} and its anonymity secret to {args.file} ({size:,} bytes, readable by "
+            "you only). Warning: with both in one file, whoever holds it can tell how members voted in the "
+            "anonymous polls that are open now. Keep it as you keep the secret, and delete it when done."
+        )
+    else:
+        print(
+            f"Backed up {database.resolve()} to {args.file} ({size:,} bytes, readable by you only). It holds the "
+            f"database only: keep its anonymity secret ({secret}) safe and apart from it; restoring needs both."
+        )
     return 0
+
+
+def _secret_where(settings: Settings) -> str:
+    """Where the secret in use lives, said to whoever backs up or restores."""
+    if settings.environ.get("ANONYMITY_SECRET_FILE"):
+        return f"ANONYMITY_SECRET_FILE, {settings.environ['ANONYMITY_SECRET_FILE']}"
+    if settings.anonymity_secret:
+        return "ANONYMITY_SECRET"
+    database = _sqlite_file(settings)
+    return f"the file {database.resolve()}.secret" if database is not None else "ANONYMITY_SECRET"
 
 
 async def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
@@ -311,26 +343,76 @@ async def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 
     database = _sqlite_file(settings)
     if database is None:
-        raise ConfigError("restore: PostgreSQL is restored with pg_restore; this command restores SQLite backups")
+        raise ConfigError(
+            "restore: PostgreSQL is restored with its own tool: pg_restore --clean --if-exists --dbname "
+            f"'{_shown_url(settings.database_url)}' FILE, with the bot stopped; then `coalition-bot db upgrade`"
+        )
+    secret_file = Path(args.secret_file) if args.secret_file else None
     try:
-        await asyncio.to_thread(restore, Path(args.file), database.resolve())
+        beside = await asyncio.to_thread(restore, Path(args.file), database.resolve(), secret_file)
     except (BackupProblem, OSError) as exc:
         raise ConfigError(f"restore: {exc}") from None
     print(f"Restored {args.file} to {database.resolve()}; what was there is kept as *.before-restore.")
+    if not beside and not settings.anonymity_secret:
+        print(
+            f"This backup holds no anonymity secret and none is beside the database: put the database's own secret "
+            f"at {database.resolve()}.secret (or run restore again with --secret-file, or set ANONYMITY_SECRET) "
+            "before starting the bot; until then it will not start."
+        )
     return 0
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.migrate import current_revision
+    """Migrate to the newest schema. SQLite copies itself first (storage.migrate); PostgreSQL is
+    dumped first with pg_dump, to a file only its owner can read, or the upgrade is refused unless
+    whoever runs it says a dump was taken (`--skip-dump`)."""
+    from storage.migrate import current_revision, head_revision
 
     db = Database(settings.database_url)
     try:
+        current = await current_revision(db.engine)
+        if not db.is_sqlite and current is not None and current != head_revision() and not args.skip_dump:
+            dump = await asyncio.to_thread(Path(args.dump_to or f"coalition-before-{head_revision()}.dump").resolve)
+            await _pg_dump(settings.database_url, dump)
+            print(f"Dumped the database to {dump} (readable by you only) before migrating it.")
         await db.upgrade()
         revision = await current_revision(db.engine)
         print(f"Database {_shown_url(settings.database_url)} is at revision {revision}.")
     finally:
         await db.dispose()
     return 0
+
+
+async def _pg_dump(url: str, target: Path) -> None:
+    from sqlalchemy.engine import make_url
+
+    shown = _shown_url(url)
+    command = f"(umask 077 && pg_dump --format=custom --file {target} '{shown}')"
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        raise ConfigError(
+            f"db upgrade: take a dump first, then run it again with --skip-dump: {command} (pg_dump is not on "
+            "this machine; the PostgreSQL client tools have it)"
+        )
+    parts = make_url(url)
+    environment = {**os.environ, "PGPASSWORD": parts.password or ""}
+    libpq = parts.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    process = await asyncio.create_subprocess_exec(
+        tool,
+        "--format=custom",
+        f"--file={target}",
+        libpq,
+        env=environment,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: os.umask(0o077),
+    )
+    _, err = await process.communicate()
+    if process.returncode != 0:
+        raise ConfigError(
+            f"db upgrade: pg_dump failed ({err.decode(errors='replace').strip()[:300]}); nothing was migrated. "
+            f"Take a dump yourself ({command}) and run it again with --skip-dump"
+        )
 
 
 async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -166,7 +167,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         folder = Path(data_dir).expanduser().resolve()
         if not folder.is_dir():
             raise ConfigError(f"COALITION_DATA_DIR: {folder} is not a folder; create it, or unset the variable")
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not _writable(folder):
             raise ConfigError(
                 f"COALITION_DATA_DIR: {folder} is not writable by the user the bot runs as ({_user()}); "
                 f"give that user the folder (chown {_user()} {folder}) or choose another"
@@ -244,6 +245,16 @@ def unknown_variables(settings: Settings, known: Iterable[str]) -> list[str]:
         hint = f"; did you mean {close[0]}?" if close else " (README, Configuration, lists them)"
         problems.append(f"{name} (in {where}) is not a setting coalition-bot reads{hint}")
     return problems
+
+
+def _writable(folder: Path) -> bool:
+    """Whether the bot can make files there: tried, since permissions alone do not say (a read-only
+    mount, an ACL, a container's user namespace)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _user() -> str:

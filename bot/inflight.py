@@ -107,7 +107,7 @@ class InFlight:
                 break
             self._changed = asyncio.Event()
             waiters = {asyncio.ensure_future(self._changed.wait()), asyncio.ensure_future(self._cut_short.wait())}
-            _, pending = await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            _done, pending = await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending:
                 waiter.cancel()
         outcome = Drained(self._finished_while_stopping, sorted(self._open.values()), time.monotonic() - started)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -66,6 +67,24 @@ def announce(message: str) -> None:
         _announcer.info(message)
     else:
         print(message, file=sys.stderr, flush=True)
+
+
+def refuse(message: str) -> None:
+    """Why the bot will not start, in one line: plain text for a person, a log entry in JSON logs."""
+    if _json_logs:
+        logging.getLogger("coalition-bot").error("%s", message)
+    else:
+        print(f"coalition-bot: {message}", file=sys.stderr, flush=True)
+
+
+def format_asked(environ: Mapping[str, str] | None = None, env_file: str = ".env") -> str:
+    """LOG_FORMAT as set, for the one line said when the settings themselves could not be read."""
+    raw = (environ if environ is not None else os.environ).get("LOG_FORMAT")
+    if raw is None and os.path.isfile(env_file):
+        from dotenv import dotenv_values
+
+        raw = dotenv_values(env_file).get("LOG_FORMAT")
+    return "json" if (raw or "").strip().lower() == "json" else "text"
 
 
 def configure(level: str, carriers: Iterable[str] = (), form: str = "text") -> None:

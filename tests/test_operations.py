@@ -159,18 +159,50 @@ async def test_restore_refuses_while_the_bot_runs_and_keeps_what_it_replaces(tmp
 
 
 def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
+    """The secret travels apart unless asked for; a restore without it says what to do, and the
+    bot will not start on the restored database until the secret is beside it."""
+    import tarfile
+
     from tests.test_console import console
 
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
-    assert console(tmp_path, "/poll create Lunch? Pizza Tacos\n", "console", env=env).returncode == 0
+    assert console(tmp_path, "/poll create Lunch? Pizza Tacos --anonymous\n", "console", env=env).returncode == 0
     made = console(tmp_path, "", "backup", str(tmp_path / "saved.tar.gz"), env=env)
-    assert made.returncode == 0 and "Backed up" in made.stdout, made.stderr
+    assert made.returncode == 0 and "It holds the database only" in made.stdout, made.stderr
+    assert f"{(tmp_path / 'c.db.secret').resolve()}" in made.stdout
+    with tarfile.open(tmp_path / "saved.tar.gz") as archive:
+        assert archive.getnames() == ["coalition.db"]
+        assert {oct(m.mode) for m in archive.getmembers()} == {"0o600"}  # a plain `tar xzf` keeps it private
     elsewhere = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
     back = console(tmp_path, "", "restore", str(tmp_path / "saved.tar.gz"), env=elsewhere)
     assert back.returncode == 0, back.stderr
-    assert (tmp_path / "other.db.secret").read_text() == (tmp_path / "c.db.secret").read_text()  # sealed polls open
+    assert "holds no anonymity secret" in back.stdout
+    refused = console(tmp_path, "/poll list\n", "console", env=elsewhere)
+    assert refused.returncode == 2 and "secret file other.db.secret is not beside it" in refused.stderr
+    again = console(
+        tmp_path,
+        "",
+        "restore",
+        str(tmp_path / "saved.tar.gz"),
+        "--secret-file",
+        str(tmp_path / "c.db.secret"),
+        env=elsewhere,
+    )
+    assert again.returncode == 0 and "holds no anonymity secret" not in again.stdout, again.stdout
     listed = console(tmp_path, "/poll list\n", "console", env=elsewhere)
-    assert "Lunch?" in listed.stdout
+    assert "Lunch?" in listed.stdout, listed.stderr
+    # Asked for: the secret goes in, with a warning, and a restore puts it back.
+    both = console(tmp_path, "", "backup", str(tmp_path / "both.tar.gz"), "--with-secret", env=env)
+    assert both.returncode == 0 and "and its anonymity secret" in both.stdout and "Warning" in both.stdout
+    third = {"DATABASE_URL": f"sqlite:///{tmp_path / 'third.db'}"}
+    assert console(tmp_path, "", "restore", str(tmp_path / "both.tar.gz"), env=third).returncode == 0
+    assert (tmp_path / "third.db.secret").read_text() == (tmp_path / "c.db.secret").read_text()
+    # With the secret in the environment, a backup never claims to hold it.
+    with_env = {**env, "ANONYMITY_SECRET": (tmp_path / "c.db.secret").read_text().strip()}
+    said = console(tmp_path, "", "backup", str(tmp_path / "env.tar.gz"), env=with_env)
+    assert "It holds the database only" in said.stdout and "(ANONYMITY_SECRET)" in said.stdout
+    with tarfile.open(tmp_path / "env.tar.gz") as archive:
+        assert archive.getnames() == ["coalition.db"]
 
 
 async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ Slack's request signatures (slack-bolt answers 401 to a bad signature or a stale
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -46,6 +47,7 @@ ACK_BUDGET = 2.0  # seconds we wait for a reply before acking empty (Slack allow
 PROFILE_TTL = 600.0
 HOME = "app-home"
 SEEN_CLICKS = 20_000
+TOKEN_RECHECK = 60.0  # seconds between checks of the token for the health probe, in HTTP mode
 
 
 class SlackAdapter:
@@ -76,6 +78,9 @@ class SlackAdapter:
         self._seen: dict[str, None] = {}  # recent clicks' trigger_ids, oldest first
         self.bot_user_id = ""
         self.bot_name = "coalition-bot"
+        self._token_state: str | None = None  # what Slack said of the token when last asked
+        self._token_checked = time.monotonic()  # start-up checks it (check_tokens)
+        self._token_check: asyncio.Task[None] | None = None
         self._register()
 
     # Wiring --------------------------------------------------------------------------------
@@ -97,10 +102,7 @@ class SlackAdapter:
         async def held(ack: Any, body: dict[str, Any], event: dict[str, Any] | None = None) -> None:
             hold = self.app.inflight.admit(what)
             if hold is None:
-                if body.get("type") == "event_callback":
-                    await ack()
-                else:
-                    await ack(**self._response(restarting()))
+                await self._refuse(ack, body)
                 return
             with hold:
                 if event is not None:
@@ -150,16 +152,25 @@ class SlackAdapter:
         client.connect = counted
 
     async def _health(self) -> str | None:
-        """Socket Mode: the connection is up. HTTP mode: Slack still accepts the token."""
+        """Socket Mode: the connection is up. HTTP mode has no connection to look at: what Slack said
+        to the last token check, made at most once a minute in the background (a probe every few
+        seconds must not become a call to Slack every few seconds)."""
         if self._socket is not None:
             return None if await self._socket.client.is_connected() else "Socket Mode is not connected"
+        stale = time.monotonic() - self._token_checked > TOKEN_RECHECK
+        if stale and (self._token_check is None or self._token_check.done()):
+            self._token_check = asyncio.ensure_future(self._check_token())
+        return self._token_state
+
+    async def _check_token(self) -> None:
         try:
             await self.client.auth_test()
+            self._token_state = None
         except SlackApiError as exc:
-            return f"Slack refuses the token ({exc.response.get('error')})"
-        except aiohttp.ClientError:
-            return "Slack does not answer"
-        return None
+            self._token_state = f"Slack refuses the token ({exc.response.get('error')})"
+        except (aiohttp.ClientError, TimeoutError):
+            self._token_state = "Slack does not answer"
+        self._token_checked = time.monotonic()
 
     async def _on_http(self, request: web.Request) -> web.Response:
         """A signed request from Slack, through bolt as its own aiohttp server would pass it."""
@@ -194,6 +205,8 @@ class SlackAdapter:
             ) from exc
 
     async def stop(self) -> None:
+        if self._token_check is not None:
+            self._token_check.cancel()
         if self._socket is not None:
             await self._socket.close_async()
         if self._http is not None:
@@ -273,6 +286,23 @@ class SlackAdapter:
         else:
             await ack(**self._response(reply))
         await self._send_files(reply, body["user_id"], where)
+
+    async def _refuse(self, ack: Any, body: dict[str, Any]) -> None:
+        """Stopping: tell the member nothing was done, where Slack shows it for this kind of event."""
+        reply = restarting()
+        kind = body.get("type")
+        if kind == "view_submission":
+            spec = self.dispatcher.registry.find(tuple(body["view"]["callback_id"].removeprefix("modal:").split(".")))
+            field = spec.options[0].name if spec is not None and spec.options else "value"
+            await ack(response_action="errors", errors={field: render.plain(reply.text)[:150]})
+        elif kind == "block_actions":  # Slack ignores an ack's body here: answered on the response_url
+            await ack()
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                await self._respond(body, replace_original=False, **self._response(reply))
+        elif kind == "event_callback":
+            await ack()
+        else:
+            await ack(**self._response(reply))
 
     async def _with_access(self, where: ConversationRef, text: str) -> ConversationRef:
         """For commands that link this channel: can the bot post here? Slack lets anyone use a slash

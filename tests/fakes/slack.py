@@ -100,6 +100,7 @@ class FakeSlack:
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.ephemeral: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []  # what arrived at response_urls
+        self.answers: dict[str, list[dict[str, Any]]] = {}  # the same, by the response_url's id
         self.views_opened: list[dict[str, Any]] = []
         self.views_published: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []  # completed uploads: channel, title, content
@@ -331,6 +332,7 @@ class FakeSlack:
             self.refused.append(f"response_url: {'; '.join(problems)}")
             return web.Response(status=400, text="invalid_blocks")
         self.responses.append(body)
+        self.answers.setdefault(request.match_info["id"], []).append(body)
         return web.Response(text="ok")
 
     # Socket Mode ---------------------------------------------------------------------------
