@@ -173,7 +173,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
                 f"give that user the folder (chown {_user()} {folder}) or choose another"
             )
         default_url = f"sqlite+aiosqlite:///{folder / 'coalition.db'}"
-    database_url = normalise_database_url(get("DATABASE_URL") or default_url)
+    database_url = _with_password_file(normalise_database_url(get("DATABASE_URL") or default_url), get)
     return Settings(
         slack_read_history=_yes_no(get("SLACK_READ_HISTORY"), "SLACK_READ_HISTORY"),
         database_url=database_url,
@@ -213,6 +213,7 @@ CORE_VARIABLES = (
     "COALITION_NAME",
     "COALITION_TIMEZONE",
     "COALITION_TEST_POSTGRES_URL",
+    "DATABASE_PASSWORD_FILE",
     "DATABASE_URL",
     "HTTP_HOST",
     "HTTP_PORT",
@@ -245,6 +246,23 @@ def unknown_variables(settings: Settings, known: Iterable[str]) -> list[str]:
         hint = f"; did you mean {close[0]}?" if close else " (README, Configuration, lists them)"
         problems.append(f"{name} (in {where}) is not a setting coalition-bot reads{hint}")
     return problems
+
+
+def _with_password_file(url: str, get: Any) -> str:
+    """DATABASE_PASSWORD_FILE: the database's password from a file (Docker and systemd credentials),
+    so it is written in no compose file and no environment."""
+    file = get("DATABASE_PASSWORD_FILE")
+    if file is None:
+        return url
+    if url.startswith("sqlite"):
+        raise ConfigError("DATABASE_PASSWORD_FILE: only for PostgreSQL (DATABASE_URL is SQLite)")
+    try:
+        password = Path(file).expanduser().read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"DATABASE_PASSWORD_FILE: cannot read {file} ({exc.strerror})") from exc
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def _writable(folder: Path) -> bool:
