@@ -16,10 +16,10 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
-from bot.i18n import N_, _
+from bot.i18n import N_, _, language
 from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.engagement import DAY, day_of
@@ -243,8 +243,40 @@ class ReportService:
 
     async def chart(self, report: Report, title: str) -> bytes:
         """The rates against the previous period, as a PNG. Drawn in a worker thread: matplotlib is
-        synchronous and would otherwise hold up every other member's command."""
-        return await asyncio.to_thread(_draw, report, title)
+        synchronous and would otherwise hold up every other member's command. A chart is drawn
+        once per set of figures (and language): most reports asked for repeat ones whose figures
+        have not moved, and drawing is most of a report's time."""
+        key = _ChartKey(
+            title,
+            language(),
+            report.start.date(),
+            report.end.date(),
+            tuple(report.overall.rates[m] for m in METRICS),
+            tuple(report.previous.rates[m] for m in METRICS),
+        )
+        drawn = _CHARTS.get(key)
+        if drawn is None:
+            drawn = await asyncio.to_thread(_draw, report, title)
+            _CHARTS[key] = drawn
+            while len(_CHARTS) > CHARTS_KEPT:
+                _CHARTS.pop(next(iter(_CHARTS)))
+        return drawn
+
+
+@dataclass(frozen=True)
+class _ChartKey:
+    """Everything a chart shows: the same key draws the same picture."""
+
+    title: str
+    language: str
+    start: date
+    end: date
+    now: tuple[float | None, ...]
+    before: tuple[float | None, ...]
+
+
+CHARTS_KEPT = 64  # charts this process keeps drawn, oldest dropped first
+_CHARTS: dict[_ChartKey, bytes] = {}
 
 
 def chart_alt(name: str, report: Report) -> str:
