@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.config import (
     ConfigError,
     Settings,
+    anonymity_secret,
     load_settings,
     missing_secret,
     normalise_database_url,
@@ -123,6 +124,9 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
         log.warning("%s", line)
     if (missing := missing_secret(settings)) is not None:
         raise ConfigError(missing)
+    # The secret before the database: a second process starting on the same new file then finds
+    # the secret beside a database that exists, never a database without one.
+    anonymity_secret(settings)
     db = Database(settings.database_url)
     try:
         if db.is_sqlite:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -260,9 +260,11 @@ def _with_password_file(url: str, get: Any) -> str:
         password = Path(file).expanduser().read_text().strip()
     except OSError as exc:
         raise ConfigError(f"DATABASE_PASSWORD_FILE: cannot read {file} ({exc.strerror})") from exc
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(password=password).render_as_string(hide_password=False)
+    parts = urlsplit(url)
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(unquote(user), safe='')}:{quote(password, safe='')}@{host}"
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _writable(folder: Path) -> bool:

@@ -54,6 +54,9 @@ class ParsedCommand:
     args: dict[str, Any]
 
 
+LARGEST_INT = 2**31 - 1  # PostgreSQL's INTEGER, which ids are; SQLite's is wider
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(text)
@@ -314,11 +317,11 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
                     number=number, min_value=option.min_value
                 )
             )
-        if option.max_value is not None and number > option.max_value:
+        # Unbounded options (ids) stop where a database integer does: a larger number names nothing.
+        maximum = option.max_value if option.max_value is not None else LARGEST_INT
+        if number > maximum:
             raise TextProblem(
-                _("{number} is too large; the maximum is {max_value}.").format(
-                    number=number, max_value=option.max_value
-                )
+                _("{number} is too large; the maximum is {max_value}.").format(number=number, max_value=maximum)
             )
         return number
     if kind == OptionType.CHOICE:

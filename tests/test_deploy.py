@@ -31,7 +31,7 @@ def test_the_image_installs_locked_dependencies_before_the_source() -> None:
     locked = lines.index("RUN pip install --require-hashes -r requirements.lock")
     first_source = min(i for i, line in enumerate(lines) if re.match(r"COPY (bot|commands|adapters|storage) ", line))
     assert lines.index("COPY requirements.lock ./") < locked < first_source
-    healthcheck = next(line for line in lines if line.startswith("CMD [\"python\"") or "readyz" in line)
+    healthcheck = next(line for line in lines if line.startswith('CMD ["python"') or "readyz" in line)
     assert "HTTP_PORT" in healthcheck and "/readyz" in healthcheck
 
 
