@@ -12,20 +12,21 @@ import pytest
 
 from bot.pacing import Pacer, PacingPolicy, SharedPacer, Window
 from storage import Database
-from tests.conftest import BACKENDS, make_database
+from tests.conftest import BACKENDS, migrated_database
 
 MakePacer = Callable[[PacingPolicy], Pacer | SharedPacer]
 
 
 @pytest.fixture(params=["in-process", *(f"shared-{backend}" for backend in BACKENDS)])
-async def make_pacer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakePacer]:
+async def make_pacer(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MakePacer]:
     """Each test runs on the in-process windows and on the windows kept in the database (on each
     database backend): both must keep the same limits."""
     if request.param == "in-process":
         yield Pacer
         return
-    db = await make_database(request.param.removeprefix("shared-"), tmp_path)
-    await db.upgrade()
+    db = await migrated_database(request.param.removeprefix("shared-"), tmp_path, tmp_path_factory.getbasetemp())
     yield lambda policy: SharedPacer(policy, db, "fake")
     await db.dispose()
 
