@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,26 @@ POSTGRES_URL = os.environ.get("COALITION_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+# Hypothesis: a quick run by default (the edit-test loop), the full example counts in CI
+# (`.ci/run` sets HYPOTHESIS_PROFILE=ci). Tests say their full count with `examples(N)`.
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+hypothesis.settings.register_profile("dev", deadline=None)
+hypothesis.settings.register_profile("ci", deadline=None, print_blob=True)
+hypothesis.settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test tries: `full` in CI, an eighth (at least 25) otherwise."""
+    return full if HYPOTHESIS_PROFILE == "ci" else max(25, full // 8)
+
+
+@pytest.fixture(autouse=True)
+def _discord_ready_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Discord fake sends every server right after READY: no need to wait 2 s for more."""
+    from adapters.discord.app import DiscordAdapter
+
+    monkeypatch.setattr(DiscordAdapter, "guild_ready_timeout", 0.05)
 
 
 # Each test worker (pytest-xdist's gw0, gw1, ...; "main" without it) has databases of its own, so

@@ -25,6 +25,7 @@ from adapters.console import ConsoleAdapter, ConsoleOptions
 from adapters.discord.app import DiscordAdapter
 from bot.app import App
 from bot.config import Settings
+from bot.inflight import InFlight
 from commands import build_registry
 from commands.parser import _bind_tokens, tokenize
 from commands.spec import OptionType
@@ -238,8 +239,9 @@ def discord_seen(markdown: str) -> str:
 class DiscordSide:
     name = "discord"
 
-    def __init__(self, fake: FakeDiscord) -> None:
+    def __init__(self, fake: FakeDiscord, inflight: InFlight) -> None:
         self.fake = fake
+        self.inflight = inflight
         self.members = {
             "admin": fake.member("5500000000000000001", "Dana", manage_guild=True),
             "maria": fake.member("5500000000000000002", "Maria"),
@@ -271,7 +273,8 @@ class DiscordSide:
         texts = [discord_post(callback["data"]).text] if callback["type"] in (4, 7) else []
         if callback["type"] == 7:
             texts = []  # the message itself was edited; what the member is told comes as a follow-up
-        await asyncio.sleep(0.2)  # follow-ups sent just after the callback
+        # Follow-ups go out after the callback, while the bot still holds the interaction open.
+        await eventually(lambda: self.inflight.open == 0)
         texts += [discord_post(m).text for m in self.fake.followups[since:]]
         return "\n".join(texts)
 
@@ -307,7 +310,7 @@ async def discord_side(tmp_path: Path) -> AsyncIterator[DiscordSide]:
     adapter = DiscordAdapter(settings, app, build_dispatcher(app))
     await asyncio.wait_for(adapter.start(), 20)
     await app.scheduler.start()
-    side = DiscordSide(fake)
+    side = DiscordSide(fake, app.inflight)
     try:
         assert "is set up" in await side.command('/coalition setup "Northside Residents"')
         yield side

@@ -65,6 +65,7 @@ async def discord_env(tmp_path: Path) -> AsyncIterator[Discord]:
     await app.scheduler.start()
     env = Discord(fake, adapter, app, fake.member(ADMIN, "Dana", manage_guild=True), fake.member(MARIA, "Maria"))
     yield env
+    await app.inflight.drain(10)  # as a stop does: what was acknowledged is finished first
     await adapter.stop()
     await app.close()
     await fake.stop()

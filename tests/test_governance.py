@@ -21,7 +21,7 @@ from bot.clock import SimulatedClock
 from bot.config import Settings
 from commands import build_registry
 from storage import Database
-from tests.conftest import START
+from tests.conftest import START, examples
 from tests.harness import Harness, shown
 from tests.messengers import MemoryPlatform
 
@@ -385,7 +385,7 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     loop.close()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), tail=st.text(max_size=120), who=st.sampled_from(["admin", "maria"]))
 def test_arbitrary_text_never_crashes_and_errors_write_nothing(fuzz_world, path: str, tail: str, who: str) -> None:  # type: ignore[no-untyped-def]
     loop, harness = fuzz_world
@@ -468,7 +468,7 @@ FORGED_PART = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     prefix=st.sampled_from(ACTION_PREFIXES),
     parts=st.lists(FORGED_PART, max_size=3),

@@ -15,6 +15,7 @@ from commands.errors import UsageError
 from commands.parser import ParseContext, parse, tokenize
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
+from tests.conftest import examples
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -195,7 +196,7 @@ def test_help_usage_lines_for_every_real_command() -> None:
         assert real.usage(path).startswith("/" + " ".join(path))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.text(max_size=300))
 def test_no_input_crashes_the_parser(text: str) -> None:
     for candidate in (text, "/poll create " + text, "/note " + text, "/coalition " + text):
@@ -205,7 +206,7 @@ def test_no_input_crashes_the_parser(text: str) -> None:
             assert exc.message
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(['"', "“", "”", "--", "--max", "=", " ", "a", "\\", "--to", "@", "#"]), max_size=30))
 def test_no_punctuation_soup_crashes_the_parser(parts: list[str]) -> None:
     try:

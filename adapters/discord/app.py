@@ -58,6 +58,9 @@ def point_at(settings: Settings) -> None:
 
 class DiscordAdapter:
     platform = DiscordPlatform.name
+    # After READY, how long discord.py waits for further servers before the bot counts as ready
+    # (its default). Tests against the fake, which sends every server at once, wait less.
+    guild_ready_timeout = 2.0
 
     def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
         assert settings.discord_bot_token
@@ -67,7 +70,9 @@ class DiscordAdapter:
         self.dispatcher = dispatcher
         intents = discord.Intents.none()
         intents.guilds = True
-        self.client = ClickingClient(self._on_component, intents=intents)
+        self.client = ClickingClient(
+            self._on_component, intents=intents, guild_ready_timeout=self.guild_ready_timeout
+        )
         self.client.event(self.on_interaction)
         self.client.event(self.on_resumed)
         self.messenger = DiscordMessenger(self.client)

@@ -72,6 +72,7 @@ class SlackAdapter:
         )
         self.messenger = SlackMessenger(self.client, read_history=settings.slack_read_history)
         self._profiles: dict[str, tuple[float, Actor]] = {}
+        self.ack_budget = ACK_BUDGET  # past it, a command is acked empty and answered on its response_url
         self._socket: AsyncSocketModeHandler | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port: int | None = None
@@ -278,7 +279,7 @@ class SlackAdapter:
 
         task = asyncio.create_task(run())
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
+            reply = await asyncio.wait_for(asyncio.shield(task), self.ack_budget)
         except TimeoutError:
             await ack()
             reply = await task
