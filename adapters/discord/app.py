@@ -70,9 +70,7 @@ class DiscordAdapter:
         self.dispatcher = dispatcher
         intents = discord.Intents.none()
         intents.guilds = True
-        self.client = ClickingClient(
-            self._on_component, intents=intents, guild_ready_timeout=self.guild_ready_timeout
-        )
+        self.client = ClickingClient(self._on_component, intents=intents, guild_ready_timeout=self.guild_ready_timeout)
         self.client.event(self.on_interaction)
         self.client.event(self.on_resumed)
         self.messenger = DiscordMessenger(self.client)
