@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from adapters.console.platform import ConsolePlatform
 from adapters.discord.platform import DiscordPlatform
+from adapters.email.platform import EmailPlatform
 from adapters.platform import PlatformAdapter
 from adapters.slack.platform import SlackPlatform
 from bot.config import CORE_VARIABLES
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from commands.dispatcher import Dispatcher
 
-PLATFORMS: tuple[PlatformAdapter, ...] = (ConsolePlatform(), SlackPlatform(), DiscordPlatform())
+PLATFORMS: tuple[PlatformAdapter, ...] = (ConsolePlatform(), SlackPlatform(), DiscordPlatform(), EmailPlatform())
 LIBRARIES = tuple(library for p in PLATFORMS for library in p.libraries)  # kept quiet in the log
 
 

@@ -170,7 +170,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(p.missing())
     if all(not p.served for p in wanted):
         if not wanted:
-            titles = " or ".join(p.title for p in served)
+            titles = _either([p.title for p in served])
             variables = ", ".join(p.credentials for p in served)
             if not _has_input():
                 # Started by systemd or Docker with nobody at the keyboard: a console here would read
@@ -184,6 +184,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             )
         return await run_console(default_arguments(), settings)
     return await serve(settings, [p for p in wanted if p.served])
+
+
+def _either(names: list[str]) -> str:
+    """ "Slack, Discord or email"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _has_input() -> bool:

@@ -33,6 +33,7 @@ class PlatformAdapter(Platform):
     # its own command instead.
     served: bool = True
     credentials: str = ""  # the variable whose presence starts it: "SLACK_BOT_TOKEN"
+    with_console: bool = False  # also started beside `coalition-bot console` when configured (email)
     variables: tuple[str, ...] = ()  # every variable it reads (an unknown one with its prefix is a typo)
 
     def configured(self, settings: Settings) -> bool:

@@ -63,6 +63,8 @@ class App:
         self.health_checks: dict[str, Callable[[], Awaitable[str | None]]] = {}
         # Started platforms add theirs too: what `/coalition doctor` asks each platform.
         self.platform_checks: dict[str, PlatformCheck] = {}
+        # The started platform that delivers to members' addresses (email), if any.
+        self.mail_platform: str | None = None
         file = sqlite_path(settings.database_url)
         self.health = Health(db, self.scheduler, self.inflight, file.resolve() if file else None, self.health_checks)
         self.web = WebServer(refusing=lambda: self.inflight.stopping)
@@ -177,6 +179,7 @@ class App:
                 public_base=self.public_base(),
                 sealed_tallies=self.sealed_tallies,
                 platform_checks=self.platform_checks,
+                mail_platform=self.mail_platform,
             )
 
     def add_messenger(

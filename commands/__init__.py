@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.permissions import Permission
 from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement, complete_broadcast
 from commands.coalition import COALITION
+from commands.email import ACTIONS as EMAIL_ACTIONS
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
 from commands.meeting import MEETING, RSVP, complete_meeting, upcoming_for_me
@@ -26,7 +27,7 @@ def build_registry() -> Registry:
     registry.add(POLL)
     registry.add_action(RSVP)
     registry.add_action(ACKNOWLEDGE)
-    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS):
+    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS):
         registry.add_action(action)
     registry.home_sections.append(upcoming_for_me)
     registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast, poll=complete_poll)

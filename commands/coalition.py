@@ -8,6 +8,7 @@ from bot.permissions import Permission, role_name
 from bot.replies import Reply, error
 from bot.services.coalitions import JoinProblem
 from commands.context import CommandContext
+from commands.email import EMAIL
 from commands.feedback import FEEDBACK
 from commands.governance import AUDIT, FORGET_ME, MY_DATA, ROLE
 from commands.help import help_command
@@ -409,6 +410,7 @@ COALITION = CommandSpec(
             handler=doctor,
         ),
         FEEDBACK,
+        EMAIL,
         *STAKEHOLDER_COMMANDS,
         PAGE,
         ROLE,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.email import EmailRepository
 from storage.engagement import EngagementRepository
 from storage.models import (
     Acknowledgement,
@@ -34,6 +35,7 @@ from storage.models import (
 class GovernanceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.forgot = False  # a member was erased in this transaction (see Repositories.commit)
 
     async def audit(self, entry: AuditEntry) -> None:
         self.session.add(entry)
@@ -194,6 +196,8 @@ class GovernanceRepository:
             await self.session.exec(  # type: ignore[call-overload]
                 delete(OutboxMessage).where(or_(col(OutboxMessage.id).in_(ids), col(OutboxMessage.edit_of_id).in_(ids)))
             )
+        await EmailRepository(self.session).forget(member)  # their address, and the channel it fed
+        self.forgot = True  # the commit then clears the write-ahead log of their rows
         await EngagementRepository(self.session).touch_all(member.coalition_id)  # kept days name them by id
         await self.session.delete(member)
         await self.session.flush()

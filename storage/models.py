@@ -521,3 +521,29 @@ class PacingStamp(SQLModel, table=True):
 
 
 Index("ix_pacing_stamps_key_at", PacingStamp.key, PacingStamp.at)
+
+
+class EmailAddress(SQLModel, table=True):
+    """A member who takes part by email: their address, and whether mail goes to it.
+
+    The member row (platform "email") holds who they are; this row holds the address, which is
+    personal data: shown to nobody but the coordinators' `/coalition email list`, erased with the
+    member. `state`: waiting (confirmation sent), active (confirmed by its owner), paused (three
+    permanent failures in a row), left.
+    """
+
+    __tablename__ = "email_addresses"
+    __table_args__ = (
+        UniqueConstraint("coalition_id", "address", name="uq_email_address"),
+        UniqueConstraint("member_id", name="uq_email_member"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    address: str = Field(max_length=254)
+    state: str = Field(default="waiting", max_length=12)
+    failures: int = 0  # permanent failures in a row; reset by a delivery that succeeds
+    last_error: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

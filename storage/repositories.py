@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
 from storage.database import erase_freed, upsert
+from storage.email import EmailRepository
 from storage.engagement import EngagementRepository
 from storage.fanouts import FanoutRepository
 from storage.governance import GovernanceRepository
@@ -239,6 +240,7 @@ class Repositories:
         self.requests = RequestRepository(session)
         self.pacing = PacingRepository(session)
         self.pages = PageRepository(session)
+        self.email = EmailRepository(session)
 
     async def ping(self) -> None:
         """A round trip to the database (the health check)."""
@@ -254,10 +256,10 @@ class Repositories:
         await self.polls.write_staged()
         await self.meetings.write_staged()
         await self.session.commit()
-        if self.polls.sealed:
-            # A poll was closed and its ballots and keys deleted: leave no copy of them in free
-            # pages or the write-ahead log either.
-            self.polls.sealed = False
+        if self.polls.sealed or self.governance.forgot:
+            # A poll was closed and its ballots and keys deleted, or a member forgotten: leave no
+            # copy of them in free pages or the write-ahead log either.
+            self.polls.sealed = self.governance.forgot = False
             await erase_freed(self.session.bind)  # type: ignore[arg-type]
 
     async def rollback(self) -> None:

@@ -167,7 +167,7 @@ def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> No
 def test_run_without_tokens_says_so_and_starts_the_console(tmp_path: Path) -> None:
     done = console(tmp_path, "/coalition whoami\n", "run")
     assert done.returncode == 0
-    assert "No Slack or Discord credentials are set" in done.stderr
+    assert "No Slack, Discord or email credentials are set" in done.stderr
     assert f"starting the console with the database {tmp_path.resolve() / 'coalition.db'}" in done.stderr
     assert f"(anonymity secret: {tmp_path.resolve() / 'coalition.db.secret'})" in done.stderr
     assert "You are admin, a coordinator of Our coalition." in done.stdout

@@ -158,6 +158,10 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/coalition digest on"),
     ),
     ("coalition", "page"): (("admin", "general", "/coalition page"), ("maria", "general", "/coalition page off")),
+    ("coalition", "email"): (
+        ("admin", "general", "/coalition email list"),
+        ("maria", "general", "/coalition email list"),
+    ),
     ("poll", "public"): (("admin", "general", "/poll public 1"), ("maria", "general", "/poll public 1 off")),
 }
 

@@ -9,7 +9,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from adapters.platform import PlatformAdapter
+from adapters.platform import PlatformAdapter, Running
 from bot import logs
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.config import ConfigError, Settings
@@ -53,7 +53,7 @@ def default_arguments() -> argparse.Namespace:
 
 
 async def run_console(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters import build_dispatcher
+    from adapters import PLATFORMS, build_dispatcher
     from adapters.cli import open_app
     from adapters.console.adapter import ConsoleAdapter, ConsoleOptions
 
@@ -76,6 +76,7 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
     app = await open_app(settings, clock)
     holding = contextlib.ExitStack()
     holding.enter_context(app.in_use())  # `coalition-bot restore` waits for the session to end
+    beside: list[Running] = []
     try:
         console = ConsoleAdapter(
             build_dispatcher(app),
@@ -84,6 +85,9 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
         app.add_messenger(console)
+        for other in PLATFORMS:  # email, when set up, mails the console's coalition's members
+            if other.with_console and other.configured(settings):
+                beside.append(await other.start(settings, app, console.dispatcher))
         port = await app.serve_http()  # with HTTP_PORT set: the calendar feeds, as `run` serves them
         if port is not None:
             logs.announce(f"HTTP (calendar feeds, /readyz, /metrics) on {settings.web_host}:{port}.")
@@ -93,5 +97,7 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
             await app.scheduler.start()
         return await console.run()
     finally:
+        for running in beside:
+            await running.stop()
         await app.close()
         holding.close()

@@ -13,6 +13,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
 from bot.services.doctor import DoctorService, PlatformCheck
+from bot.services.email import EmailService
 from bot.services.fanouts import FanoutService
 from bot.services.feedback import DailyCounts, FeedbackService
 from bot.services.feeds import FeedService
@@ -40,6 +41,8 @@ class Services:
     sealed_tallies: SealedTallies = field(default_factory=SealedTallies)
     # Each running platform's own checks (tokens, scopes, channel permissions), for the doctor.
     platform_checks: Mapping[str, PlatformCheck] = field(default_factory=dict)
+    # The running platform that delivers to addresses (email), registered by its adapter; None: off.
+    mail_platform: str | None = None
 
     def public_url(self, path: str) -> str | None:
         return None if self.public_base is None else self.public_base.rstrip("/") + path
@@ -59,6 +62,7 @@ class Services:
         self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
+        self.email = EmailService(self.repos, self.outbox, self.coalitions, self.clock, self.mail_platform)
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
 
     async def commit(self) -> None:

@@ -1,0 +1,1 @@
+"""Email: members on email through the Platform contract (README, "Email members")."""

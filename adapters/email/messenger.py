@@ -1,0 +1,204 @@
+"""Email behind the Messenger port: each outbox row is one email to one member's address.
+
+The outbox names a member (a private message) or a member's own channel (a post): both are the
+member's email user id, looked up here through the email service. Sent over SMTP (aiosmtplib), or
+written as `.eml` files into EMAIL_DIR, so that anyone can try email with the console and no
+server. An email cannot be changed once sent, so edits (live tallies) are not mailed; a server's
+5xx for an address fails that delivery for good (three in a row pause the address), anything else
+is retried by the outbox with its backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+
+from adapters.email import render
+from bot.links import new_link
+from bot.messenger import DeliveryError
+from bot.refs import ConversationRef, MessageRef, UserRef
+from bot.replies import Reply
+from bot.services.email import ACTIVE, WAITING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+LINK_PATH = "/e/"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    security: str  # starttls, tls or none
+    timeout: float = 30.0
+
+
+class Sender(Protocol):
+    async def send(self, message: EmailMessage, key: str) -> None: ...
+
+
+class SmtpSender:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    async def send(self, message: EmailMessage, key: str) -> None:
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.host,
+                port=s.port,
+                username=s.username,
+                password=s.password,
+                use_tls=s.security == "tls",
+                start_tls=s.security == "starttls",
+                timeout=s.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0] if exc.recipients else None
+            code = refused.code if refused is not None else 0
+            reason = f"{code} {refused.message}" if refused is not None else str(exc)
+            raise DeliveryError(f"the mail server refused the address ({reason})", permanent=code >= 500) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"the mail server said {exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"the mail server did not answer ({type(exc).__name__})") from exc
+
+    async def check(self) -> str | None:
+        """Whether the server answers and takes the login; what is wrong, or None (for the doctor)."""
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            timeout=10,
+        )
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, s.password or "")
+            await client.quit()
+        except aiosmtplib.SMTPAuthenticationError:
+            return "SMTP_USERNAME/SMTP_PASSWORD: the mail server refused the login"
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return f"SMTP_HOST: the mail server at {s.host}:{s.port} does not answer ({type(exc).__name__})"
+        return None
+
+
+class FolderSender:
+    """EMAIL_DIR: each message as a `.eml` file, named by its delivery (so a retry rewrites it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def send(self, message: EmailMessage, key: str) -> None:
+        name = hashlib.sha256(key.encode()).hexdigest()[:24] + ".eml"
+        await asyncio.to_thread(self._write, self.folder / name, bytes(message))
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".sending-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+
+
+class EmailMessenger:
+    def __init__(
+        self, app: App, platform: str, sender: Sender, sender_address: tuple[str, str], reply_to: str | None
+    ) -> None:
+        self.app = app
+        self.platform = platform
+        self.sender = sender
+        self.sender_address = sender_address
+        self.reply_to = reply_to
+        self.domain = sender_address[1].rpartition("@")[2] or "localhost"
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
+        return await self._mail(conversation.workspace_id, conversation.channel_id, reply, key, private=False)
+
+    async def send_private(self, user: UserRef, reply: Reply, *, key: str) -> MessageRef:
+        return await self._mail(user.workspace_id, user.user_id, reply, key, private=True)
+
+    async def update(self, message: MessageRef, reply: Reply) -> None:
+        """An email cannot be changed once sent: a live tally is read on the link's page instead."""
+
+    async def find_sent(
+        self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
+    ) -> MessageRef | None:
+        return None  # a mail server cannot be asked what it delivered
+
+    async def _mail(self, workspace: str, user_id: str, reply: Reply, key: str, *, private: bool) -> MessageRef:
+        async with self.app.unit_of_work() as services:
+            recipient = await services.email.recipient(workspace, user_id)
+        if recipient is None:
+            raise DeliveryError("this member is no longer on email", permanent=True)
+        if recipient.state != ACTIVE and not (private and recipient.state == WAITING):
+            raise DeliveryError(f"the address is {recipient.state}: nothing is mailed to it", permanent=True)
+        base = self.app.public_base()
+        if base is None:
+            raise DeliveryError("the bot's HTTP server is not running: links would lead nowhere")
+        now = self.app.clock.now()
+        secret = self.app.secret
+
+        def link(label: str, action: str, value: str | None) -> str:
+            token = new_link(
+                secret,
+                now,
+                user_id=user_id,
+                workspace_id=workspace,
+                purpose="act",
+                action_id=action,
+                value=value,
+                label=label,
+            )
+            return f"{base.rstrip('/')}{LINK_PATH}{token}"
+
+        leave = f"{base.rstrip('/')}{LINK_PATH}" + new_link(
+            secret, now, user_id=user_id, workspace_id=workspace, purpose="leave"
+        )
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        message = render.compose(
+            reply,
+            sender=self.sender_address,
+            to=(recipient.name, recipient.address),
+            reply_to=self.reply_to,
+            coalition=recipient.coalition,
+            zone=ZoneInfo(recipient.timezone),
+            now=now,
+            link=link,
+            leave=leave,
+            message_id=f"<{digest}@{self.domain}>",
+            list_id=f"<coalition-{recipient.coalition_id}.{self.domain}>",
+            automatic=private,
+        )
+        try:
+            await self.sender.send(message, key)
+        except DeliveryError as exc:
+            if exc.permanent:
+                async with self.app.unit_of_work() as services:
+                    if await services.email.refused(workspace, user_id, exc.reason):
+                        log.warning("an address was paused after repeated permanent failures")
+                    await services.commit()
+            raise
+        async with self.app.unit_of_work() as services:
+            await services.email.delivered(workspace, user_id)
+            await services.commit()
+        return MessageRef(ConversationRef(self.platform, workspace, user_id), digest)

@@ -1,0 +1,149 @@
+"""The pages a member on email reaches through the links of their mail (`/e/<signed link>`).
+
+Mail scanners (Outlook Safe Links, Gmail, corporate gateways) open every link of every email, so
+opening a link only shows a page: what it would do, and a button. Only the POST from that page,
+with its form token, acts; it runs the button's action through the dispatcher, as a click on
+Slack or Discord is run. RFC 8058's one-click unsubscribe (`List-Unsubscribe=One-Click`, posted by
+the mailbox provider itself) leaves without the page. Pages are server-rendered, escaped, work
+without script, and are in the member's language.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from adapters.email.messenger import LINK_PATH
+from bot import markup
+from bot.i18n import N_, _, speaking
+from bot.links import Link, LinkProblem, form_token, form_token_ok, verify
+from bot.refs import Actor, ConversationRef, UserRef
+from bot.services.email import ACTIVE, WAITING, Recipient
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from commands.dispatcher import Dispatcher
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the address holds the member's signed link
+    "Cache-Control": "no-store",
+}
+EXPIRED = N_(
+    "This link has expired. The next email from the coalition has fresh links; a coordinator can also send you one."
+)
+DAMAGED = N_("This link is damaged or incomplete. Open it again from the email, or copy the whole address.")
+LEAVE_ACTION = "subscription:leave"
+ALWAYS_OPEN = ("subscription:confirm", LEAVE_ACTION)  # what a member not (yet) active may still do
+
+
+class LinkPages:
+    def __init__(self, app: App, dispatcher: Dispatcher, platform: str) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        self.platform = platform
+
+    def add_routes(self) -> None:
+        self.app.web.add("GET", LINK_PATH + "{token}", self.show)
+        self.app.web.add("POST", LINK_PATH + "{token}", self.act)
+
+    async def _open(self, token: str) -> tuple[Link, Recipient] | web.Response:
+        """The link and whom it is for; or the page that says why it opens nothing."""
+        try:
+            link = verify(token, self.app.secret, self.app.clock.now())
+        except LinkProblem as problem:
+            expired = problem.reason == "expired"
+            why = EXPIRED if expired else DAMAGED
+            return self._page(_("This link does not work"), _(why), status=410 if expired else 404)
+        async with self.app.unit_of_work() as services:
+            recipient = await services.email.recipient(link.workspace_id, link.user_id)
+        action = LEAVE_ACTION if link.purpose == "leave" else link.action_id
+        usable = recipient is not None and (
+            recipient.state == ACTIVE or (recipient.state == WAITING and action in ALWAYS_OPEN)
+        )
+        if recipient is None or not usable:
+            language = recipient.language if recipient else None
+            with speaking(language):
+                return self._page(
+                    _("This link no longer works"),
+                    _("You are not on the coalition's email list any more, so this link does nothing."),
+                    status=410,
+                    language=language,
+                )
+        return link, recipient
+
+    async def show(self, request: web.Request) -> web.Response:
+        """What the link would do, and the button that does it. Changes nothing."""
+        token = request.match_info["token"]
+        opened = await self._open(token)
+        if isinstance(opened, web.Response):
+            return opened
+        link, recipient = opened
+        language = recipient.language
+        with speaking(language):
+            if link.purpose == "leave":
+                title, question, button = (
+                    _("Leave the coalition's emails"),
+                    _("Do you want to stop getting the coalition's emails?"),
+                    _("Stop my emails"),
+                )
+            else:
+                title = _("Confirm your choice")
+                question = _("You chose: {choice}").format(choice=link.label)
+                button = _("Confirm")
+            form = (
+                f'<form method="post" action="{html.escape(LINK_PATH + token)}">'
+                f'<input type="hidden" name="form" value="{html.escape(form_token(token, self.app.secret))}">'
+                f'<button type="submit">{html.escape(button)}</button></form>'
+            )
+            return self._page(title, question, extra=form, language=language)
+
+    async def act(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        opened = await self._open(token)
+        if isinstance(opened, web.Response):
+            return opened
+        link, recipient = opened
+        language = recipient.language
+        posted = await request.post()
+        one_click = posted.get("List-Unsubscribe") == "One-Click" and link.purpose == "leave"
+        if not one_click and not form_token_ok(token, str(posted.get("form", "")), self.app.secret):
+            with speaking(language):
+                return self._page(
+                    _("Nothing was done"),
+                    _("Open the link from your email again and press the button on that page."),
+                    status=403,
+                    language=language,
+                )
+        user = UserRef(self.platform, link.workspace_id, link.user_id)
+        actor = Actor(user, recipient.name, timezone_hint=recipient.timezone, locale=language)
+        where = ConversationRef(self.platform, link.workspace_id, link.user_id)
+        action = LEAVE_ACTION if link.purpose == "leave" else link.action_id
+        reply = await self.dispatcher.run_action(action, actor, where, value=link.value)
+        if one_click:
+            return web.Response(status=200 if not reply.error else 400, headers=HEADERS)
+        with speaking(reply.language or language):
+            title = _("Something went wrong") if reply.error else _("Done")
+            zone = ZoneInfo(recipient.timezone)
+            text = markup.plain(reply.text, zone, self.app.clock.now()).removeprefix("⚠️ ")
+            return self._page(title, text, status=400 if reply.error else 200, language=reply.language or language)
+
+    def _page(
+        self, title: str, text: str, *, extra: str = "", status: int = 200, language: str | None = None
+    ) -> web.Response:
+        paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
+        body = (
+            f'<!DOCTYPE html><html lang="{html.escape(language or "en")}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+            "<style>body{font-family:sans-serif;font-size:18px;line-height:1.5;max-width:36em;margin:2em auto;"
+            "padding:0 1em;color:#1a1a1a}button{font-size:18px;padding:.6em 1.2em;background:#2c5f2d;color:#fff;"
+            "border:0;border-radius:4px;cursor:pointer}button:focus{outline:3px solid #f0b400}</style></head>"
+            f"<body><main><h1>{html.escape(title)}</h1>{paragraphs}{extra}</main></body></html>"
+        )
+        return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers=HEADERS)

@@ -1,0 +1,169 @@
+"""A reply as an email: a plain-text part and an HTML part that say the same, buttons as links.
+
+Everything a member typed is escaped in the HTML part and can add no header: names and titles
+reach headers only through `email.headerregistry`, which refuses line breaks, and the subject is
+made from the bot's own words with every line break folded away.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from zoneinfo import ZoneInfo
+
+from bot import markup
+from bot.i18n import _, speaking
+from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
+
+BOLD = "\x00"  # where `**` toggled bold, resolved to <strong> and </strong> in turn
+SUBJECT_LENGTH = 120
+
+
+def _plain(text: str, zone: ZoneInfo, now: datetime) -> str:
+    return markup.plain(text, zone, now)
+
+
+def _html(text: str, zone: ZoneInfo, now: datetime) -> str:
+    rendered = markup.render(
+        text,
+        bot=html.escape,
+        user=lambda s: html.escape(s),
+        time=lambda when, style: html.escape(markup.format_time(when, zone, style, now)),
+        member=lambda m: html.escape(m.display_name or m.user_id),
+        bold=BOLD,
+    )
+    parts = rendered.split(BOLD)
+    out = [parts[0]]
+    for i, part in enumerate(parts[1:]):
+        out.append("<strong>" if i % 2 == 0 else "</strong>")
+        out.append(part)
+    if len(parts) % 2 == 0:
+        out.append("</strong>")
+    return "".join(out).replace("\n", "<br>\n")
+
+
+def one_line(text: str) -> str:
+    """Text fit for a header: no line break or control character can start another header."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", markup.strip_markers(text)).strip()
+
+
+def links_of(reply: Reply) -> list[tuple[str, str, str | None]]:
+    """(label, action id, value) of every button, and of every option of every menu."""
+    found: list[tuple[str, str, str | None]] = []
+    for block in reply.blocks:
+        if not isinstance(block, Actions):
+            continue
+        for element in block.elements:
+            if isinstance(element, Button):
+                found.append((markup.strip_markers(element.label), element.action_id, None))
+            elif isinstance(element, Select):
+                found.extend((markup.strip_markers(o.label), element.action_id, o.value) for o in element.options)
+    return found
+
+
+def subject_of(reply: Reply, zone: ZoneInfo, now: datetime, coalition: str) -> str:
+    first = next((line for line in _plain(reply.text, zone, now).splitlines() if line.strip()), "")
+    first = re.sub(r"[\s*_`]+", " ", one_line(first)).strip(" :")[:SUBJECT_LENGTH]
+    return f"{one_line(coalition)}: {first}" if first else one_line(coalition)
+
+
+def compose(
+    reply: Reply,
+    *,
+    sender: tuple[str, str],
+    to: tuple[str, str],
+    reply_to: str | None,
+    coalition: str,
+    zone: ZoneInfo,
+    now: datetime,
+    link: Callable[[str, str, str | None], str],
+    leave: str,
+    message_id: str,
+    list_id: str,
+    automatic: bool,
+) -> EmailMessage:
+    """The email for one recipient. `link(label, action_id, value)` makes each button's signed
+    address; `leave` is the member's own leaving address (footer and List-Unsubscribe)."""
+    with speaking(reply.language):
+        return _compose(reply, sender, to, reply_to, coalition, zone, now, link, leave, message_id, list_id, automatic)
+
+
+def _compose(
+    reply: Reply,
+    sender: tuple[str, str],
+    to: tuple[str, str],
+    reply_to: str | None,
+    coalition: str,
+    zone: ZoneInfo,
+    now: datetime,
+    link: Callable[[str, str, str | None], str],
+    leave: str,
+    message_id: str,
+    list_id: str,
+    automatic: bool,
+) -> EmailMessage:
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    blocks = reply.blocks or (Section(reply.text),)
+    for block in blocks:
+        if isinstance(block, Section):
+            text_parts.append(_plain(block.text, zone, now))
+            html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
+            for field in block.fields:
+                text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
+                html_parts.append(
+                    f"<p><strong>{_html(field.label, zone, now)}</strong>: {_html(field.value, zone, now)}</p>"
+                )
+        elif isinstance(block, Context):
+            text_parts.append(_plain(block.text, zone, now))
+            html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
+        elif isinstance(block, Divider):
+            text_parts.append("-" * 40)
+            html_parts.append("<hr>")
+    actions = links_of(reply)
+    if actions:
+        text_parts.append("")
+        html_items = []
+        for label, action, value in actions:
+            address = link(label, action, value)
+            text_parts.append(f"{label}: {address}")
+            html_items.append(
+                f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
+                f'padding:10px 16px;background:#2c5f2d;color:#ffffff;text-decoration:none;border-radius:4px">'
+                f"{html.escape(label)}</a></li>"
+            )
+        html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
+    why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
+    stop = _("Leave: {link}").format(link=leave)
+    text_parts += ["", "--", why, stop]
+    html_parts.append(
+        f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
+        f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a></p>'
+    )
+    message = EmailMessage()
+    message["Subject"] = subject_of(reply, zone, now, coalition)
+    message["From"] = formataddr((one_line(sender[0]), sender[1]))
+    message["To"] = formataddr((one_line(to[0]), to[1]))
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["List-Id"] = list_id
+    message["List-Unsubscribe"] = f"<{leave}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if automatic:
+        message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = reply.language or "en"
+    message.set_content("\n".join(text_parts) + "\n")
+    page = (
+        f'<!DOCTYPE html><html lang="{html.escape(reply.language or "en")}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width"><title>{html.escape(message["Subject"])}</title>'
+        f'</head><body style="font-family:sans-serif;font-size:16px;line-height:1.5;max-width:40em">'
+        f"{''.join(html_parts)}</body></html>"
+    )
+    message.add_alternative(page, subtype="html")
+    return message

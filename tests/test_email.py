@@ -1,0 +1,275 @@
+"""Members on email (issue 29), end to end: a real SMTP server on loopback (aiosmtpd), every message
+read back with the standard library's parser, and every link followed over HTTP as a browser and a
+mail scanner would follow it."""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from adapters import build_dispatcher
+from adapters.email.platform import EmailPlatform
+from bot.app import App
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from storage import Database
+from tests.conftest import START, migrated_database
+from tests.harness import Harness, shown
+from tests.test_slack_process import free_port
+
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/e/[A-Za-z0-9_\-.]+)")
+
+
+@dataclass
+class Inbox:
+    """The SMTP server's side: what it accepted, and what it is told to refuse."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." answer
+    down: bool = False
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.down:
+            return "421 try again later"
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+@dataclass
+class Mail:
+    bot: Harness
+    app: App
+    inbox: Inbox
+    http: aiohttp.ClientSession
+
+    async def deliver(self) -> None:
+        await self.app.scheduler.run_due()
+
+    def database(self, query: str) -> Any:
+        return self.app.db.engine.connect(), text(query)
+
+
+def body(message: EmailMessage, kind: str) -> str:
+    part = message.get_body(preferencelist=(kind,))
+    assert part is not None, f"no {kind} part"
+    return part.get_content()
+
+
+def links(message: EmailMessage) -> dict[str, str]:
+    """Each link of the plain-text part by its label ("Acknowledge: http://...")."""
+    found = {}
+    for line in body(message, "plain").splitlines():
+        match = LINK.search(line)
+        if match:
+            found[line[: match.start()].rstrip(": ").strip() or "?"] = match.group(1)
+    return found
+
+
+async def state_of(app: App, address: str) -> str | None:
+    async with app.db.engine.connect() as conn:
+        row = (await conn.execute(text("SELECT state FROM email_addresses WHERE address = :a"), {"a": address})).first()
+    return row[0] if row else None
+
+
+@pytest.fixture
+async def mail(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mail]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    db: Database = await migrated_database("sqlite", tmp_path, tmp_path_factory.getbasetemp())
+    environ = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "EMAIL_FROM": "Eastside Coalition <bot@example.org>",
+        "EMAIL_REPLY_TO": "coordinators@example.org",
+    }
+    settings = Settings(database_url=db.url, http_port=0, anonymity_secret="m" * 48, environ=environ)
+    app = App(settings, db, SimulatedClock(START))
+    dispatcher = build_dispatcher(app)
+    running = await EmailPlatform().start(settings, app, dispatcher)
+    await app.serve_http()
+    bot = Harness(dispatcher)
+    await bot.start("Eastside Coalition")
+    async with aiohttp.ClientSession() as http:
+        yield Mail(bot, app, inbox, http)
+    await running.stop()
+    await app.close()
+    controller.stop()
+
+
+async def add_and_confirm(mail: Mail, address: str, *extra: str) -> EmailMessage:
+    added = await mail.bot.run(f"/coalition email add {address} {' '.join(extra)}")
+    assert not added.error, shown(added)
+    await mail.deliver()
+    confirmation = mail.inbox.to(address)[-1]
+    yes = next(url for label, url in links(confirmation).items() if label.startswith("Yes"))
+    async with mail.http.get(yes) as page:
+        form = re.search(r'name="form" value="([^"]+)"', await page.text())
+    assert form is not None
+    async with mail.http.post(yes, data={"form": form.group(1)}) as done:
+        assert done.status == 200, await done.text()
+    return confirmation
+
+
+async def test_an_address_takes_part_only_after_its_owner_confirms(mail: Mail) -> None:
+    reply = await mail.bot.run('/coalition email add ana@example.org --name "Ana Ruiz" --sector resident')
+    assert "confirmation email is on its way" in shown(reply) and reply.private
+    await mail.bot.run('/broadcast send "Before she confirms"')
+    await mail.deliver()
+    [confirmation] = mail.inbox.to("ana@example.org")  # the confirmation only: no broadcast yet
+    assert "would like to send you" in body(confirmation, "plain")
+    assert confirmation["From"].addresses[0].addr_spec == "bot@example.org"
+    assert confirmation["Reply-To"] == "coordinators@example.org"
+    assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert confirmation["List-Unsubscribe"].startswith("<http://127.0.0.1:")
+    assert confirmation["Auto-Submitted"] == "auto-generated"
+    assert confirmation["Message-ID"] and confirmation["Date"] and confirmation["List-Id"]
+    assert "<a href=" in body(confirmation, "html")
+    # A mail scanner opens every link: nothing changes.
+    for url in links(confirmation).values():
+        async with mail.http.get(url) as page:
+            assert page.status == 200
+            assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+            assert "<form" in await page.text()
+    assert await state_of(mail.app, "ana@example.org") == "waiting"
+    # A POST without the page's form token acts on nothing either.
+    yes = next(url for label, url in links(confirmation).items() if label.startswith("Yes"))
+    async with mail.http.post(yes, data={"form": "forged"}) as refused:
+        assert refused.status == 403
+    assert await state_of(mail.app, "ana@example.org") == "waiting"
+    async with mail.http.get(yes) as page:
+        token = re.search(r'name="form" value="([^"]+)"', await page.text())
+    assert token is not None
+    async with mail.http.post(yes, data={"form": token.group(1)}) as done:
+        assert done.status == 200 and "Thank you" in await done.text()
+    assert await state_of(mail.app, "ana@example.org") == "active"
+    listed = shown(await mail.bot.run("/coalition email list"))
+    assert "ana@example.org (Ana Ruiz): active" in listed
+
+
+async def test_a_broadcast_is_mailed_and_acknowledged_through_its_link(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    sent = await mail.bot.run('/broadcast send "Road closure on Main St <script>alert(1)</script>"')
+    assert not sent.error, shown(sent)
+    await mail.deliver()
+    broadcast = mail.inbox.to("ana@example.org")[-1]
+    assert "Road closure on Main St" in body(broadcast, "plain")
+    html_part = body(broadcast, "html")
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part  # what was typed stays inert
+    assert "Auto-Submitted" not in broadcast  # a post to the list, not an automatic notice
+    [ack] = [url for label, url in links(broadcast).items() if "cknowledge" in label]
+    async with mail.http.get(ack) as page:
+        assert page.status == 200
+    async with mail.app.db.engine.connect() as conn:  # opening the link acknowledged nothing
+        assert (await conn.execute(text("SELECT count(*) FROM acknowledgements"))).scalar_one() == 0
+    async with mail.http.get(ack) as page:
+        token = re.search(r'name="form" value="([^"]+)"', await page.text())
+    assert token is not None
+    async with mail.http.post(ack, data={"form": token.group(1)}) as done:
+        assert done.status == 200, await done.text()
+    async with mail.app.db.engine.connect() as conn:
+        acks = (await conn.execute(text("SELECT count(*) FROM acknowledgements"))).scalar_one()
+    assert acks == 1
+
+
+async def test_links_that_are_changed_expired_or_of_a_member_who_left_open_nothing(mail: Mail) -> None:
+    confirmation = await add_and_confirm(mail, "ana@example.org")
+    leave = next(url for label, url in links(confirmation).items() if "Leave" in label or "leave" in label)
+    tampered = leave[:-3] + ("A" if leave[-3] != "A" else "B") + leave[-2:]
+    async with mail.http.get(tampered) as page:
+        assert page.status == 404 and "damaged" in await page.text()
+    # One click from the mailbox provider (RFC 8058): leaves, no page.
+    async with mail.http.post(leave, data={"List-Unsubscribe": "One-Click"}) as done:
+        assert done.status == 200
+    assert await state_of(mail.app, "ana@example.org") == "left"
+    async with mail.http.get(leave) as page:
+        assert page.status == 410 and "no longer works" in await page.text()
+    await mail.bot.run('/broadcast send "After she left"')
+    await mail.deliver()
+    assert not any("After she left" in body(m, "plain") for m in mail.inbox.to("ana@example.org"))
+    # Added again: a fresh confirmation; a link 61 days old has expired.
+    await mail.bot.run("/coalition email add ana@example.org")
+    await mail.deliver()
+    fresh = mail.inbox.to("ana@example.org")[-1]
+    clock = mail.app.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.set(clock.now() + timedelta(days=61))
+    yes = next(url for label, url in links(fresh).items() if label.startswith("Yes"))
+    async with mail.http.get(yes) as page:
+        assert page.status == 410 and "expired" in await page.text()
+
+
+async def test_an_address_the_server_refuses_fails_with_the_reason_and_the_others_go(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    await add_and_confirm(mail, "ben@example.org")
+    mail.inbox.refuse["ben@example.org"] = "550 5.1.1 no such user"
+    await mail.bot.run('/broadcast send "Budget notes are up"')
+    await mail.deliver()
+    assert any("Budget notes" in body(m, "plain") for m in mail.inbox.to("ana@example.org"))
+    assert not any("Budget notes" in body(m, "plain") for m in mail.inbox.to("ben@example.org"))
+    async with mail.app.db.engine.connect() as conn:
+        failed = (
+            await conn.execute(text("SELECT status, last_error FROM outbox WHERE kind = 'post' AND status = 'failed'"))
+        ).all()
+    assert len(failed) == 1 and "550 5.1.1 no such user" in failed[0][1]
+
+
+async def test_the_server_down_for_an_hour_then_every_message_goes_once(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    mail.inbox.down = True
+    await mail.bot.run('/broadcast send "During the outage"')
+    await mail.deliver()
+    assert not any("During the outage" in body(m, "plain") for m in mail.inbox.messages)
+    mail.inbox.down = False
+    await mail.app.scheduler.advance_to(mail.app.clock.now() + timedelta(hours=1))  # type: ignore[attr-defined]
+    await mail.deliver()
+    got = [m for m in mail.inbox.to("ana@example.org") if "During the outage" in body(m, "plain")]
+    assert len(got) == 1
+
+
+async def test_bad_addresses_are_refused_with_the_usage_and_nothing_is_written(mail: Mail) -> None:
+    for typed in ("not-an-address", '"a@b.org\r\nBcc: victim@example.org"', "a@b"):
+        reply = await mail.bot.run(f"/coalition email add {typed}")
+        assert reply.error and "Usage" in reply.text, shown(reply)
+    async with mail.app.db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM email_addresses"))).scalar_one() == 0
+    member = await mail.bot.run("/coalition email list", as_="maria")
+    assert member.error  # coordinators only: addresses are personal data
+
+
+async def test_forget_me_erases_the_address(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    async with mail.app.unit_of_work() as services:
+        row = (await services.email.listed((await services.coalitions.resolve(mail.bot.where("general"))).coalition))[0]  # type: ignore[arg-type]
+        member = row[1]
+        await services.governance.forget(member)
+        await services.commit()
+    database = Path(mail.app.db.url.partition(":///")[2])
+    for file in (database, database.with_name(database.name + "-wal")):  # as an attacker reads them
+        raw = file.read_bytes() if file.exists() else b""
+        assert b"ana@example.org" not in raw, file
+    async with mail.app.db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM email_addresses"))).scalar_one() == 0
