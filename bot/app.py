@@ -65,6 +65,7 @@ class App:
         self.platform_checks: dict[str, PlatformCheck] = {}
         # The started platform that delivers to members' addresses (email), if any.
         self.mail_platform: str | None = None
+        self.unedited: frozenset[str] = frozenset()  # platforms whose messages cannot be edited (email)
         file = sqlite_path(settings.database_url)
         self.health = Health(db, self.scheduler, self.inflight, file.resolve() if file else None, self.health_checks)
         self.web = WebServer(refusing=lambda: self.inflight.stopping)
@@ -180,6 +181,7 @@ class App:
                 sealed_tallies=self.sealed_tallies,
                 platform_checks=self.platform_checks,
                 mail_platform=self.mail_platform,
+                unedited=self.unedited,
             )
 
     def add_messenger(
@@ -192,6 +194,8 @@ class App:
         pacer = SharedPacer(pacing, self.db, messenger.platform) if shared else Pacer(pacing)
         worker = DeliveryWorker(self, messenger, pacer, **options)  # type: ignore[arg-type]
         self.workers[messenger.platform] = worker
+        if not getattr(messenger, "edits", True):
+            self.unedited = self.unedited | {messenger.platform}
         self.scheduler.add(worker)
         return worker
 

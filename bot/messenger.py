@@ -33,6 +33,8 @@ class DeliveryError(Exception):
 
 class Messenger(Protocol):
     platform: str
+    # A messenger whose messages cannot be changed once sent says `edits = False` (email): the
+    # outbox then queues it no edits.
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
         """Post in a channel; `key` identifies this delivery so `find_sent` can recognise it."""

@@ -97,6 +97,8 @@ class Channel(SQLModel, table=True):
     digest_weekday: int | None = None  # weekly digest: 0 Monday .. 6 Sunday; None: off
     language: str | None = Field(default=None, max_length=8)  # its messages' language; None: the coalition's
     digest_hour: int = 9  # in the coalition's time zone
+    # Gets every meeting and poll announcement, not only those sent to its tags (a member's email).
+    every_announcement: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
     digest_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
 

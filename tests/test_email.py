@@ -37,6 +37,7 @@ class Inbox:
     """The SMTP server's side: what it accepted, and what it is told to refuse."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # as they crossed the wire
     refuse: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." answer
     down: bool = False
 
@@ -49,6 +50,7 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))  # type: ignore[arg-type]
         return "250 Message accepted"
 
@@ -145,6 +147,7 @@ async def test_an_address_takes_part_only_after_its_owner_confirms(mail: Mail) -
     assert confirmation["Reply-To"] == "coordinators@example.org"
     assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert confirmation["List-Unsubscribe"].startswith("<http://127.0.0.1:")
+    assert b"\nList-Unsubscribe: <http://127.0.0.1:" in mail.inbox.raw[0].replace(b"\r\n", b"\n")  # not encoded
     assert confirmation["Auto-Submitted"] == "auto-generated"
     assert confirmation["Message-ID"] and confirmation["Date"] and confirmation["List-Id"]
     assert "<a href=" in body(confirmation, "html")
@@ -273,3 +276,61 @@ async def test_forget_me_erases_the_address(mail: Mail) -> None:
         assert b"ana@example.org" not in raw, file
     async with mail.app.db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM email_addresses"))).scalar_one() == 0
+
+
+async def press(mail: Mail, url: str) -> str:
+    """Open a link as its member does (the page), then press the page's button (the POST)."""
+    async with mail.http.get(url) as page:
+        assert page.status == 200, await page.text()
+        token = re.search(r'name="form" value="([^"]+)"', await page.text())
+    assert token is not None
+    async with mail.http.post(url, data={"form": token.group(1)}) as done:
+        return f"{done.status} {await done.text()}"
+
+
+async def test_every_meeting_and_poll_reaches_members_on_email_and_their_links_answer(mail: Mail) -> None:
+    """No tag to ask for: an email member gets each announcement, answers through its links, and
+    the answer lands on the same RSVP list and tally as chat members' answers."""
+    await add_and_confirm(mail, "ana@example.org", "--name Ana")
+    await mail.bot.run('/meeting schedule "Budget review" "2026-11-24 18:00"')
+    await mail.bot.run('/poll create "Lunch?" Pizza Tacos')
+    await mail.deliver()
+    meeting = next(m for m in mail.inbox.to("ana@example.org") if "Budget review" in body(m, "plain"))
+    poll = next(m for m in mail.inbox.to("ana@example.org") if "Lunch?" in body(m, "plain"))
+    assert "Going" in links(meeting) and set(links(poll)) >= {"Pizza", "Tacos"}
+    assert "Recorded: Going for Budget review" in await press(mail, links(meeting)["Going"])
+    assert not (await mail.bot.run("/meeting rsvp 1 maybe", as_="maria")).error  # a chat member, same list
+    shown_meeting = shown(await mail.bot.run("/meeting show 1"))
+    assert re.search(r"Going\W+1", shown_meeting) and re.search(r"Maybe\W+1", shown_meeting), shown_meeting
+    assert "Recorded in poll #1: Tacos" in await press(mail, links(poll)["Tacos"])
+    assert "Recorded in poll #1: Pizza" in await press(mail, links(poll)["Pizza"])  # a change of mind
+    await mail.bot.click("poll:vote:1:0", as_="maria")
+    results = shown(await mail.bot.run("/poll results 1"))
+    assert re.search(r"Pizza\W+2 votes", results), results
+    await mail.deliver()
+    async with mail.app.db.engine.connect() as conn:  # a sent email cannot change: no edit is queued
+        edits = (
+            await conn.execute(text("SELECT count(*) FROM outbox WHERE platform = 'email' AND kind = 'edit'"))
+        ).scalar_one()
+    assert edits == 0
+
+
+async def test_an_anonymous_vote_by_email_leaves_no_row_that_links_the_address_to_the_choice(mail: Mail) -> None:
+    """Played as someone with a copy of the database: the ballot names no member, its choice is
+    sealed, and nothing the vote wrote carries the member's address or email id."""
+    await add_and_confirm(mail, "ana@example.org")
+    await mail.bot.run('/poll create "Chief?" Keep Replace --anonymous')
+    await mail.deliver()
+    poll = next(m for m in mail.inbox.to("ana@example.org") if "Chief?" in body(m, "plain"))
+    async with mail.app.db.engine.connect() as conn:
+        user_id = (await conn.execute(text("SELECT user_id FROM members WHERE platform = 'email'"))).scalar_one()
+        before = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+    assert "Recorded in poll #1" in await press(mail, links(poll)["Replace"])
+    async with mail.app.db.engine.connect() as conn:
+        ballots = (await conn.execute(text("SELECT voter_key, member_id, choices, cast_at FROM ballots"))).all()
+        after = (await conn.execute(text("SELECT payload, user_id, channel_id FROM outbox ORDER BY id"))).all()
+    assert len(ballots) == 1
+    voter_key, member_id, choices, cast_at = ballots[0]
+    assert member_id is None and cast_at is None and choices.startswith("s1:") and user_id not in voter_key
+    written = after[before:]
+    assert not [row for row in written if user_id in str(row) or "ana@example.org" in str(row)]

@@ -121,6 +121,8 @@ class FolderSender:
 
 
 class EmailMessenger:
+    edits = False  # a sent email stays as it is: no card edits are queued for email (Outbox.unedited)
+
     def __init__(
         self, app: App, platform: str, sender: Sender, sender_address: tuple[str, str], reply_to: str | None
     ) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,10 @@ from bot.i18n import _, speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
 
 BOLD = "\x00"  # where `**` toggled bold, resolved to <strong> and </strong> in turn
-SUBJECT_LENGTH = 120
+SUBJECT_LENGTH = 78
+# Headers are folded at whitespace, never turned into encoded words: a List-Unsubscribe address is
+# one long word that mail providers must read as it is (RFC 5322 allows lines of 998 characters).
+POLICY = default.clone(max_line_length=998)
 
 
 def _plain(text: str, zone: ZoneInfo, now: datetime) -> str:
@@ -66,9 +70,17 @@ def links_of(reply: Reply) -> list[tuple[str, str, str | None]]:
 
 
 def subject_of(reply: Reply, zone: ZoneInfo, now: datetime, coalition: str) -> str:
+    """The message's first sentence, short enough for a phone's list of mail, after the
+    coalition's name (unless the sentence starts with it)."""
     first = next((line for line in _plain(reply.text, zone, now).splitlines() if line.strip()), "")
-    first = re.sub(r"[\s*_`]+", " ", one_line(first)).strip(" :")[:SUBJECT_LENGTH]
-    return f"{one_line(coalition)}: {first}" if first else one_line(coalition)
+    first = re.sub(r"[\s*_`]+", " ", one_line(first)).strip(" :")
+    first = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    if len(first) > SUBJECT_LENGTH:
+        first = first[: SUBJECT_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    name = one_line(coalition)
+    if not first or first.startswith(name):
+        return first or name
+    return f"{name}: {first}"
 
 
 def compose(
@@ -144,7 +156,7 @@ def _compose(
         f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
         f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a></p>'
     )
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = subject_of(reply, zone, now, coalition)
     message["From"] = formataddr((one_line(sender[0]), sender[1]))
     message["To"] = formataddr((one_line(to[0]), to[1]))

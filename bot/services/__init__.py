@@ -43,12 +43,14 @@ class Services:
     platform_checks: Mapping[str, PlatformCheck] = field(default_factory=dict)
     # The running platform that delivers to addresses (email), registered by its adapter; None: off.
     mail_platform: str | None = None
+    # Platforms whose messages cannot be edited once sent (email): no edits are queued for them.
+    unedited: frozenset[str] = frozenset()
 
     def public_url(self, path: str) -> str | None:
         return None if self.public_base is None else self.public_base.rstrip("/") + path
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.repos, self.clock)
+        self.outbox = Outbox(self.repos, self.clock, self.unedited)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
         calendar_id = hashlib.sha256(f"calendar:{self.secret}".encode()).hexdigest()[:12]

@@ -235,10 +235,12 @@ class CoalitionService:
 
     async def targets(self, coalition: Coalition, here: Channel, tags: list[str]) -> list[Channel]:
         """The channel a command was typed in, plus the linked channels with any of `tags` (`all`:
-        every one), for what is posted in several channels at once (meetings, polls)."""
+        every one) and those that get every announcement (members on email), for what is posted in
+        several channels at once (meetings, polls)."""
         channels = [here]
+        linked = await self.channels(coalition)
+        channels += [c for c in linked if c.every_announcement and c.id != here.id]
         if tags:
-            linked = await self.channels(coalition)
             extra = linked if tags == ["all"] else [c for c in linked if set(c.tags) & set(tags)]
             if not extra:
                 known = sorted({t for c in linked for t in c.tags})
@@ -248,7 +250,7 @@ class CoalitionService:
                         item=tags[0], listing=listing
                     )
                 )
-            channels += [c for c in extra if c.id != here.id]
+            channels += [c for c in extra if c.id != here.id and not c.every_announcement]
         return channels
 
     async def coordinators(self, coalition: Coalition) -> list[Member]:

@@ -176,9 +176,10 @@ class EmailService:
         if channel is None:
             tags = [member.platform, *([member.sector] if member.sector else [])]  # `--also email` reaches them
             channel = await self.repos.coalitions.link_channel(space, member.user_id, member.display_name, tags)
-        if member.language and channel.language != member.language:
+        channel.every_announcement = True  # no tag to ask for: every meeting and poll reaches them
+        if member.language:
             channel.language = member.language
-            await self.repos.coalitions.save_channel(channel)
+        await self.repos.coalitions.save_channel(channel)
         return True
 
     async def leave(self, member: Member) -> None:

@@ -28,9 +28,12 @@ Say = Reply | Callable[[], Reply]
 
 
 class Outbox:
-    def __init__(self, repos: Repositories, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, clock: Clock, unedited: frozenset[str] = frozenset()) -> None:
+        """`unedited`: platforms whose messages cannot be changed once sent (email): their cards
+        are never queued an edit."""
         self.repos = repos
         self.clock = clock
+        self.unedited = unedited
         self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
         self._coalition_languages: dict[int, str] = {}
 
@@ -140,6 +143,8 @@ class Outbox:
         no sooner than `every` after the previous edit went out (live tallies, delivery reports).
         The caller makes `reply` in the language of the original's reader (`channel_language`,
         `member_language`)."""
+        if original.platform in self.unedited:
+            return
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
         not_before = self.clock.now()

@@ -33,8 +33,14 @@ def upgrade() -> None:
         sa.UniqueConstraint('member_id', name='uq_email_member'),
     )
     op.create_index('ix_email_addresses_coalition_id', 'email_addresses', ['coalition_id'])
+    # A channel that gets every meeting and poll announcement, not only those sent to its tags
+    # (a member's own email channel).
+    with op.batch_alter_table('channels') as batch:
+        batch.add_column(sa.Column('every_announcement', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('channels') as batch:
+        batch.drop_column('every_announcement')
     op.drop_index('ix_email_addresses_coalition_id', table_name='email_addresses')
     op.drop_table('email_addresses')
