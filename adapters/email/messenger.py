@@ -59,9 +59,14 @@ class SmtpSender:
 
     async def send(self, message: EmailMessage, key: str) -> None:
         s = self.settings
+        # Flattened here, with lines up to 998 characters: aiosmtplib's own flattening folds at 78
+        # and would turn the List-Unsubscribe address into encoded words no provider reads.
+        raw = message.as_bytes(policy=render.POLICY.clone(linesep="\r\n"))
         try:
             await aiosmtplib.send(
-                message,
+                raw,
+                sender=message["From"].addresses[0].addr_spec,
+                recipients=[address.addr_spec for address in message["To"].addresses],
                 hostname=s.host,
                 port=s.port,
                 username=s.username,
