@@ -40,6 +40,14 @@ class EmailRepository:
         found = result.first()
         return (found[0], found[1]) if found is not None else None
 
+    async def in_space(self, platform: str, workspace_id: str) -> list[tuple[EmailAddress, Member]]:
+        result = await self.session.exec(
+            select(EmailAddress, Member)
+            .join(Member, col(Member.id) == EmailAddress.member_id)
+            .where(Member.platform == platform, Member.workspace_id == workspace_id)
+        )
+        return [(a, m) for a, m in result.all()]
+
     async def listed(self, coalition_id: int) -> list[tuple[EmailAddress, Member]]:
         result = await self.session.exec(
             select(EmailAddress, Member)

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,7 +29,7 @@ from bot.links import new_link
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
-from bot.services.email import ACTIVE, WAITING
+from bot.services.email import ACTIVE, WAITING, Recipient
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LINK_PATH = "/e/"
+RECIPIENTS_KEPT = 10.0  # seconds a workspace's addresses are kept in memory between deliveries
 
 
 @dataclass(frozen=True)
@@ -54,47 +56,90 @@ class Sender(Protocol):
 
 
 class SmtpSender:
-    def __init__(self, settings: SmtpSettings) -> None:
+    """Sends over a few SMTP connections kept open between messages (a relay would otherwise pay a
+    handshake, and often a TLS one, for each of thousands of messages)."""
+
+    def __init__(self, settings: SmtpSettings, connections: int = 4) -> None:
         self.settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(connections)
 
-    async def send(self, message: EmailMessage, key: str) -> None:
+    def _client(self, timeout: float) -> aiosmtplib.SMTP:
         s = self.settings
-        # Flattened here, with lines up to 998 characters: aiosmtplib's own flattening folds at 78
-        # and would turn the List-Unsubscribe address into encoded words no provider reads.
-        raw = message.as_bytes(policy=render.POLICY.clone(linesep="\r\n"))
-        try:
-            await aiosmtplib.send(
-                raw,
-                sender=message["From"].addresses[0].addr_spec,
-                recipients=[address.addr_spec for address in message["To"].addresses],
-                hostname=s.host,
-                port=s.port,
-                username=s.username,
-                password=s.password,
-                use_tls=s.security == "tls",
-                start_tls=s.security == "starttls",
-                timeout=s.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0] if exc.recipients else None
-            code = refused.code if refused is not None else 0
-            reason = f"{code} {refused.message}" if refused is not None else str(exc)
-            raise DeliveryError(f"the mail server refused the address ({reason})", permanent=code >= 500) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"the mail server said {exc.code} {exc.message}", permanent=exc.code >= 500) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"the mail server did not answer ({type(exc).__name__})") from exc
-
-    async def check(self) -> str | None:
-        """Whether the server answers and takes the login; what is wrong, or None (for the doctor)."""
-        s = self.settings
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
             use_tls=s.security == "tls",
             start_tls=s.security == "starttls",
-            timeout=10,
+            timeout=timeout,
         )
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                return client
+        client = self._client(self.settings.timeout)
+        await client.connect()
+        if self.settings.username:
+            await client.login(self.settings.username, self.settings.password or "")
+        return client
+
+    async def send(self, message: EmailMessage, key: str) -> None:
+        # Flattened here, with lines up to 998 characters: aiosmtplib's own flattening folds at 78
+        # and would turn the List-Unsubscribe address into encoded words no provider reads.
+        raw = message.as_bytes(policy=render.POLICY.clone(linesep="\r\n"))
+        sender = message["From"].addresses[0].addr_spec
+        recipients = [address.addr_spec for address in message["To"].addresses]
+        async with self._slots:
+            client: aiosmtplib.SMTP | None = None
+            try:
+                client = await self._connected()
+                await client.sendmail(sender, recipients, raw)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                refused = exc.recipients[0] if exc.recipients else None
+                code = refused.code if refused is not None else 0
+                reason = f"{code} {refused.message}" if refused is not None else str(exc)
+                await self._reset(client)
+                raise DeliveryError(f"the mail server refused the address ({reason})", permanent=code >= 500) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._reset(client)
+                raise DeliveryError(
+                    f"the mail server said {exc.code} {exc.message}", permanent=exc.code >= 500
+                ) from exc
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                self._drop(client)
+                raise DeliveryError(f"the mail server did not answer ({type(exc).__name__})") from exc
+            self._idle.append(client)
+
+    async def _reset(self, client: aiosmtplib.SMTP | None) -> None:
+        """After a refusal the connection is still good once the transaction is reset."""
+        if client is None:
+            return
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            self._drop(client)
+            return
+        self._idle.append(client)
+
+    @staticmethod
+    def _drop(client: aiosmtplib.SMTP | None) -> None:
+        if client is not None and client.is_connected:
+            client.close()
+
+    async def close(self) -> None:
+        while self._idle:
+            client = self._idle.pop()
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+    async def check(self) -> str | None:
+        """Whether the server answers and takes the login; what is wrong, or None (for the doctor)."""
+        s = self.settings
+        client = self._client(10)
         try:
             await client.connect()
             if s.username:
@@ -137,6 +182,9 @@ class EmailMessenger:
         self.sender_address = sender_address
         self.reply_to = reply_to
         self.domain = sender_address[1].rpartition("@")[2] or "localhost"
+        # workspace -> (when read, its members on email): a broadcast to thousands reads them once
+        self._recipients: dict[str, tuple[float, dict[str, Recipient]]] = {}
+        self._reading: dict[str, asyncio.Lock] = {}
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str) -> MessageRef:
         return await self._mail(conversation.workspace_id, conversation.channel_id, reply, key, private=False)
@@ -152,9 +200,26 @@ class EmailMessenger:
     ) -> MessageRef | None:
         return None  # a mail server cannot be asked what it delivered
 
+    async def _recipient(self, workspace: str, user_id: str) -> Recipient | None:
+        """Whom a delivery goes to, read for the whole workspace at once and kept RECIPIENTS_KEPT
+        seconds; a member not among them, or not active, is read again, and a refusal forgets them."""
+        asked = time.monotonic()
+        # One read at a time per workspace: the deliveries sent side by side wait for it.
+        async with self._reading.setdefault(workspace, asyncio.Lock()):
+            kept = self._recipients.get(workspace)
+            known = kept[1].get(user_id) if kept is not None else None
+            # Only an active address is taken from memory: one confirmed a moment ago is read again.
+            fresh = kept is not None and kept[0] >= asked
+            stale = kept is None or time.monotonic() - kept[0] > RECIPIENTS_KEPT
+            if not fresh and (stale or known is None or known.state != ACTIVE):
+                async with self.app.unit_of_work() as services:
+                    kept = (time.monotonic(), await services.email.recipients(workspace))
+                self._recipients[workspace] = kept
+        assert kept is not None
+        return kept[1].get(user_id)
+
     async def _mail(self, workspace: str, user_id: str, reply: Reply, key: str, *, private: bool) -> MessageRef:
-        async with self.app.unit_of_work() as services:
-            recipient = await services.email.recipient(workspace, user_id)
+        recipient = await self._recipient(workspace, user_id)
         if recipient is None:
             raise DeliveryError("this member is no longer on email", permanent=True)
         if recipient.state != ACTIVE and not (private and recipient.state == WAITING):
@@ -200,12 +265,15 @@ class EmailMessenger:
             await self.sender.send(message, key)
         except DeliveryError as exc:
             if exc.permanent:
+                self._recipients.pop(workspace, None)
                 async with self.app.unit_of_work() as services:
                     if await services.email.refused(workspace, user_id, exc.reason):
                         log.warning("an address was paused after repeated permanent failures")
                     await services.commit()
             raise
-        async with self.app.unit_of_work() as services:
-            await services.email.delivered(workspace, user_id)
-            await services.commit()
+        if recipient.failures:
+            async with self.app.unit_of_work() as services:
+                await services.email.delivered(workspace, user_id)
+                await services.commit()
+            self._recipients.pop(workspace, None)
         return MessageRef(ConversationRef(self.platform, workspace, user_id), digest)

@@ -48,6 +48,7 @@ class Recipient:
     coalition: str
     coalition_id: int
     timezone: str  # the member's, else the coalition's: times written out in the mail
+    failures: int = 0  # permanent failures in a row (a success resets them)
 
 
 def email_space(coalition_id: int) -> str:
@@ -213,7 +214,14 @@ class EmailService:
         found = await self.repos.email.recipient(self._platform(), workspace_id, user_id)
         if found is None:
             return None
-        row, member = found
+        return await self._recipient(*found)
+
+    async def recipients(self, workspace_id: str) -> dict[str, Recipient]:
+        """Every member on email of one coalition's email space, by user id (one read for a broadcast)."""
+        found = await self.repos.email.in_space(self._platform(), workspace_id)
+        return {member.user_id: await self._recipient(row, member) for row, member in found}
+
+    async def _recipient(self, row: EmailAddress, member: Member) -> Recipient:
         coalition = await self.repos.coalitions.get(member.coalition_id)
         assert coalition is not None
         return Recipient(
@@ -224,6 +232,7 @@ class EmailService:
             coalition.name,
             coalition.id or 0,
             member.timezone or coalition.timezone,
+            row.failures,
         )
 
     async def delivered(self, workspace_id: str, user_id: str) -> None:
