@@ -334,3 +334,39 @@ async def test_an_anonymous_vote_by_email_leaves_no_row_that_links_the_address_t
     assert member_id is None and cast_at is None and choices.startswith("s1:") and user_id not in voter_key
     written = after[before:]
     assert not [row for row in written if user_id in str(row) or "ana@example.org" in str(row)]
+
+
+async def test_every_email_can_erase_its_member_and_my_data_holds_the_address(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    async with mail.app.unit_of_work() as services:
+        coalition = (await services.coalitions.resolve(mail.bot.where("general"))).coalition
+        assert coalition is not None
+        member = (await services.email.listed(coalition))[0][1]
+        exported = (await services.governance.export(member, coalition)).decode()
+    assert '"address": "ana@example.org"' in exported and '"state": "active"' in exported
+    await mail.bot.run('/broadcast send "Park cleanup Saturday"')
+    await mail.deliver()
+    latest = mail.inbox.to("ana@example.org")[-1]
+    [erase] = [url for label, url in links(latest).items() if label.startswith("Erase everything")]
+    assert "Erase my data" in body(latest, "html")
+    assert "Done: everything the bot held about you is erased" in await press(mail, erase)
+    assert await state_of(mail.app, "ana@example.org") is None
+    async with mail.http.get(erase) as page:
+        assert page.status == 410
+
+
+async def test_a_spanish_member_reads_the_mail_and_its_pages_in_spanish(mail: Mail) -> None:
+    await mail.bot.run("/coalition email add ana@example.org --language es")
+    await mail.deliver()
+    [confirmation] = mail.inbox.to("ana@example.org")
+    text_part = body(confirmation, "plain")
+    assert "quiere enviarle por correo" in text_part and "Darse de baja" in text_part
+    assert confirmation["Content-Language"] == "es"
+    assert '<html lang="es">' in body(confirmation, "html")
+    yes = next(url for label, url in links(confirmation).items() if label.startswith("Sí"))
+    async with mail.http.get(yes) as page:
+        shown_page = await page.text()
+    assert '<html lang="es">' in shown_page and "Confirme su elección" in shown_page
+    assert "Gracias" in await press(mail, yes)
+    for english in ("would like", "Leave", "Confirm your choice"):
+        assert english not in text_part + shown_page, english

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from adapters.email import render
+from bot.i18n import _, speaking
 from bot.links import new_link
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
@@ -246,6 +247,9 @@ class EmailMessenger:
         leave = f"{base.rstrip('/')}{LINK_PATH}" + new_link(
             secret, now, user_id=user_id, workspace_id=workspace, purpose="leave"
         )
+        with speaking(recipient.language):
+            label = _("Erase everything the coalition holds about me")
+        forget = link(label, f"coalition:forget:{recipient.member_id}", None)
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = render.compose(
             reply,
@@ -257,9 +261,11 @@ class EmailMessenger:
             now=now,
             link=link,
             leave=leave,
+            forget=forget,
             message_id=f"<{digest}@{self.domain}>",
             list_id=f"<coalition-{recipient.coalition_id}.{self.domain}>",
             automatic=private,
+            language=recipient.language,
         )
         try:
             await self.sender.send(message, key)

@@ -40,7 +40,8 @@ EXPIRED = N_(
 )
 DAMAGED = N_("This link is damaged or incomplete. Open it again from the email, or copy the whole address.")
 LEAVE_ACTION = "subscription:leave"
-ALWAYS_OPEN = ("subscription:confirm", LEAVE_ACTION)  # what a member not (yet) active may still do
+# What a member not (yet) active may still do: confirm, leave, erase their data.
+ALWAYS_OPEN = ("subscription:confirm", LEAVE_ACTION, "coalition:forget:")
 
 
 class LinkPages:
@@ -65,7 +66,7 @@ class LinkPages:
             recipient = await services.email.recipient(link.workspace_id, link.user_id)
         action = LEAVE_ACTION if link.purpose == "leave" else link.action_id
         usable = recipient is not None and (
-            recipient.state == ACTIVE or (recipient.state == WAITING and action in ALWAYS_OPEN)
+            recipient.state == ACTIVE or (recipient.state == WAITING and action.startswith(ALWAYS_OPEN))
         )
         if recipient is None or not usable:
             language = recipient.language if recipient else None

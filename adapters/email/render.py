@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
@@ -94,14 +95,21 @@ def compose(
     now: datetime,
     link: Callable[[str, str, str | None], str],
     leave: str,
+    forget: str,
     message_id: str,
     list_id: str,
     automatic: bool,
+    language: str,
 ) -> EmailMessage:
-    """The email for one recipient. `link(label, action_id, value)` makes each button's signed
-    address; `leave` is the member's own leaving address (footer and List-Unsubscribe)."""
+    """The email for one recipient, in `language` unless the reply says its own. `link(label,
+    action_id, value)` makes each button's signed address; `leave` is the member's own leaving
+    address (footer and List-Unsubscribe), `forget` the one that erases what the coalition holds
+    about them."""
+    reply = replace(reply, language=reply.language or language)
     with speaking(reply.language):
-        return _compose(reply, sender, to, reply_to, coalition, zone, now, link, leave, message_id, list_id, automatic)
+        return _compose(
+            reply, sender, to, reply_to, coalition, zone, now, link, leave, forget, message_id, list_id, automatic
+        )
 
 
 def _compose(
@@ -114,6 +122,7 @@ def _compose(
     now: datetime,
     link: Callable[[str, str, str | None], str],
     leave: str,
+    forget: str,
     message_id: str,
     list_id: str,
     automatic: bool,
@@ -151,10 +160,12 @@ def _compose(
         html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
     why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
     stop = _("Leave: {link}").format(link=leave)
-    text_parts += ["", "--", why, stop]
+    erase = _("Erase everything the coalition holds about you: {link}").format(link=forget)
+    text_parts += ["", "--", why, stop, erase]
     html_parts.append(
         f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
-        f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a></p>'
+        f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a> · '
+        f'<a href="{html.escape(forget)}">{html.escape(_("Erase my data"))}</a></p>'
     )
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject_of(reply, zone, now, coalition)
@@ -169,7 +180,6 @@ def _compose(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if automatic:
         message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = reply.language or "en"
     message.set_content("\n".join(text_parts) + "\n")
     page = (
         f'<!DOCTYPE html><html lang="{html.escape(reply.language or "en")}"><head><meta charset="utf-8">'
@@ -178,4 +188,5 @@ def _compose(
         f"{''.join(html_parts)}</body></html>"
     )
     message.add_alternative(page, subtype="html")
+    message["Content-Language"] = reply.language or "en"  # after the parts: setting them clears Content-*
     return message

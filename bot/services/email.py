@@ -49,6 +49,7 @@ class Recipient:
     coalition_id: int
     timezone: str  # the member's, else the coalition's: times written out in the mail
     failures: int = 0  # permanent failures in a row (a success resets them)
+    member_id: int = 0
 
 
 def email_space(coalition_id: int) -> str:
@@ -233,6 +234,7 @@ class EmailService:
             coalition.id or 0,
             member.timezone or coalition.timezone,
             row.failures,
+            member.id or 0,
         )
 
     async def delivered(self, workspace_id: str, user_id: str) -> None:

@@ -121,9 +121,17 @@ class GovernanceService:
                 "joined_at": member.joined_at.isoformat(),
             },
             **await self.repos.governance.member_data(member),
+            **await self._email_data(member),
             "not_included": _("Anonymous ballots and anonymous feedback: they are stored without your identity."),
         }
         return json.dumps(data, indent=2, ensure_ascii=False).encode()
+
+    async def _email_data(self, member: Member) -> dict[str, object]:
+        row = await self.repos.email.of_member(member.id or 0)
+        if row is None:
+            return {}
+        confirmed = row.confirmed_at.isoformat() if row.confirmed_at else None
+        return {"email": {"address": row.address, "state": row.state, "confirmed_at": confirmed}}
 
     async def forget(self, member: Member) -> None:
         assert member.id is not None
