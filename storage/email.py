@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +47,13 @@ class EmailRepository:
             .where(Member.platform == platform, Member.workspace_id == workspace_id)
         )
         return [(a, m) for a, m in result.all()]
+
+    async def paused(self, coalition_id: int | None) -> int:
+        """How many addresses are paused, in one coalition or (None) in all."""
+        query = select(func.count()).select_from(EmailAddress).where(EmailAddress.state == PAUSED)
+        if coalition_id is not None:
+            query = query.where(EmailAddress.coalition_id == coalition_id)
+        return int((await self.session.exec(query)).one())  # type: ignore[call-overload]
 
     async def listed(self, coalition_id: int) -> list[tuple[EmailAddress, Member]]:
         result = await self.session.exec(

@@ -370,3 +370,24 @@ async def test_a_spanish_member_reads_the_mail_and_its_pages_in_spanish(mail: Ma
     assert "Gracias" in await press(mail, yes)
     for english in ("would like", "Leave", "Confirm your choice"):
         assert english not in text_part + shown_page, english
+
+
+async def test_three_refusals_in_a_row_pause_an_address_and_coordinators_are_told(mail: Mail) -> None:
+    await add_and_confirm(mail, "ben@example.org")
+    mail.inbox.refuse["ben@example.org"] = "550 5.2.1 mailbox disabled"
+    for n in range(3):
+        await mail.bot.run(f'/broadcast send "Update {n}"')
+        await mail.deliver()
+    listed = shown(await mail.bot.run("/coalition email list"))
+    assert "ben@example.org" in listed and "paused after failed deliveries" in listed and "mailbox disabled" in listed
+    doctor = shown(await mail.bot.run("/coalition doctor"))
+    assert "1 address is paused" in doctor
+    await mail.bot.run('/broadcast send "After the pause"')
+    await mail.deliver()
+    async with mail.app.db.engine.connect() as conn:  # not even tried: the address is paused
+        tried = (
+            await conn.execute(
+                text("SELECT last_error FROM outbox WHERE payload LIKE '%After the pause%' AND platform = 'email'")
+            )
+        ).scalar_one()
+    assert "paused" in tried

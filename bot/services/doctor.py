@@ -59,6 +59,17 @@ class DoctorService:
             channels = await self.repos.coalitions.all_channels()
         else:
             channels = await self.repos.coalitions.channels(coalition_id)
+        paused = await self.repos.email.paused(coalition_id)
+        if paused:
+            problems.append(
+                ngettext(
+                    "Email: {count} address is paused after the mail server refused it three times in a row; "
+                    "`/coalition email list` shows the server's reason; fix it, then add the address again.",
+                    "Email: {count} addresses are paused after the mail server refused them three times in a row; "
+                    "`/coalition email list` shows the servers' reasons; fix them, then add the addresses again.",
+                    paused,
+                ).format(count=paused)
+            )
         for name, check in sorted(self.platforms.items()):
             linked = [(c.workspace_id, c.channel_id, c.name) for c in channels if c.platform == name]
             try:
