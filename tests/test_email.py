@@ -4,6 +4,7 @@ mail scanner would follow it."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+import recurring_ical_events
 from aiosmtpd.controller import Controller
+from icalendar import Calendar
 from sqlalchemy import text
 
 from adapters import build_dispatcher
@@ -27,6 +30,7 @@ from bot.config import Settings
 from storage import Database
 from tests.conftest import START, migrated_database
 from tests.harness import Harness, shown
+from tests.test_public_page import AXE, browser  # noqa: F401 (fixture)
 from tests.test_slack_process import free_port
 
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/e/[A-Za-z0-9_\-.]+)")
@@ -296,6 +300,11 @@ async def test_every_meeting_and_poll_reaches_members_on_email_and_their_links_a
     await mail.bot.run('/poll create "Lunch?" Pizza Tacos')
     await mail.deliver()
     meeting = next(m for m in mail.inbox.to("ana@example.org") if "Budget review" in body(m, "plain"))
+    [calendar] = [part for part in meeting.iter_attachments() if part.get_content_type() == "text/calendar"]
+    events = recurring_ical_events.of(Calendar.from_ical(calendar.get_content())).between(
+        START, START + timedelta(days=2)
+    )
+    assert [str(e["summary"]) for e in events] == ["Budget review"]  # one click adds it to a calendar
     poll = next(m for m in mail.inbox.to("ana@example.org") if "Lunch?" in body(m, "plain"))
     assert "Going" in links(meeting) and set(links(poll)) >= {"Pizza", "Tacos"}
     assert "Recorded: Going for Budget review" in await press(mail, links(meeting)["Going"])
@@ -391,3 +400,35 @@ async def test_three_refusals_in_a_row_pause_an_address_and_coordinators_are_tol
             )
         ).scalar_one()
     assert "paused" in tried
+
+
+async def axe_violations(driver: Any) -> list[Any]:
+    await asyncio.to_thread(driver.execute_script, AXE.read_text())
+    found = await asyncio.to_thread(
+        driver.execute_async_script,
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length])));",
+    )
+    return [v for v in found if v[1] in ("serious", "critical")]
+
+
+async def test_a_member_votes_in_chromium_through_the_pages_and_axe_finds_nothing_serious(
+    mail: Mail,
+    browser: Any,  # noqa: F811
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    await add_and_confirm(mail, "ana@example.org")
+    await mail.bot.run('/poll create "Where should the forum meet?" Library "Community center"')
+    await mail.deliver()
+    poll = next(m for m in mail.inbox.to("ana@example.org") if "forum meet" in body(m, "plain"))
+    await asyncio.to_thread(browser.get, links(poll)["Library"])
+    page = await asyncio.to_thread(lambda: browser.find_element(By.TAG_NAME, "main").text)
+    assert "You chose: Library" in page
+    assert await axe_violations(browser) == []
+    await asyncio.to_thread(lambda: browser.find_element(By.TAG_NAME, "button").click())
+    done = await asyncio.to_thread(lambda: browser.find_element(By.TAG_NAME, "main").text)
+    assert "Recorded in poll #1: Library" in done
+    assert await axe_violations(browser) == []
+    results = shown(await mail.bot.run("/poll results 1"))
+    assert re.search(r"Library\W+1 vote", results), results

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LINK_PATH = "/e/"
+RSVP_PREFIX = "meeting:rsvp:"  # the answer buttons of a meeting's card (commands/meeting.py)
 RECIPIENTS_KEPT = 10.0  # seconds a workspace's addresses are kept in memory between deliveries
 
 
@@ -201,6 +202,16 @@ class EmailMessenger:
     ) -> MessageRef | None:
         return None  # a mail server cannot be asked what it delivered
 
+    async def _calendar(self, reply: Reply, coalition_id: int) -> tuple[str, bytes] | None:
+        """A meeting's card (its buttons answer a meeting) goes with the meeting's calendar file."""
+        occurrence = next(
+            (b.action_id.split(":")[2] for b in reply.buttons if b.action_id.startswith(RSVP_PREFIX)), None
+        )
+        if occurrence is None or not occurrence.isdigit():
+            return None
+        async with self.app.unit_of_work() as services:
+            return await services.meetings.ics_of_occurrence(coalition_id, int(occurrence))
+
     async def _recipient(self, workspace: str, user_id: str) -> Recipient | None:
         """Whom a delivery goes to, read for the whole workspace at once and kept RECIPIENTS_KEPT
         seconds; a member not among them, or not active, is read again, and a refusal forgets them."""
@@ -267,6 +278,9 @@ class EmailMessenger:
             automatic=private,
             language=recipient.language,
         )
+        calendar = await self._calendar(reply, recipient.coalition_id)
+        if calendar is not None:
+            message.add_attachment(calendar[1], maintype="text", subtype="calendar", filename=calendar[0])
         try:
             await self.sender.send(message, key)
         except DeliveryError as exc:

@@ -770,6 +770,15 @@ class MeetingService:
 
     # Calendars -------------------------------------------------------------------------------
 
+    async def ics_of_occurrence(self, coalition_id: int, occurrence_id: int) -> tuple[str, bytes] | None:
+        """The calendar file of the meeting (or series) an occurrence belongs to, with its name:
+        what an email announcing it carries, so one click adds it to Outlook, Google or Apple."""
+        found = await self.repos.meetings.occurrence(coalition_id, occurrence_id)
+        if found is None:
+            return None
+        _occurrence, meeting = found
+        return f"meeting-{meeting.id}.ics", await self.ics([meeting])
+
     async def ics(self, meetings: list[Meeting], *, member: Member | None = None, name: str | None = None) -> bytes:
         """RFC 5545 that calendars update in place rather than duplicate: a UID per meeting that is
         stable across exports and unique to this install, SEQUENCE and LAST-MODIFIED moving with every
