@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import email
+import html
+import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -289,7 +291,7 @@ async def press(mail: Mail, url: str) -> str:
         token = re.search(r'name="form" value="([^"]+)"', await page.text())
     assert token is not None
     async with mail.http.post(url, data={"form": token.group(1)}) as done:
-        return f"{done.status} {await done.text()}"
+        return f"{done.status} {html.unescape(await done.text())}"
 
 
 async def test_every_meeting_and_poll_reaches_members_on_email_and_their_links_answer(mail: Mail) -> None:
@@ -432,3 +434,102 @@ async def test_a_member_votes_in_chromium_through_the_pages_and_axe_finds_nothin
     assert await axe_violations(browser) == []
     results = shown(await mail.bot.run("/poll results 1"))
     assert re.search(r"Library\W+1 vote", results), results
+
+
+# One coalition across platforms ------------------------------------------------------------------
+
+
+async def test_one_rsvp_list_from_slack_and_email_and_one_anonymous_tally_from_discord_and_email(
+    tmp_path: Path,
+) -> None:
+    """The coalition's reason to exist, now with email: a meeting scheduled in Slack is answered
+    from Slack and from an email link onto one list; an anonymous poll started in Discord is voted
+    from Discord and from an email link into one tally."""
+    from adapters.discord.app import DiscordAdapter
+    from adapters.slack.app import SlackAdapter
+    from tests.fakes.discord import FakeDiscord
+    from tests.fakes.slack import FakeSlack
+    from tests.sides import DiscordSide, discord_post, slack_post, slack_seen
+    from tests.test_discord import GENERAL, discord_settings, text_of
+    from tests.test_slack import Slack, eventually, settings_for
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    slack_fake = await FakeSlack().start()
+    slack_fake.user("UADMIN", "Dana", admin=True)
+    slack_fake.user("UMARIA", "Maria")
+    discord_fake = await FakeDiscord().start()
+    environ = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "EMAIL_FROM": "bot@example.org",
+    }
+    settings = replace(
+        settings_for(tmp_path, slack_fake),
+        environ=environ,
+        http_port=0,
+        discord_bot_token=discord_settings(tmp_path, discord_fake).discord_bot_token,
+        discord_api_url=discord_fake.api_url,
+        discord_gateway_url=discord_fake.gateway_url,
+    )
+    db = Database(settings.database_url)
+    await db.upgrade()
+    app = App(settings, db)
+    dispatcher = build_dispatcher(app)
+    email_running = await EmailPlatform().start(settings, app, dispatcher)
+    slack_adapter = SlackAdapter(settings, app, dispatcher)
+    await slack_adapter.start()
+    discord_adapter = DiscordAdapter(settings, app, dispatcher)
+    await asyncio.wait_for(discord_adapter.start(), 20)
+    await app.scheduler.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            slack = Slack(slack_fake, slack_adapter, app, http)
+            mail = Mail(Harness(dispatcher), app, inbox, http)
+            assert "is set up" in (await slack.command('/coalition setup "Eastside"'))["text"]
+            invite = (await slack.command("/coalition invite"))["text"]
+            code = invite.split("`")[1]
+            admin = discord_fake.member("5500000000000000001", "Kim", manage_guild=True)
+            voter = discord_fake.member("5500000000000000002", "Lee")
+            assert "has joined" in text_of(
+                await discord_fake.slash("coalition", "join", {"code": code}, admin, GENERAL)
+            )
+            await slack.command("/coalition email add ana@example.org --name Ana")
+            confirmation = await eventually(lambda: inbox.to("ana@example.org"))
+            yes = next(url for label, url in links(confirmation[0]).items() if label.startswith("Yes"))
+            assert "200" in await press(mail, yes)
+
+            await slack.command('/meeting schedule "Forum" --when "tomorrow 6pm"')
+            card = await eventually(lambda: [m for m in inbox.to("ana@example.org") if "Forum" in body(m, "plain")])
+            assert "Recorded: Can't go for Forum" in await press(mail, links(card[0])["Can't go"])
+            slack_card = slack_post(next(m for m in slack_fake.messages["C1"] if "Forum" in json.dumps(m)))
+            await slack.click(slack_card.buttons["Going"], user="UMARIA", message_ts=slack_card.id)
+            await eventually(lambda: app.inflight.open == 0)
+            shown_meeting = slack_seen((await slack.command("/meeting show 1"))["text"])
+            assert re.search(r"Going\W+1", shown_meeting) and re.search(r"Can't go\W+1", shown_meeting), shown_meeting
+
+            side = DiscordSide(discord_fake, app.inflight)
+            command, sub, options = side._options('/poll create "Chief?" Keep Replace --anonymous')
+            started = await discord_fake.slash(command, sub, options, admin, GENERAL)
+            assert "Poll #1" in text_of(started), text_of(started)
+            ballot = await eventually(lambda: [m for m in inbox.to("ana@example.org") if "Chief?" in body(m, "plain")])
+            assert "Recorded in poll #1" in await press(mail, links(ballot[0])["Replace"])
+            message = next(m for m in discord_fake.messages[GENERAL] if "Chief?" in json.dumps(m))
+            await discord_fake.click(discord_post(message).buttons["Replace"], message, voter)
+            await discord_fake.click(discord_post(message).buttons["Keep"], message, admin)  # three: counts shown
+            await eventually(lambda: app.inflight.open == 0)
+            await slack.command("/poll close 1")
+            results = slack_seen((await slack.command("/poll results 1"))["text"])
+            assert re.search(r"Replace\W+2 votes", results) and re.search(r"Keep\W+1 vote", results), results
+    finally:
+        await app.inflight.drain(10)
+        await app.scheduler.stop()
+        await discord_adapter.stop()
+        await slack_adapter.stop()
+        await email_running.stop()
+        await app.close()
+        await slack_fake.stop()
+        await discord_fake.stop()
+        controller.stop()
