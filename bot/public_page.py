@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot import markup
 from bot import poll_cards as cards
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
@@ -36,6 +37,7 @@ CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
+CSP_FORM = CSP.replace("form-action 'none'", "form-action 'self'")  # the join page's one form
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -88,6 +90,7 @@ class PublicPage:
     def __init__(self, app: App, limit: RateLimit | None = None) -> None:
         self.app = app
         self.limit = limit or RateLimit()
+        self.join_limit = RateLimit(per_minute=5, burst=5)  # subscriptions: each one sends an email
         self._environment: Any = None
         # coalition id -> (when read, report); (coalition id, language) -> (when drawn, PNG)
         self._reports: dict[int, tuple[float, Any]] = {}
@@ -102,6 +105,9 @@ class PublicPage:
             (STATIC + "/{name}", self._asset),
         ):
             app.web.add("GET", path, self._guarded(handler))
+        # Subscribing by email (when email is on): the form, and the one POST that asks for consent.
+        app.web.add("GET", "/c/{slug}/join", self._guarded(self._join))
+        app.web.add("POST", "/c/{slug}/join", self._guarded(self._join, self.join_limit))
 
     # Plumbing ------------------------------------------------------------------------------
 
@@ -119,11 +125,11 @@ class PublicPage:
             )
         return self._environment
 
-    def _guarded(self, handler: Any) -> Any:
+    def _guarded(self, handler: Any, limit: RateLimit | None = None) -> Any:
         async def guarded(request: web.Request) -> web.StreamResponse:
             from aiohttp import web
 
-            if not self.limit.allow(client_address(request, self.app.settings.trusted_proxies)):
+            if not (limit or self.limit).allow(client_address(request, self.app.settings.trusted_proxies)):
                 return web.Response(
                     status=429, text="Too many requests; try again in a minute.", headers={"Retry-After": "30"}
                 )
@@ -146,8 +152,16 @@ class PublicPage:
         """The path the public reaches this server under (`PUBLIC_BASE_URL`'s, behind a proxy), for links."""
         return urlsplit(self.app.settings.public_base_url or "").path.rstrip("/")
 
-    def _render(self, request: web.Request, template: str, coalition: Coalition | None, **values: Any) -> bytes:
-        language = visitor_language(request.headers.get("Accept-Language", ""))
+    def _render(
+        self,
+        request: web.Request,
+        template: str,
+        coalition: Coalition | None,
+        *,
+        language: str | None = None,
+        **values: Any,
+    ) -> bytes:
+        language = language or visitor_language(request.headers.get("Accept-Language", ""))
         zone = ZoneInfo(coalition.timezone) if coalition else UTC
         with speaking(language):
             html = self.templates.get_template(template).render(
@@ -203,7 +217,10 @@ class PublicPage:
         language = visitor_language(request.headers.get("Accept-Language", ""))
         with speaking(language):
             alt = chart_alt(coalition.name, view.report) if view.report else ""
-        body = self._render(request, "page/coalition.html", coalition, view=view, calendar=calendar, chart_alt=alt)
+        join = self.app.mail_platform is not None
+        body = self._render(
+            request, "page/coalition.html", coalition, view=view, calendar=calendar, chart_alt=alt, join=join
+        )
         return self._respond(request, body, "text/html")
 
     async def _meeting(self, request: web.Request) -> web.StreamResponse:
@@ -263,6 +280,48 @@ class PublicPage:
         response = self._respond(request, kept[1], "image/png")
         assert isinstance(response, web.Response)
         return response
+
+    async def _join(self, request: web.Request) -> web.StreamResponse:
+        """A resident asks for the coalition's emails: only a confirmation is sent, and the answer is
+        the same whether the address is new, waiting or already on the list (it says nothing about
+        who is). A GET shows the form; only the POST asks."""
+        from aiohttp import web
+
+        from bot.services.email import EmailProblem
+
+        if self.app.mail_platform is None:
+            return self._not_found(request)
+        language = visitor_language(request.headers.get("Accept-Language", ""))
+        address, problem, sent = "", "", False
+        async with self.app.unit_of_work() as services:
+            coalition = await self._coalition(services, request)
+            if coalition is None:
+                return self._not_found(request)
+            if request.method == "POST":
+                posted = await request.post()
+                address = str(posted.get("address", ""))[:254]
+                chosen = str(posted.get("language", language))
+                language = chosen if chosen in LANGUAGES else language
+                try:
+                    with speaking(language):
+                        await services.email.add(coalition, address, language=language)
+                    await services.commit()
+                    sent = True
+                except EmailProblem as exc:
+                    problem = markup.plain(str(exc), UTC)
+        body = self._render(
+            request,
+            "page/join.html",
+            coalition,
+            sent=sent,
+            problem=problem,
+            address="" if sent else address,
+            languages=sorted(LANGUAGES.items()),
+            language=language,
+        )
+        status = 400 if problem else 200
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": CSP_FORM, "Cache-Control": "no-store"}
+        return web.Response(body=body, status=status, content_type="text/html", charset="utf-8", headers=headers)
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

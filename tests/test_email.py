@@ -533,3 +533,31 @@ async def test_one_rsvp_list_from_slack_and_email_and_one_anonymous_tally_from_d
         await slack_fake.stop()
         await discord_fake.stop()
         controller.stop()
+
+
+async def test_a_resident_subscribes_on_the_public_page_and_takes_part_after_confirming(mail: Mail) -> None:
+    assert "on" in shown(await mail.bot.run("/coalition page on"))
+    async with mail.app.unit_of_work() as services:
+        slug = (await services.coalitions.resolve(mail.bot.where("general"))).coalition.page_slug  # type: ignore[union-attr]
+    base = f"{mail.app.public_base()}/c/{slug}"
+    async with mail.http.get(f"{base}/") as page:
+        assert "/join" in await page.text()
+    async with mail.http.get(f"{base}/join") as form:
+        assert form.status == 200 and 'type="email"' in await form.text()
+        assert "form-action 'self'" in form.headers["Content-Security-Policy"]
+    assert await state_of(mail.app, "rosa@example.org") is None  # opening the form asked nothing
+    async with mail.http.post(f"{base}/join", data={"address": "not an address", "language": "es"}) as bad:
+        assert bad.status == 400 and "no es una dirección de correo" in html.unescape(await bad.text())
+    async with mail.http.post(f"{base}/join", data={"address": "rosa@example.org", "language": "es"}) as sent:
+        said = html.unescape(await sent.text())
+    assert sent.status == 200 and "Si esta dirección puede recibir correo" in said
+    await mail.deliver()
+    [confirmation] = mail.inbox.to("rosa@example.org")
+    assert "quiere enviarle por correo" in body(confirmation, "plain")
+    assert await state_of(mail.app, "rosa@example.org") == "waiting"
+    # Already on the list: the same answer, and no mail (the page says nothing about who is on it).
+    await press(mail, next(url for label, url in links(confirmation).items() if label.startswith("Sí")))
+    async with mail.http.post(f"{base}/join", data={"address": "rosa@example.org", "language": "es"}) as again:
+        assert html.unescape(await again.text()) == said
+    await mail.deliver()
+    assert len(mail.inbox.to("rosa@example.org")) == 1
