@@ -308,6 +308,7 @@ async def test_every_meeting_and_poll_reaches_members_on_email_and_their_links_a
     )
     assert [str(e["summary"]) for e in events] == ["Budget review"]  # one click adds it to a calendar
     poll = next(m for m in mail.inbox.to("ana@example.org") if "Lunch?" in body(m, "plain"))
+    assert poll["References"] and poll["References"] != meeting["References"]  # each thread of its own
     assert "Going" in links(meeting) and set(links(poll)) >= {"Pizza", "Tacos"}
     assert "Recorded: Going for Budget review" in await press(mail, links(meeting)["Going"])
     assert not (await mail.bot.run("/meeting rsvp 1 maybe", as_="maria")).error  # a chat member, same list

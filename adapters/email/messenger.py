@@ -172,6 +172,16 @@ class FolderSender:
         os.replace(temporary, path)
 
 
+def thread_of(reply: Reply) -> str | None:
+    """What a card is about, from its buttons' action ids ("poll:vote:12:0" -> "poll-12"), so that
+    its announcement, reminders and answers thread together; None for a message without buttons."""
+    for link in render.links_of(reply):
+        parts = link[1].split(":")
+        if len(parts) >= 3 and parts[2].isdigit():
+            return f"{parts[0]}-{parts[2]}"
+    return None
+
+
 class EmailMessenger:
     edits = False  # a sent email stays as it is: no card edits are queued for email (Outbox.unedited)
 
@@ -278,6 +288,11 @@ class EmailMessenger:
             automatic=private,
             language=recipient.language,
         )
+        thread = thread_of(reply)
+        if thread is not None:  # a meeting's or a poll's emails thread together in the mail program
+            root = f"<{thread}.{recipient.coalition_id}@{self.domain}>"
+            message["In-Reply-To"] = root
+            message["References"] = root
         calendar = await self._calendar(reply, recipient.coalition_id)
         if calendar is not None:
             message.add_attachment(calendar[1], maintype="text", subtype="calendar", filename=calendar[0])
