@@ -419,7 +419,9 @@ async def test_a_member_votes_in_chromium_through_the_pages_and_axe_finds_nothin
     mail: Mail,
     browser: Any,  # noqa: F811
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     await add_and_confirm(mail, "ana@example.org")
     await mail.bot.run('/poll create "Where should the forum meet?" Library "Community center"')
@@ -430,7 +432,15 @@ async def test_a_member_votes_in_chromium_through_the_pages_and_axe_finds_nothin
     assert "You chose: Library" in page
     assert await axe_violations(browser) == []
     await asyncio.to_thread(lambda: browser.find_element(By.TAG_NAME, "button").click())
-    done = await asyncio.to_thread(lambda: browser.find_element(By.TAG_NAME, "main").text)
+
+    def shown_after_post(driver: Any) -> str | bool:
+        text = driver.find_element(By.TAG_NAME, "main").text
+        return text if "Recorded" in text else False
+
+    def answered() -> str:  # the page the form's POST brought, once the browser shows it
+        return WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(shown_after_post)
+
+    done = await asyncio.to_thread(answered)
     assert "Recorded in poll #1: Library" in done
     assert await axe_violations(browser) == []
     results = shown(await mail.bot.run("/poll results 1"))

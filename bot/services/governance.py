@@ -131,7 +131,7 @@ class GovernanceService:
         if row is None:
             return {}
         confirmed = row.confirmed_at.isoformat() if row.confirmed_at else None
-        return {"email": {"address": row.address, "state": row.state, "confirmed_at": confirmed}}
+        return {"mail": {"address": row.address, "state": row.state, "confirmed_at": confirmed}}
 
     async def forget(self, member: Member) -> None:
         assert member.id is not None
