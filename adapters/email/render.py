@@ -107,86 +107,66 @@ def compose(
     about them."""
     reply = replace(reply, language=reply.language or language)
     with speaking(reply.language):
-        return _compose(
-            reply, sender, to, reply_to, coalition, zone, now, link, leave, forget, message_id, list_id, automatic
-        )
-
-
-def _compose(
-    reply: Reply,
-    sender: tuple[str, str],
-    to: tuple[str, str],
-    reply_to: str | None,
-    coalition: str,
-    zone: ZoneInfo,
-    now: datetime,
-    link: Callable[[str, str, str | None], str],
-    leave: str,
-    forget: str,
-    message_id: str,
-    list_id: str,
-    automatic: bool,
-) -> EmailMessage:
-    text_parts: list[str] = []
-    html_parts: list[str] = []
-    blocks = reply.blocks or (Section(reply.text),)
-    for block in blocks:
-        if isinstance(block, Section):
-            text_parts.append(_plain(block.text, zone, now))
-            html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
-            for field in block.fields:
-                text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
-                html_parts.append(
-                    f"<p><strong>{_html(field.label, zone, now)}</strong>: {_html(field.value, zone, now)}</p>"
+        text_parts: list[str] = []
+        html_parts: list[str] = []
+        blocks = reply.blocks or (Section(reply.text),)
+        for block in blocks:
+            if isinstance(block, Section):
+                text_parts.append(_plain(block.text, zone, now))
+                html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
+                for field in block.fields:
+                    text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
+                    html_parts.append(
+                        f"<p><strong>{_html(field.label, zone, now)}</strong>: {_html(field.value, zone, now)}</p>"
+                    )
+            elif isinstance(block, Context):
+                text_parts.append(_plain(block.text, zone, now))
+                html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
+            elif isinstance(block, Divider):
+                text_parts.append("-" * 40)
+                html_parts.append("<hr>")
+        actions = links_of(reply)
+        if actions:
+            text_parts.append("")
+            html_items = []
+            for label, action, value in actions:
+                address = link(label, action, value)
+                text_parts.append(f"{label}: {address}")
+                html_items.append(
+                    f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
+                    f'padding:10px 16px;background:#2c5f2d;color:#ffffff;text-decoration:none;border-radius:4px">'
+                    f"{html.escape(label)}</a></li>"
                 )
-        elif isinstance(block, Context):
-            text_parts.append(_plain(block.text, zone, now))
-            html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
-        elif isinstance(block, Divider):
-            text_parts.append("-" * 40)
-            html_parts.append("<hr>")
-    actions = links_of(reply)
-    if actions:
-        text_parts.append("")
-        html_items = []
-        for label, action, value in actions:
-            address = link(label, action, value)
-            text_parts.append(f"{label}: {address}")
-            html_items.append(
-                f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
-                f'padding:10px 16px;background:#2c5f2d;color:#ffffff;text-decoration:none;border-radius:4px">'
-                f"{html.escape(label)}</a></li>"
-            )
-        html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
-    why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
-    stop = _("Leave: {link}").format(link=leave)
-    erase = _("Erase everything the coalition holds about you: {link}").format(link=forget)
-    text_parts += ["", "--", why, stop, erase]
-    html_parts.append(
-        f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
-        f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a> · '
-        f'<a href="{html.escape(forget)}">{html.escape(_("Erase my data"))}</a></p>'
-    )
-    message = EmailMessage(policy=POLICY)
-    message["Subject"] = subject_of(reply, zone, now, coalition)
-    message["From"] = formataddr((one_line(sender[0]), sender[1]))
-    message["To"] = formataddr((one_line(to[0]), to[1]))
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id
-    message["List-Id"] = list_id
-    message["List-Unsubscribe"] = f"<{leave}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if automatic:
-        message["Auto-Submitted"] = "auto-generated"
-    message.set_content("\n".join(text_parts) + "\n")
-    page = (
-        f'<!DOCTYPE html><html lang="{html.escape(reply.language or "en")}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width"><title>{html.escape(message["Subject"])}</title>'
-        f'</head><body style="font-family:sans-serif;font-size:16px;line-height:1.5;max-width:40em">'
-        f"{''.join(html_parts)}</body></html>"
-    )
-    message.add_alternative(page, subtype="html")
-    message["Content-Language"] = reply.language or "en"  # after the parts: setting them clears Content-*
-    return message
+            html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
+        why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
+        stop = _("Leave: {link}").format(link=leave)
+        erase = _("Erase everything the coalition holds about you: {link}").format(link=forget)
+        text_parts += ["", "--", why, stop, erase]
+        html_parts.append(
+            f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
+            f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a> · '
+            f'<a href="{html.escape(forget)}">{html.escape(_("Erase my data"))}</a></p>'
+        )
+        message = EmailMessage(policy=POLICY)
+        message["Subject"] = subject_of(reply, zone, now, coalition)
+        message["From"] = formataddr((one_line(sender[0]), sender[1]))
+        message["To"] = formataddr((one_line(to[0]), to[1]))
+        if reply_to:
+            message["Reply-To"] = reply_to
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = message_id
+        message["List-Id"] = list_id
+        message["List-Unsubscribe"] = f"<{leave}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if automatic:
+            message["Auto-Submitted"] = "auto-generated"
+        message.set_content("\n".join(text_parts) + "\n")
+        page = (
+            f'<!DOCTYPE html><html lang="{html.escape(reply.language or "en")}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width"><title>{html.escape(message["Subject"])}</title>'
+            f'</head><body style="font-family:sans-serif;font-size:16px;line-height:1.5;max-width:40em">'
+            f"{''.join(html_parts)}</body></html>"
+        )
+        message.add_alternative(page, subtype="html")
+        message["Content-Language"] = reply.language or "en"  # after the parts: setting them clears Content-*
+        return message
