@@ -74,9 +74,6 @@ class Mail:
     async def deliver(self) -> None:
         await self.app.scheduler.run_due()
 
-    def database(self, query: str) -> Any:
-        return self.app.db.engine.connect(), text(query)
-
 
 def body(message: EmailMessage, kind: str) -> str:
     part = message.get_body(preferencelist=(kind,))
