@@ -220,10 +220,13 @@ class EmailService:
     async def recipients(self, workspace_id: str) -> dict[str, Recipient]:
         """Every member on email of one coalition's email space, by user id (one read for a broadcast)."""
         found = await self.repos.email.in_space(self._platform(), workspace_id)
-        return {member.user_id: await self._recipient(row, member) for row, member in found}
+        if not found:
+            return {}
+        coalition = await self.repos.coalitions.get(found[0][1].coalition_id)
+        return {member.user_id: await self._recipient(row, member, coalition) for row, member in found}
 
-    async def _recipient(self, row: EmailAddress, member: Member) -> Recipient:
-        coalition = await self.repos.coalitions.get(member.coalition_id)
+    async def _recipient(self, row: EmailAddress, member: Member, coalition: Coalition | None = None) -> Recipient:
+        coalition = coalition or await self.repos.coalitions.get(member.coalition_id)
         assert coalition is not None
         return Recipient(
             row.address,
