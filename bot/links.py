@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 LINK_LIFETIME = timedelta(days=60)
-MAX_TOKEN = 1500  # characters: a link stays well below what mail clients and servers accept
+MAX_TOKEN = 4000  # characters: a menu's link carries its options; still well below what mail clients take
+OPTION_LABEL = 60  # characters of each option's label a menu's link keeps
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class Link:
 
     user_id: str  # the member's email user id (members.user_id, platform "email")
     workspace_id: str  # the coalition's email space ("c12")
-    purpose: str  # "act" (a button), "leave"
-    action_id: str = ""  # for "act": the button's action id
+    purpose: str  # "act" (a button), "choose" (a menu), "leave"
+    action_id: str = ""  # for "act" and "choose": the button's or the menu's action id
     value: str | None = None  # for "act" on a menu option: its value
     label: str = ""  # what the page asks the member to confirm
     expires: int = 0  # Unix time
+    options: tuple[tuple[str, str], ...] = ()  # for "choose": (value, label) of each option
+    limit: int = 1  # for "choose": how many options may be picked
 
 
 def _key(secret: str) -> bytes:
@@ -46,13 +49,9 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(link: Link, secret: str) -> str:
-    body = _b64(
-        json.dumps(
-            [link.user_id, link.workspace_id, link.purpose, link.action_id, link.value, link.label[:120], link.expires],
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-    )
+    options = [[value, label[:OPTION_LABEL]] for value, label in link.options]
+    fields = [link.user_id, link.workspace_id, link.purpose, link.action_id, link.value, link.label[:120], link.expires]
+    body = _b64(json.dumps([*fields, options, link.limit], separators=(",", ":"), ensure_ascii=False).encode())
     mac = _b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
     return f"{body}.{mac}"
 
@@ -78,10 +77,21 @@ def verify(token: str, secret: str, now: datetime) -> Link:
     if not hmac.compare_digest(mac, expected):
         raise LinkProblem("damaged")
     try:
-        user_id, workspace_id, purpose, action_id, value, label, expires = json.loads(_unb64(body))
+        user_id, workspace_id, purpose, action_id, value, label, expires, options, limit = json.loads(_unb64(body))
+        choices = tuple((str(v), str(t)) for v, t in options)
     except (ValueError, TypeError):
         raise LinkProblem("damaged") from None
-    link = Link(str(user_id), str(workspace_id), str(purpose), str(action_id), value, str(label), int(expires))
+    link = Link(
+        str(user_id),
+        str(workspace_id),
+        str(purpose),
+        str(action_id),
+        value,
+        str(label),
+        int(expires),
+        choices,
+        int(limit),
+    )
     if now.timestamp() > link.expires:
         raise LinkProblem("expired")
     return link

@@ -569,3 +569,56 @@ async def test_a_resident_subscribes_on_the_public_page_and_takes_part_after_con
         assert html.unescape(await again.text()) == said
     await mail.deliver()
     assert len(mail.inbox.to("rosa@example.org")) == 1
+
+
+async def choose(mail: Mail, url: str, *values: str) -> str:
+    """Open a menu's link, tick `values` on its page, send."""
+    async with mail.http.get(url) as page:
+        text_of_page = await page.text()
+        assert page.status == 200, text_of_page
+    token = re.search(r'name="form" value="([^"]+)"', text_of_page)
+    assert token is not None
+    data = [("form", token.group(1)), *(("value", v) for v in values)]
+    async with mail.http.post(url, data=data) as done:
+        return f"{done.status} {html.unescape(await done.text())}"
+
+
+async def test_every_poll_kind_is_answered_by_email(mail: Mail) -> None:
+    """Multiple choice, ranked, a scheduling poll and a survey: each menu is one link whose page
+    lists its options; what is sent there is what a click in chat would send."""
+    await add_and_confirm(mail, "ana@example.org")
+    await mail.bot.run('/poll create "Snacks?" Fruit Chips Cake --kind multiple --max 2')
+    await mail.bot.run('/poll create "Chair?" Rosa Ben Kim --kind ranked')
+    await mail.bot.run('/poll when "Forum" "2026-11-25 18:00" "2026-11-26 18:00"')
+    await mail.bot.run('/poll survey "Partnership" "Police listen to residents"')
+    await mail.deliver()
+    inbox = mail.inbox.to("ana@example.org")
+
+    def mail_about(words: str) -> dict[str, str]:
+        return links(next(m for m in inbox if words in body(m, "plain")))
+
+    snacks = mail_about("Snacks?")
+    [menu] = [url for label, url in snacks.items() if "Choose up to 2" in label]
+    async with mail.http.get(menu) as page:
+        shown_page = await page.text()
+    assert shown_page.count('type="checkbox"') == 3 and "Fruit" in shown_page
+    assert (await choose(mail, menu, "0", "1", "2")).startswith("400")  # three of at most two
+    assert "Recorded in poll #1" in await choose(mail, menu, "0", "2")
+    assert re.search(r"Fruit\W+1 vote", shown(await mail.bot.run("/poll results 1")))
+
+    chair = mail_about("Chair?")
+    first = next(url for label, url in chair.items() if label.startswith("1st"))
+    assert "Recorded in poll #2" in await choose(mail, first, "1")  # Ben first
+
+    forum = mail_about("Forum")
+    [slots] = [url for label, url in forum.items() if "Choose" in label]
+    assert "Recorded in poll #3" in await choose(mail, slots, "0", "1")
+    async with mail.app.db.engine.connect() as conn:  # what each ballot holds (these polls are not anonymous)
+        ballots = dict((await conn.execute(text("SELECT poll_id, choices FROM ballots ORDER BY poll_id"))).all())
+    assert ballots == {1: "0,2", 2: "1", 3: "0,1"}
+
+    survey = mail_about("Partnership")
+    [statement] = [url for label, url in survey.items() if "Police listen" in label]
+    assert "200" in (await choose(mail, statement, "4"))[:3]
+    async with mail.app.db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM survey_responses"))).scalar_one() == 1

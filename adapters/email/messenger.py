@@ -175,8 +175,8 @@ class FolderSender:
 def thread_of(reply: Reply) -> str | None:
     """What a card is about, from its buttons' action ids ("poll:vote:12:0" -> "poll-12"), so that
     its announcement, reminders and answers thread together; None for a message without buttons."""
-    for link in render.links_of(reply):
-        parts = link[1].split(":")
+    for choice in render.links_of(reply):
+        parts = choice.action_id.split(":")
         if len(parts) >= 3 and parts[2].isdigit():
             return f"{parts[0]}-{parts[2]}"
     return None
@@ -252,16 +252,17 @@ class EmailMessenger:
         now = self.app.clock.now()
         secret = self.app.secret
 
-        def link(label: str, action: str, value: str | None) -> str:
+        def link(choice: render.Choice) -> str:
             token = new_link(
                 secret,
                 now,
                 user_id=user_id,
                 workspace_id=workspace,
-                purpose="act",
-                action_id=action,
-                value=value,
-                label=label,
+                purpose="choose" if choice.options else "act",
+                action_id=choice.action_id,
+                label=choice.label,
+                options=choice.options,
+                limit=choice.limit,
             )
             return f"{base.rstrip('/')}{LINK_PATH}{token}"
 
@@ -270,7 +271,7 @@ class EmailMessenger:
         )
         with speaking(recipient.language):
             label = _("Erase everything the coalition holds about me")
-        forget = link(label, f"coalition:forget:{recipient.member_id}", None)
+        forget = link(render.Choice(label, f"coalition:forget:{recipient.member_id}"))
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = render.compose(
             reply,

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from adapters.email.messenger import LINK_PATH
 from bot import markup
-from bot.i18n import N_, _, speaking
+from bot.i18n import N_, _, ngettext, speaking
 from bot.links import Link, LinkProblem, form_token, form_token_ok, verify
 from bot.refs import Actor, ConversationRef, UserRef
 from bot.services.email import ACTIVE, WAITING, Recipient
@@ -88,12 +88,16 @@ class LinkPages:
         link, recipient = opened
         language = recipient.language
         with speaking(language):
+            fields = ""
             if link.purpose == "leave":
                 title, question, button = (
                     _("Leave the coalition's emails"),
                     _("Do you want to stop getting the coalition's emails?"),
                     _("Stop my emails"),
                 )
+            elif link.purpose == "choose":
+                title, question, button = link.label, "", _("Send my choice")
+                fields = self._options(link)
             else:
                 title = _("Confirm your choice")
                 question = _("You chose: {choice}").format(choice=link.label)
@@ -101,9 +105,26 @@ class LinkPages:
             form = (
                 f'<form method="post" action="{html.escape(LINK_PATH + token)}">'
                 f'<input type="hidden" name="form" value="{html.escape(form_token(token, self.app.secret))}">'
-                f'<button type="submit">{html.escape(button)}</button></form>'
+                f'{fields}<button type="submit">{html.escape(button)}</button></form>'
             )
             return self._page(title, question, extra=form, language=language)
+
+    @staticmethod
+    def _options(link: Link) -> str:
+        """A menu's options as a list to tick (several may be picked) or to pick one of."""
+        kind = "checkbox" if link.limit > 1 else "radio"
+        hint = (
+            ngettext("Choose up to {count}.", "Choose up to {count}.", link.limit).format(count=link.limit)
+            if link.limit > 1
+            else _("Choose one.")
+        )
+        items = "".join(
+            f'<p><input type="{kind}" id="o{n}" name="value" value="{html.escape(value)}"'
+            f'{" required" if kind == "radio" else ""}> <label for="o{n}">{html.escape(label)}</label></p>'
+            for n, (value, label) in enumerate(link.options)
+        )
+        legend = html.escape(link.label)
+        return f"<fieldset><legend>{legend}</legend><p>{html.escape(hint)}</p>{items}</fieldset>"
 
     async def act(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -126,7 +147,25 @@ class LinkPages:
         actor = Actor(user, recipient.name, timezone_hint=recipient.timezone, locale=language)
         where = ConversationRef(self.platform, link.workspace_id, link.user_id)
         action = LEAVE_ACTION if link.purpose == "leave" else link.action_id
-        reply = await self.dispatcher.run_action(action, actor, where, value=link.value)
+        value = link.value
+        if link.purpose == "choose":
+            allowed = [v for v, _label in link.options]
+            picked = {str(v) for v in posted.getall("value", [])}
+            chosen = [v for v in allowed if v in picked]  # in the menu's order; nothing else
+            if not chosen or len(chosen) > link.limit:
+                with speaking(language):
+                    return self._page(
+                        _("Nothing was done"),
+                        ngettext(
+                            "Choose at least one option, and at most {count}.",
+                            "Choose at least one option, and at most {count}.",
+                            link.limit,
+                        ).format(count=link.limit),
+                        status=400,
+                        language=language,
+                    )
+            value = ",".join(chosen)
+        reply = await self.dispatcher.run_action(action, actor, where, value=value)
         if one_click:
             return web.Response(status=200 if not reply.error else 400, headers=HEADERS)
         with speaking(reply.language or language):

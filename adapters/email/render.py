@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
@@ -56,17 +56,29 @@ def one_line(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", markup.strip_markers(text)).strip()
 
 
-def links_of(reply: Reply) -> list[tuple[str, str, str | None]]:
-    """(label, action id, value) of every button, and of every option of every menu."""
-    found: list[tuple[str, str, str | None]] = []
+@dataclass(frozen=True)
+class Choice:
+    """One link of an email: a button, or a whole menu (its page lists the options)."""
+
+    label: str
+    action_id: str
+    options: tuple[tuple[str, str], ...] = ()  # a menu's (value, label); none for a button
+    limit: int = 1  # how many of a menu's options may be picked
+
+
+def links_of(reply: Reply) -> list[Choice]:
+    found: list[Choice] = []
     for block in reply.blocks:
         if not isinstance(block, Actions):
             continue
         for element in block.elements:
             if isinstance(element, Button):
-                found.append((markup.strip_markers(element.label), element.action_id, None))
+                found.append(Choice(markup.strip_markers(element.label), element.action_id))
             elif isinstance(element, Select):
-                found.extend((markup.strip_markers(o.label), element.action_id, o.value) for o in element.options)
+                options = tuple((o.value, markup.strip_markers(o.label)) for o in element.options)
+                found.append(
+                    Choice(markup.strip_markers(element.placeholder), element.action_id, options, element.max_values)
+                )
     return found
 
 
@@ -93,7 +105,7 @@ def compose(
     coalition: str,
     zone: ZoneInfo,
     now: datetime,
-    link: Callable[[str, str, str | None], str],
+    link: Callable[[Choice], str],
     leave: str,
     forget: str,
     message_id: str,
@@ -101,8 +113,8 @@ def compose(
     automatic: bool,
     language: str,
 ) -> EmailMessage:
-    """The email for one recipient, in `language` unless the reply says its own. `link(label,
-    action_id, value)` makes each button's signed address; `leave` is the member's own leaving
+    """The email for one recipient, in `language` unless the reply says its own. `link(choice)`
+    makes each button's (or menu's) signed address; `leave` is the member's own leaving
     address (footer and List-Unsubscribe), `forget` the one that erases what the coalition holds
     about them."""
     reply = replace(reply, language=reply.language or language)
@@ -129,8 +141,8 @@ def compose(
         if actions:
             text_parts.append("")
             html_items = []
-            for label, action, value in actions:
-                address = link(label, action, value)
+            for choice in actions:
+                address, label = link(choice), choice.label
                 text_parts.append(f"{label}: {address}")
                 html_items.append(
                     f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
