@@ -622,3 +622,35 @@ async def test_every_poll_kind_is_answered_by_email(mail: Mail) -> None:
     assert "200" in (await choose(mail, statement, "4"))[:3]
     async with mail.app.db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM survey_responses"))).scalar_one() == 1
+
+
+async def test_a_member_changes_language_time_zone_and_reminders_by_link(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    confirmation_answer = mail.inbox.to("ana@example.org")[-1]
+    await mail.bot.run('/broadcast send "Agenda is up"')
+    await mail.deliver()
+    latest = mail.inbox.to("ana@example.org")[-1]
+    assert latest is not confirmation_answer
+    settings = next(url for label, url in links(latest).items() if label.startswith("Your language"))
+    async with mail.http.get(settings) as page:
+        form = await page.text()
+    token = re.search(r'name="form" value="([^"]+)"', form)
+    assert token is not None and 'name="zone"' in form
+    async with mail.http.post(settings, data={"form": token.group(1), "zone": "Mars/Olympus"}) as refused:
+        assert refused.status == 400  # the command's own check: a zone that does not exist
+    data = {"form": token.group(1), "language": "es", "zone": "America/Chicago", "reminders": "off"}
+    async with mail.http.post(settings, data=data) as saved:
+        said = html.unescape(await saved.text())
+    assert saved.status == 200 and "Hecho" in said, said
+    async with mail.app.db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT language, timezone, reminder_minutes FROM members WHERE platform = 'email'")
+            )
+        ).one()
+    assert row[0] == "es" and row[1] == "America/Chicago" and row[2] in ("[]", [])
+    await mail.bot.run('/meeting schedule "Forum" "2026-11-24 18:00"')
+    await mail.deliver()
+    announced = next(m for m in mail.inbox.to("ana@example.org") if "Forum" in body(m, "plain"))
+    assert "12:00" in body(announced, "plain")  # 18:00 UTC, shown in Chicago time
+    assert "Darse de baja" in body(announced, "plain") and "Voy" in links(announced)  # and in Spanish

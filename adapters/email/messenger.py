@@ -212,6 +212,10 @@ class EmailMessenger:
     ) -> MessageRef | None:
         return None  # a mail server cannot be asked what it delivered
 
+    def forget_recipients(self, workspace: str) -> None:
+        """What is kept of a workspace's members is read again at the next delivery."""
+        self._recipients.pop(workspace, None)
+
     async def _calendar(self, reply: Reply, coalition_id: int) -> tuple[str, bytes] | None:
         """A meeting's card (its buttons answer a meeting) goes with the meeting's calendar file."""
         occurrence = next(
@@ -272,6 +276,10 @@ class EmailMessenger:
         with speaking(recipient.language):
             label = _("Erase everything the coalition holds about me")
         forget = link(render.Choice(label, f"coalition:forget:{recipient.member_id}"))
+        settings = None  # until confirmed there is nothing to set
+        if recipient.state == ACTIVE:
+            token = new_link(secret, now, user_id=user_id, workspace_id=workspace, purpose="settings")
+            settings = f"{base.rstrip('/')}{LINK_PATH}{token}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = render.compose(
             reply,
@@ -284,6 +292,7 @@ class EmailMessenger:
             link=link,
             leave=leave,
             forget=forget,
+            settings=settings,
             message_id=f"<{digest}@{self.domain}>",
             list_id=f"<coalition-{recipient.coalition_id}.{self.domain}>",
             automatic=private,

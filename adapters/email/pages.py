@@ -11,14 +11,16 @@ without script, and are in the member's language.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from adapters.email.messenger import LINK_PATH
 from bot import markup
-from bot.i18n import N_, _, ngettext, speaking
+from bot.i18n import LANGUAGES, N_, _, ngettext, speaking
 from bot.links import Link, LinkProblem, form_token, form_token_ok, verify
 from bot.refs import Actor, ConversationRef, UserRef
 from bot.services.email import ACTIVE, WAITING, Recipient
@@ -45,10 +47,13 @@ ALWAYS_OPEN = ("subscription:confirm", LEAVE_ACTION, "coalition:forget:")
 
 
 class LinkPages:
-    def __init__(self, app: App, dispatcher: Dispatcher, platform: str) -> None:
+    def __init__(self, app: App, dispatcher: Dispatcher, platform: str, forget: Callable[[str], None]) -> None:
+        """`forget(workspace)`: drop what the messenger keeps in memory of a workspace's members,
+        once one changed their settings here."""
         self.app = app
         self.dispatcher = dispatcher
         self.platform = platform
+        self.forget_recipients = forget
 
     def add_routes(self) -> None:
         self.app.web.add("GET", LINK_PATH + "{token}", self.show)
@@ -95,6 +100,13 @@ class LinkPages:
                     _("Do you want to stop getting the coalition's emails?"),
                     _("Stop my emails"),
                 )
+            elif link.purpose == "settings":
+                title, question, button = (
+                    _("Your settings"),
+                    _("Change what you want; leave the rest as it is."),
+                    _("Save"),
+                )
+                fields = self._settings_fields()
             elif link.purpose == "choose":
                 title, question, button = link.label, "", _("Send my choice")
                 fields = self._options(link)
@@ -108,6 +120,31 @@ class LinkPages:
                 f'{fields}<button type="submit">{html.escape(button)}</button></form>'
             )
             return self._page(title, question, extra=form, language=language)
+
+    @staticmethod
+    def _settings_fields() -> str:
+        """Language, time zone and reminder lead times: each runs the command a chat member types."""
+        languages = [("", _("as it is")), ("auto", _("the coalition's")), *LANGUAGES.items()]
+        reminders = [
+            ("", _("as they are")),
+            ("default", _("the coalition's")),
+            ("off", _("none")),
+            ("1h", "1 h"),
+            ("2h", "2 h"),
+            ("24h", "24 h"),
+        ]
+
+        def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
+            items = "".join(f'<option value="{html.escape(v)}">{html.escape(t)}</option>' for v, t in options)
+            field = f'<select id="{name}" name="{name}">{items}</select>'
+            return f'<p><label for="{name}">{html.escape(label)}</label><br>{field}</p>'
+
+        return (
+            select("language", _("Language of your emails"), languages)
+            + f'<p><label for="zone">{html.escape(_("Your time zone, e.g. America/Chicago"))}</label><br>'
+            f'<input id="zone" name="zone" maxlength="64" autocomplete="off"></p>'
+            + select("reminders", _("Meeting reminders"), reminders)
+        )
 
     @staticmethod
     def _options(link: Link) -> str:
@@ -146,6 +183,8 @@ class LinkPages:
         user = UserRef(self.platform, link.workspace_id, link.user_id)
         actor = Actor(user, recipient.name, timezone_hint=recipient.timezone, locale=language)
         where = ConversationRef(self.platform, link.workspace_id, link.user_id)
+        if link.purpose == "settings":
+            return await self._save_settings(posted, actor, where, recipient)
         action = LEAVE_ACTION if link.purpose == "leave" else link.action_id
         value = link.value
         if link.purpose == "choose":
@@ -173,6 +212,35 @@ class LinkPages:
             zone = ZoneInfo(recipient.timezone)
             text = markup.plain(reply.text, zone, self.app.clock.now()).removeprefix("⚠️ ")
             return self._page(title, text, status=400 if reply.error else 200, language=reply.language or language)
+
+    async def _save_settings(
+        self, posted: Any, actor: Actor, where: ConversationRef, recipient: Recipient
+    ) -> web.Response:
+        """Each field given runs its command, as the member would type it in chat: the commands'
+        own checks and answers (a wrong time zone is refused with its usage)."""
+        commands = []
+        language = str(posted.get("language", ""))
+        if language in ("auto", *LANGUAGES):
+            commands.append(f"/coalition language {language}")
+        zone = str(posted.get("zone", "")).strip()
+        if zone:
+            commands.append(f"/coalition timezone {json.dumps(zone[:64])}")
+        reminders = str(posted.get("reminders", ""))
+        if reminders in ("default", "off", "1h", "2h", "24h"):
+            commands.append(f"/meeting reminders --mine {reminders}")
+        said, failed = [], False
+        for command in commands:
+            reply = await self.dispatcher.run_text(command, actor, where)
+            self.forget_recipients(where.workspace_id)
+            failed = failed or reply.error
+            said.append(markup.plain(reply.text, ZoneInfo(recipient.timezone), self.app.clock.now()).removeprefix("⚠️ "))
+        async with self.app.unit_of_work() as services:  # the page in the language just chosen
+            now = await services.email.recipient(where.workspace_id, where.channel_id)
+        language_now = now.language if now else recipient.language
+        with speaking(language_now):
+            title = _("Something went wrong") if failed else _("Done")
+            text = "\n".join(line.split("\nUsage:")[0] for line in said) or _("Nothing was changed.")
+            return self._page(title, text, status=400 if failed else 200, language=language_now)
 
     def _page(
         self, title: str, text: str, *, extra: str = "", status: int = 200, language: str | None = None

@@ -118,7 +118,7 @@ class EmailPlatform(PlatformAdapter):
         messenger = EmailMessenger(app, self.name, self.sender(mail), mail.sender, mail.reply_to)
         app.add_messenger(messenger, pace(mail.rate))
         app.mail_platform = self.name
-        LinkPages(app, dispatcher, self.name).add_routes()
+        LinkPages(app, dispatcher, self.name, messenger.forget_recipients).add_routes()
         return _Stopped()
 
     async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:

@@ -108,6 +108,7 @@ def compose(
     link: Callable[[Choice], str],
     leave: str,
     forget: str,
+    settings: str | None,
     message_id: str,
     list_id: str,
     automatic: bool,
@@ -153,9 +154,11 @@ def compose(
         why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
         stop = _("Leave: {link}").format(link=leave)
         erase = _("Erase everything the coalition holds about you: {link}").format(link=forget)
-        text_parts += ["", "--", why, stop, erase]
+        change = [_("Your language, time zone and reminders: {link}").format(link=settings)] if settings else []
+        text_parts += ["", "--", why, *change, stop, erase]
+        own = f'<a href="{html.escape(settings)}">{html.escape(_("Your settings"))}</a> · ' if settings else ""
         html_parts.append(
-            f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} '
+            f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} {own}'
             f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a> · '
             f'<a href="{html.escape(forget)}">{html.escape(_("Erase my data"))}</a></p>'
         )

@@ -266,8 +266,13 @@ class CoalitionService:
         return await self.repos.members.save(member)
 
     async def set_language(self, member: Member, language: str | None) -> Member:
-        """The member's own language; None: their platform's, else the coalition's."""
+        """The member's own language; None: their platform's, else the coalition's. A member whose
+        mail is a channel of its own (email) reads that channel's messages in it too."""
         member.language = language
+        own = await self.repos.coalitions.channel(member.platform, member.workspace_id, member.user_id)
+        if own is not None and own.every_announcement:
+            own.language = language
+            await self.repos.coalitions.save_channel(own)
         return await self.repos.members.save(member)
 
     async def set_default_language(self, coalition: Coalition, language: str) -> Coalition:
