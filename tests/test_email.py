@@ -654,3 +654,21 @@ async def test_a_member_changes_language_time_zone_and_reminders_by_link(mail: M
     announced = next(m for m in mail.inbox.to("ana@example.org") if "Forum" in body(m, "plain"))
     assert "12:00" in body(announced, "plain")  # 18:00 UTC, shown in Chicago time
     assert "Darse de baja" in body(announced, "plain") and "Voy" in links(announced)  # and in Spanish
+
+
+async def test_the_week_ahead_comes_by_email_on_monday_mornings_until_turned_off(mail: Mail) -> None:
+    await add_and_confirm(mail, "ana@example.org")
+    await mail.bot.run('/meeting schedule "Forum" "2026-12-01 18:00"')
+    clock = mail.app.clock
+    assert isinstance(clock, SimulatedClock)
+    await mail.app.scheduler.advance_to(clock.now() + timedelta(days=7, minutes=5))  # Monday 30 Nov, 9:05
+    digests = [m for m in mail.inbox.to("ana@example.org") if "The week ahead" in body(m, "plain")]
+    assert len(digests) == 1 and "Forum" in body(digests[0], "plain")
+    settings = next(url for label, url in links(digests[0]).items() if label.startswith("Your language"))
+    async with mail.http.get(settings) as page:
+        token = re.search(r'name="form" value="([^"]+)"', await page.text())
+    assert token is not None
+    async with mail.http.post(settings, data={"form": token.group(1), "digest": "off"}) as saved:
+        assert saved.status == 200, await saved.text()
+    await mail.app.scheduler.advance_to(clock.now() + timedelta(days=7))
+    assert len([m for m in mail.inbox.to("ana@example.org") if "The week ahead" in body(m, "plain")]) == 1

@@ -134,6 +134,8 @@ class LinkPages:
             ("24h", "24 h"),
         ]
 
+        digest = [("", _("as it is")), ("on", _("on Monday mornings")), ("off", _("none"))]
+
         def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
             items = "".join(f'<option value="{html.escape(v)}">{html.escape(t)}</option>' for v, t in options)
             field = f'<select id="{name}" name="{name}">{items}</select>'
@@ -144,6 +146,7 @@ class LinkPages:
             + f'<p><label for="zone">{html.escape(_("Your time zone, e.g. America/Chicago"))}</label><br>'
             f'<input id="zone" name="zone" maxlength="64" autocomplete="off"></p>'
             + select("reminders", _("Meeting reminders"), reminders)
+            + select("digest", _("The week ahead, by email"), digest)
         )
 
     @staticmethod
@@ -229,6 +232,12 @@ class LinkPages:
         if reminders in ("default", "off", "1h", "2h", "24h"):
             commands.append(f"/meeting reminders --mine {reminders}")
         said, failed = [], False
+        digest = str(posted.get("digest", ""))
+        if digest in ("on", "off"):
+            async with self.app.unit_of_work() as services:
+                with speaking(recipient.language):
+                    said.append(await services.email.week_ahead(where.workspace_id, where.channel_id, digest == "on"))
+                await services.commit()
         for command in commands:
             reply = await self.dispatcher.run_text(command, actor, where)
             self.forget_recipients(where.workspace_id)

@@ -64,7 +64,9 @@ class Services:
         self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
         self.digests = DigestService(self.repos, self.outbox, self.clock)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
-        self.email = EmailService(self.repos, self.outbox, self.coalitions, self.clock, self.mail_platform)
+        self.email = EmailService(
+            self.repos, self.outbox, self.coalitions, self.digests, self.clock, self.mail_platform
+        )
         self.feedback = FeedbackService(self.repos, self.outbox, self.clock, self.secret, self.feedback_counts)
 
     async def commit(self) -> None:

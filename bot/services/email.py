@@ -21,6 +21,7 @@ from bot.permissions import Role
 from bot.problems import Problem
 from bot.replies import Actions, Button, Reply, Section, action_id
 from bot.services.coalitions import CoalitionService
+from bot.services.digests import DigestService
 from bot.services.outbox import Outbox
 from storage import Repositories
 from storage.email import ACTIVE, LEFT, PAUSED, WAITING
@@ -29,6 +30,7 @@ __all__ = ["ACTIVE", "LEFT", "PAUSED", "WAITING", "EmailService", "Recipient"]
 from storage.models import Coalition, EmailAddress, Member
 
 FAILURES_BEFORE_PAUSE = 3
+DIGEST_WEEKDAY, DIGEST_HOUR = 0, 9  # a member on email gets the week ahead on Monday at 9, coalition time
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDRESS = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
 
@@ -70,13 +72,20 @@ def normalise_address(text: str) -> str:
 
 class EmailService:
     def __init__(
-        self, repos: Repositories, outbox: Outbox, coalitions: CoalitionService, clock: Clock, platform: str | None
+        self,
+        repos: Repositories,
+        outbox: Outbox,
+        coalitions: CoalitionService,
+        digests: DigestService,
+        clock: Clock,
+        platform: str | None,
     ) -> None:
         """`platform`: the name of the running platform that delivers to addresses (the email
         adapter registers it with the App); None when email is not set up."""
         self.repos = repos
         self.outbox = outbox
         self.coalitions = coalitions
+        self.digests = digests
         self.clock = clock
         self.platform = platform
 
@@ -182,7 +191,25 @@ class EmailService:
         if member.language:
             channel.language = member.language
         await self.repos.coalitions.save_channel(channel)
+        coalition = await self.repos.coalitions.get(member.coalition_id)
+        assert coalition is not None
+        # The week ahead, on Monday mornings (the settings page turns it off).
+        await self.digests.configure(coalition, channel, DIGEST_WEEKDAY, DIGEST_HOUR)
         return True
+
+    async def week_ahead(self, workspace_id: str, user_id: str, on: bool) -> str:
+        """Turn the weekly digest of a member's own mail on or off (theirs alone to choose: in chat,
+        a shared channel's digest is the coordinators')."""
+        found = await self.repos.email.recipient(self._platform(), workspace_id, user_id)
+        channel = await self.repos.coalitions.channel(self._platform(), workspace_id, user_id)
+        if found is None or channel is None:
+            raise EmailProblem(_("This is not a member on email."))
+        coalition = await self.repos.coalitions.get(found[1].coalition_id)
+        assert coalition is not None
+        await self.digests.configure(coalition, channel, DIGEST_WEEKDAY if on else None, DIGEST_HOUR)
+        if on:
+            return _("The week ahead comes by email on Monday mornings.")
+        return _("No more weekly summary by email.")
 
     async def leave(self, member: Member) -> None:
         """No more mail to this address (its owner's choice, or a coordinator's removal)."""
