@@ -57,7 +57,9 @@ def label(poll: Poll, index: int, *, plain: bool = False) -> str:
         if language() != "en":
             from babel.dates import format_skeleton
 
-            return f"{format_skeleton('EdMMMHHmm', local, locale=language())} {local.tzname()}"
+            # Day and time as two skeletons every locale has (a joined one is missing in Spanish).
+            day = format_skeleton("MMMEd", local, locale=language())
+            return f"{day}, {format_skeleton('Hm', local, locale=language())} {local.tzname()}"
         return f"{local:%a %d %b %H:%M} {local.tzname()}"
     return timestamp(moment, "F")
 

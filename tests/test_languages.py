@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, LOCALES, from_locale, parse_language
 from bot.refs import Actor, UserRef
+from bot.replies import Actions, Select
 from tests.harness import shown
 from tests.test_discord import Discord, discord_env  # noqa: F401 (fixture)
 
@@ -385,3 +386,22 @@ async def test_what_the_bot_sends_later_follows_the_language_a_members_app_is_se
     # Choosing wins over the app: she asks for English, and the next message is English.
     await bot.dispatcher.run_text("/coalition language en", lucia, bot.where("general"))
     assert "Your time zone" in shown(await bot.dispatcher.run_text("/coalition timezone", lucia, bot.where("general")))
+
+
+async def test_a_spanish_member_schedules_and_reads_a_scheduling_poll(bot) -> None:  # type: ignore[no-untyped-def]
+    """`/poll when` and `/poll show` of a scheduling poll crashed for every Spanish reader (a date
+    skeleton Spanish does not have); the times now read as a Spanish speaker writes them."""
+    await bot.run("/coalition language es")
+    created = await bot.run('/poll when "Foro" "2026-12-10 18:00" "2026-12-11 18:00"')
+    assert not created.error, shown(created)
+    card = await bot.run("/poll show 1")
+    assert not card.error, shown(card)
+    menus = [
+        o.label
+        for b in card.blocks
+        if isinstance(b, Actions)
+        for e in b.elements
+        if isinstance(e, Select)
+        for o in e.options
+    ]
+    assert menus and "jue, 10 dic, 18:00" in menus[0], menus
