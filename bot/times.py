@@ -97,6 +97,8 @@ _ORDINAL_DAY = re.compile(
     r"^(?:the\s+)?(?P<nth>1st|first|2nd|second|3rd|third|4th|fourth|last)\s+(?P<day>[a-z]+)"
     r"(?:\s+(?:of|in)\s+(?P<which>this month|next month|[a-z]+))?$"
 )
+RECENTLY = timedelta(days=31)  # a date without a year this close behind is a mistake, not next year's
+_DAY_OF_MONTH = re.compile(r"^(?:on\s+)?(?:the\s+)?(?P<n>\d{1,2})(?:st|nd|rd|th)$")
 _WEEKDAY = re.compile(r"^(?:(?P<rel>this|next|on)\s+)?(?P<day>[a-z]+)$")
 _MOMENT = re.compile(r"^(?:in\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|m|h)|\d+\s*(?:minutes?|hours?)\s+from\s+now|now)$")
 _YEAR = re.compile(r"\b\d{4}\b")
@@ -194,6 +196,9 @@ _SPANISH_PHRASES = (
     (r"esta manana", "this morning"),
     (r"esta tarde", "this afternoon"),
     (r"esta noche", "tonight"),
+    (r"(?:por|en) la manana", "morning"),
+    (r"(?:por|en) la tarde", "afternoon"),
+    (r"(?:por|en) la noche", "evening"),
     (r"de la manana", "am"),
     (r"de la tarde", "pm"),
     (r"de la noche", "pm"),
@@ -241,10 +246,80 @@ def _in_english(text: str, local_now: datetime, language: str | None) -> str:
     plain = unicodedata.normalize("NFC", plain).replace("ñ", "n")
     plain = " " + " ".join(plain.replace(",", " ").split()) + " "
     plain = re.sub(r" pasado manana ", f" {(local_now.date() + timedelta(days=2)).isoformat()} ", plain)
+    if re.search(r" (?:cada|todos los|todas las) ", plain):
+        raise TimeProblem(
+            _(
+                "'{text}' repeats. Give the first meeting's time, and the rest with --every "
+                '(weekly, 2weeks, monthly, or a rule), e.g. "martes 19:00" --every weekly.'
+            ).format(text=text)
+        )
+    for pattern, english in _SPANISH_CLOCK:
+        plain = re.sub(rf"(?<= ){pattern}(?= )", english, plain)
     for pattern, english in _SPANISH_PHRASES:
         plain = re.sub(rf"(?<= ){pattern}(?= )", english, plain)
-    words = [_SPANISH_WORDS.get(word, word) for word in plain.split()]
-    return " ".join(words)
+    words = plain.split()
+    read = []
+    for n, word in enumerate(words):
+        after_number = n > 0 and words[n - 1].isdigit()
+        if word in _SPANISH_MONTH_ABBREVIATIONS and (after_number or (n + 1 < len(words) and words[n + 1].isdigit())):
+            read.append(_SPANISH_MONTH_ABBREVIATIONS[word])  # "15 mar": March; "mar 7pm": Tuesday
+        else:
+            read.append(_SPANISH_WORDS.get(word, _SPANISH_DAY_ABBREVIATIONS.get(word, word)))
+    return " ".join(read)
+
+
+_NUMBER_WORDS = {
+    "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
+    "nueve": 9, "diez": 10, "once": 11, "doce": 12, "quince": 15, "veinte": 20, "treinta": 30, "cuarenta": 40,
+}  # fmt: skip
+_NUMBER = "|".join(_NUMBER_WORDS)
+
+
+def _hour_before(match: re.Match[str]) -> str:
+    hour = int(match.group(1))
+    return f"{(hour - 1) % 24 or (12 if hour == 1 else 0)}:45"
+
+
+# Clock and count words first, where Spanish writes a time differently: "7 y media", "6 y cuarto",
+# "7 menos cuarto", "19 hrs", "19.00", "7 p. m.", "dentro de una hora", "en media hora".
+_SPANISH_CLOCK = (
+    (r"p\. ?m\.?", "pm"),
+    (r"a\. ?m\.?", "am"),
+    (rf"({_NUMBER}) (horas?|hrs?|minutos?|min|dias?|semanas?)", lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}"),
+    (r"(\d+) horas? y media", lambda m: f"{int(m.group(1)) * 60 + 30} minutos"),
+    (r"media hora", "30 minutos"),
+    (r"(?:en|dentro de) (\d+) (?:horas?|hrs?|h)", r"in \1 hours"),
+    (r"(\d{1,2}) menos cuarto", _hour_before),
+    (r"(\d{1,2}) y cuarto", r"\1:15"),
+    (r"(\d{1,2}) y media", r"\1:30"),
+    (r"(\d{1,2})\.(\d{2})", r"\1:\2"),
+    (r"(\d{1,2}):(\d{2}) ?(?:hrs?|h)", r"\1:\2"),
+    (r"(\d{1,2}) ?(?:hrs?|h)", r"\1:00"),
+    (r"12 del dia", "noon"),
+    (r"(\d{1,2}) del dia", r"\1 am"),
+    (r"medio dia", "mediodia"),
+    (r"(?:a la |a |al )?medianoche", "midnight"),
+    (r"(?:por|en) la manana (?:a las |a la )?(\d{1,2}(?::\d{2})?)", r"\1 am"),
+    (r"(?:por|en) la (?:tarde|noche) (?:a las |a la )?(\d{1,2}(?::\d{2})?)", r"\1 pm"),
+    (r"(?:a las |a la )?(\d{1,2}(?::\d{2})?) (?:por|en) la manana", r"\1 am"),
+    (r"(?:a las |a la )?(\d{1,2}(?::\d{2})?) (?:por|en) la (?:tarde|noche)", r"\1 pm"),
+    (r"(?:el |la )?([a-z]+) que viene", r"next \1"),
+    (
+        r"(?:el |la )?(primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|ultimo|ultima) "
+        r"(lunes|martes|miercoles|jueves|viernes|sabado|domingo) de ([a-z]+)",
+        r"the \1 \2 of \3",
+    ),
+    (r"el (?:dia )?(\d{1,2})(?= (?:a las|a la|at) )", r"the \1th"),
+)
+_SPANISH_DAY_ABBREVIATIONS = {
+    "lun": "monday", "mar": "tuesday", "mie": "wednesday", "mier": "wednesday", "jue": "thursday",
+    "vie": "friday", "sab": "saturday", "dom": "sunday",
+}  # fmt: skip
+_SPANISH_MONTH_ABBREVIATIONS = {
+    "ene": "january", "feb": "february", "mar": "march", "abr": "april", "may": "may", "jun": "june",
+    "jul": "july", "ago": "august", "sep": "september", "sept": "september", "oct": "october",
+    "nov": "november", "dic": "december",
+}  # fmt: skip
 
 
 def _split(text: str) -> tuple[str, _Clock | None]:
@@ -330,6 +405,8 @@ def _day(text: str, local_now: datetime, time: tuple[int, int] | None) -> date |
         return today + timedelta(days=ahead)
     if (m := _ORDINAL_DAY.match(text)) and m.group("day") in WEEKDAYS:
         return _nth_weekday(m.group("nth"), WEEKDAYS[m.group("day")], m.group("which"), local_now, time)
+    if m := _DAY_OF_MONTH.match(text):
+        return _day_of_month(int(m.group("n")), local_now, time)
     import dateparser  # imported late: it loads language data the console's start-up doesn't need
 
     parsed = dateparser.parse(
@@ -345,9 +422,28 @@ def _day(text: str, local_now: datetime, time: tuple[int, int] | None) -> date |
             this_year = day.replace(year=day.year - 1)
         except ValueError:  # 29 February
             return day
-        if (today - this_year) < (day - today):
-            return this_year  # "Dec 1 8:00" typed on 1 December: this year's, even if it has passed
+        if timedelta(0) <= today - this_year <= RECENTLY:
+            # "Dec 1 8:00" typed on 1 December, "Nov 30" on 1 December: this year's, so that the
+            # member is told it has passed rather than given a meeting a year away.
+            return this_year
+        # A date long gone this year is next year's ("15 January" typed in March).
     return day
+
+
+def _day_of_month(n: int, local_now: datetime, time: tuple[int, int] | None) -> date | None:
+    """ "the 10th": that day of this month, or of the next month that has it once it has passed
+    (never a month, as dateparser reads "10th")."""
+    today = local_now.date()
+    year, month = today.year, today.month
+    for _step in range(13):
+        try:
+            day = date(year, month, n)
+        except ValueError:
+            day = None
+        if day is not None and (day > today or (day == today and _still_ahead(local_now, time))):
+            return day
+        year, month = _next_month(year, month)
+    return None
 
 
 def _still_ahead(local_now: datetime, time: tuple[int, int] | None) -> bool:

@@ -101,6 +101,10 @@ PHRASES: list[tuple[str, datetime | str, str | None]] = [
     ("next week", "Tue 08 Dec 2026, but at what time", None),
     ("yesterday", "in the past", None),
     ("Nov 30 7pm", "Mon 30 Nov 2026, 19:00 CST, which is in the past", None),
+    # A day of the month alone is that day of this month (or the next), never a month.
+    ("on the 10th at 7pm", at(12, 10, 19), None),
+    ("the 3rd at 7pm", at(12, 3, 19), None),
+    ("the 31st at 7pm", at(12, 31, 19), None),
     ("tuesday 7pm", at(12, 1, 19), None),
     ("tuesday 8am", at(12, 8, 8), None),  # today's 8am has passed: next Tuesday
     ("next tuesday 7pm", at(12, 8, 19), None),
