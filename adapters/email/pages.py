@@ -136,17 +136,17 @@ class LinkPages:
 
         digest = [("", _("as it is")), ("on", _("on Monday mornings")), ("off", _("none"))]
 
-        def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
+        def menu(name: str, label: str, options: list[tuple[str, str]]) -> str:
             items = "".join(f'<option value="{html.escape(v)}">{html.escape(t)}</option>' for v, t in options)
             field = f'<select id="{name}" name="{name}">{items}</select>'
             return f'<p><label for="{name}">{html.escape(label)}</label><br>{field}</p>'
 
         return (
-            select("language", _("Language of your emails"), languages)
+            menu("language", _("Language of your emails"), languages)
             + f'<p><label for="zone">{html.escape(_("Your time zone, e.g. America/Chicago"))}</label><br>'
             f'<input id="zone" name="zone" maxlength="64" autocomplete="off"></p>'
-            + select("reminders", _("Meeting reminders"), reminders)
-            + select("digest", _("The week ahead, by email"), digest)
+            + menu("reminders", _("Meeting reminders"), reminders)
+            + menu("digest", _("The week ahead, by email"), digest)
         )
 
     @staticmethod
