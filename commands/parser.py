@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import _
 from bot.platform import ChannelMention, Platform, UserMention
+from bot.spanish_words import meaning as spanish_meaning
 from bot.text import TextProblem, check_text
 from bot.times import TimeProblem, parse_day, parse_duration, parse_timezone, parse_when
 from commands.errors import UsageError
@@ -326,6 +327,8 @@ def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Pl
         return number
     if kind == OptionType.CHOICE:
         word = dict(option.aliases).get(text.lower(), text.lower())
+        if word not in option.choices:
+            word = spanish_meaning(text, option.choices) or word  # "voy", "coordinadora", "sí"
         if word not in option.choices:
             meant = dict(option.synonyms).get(word)
             hint = _(" Did you mean '{meant}'?").format(meant=meant) if meant else _suggest(word, list(option.choices))

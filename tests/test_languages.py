@@ -405,3 +405,32 @@ async def test_a_spanish_member_schedules_and_reads_a_scheduling_poll(bot) -> No
         for o in e.options
     ]
     assert menus and "jue, 10 dic, 18:00" in menus[0], menus
+
+
+async def test_spanish_values_are_taken_wherever_a_choice_is_typed(bot) -> None:  # type: ignore[no-untyped-def]
+    """A Spanish speaker answers in Spanish: RSVPs, roles, on/off, days and repetitions."""
+    from sqlalchemy import text
+
+    await bot.run("/coalition language es")
+    await bot.run("/coalition language es", as_="maria")
+    scheduled = await bot.run('/meeting schedule "Foro" "martes 19:00" --every mensual')
+    assert not scheduled.error, shown(scheduled)
+    for typed, meant in (("voy", "going"), ('"tal vez"', "maybe"), ("quizás", "maybe"), ('"no puedo"', "no")):
+        answer = await bot.run(f"/meeting rsvp 1 {typed}", as_="maria")
+        assert not answer.error, (typed, shown(answer))
+        async with bot.dispatcher.app.db.engine.connect() as conn:
+            stored = (await conn.execute(text("SELECT answer FROM rsvps"))).scalar_one()
+        assert stored == meant, (typed, stored)
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        rule = (await conn.execute(text("SELECT rrule FROM meetings"))).scalar_one()
+    assert rule.startswith("FREQ=MONTHLY"), rule  # "mensual"
+    promoted = await bot.run("/coalition role @maria coordinadora")
+    assert not promoted.error, shown(promoted)
+    digest = await bot.run("/coalition digest sí --day miércoles --hour 9")
+    assert not digest.error, shown(digest)
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        role = (await conn.execute(text("SELECT role FROM members WHERE user_id = 'maria'"))).scalar_one()
+        weekday = (await conn.execute(text("SELECT digest_weekday FROM channels"))).scalar_one()
+    assert role == "coordinator" and weekday == 2
+    wrong = await bot.run("/meeting rsvp 1 acaso", as_="maria")
+    assert wrong.error and "going" in shown(wrong)  # refused, with what it takes

@@ -13,6 +13,7 @@ from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Reply, Section
 from bot.services.outbox import Outbox
+from bot.spanish_words import meaning as spanish_meaning
 from storage import Repositories
 from storage.models import Channel, Coalition
 
@@ -26,7 +27,7 @@ class DigestProblem(Problem):
 
 
 def parse_weekday(value: str) -> int:
-    word = value.strip().lower()
+    word = spanish_meaning(value, WEEKDAYS) or value.strip().lower()  # "miércoles" too
     for n, day in enumerate(WEEKDAYS):
         if len(word) >= 2 and day.startswith(word):
             return n

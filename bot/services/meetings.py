@@ -27,6 +27,7 @@ from bot.problems import Problem
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
+from bot.spanish_words import meaning as spanish_meaning
 from bot.times import TimeProblem, parse_duration
 from storage import Repositories
 from storage.engagement import day_of
@@ -71,7 +72,7 @@ def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | N
     if not every:
         return None
     zone = zone or ZoneInfo("UTC")
-    key = every.strip().lower()
+    key = spanish_meaning(every, RECURRENCE) or every.strip().lower()  # "mensual" too
     rule = RECURRENCE.get(key, every.strip().upper().removeprefix("RRULE:"))
     if rule == "MONTHLY-SAME-WEEKDAY":
         nth = (local_start.day - 1) // 7 + 1
