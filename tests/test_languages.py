@@ -226,7 +226,7 @@ async def test_help_explains_the_english_commands_in_spanish(bot) -> None:
     assert "Uso: `/meeting schedule" in detail and "Quién puede usarlo: los miembros y coordinadores" in detail
     assert "`--where`: un lugar o un enlace de videollamada (como máximo 300 caracteres; opcional)" in detail
     refused = shown(await bot.run("/coalition unlink", as_="maria"))
-    assert "Solo los coordinadores pueden usar /coalition unlink." in refused
+    assert "/coalition unlink es solo para los coordinadores." in refused
     # Dana's help, meanwhile, is English.
     assert "Who can use it: members and coordinators" in shown(await bot.run("/coalition help meeting schedule"))
 
@@ -434,3 +434,44 @@ async def test_spanish_values_are_taken_wherever_a_choice_is_typed(bot) -> None:
     assert role == "coordinator" and weekday == 2
     wrong = await bot.run("/meeting rsvp 1 acaso", as_="maria")
     assert wrong.error and "going" in shown(wrong)  # refused, with what it takes
+
+
+# What a native reviewer marked in the Spanish catalog (issue 32): each line a phrase that must not
+# come back, and what is said instead.
+REVIEWED = [
+    ("{nth} to last day", "días antes del último", "contando desde el final"),
+    (" on the {days}", "el día {days}", "el {days}"),
+    ("{title} on {start} was cancelled.", "fue cancelada", "Se canceló"),
+    ("Ranked choice (instant runoff)", "segunda vuelta instantánea", "se quita la menos votada"),
+    ("; {count} ballot with no choice left", "papeleta", "boleta"),
+    (
+        "That join code is not right. Check it with the coordinator who gave it to you.",
+        "código de unión",
+        "código de invitación",
+    ),
+    ("Please press Acknowledge once you have read this.", "pulse", "toque o haga clic"),
+    ("Make a member a coordinator, member or observer", "Haga de un miembro", "Asignar a un miembro el rol"),
+    ("Only {who} can use {command}.", "Solo {who} pueden", "es solo para {who}"),
+    ("Only {who} can {doing}.", "Solo {who} pueden", "Solo está permitido a {who}"),
+]
+
+
+@pytest.mark.parametrize(("msgid", "marked", "instead"), REVIEWED, ids=[r[0][:40] for r in REVIEWED])
+def test_the_spanish_catalog_says_what_the_reviewer_asked(msgid: str, marked: str, instead: str) -> None:
+    from babel.messages.pofile import read_po
+
+    with (LOCALES / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    message = next((m for m in catalog if (m.id if isinstance(m.id, str) else m.id[0]) == msgid), None)
+    assert message is not None, msgid
+    said = " ".join(message.string) if isinstance(message.string, tuple) else message.string
+    assert marked not in said and instead in said, said
+
+
+def test_one_word_for_each_thing_across_the_spanish_catalog() -> None:
+    """A broadcast is an "anuncio", never also an "aviso"; a ballot a "boleta"; a join code a
+    "código de invitación" (bot/locales/README.md, the glossary)."""
+    text = (LOCALES / "es" / "LC_MESSAGES" / "messages.po").read_text()
+    strings = "\n".join(line for line in text.splitlines() if line.startswith(("msgstr", '"')))
+    for avoided in ("aviso", "papeleta", "código de unión", "pulse "):
+        assert avoided not in strings, avoided
