@@ -64,6 +64,12 @@ def _(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` in the language in force, where the same English says different things in
+    different places ("the coalition's default" time zone, and language)."""
+    return translations(_current.get()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks a text to translate where it is shown, not where it is declared (a command's
     description, made once at import, shown to each member in their language)."""

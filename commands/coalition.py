@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import LANGUAGES, N_, _, from_locale, language_name, ngettext, parse_language, speaking
+from bot.i18n import LANGUAGES, N_, _, from_locale, language_name, ngettext, parse_language, pgettext, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, role_name
 from bot.replies import Reply, error
@@ -68,7 +68,7 @@ def _zone_source(ctx: CommandContext) -> str:
         return _("yours")
     if ctx.actor.timezone_hint:
         return _("from your profile")
-    return _("the coalition's default")
+    return pgettext("time zone", "the coalition's default")
 
 
 async def timezone(ctx: CommandContext) -> Reply:
@@ -103,7 +103,7 @@ def _language_source(ctx: CommandContext) -> str:
         return _("your choice")
     if from_locale(ctx.actor.locale):
         return _("from your app's settings")
-    return _("the coalition's default")
+    return pgettext("language", "the coalition's default")
 
 
 async def language(ctx: CommandContext) -> Reply:

@@ -475,3 +475,15 @@ def test_one_word_for_each_thing_across_the_spanish_catalog() -> None:
     strings = "\n".join(line for line in text.splitlines() if line.startswith(("msgstr", '"')))
     for avoided in ("aviso", "papeleta", "código de unión", "pulse "):
         assert avoided not in strings, avoided
+
+
+async def test_the_coalitions_default_is_said_of_a_time_zone_and_of_a_language_apart(bot) -> None:  # type: ignore[no-untyped-def]
+    """One English phrase, two Spanish ones: a message context each (it was one msgid, right for
+    the language and wrong for the time zone)."""
+    await bot.run("/coalition language es")
+    zone = shown(await bot.run("/coalition timezone"))
+    assert "la zona horaria predeterminada de la coalición" in zone and "idioma predeterminado" not in zone, zone
+    await bot.run("/coalition language auto")
+    await bot.run("/coalition language --default es")
+    chosen = shown(await bot.run("/coalition language"))
+    assert "el idioma predeterminado de la coalición" in chosen, chosen
