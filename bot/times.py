@@ -142,10 +142,10 @@ def parse_when(
         )
     if clock is None:
         if _MOMENT.match(day_text) or not _names_a_day(day_text):
-            return _whole(text, cleaned, zone, now)
+            return _whole(text, cleaned, zone, now, language)
         day = _day(day_text, local_now, None)
         if day is None:
-            return _whole(text, cleaned, zone, now)
+            return _whole(text, cleaned, zone, now, language)
         shown_day = format_day(day)
         if datetime.combine(day, datetime.max.time(), zone) <= local_now:
             raise PastTime(
@@ -166,7 +166,7 @@ def parse_when(
     else:
         day = _day(day_text, local_now, (hour, clock.minute))
         if day is None:
-            return _whole(text, cleaned, zone, now)
+            return _whole(text, cleaned, zone, now, language)
         result = datetime(day.year, day.month, day.day, hour, clock.minute, tzinfo=zone)
     return _future(text, result, zone, now)
 
@@ -485,7 +485,13 @@ def _nth_in_month(year: int, month: int, weekday: int, nth: int) -> date | None:
     return matching[nth - 1] if nth <= len(matching) else None
 
 
-def _whole(text: str, cleaned: str, zone: ZoneInfo, now: datetime) -> datetime:
+def _spanish(language: str | None) -> bool:
+    from bot.i18n import language as in_force
+
+    return (language or in_force()) == "es"
+
+
+def _whole(text: str, cleaned: str, zone: ZoneInfo, now: datetime, language: str | None = None) -> datetime:
     """What the day-and-time split does not cover ("in 2 hours", "2026-12-01 18:30"): dateparser."""
     import dateparser
 
@@ -500,8 +506,8 @@ def _whole(text: str, cleaned: str, zone: ZoneInfo, now: datetime) -> datetime:
         },
     )
     if parsed is None:
-        respelled = _respell(cleaned)
-        if respelled != cleaned and _readable(respelled, zone, now):
+        respelled = _respell_spanish(text) if _spanish(language) else _respell(cleaned)
+        if respelled not in (cleaned, text) and _readable(respelled, zone, now, language):
             raise TimeProblem(
                 _("I couldn't read '{text}' as a time. Did you mean '{respelled}'?").format(
                     text=text, respelled=respelled
@@ -587,9 +593,35 @@ def _respell(text: str) -> str:
     return " ".join(out)
 
 
-def _readable(text: str, zone: ZoneInfo, now: datetime) -> bool:
+# Spanish words of times, spelled as they should be, for "¿quiso decir?" ("mañna" -> "mañana").
+SPANISH_TIME_WORDS = (
+    "hoy", "mañana", "pasado", "próximo", "próxima", "lunes", "martes", "miércoles", "jueves", "viernes",
+    "sábado", "domingo", "mediodía", "medianoche", "tarde", "noche", "semana", "horas", "minutos", "dentro",
+    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+    "noviembre", "diciembre",
+)  # fmt: skip
+
+
+def _respell_spanish(text: str) -> str:
+    import unicodedata
+
+    def plain(word: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+    known = {plain(w): w for w in SPANISH_TIME_WORDS}
+    out = []
+    for word in text.split():
+        lower = plain(word.lower())
+        if lower.isalpha() and len(lower) > 3 and lower not in known:
+            close = get_close_matches(lower, list(known), n=1, cutoff=0.75)
+            word = known[close[0]] if close else word
+        out.append(word)
+    return " ".join(out)
+
+
+def _readable(text: str, zone: ZoneInfo, now: datetime, language: str | None = None) -> bool:
     try:
-        parse_when(text, zone, now)
+        parse_when(text, zone, now, language=language)
     except PastTime:
         return True
     except TimeProblem:

@@ -91,6 +91,8 @@ PHRASES: list[tuple[str, datetime | str]] = [
     ("martes", "¿a qué hora?"),
     ("en la tarde", "No pude entender"),
     ("ayer a las 5", "No pude entender"),
+    ("mañna 7pm", "¿Quiso decir 'mañana 7pm'?"),  # a slip, with the word it was meant to be
+    ("miercoels 19:00", "¿Quiso decir 'miércoles 19:00'?"),
 ]
 
 
