@@ -174,3 +174,12 @@ def plain(text: str, zone: tzinfo, now: datetime | None = None) -> str:
         time=lambda when, style: format_time(when, zone, style, now),
         member=lambda m: f"@{m.display_name or m.user_id}",
     )
+
+
+_BARS = re.compile(r" ?`[█░]+`")
+
+
+def without_bars(text: str) -> str:
+    """Text with the drawn bars of a result (`██░░`) left out: what a notification or a screen
+    reader reads has the count in words already."""
+    return _BARS.sub("", text)

@@ -317,8 +317,9 @@ def survey_lines(results: SurveyResults) -> list[str]:
         )
         if q.previous_mean is not None:
             change = q.mean - q.previous_mean
-            arrow = "▲" if change > 0 else "▼" if change < 0 else "="
-            line += _(", {arrow}{change} on the last round").format(arrow=arrow, change=_decimal(abs(change)))
+            # A sign a screen reader says ("plus 0.4"), not an arrow it skips or names as a shape.
+            sign = "+" if change > 0 else "-" if change < 0 else "±"
+            line += _(", {change} on the last round").format(change=f"{sign}{_decimal(abs(change))}")
         if q.by_sector:
             line += _("; by sector: ") + ", ".join(f"{user_text(s)} {_decimal(m)}" for s, m in q.by_sector.items())
         lines.append(line)

@@ -124,7 +124,7 @@ def _change(now: float | None, before: float | None) -> str:
     points = round((now - before) * 100)
     if points == 0:
         return _(" (no change)")
-    return _(" ({arrow}{points} pts)").format(arrow="▲" if points > 0 else "▼", points=abs(points))
+    return _(" ({change} pts)").format(change=f"{points:+d}")  # "+3": said as a number, not a shape
 
 
 def _figures_line(now: Figures, before: Figures) -> str:
@@ -143,7 +143,7 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
             length=format_duration(length),
         ),
         _("Members: {members} · meetings held: {meetings}").format(members=o.members, meetings=o.meetings)
-        + (f" ({'▲' if held_change > 0 else '▼'}{abs(held_change)})" if held_change else "")
+        + (f" ({held_change:+d})" if held_change else "")
         + _(" · active members: {active} of {members}").format(active=o.active, members=o.members),
         _figures_line(o, p),
     ]

@@ -14,9 +14,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LANGUAGES, LOCALES, from_locale, parse_language
+from bot.i18n import LANGUAGES, LOCALES, from_locale, parse_language, speaking
 from bot.refs import Actor, UserRef
 from bot.replies import Actions, Select
+from tests.conftest import START
 from tests.harness import shown
 from tests.test_discord import Discord, discord_env  # noqa: F401 (fixture)
 
@@ -487,3 +488,22 @@ async def test_the_coalitions_default_is_said_of_a_time_zone_and_of_a_language_a
     await bot.run("/coalition language --default es")
     chosen = shown(await bot.run("/coalition language"))
     assert "el idioma predeterminado de la coalición" in chosen, chosen
+
+
+async def test_figures_say_their_direction_in_signs_a_screen_reader_reads(bot) -> None:  # type: ignore[no-untyped-def]
+    """No ▲/▼ in what members read (a screen reader names the shape, or nothing): "+3", "-0.4";
+    and the chart's missing figure reads "sin datos" in Spanish."""
+    from bot.services.reports import chart_alt
+    from commands.stakeholders import _change
+
+    assert _change(0.5, 0.47) == " (+3 pts)" and _change(0.44, 0.47) == " (-3 pts)"
+    with speaking("es"):
+        from bot.services.reports import Figures, Report
+
+        nothing = Figures(0, 0, dict.fromkeys(("attendance", "rsvp", "polls", "acks", "active")), 0)
+        alt = chart_alt("Eastside", Report(START, START, nothing, nothing, {}))
+    assert "sin datos" in alt and "n/d" not in alt
+    for path in (ROOT / "bot").rglob("*.py"):
+        assert "▲" not in path.read_text() and "▼" not in path.read_text(), path
+    for path in (ROOT / "commands").rglob("*.py"):
+        assert "▲" not in path.read_text() and "▼" not in path.read_text(), path

@@ -117,7 +117,7 @@ async def test_report_figures_match_a_hand_count(town) -> None:
     await _activity(bot)
     reply = await bot.run("/coalition report --since 30d --csv", as_="maria")
     text = shown(reply)
-    assert "Members: 4 · meetings held: 2 (▲2) · active members: 3 of 4" in text
+    assert "Members: 4 · meetings held: 2 (+2) · active members: 3 of 4" in text
     assert (
         "Attendance rate 38% · RSVP rate 38% · Poll participation 75% · Acknowledgement rate 50% · Active members 75%"
     ) in text
@@ -160,8 +160,8 @@ async def test_report_compares_with_the_period_before(town) -> None:
     await advance(bot, timedelta(hours=2))
     await bot.run("/meeting attended 3 @maria @jamal @lee @admin")
     text = shown(await bot.run("/coalition report --since 30d"))
-    assert "meetings held: 1 (▼1)" in text
-    assert "Attendance rate 100% (▲62 pts)" in text
+    assert "meetings held: 1 (-1)" in text
+    assert "Attendance rate 100% (+62 pts)" in text
 
 
 async def test_an_empty_period_is_said_plainly(bot: Harness) -> None:
@@ -201,7 +201,7 @@ async def test_survey_rounds_compare_and_sectors_need_five_respondents(town) -> 
     await bot.run("/poll close 2")
     second = shown(await bot.run("/poll results 2"))
     assert "round 2 of this survey" in second
-    assert "average 4.0 of 5 (6 answers; 1:0 2:0 3:0 4:6 5:0), ▲0.9 on the last round" in second
+    assert "average 4.0 of 5 (6 answers; 1:0 2:0 3:0 4:6 5:0), +0.9 on the last round" in second
     ballots = await _rows(bot, "SELECT voter_key, sector FROM survey_responses")
     assert all(len(key) == 64 for key, _ in ballots)  # keyed hashes, no member ids
 

@@ -146,16 +146,18 @@ def _select(select: Select, placeholder: str, options: tuple[SelectOption, ...],
 
 
 def message(reply: Reply) -> dict[str, Any]:
-    """Keyword arguments for chat.postMessage, chat.update, respond() and ack()."""
-    text = mrkdwn(reply.text)
-    if len(text) > MAX_TEXT:
-        text = text[: MAX_TEXT - 1] + "…"
-    rendered: dict[str, Any] = {"text": text}
+    """Keyword arguments for chat.postMessage, chat.update, respond() and ack(). `text` is what
+    notifications and screen readers read: without the result bars the blocks draw."""
+    fallback = mrkdwn(markup.without_bars(reply.text))
+    if len(fallback) > MAX_TEXT:
+        fallback = fallback[: MAX_TEXT - 1] + "…"
+    rendered: dict[str, Any] = {"text": fallback}
     if reply.blocks:
         rendered["blocks"] = blocks(reply)
     else:
+        shown = mrkdwn(reply.text)
         rendered["blocks"] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in split_text(text, MAX_SECTION)
+            {"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in split_text(shown, MAX_SECTION)
         ][:MAX_BLOCKS]
     return rendered
 

@@ -581,7 +581,9 @@ class MeetingService:
                     question = _("🙋 Will you come to **{title}** {when}? Please answer with the buttons.").format(
                         title=user_text(meeting.title), when=timestamp(occurrence.start, "R")
                     )
-                asks[language] = Reply(question + "\n" + card.text, blocks=card.blocks, private=True)
+                # The question in the blocks too: a platform that shows blocks shows no fallback text.
+                blocks = (Section(question), *card.blocks) if card.blocks else ()
+                asks[language] = Reply(question + "\n" + card.text, blocks=blocks, private=True)
             await self.outbox.to_member(
                 member,
                 asks[language],

@@ -325,7 +325,7 @@ def _figure(report: Report, title: str):  # type: ignore[no-untyped-def]
     axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b8c4b8", label=_("previous period"))
     bars = axes.barh([p - 0.2 for p in positions], now, height=0.4, color="#2c5f2d", label=_("this period"))
     for bar, rate in zip(bars, now_rates, strict=True):
-        shown = "n/a" if rate is None else f"{rate * 100:.0f}%"
+        shown = _("n/a") if rate is None else f"{rate * 100:.0f}%"
         axes.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, shown, va="center", fontsize=9)
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
