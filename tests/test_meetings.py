@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.recurrence import describe as describe_rule
+from bot.replies import Section
 from bot.services.meetings import recurrence_rule
 from storage import Database
 from storage.models import Occurrence, Reminder
@@ -304,6 +305,9 @@ async def test_lead_times_opt_out_and_nudges(town) -> None:
     await advance(bot, timedelta(days=3))  # past the 72 h nudge (25 Nov 18:00): all but admin have answered
     nudged = sorted(p.target for p in platform.posted if ":nudge:" in p.key)
     assert nudged == ["dm:admin"]  # not those who answered, not the observer
+    [ask] = [p.reply for p in platform.posted if ":nudge:" in p.key]
+    first = ask.blocks[0]
+    assert isinstance(first, Section) and "Will you come" in first.text  # in the blocks, not only the fallback
     await advance(bot, timedelta(days=4))
     got = Counter(p.target for p in platform.posted if ":remind:" in p.key)
     assert got == {"general": 2, "dm:lee": 2, "dm:maria": 1}  # jamal opted out; maria only at her 2 h

@@ -134,3 +134,12 @@ def test_manifest_is_generated_from_the_registry() -> None:
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"] == "https://bot.example.org/slack/events"
     assert all(c["url"] == "https://bot.example.org/slack/events" for c in http["features"]["slash_commands"])
+
+
+def test_the_notification_text_leaves_out_the_drawn_bars() -> None:
+    """What Slack puts in a notification, and a screen reader reads first: the counts in words, not
+    the bars the card draws beside them."""
+    text = "Lunch?\n1. Pizza: 2 votes, 67% `██████░░░`\n2. Tacos: 1 vote, 33% `███░░░░░░`"
+    rendered = render.message(Reply(text, blocks=(Section(text),)))
+    assert "█" not in rendered["text"] and "2 votes, 67%" in rendered["text"]
+    assert "█" in rendered["blocks"][0]["text"]["text"]  # the card itself still draws them
