@@ -143,3 +143,17 @@ def test_the_notification_text_leaves_out_the_drawn_bars() -> None:
     rendered = render.message(Reply(text, blocks=(Section(text),)))
     assert "█" not in rendered["text"] and "2 votes, 67%" in rendered["text"]
     assert "█" in rendered["blocks"][0]["text"]["text"]  # the card itself still draws them
+
+
+def test_the_fallback_of_a_date_is_in_the_readers_language() -> None:
+    """Slack writes `<!date>` in each viewer's own language; where it cannot (notifications, old
+    clients) it shows our fallback, which must be Spanish for a Spanish reader, not "Thu 10 Dec"."""
+    from datetime import UTC, datetime
+
+    from bot.markup import timestamp
+
+    moment = datetime(2026, 12, 10, 18, 0, tzinfo=UTC)
+    spanish = render.message(Reply(f"Foro: {timestamp(moment, 'F')}", language="es"))["text"]
+    english = render.message(Reply(f"Forum: {timestamp(moment, 'F')}", language="en"))["text"]
+    assert "|jue, 10 dic 2026" in spanish, spanish
+    assert "|Thu 10 Dec 2026" in english, english

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import markup
+from bot.i18n import speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, SelectOption
 from bot.text import plural, split_text
 
@@ -147,7 +148,13 @@ def _select(select: Select, placeholder: str, options: tuple[SelectOption, ...],
 
 def message(reply: Reply) -> dict[str, Any]:
     """Keyword arguments for chat.postMessage, chat.update, respond() and ack(). `text` is what
-    notifications and screen readers read: without the result bars the blocks draw."""
+    notifications and screen readers read: without the result bars the blocks draw. The dates
+    Slack shows where it cannot localise (the fallback of `<!date>`) are in the reply's language."""
+    with speaking(reply.language):
+        return _message(reply)
+
+
+def _message(reply: Reply) -> dict[str, Any]:
     fallback = mrkdwn(markup.without_bars(reply.text))
     if len(fallback) > MAX_TEXT:
         fallback = fallback[: MAX_TEXT - 1] + "…"

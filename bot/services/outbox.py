@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -68,10 +69,13 @@ class Outbox:
 
     @staticmethod
     def render(say: Say, language: str) -> Reply:
+        """The reply in `language`, marked with it: the platform renders the times it writes out
+        itself ("dentro de 1 hora", Slack's fallback dates) in the reader's language too."""
         if isinstance(say, Reply):
-            return say
+            return say if say.language else replace(say, language=language)
         with speaking(language):
-            return say()
+            made = say()
+        return made if made.language else replace(made, language=language)
 
     def once_before_commit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` once, just before this transaction commits, however many changes asked for it:
