@@ -131,11 +131,26 @@ def action_id(*parts: str | int) -> str:
 
 
 def error(text: str, usage: str | None = None) -> Reply:
-    """A private, friendly refusal; `usage` shows the correct form."""
+    """A private, friendly refusal; `usage` shows the correct form (its line in the language in
+    force: the command stays English, the word before it does not)."""
     body = f"⚠️ {text}"
     if usage:
-        body += f"\nUsage: `{usage}`"
+        body += "\n" + usage_line(usage)
     return Reply(text=body, private=True, error=True)
+
+
+def usage_line(usage: str) -> str:
+    from bot.i18n import _
+
+    return _("Usage: {usage}").format(usage=f"`{usage}`")
+
+
+def without_usage(text: str) -> str:
+    """A refusal without its usage line (where no command can be typed: a web page)."""
+    from bot.i18n import _
+
+    prefix = "\n" + _("Usage: {usage}").split("{usage}")[0]
+    return text.split(prefix)[0]
 
 
 # Serialisation: outbox rows carry replies as JSON, so a message composed in one process can be

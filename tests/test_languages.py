@@ -507,3 +507,9 @@ async def test_figures_say_their_direction_in_signs_a_screen_reader_reads(bot) -
         assert "▲" not in path.read_text() and "▼" not in path.read_text(), path
     for path in (ROOT / "commands").rglob("*.py"):
         assert "▲" not in path.read_text() and "▼" not in path.read_text(), path
+
+
+async def test_a_spanish_refusal_shows_the_usage_in_spanish(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.run("/coalition language es")
+    refused = shown(await bot.run("/meeting rsvp"))
+    assert "\nUso: `/meeting rsvp" in refused and "Usage" not in refused, refused

@@ -26,7 +26,7 @@ from adapters.discord.modals import FormModal
 from adapters.discord.platform import DiscordPlatform
 from bot.app import App
 from bot.config import ConfigError, Settings
-from bot.i18n import speaking
+from bot.i18n import _, speaking
 from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
@@ -96,7 +96,7 @@ class DiscordAdapter:
             raise
         self._task = asyncio.create_task(self.client.connect(reconnect=True))
         ready = asyncio.create_task(self.client.wait_until_ready())
-        done, _ = await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
             ready.cancel()
             try:
@@ -168,7 +168,7 @@ class DiscordAdapter:
         data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
         registry = self.dispatcher.registry
         try:
-            path, raw, _ = read_interaction(registry, data)
+            path, raw, _focused = read_interaction(registry, data)
         except UsageError as exc:
             await self.answer(interaction, Reply(f"⚠️ {exc.message}", private=True, error=True))
             return
@@ -238,7 +238,9 @@ class DiscordAdapter:
                     files=files_of(reply),
                 )
             else:
-                await interaction.followup.send(content="Done.", ephemeral=True)
+                with speaking(reply.language):
+                    done = _("Done.")
+                await interaction.followup.send(content=done, ephemeral=True)
                 assert interaction.channel is not None
                 await interaction.channel.send(  # type: ignore[union-attr]
                     **message_parts(rendered),

@@ -23,6 +23,7 @@ from bot import markup
 from bot.i18n import LANGUAGES, N_, _, ngettext, speaking
 from bot.links import Link, LinkProblem, form_token, form_token_ok, verify
 from bot.refs import Actor, ConversationRef, UserRef
+from bot.replies import without_usage
 from bot.services.email import ACTIVE, WAITING, Recipient
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ class LinkPages:
         language_now = now.language if now else recipient.language
         with speaking(language_now):
             title = _("Something went wrong") if failed else _("Done")
-            text = "\n".join(line.split("\nUsage:")[0] for line in said) or _("Nothing was changed.")
+            text = "\n".join(without_usage(line) for line in said) or _("Nothing was changed.")
             return self._page(title, text, status=400 if failed else 200, language=language_now)
 
     def _page(
