@@ -48,6 +48,12 @@ ASSETS = {"page.css": "text/css", "local-time.js": "text/javascript"}
 REPORT_KEPT = 300.0  # seconds a coalition's engagement figures (and chart) are reused between visits
 
 
+def request_language(request: web.Request) -> str:
+    """The language a visitor chose with the page's switch (`?lang=es`), else their browser's."""
+    chosen = request.query.get("lang", "")
+    return chosen if chosen in LANGUAGES else visitor_language(request.headers.get("Accept-Language", ""))
+
+
 def visitor_language(header: str) -> str:
     """The first language of `Accept-Language` ("es-MX,es;q=0.9,en;q=0.8") that the bot speaks."""
     ranked = []
@@ -161,12 +167,15 @@ class PublicPage:
         language: str | None = None,
         **values: Any,
     ) -> bytes:
-        language = language or visitor_language(request.headers.get("Accept-Language", ""))
+        language = language or request_language(request)
         zone = ZoneInfo(coalition.timezone) if coalition else UTC
         with speaking(language):
             html = self.templates.get_template(template).render(
                 _=_,
                 lang=language,
+                # The switch's choice, kept on the page's own links; none when the browser chose.
+                keep=f"?lang={language}" if request.query.get("lang") in LANGUAGES else "",
+                switch=[(code, name) for code, name in sorted(LANGUAGES.items()) if code != language],
                 coalition=coalition,
                 zone=getattr(zone, "key", "UTC"),
                 base=f"{self.prefix}/c/{coalition.page_slug}" if coalition else "",
@@ -214,7 +223,7 @@ class PublicPage:
             view = await services.pages.view(coalition, await self._report(services, coalition))
             token = services.feeds.public_token(coalition)
             calendar = services.public_url(f"/calendar/{token}.ics") if token else None
-        language = visitor_language(request.headers.get("Accept-Language", ""))
+        language = request_language(request)
         with speaking(language):
             alt = chart_alt(coalition.name, view.report) if view.report else ""
         join = self.app.mail_platform is not None
@@ -270,7 +279,7 @@ class PublicPage:
             report = await self._report(services, coalition)
             if report is None:
                 return self._not_found(request)
-            language = visitor_language(request.headers.get("Accept-Language", ""))
+            language = request_language(request)
             key = (coalition.id or 0, language)
             kept = self._charts.get(key)
             if kept is None or time.monotonic() - kept[0] > REPORT_KEPT:
@@ -291,7 +300,7 @@ class PublicPage:
 
         if self.app.mail_platform is None:
             return self._not_found(request)
-        language = visitor_language(request.headers.get("Accept-Language", ""))
+        language = request_language(request)
         address, problem, sent = "", "", False
         async with self.app.unit_of_work() as services:
             coalition = await self._coalition(services, request)

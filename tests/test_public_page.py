@@ -181,6 +181,24 @@ async def test_the_page_speaks_the_visitors_language(served) -> None:
     assert visitor_language("fr-CA,fr;q=0.9") == "en" and visitor_language("en;q=0.5, es;q=0.8") == "es"
 
 
+async def test_a_visitor_switches_the_pages_language_whatever_the_browser_says(served) -> None:
+    """The switch (`?lang=es`) wins over Accept-Language and stays on the page's own links; the
+    switch names each language in itself, marked so a screen reader says it in that language."""
+    bot, base = served
+    await publish(bot)
+    page = f"{base}/c/eastside-safety-coalition/"
+    async with aiohttp.ClientSession() as http:
+        _status, english, _headers = await fetch(http, page, **{"Accept-Language": "en-US"})
+        _status, spanish, _headers = await fetch(http, page + "?lang=es", **{"Accept-Language": "en-US"})
+        _status, meeting, _headers = await fetch(
+            http, f"{base}/c/eastside-safety-coalition/meetings/1?lang=es", **{"Accept-Language": "en-US"}
+        )
+    assert '<html lang="en">' in english and 'href="?lang=es" hreflang="es" lang="es">Español</a>' in english
+    assert '<html lang="es">' in spanish and "Próximas reuniones" in spanish
+    assert 'lang="en">English</a>' in spanish and "/meetings/1?lang=es" in spanish
+    assert '<html lang="es">' in meeting
+
+
 async def test_updates_have_an_atom_feed_and_the_chart_is_served(served) -> None:
     bot, base = served
     await publish(bot)
