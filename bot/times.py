@@ -9,7 +9,7 @@ from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.markup import format_day, format_time
 from bot.problems import Problem
 
@@ -46,6 +46,21 @@ def format_duration(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0m"
+
+
+def spoken_duration(delta: timedelta) -> str:
+    """A length as a member reads it, in the language in force: "1 día", "2 hours 30 minutes"
+    (`format_duration` writes it as it is typed: "1d", "2h30m")."""
+    seconds = int(delta.total_seconds())
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    parts = []
+    if days:
+        parts.append(ngettext("{n} day", "{n} days", days).format(n=days))
+    if hours:
+        parts.append(ngettext("{n} hour", "{n} hours", hours).format(n=hours))
+    if minutes or not parts:
+        parts.append(ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes))
+    return " ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from bot.services.coalitions import TargetProblem
 from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, MeetingProblem, lead_times
-from bot.times import format_duration
+from bot.times import spoken_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -287,7 +287,8 @@ async def actions(ctx: CommandContext) -> Reply:
     for item, member in rows:
         late = _(" ⚠️ overdue") if item.due_at < ctx.now else ""
         who = user_text(member.display_name or member.user_id) if member else _("a former member")
-        lines.append(f"• #{item.id} {user_text(item.text)}: {who}, due {timestamp(item.due_at, 'f')}{late}")
+        due = _("due {when}").format(when=timestamp(item.due_at, "f"))
+        lines.append(f"• #{item.id} {user_text(item.text)}: {who}, {due}{late}")
     return Reply("\n".join(lines), private=True)
 
 
@@ -309,7 +310,8 @@ async def done(ctx: CommandContext) -> Reply:
 
 
 def describe_minutes(minutes: list[int] | None) -> str:
-    return ", ".join(format_duration(d) for d in lead_times(minutes))
+    """Lead times as a member reads them, in their language ("1 día, 1 hora")."""
+    return ", ".join(spoken_duration(d) for d in lead_times(minutes))
 
 
 async def reminders(ctx: CommandContext) -> Reply:
@@ -325,7 +327,9 @@ async def reminders(ctx: CommandContext) -> Reply:
     own = ctx.me.reminder_minutes
     yours = _("the coalition's") if own is None else describe_minutes(own) or _("off")
     nudging = (
-        format_duration(timedelta(minutes=coalition.nudge_minutes)) + " before" if coalition.nudge_minutes else "off"
+        _("{duration} before").format(duration=spoken_duration(timedelta(minutes=coalition.nudge_minutes)))
+        if coalition.nudge_minutes
+        else _("off")
     )
     return Reply(
         _(

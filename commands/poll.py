@@ -204,13 +204,15 @@ async def list_polls(ctx: CommandContext) -> Reply:
     lines = [_("**Polls**")]
     for poll in recent:
         state = (
-            f"closes {timestamp(poll.closes_at, 'R')}"
+            _("closes {when}").format(when=timestamp(poll.closes_at, "R"))
             if poll.status == "open" and poll.closes_at
-            else ("open" if poll.status == "open" else "closed")
+            else (_("open") if poll.status == "open" else _("closed"))
         )
         flags = " 🔒" if poll.anonymous else ""
         question = poll.question if len(poll.question) <= 80 else poll.question[:77] + "..."
-        lines.append(f"• #{poll.id}{flags} {user_text(question)} ({state}; {counts.get(poll.id or 0, 0)} voters)")
+        voters = counts.get(poll.id or 0, 0)
+        said = ngettext("{count} voter", "{count} voters", voters).format(count=voters)
+        lines.append(f"• #{poll.id}{flags} {user_text(question)} ({state}; {said})")
     return Reply("\n".join(lines), private=True)
 
 

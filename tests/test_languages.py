@@ -513,3 +513,20 @@ async def test_a_spanish_refusal_shows_the_usage_in_spanish(bot) -> None:  # typ
     await bot.run("/coalition language es")
     refused = shown(await bot.run("/meeting rsvp"))
     assert "\nUso: `/meeting rsvp" in refused and "Usage" not in refused, refused
+
+
+async def test_lists_and_settings_read_in_spanish_without_english_fragments(bot) -> None:  # type: ignore[no-untyped-def]
+    """`/poll list`, `/meeting actions` and `/meeting reminders` said "open; 1 voters", "due" and
+    "1d, 1h ... off" in the middle of Spanish."""
+    await bot.run("/coalition language es")
+    await bot.run('/meeting schedule "Foro" "2026-11-25 19:00"')
+    await bot.run('/poll create "Almuerzo?" Pizza Tacos')
+    await bot.run("/poll vote 1 1")
+    listed = shown(await bot.run("/poll list"))
+    assert "(abierta; 1 persona votó)" in listed and "voters" not in listed, listed
+    await bot.run('/meeting action 1 "Traer sillas" @admin --due "2026-11-25 18:00"')
+    actions = shown(await bot.run("/meeting actions"))
+    assert ", vence " in actions and "due" not in actions, actions
+    settings = shown(await bot.run("/meeting reminders --nudge 72h"))
+    assert "1 día, 1 hora antes" in settings and "3 días antes" in settings, settings
+    assert not re.search(r"\b(?:off|before|1d|1h)\b", settings), settings

@@ -295,11 +295,11 @@ async def test_lead_times_opt_out_and_nudges(town) -> None:
     bad = await bot.run("/meeting reminders --mine 1s")
     assert bad.error and "between 5 minutes and 14 days" in shown(bad)
     settings = shown(await bot.run("/meeting reminders --coalition 48h,1h --nudge 72h"))
-    assert "for the coalition: 2d, 1h before" in settings and "not answered: 3d before" in settings
-    assert "Yours: 2h." in shown(await bot.run("/meeting reminders --mine 2h", as_="maria"))
+    assert "for the coalition: 2 days, 1 hour before" in settings and "not answered: 3 days before" in settings
+    assert "Yours: 2 hours." in shown(await bot.run("/meeting reminders --mine 2h", as_="maria"))
     assert "Yours: off." in shown(await bot.run("/meeting reminders --mine off", as_="jamal"))
     reply = await bot.run('/meeting schedule "Forum" "in 5 days at 18:00"')
-    assert "Reminders: 2d, 1h before" in shown(reply)
+    assert "Reminders: 2 days, 1 hour before" in shown(reply)
     for who in ("maria", "jamal", "lee"):
         await bot.run("/meeting rsvp 1 going", as_=who)
     await advance(bot, timedelta(days=3))  # past the 72 h nudge (25 Nov 18:00): all but admin have answered
