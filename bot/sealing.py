@@ -22,7 +22,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.problems import Problem
 
 SEALED = "s1:"  # marks a sealed value; older ballots (before sealing) are plain text
+PADDED = "s2:"  # a sealed value padded to PAD bytes before sealing (what is sealed now)
 _NONCE = 12
+# Every sealed plaintext (a ballot's choices, a survey answer, a sector) is padded to this many
+# bytes, or a multiple of it: AES-GCM keeps a plaintext's length, so an unpadded ballot's size
+# would tell how many options were picked, or that an option's number has two digits.
+PAD = 128
 
 
 class SealProblem(Problem):
@@ -42,17 +47,25 @@ class PollKeys:
         return hmac.new(self.voter, str(member_secret).encode(), hashlib.sha256).hexdigest()
 
     def seal(self, value: str) -> str:
+        data = value.encode()
+        framed = len(data).to_bytes(2, "big") + data
+        framed += b"\0" * (-len(framed) % PAD or (0 if framed else PAD))
         nonce = os.urandom(_NONCE)
-        return SEALED + base64.b64encode(nonce + self._aead.encrypt(nonce, value.encode(), None)).decode()
+        return PADDED + base64.b64encode(nonce + self._aead.encrypt(nonce, framed, None)).decode()
 
     def open(self, stored: str) -> str:
-        if not stored.startswith(SEALED):
+        padded = stored.startswith(PADDED)
+        if not padded and not stored.startswith(SEALED):
             return stored
-        raw = base64.b64decode(stored[len(SEALED) :])
+        raw = base64.b64decode(stored[len(PADDED if padded else SEALED) :])
         try:
-            return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], None).decode()
+            plain = self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], None)
         except InvalidTag as exc:
             raise SealProblem("a sealed ballot does not open with this poll's key") from exc
+        if not padded:  # sealed before padding: the plaintext as it was
+            return plain.decode()
+        size = int.from_bytes(plain[:2], "big")
+        return plain[2 : 2 + size].decode()
 
 
 def new_keys() -> PollKeys:

@@ -192,7 +192,7 @@ async def test_survey_figures_never_single_anyone_out(bot) -> None:
     await bot.run("/poll respond 2 1", as_="r0")  # answering again keeps the first sector
     stored = await _all_rows(bot, "SELECT sector, answers FROM survey_responses WHERE poll_id = 2")
     assert len(stored) == 5 and all(
-        sector.startswith("s1:") and answers.startswith("s1:") for sector, answers in stored
+        sector.startswith("s2:") and answers.startswith("s2:") for sector, answers in stored
     )
     await bot.run("/poll close 2")
     moved = shown(await bot.run("/poll results 2"))
@@ -283,7 +283,7 @@ async def test_a_copy_of_the_database_without_the_secret_names_no_voters_choice(
     assert len(members) == len(ballots) == 8
     # The attacker's best pairing (by order, or by transaction id) gives ballots, but each choice is
     # ciphertext: no option number, no two alike, and the poll's key does not open without the secret.
-    assert all(c.startswith("s1:") and c not in ("0", "1", "2") for _, c in ballots)
+    assert all(c.startswith("s2:") and c not in ("0", "1", "2") for _, c in ballots)
     assert len({c for _, c in ballots}) == 8
     (wrapped,) = (await _all_rows(bot, "SELECT wrapped FROM poll_keys WHERE poll_id = 1"))[0]
     with pytest.raises(SealProblem):
@@ -341,7 +341,7 @@ async def test_replaying_the_wal_vote_by_vote_shows_no_choice(bot) -> None:
         raw = b"".join(f.read_bytes() for f in (path, path.with_name(path.name + "-wal")) if f.exists())
         seen.append({m.group(0) for m in tally.finditer(raw)})
         assert b"walker" not in raw or all(
-            c.startswith("s1:") for (c,) in await _all_rows(bot, "SELECT choices FROM ballots")
+            c.startswith("s2:") for (c,) in await _all_rows(bot, "SELECT choices FROM ballots")
         )
     new = [seen[i] - (seen[i - 1] if i else set()) for i in range(len(seen))]
     # Tallies appear on disk only when the third and the sixth voter voted, never after one vote.
@@ -396,3 +396,23 @@ async def test_an_open_anonymous_count_kept_in_memory_equals_every_ballot_opened
     kept, exact = await both()
     assert kept == exact and sum(exact) >= 5
     await other.close()
+
+
+async def test_a_sealed_ballots_size_says_nothing_of_what_was_chosen(bot) -> None:
+    """Played with a copy of the database and no secret: AES-GCM keeps a plaintext's length, so
+    before padding one option ("3") sealed shorter than five ("0,1,2,3,4") or a two-digit one
+    ("11"). Every ballot, survey answer and sector of a poll now seals to one length."""
+    options = " ".join(f'"Option {n}"' for n in range(1, 15))
+    assert not (await bot.run(f'/poll create "Budget items?" {options} --kind multiple --anonymous')).error
+    choices = {"ana": "4", "ben": "1 2 3 4 5", "cy": "12", "dee": "1 12 14", "eli": "14"}
+    for who, picked in choices.items():
+        assert not (await bot.run(f"/poll vote 1 {picked}", as_=who)).error, who
+    sealed = [c for (c,) in await _all_rows(bot, "SELECT choices FROM ballots WHERE poll_id = 1")]
+    assert len(sealed) == len(choices) and len({len(c) for c in sealed}) == 1, sorted(len(c) for c in sealed)
+    assert not (await bot.run('/poll survey "Trust" "Police listen" "Meetings help"')).error
+    for who, answer in (("ana", "1"), ("ben", "5"), ("cy", "3")):
+        await bot.run("/coalition sector resident", as_=who)
+        assert not (await bot.click("survey:answer:2:0", as_=who, value=answer)).error, who
+    answers = await _all_rows(bot, "SELECT sector, answers FROM survey_responses")
+    lengths = {len(a) for _s, a in answers} | {len(s) for s, _a in answers if s}
+    assert len(lengths) == 1, lengths

@@ -340,7 +340,7 @@ async def test_an_anonymous_vote_by_email_leaves_no_row_that_links_the_address_t
         after = (await conn.execute(text("SELECT payload, user_id, channel_id FROM outbox ORDER BY id"))).all()
     assert len(ballots) == 1
     voter_key, member_id, choices, cast_at = ballots[0]
-    assert member_id is None and cast_at is None and choices.startswith("s1:") and user_id not in voter_key
+    assert member_id is None and cast_at is None and choices.startswith("s2:") and user_id not in voter_key
     written = after[before:]
     assert not [row for row in written if user_id in str(row) or "ana@example.org" in str(row)]
 

@@ -147,7 +147,7 @@ async def test_anonymous_ballots_hold_no_identity_and_nobody_can_see_who_voted_w
         assert "nobody, coordinators included, can see who voted what" in shown(reply)
     ballots = await rows(bot, "SELECT voter_key, member_id, choices, cast_at FROM ballots")
     assert len(ballots) == 3 and len({b[2] for b in ballots}) == 3  # sealed: even equal choices differ
-    assert all(b[2].startswith("s1:") and b[2] not in ("0", "1") for b in ballots)
+    assert all(b[2].startswith("s2:") and b[2] not in ("0", "1") for b in ballots)
     assert all(b[1] is None and b[3] is None and len(b[0]) == 64 for b in ballots)
     names = [user for (user,) in await rows(bot, "SELECT user_id FROM members")]
     assert not any(name in key for key, *_ in ballots for name in names)
