@@ -24,10 +24,13 @@ from bot.problems import Problem
 SEALED = "s1:"  # marks a sealed value; older ballots (before sealing) are plain text
 PADDED = "s2:"  # a sealed value padded to PAD bytes before sealing (what is sealed now)
 _NONCE = 12
-# Every sealed plaintext (a ballot's choices, a survey answer, a sector) is padded to this many
-# bytes, or a multiple of it: AES-GCM keeps a plaintext's length, so an unpadded ballot's size
-# would tell how many options were picked, or that an option's number has two digits.
-PAD = 128
+# Every sealed plaintext is padded to one size for its kind, or a multiple of it: AES-GCM keeps a
+# plaintext's length, so an unpadded ballot's size would tell how many options were picked, or
+# that an option's number has two digits. A ballot holds at most 25 option numbers (66 bytes with
+# their commas and length), a survey answer a digit and a sector 40 characters; the sealed forms
+# fit their columns (200 and 120 characters).
+PAD = 96
+SURVEY_PAD = 48
 
 
 class SealProblem(Problem):
@@ -46,10 +49,10 @@ class PollKeys:
     def voter_key(self, member_secret: object) -> str:
         return hmac.new(self.voter, str(member_secret).encode(), hashlib.sha256).hexdigest()
 
-    def seal(self, value: str) -> str:
+    def seal(self, value: str, pad: int = PAD) -> str:
         data = value.encode()
         framed = len(data).to_bytes(2, "big") + data
-        framed += b"\0" * (-len(framed) % PAD or (0 if framed else PAD))
+        framed += b"\0" * (-len(framed) % pad)
         nonce = os.urandom(_NONCE)
         return PADDED + base64.b64encode(nonce + self._aead.encrypt(nonce, framed, None)).decode()
 

@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.problems import Problem
 from bot.replies import Reply
-from bot.sealing import PollKeys
+from bot.sealing import SURVEY_PAD, PollKeys
 from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
@@ -144,7 +144,8 @@ class SurveyService:
         sector = _open(keys, row.sector) if row else member.sector
         stored = ",".join(map(str, current))
         if keys is not None:
-            sector, stored = (keys.seal(sector) if sector else None), keys.seal(stored)
+            sector = keys.seal(sector, SURVEY_PAD) if sector else None
+            stored = keys.seal(stored, SURVEY_PAD)
         await self.repos.polls.save_survey_response(
             SurveyResponse(poll_id=poll.id, voter_key=voter_key, sector=sector, answers=stored)
         )
