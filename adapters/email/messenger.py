@@ -256,30 +256,25 @@ class EmailMessenger:
         now = self.app.clock.now()
         secret = self.app.secret
 
+        def address(purpose: str, **fields: object) -> str:
+            """The member's signed link for `purpose`, on the bot's HTTP server."""
+            token = new_link(secret, now, user_id=user_id, workspace_id=workspace, purpose=purpose, **fields)
+            return f"{base.rstrip('/')}{LINK_PATH}{token}"
+
         def link(choice: render.Choice) -> str:
-            token = new_link(
-                secret,
-                now,
-                user_id=user_id,
-                workspace_id=workspace,
-                purpose="choose" if choice.options else "act",
+            return address(
+                "choose" if choice.options else "act",
                 action_id=choice.action_id,
                 label=choice.label,
                 options=choice.options,
                 limit=choice.limit,
             )
-            return f"{base.rstrip('/')}{LINK_PATH}{token}"
 
-        leave = f"{base.rstrip('/')}{LINK_PATH}" + new_link(
-            secret, now, user_id=user_id, workspace_id=workspace, purpose="leave"
-        )
+        leave = address("leave")
         with speaking(recipient.language):
             label = _("Erase everything the coalition holds about me")
         forget = link(render.Choice(label, f"coalition:forget:{recipient.member_id}"))
-        settings = None  # until confirmed there is nothing to set
-        if recipient.state == ACTIVE:
-            token = new_link(secret, now, user_id=user_id, workspace_id=workspace, purpose="settings")
-            settings = f"{base.rstrip('/')}{LINK_PATH}{token}"
+        settings = address("settings") if recipient.state == ACTIVE else None  # nothing to set until confirmed
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = render.compose(
             reply,

@@ -92,7 +92,7 @@ class LinkPages:
         if isinstance(opened, web.Response):
             return opened
         link, recipient = opened
-        language = recipient.language
+        language = recipient.language  # the page is the member's, whatever the browser says
         with speaking(language):
             fields = ""
             if link.purpose == "leave":
