@@ -27,7 +27,7 @@ class Link:
 
     user_id: str  # the member's email user id (members.user_id, platform "email")
     workspace_id: str  # the coalition's email space ("c12")
-    purpose: str  # "act" (a button), "choose" (a menu), "leave"
+    purpose: str  # "act" (a button), "choose" (a menu), "leave", "settings", "view" (a card as it stands)
     action_id: str = ""  # for "act" and "choose": the button's or the menu's action id
     value: str | None = None  # for "act" on a menu option: its value
     label: str = ""  # what the page asks the member to confirm

@@ -10,11 +10,10 @@ from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
 from bot.services.broadcasts import BroadcastProblem
 from bot.services.governance import RateLimit
-from bot.text import plural
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Broadcast
+from storage.models import Broadcast, Channel
 
 MAX_TEXT = 2000
 
@@ -32,6 +31,17 @@ def _channels(count: int) -> str:
     return ngettext("{count} channel", "{count} channels", count).format(count=count)
 
 
+def _reaching(channels: list[Channel]) -> str:
+    """ "2 channels", or "1 channel and 3 members on email": to a coordinator, a member's own
+    mailbox is not a channel."""
+    own = sum(1 for c in channels if c.every_announcement)
+    members = ngettext("{count} member on email", "{count} members on email", own).format(count=own)
+    if own == len(channels):
+        return members
+    shared = _channels(len(channels) - own)
+    return _("{channels} and {members}").format(channels=shared, members=members) if own else shared
+
+
 async def send(ctx: CommandContext) -> Reply:
     try:
         broadcast, channels = await ctx.services.broadcasts.create(
@@ -45,10 +55,10 @@ async def send(ctx: CommandContext) -> Reply:
         )
     except BroadcastProblem as exc:
         return error(str(exc), ctx.usage)
-    ctx.audit_note = f"broadcast #{broadcast.id} to {plural(len(channels), 'channel')}" + (
-        f" tagged {','.join(ctx.args['to'])}" if ctx.args["to"] else ""
-    )
-    where = _channels(len(channels))
+    ctx.audit_note = _("broadcast #{id} to {channels}").format(id=broadcast.id, channels=_reaching(channels))
+    if ctx.args["to"]:
+        ctx.audit_note += " " + _("tagged {tags}").format(tags=",".join(ctx.args["to"]))
+    where = _reaching(channels)
     if ctx.args["to"]:
         where = _("{channels} tagged {tags}").format(channels=where, tags=user_text(", ".join(ctx.args["to"])))
     when = _("at {when}").format(when=timestamp(broadcast.send_at)) if ctx.args["at"] else _("now")
@@ -85,7 +95,7 @@ async def cancel(ctx: CommandContext) -> Reply:
     if broadcast.status == "cancelled":
         return error(_("Broadcast #{id} is already cancelled.").format(id=broadcast.id))
     withdrawn, delivered = await ctx.services.broadcasts.cancel(broadcast)
-    ctx.audit_note = f"broadcast #{broadcast.id}"
+    ctx.audit_note = _("broadcast #{id}").format(id=broadcast.id)
     if withdrawn == 0:
         return error(
             _("Broadcast #{id} has already gone out to every channel; nothing left to cancel.").format(id=broadcast.id)
@@ -158,7 +168,7 @@ async def nudge(ctx: CommandContext) -> Reply:
     if broadcast.status == "cancelled":
         return error(_("Broadcast #{id} was cancelled.").format(id=broadcast.id))
     await ctx.services.broadcasts.nudge(broadcast, ctx.me)
-    ctx.audit_note = f"broadcast #{broadcast.id}: reminder asked"
+    ctx.audit_note = _("broadcast #{id}: reminder asked").format(id=broadcast.id)
     return Reply(
         _("Reminding those who have not acknowledged broadcast #{id}, privately; you will be told how many.").format(
             id=broadcast.id

@@ -189,7 +189,8 @@ class Dispatcher:
         if routed is not None and routed[0].batched:
             work = self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
         else:
-            work = self._in_transaction(actor, where, prepare, describe=f"action {kind}")
+            read_only = routed is not None and routed[0].read_only
+            work = self._in_transaction(actor, where, prepare, describe=f"action {kind}", read_only=read_only)
         return await self._timed("click", name, work)
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
@@ -351,6 +352,7 @@ class Dispatcher:
         describe: str,
         once: str | None = None,
         anonymous: bool = False,
+        read_only: bool = False,
     ) -> Reply:
         rid = new_request_id()
         log.info("%s from %s:%s in %s", describe, *_who(actor, where, anonymous))
@@ -360,14 +362,14 @@ class Dispatcher:
                     log.warning("%s: a replayed request, not carried out again", describe)
                     return error(_("This request arrived twice; it was carried out once."))
                 reply = await self._event(services, actor, where, prepare)
-                if reply.error:
+                if reply.error or read_only:
                     await services.rollback()
                 else:
                     await services.commit()
         except Exception:
             log.exception("command failed")
             return _crashed(rid)
-        if not reply.error:
+        if not reply.error and not read_only:
             await self.app.scheduler.poke()
         return reply
 

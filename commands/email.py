@@ -34,7 +34,7 @@ async def _email(ctx: CommandContext) -> Reply:
         return error(_("Give the address, e.g. name@example.org."), ctx.usage)
     if action == "remove":
         await ctx.services.email.remove(ctx.coalition, address)
-        ctx.audit_note = "email remove"
+        ctx.audit_note = _("an email address removed")
         return Reply(_("That address gets no more mail from the coalition."), private=True)
     language = ctx.args.get("language")
     chosen = parse_language(language) if language else None
@@ -56,7 +56,7 @@ async def _email(ctx: CommandContext) -> Reply:
     _member, asked = await ctx.services.email.add(
         ctx.coalition, address, name=ctx.args.get("name"), sector=sector, language=chosen
     )
-    ctx.audit_note = "email add"
+    ctx.audit_note = _("an email address added")
     if not asked:
         return Reply(_("That address already gets the coalition's mail."), private=True)
     return Reply(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
+from bot import markup
 from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role, role_name
@@ -27,11 +29,21 @@ async def role(ctx: CommandContext) -> Reply:
     name = user_text(target.display_name or target.user_id)
     old = target.role
     await ctx.services.governance.set_role(target, Role(new_role))
-    ctx.audit_note = f"{{subject}}: {old} → {new_role}"
+    # "{subject}" stays in the note: the member's name is filled in when the log is read.
+    ctx.audit_note = _("{subject}: {old} → {new}").format(
+        subject="{subject}", old=role_name(old), new=role_name(new_role)
+    )
     ctx.audit_subject = target
     return Reply(
         _("{name} is now a {role} (was {old}).").format(name=name, role=role_name(new_role), old=role_name(old))
     )
+
+
+def _as_recorded(target: str) -> str:
+    """An audit entry's note: the times it names shown in the reader's zone and language; the
+    rest (channel names, tags) as typed text, never read as markup."""
+    parts = re.split(f"({markup.TS_OPEN}-?\\d+:[a-zA-Z]{markup.TS_CLOSE})", target)
+    return "".join(part if n % 2 else user_text(part) for n, part in enumerate(parts) if part)
 
 
 async def audit(ctx: CommandContext) -> Reply:
@@ -44,7 +56,12 @@ async def audit(ctx: CommandContext) -> Reply:
     ]
     for line in entries[:AUDIT_SHOWN]:
         lines.append(
-            f"• {timestamp(line.at, 'f')}: {user_text(line.actor)} ran `{line.action}` {user_text(line.target)}"
+            _("• {when}: {who} ran `{command}` {what}").format(
+                when=timestamp(line.at, "f"),
+                who=user_text(line.actor),
+                command=line.action,
+                what=_as_recorded(line.target),
+            )
         )
     if len(entries) > AUDIT_SHOWN:
         lines.append(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, _, language, ngettext
 from bot.markup import format_time, timestamp, user_text
@@ -62,10 +63,7 @@ async def schedule(ctx: CommandContext) -> Reply:
         )
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
-    if language() == "en":
-        local = occurrence.start.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M") + f" {ctx.zone.key}"
-    else:
-        local = format_time(occurrence.start, ctx.zone, "F") + f" ({ctx.zone.key})"
+    local = _spelled_out(occurrence.start, ctx.zone)
     said = _("Scheduled **{title}** (#{id}) for {when}").format(
         title=user_text(meeting.title), id=meeting.id, when=local
     )
@@ -84,6 +82,14 @@ async def schedule(ctx: CommandContext) -> Reply:
     )
 
 
+def _spelled_out(when: datetime, zone: ZoneInfo) -> str:
+    """A meeting's time written out in the reader's language and zone, with the zone's name: the
+    time a coordinator just typed, said back so that a misreading shows."""
+    if language() == "en":
+        return when.astimezone(zone).strftime("%A %d %B %Y at %H:%M") + f" {zone.key}"
+    return format_time(when, zone, "F") + f" ({zone.key})"
+
+
 async def list_meetings(ctx: CommandContext) -> Reply:
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 15)
     if not upcoming:
@@ -94,7 +100,7 @@ async def list_meetings(ctx: CommandContext) -> Reply:
     all_counts = await ctx.services.meetings.answer_counts([o.id or 0 for o, _ in upcoming])
     for occurrence, meeting in upcoming:
         mine = all_counts.get(occurrence.id or 0, {})
-        counts = ", ".join(f"{mine.get(a, 0)} {label.lower()}" for a, label in ANSWERS.items())
+        counts = " · ".join(f"{_(label)} {mine.get(a, 0)}" for a, label in ANSWERS.items())  # as on the card
         moved = (
             _(", moved from {when}").format(when=timestamp(occurrence.original_start, "f"))
             if occurrence.start != occurrence.original_start
@@ -127,6 +133,14 @@ async def rsvp_button(ctx: ActionContext) -> Reply:  # buttons carry the date's 
     return await _answer(ctx, found[1], found[0], ctx.params["answer"])
 
 
+async def card_view(ctx: ActionContext) -> Reply:
+    """The meeting's card as it stands now, for a member who cannot see it change (an email)."""
+    found = await ctx.services.meetings.find(ctx.coalition.id or 0, int(ctx.params["occurrence"]))
+    if found is None:
+        return error(_("That meeting no longer exists."))
+    return await ctx.services.meetings.card(found[1], found[0])
+
+
 async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurrence: Occurrence, answer: str) -> Reply:
     await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
     said = _("Recorded: **{answer}** for {title} on {when}.").format(
@@ -146,7 +160,9 @@ async def cancel(ctx: CommandContext) -> Reply:
     if series and not meeting.rrule:
         series = False
     count = await ctx.services.meetings.cancel(meeting, occurrence, series)
-    ctx.audit_note = f"meeting {_which(meeting, occurrence)}" + (" and the rest of its series" if series else "")
+    ctx.audit_note = (_("meeting {meeting} and the rest of its series") if series else _("meeting {meeting}")).format(
+        meeting=_which(meeting, occurrence)
+    )
     what = (
         _("the rest of the series")
         if series
@@ -172,12 +188,13 @@ async def edit(ctx: CommandContext) -> Reply:
         changes += [name for name, v in (("title", title), ("place", where), ("agenda", agenda)) if v is not None]
     if when is not None:
         await ctx.services.meetings.move(meeting, occurrence, when, series)
-        local = when.astimezone(ctx.zone).strftime("%A %d %B %Y at %H:%M")
         changes.append(
-            _("time, now {time} {zone}").format(time=local, zone=ctx.zone.key)
+            _("time, now {time}").format(time=_spelled_out(when, ctx.zone))
             + (_(" for this and later meetings") if series else "")
         )
-    ctx.audit_note = f"meeting {_which(meeting, occurrence)}: " + ", ".join(c.split(",")[0] for c in changes)
+    ctx.audit_note = _("meeting {meeting}: {changes}").format(
+        meeting=_which(meeting, occurrence), changes=", ".join(c.split(",")[0] for c in changes)
+    )
     return Reply(
         _("Changed {title} ({meeting}): {changes}. Reminders follow the new time.").format(
             title=user_text(meeting.title), meeting=_which(meeting, occurrence), changes=", ".join(changes)
@@ -239,8 +256,8 @@ async def attended(ctx: CommandContext) -> Reply:
         members = await ctx.services.meetings.going(occurrence)
         source = _("from the Going answers")
     count = await ctx.services.meetings.record_attendance(occurrence, members)
-    ctx.audit_note = f"meeting {_which(meeting, occurrence)}: {count} attended"
-    names = ", ".join(user_text(m.display_name or m.user_id) for m in members) or "nobody"
+    ctx.audit_note = _("meeting {meeting}: {count} attended").format(meeting=_which(meeting, occurrence), count=count)
+    names = ", ".join(user_text(m.display_name or m.user_id) for m in members) or _("nobody")
     return Reply(
         _("Attendance of {title} ({meeting}) recorded {source}: {names}.").format(
             title=user_text(meeting.title), meeting=_which(meeting, occurrence), source=source, names=names
@@ -322,8 +339,11 @@ async def reminders(ctx: CommandContext) -> Reply:
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
     if everyone is not None or nudge is not None:
-        lead = describe_minutes(coalition.reminder_minutes) or "off"
-        ctx.audit_note = f"reminders {lead}, nudge {coalition.nudge_minutes or 'off'}"
+        lead = describe_minutes(coalition.reminder_minutes) or _("off")
+        nudging = describe_minutes([coalition.nudge_minutes]) if coalition.nudge_minutes else _("off")
+        ctx.audit_note = _("reminders {lead}, asking those who have not answered {nudge}").format(
+            lead=lead, nudge=nudging
+        )
     own = ctx.me.reminder_minutes
     yours = _("the coalition's") if own is None else describe_minutes(own) or _("off")
     nudging = (
@@ -381,7 +401,10 @@ async def feed(ctx: CommandContext) -> Reply:
             )
         )
     if public:
-        ctx.audit_note = f"public calendar feed: {action}"
+        ctx.audit_note = {
+            "off": _("public calendar feed taken down"),
+            "reset": _("public calendar feed at a new address"),
+        }.get(action, _("public calendar feed shown"))
         if action == "off":
             await feeds.unpublish(ctx.coalition)
             return Reply(_("The public calendar feed is taken down: its address no longer opens."))
@@ -436,8 +459,9 @@ async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, s
     for occurrence, meeting in upcoming:
         if meeting.id in found:
             continue  # a series once, with its next date
-        when = occurrence.start.astimezone(ctx.zone).strftime("%a %d %b %H:%M")
-        label = f"#{meeting.id} {meeting.title} ({'next ' if meeting.rrule else ''}{when})"
+        when = format_time(occurrence.start, ctx.zone, "f")
+        when = _("next {when}").format(when=when) if meeting.rrule else when
+        label = f"#{meeting.id} {meeting.title} ({when})"
         if not typed or typed in str(meeting.id) or typed in meeting.title.lower():
             found[meeting.id or 0] = (label[:100], str(meeting.id))
     return list(found.values())
@@ -725,6 +749,7 @@ MEETING = CommandSpec(
     ),
 )
 
+CARD = ActionSpec("meeting:card", card_view, Permission.MEMBER, params=("occurrence",), read_only=True)
 RSVP = ActionSpec(
     "meeting:rsvp",
     rsvp_button,

@@ -26,10 +26,10 @@ async def page(ctx: CommandContext) -> Reply:
         )
     if state == "on":
         slug = await ctx.services.pages.turn_on(coalition)
-        ctx.audit_note = f"public page on: /c/{slug}/"
+        ctx.audit_note = _("public page on: {path}").format(path=f"/c/{slug}/")
     elif state == "off":
         await ctx.services.pages.turn_off(coalition)
-        ctx.audit_note = "public page off"
+        ctx.audit_note = _("public page off")
         return Reply(
             _(
                 "The public page is off: its address now says there is no page there. "

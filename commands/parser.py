@@ -257,7 +257,7 @@ def coerce_args(
         if option.name not in raw or raw[option.name] in (None, [], ""):
             if option.required:
                 raise UsageError(
-                    _("{metavar} is missing: {help}").format(metavar=option.metavar, help=option.help), usage
+                    _("{metavar} is missing: {help}").format(metavar=option.metavar, help=_(option.help)), usage
                 )
             args[option.name] = option.default
             continue

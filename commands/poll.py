@@ -14,7 +14,7 @@ from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
-from bot.text import plural, small_number
+from bot.text import small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -54,7 +54,10 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
-    ctx.audit_note = f"{'survey' if kind == 'survey' else 'poll'} #{poll.id} in {plural(len(channels), 'channel')}"
+    spread = ngettext("{count} channel", "{count} channels", len(channels)).format(count=len(channels))
+    ctx.audit_note = (_("survey #{id} in {channels}") if kind == "survey" else _("poll #{id} in {channels}")).format(
+        id=poll.id, channels=spread
+    )
     closes = (
         _("; it closes {closes_at}").format(closes_at=timestamp(poll.closes_at))
         if poll.closes_at
@@ -221,7 +224,7 @@ async def close(ctx: CommandContext) -> Reply:
     ctx.require_creator(poll.created_by, _("close poll #{id}").format(id=poll.id))
     if not await ctx.services.polls.close(poll):
         return error(_("Poll #{id} is already closed.").format(id=poll.id))
-    ctx.audit_note = f"poll #{poll.id}"
+    ctx.audit_note = _("poll #{id}").format(id=poll.id)
     return Reply(
         _("Poll #{id} is closed; the results are being posted where it was asked.").format(id=poll.id), private=True
     )
@@ -233,7 +236,9 @@ async def public(ctx: CommandContext) -> Reply:
         return error(_("Survey #{id} stays off the public page: surveys are for members only.").format(id=poll.id))
     shown = ctx.args["state"] == "on"
     await ctx.services.polls.set_public(poll, shown)
-    ctx.audit_note = f"poll #{poll.id} public: {'on' if shown else 'off'}"
+    ctx.audit_note = (_("poll #{id} on the public page") if shown else _("poll #{id} off the public page")).format(
+        id=poll.id
+    )
     if shown:
         said = _("Poll #{id} is on the public page (`/coalition page`), its results once it closes.")
     else:
@@ -245,7 +250,7 @@ async def remind(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("remind members about poll #{id}").format(id=poll.id))
     await ctx.services.polls.remind(poll, ctx.me)
-    ctx.audit_note = f"poll #{poll.id}: reminder asked"
+    ctx.audit_note = _("poll #{id}: reminder asked").format(id=poll.id)
     return Reply(
         _(
             "Reminding those who have not voted in poll #{id}, privately; you will be told how many. "
@@ -265,7 +270,7 @@ async def export(ctx: CommandContext) -> Reply:
             )
         )
     files = await ctx.services.polls.export_csv(poll)
-    ctx.audit_note = f"poll #{poll.id}"
+    ctx.audit_note = _("poll #{id}").format(id=poll.id)
     rows = _("options and counts") + ("" if poll.anonymous else _(", and one row per voter"))
     return Reply(
         _("Poll #{id} as CSV ({files}, one table each): {rows}.").format(
@@ -326,6 +331,14 @@ async def _poll_for(ctx: ActionContext) -> Poll | None:
 
 
 _GONE = N_("That poll no longer exists.")
+
+
+async def card_view(ctx: ActionContext) -> Reply:
+    """The poll's card as it stands now, for a member who cannot see it change (an email)."""
+    poll = await _poll_for(ctx)
+    if poll is None:
+        return error(_(_GONE))
+    return await ctx.services.polls.card(poll)
 
 
 async def vote_button(ctx: ActionContext) -> Reply:
@@ -677,4 +690,5 @@ ACTIONS = (
     ActionSpec(cards.RANK.prefix, rank, Permission.PARTICIPANT, params=cards.RANK.params, batched=True),
     ActionSpec(cards.MEET.prefix, meet, Permission.COORDINATOR, params=cards.MEET.params),
     ActionSpec(cards.ANSWER.prefix, survey_answer, Permission.PARTICIPANT, params=cards.ANSWER.params, batched=True),
+    ActionSpec("poll:card", card_view, Permission.MEMBER, params=("poll",), read_only=True),
 )

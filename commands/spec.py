@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import N_
+from bot.i18n import N_, _
 from bot.permissions import Permission
 from bot.services.governance import RateLimit
 
@@ -46,6 +46,63 @@ class OptionType(StrEnum):
 DEFAULT_MAX_LENGTH = {OptionType.STRING: 200, OptionType.TEXT: 2000}
 
 
+# What stands for each option's value in a usage line (`/meeting schedule "TITLE" WHEN`), by the
+# option's name: written out here so that the catalogs hold them ("TÍTULO", "CUÁNDO"). One word each.
+METAVARS: dict[str, str] = {
+    "action": N_("ACTION"),
+    "address": N_("ADDRESS"),
+    "agenda": N_("AGENDA"),
+    "also": N_("ALSO"),
+    "answer": N_("ANSWER"),
+    "answers": N_("ANSWERS"),
+    "at": N_("AT"),
+    "choices": N_("CHOICES"),
+    "closes": N_("CLOSES"),
+    "coalition": N_("COALITION"),
+    "code": N_("CODE"),
+    "day": N_("DAY"),
+    "default": N_("DEFAULT"),
+    "due": N_("DUE"),
+    "duration": N_("DURATION"),
+    "every": N_("EVERY"),
+    "hour": N_("HOUR"),
+    "id": N_("ID"),
+    "item": N_("ITEM"),
+    "kind": N_("KIND"),
+    "language": N_("LANGUAGE"),
+    "max": N_("MAX"),
+    "member": N_("MEMBER"),
+    "members": N_("MEMBERS"),
+    "mine": N_("MINE"),
+    "name": N_("NAME"),
+    "nudge": N_("NUDGE"),
+    "on": N_("ON"),
+    "options": N_("OPTIONS"),
+    "organisation": N_("ORGANISATION"),
+    "owner": N_("OWNER"),
+    "question": N_("QUESTION"),
+    "questions": N_("QUESTIONS"),
+    "role": N_("ROLE"),
+    "sector": N_("SECTOR"),
+    "set": N_("SET"),
+    "since": N_("SINCE"),
+    "slots": N_("SLOTS"),
+    "state": N_("STATE"),
+    "tags": N_("TAGS"),
+    "task": N_("TASK"),
+    "text": N_("TEXT"),
+    "title": N_("TITLE"),
+    "to": N_("TO"),
+    "topic": N_("TOPIC"),
+    "wanted": N_("WANTED"),
+    "when": N_("WHEN"),
+    "where": N_("WHERE"),
+    "which": N_("WHICH"),
+    "who": N_("WHO"),
+    "zone": N_("ZONE"),
+}
+
+
 @dataclass(frozen=True)
 class OptionSpec:
     name: str
@@ -74,7 +131,9 @@ class OptionSpec:
 
     @property
     def metavar(self) -> str:
-        return self.name.upper().replace("-", "_")
+        """In the reader's language: a usage line reads `/meeting schedule "TÍTULO" CUÁNDO` in Spanish."""
+        known = METAVARS.get(self.name)
+        return _(known) if known is not None else self.name.upper().replace("-", "_")
 
     @classmethod
     def switch(cls) -> OptionSpec:
@@ -158,3 +217,6 @@ class ActionSpec:
     # Clicks that come in bursts (votes): written together with others that arrive meanwhile, on
     # one transaction (see Dispatcher._in_batch). Such a handler must refuse before it writes.
     batched: bool = False
+    # Shows and never writes (an email's "as it stands now" page, opened by mail scanners too): its
+    # transaction is rolled back whatever the handler did, so opening such a page changes nothing.
+    read_only: bool = False

@@ -10,7 +10,7 @@ from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.recurrence import WEEKDAYS as DAY_NAMES
 from bot.replies import Attachment, Reply, error
-from bot.services.digests import WEEKDAYS, DigestProblem, parse_weekday
+from bot.services.digests import DigestProblem, parse_weekday
 from bot.services.reports import LABELS, METRICS, Figures, Report, chart_alt
 from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
@@ -64,7 +64,7 @@ async def sectors(ctx: CommandContext) -> Reply:
             await ctx.services.stakeholders.set_sectors(ctx.coalition, change, wanted)
         except StakeholderProblem as exc:
             return error(str(exc), ctx.usage)
-        ctx.audit_note = "sectors changed"
+        ctx.audit_note = _("sectors changed")
     listed = ", ".join(ctx.coalition.sectors)
     looked_for = ", ".join(ctx.coalition.wanted_sectors) or _("none")
     return Reply(
@@ -202,7 +202,7 @@ async def digest(ctx: CommandContext) -> Reply:
         )
     if state == "off":
         await ctx.services.digests.configure(ctx.coalition, channel, None, channel.digest_hour)
-        ctx.audit_note = f"#{channel.name}: digest off"
+        ctx.audit_note = _("#{channel}: digest off").format(channel=channel.name)
         return Reply(_("The weekly digest is off for this channel."), private=True)
     try:
         weekday = parse_weekday(ctx.args["day"] or "monday")
@@ -210,7 +210,9 @@ async def digest(ctx: CommandContext) -> Reply:
         return error(str(exc), ctx.usage)
     hour = ctx.args["hour"] if ctx.args["hour"] is not None else 9
     await ctx.services.digests.configure(ctx.coalition, channel, weekday, hour)
-    ctx.audit_note = f"#{channel.name}: digest {WEEKDAYS[weekday]} {hour:02d}:00"
+    ctx.audit_note = _("#{channel}: digest on {day} at {hour}:00").format(
+        channel=channel.name, day=_(list(DAY_NAMES.values())[weekday]), hour=f"{hour:02d}"
+    )
     return Reply(
         _(
             "This channel gets the weekly digest every {day} at {hour:02d}:00 "

@@ -1,7 +1,8 @@
 """One member's-eye view of a platform, the same for each: type a command, read what the bot posted
 in the channel, press a button on it. `tests/test_scenarios.py` runs the same scenarios through
 each of these against the real adapter (the console in process, Slack and Discord through their
-SDKs against the loopback fakes), so a new platform gets its acceptance tests by adding a `Side`.
+SDKs against the loopback fakes, email through a real SMTP server and the bot's link pages), so a
+new platform gets its acceptance tests by adding a `Side`.
 
 Every side starts with a coalition set up by its coordinator `admin`, the channel `general` linked,
 and a second member, `maria`.
@@ -11,18 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import io
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
+
+import aiohttp
+from aiosmtpd.controller import Controller
 
 from adapters import build_dispatcher
 from adapters.console import ConsoleAdapter, ConsoleOptions
 from adapters.discord.app import DiscordAdapter
+from adapters.email.platform import EmailPlatform
 from bot.app import App
 from bot.config import Settings
 from bot.inflight import InFlight
@@ -31,7 +38,9 @@ from commands.parser import _bind_tokens, tokenize
 from commands.spec import OptionType
 from storage import Database
 from tests.fakes.discord import TOKEN, FakeDiscord
+from tests.test_email import Inbox, body, links
 from tests.test_slack import slack_env
+from tests.test_slack_process import free_port
 
 
 @dataclass
@@ -321,4 +330,133 @@ async def discord_side(tmp_path: Path) -> AsyncIterator[DiscordSide]:
     assert fake.refused == [], fake.refused
 
 
-SIDES = {"console": console_side, "slack": slack_side, "discord": discord_side}
+# Email -------------------------------------------------------------------------------------------
+
+EMAIL_MEMBER = "maria"
+AS_IT_STANDS = "As it stands now"  # the label of an email's link to its card's live page
+ANCHOR = re.compile(r'<a href="([^"]+)"[^>]*>(.*?)</a>', re.S)
+
+
+def page_text(page: str) -> str:
+    """A page's words as a reader (or a screen reader) takes them: tags gone, entities as characters."""
+    page = re.sub(r"<(style|title)[^>]*>.*?</\1>", "", page, flags=re.S)
+    page = re.sub(r"<br\s*/?>|</p>|</li>|</h1>", "\n", page)
+    return html.unescape(re.sub(r"<[^>]+>", "", page)).strip()
+
+
+class EmailSide:
+    """`maria` is on email: she reads the mail a real SMTP server (aiosmtpd) accepted for her and
+    presses its links over HTTP, each page's form posted as a browser posts it. An email cannot
+    change once sent, so a card she reads is the page its "As it stands now" link opens.
+
+    Members on email type no commands: the coordinator `admin` types in the console beside them,
+    and a command the scenarios give `maria` is typed there too, as a console member of that name."""
+
+    name = "email"
+
+    def __init__(self, console: ConsoleSide, app: App, inbox: Inbox, http: aiohttp.ClientSession) -> None:
+        self.console = console
+        self.app = app
+        self.inbox = inbox
+        self.http = http
+        self.address = f"{EMAIL_MEMBER}@example.org"
+
+    async def command(self, text: str, *, as_: str = "admin") -> str:
+        return await self.console.command(text, as_=as_)
+
+    async def _press(self, url: str) -> str:
+        """Open a link (its page changes nothing), then press the page's button: the page shown after."""
+        async with self.http.get(url) as page:
+            token = re.search(r'name="form" value="([^"]+)"', await page.text())
+        assert token is not None, f"the page of {url} has no button"
+        async with self.http.post(url, data={"form": token.group(1)}) as done:
+            return page_text(await done.text())
+
+    async def join(self) -> None:
+        """Added by the coordinator; in once she confirms through her confirmation email."""
+        answer = await self.command(f"/coalition email add {self.address} --name Maria")
+        assert "confirmation email is on its way" in answer, answer
+        confirmation = await eventually(self._delivered(lambda m: "would like to send you" in body(m, "plain")))
+        assert confirmation, "no confirmation email came"
+        yes = next(url for label, url in links(confirmation).items() if label.startswith("Yes"))
+        assert "Thank you" in await self._press(yes)
+
+    def _delivered(self, wanted: Callable[[EmailMessage], bool]) -> Callable[[], EmailMessage | None]:
+        return lambda: next((m for m in reversed(self.inbox.to(self.address)) if wanted(m)), None)
+
+    async def _post(self, message: EmailMessage) -> Post:
+        content = body(message, "plain").replace("\r\n", "\n").partition("\n--\n")[0]  # the footer: her own links
+        found = links(message)
+        view = found.pop(AS_IT_STANDS, None)
+        if view is None:
+            buttons = {label: url for label, url in found.items() if f"{label}: {url}" in content}
+            return Post(str(message["Message-ID"]), content, buttons)
+        async with self.http.get(view) as page:
+            assert page.status == 200, await page.text()
+            shown = await page.text()
+        buttons = {html.unescape(label): html.unescape(url) for url, label in ANCHOR.findall(shown)}
+        return Post(str(message["Message-ID"]), page_text(shown), buttons)
+
+    async def _read(self) -> list[Post]:
+        """Her inbox's posts (not the notices to her alone), the newest email of each thread."""
+        latest: dict[str, EmailMessage] = {}
+        for message in self.inbox.to(self.address):
+            if message["Auto-Submitted"] is None:
+                latest[str(message["References"] or message["Message-ID"])] = message
+        return [await self._post(m) for m in latest.values()]
+
+    async def posts(self, until: Callable[[list[Post]], bool] = bool) -> list[Post]:
+        deadline = time.monotonic() + 10
+        while True:
+            posts = await self._read()
+            if posts and until(posts):
+                return posts
+            if time.monotonic() > deadline:
+                raise AssertionError(f"her inbox never showed what was expected; it shows {posts}")
+            await asyncio.sleep(0.05)
+
+    async def click(self, post: Post, label: str, *, as_: str) -> str:
+        assert as_ == EMAIL_MEMBER, f"only {EMAIL_MEMBER} is on email"
+        return await self._press(post.buttons[label])
+
+
+@contextlib.asynccontextmanager
+async def email_side(tmp_path: Path) -> AsyncIterator[EmailSide]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    environ = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(controller.port),
+        "SMTP_SECURITY": "none",
+        "EMAIL_FROM": "Eastside Coalition <bot@example.org>",
+    }
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'email.db'}",
+        http_port=0,
+        anonymity_secret="e" * 48,
+        environ=environ,
+    )
+    db = Database(settings.database_url)
+    await db.upgrade()
+    app = App(settings, db)
+    dispatcher = build_dispatcher(app)
+    out = io.StringIO()
+    console = ConsoleAdapter(dispatcher, ConsoleOptions(json=True, interactive=False), stdin=io.StringIO(), stdout=out)
+    app.add_messenger(console)
+    running = await EmailPlatform().start(settings, app, dispatcher)
+    await app.serve_http()
+    await console.start()
+    await app.scheduler.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            side = EmailSide(ConsoleSide(console, out), app, inbox, http)
+            await side.join()
+            yield side
+    finally:
+        await running.stop()
+        await app.close()
+        controller.stop()
+
+
+SIDES = {"console": console_side, "slack": slack_side, "discord": discord_side, "email": email_side}

@@ -22,7 +22,7 @@ import pytest
 import recurring_ical_events
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from adapters import build_dispatcher
 from adapters.email.platform import EmailPlatform
@@ -672,3 +672,48 @@ async def test_the_week_ahead_comes_by_email_on_monday_mornings_until_turned_off
         assert saved.status == 200, await saved.text()
     await mail.app.scheduler.advance_to(clock.now() + timedelta(days=7))
     assert len([m for m in mail.inbox.to("ana@example.org") if "The week ahead" in body(m, "plain")]) == 1
+
+
+async def everything_stored(app: App) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, as a copy of the database would show it."""
+    async with app.db.engine.connect() as conn:
+        names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        return {
+            name: sorted(map(tuple, (await conn.execute(text(f'SELECT * FROM "{name}"'))).all()), key=repr)
+            for name in names
+        }
+
+
+async def test_opening_every_link_of_every_email_changes_nothing_and_a_card_shows_as_it_stands(mail: Mail) -> None:
+    """Mail scanners open every link. The card pages (an email cannot change) show the counts of
+    now, in the member's zone, and are as read-only as the rest."""
+    await add_and_confirm(mail, "ana@example.org", "--name Ana")
+    await mail.bot.run('/meeting schedule "Budget review" "2026-11-24 18:00"')
+    await mail.bot.run('/poll create "Lunch?" Pizza Tacos')
+    await mail.bot.run('/broadcast send "Road closed"')
+    await mail.deliver()
+    meeting = next(m for m in mail.inbox.to("ana@example.org") if "Budget review" in body(m, "plain"))
+    poll = next(m for m in mail.inbox.to("ana@example.org") if "Lunch?" in body(m, "plain"))
+    assert "As it stands now" in links(meeting) and "As it stands now" in links(poll)
+    assert "See it as it stands now" in body(meeting, "html")
+    assert not (await mail.bot.run("/meeting rsvp 1 maybe", as_="maria")).error  # after the email went
+    before = await everything_stored(mail.app)
+    for message in mail.inbox.to("ana@example.org"):
+        for url in links(message).values():
+            async with mail.http.get(url) as page:
+                assert page.status == 200, (url, await page.text())
+    assert await everything_stored(mail.app) == before
+    async with mail.http.get(links(meeting)["As it stands now"]) as page:
+        shown_page = html.unescape(await page.text())
+    assert re.search(r"Going\W+0", shown_page) and re.search(r"Maybe\W+1", shown_page), shown_page
+    assert "<form" not in shown_page  # it only shows: its buttons are the member's own links
+    assert 'href="http://127.0.0.1:' in shown_page and "Can&#x27;t go" in await page.text()
+    async with mail.http.post(links(meeting)["As it stands now"], data={}) as refused:
+        assert refused.status == 405
+    assert await everything_stored(mail.app) == before
+    # Pressing "Going" from the card's own page lands on the same list.
+    going = re.search(r'<a href="([^"]+)"[^>]*>Going</a>', await page.text())
+    assert going is not None
+    assert "Recorded: Going for Budget review" in await press(mail, html.unescape(going.group(1)))
+    async with mail.http.get(links(meeting)["As it stands now"]) as page:
+        assert re.search(r"Going\W+1", html.unescape(await page.text()))

@@ -169,7 +169,7 @@ async def test_list_and_show(town) -> None:
     assert "No upcoming meetings" in shown(await bot.run("/meeting list", as_="maria"))
     await bot.run('/meeting schedule "Walk" "tuesday 7pm"')
     await bot.run("/meeting rsvp 1 going", as_="maria")
-    assert "#1 24 Nov 2026, 19:00 UTC: Walk (1 going, 0 maybe, 0 can't go)" in shown(
+    assert "#1 24 Nov 2026, 19:00 UTC: Walk (Going 1 · Maybe 0 · Can't go 0)" in shown(
         await bot.run("/meeting list", as_="lee")
     )
     card = await bot.run("/meeting show 1", as_="lee")
@@ -188,7 +188,7 @@ async def test_a_burst_of_rsvps_ends_in_each_members_last_answer(town) -> None:
     clicks += [("meeting:rsvp:1:going", "maria"), ("meeting:rsvp:1:nonsense", "jamal")]
     replies = await asyncio.gather(*(bot.click(action, as_=who) for action, who in clicks))
     assert [r.error for r in replies] == [False] * (len(clicks) - 1) + [True]
-    assert "#1 24 Nov 2026, 19:00 UTC: Forum (11 going, 1 maybe, 1 can't go)" in shown(await bot.run("/meeting list"))
+    assert "#1 24 Nov 2026, 19:00 UTC: Forum (Going 11 · Maybe 1 · Can't go 1)" in shown(await bot.run("/meeting list"))
     await advance(bot, timedelta(seconds=5))
     card = next(p for p in platform.posted if p.key == "meeting:1:announce:1")
     final = shown(card.edits[-1] if card.edits else card.reply)

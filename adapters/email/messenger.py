@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -33,13 +34,14 @@ from bot.replies import Reply
 from bot.services.email import ACTIVE, WAITING, Recipient
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from bot.app import App
 
 log = logging.getLogger(__name__)
 LINK_PATH = "/e/"
 RSVP_PREFIX = "meeting:rsvp:"  # the answer buttons of a meeting's card (commands/meeting.py)
+# A card whose counts change (a meeting's RSVPs, a poll's tally) by its thread, to the read-only
+# action that shows it as it stands now: an email cannot be edited, so each links to that page.
+VIEWS = {"meeting": "meeting:card", "poll": "poll:card"}
 RECIPIENTS_KEPT = 10.0  # seconds a workspace's addresses are kept in memory between deliveries
 
 
@@ -172,6 +174,33 @@ class FolderSender:
         os.replace(temporary, path)
 
 
+@dataclass(frozen=True)
+class MemberLinks:
+    """Every link in one member's email is made here: signed for them, for one purpose."""
+
+    secret: str
+    now: datetime
+    base: str
+    workspace: str
+    user_id: str
+
+    def address(self, purpose: str, **fields: object) -> str:
+        token = new_link(
+            self.secret, self.now, user_id=self.user_id, workspace_id=self.workspace, purpose=purpose, **fields
+        )
+        return f"{self.base.rstrip('/')}{LINK_PATH}{token}"
+
+    def choice(self, choice: render.Choice) -> str:
+        """A button's link (its page confirms, then acts), or a menu's (its page lists the options)."""
+        return self.address(
+            "choose" if choice.options else "act",
+            action_id=choice.action_id,
+            label=choice.label,
+            options=choice.options,
+            limit=choice.limit,
+        )
+
+
 def thread_of(reply: Reply) -> str | None:
     """What a card is about, from its buttons' action ids ("poll:vote:12:0" -> "poll-12"), so that
     its announcement, reminders and answers thread together; None for a message without buttons."""
@@ -180,6 +209,14 @@ def thread_of(reply: Reply) -> str | None:
         if len(parts) >= 3 and parts[2].isdigit():
             return f"{parts[0]}-{parts[2]}"
     return None
+
+
+def view_of(thread: str | None) -> str | None:
+    """The read-only action that shows a thread's card as it stands now ("poll:card:12"), for
+    the cards whose counts change; None for the others."""
+    kind, _dash, number = (thread or "").partition("-")
+    shown = VIEWS.get(kind)
+    return f"{shown}:{number}" if shown else None
 
 
 class EmailMessenger:
@@ -211,6 +248,13 @@ class EmailMessenger:
         self, conversation: ConversationRef | UserRef, key: str, *, reply: Reply, since: datetime
     ) -> MessageRef | None:
         return None  # a mail server cannot be asked what it delivered
+
+    def addresses(self, workspace: str, user_id: str) -> MemberLinks | None:
+        """The member's signed links, on the bot's HTTP server; None while it is not serving."""
+        base = self.app.public_base()
+        if base is None:
+            return None
+        return MemberLinks(self.app.secret, self.app.clock.now(), base, workspace, user_id)
 
     def forget_recipients(self, workspace: str) -> None:
         """What is kept of a workspace's members is read again at the next delivery."""
@@ -250,31 +294,19 @@ class EmailMessenger:
             raise DeliveryError("this member is no longer on email", permanent=True)
         if recipient.state != ACTIVE and not (private and recipient.state == WAITING):
             raise DeliveryError(f"the address is {recipient.state}: nothing is mailed to it", permanent=True)
-        base = self.app.public_base()
-        if base is None:
+        signed = self.addresses(workspace, user_id)
+        if signed is None:
             raise DeliveryError("the bot's HTTP server is not running: links would lead nowhere")
+        address, link = signed.address, signed.choice
         now = self.app.clock.now()
-        secret = self.app.secret
-
-        def address(purpose: str, **fields: object) -> str:
-            """The member's signed link for `purpose`, on the bot's HTTP server."""
-            token = new_link(secret, now, user_id=user_id, workspace_id=workspace, purpose=purpose, **fields)
-            return f"{base.rstrip('/')}{LINK_PATH}{token}"
-
-        def link(choice: render.Choice) -> str:
-            return address(
-                "choose" if choice.options else "act",
-                action_id=choice.action_id,
-                label=choice.label,
-                options=choice.options,
-                limit=choice.limit,
-            )
-
         leave = address("leave")
         with speaking(recipient.language):
             label = _("Erase everything the coalition holds about me")
         forget = link(render.Choice(label, f"coalition:forget:{recipient.member_id}"))
         settings = address("settings") if recipient.state == ACTIVE else None  # nothing to set until confirmed
+        thread = thread_of(reply)
+        shown = view_of(thread) if recipient.state == ACTIVE else None
+        view = address("view", action_id=shown) if shown else None
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = render.compose(
             reply,
@@ -288,12 +320,12 @@ class EmailMessenger:
             leave=leave,
             forget=forget,
             settings=settings,
+            view=view,
             message_id=f"<{digest}@{self.domain}>",
             list_id=f"<coalition-{recipient.coalition_id}.{self.domain}>",
             automatic=private,
             language=recipient.language,
         )
-        thread = thread_of(reply)
         if thread is not None:  # a meeting's or a poll's emails thread together in the mail program
             root = f"<{thread}.{recipient.coalition_id}@{self.domain}>"
             message["In-Reply-To"] = root

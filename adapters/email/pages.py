@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from adapters.email.messenger import LINK_PATH
+from adapters.email import render
+from adapters.email.messenger import LINK_PATH, MemberLinks
 from bot import markup
 from bot.i18n import LANGUAGES, N_, _, ngettext, speaking
 from bot.links import Link, LinkProblem, form_token, form_token_ok, verify
@@ -93,6 +94,8 @@ class LinkPages:
             return opened
         link, recipient = opened
         language = recipient.language  # the page is the member's, whatever the browser says
+        if link.purpose == "view":
+            return await self._card(link, recipient)
         with speaking(language):
             fields = ""
             if link.purpose == "leave":
@@ -122,6 +125,30 @@ class LinkPages:
             )
             return self._page(title, question, extra=form, language=language)
 
+    async def _card(self, link: Link, recipient: Recipient) -> web.Response:
+        """A meeting's or a poll's card as chat members see it now (a sent email cannot change),
+        its buttons as this member's links. Run as a read-only action: opening it writes nothing."""
+        actor, where = self._member(link, recipient)
+        reply = await self.dispatcher.run_action(link.action_id, actor, where)
+        language = reply.language or recipient.language
+        zone = ZoneInfo(recipient.timezone)
+        now = self.app.clock.now()
+        with speaking(language):
+            if reply.error:
+                text = markup.plain(reply.text, zone, now).removeprefix("⚠️ ")
+                return self._page(_("Something went wrong"), text, status=404, language=language)
+            links = MemberLinks(self.app.secret, now, self.app.public_base() or "", link.workspace_id, link.user_id)
+            _text, html_parts = render.body(reply, zone, now, links.choice)
+            title = render.subject_of(reply, zone, now, recipient.coalition)
+            note = _("This is how it stands now. Open this page again later to see the latest.")
+            return self._page(title, note, extra="".join(html_parts), language=language)
+
+    def _member(self, link: Link, recipient: Recipient) -> tuple[Actor, ConversationRef]:
+        """Who acts through a link, and where: the member's own email channel."""
+        user = UserRef(self.platform, link.workspace_id, link.user_id)
+        actor = Actor(user, recipient.name, timezone_hint=recipient.timezone, locale=recipient.language)
+        return actor, ConversationRef(self.platform, link.workspace_id, link.user_id)
+
     @staticmethod
     def _settings_fields() -> str:
         """Language, time zone and reminder lead times: each runs the command a chat member types."""
@@ -136,6 +163,7 @@ class LinkPages:
         ]
 
         digest = [("", _("as it is")), ("on", _("on Monday mornings")), ("off", _("none"))]
+        zone = _("Your time zone, e.g. America/Chicago")
 
         def menu(name: str, label: str, options: list[tuple[str, str]]) -> str:
             items = "".join(f'<option value="{html.escape(v)}">{html.escape(t)}</option>' for v, t in options)
@@ -144,7 +172,7 @@ class LinkPages:
 
         return (
             menu("language", _("Language of your emails"), languages)
-            + f'<p><label for="zone">{html.escape(_("Your time zone, e.g. America/Chicago"))}</label><br>'
+            + f'<p><label for="zone">{html.escape(zone)}</label><br>'
             f'<input id="zone" name="zone" maxlength="64" autocomplete="off"></p>'
             + menu("reminders", _("Meeting reminders"), reminders)
             + menu("digest", _("The week ahead, by email"), digest)
@@ -174,6 +202,11 @@ class LinkPages:
             return opened
         link, recipient = opened
         language = recipient.language
+        if link.purpose == "view":  # the page has no button: nothing to do
+            with speaking(language):
+                return self._page(
+                    _("Nothing was done"), _("This page only shows; it changes nothing."), status=405, language=language
+                )
         posted = await request.post()
         one_click = posted.get("List-Unsubscribe") == "One-Click" and link.purpose == "leave"
         if not one_click and not form_token_ok(token, str(posted.get("form", "")), self.app.secret):
@@ -184,9 +217,7 @@ class LinkPages:
                     status=403,
                     language=language,
                 )
-        user = UserRef(self.platform, link.workspace_id, link.user_id)
-        actor = Actor(user, recipient.name, timezone_hint=recipient.timezone, locale=language)
-        where = ConversationRef(self.platform, link.workspace_id, link.user_id)
+        actor, where = self._member(link, recipient)
         if link.purpose == "settings":
             return await self._save_settings(posted, actor, where, recipient)
         action = LEAVE_ACTION if link.purpose == "leave" else link.action_id

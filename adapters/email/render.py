@@ -96,6 +96,42 @@ def subject_of(reply: Reply, zone: ZoneInfo, now: datetime, coalition: str) -> s
     return f"{name}: {first}"
 
 
+def body(reply: Reply, zone: ZoneInfo, now: datetime, link: Callable[[Choice], str]) -> tuple[list[str], list[str]]:
+    """The reply's blocks as lines of plain text and as HTML, its buttons as links (`link(choice)`
+    makes each one's address): an email's body, and the page of a card as it stands now."""
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    for block in reply.blocks or (Section(reply.text),):
+        if isinstance(block, Section):
+            text_parts.append(_plain(block.text, zone, now))
+            html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
+            for field in block.fields:
+                text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
+                html_parts.append(
+                    f"<p><strong>{_html(field.label, zone, now)}</strong>: {_html(field.value, zone, now)}</p>"
+                )
+        elif isinstance(block, Context):
+            text_parts.append(_plain(block.text, zone, now))
+            html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
+        elif isinstance(block, Divider):
+            text_parts.append("-" * 40)
+            html_parts.append("<hr>")
+    actions = links_of(reply)
+    if actions:
+        text_parts.append("")
+        html_items = []
+        for choice in actions:
+            address, label = link(choice), choice.label
+            text_parts.append(f"{label}: {address}")
+            html_items.append(
+                f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
+                f'padding:10px 16px;background:#2c5f2d;color:#ffffff;text-decoration:none;border-radius:4px">'
+                f"{html.escape(label)}</a></li>"
+            )
+        html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
+    return text_parts, html_parts
+
+
 def compose(
     reply: Reply,
     *,
@@ -109,6 +145,7 @@ def compose(
     leave: str,
     forget: str,
     settings: str | None,
+    view: str | None,
     message_id: str,
     list_id: str,
     automatic: bool,
@@ -117,50 +154,26 @@ def compose(
     """The email for one recipient, in `language` unless the reply says its own. `link(choice)`
     makes each button's (or menu's) signed address; `leave` is the member's own leaving
     address (footer and List-Unsubscribe), `forget` the one that erases what the coalition holds
-    about them."""
+    about them; `view` the page of the card as it stands now (a meeting's or a poll's), since a
+    sent email cannot change."""
     reply = replace(reply, language=reply.language or language)
     with speaking(reply.language):
-        text_parts: list[str] = []
-        html_parts: list[str] = []
-        blocks = reply.blocks or (Section(reply.text),)
-        for block in blocks:
-            if isinstance(block, Section):
-                text_parts.append(_plain(block.text, zone, now))
-                html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
-                for field in block.fields:
-                    text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
-                    html_parts.append(
-                        f"<p><strong>{_html(field.label, zone, now)}</strong>: {_html(field.value, zone, now)}</p>"
-                    )
-            elif isinstance(block, Context):
-                text_parts.append(_plain(block.text, zone, now))
-                html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
-            elif isinstance(block, Divider):
-                text_parts.append("-" * 40)
-                html_parts.append("<hr>")
-        actions = links_of(reply)
-        if actions:
-            text_parts.append("")
-            html_items = []
-            for choice in actions:
-                address, label = link(choice), choice.label
-                text_parts.append(f"{label}: {address}")
-                html_items.append(
-                    f'<li style="margin:0 0 12px"><a href="{html.escape(address)}" style="display:inline-block;'
-                    f'padding:10px 16px;background:#2c5f2d;color:#ffffff;text-decoration:none;border-radius:4px">'
-                    f"{html.escape(label)}</a></li>"
-                )
-            html_parts.append(f'<ul style="list-style:none;padding:0">{"".join(html_items)}</ul>')
+        text_parts, html_parts = body(reply, zone, now, link)
+        if view:
+            text_parts += ["", _("As it stands now: {link}").format(link=view)]
+            see = _("See it as it stands now")
+            html_parts.append(f'<p><a href="{html.escape(view)}">{html.escape(see)}</a></p>')
         why = _("You get this email as a member of {coalition}.").format(coalition=one_line(coalition))
         stop = _("Leave: {link}").format(link=leave)
         erase = _("Erase everything the coalition holds about you: {link}").format(link=forget)
         change = [_("Your language, time zone and reminders: {link}").format(link=settings)] if settings else []
         text_parts += ["", "--", why, *change, stop, erase]
-        own = f'<a href="{html.escape(settings)}">{html.escape(_("Your settings"))}</a> · ' if settings else ""
+        yours, leaving, erasing = _("Your settings"), _("Leave the list"), _("Erase my data")
+        own = f'<a href="{html.escape(settings)}">{html.escape(yours)}</a> · ' if settings else ""
         html_parts.append(
             f'<hr><p style="color:#555;font-size:90%">{html.escape(why)} {own}'
-            f'<a href="{html.escape(leave)}">{html.escape(_("Leave the list"))}</a> · '
-            f'<a href="{html.escape(forget)}">{html.escape(_("Erase my data"))}</a></p>'
+            f'<a href="{html.escape(leave)}">{html.escape(leaving)}</a> · '
+            f'<a href="{html.escape(forget)}">{html.escape(erasing)}</a></p>'
         )
         message = EmailMessage(policy=POLICY)
         message["Subject"] = subject_of(reply, zone, now, coalition)

@@ -407,7 +407,8 @@ class MeetingService:
         head = f"📅 **{user_text(meeting.title)}** (#{meeting.id})"
         if occurrence.cancelled:
             cancelled = _("~ Cancelled: {when} ~").format(when=timestamp(occurrence.start))
-            return Reply(f"{head}\n{cancelled}", blocks=(Section(f"{head}\n{_('Cancelled.')}"),))
+            said = _("Cancelled.")
+            return Reply(f"{head}\n{cancelled}", blocks=(Section(f"{head}\n{said}"),))
         when = _("{start} to {end} ({relative})").format(
             start=timestamp(occurrence.start), end=timestamp(end, "t"), relative=timestamp(occurrence.start, "R")
         )

@@ -63,7 +63,7 @@ class Outbox:
             language = await self.channel_language(channel)
             if language not in made:
                 with speaking(language):
-                    made[language] = await make()
+                    made[language] = self.render(await make(), language)
             pairs.append((channel, made[language]))
         return pairs
 
@@ -149,6 +149,8 @@ class Outbox:
         `member_language`)."""
         if original.platform in self.unedited:
             return
+        if reply.language is None:  # an edit reads in the language of what it replaces
+            reply = replace(reply, language=json.loads(original.payload or "{}").get("language"))
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
         not_before = self.clock.now()
