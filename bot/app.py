@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
-from bot.due import EngagementKeeper, Fanouts, Housekeeping, MeetingClock, PollDeadlines, WeeklyDigests
+from bot.due import (
+    EngagementKeeper,
+    Fanouts,
+    Housekeeping,
+    MeetingClock,
+    PendingErasure,
+    PollDeadlines,
+    WeeklyDigests,
+)
 from bot.health import PROBE_BUDGET, Health, alive
 from bot.inflight import InFlight
 from bot.messenger import Messenger
@@ -54,6 +62,7 @@ class App:
         self.scheduler.add(WeeklyDigests(self))
         self.scheduler.add(Fanouts(self))
         self.scheduler.add(Housekeeping(self))
+        self.scheduler.add(PendingErasure(self))
         self.scheduler.add(EngagementKeeper(self))
         self.metrics = Metrics()
         # What the platforms were told was received: a stop finishes it before the bot exits.

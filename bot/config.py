@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 import getpass
 import ipaddress
+import math
 import os
 import re
 import secrets
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,11 +365,29 @@ def _yes_no(raw: str | None, variable: str) -> bool:
 
 
 SECRET_MIN_LENGTH = 32
+# What the secret's own characters say of how hard it is to guess: 32 random hex digits score
+# about 110 bits by this measure (they hold 128), "correct horse battery staple" about 110 too;
+# "aaaa...", "passwordpassword..." and the like score far less, or repeat.
+SECRET_MIN_BITS = 90
+
+
+def secret_bits(value: str) -> float:
+    """The secret's length times the Shannon entropy of its characters; 0 for a value that is a
+    shorter one repeated. A floor against the guessable, not a proof of randomness."""
+    if not value or (value + value).find(value, 1) < len(value):
+        return 0.0
+    counts = Counter(value)
+    return -sum(n * math.log2(n / len(value)) for n in counts.values())
 
 
 def _secret_setting(value: str | None, database_url: str) -> str | None:
     if value is not None and len(value) < SECRET_MIN_LENGTH:
         raise ConfigError(f"ANONYMITY_SECRET: expected at least {SECRET_MIN_LENGTH} characters ({_MAKE_ONE})")
+    if value is not None and secret_bits(value) < SECRET_MIN_BITS:
+        raise ConfigError(
+            "ANONYMITY_SECRET: too easy to guess (it repeats, or uses too few different characters); anyone "
+            f"with a copy of the database could try guesses against it offline ({_MAKE_ONE})"
+        )
     if value is None and not database_url.startswith("sqlite"):
         raise ConfigError(
             "ANONYMITY_SECRET: expected a value when DATABASE_URL is PostgreSQL (at least 32 characters, the "

@@ -1,9 +1,9 @@
 """Delivering the outbox: one worker per platform, in every process that runs that platform.
 
 The worker is a DueSource: the scheduler wakes it when a row falls due. Each batch is claimed in
-its own short transaction, sent under the platform's pacing, and each outcome is recorded in its
-own transaction as soon as it is known, so a crash loses at most the outcome of messages in flight,
-and those are checked with the platform (`find_sent`) before they are sent again.
+its own short transaction, sent under the platform's pacing, and each outcome is recorded as soon
+as it is known (outcomes known together share one commit), so a crash loses at most the outcome of
+messages in flight, and those are checked with the platform (`find_sent`) before they are sent again.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class DeliveryWorker:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.name = f"outbox:{self.platform}"
         self._slots = asyncio.Semaphore(concurrency)
+        # Deliveries recorded together (group commit): each waits for the commit that holds its own
+        # outcome, as before, but those that finish while one commit runs share the next one.
+        self._sent: list[tuple[int, int, str, asyncio.Future[bool]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
@@ -125,16 +129,41 @@ class DeliveryWorker:
             return 0
         if message_id is None:
             return 0
-        async with self.app.unit_of_work() as services:
-            current = await services.repos.outbox.mark_sent(
-                row.id, self.owner, row.version, message_id, self.app.clock.now()
-            )
-            await services.repos.commit()
+        current = await self._record_sent(row.id, row.version, message_id)
         if not current:
             log.debug("edit %s got newer content while sending; it goes again", row.dedupe_key)
         waited = (self.app.clock.now() - row.not_before).total_seconds()
         self.app.metrics.delivery.labels(row.platform).observe(max(waited, 0.0))
         return 1
+
+    async def _record_sent(self, row_id: int, version: int, message_id: str) -> bool:
+        """Mark one row sent; returns once the commit holding it is done (False: newer content
+        arrived meanwhile). A crash loses no more than before: only outcomes not yet committed."""
+        recorded: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._sent.append((row_id, version, message_id, recorded))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_waiting())
+        return await recorded
+
+    async def _record_waiting(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                async with self.app.unit_of_work() as services:
+                    now = self.app.clock.now()
+                    results = [
+                        await services.repos.outbox.mark_sent(row_id, self.owner, version, message_id, now)
+                        for row_id, version, message_id, _future in batch
+                    ]
+                    await services.repos.commit()
+            except Exception as exc:  # the database failed: each delivery learns it, as it would alone
+                for *_rest, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_rest, future), current in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(current)
 
     async def _send(self, claimed: Claimed, channel_key: str) -> str | None:
         row = claimed.row

@@ -9,11 +9,14 @@ services hold the rules, these only connect them to the clock.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.app import App
+
+log = logging.getLogger(__name__)
 
 
 class MeetingClock:
@@ -127,6 +130,33 @@ class Housekeeping:
             await services.repos.commit()
         await self.app.db.optimize()
         return self.pruned
+
+
+class PendingErasure:
+    """Every minute while an erasure waits (a reader kept SQLite's write-ahead log from being
+    emptied when a poll closed or a member was forgotten): try again, until the log is empty."""
+
+    name = "erasure"
+    EVERY = timedelta(minutes=1)
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.tried_at: datetime | None = None
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        if self.app.db.erase_pending() is None:
+            return None
+        return after if self.tried_at is None else self.tried_at + self.EVERY
+
+    async def run_due(self, now: datetime) -> int:
+        since = self.app.db.erase_pending()
+        if since is None or (self.tried_at is not None and now < self.tried_at + self.EVERY):
+            return 0
+        self.tried_at = now
+        if await self.app.db.finish_erasure(since):
+            log.info("the erasure waiting since %s is done: the write-ahead log is empty", since)
+            return 1
+        return 0
 
 
 class EngagementKeeper:

@@ -301,10 +301,10 @@ def survey_lines(results: SurveyResults) -> list[str]:
         )
     ]
     for n, q in enumerate(results.questions, 1):
-        if q.mean is None:
+        if q.answered == 0:
             lines.append(_("{n}. {question}: no answers").format(n=n, question=user_text(q.question)))
             continue
-        if q.answered < MIN_GROUP:
+        if q.answered < MIN_GROUP or q.mean is None:
             lines.append(
                 _("{n}. {question}: fewer than {min} answers, not shown").format(
                     n=n, question=user_text(q.question), min=MIN_GROUP

@@ -37,11 +37,13 @@ async def profile(ctx: CommandContext) -> Reply:
         how = _('Set it with `/coalition profile --organisation "Name" --sector SECTOR` (sectors: {sectors}).')
         return Reply(_profile(ctx, member) + "\n" + how.format(sectors=sectors), private=True)
     try:
-        await ctx.services.stakeholders.set_profile(ctx.coalition, member, organisation, sector)
+        await ctx.services.stakeholders.set_profile(
+            ctx.coalition, member, organisation, sector, by_self=member.id == ctx.me.id
+        )
     except StakeholderProblem as exc:
         return error(str(exc), ctx.usage)
     if member.id != ctx.me.id:
-        ctx.audit_note, ctx.audit_subject = "profile of {subject}", member
+        ctx.audit_note, ctx.audit_subject = _("profile of {subject}"), member
     return Reply(_profile(ctx, member) + " " + _("`/coalition map` shows the whole coalition."), private=True)
 
 
@@ -49,9 +51,15 @@ def _profile(ctx: CommandContext, member: Member) -> str:
     organisation = user_text(member.organisation or _("not given"))
     sector = user_text(member.sector or _("not given"))
     if member.id == ctx.me.id:
-        return _("Your profile: organisation {organisation}, sector {sector}.").format(
+        said = _("Your profile: organisation {organisation}, sector {sector}.").format(
             organisation=organisation, sector=sector
         )
+        if member.sector and not member.sector_chosen:
+            said += " " + _(
+                "A coordinator set your sector; anonymous survey figures count it once you confirm it with "
+                "`/coalition profile --sector {sector}`."
+            ).format(sector=member.sector)
+        return said
     return _("Profile of {name}: organisation {organisation}, sector {sector}.").format(
         name=user_text(member.display_name or member.user_id), organisation=organisation, sector=sector
     )

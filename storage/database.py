@@ -117,6 +117,17 @@ class Database:
             await session.rollback()
         return None
 
+    def erase_pending(self) -> str | None:
+        """Since when an erasure waits for the write-ahead log to be emptied, or None."""
+        return erase_pending_since(self.engine)
+
+    async def finish_erasure(self, since: str) -> bool:
+        """Try again to empty the write-ahead log of what was erased; True once it is."""
+        if self._turn is None:
+            return await erase_freed(self.engine, since)
+        async with self._turn:
+            return await erase_freed(self.engine, since)
+
     async def optimize(self) -> None:
         """Fresh statistics for the query planner (`optimize`), taking this process's turn on
         SQLite like any session, so that it never runs into another session's write lock."""
@@ -206,20 +217,67 @@ async def optimize(engine: AsyncEngine) -> None:
         await autocommit.exec_driver_sql("ANALYZE")
 
 
-async def erase_freed(engine: AsyncEngine) -> None:
+CHECKPOINT_WAIT_MS = 2000  # how long one erasing checkpoint waits for readers to let go
+ERASE_PENDING = ".erase-pending"  # beside a SQLite file: an erasure the write-ahead log still holds
+
+
+def erase_pending_marker(engine: AsyncEngine) -> Path | None:
+    """Where a SQLite file database notes an erasure its write-ahead log could not yet give up."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database.startswith(":memory:"):
+        return None
+    return Path(database + ERASE_PENDING)
+
+
+def erase_pending_since(engine: AsyncEngine) -> str | None:
+    """When an erasure first could not finish (ISO time), or None when none is waiting."""
+    marker = erase_pending_marker(engine)
+    try:
+        return marker.read_text().strip() or "?" if marker is not None else None
+    except FileNotFoundError:
+        return None
+
+
+async def _checkpoint(engine: AsyncEngine) -> bool:
+    """Copy the write-ahead log into the file and empty it; False when a reader (another process,
+    an online backup, a `sqlite3` shell) still holds part of it, so it could not be emptied."""
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        # Straight on the driver: SQLAlchemy would BEGIN first, and no checkpoint runs inside a transaction.
+        await raw.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")  # type: ignore[union-attr]
+        try:
+            cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            busy, *_frames = await cursor.fetchone()
+        finally:
+            await raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+    return busy == 0
+
+
+async def erase_freed(engine: AsyncEngine, now: str = "") -> bool:
     """After deleting what must not be recovered: SQLite copies the write-ahead log into the file
     (where secure_delete has zeroed the deleted rows) and empties it; PostgreSQL rewrites the small
-    key table so no dead copy of a deleted key stays in its pages."""
+    key table so no dead copy of a deleted key stays in its pages, and vacuums the ballots.
+
+    True when done. On SQLite a reader can keep the log from being emptied: tried twice, then a
+    marker beside the file (`coalition.db.erase-pending`, holding `now`) says an erasure waits;
+    the housekeeping tries again every minute and `doctor` reports it. Never a silent success."""
     if engine.dialect.name == "sqlite":
-        async with engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            # Straight on the driver: SQLAlchemy would BEGIN first, and no checkpoint runs inside a transaction.
-            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-        return
+        done = await _checkpoint(engine)
+        if not done:
+            await asyncio.sleep(0.2)
+            done = await _checkpoint(engine)
+        marker = erase_pending_marker(engine)
+        if marker is not None:
+            if done:
+                marker.unlink(missing_ok=True)  # this checkpoint emptied the log of every earlier erasure too
+            elif not marker.exists():
+                marker.write_text(now + "\n")
+        return done
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.exec_driver_sql("VACUUM FULL poll_keys")
         await autocommit.exec_driver_sql("VACUUM ballots, survey_responses")
+    return True
 
 
 def _sqlite_begin(connection: Any) -> None:

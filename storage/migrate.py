@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0022"  # the newest migration; a test checks it is Alembic's head
+HEAD = "0023"  # the newest migration; a test checks it is Alembic's head
 
 
 def alembic_config() -> Config:
@@ -35,6 +35,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     recorded = await recorded_revision(engine)
     if revision == "head" and recorded == HEAD:
         return  # nothing to do, and no need to load Alembic to find that out
+    log = logging.getLogger(__name__)
+    saved: Path | None = None
     if engine.dialect.name == "sqlite" and recorded is not None and engine.url.database:
         import asyncio
 
@@ -42,7 +44,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
         # A migration that went wrong must not cost the coalition its data: a copy first.
         saved = await asyncio.to_thread(before_migration, Path(engine.url.database), recorded)
-        logging.getLogger(__name__).warning("Migrating the database from %s; a copy is at %s", recorded, saved)
+        log.warning("Migrating the database from %s; a copy is at %s", recorded, saved)
     from alembic import command
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -52,7 +54,17 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    await migrating(engine, run)
+    try:
+        await migrating(engine, run)
+    except BaseException:
+        if saved is not None:
+            log.error("The migration failed; the database before it is at %s", saved)
+        raise
+    if saved is not None:
+        # The copy holds open polls' sealed keys beside their ballots, like the database; kept, it
+        # would keep those voters linkable (with the secret) long after their polls closed.
+        saved.unlink(missing_ok=True)
+        log.warning("Migrated to %s; the copy taken before it is removed", revision if revision != "head" else HEAD)
 
 
 async def migrating(engine: AsyncEngine, work: Callable[[Connection], None]) -> None:

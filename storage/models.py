@@ -7,6 +7,7 @@ those spaces are linked to it with tags; members are platform identities with a 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
@@ -44,6 +45,9 @@ class Coalition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
     timezone: str = Field(default="UTC", max_length=64)
+    # Random, and in no way derived from the anonymity secret: it makes the coalition's calendar
+    # UIDs its own. (A hash of the secret here was a check for anyone guessing a weak secret.)
+    calendar_id: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=16)
     # Meeting reminders, minutes before, longest first; [] for none.
     reminder_minutes: list[int] = Field(
         default_factory=lambda: list(DEFAULT_LEAD_MINUTES), sa_column=_list_column(DEFAULT_LEAD_MINUTES)
@@ -120,6 +124,10 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     organisation: str | None = Field(default=None, max_length=100)
     sector: str | None = Field(default=None, max_length=40)
+    # Whether the member chose their sector themselves. One a coordinator set counts in survey
+    # figures only once the member confirms it: else a coordinator could move a member into a
+    # sector of puppet accounts and read their answer off its average.
+    sector_chosen: bool = Field(default=True, sa_column_kwargs={"server_default": text("1")})
     # Own meeting reminders, minutes before: None for the coalition's, [] for none.
     reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSONList, nullable=True))
     # Random per member; anonymous ballots are keyed by it, and it goes with the member at forget-me.

@@ -6,7 +6,8 @@ transaction ends and no lazy load ever runs behind the caller's back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
-from storage.database import erase_freed, upsert
+from storage.database import erase_freed, erase_pending_since, upsert
 from storage.email import EmailRepository
 from storage.engagement import EngagementRepository
 from storage.fanouts import FanoutRepository
@@ -26,6 +27,8 @@ from storage.pacing import PacingRepository
 from storage.pages import PageRepository
 from storage.polls import PollRepository
 from storage.reports import ReportRepository
+
+log = logging.getLogger(__name__)
 
 
 class CoalitionRepository:
@@ -252,6 +255,10 @@ class Repositories:
             return None
         return (await self.session.exec(select(func.clock_timestamp()))).one()  # type: ignore[call-overload]
 
+    def erase_pending(self) -> str | None:
+        """Since when an erasure waits for the write-ahead log to be emptied (SQLite), or None."""
+        return erase_pending_since(self.session.bind)  # type: ignore[arg-type]
+
     async def commit(self) -> None:
         await self.polls.write_staged()
         await self.meetings.write_staged()
@@ -260,7 +267,12 @@ class Repositories:
             # A poll was closed and its ballots and keys deleted, or a member forgotten: leave no
             # copy of them in free pages or the write-ahead log either.
             self.polls.sealed = self.governance.forgot = False
-            await erase_freed(self.session.bind)  # type: ignore[arg-type]
+            engine = self.session.bind
+            if not await erase_freed(engine, datetime.now(UTC).isoformat(timespec="seconds")):  # type: ignore[arg-type]
+                log.warning(
+                    "an erasure is waiting: another connection holds the database's write-ahead log "
+                    "(a second process, a backup, a sqlite3 shell); it is tried again every minute"
+                )
 
     async def rollback(self) -> None:
         self.polls.discard_staged()

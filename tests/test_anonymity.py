@@ -208,6 +208,75 @@ async def test_survey_figures_never_single_anyone_out(bot) -> None:
     assert "2.00" not in export.attachments[0].content.decode()
 
 
+async def test_each_survey_figure_is_held_back_on_its_own_and_rounds_are_compared_only_when_safe(bot) -> None:
+    """Round three's findings, played by a coordinator reading results: a suppressed round's lone
+    answers came back as the next round's "on the last round" figure; a sector's average of one
+    statement was shown from the one member of the sector who answered it; a round that differs
+    from the last by one answer gave away that answer; and closing a second round while the first
+    was still open read the first round's sealed answers as numbers (a crash)."""
+    await bot.run('/poll survey "Check-in" "The lights are fixed"')
+    await bot.run("/poll respond 1 1", as_="lone")  # alone in round 1: suppressed
+    await bot.run('/poll survey "Check-in" "The lights are fixed"')  # round 2 while round 1 is open
+    for n in range(5):
+        await bot.run("/poll respond 2 4", as_=f"r{n}")
+    closed = await bot.run("/poll close 2")
+    assert not closed.error, shown(closed)  # it crashed here
+    await bot.run("/poll close 1")
+    second = shown(await bot.run("/poll results 2"))
+    assert "average 4.0 of 5 (5 answers" in second and "on the last round" not in second, second
+    # Round 3: one more respondent than round 2; the change would be the newcomer's answer.
+    await bot.run('/poll survey "Check-in" "The lights are fixed"')
+    for who, answer in [*((f"r{n}", 4) for n in range(5)), ("newcomer", 1)]:
+        await bot.run(f"/poll respond 3 {answer}", as_=who)
+    await bot.run("/poll close 3")
+    third = shown(await bot.run("/poll results 3"))
+    assert "6 answers" in third and "on the last round" not in third, third
+    # A sector of 5 respondents, of whom one answered the second statement: no sector figure for it.
+    for n in range(5):
+        await bot.run("/coalition profile --sector youth", as_=f"y{n}")
+    for n in range(5):
+        await bot.run("/coalition profile --sector resident", as_=f"r{n}")
+    await bot.run('/poll survey "Youth check-in" "Parks are safe" "The bus is on time"')
+    for n in range(5):
+        await bot.run(f"/poll respond 4 {3 if n else '3 1'}", as_=f"y{n}")  # only y0 answers the bus
+        await bot.run("/poll respond 4 5 4", as_=f"r{n}")
+    await bot.run("/poll close 4")
+    fourth = shown(await bot.run("/poll results 4"))
+    parks, bus = (line for line in fourth.splitlines() if line.startswith(("1.", "2.")))
+    assert "by sector: resident 5.0, youth 3.0" in parks, parks
+    assert "by sector" not in bus and "6 answers" in bus, bus  # youth's one answer (1) is not shown
+    export = (await bot.run("/poll export 4")).attachments[0].content.decode()
+    assert "youth" not in export.split("The bus is on time")[1].splitlines()[0]
+
+
+async def test_a_sector_a_coordinator_set_counts_in_survey_figures_only_once_its_member_confirms_it(bot) -> None:
+    """Puppets: four accounts a coordinator controls choose "school"; the coordinator moves the
+    target into "school" and reads their answer off the sector's average. A sector set by someone
+    else counts once the member confirms it."""
+    for n in range(4):
+        await bot.run("/coalition profile --sector school", as_=f"puppet{n}")
+    for n in range(5):
+        await bot.run("/coalition profile --sector resident", as_=f"r{n}")
+    await bot.run("/coalition whoami", as_="target")
+    await bot.run("/coalition profile --member @target --sector school")
+    own = shown(await bot.run("/coalition profile", as_="target"))
+    assert "A coordinator set your sector" in own and "/coalition profile --sector school" in own, own
+    await bot.run('/poll survey "Check-in" "I feel safe"')
+    for who in [*(f"puppet{n}" for n in range(4)), *(f"r{n}" for n in range(5))]:
+        await bot.run("/poll respond 1 5", as_=who)
+    await bot.run("/poll respond 1 1", as_="target")
+    await bot.run("/poll close 1")
+    results = shown(await bot.run("/poll results 1"))
+    assert "school" not in results, results  # 4 who chose it: too few; the target is not one of them
+    await bot.run("/coalition profile --sector school", as_="target")  # the target confirms it
+    assert "A coordinator set" not in shown(await bot.run("/coalition profile", as_="target"))
+    await bot.run('/poll survey "Check-in" "I feel safe"')
+    for who in [*(f"puppet{n}" for n in range(4)), *(f"r{n}" for n in range(5)), "target"]:
+        await bot.run("/poll respond 2 4", as_=who)
+    await bot.run("/poll close 2")
+    assert "school 4.0" in shown(await bot.run("/poll results 2"))
+
+
 async def test_an_anonymous_card_moves_only_in_steps_of_three_voters(bot) -> None:
     """Finding 9: the card of an anonymous poll was redrawn after every vote, so someone who sees
     who clicks when (in the meeting room) read each choice off the next version of the card. And
@@ -317,6 +386,56 @@ async def test_after_close_not_even_the_operator_with_the_secret_can_link(bot) -
     raw = b"".join(f.read_bytes() for f in files if f.exists())
     for secret in [wrapped, *sealed]:
         assert secret.encode() not in raw, "a deleted ballot or key is still on disk"
+
+
+async def test_an_erasure_a_reader_holds_up_is_reported_and_finished_never_silently_lost(
+    bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin's `sqlite3` shell (or an online backup, or a second process) holds a read: the
+    checkpoint that empties the WAL at close returned "busy", the close said nothing, and the WAL
+    kept the poll's keys and ballots. Now a marker and the doctor say so, and the housekeeping
+    finishes the erasure once the reader lets go."""
+    import sqlite3
+
+    from bot.due import PendingErasure
+    from bot.services.doctor import DoctorService
+    from storage.database import sqlite_path
+
+    app = bot.dispatcher.app
+    path = sqlite_path(app.db.url)
+    if path is None or not app.db.is_sqlite:
+        return  # PostgreSQL has no write-ahead log file to hold: VACUUM FULL rewrites the key table
+    monkeypatch.setattr("storage.database.CHECKPOINT_WAIT_MS", 100)  # the reader never lets go in time
+    await bot.run('/poll create "Venue?" Library Online --anonymous')
+    for n in range(4):
+        await bot.click(f"poll:vote:1:{n % 2}", as_=f"voter{n}")
+    (wrapped,) = (await _all_rows(bot, "SELECT wrapped FROM poll_keys"))[0]
+    shell = sqlite3.connect(path)
+    shell.execute("BEGIN")
+    shell.execute("SELECT count(*) FROM ballots").fetchone()  # a read snapshot, held open
+    try:
+        await bot.run("/poll close 1")
+        marker = path.with_name(path.name + ".erase-pending")
+        assert marker.exists(), "the erasure failed silently"
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 0  # what the reader holds is still there, and now it is known
+        async with app.unit_of_work() as services:
+            found = await DoctorService(services.repos, app.clock, {}).problems()
+        assert any(line.startswith("Erasure: since ") for line in found), found
+        keeper = PendingErasure(app)
+        assert await keeper.run_due(app.clock.now()) == 0  # still held: tried, still waiting
+        assert marker.exists()
+    finally:
+        shell.rollback()
+        shell.close()
+    assert await keeper.run_due(app.clock.now() + PendingErasure.EVERY) == 1
+    assert not marker.exists() and (not wal.exists() or wal.stat().st_size == 0)
+    raw = b"".join(f.read_bytes() for f in (path, wal) if f.exists())
+    assert wrapped.encode() not in raw
+    async with app.unit_of_work() as services:
+        assert not any(
+            line.startswith("Erasure") for line in await DoctorService(services.repos, app.clock, {}).problems()
+        )
 
 
 async def test_replaying_the_wal_vote_by_vote_shows_no_choice(bot) -> None:

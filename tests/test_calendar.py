@@ -6,6 +6,7 @@ UIDs and SEQUENCE as calendars need them to update in place."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import re
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 import recurring_ical_events
 from icalendar import Calendar
+from sqlalchemy import text
 
 from adapters import build_dispatcher
 from adapters.console import ConsoleAdapter, ConsoleOptions
@@ -150,6 +152,21 @@ async def test_uids_are_stable_per_install_and_sequence_moves_with_every_change(
     theirs = next(iter((await export(other, 1)).walk("VEVENT")))
     assert str(theirs["uid"]) != str(first["uid"])
     await other_app.close()
+    # Played as someone with the calendar and a copy of the database, guessing the secret: the
+    # UID holds nothing computed from it (it held sha256("calendar:" + secret), a check per guess).
+    secret = bot.dispatcher.app.secret
+    uid = str(first["uid"])
+    for derived in (hashlib.sha256(f"calendar:{secret}".encode()).hexdigest(), hmac_of(secret)):
+        assert derived[:8] not in uid
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        (stored,) = (await conn.execute(text("SELECT calendar_id FROM coalitions"))).one()
+    assert uid == f"meeting-1-{stored}@coalition-bot" and len(stored) == 16
+
+
+def hmac_of(secret: str) -> str:
+    import hmac
+
+    return hmac.new(secret.encode(), b"calendar", hashlib.sha256).hexdigest()
 
 
 async def test_the_time_zone_block_covers_meetings_after_2038(bot: Harness) -> None:

@@ -221,7 +221,7 @@ async def test_two_processes_on_postgres_pace_one_channel_together_without_a_429
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack_fake.api_url,
         "DATABASE_URL": url,
-        "ANONYMITY_SECRET": "a" * 64,
+        "ANONYMITY_SECRET": "b7e1d4c9a2f05e8b3c6d9a1f4e7b2c5d8a0f3e6b9c2d5a8f9c4e7a1d3b6f8e2a",
     }
     bots = [await start_bot(tmp_path, {**env, "SLACK_HTTP_PORT": str(free_port())}) for _ in range(2)]
     try:

@@ -717,3 +717,58 @@ async def test_opening_every_link_of_every_email_changes_nothing_and_a_card_show
     assert "Recorded: Going for Budget review" in await press(mail, html.unescape(going.group(1)))
     async with mail.http.get(links(meeting)["As it stands now"]) as page:
         assert re.search(r"Going\W+1", html.unescape(await page.text()))
+
+
+async def test_a_hostile_title_option_or_name_is_inert_in_the_headers_and_both_parts(mail: Mail) -> None:
+    """Played as a member who types line breaks and markup where the bot writes headers and HTML."""
+    hostile = 'Lunch?\r\nBcc: victim@example.org\r\n\r\n"><img src=x onerror=alert(1)>'
+    refused = await mail.bot.run('/coalition email add ben@example.org --name "Ben\nBcc: victim@example.org"')
+    assert refused.error and "one line" in refused.text  # a name is refused a line break outright
+    await add_and_confirm(mail, "ana@example.org", '--name "Ana <b>x</b> \\"quoted\\", Esq."')
+    created = await mail.bot.run(f"/poll create {json.dumps(hostile)} {json.dumps('<script>alert(2)</script>')} Tacos")
+    assert not created.error, shown(created)
+    scheduled = await mail.bot.run(f'/meeting schedule {json.dumps(hostile)} "2026-11-24 18:00"')
+    assert not scheduled.error, shown(scheduled)
+    await mail.deliver()
+    sent = [
+        raw for raw, m in zip(mail.inbox.raw, mail.inbox.messages, strict=True) if "ana@example.org" in str(m["To"])
+    ]
+    assert len(sent) >= 3
+    for raw in sent:
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert not re.search(rb"(?mi)^bcc:", head), head  # no header was added
+        message = email.message_from_bytes(raw, policy=default)
+        assert message["Bcc"] is None and message.get_all("To") == [message["To"]]
+        assert [a.addr_spec for a in message["To"].addresses] == ["ana@example.org"]
+        page = body(message, "html")
+        assert "<img src=x" not in page and "<script>" not in page and "<b>x</b>" not in page
+    poll = next(m for m in mail.inbox.to("ana@example.org") if "Lunch?" in str(m["Subject"]))
+    assert "&lt;script&gt;" in body(poll, "html") and "<script>alert(2)</script>" in body(poll, "plain")
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from adapters.email import render
+    from bot.replies import Reply
+
+    with pytest.raises(ValueError, match="Reply-To"):
+        render.compose(
+            Reply("Hello"),
+            sender=("Bot", "bot@example.org"),
+            to=("Ana", "ana@example.org"),
+            reply_to="coordinators@example.org\r\nBcc: victim@example.org",
+            coalition="Eastside",
+            zone=ZoneInfo("UTC"),
+            now=datetime(2026, 11, 23, tzinfo=UTC),
+            link=lambda choice: "https://example.org/e/x",
+            leave="https://example.org/e/leave",
+            forget="https://example.org/e/forget",
+            settings=None,
+            view=None,
+            message_id="<1@example.org>",
+            list_id="<coalition-1.example.org>",
+            automatic=False,
+            language="en",
+        )

@@ -208,6 +208,7 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
 async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) -> None:
     from alembic import command
 
+    import storage.migrate as migrating_module
     from storage import Database
     from storage.migrate import alembic_config, migrating
 
@@ -221,9 +222,23 @@ async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) ->
         command.downgrade(config, "0014")
 
     await migrating(db.engine, back)
-    await db.upgrade()  # as start-up does
+    copies: list[bool] = []
+    original = migrating_module.migrating
+
+    async def watched(engine, work) -> None:  # type: ignore[no-untyped-def]
+        copies.append((tmp_path / "old.db.before-0014.backup").exists())  # taken before migrating
+        await original(engine, work)
+
+    migrating_module.migrating = watched
+    try:
+        await db.upgrade()  # as start-up does
+    finally:
+        migrating_module.migrating = original
     await db.dispose()
-    assert (tmp_path / "old.db.before-0014.backup").exists()
+    assert copies == [True]
+    # Once the migration succeeded the copy is gone: it held the open polls' keys beside their
+    # ballots, and would have kept those voters linkable for as long as it lay there.
+    assert not (tmp_path / "old.db.before-0014.backup").exists()
 
 
 def _docker_daemon() -> bool:

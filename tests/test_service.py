@@ -27,7 +27,8 @@ from tests.conftest import POSTGRES_URL, START, _fresh_postgres
 from tests.harness import Harness
 from tests.test_console import coalition_bot, console
 
-SECRET = "k" * 48
+SECRET = "3f9a1c77e2b04d8e9a6c5b1f0d2e7a48c1b9e3d5f7a2c4e6"
+WRONG = "b7e1d4c9a2f05e8b3c6d9a1f4e7b2c5d8a0f3e6b9c2d5a8f"  # another good secret, not this database's
 
 
 def _run(
@@ -117,11 +118,16 @@ async def test_a_database_without_its_secret_or_with_another_refuses_to_start(tm
     assert "exists but its secret file c.db.secret is not beside it" in refused.stderr
     assert not (tmp_path / "c.db.secret").exists()
     # The wrong secret: one line naming the fix; the doctor says the same.
-    wrong = _run(tmp_path, "console", env={**env, "ANONYMITY_SECRET": "w" * 48}, stdin=None)
+    wrong = _run(
+        tmp_path,
+        "console",
+        env={**env, "ANONYMITY_SECRET": WRONG},
+        stdin=None,
+    )
     assert wrong.returncode == 2
     lines = [line for line in wrong.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "does not open the sealed keys of anonymous poll(s) #1" in lines[0], lines
-    doctor = _run(tmp_path, "doctor", env={**env, "ANONYMITY_SECRET": "w" * 48})
+    doctor = _run(tmp_path, "doctor", env={**env, "ANONYMITY_SECRET": WRONG})
     assert doctor.returncode == 1 and "does not open the sealed keys" in doctor.stdout
     # The right one, from a file (Docker and systemd credentials): it starts.
     (tmp_path / "secret").write_text(SECRET + "\n")

@@ -24,7 +24,7 @@ from tests.test_discord import GENERAL, Discord, discord_env, text_of  # noqa: F
 from tests.test_slack import eventually
 from tests.test_slack_process import free_port, start_bot, wait_for_line
 
-SECRET = "s" * 48
+SECRET = "9c4e7a1d3b6f8e2a5c0d7b9e1f4a6c3d8b2e5f7a0c9d1e3b"
 CLICKS = 600
 
 

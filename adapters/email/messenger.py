@@ -18,7 +18,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -56,7 +55,7 @@ class SmtpSettings:
 
 
 class Sender(Protocol):
-    async def send(self, message: EmailMessage, key: str) -> None: ...
+    async def send(self, mail: render.Mail, key: str) -> None: ...
 
 
 class SmtpSender:
@@ -89,17 +88,12 @@ class SmtpSender:
             await client.login(self.settings.username, self.settings.password or "")
         return client
 
-    async def send(self, message: EmailMessage, key: str) -> None:
-        # Flattened here, with lines up to 998 characters: aiosmtplib's own flattening folds at 78
-        # and would turn the List-Unsubscribe address into encoded words no provider reads.
-        raw = message.as_bytes(policy=render.POLICY.clone(linesep="\r\n"))
-        sender = message["From"].addresses[0].addr_spec
-        recipients = [address.addr_spec for address in message["To"].addresses]
+    async def send(self, mail: render.Mail, key: str) -> None:
         async with self._slots:
             client: aiosmtplib.SMTP | None = None
             try:
                 client = await self._connected()
-                await client.sendmail(sender, recipients, raw)
+                await client.sendmail(mail.sender, [mail.recipient], mail.data)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refused = exc.recipients[0] if exc.recipients else None
                 code = refused.code if refused is not None else 0
@@ -162,9 +156,9 @@ class FolderSender:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def send(self, message: EmailMessage, key: str) -> None:
+    async def send(self, mail: render.Mail, key: str) -> None:
         name = hashlib.sha256(key.encode()).hexdigest()[:24] + ".eml"
-        await asyncio.to_thread(self._write, self.folder / name, bytes(message))
+        await asyncio.to_thread(self._write, self.folder / name, mail.data)
 
     @staticmethod
     def _write(path: Path, content: bytes) -> None:
@@ -308,7 +302,9 @@ class EmailMessenger:
         shown = view_of(thread) if recipient.state == ACTIVE else None
         view = address("view", action_id=shown) if shown else None
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        message = render.compose(
+        # A meeting's or a poll's emails thread together in the mail program.
+        root = f"<{thread}.{recipient.coalition_id}@{self.domain}>" if thread is not None else None
+        mail = render.compose(
             reply,
             sender=self.sender_address,
             to=(recipient.name, recipient.address),
@@ -325,16 +321,11 @@ class EmailMessenger:
             list_id=f"<coalition-{recipient.coalition_id}.{self.domain}>",
             automatic=private,
             language=recipient.language,
+            thread=root,
+            attachment=await self._calendar(reply, recipient.coalition_id),
         )
-        if thread is not None:  # a meeting's or a poll's emails thread together in the mail program
-            root = f"<{thread}.{recipient.coalition_id}@{self.domain}>"
-            message["In-Reply-To"] = root
-            message["References"] = root
-        calendar = await self._calendar(reply, recipient.coalition_id)
-        if calendar is not None:
-            message.add_attachment(calendar[1], maintype="text", subtype="calendar", filename=calendar[0])
         try:
-            await self.sender.send(message, key)
+            await self.sender.send(mail, key)
         except DeliveryError as exc:
             if exc.permanent:
                 self._recipients.pop(workspace, None)

@@ -53,8 +53,7 @@ class Services:
         self.outbox = Outbox(self.repos, self.clock, self.unedited)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
-        calendar_id = hashlib.sha256(f"calendar:{self.secret}".encode()).hexdigest()[:12]
-        self.meetings = MeetingService(self.repos, self.outbox, self.clock, calendar_id)
+        self.meetings = MeetingService(self.repos, self.outbox, self.clock)
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)

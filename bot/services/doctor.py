@@ -44,6 +44,15 @@ class DoctorService:
             wrong = wrong_secret(unopened(await self.repos.polls.some_keys(SECRET_SAMPLE), self.secret))
             if wrong:
                 problems.append(wrong)
+        waiting = self.repos.erase_pending() if coalition_id is None else None
+        if waiting is not None:
+            problems.append(
+                _(
+                    "Erasure: since {since}, another connection (a second process, an online backup, a sqlite3 "
+                    "shell) has kept the database's write-ahead log from being emptied, so it still holds what "
+                    "closed polls and forget-me erased; close that connection: the bot tries again every minute."
+                ).format(since=waiting)
+            )
         since = self.clock.now() - timedelta(days=1)
         for platform, reason, rows in await self.repos.outbox.failed_since(since, coalition_id):
             problems.append(

@@ -137,6 +137,7 @@ class EmailService:
                 joined_at=self.clock.now(),
                 ballot_salt=secrets.token_hex(16),
                 sector=sector,
+                sector_chosen=False,  # a coordinator's word for it, until the member says so
                 language=language,
             )
         )

@@ -132,13 +132,10 @@ def _utc_until(until: date | datetime, zone: ZoneInfo) -> datetime:
 
 
 class MeetingService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, calendar_id: str = "local") -> None:
-        """`calendar_id`: what makes this install's calendar UIDs its own (two coalitions' meeting #1
-        must not be one event in a member's calendar)."""
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
-        self.calendar_id = calendar_id
         self._found: dict[tuple[int, int], tuple[Occurrence, Meeting] | None] = {}
 
     # Scheduling --------------------------------------------------------------------------------
@@ -801,6 +798,10 @@ class MeetingService:
                 if (answer := await self.answer_of(occurrence, member)) is not None:
                     answers[occurrence.id or 0] = answer
         first, last = self.clock.now(), self.clock.now()
+        calendar_ids = {}
+        for coalition_id in {m.coalition_id for m in meetings}:
+            coalition = await self.repos.coalitions.get(coalition_id)
+            calendar_ids[coalition_id] = coalition.calendar_id if coalition is not None else "gone"
         for meeting in meetings:
             assert meeting.id is not None
             zone = ZoneInfo(meeting.timezone)
@@ -808,7 +809,7 @@ class MeetingService:
             start = datetime.fromisoformat(meeting.local_start).replace(tzinfo=zone)
             if meeting.rrule is None and occurrences:
                 start = occurrences[0].start.astimezone(zone)  # a one-off keeps its moved time
-            event = self._event(meeting, start)
+            event = self._event(meeting, start, calendar_ids[meeting.coalition_id])
             if meeting.rrule is None and occurrences and (answer := answers.get(occurrences[0].id or 0)):
                 _say_answer(event, answer)
             if meeting.rrule:
@@ -823,7 +824,9 @@ class MeetingService:
                 answer = answers.get(occurrence.id or 0)
                 moved = occurrence.start != occurrence.original_start
                 if meeting.rrule and not occurrence.cancelled and (moved or answer):
-                    override = self._event(meeting, occurrence.start.astimezone(zone))
+                    override = self._event(
+                        meeting, occurrence.start.astimezone(zone), calendar_ids[meeting.coalition_id]
+                    )
                     override.add("recurrence-id", occurrence.original_start.astimezone(zone))
                     if answer:
                         _say_answer(override, answer)
@@ -836,11 +839,11 @@ class MeetingService:
         )
         return calendar.to_ical()
 
-    def _event(self, meeting: Meeting, start: datetime) -> Event:
+    def _event(self, meeting: Meeting, start: datetime, calendar_id: str) -> Event:
         from icalendar import Event
 
         event = Event()
-        event.add("uid", f"meeting-{meeting.id}-{self.calendar_id}@coalition-bot")
+        event.add("uid", f"meeting-{meeting.id}-{calendar_id}@coalition-bot")
         event.add("summary", meeting.title)
         event.add("dtstart", start)
         event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))

@@ -73,10 +73,13 @@ class StakeholderService:
         return name
 
     async def set_profile(
-        self, coalition: Coalition, member: Member, organisation: str | None, sector: str | None
+        self, coalition: Coalition, member: Member, organisation: str | None, sector: str | None, *, by_self: bool
     ) -> Member:
+        """`by_self`: the member set it; a sector a coordinator set waits for the member to confirm
+        it (by setting it themselves) before it counts in survey figures."""
         if sector is not None:
             before, member.sector = member.sector, self.check_sector(coalition, sector)
+            member.sector_chosen = by_self
             if member.sector != before and coalition.id is not None:
                 await self.repos.engagement.touch_all(coalition.id)  # kept days count by sector
         if organisation is not None:

@@ -141,7 +141,8 @@ class SurveyService:
             current[question] = value
         # The sector as it was at the first answer: moving a member into another sector afterwards
         # (to read their answer off that sector's average) changes nothing.
-        sector = _open(keys, row.sector) if row else member.sector
+        # Only a sector the member chose counts (one a coordinator set counts once they confirm it).
+        sector = _open(keys, row.sector) if row else (member.sector if member.sector_chosen else None)
         stored = ",".join(map(str, current))
         if keys is not None:
             sector = keys.seal(sector, SURVEY_PAD) if sector else None
@@ -156,45 +157,72 @@ class SurveyService:
         return _answers(_open(keys, row.answers), len(poll.option_list)) if row else None
 
     async def results(self, poll: Poll, keys: PollKeys | None = None) -> SurveyResults:
+        """The survey's figures, each one already held back where it could single someone out:
+        every figure that is shown anywhere (card, results, export, report) is read from here."""
         assert poll.id is not None
         if poll.final_tally is not None:
             return survey_results_from_json(poll.final_tally)
         questions = poll.option_list
-        rows = [(_open(keys, s), _open(keys, a)) for s, a in await self.repos.polls.survey_responses(poll.id)]
+        rows = [
+            (_open(keys, s), _answers(_open(keys, a), len(questions)))
+            for s, a in await self.repos.polls.survey_responses(poll.id)
+        ]
         earlier = await self.repos.polls.earlier_rounds(poll)
-        previous_rows: list[tuple[str | None, str]] = []
-        previous_questions: list[str] = []
-        previous_means: dict[str, float | None] = {}
+        # Only a closed round is compared with, through its own final (already held back) figures:
+        # an open round's answers are sealed, and are nobody's to see before it closes.
+        previous: dict[str, QuestionResult] = {}
         if earlier and earlier[-1].final_tally is not None:
-            previous_means = {q.question: q.mean for q in survey_results_from_json(earlier[-1].final_tally).questions}
-        elif earlier:
-            previous_questions = earlier[-1].option_list
-            previous_rows = await self.repos.polls.survey_responses(earlier[-1].id or 0)
+            previous = {q.question: q for q in survey_results_from_json(earlier[-1].final_tally).questions}
         sectors = Counter(sector for sector, _ in rows if sector)
         shown = shown_sectors(sectors, len(rows))
-        results = []
-        for q, question in enumerate(questions):
-            values = [_answers(a, len(questions))[q] for _, a in rows]
-            previous_mean = previous_means.get(question)
-            if question in previous_questions:
-                p = previous_questions.index(question)
-                previous_mean = _mean([_answers(a, len(previous_questions))[p] for _, a in previous_rows])
-            by_sector = {}
-            for sector in sorted(shown):
-                mean = _mean([_answers(a, len(questions))[q] for s, a in rows if s == sector])
-                if mean is not None:
-                    by_sector[sector] = mean
-            results.append(
-                QuestionResult(
-                    question,
-                    sum(1 for v in values if v),
-                    _mean(values),
-                    [sum(1 for v in values if v == n) for n in range(1, 6)],
-                    previous_mean,
-                    by_sector,
-                )
+        results = [
+            _question_result(
+                question, [a[q] for _, a in rows], [(s, a[q]) for s, a in rows], shown, previous.get(question)
             )
+            for q, question in enumerate(questions)
+        ]
         return SurveyResults(len(rows), len(earlier) + 1, results, len(set(sectors) - shown))
+
+
+def _question_result(
+    question: str,
+    values: list[int],
+    by_respondent: list[tuple[str | None, int]],
+    sectors: set[str],
+    previous: QuestionResult | None,
+) -> QuestionResult:
+    """One statement's figures under the thresholds, each applied to the figure itself: fewer than
+    MIN_GROUP answers (of the round, of the statement, of a sector to the statement) show nothing,
+    and a figure that would be the difference of two shown ones is held back too."""
+    answered = sum(1 for v in values if v)
+    if len(values) < MIN_GROUP or answered < MIN_GROUP:
+        return QuestionResult(question, answered, None, [], None, {})
+    counted = Counter(s for s, v in by_respondent if s in sectors and v)
+    kept = {s for s in sectors if counted[s] >= MIN_GROUP}
+    while kept:  # the answers outside the shown sectors are none, or enough to hide among
+        rest = answered - sum(counted[s] for s in kept)
+        if rest == 0 or rest >= MIN_GROUP:
+            break
+        kept.remove(min(kept, key=lambda s: (counted[s], s)))
+    by_sector = {}
+    for sector in sorted(kept):
+        mean = _mean([v for s, v in by_respondent if s == sector])
+        if mean is not None:
+            by_sector[sector] = mean
+    previous_mean = None
+    if previous is not None and previous.mean is not None:
+        change = abs(answered - previous.answered)
+        # Rounds that differ by a few answers could be differenced to give away those few.
+        if change == 0 or change >= MIN_GROUP:
+            previous_mean = previous.mean
+    return QuestionResult(
+        question,
+        answered,
+        _mean(values),
+        [sum(1 for v in values if v == n) for n in range(1, 6)],
+        previous_mean,
+        by_sector,
+    )
 
 
 def _csv(poll: Poll, results: SurveyResults) -> bytes:
