@@ -22,6 +22,7 @@ from bot.messenger import DeliveryError, Messenger
 from bot.pacing import Pacer, SharedPacer
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import reply_from_dict
+from bot.sealing import open_payload
 from storage.outbox import CANCELLED, FAILED, Claimed
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class DeliveryWorker:
 
     async def _send(self, claimed: Claimed, channel_key: str) -> str | None:
         row = claimed.row
-        reply = reply_from_dict(json.loads(row.payload))
+        reply = reply_from_dict(json.loads(open_payload(row.payload, self.app.secret)))
         target: ConversationRef | UserRef
         if row.kind == "dm":
             target = UserRef(row.platform, row.workspace_id, row.user_id or "")
@@ -215,7 +216,8 @@ class DeliveryWorker:
                 conversation = ConversationRef(original.platform, original.workspace_id, f"dm:{original.user_id}")
         slot = await self.pacer.acquire(channel_key)
         try:
-            await self.messenger.update(MessageRef(conversation, message_id), reply_from_dict(json.loads(row.payload)))
+            reply = reply_from_dict(json.loads(open_payload(row.payload, self.app.secret)))
+            await self.messenger.update(MessageRef(conversation, message_id), reply)
         finally:
             await slot.done()
         return message_id

@@ -153,7 +153,7 @@ class PendingErasure:
         if since is None or (self.tried_at is not None and now < self.tried_at + self.EVERY):
             return 0
         self.tried_at = now
-        if await self.app.db.finish_erasure(since):
+        if await self.app.db.finish_erasure():
             log.info("the erasure waiting since %s is done: the write-ahead log is empty", since)
             return 1
         return 0

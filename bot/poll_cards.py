@@ -112,6 +112,12 @@ def settings_line(poll: Poll) -> str:
         parts.append(_("🔒 anonymous: nobody, coordinators included, can see who voted what"))
     if poll.hidden and poll.status == "open":
         parts.append(_("results shown when it closes"))
+    elif poll.anonymous and poll.status == "open":
+        parts.append(
+            _(
+                "live count, in steps of {step}: someone who controls several accounts can still tell votes apart"
+            ).format(step=STEP)
+        )
     if not poll.allow_change:
         parts.append(_("votes are final"))
     if poll.eligible:
@@ -181,7 +187,9 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
     head = _("📊 **{question}** (poll #{id})").format(question=user_text(poll.question), id=poll.id)
     blocks: list[Block] = [Section(head), Context(settings_line(poll))]
     voters = _voters(results.voters) if results else _("fewer than {step} voters").format(step=STEP)
-    if results is not None and poll.anonymous and poll.status == "open":
+    if poll.anonymous and poll.hidden and poll.status == "open":
+        voters = ""  # not even how many: the count is all shown at close, when it names nobody
+    elif results is not None and poll.anonymous and poll.status == "open":
         voters += _(" at the last update (every {step} new voters)").format(step=STEP)
     listed = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
     if shows_results(poll) and results is not None:
@@ -199,12 +207,16 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
             blocks.append(Section(describe_winner(poll, results)))
     else:
         closes = _(" · closes {when}").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
-        blocks.append(Context(f"{voters}{closes}"))
+        line = f"{voters}{closes}".removeprefix(" · ")
+        if line:
+            blocks.append(Context(line))
         blocks.append(ballot(poll))
     return _reply(blocks)
 
 
 def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
+    """`respondents` shows only once the survey closes: a count that moved with every answer let
+    anyone who saw who answered when tell one answer from the next."""
     assert poll.id is not None
     questions = poll.option_list
     head = _("📋 **Survey: {title}** (#{id}, round {round})").format(
@@ -229,10 +241,9 @@ def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Rep
         closes = _(" · closes {when}").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
         blocks.append(
             Context(
-                _(
-                    "{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes. "
-                    "{respondents}{closes}"
-                ).format(how=how, respondents=_respondents(respondents), closes=closes)
+                _("{how}. 🔒 Anonymous: nobody sees anyone's answers, only totals once it closes{closes}.").format(
+                    how=how, closes=closes
+                )
             )
         )
         blocks.append(survey_menus(poll))

@@ -71,6 +71,36 @@ class PollKeys:
         return plain[2 : 2 + size].decode()
 
 
+OUTBOX = "o1:"  # an outbox payload sealed under the secret until it is sent (feedback)
+OUTBOX_PAD = 512  # a sealed payload's size says its text's length only to the nearest 512 bytes
+
+
+def _outbox_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"coalition-bot outbox v1", hashlib.sha256).digest()
+
+
+def seal_payload(payload: str, secret: str) -> str:
+    """A message waiting in the outbox, unreadable in a copy of the database without the secret."""
+    data = payload.encode()
+    framed = len(data).to_bytes(4, "big") + data
+    framed += b"\0" * (-len(framed) % OUTBOX_PAD)
+    nonce = os.urandom(_NONCE)
+    return OUTBOX + base64.b64encode(nonce + AESGCM(_outbox_key(secret)).encrypt(nonce, framed, None)).decode()
+
+
+def open_payload(stored: str, secret: str) -> str:
+    """An outbox payload as it was queued; a payload that was never sealed as it is."""
+    if not stored.startswith(OUTBOX):
+        return stored
+    raw = base64.b64decode(stored[len(OUTBOX) :])
+    try:
+        plain = AESGCM(_outbox_key(secret)).decrypt(raw[:_NONCE], raw[_NONCE:], None)
+    except InvalidTag as exc:
+        raise SealProblem("a sealed message in the outbox does not open with this ANONYMITY_SECRET") from exc
+    size = int.from_bytes(plain[:4], "big")
+    return plain[4 : 4 + size].decode()
+
+
 def new_keys() -> PollKeys:
     return PollKeys(os.urandom(32), os.urandom(32))
 

@@ -66,12 +66,12 @@ class Dispatcher:
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
         name = _command_name(text)
+        anonymous = self._anonymous(name.lstrip("/").split())
         return await self._timed(
             "command",
             self._known(name.lstrip("/").split()),
-            self._in_transaction(
-                actor, where, prepare, describe=name, once=once, anonymous=self._anonymous(name.lstrip("/").split())
-            ),
+            self._in_transaction(actor, where, prepare, describe=name, once=once, anonymous=anonymous),
+            counted=not anonymous,
         )
 
     async def run_command(
@@ -95,12 +95,12 @@ class Dispatcher:
             reply = await self._run(spec, path, args, actor, where, services, place, member, zone)
             return with_notes(reply, read.notes)
 
+        anonymous = self._anonymous(list(path))
         return await self._timed(
             "command",
             self._known(list(path)),
-            self._in_transaction(
-                actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=self._anonymous(list(path))
-            ),
+            self._in_transaction(actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=anonymous),
+            counted=not anonymous,
         )
 
     def _context(
@@ -127,11 +127,14 @@ class Dispatcher:
             **particular,
         )
 
-    async def _timed(self, kind: str, name: str, work: Awaitable[Reply]) -> Reply:
-        """Count the event and how long it took (metrics name commands, never what was typed)."""
+    async def _timed(self, kind: str, name: str, work: Awaitable[Reply], *, counted: bool = True) -> Reply:
+        """Count the event and how long it took (metrics name commands, never what was typed). A
+        vote, a survey answer or feedback (`counted=False`) leaves no trace there: scraped every
+        second, even an unlabelled count would say when each anonymous vote was cast."""
         started = time.perf_counter()
         reply = await work
-        self.app.metrics.event(kind, name, not reply.error, time.perf_counter() - started)
+        if counted:
+            self.app.metrics.event(kind, name, not reply.error, time.perf_counter() - started)
         return reply
 
     def _known(self, words: list[str]) -> str:
@@ -188,9 +191,9 @@ class Dispatcher:
         name = routed[0].prefix if routed is not None else "unknown"
         if routed is not None and routed[0].batched:
             work = self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
-        else:
-            read_only = routed is not None and routed[0].read_only
-            work = self._in_transaction(actor, where, prepare, describe=f"action {kind}", read_only=read_only)
+            return await self._timed("click", name, work, counted=False)  # votes, survey answers, RSVPs
+        read_only = routed is not None and routed[0].read_only
+        work = self._in_transaction(actor, where, prepare, describe=f"action {kind}", read_only=read_only)
         return await self._timed("click", name, work)
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
@@ -356,19 +359,30 @@ class Dispatcher:
     ) -> Reply:
         rid = new_request_id()
         log.info("%s from %s:%s in %s", describe, *_who(actor, where, anonymous))
-        try:
-            async with self.app.unit_of_work() as services:
-                if once is not None and not await services.first_time(once, REPLAY_WINDOW):
-                    log.warning("%s: a replayed request, not carried out again", describe)
-                    return error(_("This request arrived twice; it was carried out once."))
-                reply = await self._event(services, actor, where, prepare)
-                if reply.error or read_only:
-                    await services.rollback()
-                else:
-                    await services.commit()
-        except Exception:
-            log.exception("command failed")
-            return _crashed(rid)
+        joined: Member | None = None
+        for attempt in range(2):
+            try:
+                async with self.app.unit_of_work() as services:
+                    if once is not None and not await services.first_time(once, REPLAY_WINDOW):
+                        log.warning("%s: a replayed request, not carried out again", describe)
+                        return error(_("This request arrived twice; it was carried out once."))
+                    reply = await self._event(services, actor, where, prepare, join=not anonymous)
+                    if reply.error or read_only:
+                        await services.rollback()
+                    else:
+                        await services.commit()
+                break
+            except _JoinFirst:
+                if attempt:
+                    return _crashed(rid)
+                # A newcomer whose first act is anonymous joins in a commit of its own: a commit
+                # holding both the new member and a ballot (or a feedback text) would name them.
+                joined = await self._join(actor, where)
+            except Exception:
+                log.exception("command failed")
+                return _crashed(rid)
+        if joined is not None and reply.error:
+            await self._unjoin([joined])  # a refusal writes nothing, not even the member it refused
         if not reply.error and not read_only:
             await self.app.scheduler.poke()
         return reply
@@ -379,11 +393,18 @@ class Dispatcher:
         actor: Actor,
         where: ConversationRef,
         prepare: Prepare,
+        *,
+        join: bool = True,
     ) -> Reply:
-        """One command or click on an open transaction: where, who, then the handler."""
+        """One command or click on an open transaction: where, who, then the handler. `join`:
+        a newcomer may join here; otherwise (an anonymous act) they must have joined before."""
         place = await services.coalitions.resolve(where)
         member = None
-        if place.coalition is not None:
+        if place.coalition is not None and not join:
+            member = await services.coalitions.find_member(place.coalition, actor.user)
+            if member is None:
+                raise _JoinFirst
+        elif place.coalition is not None:
             member = await services.coalitions.member_for(place.coalition, actor)
         zone = services.coalitions.zone_for(member, place.coalition, actor.timezone_hint)
         # Everything said to this member, and every time they type, in their language.
@@ -453,24 +474,55 @@ class Dispatcher:
             fits = min(2 * self._batch_size, int(BATCH_HOLD * clicks / took))
         self._batch_size = max(BATCH_MIN, min(BATCH_MAX, (self._batch_size + fits) // 2))
 
+    async def _join(self, actor: Actor, where: ConversationRef) -> Member | None:
+        """Join `actor` where they act, in a commit of its own; the member, or None if they were
+        a member already or there is no coalition there."""
+        async with self.app.unit_of_work() as services:
+            place = await services.coalitions.resolve(where)
+            if place.coalition is None or await services.coalitions.find_member(place.coalition, actor.user):
+                return None
+            member = await services.coalitions.member_for(place.coalition, actor)
+            await services.commit()
+            return member
+
+    async def _join_all(self, batch: list[_Pending]) -> list[Member]:
+        """The newcomers of a batch of clicks, joined in a commit before the one with their votes."""
+        async with self.app.unit_of_work() as services:
+            await self._prefetch(services, batch)
+            joined = services.coalitions.joined()
+            if joined:
+                await services.commit()
+            return joined
+
+    async def _unjoin(self, members: list[Member]) -> None:
+        async with self.app.unit_of_work() as services:
+            for member in members:
+                await services.coalitions.remove_newcomer(member)
+            await services.commit()
+
     async def _write_batch(self, batch: list[_Pending]) -> list[Reply]:
         replies: list[Reply] = []
+        joined = await self._join_all(batch)
         try:
             async with self.app.unit_of_work() as services:
                 await self._prefetch(services, batch)
                 for event in batch:
                     request_id.set(event.rid)
                     log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where, anonymous=True))
-                    replies.append(await self._event(services, event.actor, event.where, event.prepare))
+                    replies.append(await self._event(services, event.actor, event.where, event.prepare, join=False))
                 acted = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if not r.error}
                 refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
-                await services.coalitions.undo_joins(refused - acted)
                 await services.commit()
         except Exception:
             # Nothing of the batch was written. Each click gets its own transaction instead, so
             # one that fails costs only itself.
             log.exception("writing a batch of %d clicks failed; writing them one by one", len(batch))
+            if joined:
+                await self._unjoin(joined)
             return [await self._in_transaction(e.actor, e.where, e.prepare, e.describe, anonymous=True) for e in batch]
+        unjoined = [m for m in joined if (m.platform, m.workspace_id, m.user_id) in refused - acted]
+        if unjoined:
+            await self._unjoin(unjoined)  # a refusal writes nothing, not even the member it refused
         return replies
 
     @staticmethod
@@ -483,6 +535,10 @@ class Dispatcher:
             place = await services.coalitions.resolve(where)
             if place.coalition is not None:
                 await services.coalitions.prefetch_members(place.coalition, actors)
+
+
+class _JoinFirst(Exception):
+    """An anonymous act by someone not yet a member: they join in a commit of their own first."""
 
 
 BATCH_MAX = 500

@@ -47,6 +47,7 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
             max_choices=ctx.args.get("max"),
             anonymous=bool(ctx.args.get("anonymous")),
             hidden=bool(ctx.args.get("hidden")),
+            live=bool(ctx.args.get("live")),
             allow_change=bool(ctx.args.get("change", True)),
             eligible=ctx.args["who"] or [],
             closes_at=ctx.args["closes"],
@@ -203,7 +204,7 @@ async def list_polls(ctx: CommandContext) -> Reply:
     recent = await ctx.services.polls.recent(ctx.coalition.id or 0)
     if not recent:
         return Reply(_('No polls yet. Start one with `/poll create "Question?" "Option A" "Option B"`.'), private=True)
-    counts = await ctx.services.polls.voter_counts(recent)
+    counts = await ctx.services.polls.shown_voters(recent)
     lines = [_("**Polls**")]
     for poll in recent:
         state = (
@@ -213,8 +214,13 @@ async def list_polls(ctx: CommandContext) -> Reply:
         )
         flags = " 🔒" if poll.anonymous else ""
         question = poll.question if len(poll.question) <= 80 else poll.question[:77] + "..."
-        voters = counts.get(poll.id or 0, 0)
-        said = ngettext("{count} voter", "{count} voters", voters).format(count=voters)
+        voters = counts.get(poll.id or 0)
+        if voters is not None:
+            said = ngettext("{count} voter", "{count} voters", voters).format(count=voters)
+        elif poll.status == "open" and poll.hidden:
+            said = _("counted at close")
+        else:
+            said = _("fewer than {step} voters").format(step=STEP)
         lines.append(f"• #{poll.id}{flags} {user_text(question)} ({state}; {said})")
     return Reply("\n".join(lines), private=True)
 
@@ -454,7 +460,12 @@ _ID = OptionSpec(
 _COMMON = (
     OptionSpec("anonymous", OptionType.BOOL, N_("anonymous: nobody can see who voted what"), default=False),
     OptionSpec("closes", OptionType.DATETIME, N_("close automatically at this time")),
-    OptionSpec("hidden", OptionType.BOOL, N_("hide results until the poll closes"), default=False),
+    OptionSpec(
+        "hidden",
+        OptionType.BOOL,
+        N_("hide results until the poll closes (anonymous polls always do, unless --live)"),
+        default=False,
+    ),
     OptionSpec("who", OptionType.TAGS, N_("only these roles or sectors may vote (e.g. resident,youth)")),
     OptionSpec("change", OptionType.BOOL, N_("voters may change their vote (on unless turned off)"), default=True),
     OptionSpec("also", OptionType.TAGS, N_("post here and also in channels with these tags (or: all)"), formerly="to"),
@@ -464,6 +475,12 @@ _COMMON = (
         N_("show it on the coalition's public page (results once it closes)"),
         default=False,
         coordinators_only=True,
+    ),
+    OptionSpec(
+        "live",
+        OptionType.BOOL,
+        N_("anonymous polls: show the count while open, in steps of 3 (several accounts can tell votes apart)"),
+        default=False,
     ),
 )
 _LIMIT = RateLimit(10, timedelta(hours=1))

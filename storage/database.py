@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +122,12 @@ class Database:
         """Since when an erasure waits for the write-ahead log to be emptied, or None."""
         return erase_pending_since(self.engine)
 
-    async def finish_erasure(self, since: str) -> bool:
+    async def finish_erasure(self) -> bool:
         """Try again to empty the write-ahead log of what was erased; True once it is."""
         if self._turn is None:
-            return await erase_freed(self.engine, since)
+            return await erase_freed(self.engine)
         async with self._turn:
-            return await erase_freed(self.engine, since)
+            return await erase_freed(self.engine)
 
     async def optimize(self) -> None:
         """Fresh statistics for the query planner (`optimize`), taking this process's turn on
@@ -230,12 +231,13 @@ def erase_pending_marker(engine: AsyncEngine) -> Path | None:
 
 
 def erase_pending_since(engine: AsyncEngine) -> str | None:
-    """When an erasure first could not finish (ISO time), or None when none is waiting."""
+    """When an erasure first could not finish (the marker's time, UTC), or None when none waits."""
     marker = erase_pending_marker(engine)
     try:
-        return marker.read_text().strip() or "?" if marker is not None else None
+        made = marker.stat().st_mtime if marker is not None else None
     except FileNotFoundError:
         return None
+    return None if made is None else datetime.fromtimestamp(made, UTC).isoformat(timespec="seconds")
 
 
 async def _checkpoint(engine: AsyncEngine) -> bool:
@@ -253,13 +255,13 @@ async def _checkpoint(engine: AsyncEngine) -> bool:
     return busy == 0
 
 
-async def erase_freed(engine: AsyncEngine, now: str = "") -> bool:
+async def erase_freed(engine: AsyncEngine) -> bool:
     """After deleting what must not be recovered: SQLite copies the write-ahead log into the file
     (where secure_delete has zeroed the deleted rows) and empties it; PostgreSQL rewrites the small
     key table so no dead copy of a deleted key stays in its pages, and vacuums the ballots.
 
     True when done. On SQLite a reader can keep the log from being emptied: tried twice, then a
-    marker beside the file (`coalition.db.erase-pending`, holding `now`) says an erasure waits;
+    marker beside the file (`coalition.db.erase-pending`, made when it first failed) says an erasure waits;
     the housekeeping tries again every minute and `doctor` reports it. Never a silent success."""
     if engine.dialect.name == "sqlite":
         done = await _checkpoint(engine)
@@ -271,7 +273,7 @@ async def erase_freed(engine: AsyncEngine, now: str = "") -> bool:
             if done:
                 marker.unlink(missing_ok=True)  # this checkpoint emptied the log of every earlier erasure too
             elif not marker.exists():
-                marker.write_text(now + "\n")
+                marker.touch()
         return done
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -7,7 +7,7 @@ transaction ends and no lazy load ever runs behind the caller's back.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
@@ -268,7 +268,7 @@ class Repositories:
             # copy of them in free pages or the write-ahead log either.
             self.polls.sealed = self.governance.forgot = False
             engine = self.session.bind
-            if not await erase_freed(engine, datetime.now(UTC).isoformat(timespec="seconds")):  # type: ignore[arg-type]
+            if not await erase_freed(engine):  # type: ignore[arg-type]
                 log.warning(
                     "an erasure is waiting: another connection holds the database's write-ahead log "
                     "(a second process, a backup, a sqlite3 shell); it is tried again every minute"

@@ -6,8 +6,10 @@ the files on disk) and checks that it does not tie a member to a choice, an answ
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import json
 import logging
 import os
@@ -113,6 +115,10 @@ async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_wi
 
     deliveries = await table("SELECT created_at, not_before, dedupe_key FROM outbox WHERE source = 'feedback'")
     assert len(deliveries) == 2 and len({(c, n) for c, n, _ in deliveries}) == 1  # one batch time for both
+    # Waiting for its batch, a text is sealed: a copy of the database does not read it (nor its length).
+    payloads = [p for (p,) in await table("SELECT payload FROM outbox WHERE source = 'feedback'")]
+    assert all(p.startswith("o1:") and "parents" not in p and "Patrols" not in p for p in payloads)
+    assert len({len(p) for p in payloads}) == 1
     # Nothing but the two deliveries was written: no count, no key, no time beside a text.
     before = await _snapshot_without_outbox(bot)
     await bot.run('/coalition feedback "A third note"', as_="maria")
@@ -123,6 +129,9 @@ async def test_feedback_leaves_no_name_in_logs_and_no_time_that_pairs_a_count_wi
     assert refused.error and "the limit is 3 a day" in shown(refused)
     clock.set(clock.now() + timedelta(days=1))
     assert not (await bot.run('/coalition feedback "Still true a day later"', as_="maria")).error
+    await bot.dispatcher.app.scheduler.run_due()  # the batches went: the coordinators read the texts
+    read = [shown(p.reply) for p in platform.posted]
+    assert any("The 5pm forum shuts out parents" in r for r in read) and any("Patrols ignore" in r for r in read)
 
 
 async def test_two_reminders_an_hour_apart_hold_no_count_to_compare(bot) -> None:
@@ -283,7 +292,7 @@ async def test_an_anonymous_card_moves_only_in_steps_of_three_voters(bot) -> Non
     with one or two voters, the count itself says how they voted."""
     platform = MemoryPlatform()
     bot.dispatcher.app.add_messenger(platform)
-    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous --live')
     scheduler = bot.dispatcher.app.scheduler
     versions = []
 
@@ -306,6 +315,45 @@ async def test_an_anonymous_card_moves_only_in_steps_of_three_voters(bot) -> Non
     assert "6 voters at the last update" in results  # the command shows the same step, not the live count
     await bot.run("/poll close 1")
     assert "7 voters" in shown(await bot.run("/poll results 1"))
+
+
+async def test_an_anonymous_poll_shows_no_figure_anywhere_until_it_closes_unless_live(bot) -> None:
+    """Puppets: a coordinator with two accounts notes the count, lets the target vote, tops it up to
+    the next step and subtracts. So an anonymous poll shows nothing of its count until it closes:
+    not on its card, not in `/poll list` (it said "1 voters"), not to `/poll remind`'s requester,
+    not in `/metrics`; a survey's card said "1 respondent" and was redrawn on every answer."""
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    await bot.run('/poll survey "Check-in" "I feel safe"')
+    scrape_before = app.metrics.exposition().decode()
+    for n in range(7):
+        await bot.click(f"poll:vote:1:{n % 2}", as_=f"v{n}")
+        await bot.click("survey:answer:2:0", as_=f"v{n}", value="4")
+    await bot.run("/poll vote 1 2", as_="typed")
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    cards = {p.key: [shown(r) for r in (p.reply, *p.edits)] for p in platform.posted if ":post:" in p.key}
+    poll_card, survey_card = cards["poll:1:post:1"], cards["poll:2:post:1"]
+    assert len(poll_card) == 1 and len(survey_card) == 1  # never redrawn while open: nothing on them moves
+    assert "results shown when it closes" in poll_card[0] and "voter" not in poll_card[0]
+    assert "respondent" not in survey_card[0]
+    listed = shown(await bot.run("/poll list"))
+    assert "Trust the police? (open; counted at close)" in listed and "voter" not in listed, listed
+    assert (await bot.run("/poll results 1")).error
+    # Nothing of the votes reached the metrics: no count of clicks or votes moved with them.
+    scrape_after = app.metrics.exposition().decode()
+    moved = [line for line in scrape_after.splitlines() if "vote" in line or 'kind="click"' in line]
+    assert moved == [line for line in scrape_before.splitlines() if "vote" in line or 'kind="click"' in line], moved
+    await bot.run("/poll close 1")
+    assert "8 voters" in shown(await bot.run("/poll results 1"))
+    # --live: the stepped count, and the card says what it costs.
+    await bot.run('/poll create "Lights first?" Yes No --anonymous --live')
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    live = next(shown(p.reply) for p in platform.posted if p.key == "poll:3:post:1")
+    assert "someone who controls several accounts can still tell votes apart" in live
+    refused = await bot.run('/poll create "Open?" Yes No --live')
+    assert refused.error and "--live is for anonymous polls" in shown(refused)
 
 
 async def test_an_anonymous_poll_with_fewer_than_three_voters_shows_no_count(bot) -> None:
@@ -438,6 +486,63 @@ async def test_an_erasure_a_reader_holds_up_is_reported_and_finished_never_silen
         )
 
 
+async def test_no_commit_holds_both_a_newcomer_and_their_anonymous_vote_or_feedback(bot) -> None:
+    """Played as someone who copies the database after every commit (or reads PostgreSQL's xmin):
+    a member whose first act was a vote, a survey answer or feedback joined in that act's commit,
+    so the commit named them beside their ballot, and beside the text of their feedback."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from storage.database import sqlite_path
+
+    app = bot.dispatcher.app
+    await bot.run('/poll create "Venue?" Library Online --anonymous')
+    await bot.run('/poll survey "Check-in" "I feel safe"')
+    await bot.run("/coalition link --tags coordinators", channel="coordinators")
+    path = sqlite_path(app.db.url) if app.db.is_sqlite else None
+    counted = "SELECT (SELECT count(*) FROM members), (SELECT count(*) FROM ballots), " + (
+        "(SELECT count(*) FROM survey_responses), (SELECT count(*) FROM outbox WHERE source = 'feedback')"
+    )
+    commits: list[tuple[int, ...]] = []
+
+    def snapshot(session: Session) -> None:  # what a copy taken right after this commit holds
+        if path is not None:
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(path)) as copy:
+                commits.append(tuple(copy.execute(counted).fetchone()))
+
+    event.listen(Session, "after_commit", snapshot)
+    try:
+        await bot.click("poll:vote:1:0", as_="newcomer1")  # a click (written in a batch)
+        await bot.run("/poll vote 1 2", as_="newcomer2")  # a typed vote
+        await bot.click("survey:answer:2:0", as_="newcomer3", value="4")
+        await bot.run('/coalition feedback "The patrols skip Elm St"', as_="newcomer4")
+        refused = await bot.run("/poll vote 1 7", as_="newcomer5")  # refused: no option 7
+    finally:
+        event.remove(Session, "after_commit", snapshot)
+    assert refused.error
+    async with app.unit_of_work() as services:
+        coalition = (await services.coalitions.resolve(bot.where("general"))).coalition
+        names = {m.user_id for m in await services.repos.broadcasts.members(coalition.id)}  # type: ignore[union-attr]
+    assert {"newcomer1", "newcomer2", "newcomer3", "newcomer4"} <= names and "newcomer5" not in names
+    if path is None:  # PostgreSQL: every newcomer's row was written by another transaction than any ballot
+        members = {x for (x,) in await _all_rows(bot, "SELECT xmin::text FROM members WHERE user_id LIKE 'newcomer%'")}
+        acts = {
+            x
+            for (x,) in await _all_rows(
+                bot, "SELECT xmin::text FROM ballots UNION SELECT xmin::text FROM survey_responses"
+            )
+        }
+        assert members and acts and not members & acts
+        return
+    for before, after in itertools.pairwise(commits):
+        joined = after[0] > before[0]
+        acted = any(a > b for a, b in zip(after[1:], before[1:], strict=True))
+        assert not (joined and acted), f"one commit holds a new member and an anonymous act: {before} -> {after}"
+    assert sum(1 for b, a in itertools.pairwise(commits) if a[0] > b[0]) >= 4  # each joined apart
+
+
 async def test_replaying_the_wal_vote_by_vote_shows_no_choice(bot) -> None:
     """Finding 2: replaying the running database's WAL commit by commit showed each ballot beside
     the voter's new member row and the card edit whose tally had moved by that very choice. Here the
@@ -451,7 +556,7 @@ async def test_replaying_the_wal_vote_by_vote_shows_no_choice(bot) -> None:
         return  # the WAL attack is SQLite's; PostgreSQL's counterpart (xmin) is tested above
     platform = MemoryPlatform()
     bot.dispatcher.app.add_messenger(platform)
-    await bot.run('/poll create "Trust the police?" Yes No --anonymous')
+    await bot.run('/poll create "Trust the police?" Yes No --anonymous --live')
     tally = re.compile(rb"(\d)\. [^:\"]+: (\d+) votes?, (\d+)%")
     seen: list[set[bytes]] = []
     for n, option in enumerate([0, 1, 0, 0, 1, 1, 0]):
@@ -477,7 +582,7 @@ async def test_an_open_anonymous_count_kept_in_memory_equals_every_ballot_opened
     from bot.app import App
 
     app = bot.dispatcher.app
-    await bot.run('/poll create "Which first?" Lighting Housing Transit --anonymous')
+    await bot.run('/poll create "Which first?" Lighting Housing Transit --anonymous --live')
 
     async def both() -> tuple[list[int], list[int]]:
         async with app.unit_of_work() as services:

@@ -141,7 +141,7 @@ async def test_ranked_menu_moves_an_option_rather_than_ranking_it_twice(forum) -
 
 async def test_anonymous_ballots_hold_no_identity_and_nobody_can_see_who_voted_what(forum) -> None:
     bot, platform = forum
-    await bot.run('/poll create "Do you trust the coalition?" Yes No --anonymous')
+    await bot.run('/poll create "Do you trust the coalition?" Yes No --anonymous --live')
     for name, option in (("maria", 0), ("jamal", 1), ("lee", 0)):
         reply = await bot.click(f"poll:vote:1:{option}", as_=name)
         assert "nobody, coordinators included, can see who voted what" in shown(reply)
@@ -350,7 +350,11 @@ async def test_remind_nudges_only_eligible_members_who_have_not_voted(forum) -> 
     reminded = sorted(p.target for p in platform.posted if ":remind:" in p.key)
     assert reminded == ["dm:admin", "dm:jamal", "dm:lee"]  # not maria (voted), not the observer
     told = [shown(p.reply) for p in platform.posted if p.key.startswith("fanout:") and p.target == "dm:admin"]
-    assert told == ["Reminded 3 members privately to vote in poll #1. Nobody is told who has voted."]
+    # How many were reminded is how many have not voted: an anonymous poll's requester is not told.
+    assert told == [
+        "Reminders to vote in poll #1 went privately to those who have not voted yet, if any. "
+        "In an anonymous poll nobody is told how many, or who."
+    ]
     assert all("you have not voted in poll #1 yet" in shown(p.reply) for p in platform.posted if ":remind:" in p.key)
     soon = await bot.run("/poll remind 1")
     assert soon.error and "you can remind them again" in shown(soon)

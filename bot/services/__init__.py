@@ -50,7 +50,7 @@ class Services:
         return None if self.public_base is None else self.public_base.rstrip("/") + path
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.repos, self.clock, self.unedited)
+        self.outbox = Outbox(self.repos, self.clock, self.unedited, self.secret)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
         self.meetings = MeetingService(self.repos, self.outbox, self.clock)

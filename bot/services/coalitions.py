@@ -135,6 +135,16 @@ class CoalitionService:
         assert coalition.id is not None
         return await self.repos.members.add(self._new_member(coalition, Actor(user, label)))
 
+    def joined(self) -> list[Member]:
+        """The members who joined in this transaction."""
+        return list(self._joined.values())
+
+    async def remove_newcomer(self, member: Member) -> None:
+        """Take back a member who joined (in a commit of their own) only to be refused."""
+        found = await self.repos.members.by_id(member.id or 0)
+        if found is not None:
+            await self.repos.members.remove(found)
+
     async def undo_joins(self, users: set[tuple[str, str, str]]) -> None:
         """Take back the joining of members whose only act in this transaction was refused: a
         refusal writes nothing, not even the member who was refused."""

@@ -68,9 +68,17 @@ class FanoutService:
         if requester is None:
             return
         count, source_id = fanout.reached, fanout.source_id
+        poll = await self.repos.polls.by_id(source_id) if fanout.source == POLL else None
 
         def said() -> Reply:
-            if count == 0 and fanout.source == POLL:
+            if poll is not None and poll.anonymous:
+                # How many were reminded is how many have not voted: asked again after each vote,
+                # it would tell who just voted. So no number, whatever it is.
+                text = _(
+                    "Reminders to vote in poll #{id} went privately to those who have not voted yet, if any. "
+                    "In an anonymous poll nobody is told how many, or who."
+                )
+            elif count == 0 and fanout.source == POLL:
                 text = _("Everyone who can vote in poll #{id} has voted. Nobody to remind.")
             elif count == 0:
                 text = _("Everyone has acknowledged broadcast #{id}. Nobody to remind.")

@@ -93,6 +93,7 @@ class FeedbackService:
                     source=KIND,
                     not_before=batch,
                     at=batch,
+                    sealed=True,  # unreadable in a copy of the database until it goes
                 )
             self.counts.add(today.isoformat(), key)
             return _("the coordinators' channel")
@@ -107,6 +108,7 @@ class FeedbackService:
                 source=KIND,
                 not_before=batch,
                 at=batch,
+                sealed=True,  # unreadable in a copy of the database until it goes
             )
         self.counts.add(today.isoformat(), key)
         return _("the coordinators ({coordinators}) by direct message").format(coordinators=len(coordinators))

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
 from bot.i18n import speaking
 from bot.replies import Reply, reply_to_dict
+from bot.sealing import open_payload, seal_payload
 from storage import Repositories
 from storage.broadcasts import MemberAddress
 from storage.models import Channel, Member, OutboxMessage
@@ -29,12 +30,15 @@ Say = Reply | Callable[[], Reply]
 
 
 class Outbox:
-    def __init__(self, repos: Repositories, clock: Clock, unedited: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, repos: Repositories, clock: Clock, unedited: frozenset[str] = frozenset(), secret: str = ""
+    ) -> None:
         """`unedited`: platforms whose messages cannot be changed once sent (email): their cards
-        are never queued an edit."""
+        are never queued an edit. `secret`: seals what is queued with `sealed=True` (feedback)."""
         self.repos = repos
         self.clock = clock
         self.unedited = unedited
+        self.secret = secret
         self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
         self._coalition_languages: dict[int, str] = {}
 
@@ -98,7 +102,9 @@ class Outbox:
         source: str = "",
         source_id: int | None = None,
         at: datetime | None = None,
+        sealed: bool = False,
     ) -> OutboxMessage:
+        """`sealed`: the payload is encrypted under the secret until it is sent (feedback)."""
         return await self._queue(
             OutboxMessage(
                 coalition_id=coalition_id,
@@ -113,6 +119,7 @@ class Outbox:
             not_before,
             source,
             source_id,
+            sealed,
         )
 
     async def to_member(
@@ -125,6 +132,7 @@ class Outbox:
         source: str = "",
         source_id: int | None = None,
         at: datetime | None = None,
+        sealed: bool = False,
     ) -> OutboxMessage:
         return await self._queue(
             OutboxMessage(
@@ -140,6 +148,7 @@ class Outbox:
             not_before,
             source,
             source_id,
+            sealed,
         )
 
     async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, every: timedelta = EDIT_EVERY) -> None:
@@ -150,7 +159,9 @@ class Outbox:
         if original.platform in self.unedited:
             return
         if reply.language is None:  # an edit reads in the language of what it replaces
-            reply = replace(reply, language=json.loads(original.payload or "{}").get("language"))
+            reply = replace(
+                reply, language=json.loads(open_payload(original.payload or "{}", self.secret)).get("language")
+            )
         payload = json.dumps(reply_to_dict(reply))
         existing = await self.repos.outbox.by_key(key)
         not_before = self.clock.now()
@@ -217,8 +228,11 @@ class Outbox:
         not_before: datetime | None,
         source: str,
         source_id: int | None,
+        sealed: bool = False,
     ) -> OutboxMessage:
         row.payload = json.dumps(reply_to_dict(reply))
+        if sealed:
+            row.payload = seal_payload(row.payload, self.secret)
         row.dedupe_key = key
         row.source = source
         row.source_id = source_id

@@ -97,6 +97,7 @@ class PollService:
         max_choices: int | None = None,
         anonymous: bool = False,
         hidden: bool = False,
+        live: bool = False,
         allow_change: bool = True,
         eligible: list[str] | None = None,
         closes_at: datetime | None = None,
@@ -106,9 +107,17 @@ class PollService:
             raise PollProblem(
                 _("'{kind}' is not a kind of poll: use {KINDS}.").format(kind=kind, KINDS=", ".join(KINDS))
             )
+        if live and not anonymous:
+            raise PollProblem(_("--live is for anonymous polls; other polls show their count unless --hidden."))
+        if live and hidden:
+            raise PollProblem(_("Choose --live or --hidden, not both."))
         if kind == "survey":
             self.surveys.check_questions(options)
             anonymous, hidden = True, True  # always: answers are only ever shown as totals, once closed
+        elif anonymous:
+            # Hidden until close unless asked: a coordinator with a few puppet accounts can subtract
+            # any live count, stepped or not, to read a target's vote; the final count names nobody.
+            hidden = not live
         elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise PollProblem(
                 _("A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; {options} were given.").format(
@@ -183,8 +192,18 @@ class PollService:
     async def recent(self, coalition_id: int, limit: int = 15, open_only: bool = False) -> list[Poll]:
         return await self.repos.polls.recent(coalition_id, limit, open_only)
 
-    async def voter_counts(self, polls: list[Poll]) -> dict[int, int]:
-        return await self.repos.polls.voter_counts([p.id or 0 for p in polls])
+    async def shown_voters(self, polls: list[Poll]) -> dict[int, int | None]:
+        """How many voted, as members may see it: exact for a poll that is not anonymous; for an
+        anonymous one what `shown_results` shows (None: not shown, hidden or too few)."""
+        exact = await self.repos.polls.voter_counts([p.id or 0 for p in polls if not p.anonymous])
+        shown: dict[int, int | None] = {}
+        for poll in polls:
+            if poll.anonymous:
+                results = await self.shown_results(poll) if poll.kind != "survey" else None
+                shown[poll.id or 0] = results.voters if results is not None else None
+            else:
+                shown[poll.id or 0] = exact.get(poll.id or 0, 0)
+        return shown
 
     async def has_answered(self, poll: Poll, member: Member) -> bool:
         key = await self.voter_key(poll, member)
@@ -377,11 +396,15 @@ class PollService:
         self._rebuilt, self._votes = {}, {}
 
     async def shown_results(self, poll: Poll) -> Results | None:
-        """The count members may see. An anonymous poll's count is shown only once STEP have voted,
-        and while it is open it moves only in steps of STEP new voters, so that nobody who watches
-        who clicks when can read a choice off the card. None: too few voters to show any count."""
+        """The count members may see, wherever it is shown (card, results, list, home, digest, public
+        page, export): the one place an anonymous poll's figures are decided. Hidden until close
+        (the default), nothing, not even how many voted; with --live, counts once STEP have voted,
+        moving only in steps of STEP new voters, so that nobody who watches who clicks when can read
+        a choice off them; closed, the final count from STEP voters. None: no count to show."""
         if not poll.anonymous:
             return await self.results(poll)
+        if poll.status == "open" and poll.hidden:
+            return None
         if poll.status == "closed":
             final = await self.results(poll)
             return final if final.voters >= cards.STEP else None
@@ -425,8 +448,8 @@ class PollService:
     async def refresh_cards(self, poll: Poll) -> None:
         """Bring every posted copy up to date; bursts coalesce into about one edit a second. An open
         anonymous poll's cards change only in steps of STEP new voters."""
-        if poll.anonymous and poll.status == "open" and poll.kind != "survey" and not await self._step(poll):
-            return
+        if poll.anonymous and poll.status == "open" and (poll.hidden or not await self._step(poll)):
+            return  # nothing shown on the card has changed (hidden until close, or between steps)
         for channel, card in await self.outbox.for_channels(await self.channels_of(poll), lambda: self.card(poll)):
             posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
             if posted is not None:

@@ -111,10 +111,8 @@ class SurveyService:
     async def card(self, poll: Poll) -> Reply:
         """The survey as posted: its questions, how many have answered, its menus while open."""
         assert poll.id is not None
-        if poll.final_tally is not None:
-            respondents = survey_results_from_json(poll.final_tally).respondents
-        else:
-            respondents = len(await self.repos.polls.survey_responses(poll.id))
+        # Only the final count is shown (at close): an open survey's card says nothing of how many.
+        respondents = survey_results_from_json(poll.final_tally).respondents if poll.final_tally is not None else 0
         rounds = len(await self.repos.polls.earlier_rounds(poll)) + 1
         from bot import poll_cards  # the cards read this module's scale and thresholds
 
