@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import _, language, ngettext
+from bot.bilingual import the_other, version
+from bot.i18n import LANGUAGES, _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
@@ -45,12 +46,18 @@ MEET = ActionName("poll:meet", ("poll", "option"))  # turn a scheduling poll's w
 ANSWER = ActionName("survey:answer", ("poll", "question"))  # a survey question's 1-5 menu
 
 
+def question_of(poll: Poll) -> str:
+    """The question (a survey's title) in the reader's language, if it was written in it too."""
+    return version(poll, "question", poll.question)
+
+
 def label(poll: Poll, index: int, *, plain: bool = False) -> str:
     """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
     plain text fits (menu labels), in the poll's zone with the zone named."""
-    value = poll.option_list[index]
     if poll.kind != "when":
+        value = version(poll, "options", poll.option_list)[index]  # in the reader's language, if written in it
         return value if plain else user_text(value)
+    value = poll.option_list[index]
     moment = datetime.fromisoformat(value)
     if plain:
         local = moment.astimezone(ZoneInfo(poll.timezone))
@@ -180,11 +187,21 @@ def _decided(poll: Poll, rnd: Round) -> str:
     return ""
 
 
+def _with_other_language(poll: Poll, blocks: list[Block]) -> list[Block]:
+    """A row with the other language's button, for a poll written in two (and room for a row:
+    Discord shows at most five)."""
+    other = the_other(poll)
+    if other is None or sum(isinstance(b, Actions) for b in blocks) >= 5:
+        return blocks
+    button = Button(LANGUAGES[other], action_id("content", "other", "poll", poll.id or 0))
+    return [*blocks, Actions((button,))]
+
+
 def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
     """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot.
     `results`: the count members may see, None when too few have voted to show one."""
     assert poll.id is not None
-    head = _("📊 **{question}** (poll #{id})").format(question=user_text(poll.question), id=poll.id)
+    head = _("📊 **{question}** (poll #{id})").format(question=user_text(question_of(poll)), id=poll.id)
     blocks: list[Block] = [Section(head), Context(settings_line(poll))]
     voters = _voters(results.voters) if results else _("fewer than {step} voters").format(step=STEP)
     if poll.anonymous and poll.hidden and poll.status == "open":
@@ -211,16 +228,16 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
         if line:
             blocks.append(Context(line))
         blocks.append(ballot(poll))
-    return _reply(blocks)
+    return _reply(_with_other_language(poll, blocks))
 
 
 def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
     """`respondents` shows only once the survey closes: a count that moved with every answer let
     anyone who saw who answered when tell one answer from the next."""
     assert poll.id is not None
-    questions = poll.option_list
+    questions = version(poll, "options", poll.option_list)
     head = _("📋 **Survey: {title}** (#{id}, round {round})").format(
-        title=user_text(poll.question), id=poll.id, round=rounds
+        title=user_text(question_of(poll)), id=poll.id, round=rounds
     )
     listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(questions, 1))
     blocks: list[Block] = [Section(f"{head}\n{listed}")]
@@ -256,17 +273,17 @@ def ballot_card(poll: Poll) -> Reply:
     the members who voted in between chose."""
     assert poll.id is not None
     if poll.kind == "survey":
-        head = _("📋 **Survey: {title}** (#{id})").format(title=user_text(poll.question), id=poll.id)
+        head = _("📋 **Survey: {title}** (#{id})").format(title=user_text(question_of(poll)), id=poll.id)
         listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(poll.option_list, 1))
         return _reply([Section(f"{head}\n{listed}"), survey_menus(poll)])
-    head = _("📊 **{question}** (poll #{id})").format(question=user_text(poll.question), id=poll.id)
+    head = _("📊 **{question}** (poll #{id})").format(question=user_text(question_of(poll)), id=poll.id)
     options = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
     return _reply([Section(head), Context(settings_line(poll)), Section(options), ballot(poll)])
 
 
 def final_poll_results(poll: Poll, results: Results | None) -> Reply:
     """What is posted when a poll closes; a scheduling poll's offers its winning times as meetings."""
-    head = _("🏁 **Poll #{id} has closed:** {question}").format(id=poll.id, question=user_text(poll.question))
+    head = _("🏁 **Poll #{id} has closed:** {question}").format(id=poll.id, question=user_text(question_of(poll)))
     if results is None:
         lines = [head, too_few(poll)]
     else:
@@ -292,7 +309,7 @@ def final_poll_results(poll: Poll, results: Results | None) -> Reply:
 
 
 def final_survey_results(poll: Poll, results: SurveyResults) -> Reply:
-    head = _("🏁 **Survey #{id} has closed:** {question}").format(id=poll.id, question=user_text(poll.question))
+    head = _("🏁 **Survey #{id} has closed:** {question}").format(id=poll.id, question=user_text(question_of(poll)))
     lines = [head, *survey_lines(results)]
     return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot import markup
 from bot import poll_cards as cards
+from bot.bilingual import shown_language, version
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
 from bot.services.reports import chart_alt
@@ -186,6 +187,10 @@ class PublicPage:
                 votes=lambda n: ngettext("{count} vote", "{count} votes", n).format(count=n),
                 share=lambda results, n: round(100 * n / sum(results.counts)) if sum(results.counts) else 0,
                 option=lambda poll, index: cards.label(poll, index, plain=True),
+                # What members wrote, in the reader's language where it was written in it too, and
+                # the language it is in, for `lang` (a screen reader reads it in that voice).
+                written=lambda content, field: version(content, field, getattr(content, field)),
+                lang_of=lambda content: shown_language(content) or language,
                 winner=_winner,
                 **values,
             )

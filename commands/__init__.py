@@ -12,6 +12,7 @@ from commands.coalition import COALITION
 from commands.email import ACTIONS as EMAIL_ACTIONS
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
+from commands.languages_content import ACTIONS as CONTENT_ACTIONS
 from commands.meeting import CARD as MEETING_CARD
 from commands.meeting import MEETING, RSVP, complete_meeting, upcoming_for_me
 from commands.poll import ACTIONS as POLL_ACTIONS
@@ -29,7 +30,7 @@ def build_registry() -> Registry:
     registry.add_action(RSVP)
     registry.add_action(MEETING_CARD)
     registry.add_action(ACKNOWLEDGE)
-    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS):
+    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS, *CONTENT_ACTIONS):
         registry.add_action(action)
     registry.home_sections.append(upcoming_for_me)
     registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast, poll=complete_poll)

@@ -12,6 +12,7 @@ from bot.services.broadcasts import BroadcastProblem
 from bot.services.governance import RateLimit
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
+from commands.languages_content import second_given, second_language_options
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Broadcast, Channel
 
@@ -44,6 +45,10 @@ def _reaching(channels: list[Channel]) -> str:
 
 async def send(ctx: CommandContext) -> Reply:
     try:
+        second = second_given(ctx)
+    except CommandError as exc:
+        return error(exc.message, ctx.usage)
+    try:
         broadcast, channels = await ctx.services.broadcasts.create(
             ctx.coalition.id or 0,
             ctx.me,
@@ -52,6 +57,7 @@ async def send(ctx: CommandContext) -> Reply:
             ctx.args["at"],
             ctx.args["ack"],
             public=bool(ctx.args["public"]),
+            second=(second[0], str(second[1])) if second else None,
         )
     except BroadcastProblem as exc:
         return error(str(exc), ctx.usage)
@@ -246,6 +252,7 @@ BROADCAST = CommandSpec(
                     "ack", OptionType.BOOL, N_("ask members to acknowledge (on unless turned off)"), default=True
                 ),
                 OptionSpec("public", OptionType.BOOL, N_("also show it on the coalition's public page"), default=False),
+                *second_language_options(max_length=MAX_TEXT),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,

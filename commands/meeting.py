@@ -17,6 +17,7 @@ from bot.services.meetings import ANSWERS, MeetingProblem, lead_times
 from bot.times import spoken_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
+from commands.languages_content import second_given, second_language_options, second_parts
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Meeting, Occurrence
 
@@ -45,8 +46,12 @@ async def schedule(ctx: CommandContext) -> Reply:
     assert ctx.channel is not None
     try:
         channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
+        given = second_given(ctx)
     except TargetProblem as exc:
         return error(str(exc), ctx.usage)
+    except CommandError as exc:
+        return error(exc.message, ctx.usage)
+    second = second_parts(given)
     try:
         meeting, occurrence = await ctx.services.meetings.schedule(
             ctx.coalition.id or 0,
@@ -60,6 +65,7 @@ async def schedule(ctx: CommandContext) -> Reply:
             ctx.args["every"],
             channels,
             private=bool(ctx.args["private"]),
+            second=second,
         )
     except MeetingProblem as exc:
         return error(str(exc), ctx.usage)
@@ -501,6 +507,7 @@ MEETING = CommandSpec(
                     formerly="to",
                 ),
                 OptionSpec("private", OptionType.BOOL, N_("keep it off the coalition's public page"), default=False),
+                *second_language_options(parts=True),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.CHANNEL,

@@ -17,6 +17,7 @@ from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProbl
 from bot.text import small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
+from commands.languages_content import second_given, second_language_options, second_parts
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Poll
 
@@ -35,6 +36,11 @@ async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
 async def _post(ctx: CommandContext, kind: str, question: str, options: list[str]) -> Reply:
     assert ctx.channel is not None
     try:
+        given = second_given(ctx)
+    except CommandError as exc:
+        return error(exc.message, ctx.usage)
+    second = second_parts(given)
+    try:
         channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
         poll = await ctx.services.polls.create(
             ctx.coalition.id or 0,
@@ -52,6 +58,7 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
             eligible=ctx.args["who"] or [],
             closes_at=ctx.args["closes"],
             public=bool(ctx.args.get("public")),
+            second=second,
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
@@ -482,6 +489,7 @@ _COMMON = (
         N_("anonymous polls: show the count while open, in steps of 3 (several accounts can tell votes apart)"),
         default=False,
     ),
+    *second_language_options(parts=True),
 )
 _LIMIT = RateLimit(10, timedelta(hours=1))
 
@@ -582,6 +590,7 @@ POLL = CommandSpec(
                 _COMMON[1],
                 _COMMON[3],
                 _COMMON[5],
+                *second_language_options(parts=True),
             ),
             permission=Permission.COORDINATOR,
             scope=Scope.CHANNEL,

@@ -207,6 +207,9 @@ class Broadcast(SQLModel, table=True):
     target_count: int = 0
     last_nudge_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # The language its text was written in, and a second-language version (bot.bilingual).
+    language: str | None = Field(default=None, max_length=8)
+    second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Acknowledgement(SQLModel, table=True):
@@ -284,6 +287,9 @@ class Meeting(SQLModel, table=True):
     # Calendars keep the copy of an event with the higher SEQUENCE: both move with every change.
     sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The language its text was written in, and a second-language version (bot.bilingual).
+    language: str | None = Field(default=None, max_length=8)
+    second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Occurrence(SQLModel, table=True):
@@ -384,6 +390,9 @@ class Poll(SQLModel, table=True):
     shown_tally: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # A sealed poll's final count, written once at close, when its ballots and keys are deleted.
     final_tally: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The language its text was written in, and a second-language version (bot.bilingual).
+    language: str | None = Field(default=None, max_length=8)
+    second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     @property
     def option_list(self) -> list[str]:

@@ -3,6 +3,7 @@ so a report over thousands of members and hundreds of meetings stays a handful o
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import func, union
@@ -115,9 +116,19 @@ class ReportRepository:
         return int(total), int(anonymous)
 
     async def ballots(self, coalition_id: int, start: datetime, end: datetime) -> int:
+        """Ballots cast in the period's polls, as members may see them: every ballot of a poll that
+        is not anonymous; an anonymous poll's final count once it has closed (its ballots are gone
+        then), nothing of it while it is open (a report asked after each vote would count them)."""
         polls = self._polls(coalition_id, start, end)
-        result = await self.session.exec(select(func.count()).select_from(Ballot).where(col(Ballot.poll_id).in_(polls)))
-        return int(result.one())
+        named = select(Poll.id).where(col(Poll.id).in_(polls), col(Poll.anonymous).is_(False))
+        result = await self.session.exec(select(func.count()).select_from(Ballot).where(col(Ballot.poll_id).in_(named)))
+        finals = await self.session.exec(
+            select(Poll.final_tally).where(
+                col(Poll.id).in_(polls), col(Poll.anonymous).is_(True), col(Poll.final_tally).is_not(None)
+            )
+        )
+        closed = sum(int(json.loads(tally).get("voters", 0)) for tally in finals.all() if tally)
+        return int(result.one()) + closed
 
     async def named_ballots_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, int]:
         polls = self._polls(coalition_id, start, end)

@@ -356,6 +356,27 @@ async def test_an_anonymous_poll_shows_no_figure_anywhere_until_it_closes_unless
     assert refused.error and "--live is for anonymous polls" in shown(refused)
 
 
+async def test_the_engagement_report_counts_an_anonymous_polls_ballots_only_once_it_closes(bot) -> None:
+    """A coordinator who asks for the report after each vote read each vote off its participation
+    figure; and once a poll closed its ballots were deleted, so the report forgot them."""
+    from tests.test_reports import advance
+
+    for n in range(5):
+        await bot.run("/coalition whoami", as_=f"m{n}")
+    await bot.run('/poll create "Trust?" Yes No --anonymous')
+    await bot.click("poll:vote:1:0", as_="m0")
+    await bot.click("poll:vote:1:1", as_="m1")
+    await advance(bot, timedelta(days=1))
+    before = shown(await bot.run("/coalition report"))
+    assert "Poll participation 0%" in before, before
+    await bot.click("poll:vote:1:0", as_="m2")
+    await advance(bot, timedelta(days=1))
+    assert "Poll participation 0%" in shown(await bot.run("/coalition report"))  # not while open
+    await bot.run("/poll close 1")
+    await advance(bot, timedelta(days=1))
+    assert "Poll participation 50%" in shown(await bot.run("/coalition report"))  # 3 of 6: not lost at close
+
+
 async def test_an_anonymous_poll_with_fewer_than_three_voters_shows_no_count(bot) -> None:
     await bot.run('/poll create "Close the park at night?" Yes No --anonymous')
     await bot.click("poll:vote:1:1", as_="maria")

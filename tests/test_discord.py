@@ -103,6 +103,7 @@ async def test_sync_records_the_generated_commands(discord_env: Discord) -> None
     assert setup["type"] == 1 and setup["options"][0] == {
         "type": 3,
         "name": "name",
+        "name_localizations": {"es-ES": "nombre", "es-419": "nombre"},
         "description": "the coalition's name",
         "description_localizations": spanish,
         "required": True,

@@ -98,6 +98,47 @@ def test_fields_stop_at_25_and_labels_at_80() -> None:
     assert len(rendered.rows[0][0].label) == 80
 
 
+def test_every_name_a_spanish_member_picks_is_spanish_and_one_discord_accepts() -> None:
+    """Discord shows a member whose app is in Spanish the commands' localized names: command,
+    subcommand, option and choice names (descriptions were Spanish, names English). A name Discord
+    refuses (upper case, a space, over 32 characters, two alike under one parent) would fail the
+    whole command sync, so each one is checked as Discord checks it."""
+    import regex  # Discord's own pattern needs \p{L}
+
+    pattern = regex.compile(r"^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
+    payloads = command_payloads(build_registry())
+
+    def check(siblings: list[dict]) -> None:
+        for locale in ("es-ES", "es-419"):
+            named = [o.get("name_localizations", {}).get(locale, o["name"]) for o in siblings]
+            assert len(set(named)) == len(named), (locale, named)
+            for name in named:
+                assert pattern.match(name) and name == name.lower(), name
+
+    check(payloads)
+    missing = []
+    for command in payloads:
+        missing += [] if command["name_localizations"] else [command["name"]]
+        check(command["options"])
+        for sub in command["options"]:
+            missing += [] if sub["name_localizations"] or sub["name"] == "ics" else [sub["name"]]
+            check(sub.get("options", []))
+            for option in sub.get("options", []):
+                same = option["name"] in ("csv", "sector")  # the same word in Spanish
+                missing += [] if option["name_localizations"] or same else [option["name"]]
+                for choice in option.get("choices", []):
+                    missing += [] if choice["name_localizations"] or choice["name"] == "no" else [choice["name"]]
+                    assert 1 <= len(choice["name_localizations"].get("es-ES", "x")) <= 100
+    assert missing == []
+    meeting = next(c for c in payloads if c["name"] == "meeting")
+    schedule = next(o for o in meeting["options"] if o["name"] == "schedule")
+    assert meeting["name_localizations"]["es-419"] == "reunión"
+    assert schedule["name_localizations"]["es-ES"] == "programar"
+    rsvp = next(o for o in meeting["options"] if o["name"] == "rsvp")
+    answer = next(o for o in rsvp["options"] if o["name"] == "answer")
+    assert [c["name_localizations"]["es-ES"] for c in answer["choices"]] == ["voy", "quizás", "no puedo ir"]
+
+
 def test_commands_are_generated_as_groups_with_typed_options() -> None:
     payloads = {p["name"]: p for p in command_payloads(build_registry())}
     assert set(payloads) == {"coalition", "broadcast", "meeting", "poll"}
@@ -107,6 +148,7 @@ def test_commands_are_generated_as_groups_with_typed_options() -> None:
     assert subs["status"]["options"][0] == {
         "type": 4,
         "name": "id",
+        "name_localizations": {"es-ES": "número", "es-419": "número"},
         "description": "the broadcast's number",
         "description_localizations": {"es-ES": "el número del anuncio", "es-419": "el número del anuncio"},
         "required": True,

@@ -631,3 +631,54 @@ async def test_a_spanish_coordinators_afternoon_reads_spanish_from_end_to_end(bo
     leftovers = {line: english_in(text) for line, text in read.items() if english_in(text)}
     leftovers |= {f"posted: {text[:40]}": english_in(text) for text in posted if english_in(text)}
     assert leftovers == {}, leftovers
+
+
+async def test_a_bilingual_coalition_writes_once_per_language_and_each_reads_their_own(bot) -> None:  # type: ignore[no-untyped-def]
+    """`--es`: a broadcast, a poll and a meeting written in English and Spanish; a Spanish channel
+    and member read the Spanish, an English one the English, one tally, one RSVP list, and the
+    other version a click away."""
+    from datetime import timedelta
+
+    from tests.messengers import MemoryPlatform
+
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    await bot.run("/coalition link --language es", channel="vecinos")
+    await bot.run("/coalition language es", as_="maria")
+    sent = await bot.run('/broadcast send "Road closed on Main St" --es "Calle Main cerrada"')
+    assert not sent.error, shown(sent)
+    created = await bot.run('/poll create "Lunch?" Pizza Tacos --also all --es "¿Almuerzo? | Pizza | Tacos al pastor"')
+    assert not created.error, shown(created)
+    scheduled = await bot.run(
+        '/meeting schedule "Budget review" "2026-11-25 18:00" --where Library --also all '
+        '--es "Revisión del presupuesto | Biblioteca"'
+    )
+    assert not scheduled.error, shown(scheduled)
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    posted = {(p.target, p.key.split(":")[0]): p.reply for p in platform.posted if ":dm:" not in p.key}
+    english, spanish = (
+        {kind: shown(reply) for (target, kind), reply in posted.items() if target == channel}
+        for channel in ("general", "vecinos")
+    )
+    assert "Road closed on Main St" in english["broadcast"] and "Calle Main cerrada" in spanish["broadcast"]
+    assert "Lunch?" in english["poll"] and "Tacos al pastor" in spanish["poll"] and "Tacos al" not in english["poll"]
+    assert "Budget review" in english["meeting"] and "Revisión del presupuesto" in spanish["meeting"]
+    assert "Dónde: Biblioteca" in spanish["meeting"] and "Where: Library" in english["meeting"]
+    # The other version, a click away: the button names it in its own language.
+    labels = {target: [b.label for b in reply.buttons] for (target, kind), reply in posted.items() if kind == "poll"}
+    assert "Español" in labels["general"] and "English" in labels["vecinos"]
+    other = shown(await bot.click("content:other:poll:1", as_="maria"))
+    assert other.startswith("In English:") and "Lunch?" in other and "2. Tacos" in other
+    assert "En español:" in shown(await bot.click("content:other:broadcast:1", as_="jamal"))
+    # One tally: a vote from each channel counts in the same poll.
+    await bot.click("poll:vote:1:1", as_="maria", channel="vecinos")
+    await bot.click("poll:vote:1:1", as_="jamal")
+    assert "Tacos al pastor: 2 votos" in shown(await bot.run("/poll results 1", as_="maria"))
+    # Refused, with the usage: both languages; the author's own; the wrong number of parts.
+    both = await bot.run('/broadcast send "x" --es "y" --en "z"')
+    assert both.error and "not both" in shown(both) and "Usage" in shown(both)
+    own = await bot.run('/broadcast send "x" --en "y"')
+    assert own.error and "You write in English already" in shown(own)
+    short = await bot.run('/poll create "Lunch?" Pizza Tacos --es "¿Almuerzo? | Pizza"')
+    assert short.error and "each of the 2 options" in shown(short)

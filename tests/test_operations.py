@@ -94,12 +94,16 @@ async def test_healthz_names_what_is_wrong_with_503(app: App) -> None:
     assert health["checks"]["scheduler"] == "not running"  # this App's scheduler was never started
 
 
-async def test_a_mistyped_command_is_counted_as_unknown_not_by_what_was_typed(bot) -> None:
+async def test_votes_and_what_may_be_a_mistyped_vote_leave_no_trace_in_the_metrics(bot) -> None:
+    """Scraped every second, a count of votes (or of mistyped commands, which may be mistyped
+    votes) says when each was cast; other commands are counted by name, never by what was typed."""
     await bot.run("/pol create Budget Yes No")
     await bot.run("/poll vote 1 secret-choice")
+    await bot.run("/meeting list")
     exposition = bot.dispatcher.app.metrics.exposition().decode()
-    assert 'name="unknown"' in exposition and "/pol " not in exposition and "secret-choice" not in exposition
-    assert 'name="/poll vote",outcome="error"' in exposition
+    assert "/pol " not in exposition and "secret-choice" not in exposition
+    assert 'name="unknown"' not in exposition and "/poll vote" not in exposition
+    assert 'name="/meeting list",outcome="ok"' in exposition
 
 
 # Backup and restore -----------------------------------------------------------------------------
@@ -205,7 +209,7 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
         assert archive.getnames() == ["coalition.db"]
 
 
-async def test_start_up_copies_a_database_before_migrating_it(tmp_path: Path) -> None:
+async def test_the_migration_copy_is_gone_once_the_migration_succeeded(tmp_path: Path) -> None:
     from alembic import command
 
     import storage.migrate as migrating_module

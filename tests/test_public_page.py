@@ -302,3 +302,24 @@ async def test_a_visitor_in_chromium_sees_the_public_items_and_axe_finds_no_seri
         )
         serious = [v for v in found if v[1] in ("serious", "critical")]
         assert serious == [], (url, serious)
+
+
+async def test_what_members_wrote_is_shown_in_the_visitors_language_and_marked_with_its_own(served) -> None:
+    """Issue 32: a broadcast and a meeting written in English and Spanish show the visitor's
+    version; what members wrote carries `lang`, so a screen reader switches voice where the page's
+    language and the text's differ (an English-only title on the Spanish page)."""
+    bot, base = served
+    assert "/c/eastside-safety-coalition/" in shown(await bot.run("/coalition page on"))
+    await bot.run('/broadcast send "Forum moved to Saturday" --public --es "El foro pasa al sábado"')
+    await bot.run('/meeting schedule "Safety walk" "2026-11-24 18:00" --where "Library" --es "Paseo | Biblioteca"')
+    await bot.run('/meeting schedule "Budget review" "2026-11-24 20:00"')  # English only
+    await advance(bot, timedelta(minutes=1))
+    page = f"{base}/c/eastside-safety-coalition/"
+    async with aiohttp.ClientSession() as http:
+        _s, english, _h = await fetch(http, page)
+        _s, spanish, _h = await fetch(http, page + "?lang=es")
+        _s, walk, _h = await fetch(http, page + "meetings/1?lang=es")
+    assert '<p class="text" lang="en">Forum moved to Saturday</p>' in english
+    assert '<p class="text" lang="es">El foro pasa al sábado</p>' in spanish and "Forum moved" not in spanish
+    assert 'lang="es">Paseo</a>' in spanish and 'lang="en">Budget review</a>' in spanish
+    assert '<h1 lang="es">Paseo</h1>' in walk and '<span lang="es">Biblioteca</span>' in walk

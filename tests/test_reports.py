@@ -97,6 +97,7 @@ async def _activity(bot: Harness) -> None:
         await bot.run("/poll vote 1 1", as_=name)
     for name in ("maria", "lee", "admin", "jamal"):
         await bot.run("/poll vote 2 2", as_=name)
+    await bot.run("/poll close 2")  # an anonymous poll's ballots count in reports once it has closed
     await bot.run('/broadcast send "Road closure on Main St"')
     await bot.click("broadcast:ack:1", as_="maria")
     await bot.click("broadcast:ack:1", as_="lee")

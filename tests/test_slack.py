@@ -22,6 +22,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.refs import ConversationRef
 from bot.replies import Reply
+from bot.sealing import open_payload
 from commands import build_registry
 from commands.help import overview
 from storage import Database
@@ -308,10 +309,10 @@ async def test_poll_form_and_a_multi_choice_vote(slack: Slack) -> None:
     answer = (await eventually(lambda: slack.fake.responses))[0]
     assert answer["response_type"] == "ephemeral"
     assert "Recorded in poll #1: *Chairs* and *Snacks*" in answer["text"] and "anonymous" in answer["text"]
-    # Anonymous: one vote redraws nothing (the card moves in steps of 3 voters) and shows no count.
+    # Anonymous: hidden until it closes; a vote redraws nothing and the card shows no count.
     await asyncio.sleep(0.5)
     assert not [m for m in slack.fake.messages["C1"] if m.get("edited")]
-    assert "The count is shown once 3 have voted" in json.dumps(card["blocks"])
+    assert "results shown when it closes" in json.dumps(card["blocks"])
 
 
 async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None:
@@ -440,7 +441,8 @@ async def test_a_replayed_signed_request_is_carried_out_once(slack: Slack, budge
     assert sum("arrived twice; it was carried out once" in t for t in texts) == 1, texts
     async with slack.app.db.engine.connect() as conn:  # feedback waits for its quarter-hour batch
         queued = (await conn.execute(sql_text("SELECT payload FROM outbox WHERE source = 'feedback'"))).all()
-    assert len([p for (p,) in queued if "Start the forum later" in p]) == 1
+    assert len([p for (p,) in queued if "Start the forum later" in open_payload(p, slack.app.secret)]) == 1
+    assert not any("Start the forum later" in p for (p,) in queued)  # sealed until its batch goes
     click = form(slack.fake.block_actions("help:show:coalition", user="UMARIA", ephemeral=True))
     click_headers = sign(click)
     responses = len(slack.fake.responses)

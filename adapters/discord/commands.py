@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.discord import names
+from adapters.discord.names import localized_name
 from bot.i18n import N_, _, speaking
 from commands.parser import tokenize
 from commands.registry import Registry
@@ -45,6 +47,7 @@ def command_payloads(registry: Registry) -> list[dict[str, Any]]:
     for spec in registry.commands():
         payload: dict[str, Any] = {
             "name": spec.name,
+            "name_localizations": localized_name(names.COMMANDS, spec.name),
             "description": spec.description[:100],
             "description_localizations": localized(spec.description),
             "type": 1,
@@ -56,6 +59,7 @@ def command_payloads(registry: Registry) -> list[dict[str, Any]]:
                 {
                     "type": SUB_COMMAND,
                     "name": sub.name,
+                    "name_localizations": localized_name(names.SUBCOMMANDS, sub.name),
                     "description": sub.description[:100],
                     "description_localizations": localized(sub.description),
                     "options": [_option(o) for o in _ordered(sub)],
@@ -83,12 +87,15 @@ def _option(option: OptionSpec) -> dict[str, Any]:
     rendered: dict[str, Any] = {
         "type": OPTION_TYPES.get(option.type, STRING),
         "name": option.name,
+        "name_localizations": localized_name(names.OPTIONS, option.name),
         "description": description[:100],
         "description_localizations": localizations,
         "required": option.required,
     }
     if option.type == OptionType.CHOICE:
-        rendered["choices"] = [{"name": c, "value": c} for c in option.choices[:25]]
+        rendered["choices"] = [
+            {"name": c, "name_localizations": localized_name(names.CHOICES, c), "value": c} for c in option.choices[:25]
+        ]
     if option.type in (OptionType.STRING, OptionType.TEXT) and not option.multiple:
         rendered["max_length"] = min(option.length_limit, 6000)
     if option.type == OptionType.INT:

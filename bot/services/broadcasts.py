@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.bilingual import set_second, the_other, version
 from bot.clock import Clock
-from bot.i18n import _, ngettext, speaking
+from bot.i18n import LANGUAGES, _, language, ngettext, speaking
 from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
@@ -65,7 +66,9 @@ class BroadcastService:
         send_at: datetime | None,
         ack: bool,
         public: bool = False,
+        second: tuple[str, str] | None = None,
     ) -> tuple[Broadcast, list[Channel]]:
+        """`second`: (language, text), the same update in the other language."""
         channels = await self.repos.coalitions.channels(coalition_id)
         if tags:
             known = sorted({t for c in channels for t in c.tags})
@@ -82,19 +85,21 @@ class BroadcastService:
             raise BroadcastProblem(_("No channels are linked yet. Link some with `/coalition link` first."))
         now = self.clock.now()
         assert author.id is not None
-        broadcast = await self.repos.broadcasts.add(
-            Broadcast(
-                coalition_id=coalition_id,
-                author_id=author.id,
-                text=text,
-                tags=",".join(tags or []),
-                ack_enabled=ack,
-                public=public,
-                send_at=send_at or now,
-                target_count=len(channels),
-                created_at=now,
-            )
+        made = Broadcast(
+            coalition_id=coalition_id,
+            author_id=author.id,
+            text=text,
+            tags=",".join(tags or []),
+            ack_enabled=ack,
+            public=public,
+            send_at=send_at or now,
+            target_count=len(channels),
+            created_at=now,
+            language=language(),  # the author's, in force while their command runs
         )
+        if second is not None:
+            set_second(made, second[0], {"text": second[1]})
+        broadcast = await self.repos.broadcasts.add(made)
         assert broadcast.id is not None
         for channel in channels:
             await self.outbox.to_channel(
@@ -149,11 +154,17 @@ class BroadcastService:
         assert broadcast.id is not None
         name = (author.display_name or author.user_id) if author is not None else _("a former member")
         head = _("📣 **Broadcast from {author}** (#{id})").format(author=user_text(name), id=broadcast.id)
-        body = user_text(broadcast.text)
+        body = user_text(version(broadcast, "text", broadcast.text))
         blocks: list = [Section(f"{head}\n{body}")]
+        buttons = []
         if broadcast.ack_enabled:
             blocks.append(Context(_("Please press Acknowledge once you have read this.")))
-            blocks.append(Actions((Button(_("Acknowledge"), action_id("broadcast", "ack", broadcast.id), "primary"),)))
+            buttons.append(Button(_("Acknowledge"), action_id("broadcast", "ack", broadcast.id), "primary"))
+        other = the_other(broadcast)
+        if other is not None:
+            buttons.append(Button(LANGUAGES[other], action_id("content", "other", "broadcast", broadcast.id)))
+        if buttons:
+            blocks.append(Actions(tuple(buttons)))
         return Reply(text=f"{head}\n{body}", blocks=tuple(blocks))
 
     def _report(self, broadcast: Broadcast, counts: Counter[str], failures: list[str] | None = None) -> Reply:

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from bot.bilingual import set_second, the_other, version
 from bot.clock import Clock
-from bot.i18n import N_, _, speaking
+from bot.i18n import LANGUAGES, N_, _, language, speaking
 from bot.markup import format_day, timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
@@ -153,7 +154,16 @@ class MeetingService:
         every: str | None,
         channels: list[Channel],
         private: bool = False,
+        second: tuple[str, list[str]] | None = None,
     ) -> tuple[Meeting, Occurrence]:
+        """`second`: (language, [title, place, agenda]) in the other language; place and agenda
+        may be left out."""
+        if second is not None and not 1 <= len(second[1]) <= 3:
+            raise MeetingProblem(
+                _("--{code} takes the title, then the place and the agenda if they have one, apart with |.").format(
+                    code=second[0]
+                )
+            )
         local = start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
         rule = recurrence_rule(every, local, zone)
         if rule is not None:
@@ -175,7 +185,10 @@ class MeetingService:
             channel_ids=[c.id for c in channels if c.id is not None],
             created_by=author.id,
             created_at=self.clock.now(),
+            language=language(),  # the author's, in force while their command runs
         )
+        if second is not None:
+            set_second(meeting, second[0], dict(zip(("title", "location", "agenda"), second[1], strict=False)))
         await self.repos.meetings.add(meeting)
         await self._extend(meeting)
         occurrence = await self._announce_next(meeting)
@@ -401,7 +414,9 @@ class MeetingService:
         assert occurrence.id is not None
         tally = await self.tally(occurrence)
         end = occurrence.start + timedelta(minutes=meeting.duration_minutes)
-        head = f"📅 **{user_text(meeting.title)}** (#{meeting.id})"
+        title, place = version(meeting, "title", meeting.title), version(meeting, "location", meeting.location)
+        agenda = version(meeting, "agenda", meeting.agenda)
+        head = f"📅 **{user_text(title)}** (#{meeting.id})"
         if occurrence.cancelled:
             cancelled = _("~ Cancelled: {when} ~").format(when=timestamp(occurrence.start))
             said = _("Cancelled.")
@@ -410,12 +425,12 @@ class MeetingService:
             start=timestamp(occurrence.start), end=timestamp(end, "t"), relative=timestamp(occurrence.start, "R")
         )
         lines = [head, when]
-        if meeting.location:
-            lines.append(_("Where: {place}").format(place=user_text(meeting.location)))
+        if place:
+            lines.append(_("Where: {place}").format(place=user_text(place)))
         if meeting.rrule:
             lines.append(_("Repeats: {rule}").format(rule=user_text(describe_rule(meeting.rrule))))
-        if meeting.agenda:
-            lines.append(_("Agenda: {agenda}").format(agenda=user_text(meeting.agenda)))
+        if agenda:
+            lines.append(_("Agenda: {agenda}").format(agenda=user_text(agenda)))
         if occurrence.minutes:
             lines.append(_("Minutes: {minutes}").format(minutes=user_text(occurrence.minutes)))
         answers = " · ".join(
@@ -430,6 +445,9 @@ class MeetingService:
             )
             for answer, label in ANSWERS.items()
         )
+        other = the_other(meeting)
+        if other is not None:  # the version this reader is not shown, a click away
+            buttons += (Button(LANGUAGES[other], action_id("content", "other", "meeting", meeting.id or 0)),)
         return Reply(text=f"{text}\n{answers}", blocks=(Section(text), Context(answers), Actions(buttons)))
 
     async def _announce(self, meeting: Meeting, occurrence: Occurrence) -> None:

@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import poll_cards as cards
+from bot.bilingual import set_second
 from bot.clock import Clock
-from bot.i18n import _
+from bot.i18n import _, language
 from bot.markup import timestamp
 from bot.permissions import Role
 from bot.problems import Problem
@@ -102,11 +103,29 @@ class PollService:
         eligible: list[str] | None = None,
         closes_at: datetime | None = None,
         public: bool = False,
+        second: tuple[str, list[str]] | None = None,
     ) -> Poll:
+        """`second`: (language, [question, option, ...]) in the other language; a scheduling
+        poll's options are times, so it takes the question only."""
         if kind not in KINDS:
             raise PollProblem(
                 _("'{kind}' is not a kind of poll: use {KINDS}.").format(kind=kind, KINDS=", ".join(KINDS))
             )
+        if second is not None:
+            wanted = 1 if kind == "when" else 1 + len(options)
+            if len(second[1]) != wanted:
+                what = (
+                    _("the question")
+                    if kind == "when"
+                    else _("the question and each of the {count} options, in order, apart with |").format(
+                        count=len(options)
+                    )
+                )
+                raise PollProblem(
+                    _("--{code} takes {what}; {given} were given.").format(
+                        code=second[0], what=what, given=len(second[1])
+                    )
+                )
         if live and not anonymous:
             raise PollProblem(_("--live is for anonymous polls; other polls show their count unless --hidden."))
         if live and hidden:
@@ -154,25 +173,30 @@ class PollService:
                     ).format(who=who, known_sectors=", ".join(known_sectors))
                 )
         now = self.clock.now()
-        poll = await self.repos.polls.add(
-            Poll(
-                coalition_id=coalition_id,
-                kind=kind,
-                question=question,
-                options=json.dumps(options),
-                max_choices=max_choices,
-                anonymous=anonymous,
-                public=public,
-                hidden=hidden,
-                allow_change=allow_change,
-                eligible=list(eligible or []),
-                timezone=zone.key,
-                channel_ids=[c.id for c in channels if c.id is not None],
-                closes_at=closes_at,
-                created_by=author.id,
-                created_at=now,
-            )
+        made = Poll(
+            coalition_id=coalition_id,
+            kind=kind,
+            question=question,
+            options=json.dumps(options),
+            max_choices=max_choices,
+            anonymous=anonymous,
+            public=public,
+            hidden=hidden,
+            allow_change=allow_change,
+            eligible=list(eligible or []),
+            timezone=zone.key,
+            channel_ids=[c.id for c in channels if c.id is not None],
+            closes_at=closes_at,
+            created_by=author.id,
+            created_at=now,
+            language=language(),  # the author's, in force while their command runs
         )
+        if second is not None:
+            fields: dict[str, object] = {"question": second[1][0]}
+            if kind != "when":
+                fields["options"] = second[1][1:]
+            set_second(made, second[0], fields)
+        poll = await self.repos.polls.add(made)
         if anonymous:
             assert poll.id is not None
             keys = new_keys()
