@@ -8,14 +8,15 @@ them with the same names, so the two can never disagree about a button's shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.bilingual import the_other, version
+from bot.bilingual import shown_language, the_other, version
 from bot.i18n import LANGUAGES, _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.sectors import sector_name
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
 from storage.models import Poll
@@ -228,7 +229,7 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
         if line:
             blocks.append(Context(line))
         blocks.append(ballot(poll))
-    return _reply(_with_other_language(poll, blocks))
+    return replace(_reply(_with_other_language(poll, blocks)), written_in=shown_language(poll))
 
 
 def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
@@ -349,7 +350,8 @@ def survey_lines(results: SurveyResults) -> list[str]:
             sign = "+" if change > 0 else "-" if change < 0 else "±"
             line += _(", {change} on the last round").format(change=f"{sign}{_decimal(abs(change))}")
         if q.by_sector:
-            line += _("; by sector: ") + ", ".join(f"{user_text(s)} {_decimal(m)}" for s, m in q.by_sector.items())
+            shown = ", ".join(f"{user_text(sector_name(s))} {_decimal(m)}" for s, m in q.by_sector.items())
+            line += _("; by sector: ") + shown
         lines.append(line)
     if results.sectors_hidden:
         lines.append(

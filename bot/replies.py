@@ -91,6 +91,9 @@ class Reply:
     attachments: tuple[Attachment, ...] = field(default=())
     # The language it is written in (bot.i18n), for what the platform renders itself (plain times).
     language: str | None = None
+    # The language of what members wrote in it (a title, a question), where known: a platform that
+    # can say so (email's HTML, `lang`) tells a screen reader which voice to read it in.
+    written_in: str | None = None
 
     @property
     def buttons(self) -> list[Button]:
@@ -165,6 +168,7 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
         "blocks": [_block_to_dict(b) for b in reply.blocks],
         "private": reply.private,
         **({"language": reply.language} if reply.language else {}),
+        **({"written_in": reply.written_in} if reply.written_in else {}),
     }
 
 
@@ -174,6 +178,7 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
         blocks=tuple(_block_from_dict(b) for b in data.get("blocks", [])),
         private=bool(data.get("private", False)),
         language=data.get("language"),
+        written_in=data.get("written_in"),
     )
 
 

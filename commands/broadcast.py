@@ -8,6 +8,7 @@ from bot.i18n import N_, _, ngettext
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
+from bot.sectors import sector_name
 from bot.services.broadcasts import BroadcastProblem
 from bot.services.governance import RateLimit
 from commands.context import ActionContext, CommandContext
@@ -147,7 +148,7 @@ async def status(ctx: CommandContext) -> Reply:
         )
         if state.acks:
             by_channel = ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_channel.items()))
-            by_sector = ", ".join(f"{user_text(k)} {v}" for k, v in sorted(state.acks_by_sector.items()))
+            by_sector = ", ".join(f"{user_text(sector_name(k))} {v}" for k, v in sorted(state.acks_by_sector.items()))
             lines.append(_("By channel: {counts}").format(counts=by_channel))
             lines.append(_("By sector: {counts}").format(counts=by_sector))
             named = [m for _ack, m in state.acks if m is not None]
@@ -261,8 +262,8 @@ BROADCAST = CommandSpec(
             modal=True,
             submit_label=N_("Send"),
             examples=(
-                '/broadcast send "Community walk moved to Saturday 10am"',
-                '/broadcast send "Youth forum tonight" --to residents,youth --at "friday 9am"',
+                N_('/broadcast send "Community walk moved to Saturday 10am"'),
+                N_('/broadcast send "Youth forum tonight" --to residents,youth --at "friday 9am"'),
             ),
         ),
         CommandSpec(
@@ -280,7 +281,7 @@ BROADCAST = CommandSpec(
             scope=Scope.COALITION,
             handler=status,
             audited=False,
-            examples=("/broadcast status 3",),
+            examples=(N_("/broadcast status 3"),),
         ),
         CommandSpec(
             name="cancel",

@@ -293,7 +293,7 @@ COALITION = CommandSpec(
             permission=Permission.ANYONE,
             scope=Scope.ANYWHERE,
             handler=help_command,
-            examples=("/coalition help", "/coalition help coalition link"),
+            examples=(N_("/coalition help"), N_("/coalition help coalition link")),
         ),
         CommandSpec(
             name="setup",
@@ -313,7 +313,7 @@ COALITION = CommandSpec(
             scope=Scope.ANYWHERE,
             handler=setup,
             audited=True,
-            examples=('/coalition setup "Eastside Safety Coalition"',),
+            examples=(N_('/coalition setup "Eastside Safety Coalition"'),),
         ),
         CommandSpec(
             name="whoami",
@@ -329,7 +329,7 @@ COALITION = CommandSpec(
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=timezone,
-            examples=("/coalition timezone", "/coalition timezone America/Chicago"),
+            examples=(N_("/coalition timezone"), N_("/coalition timezone America/Chicago")),
         ),
         CommandSpec(
             name="language",
@@ -349,7 +349,11 @@ COALITION = CommandSpec(
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=language,
-            examples=("/coalition language es", "/coalition language auto", "/coalition language --default es"),
+            examples=(
+                N_("/coalition language es"),
+                N_("/coalition language auto"),
+                N_("/coalition language --default es"),
+            ),
         ),
         CommandSpec(
             name="link",
@@ -364,7 +368,11 @@ COALITION = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=link,
-            examples=("/coalition link", "/coalition link --tags residents,youth", "/coalition link --language es"),
+            examples=(
+                N_("/coalition link"),
+                N_("/coalition link --tags residents,youth"),
+                N_("/coalition link --language es"),
+            ),
         ),
         CommandSpec(
             name="unlink",
@@ -393,7 +401,7 @@ COALITION = CommandSpec(
             scope=Scope.ANYWHERE,
             handler=join,
             audited=True,
-            examples=("/coalition join ABCD-EFGH-JKMN",),
+            examples=(N_("/coalition join ABCD-EFGH-JKMN"),),
         ),
         CommandSpec(
             name="channels",

@@ -7,6 +7,7 @@ from bot.i18n import LANGUAGES, N_, _, parse_language
 from bot.markup import user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
+from bot.sectors import typed_sector
 from bot.services.email import STATES, EmailProblem
 from commands.context import ActionContext, CommandContext
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
@@ -45,7 +46,7 @@ async def _email(ctx: CommandContext) -> Reply:
             ),
             ctx.usage,
         )
-    sector = ctx.args.get("sector")
+    sector = typed_sector(ctx.args["sector"]) if ctx.args.get("sector") else None
     if sector and sector not in ctx.coalition.sectors:
         return error(
             _("'{sector}' is not one of the coalition's sectors: {sectors}.").format(
@@ -122,9 +123,9 @@ EMAIL = CommandSpec(
     scope=Scope.COALITION,
     handler=email,
     examples=(
-        '/coalition email add ana@example.org --name "Ana Ruiz" --sector resident --language es',
-        "/coalition email list",
-        "/coalition email remove ana@example.org",
+        N_('/coalition email add ana@example.org --name "Ana Ruiz" --sector resident --language es'),
+        N_("/coalition email list"),
+        N_("/coalition email remove ana@example.org"),
     ),
 )
 

@@ -41,5 +41,5 @@ FEEDBACK = CommandSpec(
     anonymous=True,
     modal=True,
     submit_label=N_("Send anonymously"),
-    examples=('/coalition feedback "The last forum started too late for parents with young children"',),
+    examples=(N_('/coalition feedback "The last forum started too late for parents with young children"'),),
 )

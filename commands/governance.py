@@ -148,7 +148,7 @@ ROLE = CommandSpec(
     permission=Permission.COORDINATOR,
     scope=Scope.COALITION,
     handler=role,
-    examples=("/coalition role @maria coordinator", "/coalition role @visitor observer"),
+    examples=(N_("/coalition role @maria coordinator"), N_("/coalition role @visitor observer")),
 )
 AUDIT = CommandSpec(
     name="audit",
@@ -161,7 +161,7 @@ AUDIT = CommandSpec(
     scope=Scope.COALITION,
     handler=audit,
     audited=False,
-    examples=("/coalition audit", "/coalition audit --since 90d --csv"),
+    examples=(N_("/coalition audit"), N_("/coalition audit --since 90d --csv")),
 )
 MY_DATA = CommandSpec(
     name="my-data",

@@ -65,7 +65,7 @@ def detail(registry: Registry, path: tuple[str, ...]) -> Reply:
         if spec.examples:
             lines.append("")
             lines.append(_("Examples:"))
-            lines.extend(f"  `{e}`" for e in spec.examples)
+            lines.extend(f"  `{_(e)}`" for e in spec.examples)  # in the reader's words: Spanish examples in Spanish
         if spec.notes:
             lines.append("")
             lines.extend(_(note).format(hours=GRACE_HOURS) for note in spec.notes)

@@ -516,8 +516,8 @@ MEETING = CommandSpec(
             modal=True,
             submit_label=N_("Schedule"),
             examples=(
-                '/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"',
-                '/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --also all',
+                N_('/meeting schedule "Community safety walk" "next tuesday 7pm" --where "Library steps"'),
+                N_('/meeting schedule "Coalition meeting" "2026-12-01 18:30" --every monthly --also all'),
             ),
             notes=(
                 N_(
@@ -567,7 +567,7 @@ MEETING = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=rsvp,
-            examples=("/meeting rsvp 12 going",),
+            examples=(N_("/meeting rsvp 12 going"),),
         ),
         CommandSpec(
             name="cancel",
@@ -597,7 +597,10 @@ MEETING = CommandSpec(
             scope=Scope.COALITION,
             handler=edit,
             audited=True,
-            examples=('/meeting edit 12 --when "wednesday 6pm"', '/meeting edit 12 --when "thursday 7pm" --series'),
+            examples=(
+                N_('/meeting edit 12 --when "wednesday 6pm"'),
+                N_('/meeting edit 12 --when "thursday 7pm" --series'),
+            ),
         ),
         CommandSpec(
             name="agenda",
@@ -612,7 +615,7 @@ MEETING = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=agenda,
-            examples=('/meeting agenda 12 add "Budget for the youth program"', "/meeting agenda 12"),
+            examples=(N_('/meeting agenda 12 add "Budget for the youth program"'), N_("/meeting agenda 12")),
         ),
         CommandSpec(
             name="minutes",
@@ -639,7 +642,7 @@ MEETING = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=attended,
-            examples=("/meeting attended 12", "/meeting attended 12 @maria @jamal"),
+            examples=(N_("/meeting attended 12"), N_("/meeting attended 12 @maria @jamal")),
         ),
         CommandSpec(
             name="action",
@@ -656,7 +659,7 @@ MEETING = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=action,
-            examples=('/meeting action 12 "Ask the city about lighting" @maria --due "next friday 5pm"',),
+            examples=(N_('/meeting action 12 "Ask the city about lighting" @maria --due "next friday 5pm"'),),
         ),
         CommandSpec(
             name="actions",
@@ -713,7 +716,7 @@ MEETING = CommandSpec(
             scope=Scope.COALITION,
             handler=reminders,
             audited=False,
-            examples=("/meeting reminders --mine 2h", "/meeting reminders --coalition 48h,1h --nudge 72h"),
+            examples=(N_("/meeting reminders --mine 2h"), N_("/meeting reminders --coalition 48h,1h --nudge 72h")),
         ),
         CommandSpec(
             name="ics",

@@ -61,5 +61,5 @@ PAGE = CommandSpec(
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=page,
-    examples=("/coalition page on", "/coalition page"),
+    examples=(N_("/coalition page on"), N_("/coalition page")),
 )

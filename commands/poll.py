@@ -540,9 +540,9 @@ POLL = CommandSpec(
             modal=True,
             submit_label=N_("Post poll"),
             examples=(
-                '/poll create "Where should the next forum be?" Library "Community centre" Online',
-                '/poll create "Do you feel safe downtown?" Yes Mostly No --anonymous --closes "friday 5pm"',
-                '/poll create "Priorities for 2027" Lighting Youth Housing Transit --kind ranked --hidden',
+                N_('/poll create "Where should the next forum be?" Library "Community centre" Online'),
+                N_('/poll create "Do you feel safe downtown?" Yes Mostly No --anonymous --closes "friday 5pm"'),
+                N_('/poll create "Priorities for 2027" Lighting Youth Housing Transit --kind ranked --hidden'),
             ),
         ),
         CommandSpec(
@@ -569,7 +569,7 @@ POLL = CommandSpec(
             handler=when,
             rate_limit=_LIMIT,
             audited=False,
-            examples=('/poll when "Budget working group" "tue 7pm" "wed 6pm" "thu 12:30" --closes "friday 9am"',),
+            examples=(N_('/poll when "Budget working group" "tue 7pm" "wed 6pm" "thu 12:30" --closes "friday 9am"'),),
         ),
         CommandSpec(
             name="survey",
@@ -597,8 +597,10 @@ POLL = CommandSpec(
             handler=survey,
             rate_limit=_LIMIT,
             examples=(
-                '/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are a good use of my time" '
-                '--closes "in 2 weeks" --also all',
+                N_(
+                    '/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are a good use of my time" '
+                    '--closes "in 2 weeks" --also all'
+                ),
             ),
         ),
         CommandSpec(
@@ -620,7 +622,7 @@ POLL = CommandSpec(
             scope=Scope.COALITION,
             anonymous=True,
             handler=respond,
-            examples=("/poll respond 7 4 5 3",),
+            examples=(N_("/poll respond 7 4 5 3"),),
         ),
         CommandSpec(
             name="vote",
@@ -641,7 +643,7 @@ POLL = CommandSpec(
             scope=Scope.COALITION,
             anonymous=True,
             handler=vote,
-            examples=("/poll vote 3 2", "/poll vote 4 3 1 2"),
+            examples=(N_("/poll vote 3 2"), N_("/poll vote 4 3 1 2")),
         ),
         CommandSpec(
             name="show",
@@ -687,7 +689,7 @@ POLL = CommandSpec(
             permission=Permission.COORDINATOR,
             scope=Scope.COALITION,
             handler=public,
-            examples=("/poll public 3", "/poll public 3 off"),
+            examples=(N_("/poll public 3"), N_("/poll public 3 off")),
         ),
         CommandSpec(
             name="remind",

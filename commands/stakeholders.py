@@ -10,6 +10,7 @@ from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.recurrence import WEEKDAYS as DAY_NAMES
 from bot.replies import Attachment, Reply, error
+from bot.sectors import sector_name
 from bot.services.digests import DigestProblem, parse_weekday
 from bot.services.reports import LABELS, METRICS, Figures, Report, chart_alt
 from bot.services.stakeholders import StakeholderProblem
@@ -33,7 +34,7 @@ async def profile(ctx: CommandContext) -> Reply:
         member = found
     organisation, sector = ctx.args["organisation"], ctx.args["sector"]
     if organisation is None and sector is None:
-        sectors = ", ".join(ctx.services.stakeholders.sectors(ctx.coalition))
+        sectors = ", ".join(sector_name(s) for s in ctx.services.stakeholders.sectors(ctx.coalition))
         how = _('Set it with `/coalition profile --organisation "Name" --sector SECTOR` (sectors: {sectors}).')
         return Reply(_profile(ctx, member) + "\n" + how.format(sectors=sectors), private=True)
     try:
@@ -49,7 +50,7 @@ async def profile(ctx: CommandContext) -> Reply:
 
 def _profile(ctx: CommandContext, member: Member) -> str:
     organisation = user_text(member.organisation or _("not given"))
-    sector = user_text(member.sector or _("not given"))
+    sector = user_text(sector_name(member.sector) if member.sector else _("not given"))
     if member.id == ctx.me.id:
         said = _("Your profile: organisation {organisation}, sector {sector}.").format(
             organisation=organisation, sector=sector
@@ -58,7 +59,7 @@ def _profile(ctx: CommandContext, member: Member) -> str:
             said += " " + _(
                 "A coordinator set your sector; anonymous survey figures count it once you confirm it with "
                 "`/coalition profile --sector {sector}`."
-            ).format(sector=member.sector)
+            ).format(sector=sector_name(member.sector))
         return said
     return _("Profile of {name}: organisation {organisation}, sector {sector}.").format(
         name=user_text(member.display_name or member.user_id), organisation=organisation, sector=sector
@@ -73,8 +74,8 @@ async def sectors(ctx: CommandContext) -> Reply:
         except StakeholderProblem as exc:
             return error(str(exc), ctx.usage)
         ctx.audit_note = _("sectors changed")
-    listed = ", ".join(ctx.coalition.sectors)
-    looked_for = ", ".join(ctx.coalition.wanted_sectors) or _("none")
+    listed = ", ".join(sector_name(s) for s in ctx.coalition.sectors)
+    looked_for = ", ".join(sector_name(s) for s in ctx.coalition.wanted_sectors) or _("none")
     return Reply(
         _("Sectors members choose from: {listed}.\nSectors the map looks for: {looked_for}.").format(
             listed=listed, looked_for=looked_for
@@ -99,7 +100,7 @@ async def stakeholder_map(ctx: CommandContext) -> Reply:
         )
         more = len(row.organisations) - 8
         where = ", ".join(f"{n} {p}" for p, n in sorted(row.platforms.items()))
-        line = f"• **{user_text(row.sector)}**: {row.members} ({where})"
+        line = f"• **{user_text(sector_name(row.sector))}**: {row.members} ({where})"
         if orgs:
             line += f": {orgs}" + (_(" and {count} more").format(count=more) if more > 0 else "")
         lines.append(line)
@@ -112,11 +113,12 @@ async def stakeholder_map(ctx: CommandContext) -> Reply:
     if found.missing:
         lines.append(
             _("⚠️ **Missing**: {join}: nobody from these sectors yet.").format(
-                join=", ".join(user_text(s) for s in found.missing)
+                join=", ".join(user_text(sector_name(s)) for s in found.missing)
             )
         )
     if found.thin:
-        lines.append(_("Thin: {join}: only one member each.").format(join=", ".join(user_text(s) for s in found.thin)))
+        thin = ", ".join(user_text(sector_name(s)) for s in found.thin)
+        lines.append(_("Thin: {join}: only one member each.").format(join=thin))
     if not found.missing and not found.thin:
         lines.append(_("Every sector the coalition looks for has at least two members."))
     return Reply("\n".join(lines), private=True)
@@ -158,7 +160,7 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
     if report.sectors:
         lines.append(_("**By sector**"))
         for sector, (now, before) in report.sectors.items():
-            lines.append(f"• **{user_text(sector)}** ({now.members}): {_figures_line(now, before)}")
+            lines.append(f"• **{user_text(sector_name(sector))}** ({now.members}): {_figures_line(now, before)}")
         lines.append(
             _("Poll participation by sector counts polls that are not anonymous; anonymous ballots carry no sector.")
         )
@@ -248,7 +250,7 @@ PROFILE = CommandSpec(
     handler=profile,
     modal=True,
     submit_label=N_("Save"),
-    examples=('/coalition profile --organisation "Eastside Tenants Union" --sector resident',),
+    examples=(N_('/coalition profile --organisation "Eastside Tenants Union" --sector resident'),),
 )
 
 SECTORS = CommandSpec(
@@ -266,7 +268,7 @@ SECTORS = CommandSpec(
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=sectors,
-    examples=("/coalition sectors --wanted resident,youth,school,law-enforcement",),
+    examples=(N_("/coalition sectors --wanted resident,youth,school,law-enforcement"),),
 )
 
 MAP = CommandSpec(
@@ -287,7 +289,7 @@ REPORT = CommandSpec(
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=report,
-    examples=("/coalition report", "/coalition report --since 30d --csv"),
+    examples=(N_("/coalition report"), N_("/coalition report --since 30d --csv")),
 )
 
 DIGEST = CommandSpec(
@@ -301,7 +303,7 @@ DIGEST = CommandSpec(
     permission=Permission.MEMBER,
     scope=Scope.CHANNEL,
     handler=digest,
-    examples=("/coalition digest on --day friday --hour 16", "/coalition digest off"),
+    examples=(N_("/coalition digest on --day friday --hour 16"), N_("/coalition digest off")),
 )
 
 STAKEHOLDER_COMMANDS = (PROFILE, SECTORS, MAP, REPORT, DIGEST)

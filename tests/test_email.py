@@ -130,7 +130,7 @@ async def add_and_confirm(mail: Mail, address: str, *extra: str) -> EmailMessage
     assert not added.error, shown(added)
     await mail.deliver()
     confirmation = mail.inbox.to(address)[-1]
-    yes = next(url for label, url in links(confirmation).items() if label.startswith("Yes"))
+    yes = next(url for label, url in links(confirmation).items() if label.startswith(("Yes", "Sí")))
     async with mail.http.get(yes) as page:
         form = re.search(r'name="form" value="([^"]+)"', await page.text())
     assert form is not None
@@ -772,3 +772,18 @@ def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -
             automatic=False,
             language="en",
         )
+
+
+async def test_what_members_wrote_is_marked_with_its_language_in_the_html_part(mail: Mail) -> None:
+    """A Spanish member's email about a meeting written in English only: the title is marked
+    `lang="en"`, so a screen reader does not read English words with Spanish sounds; one written
+    in Spanish too is shown in Spanish, unmarked."""
+    await add_and_confirm(mail, "ana@example.org", "--language es")
+    await mail.bot.run('/meeting schedule "Budget review" "2026-11-24 18:00"')
+    await mail.bot.run('/meeting schedule "Safety walk" "2026-11-25 18:00" --es "Caminata de seguridad"')
+    await mail.deliver()
+    budget = next(m for m in mail.inbox.to("ana@example.org") if "Budget review" in body(m, "plain"))
+    assert '<span lang="en">Budget review</span>' in body(budget, "html")
+    walk = next(m for m in mail.inbox.to("ana@example.org") if "Caminata de seguridad" in body(m, "plain"))
+    assert "Safety walk" not in body(walk, "plain") and 'lang="en">Caminata' not in body(walk, "html")
+    assert "English" in links(walk)  # the English version, a click away

@@ -682,3 +682,50 @@ async def test_a_bilingual_coalition_writes_once_per_language_and_each_reads_the
     assert own.error and "You write in English already" in shown(own)
     short = await bot.run('/poll create "Lunch?" Pizza Tacos --es "¿Almuerzo? | Pizza"')
     assert short.error and "each of the 2 options" in shown(short)
+
+
+async def test_every_help_example_is_written_for_its_reader_and_reads_as_the_command_it_shows(bot) -> None:  # type: ignore[no-untyped-def]
+    """Help showed a Spanish reader `/broadcast send "Community walk moved to Saturday 10am"`. Each
+    example is now in the reader's words, and each one, in either language, is read by the
+    parser as typed (times, values and all): an example that fails would teach a wrong command."""
+    from zoneinfo import ZoneInfo
+
+    from bot import i18n
+    from commands.parser import ParseContext, parse
+
+    registry = bot.dispatcher.registry
+    platform = bot.dispatcher._platform(bot.where("general"))
+    examples = [e for _path, spec in registry.leaves() for e in spec.examples]
+    assert len(examples) > 40
+    for code in ("en", "es"):
+        with speaking(code):
+            for example in examples:
+                typed = i18n._(example)
+                parse(registry, typed, ParseContext(ZoneInfo("America/Chicago"), START), platform=platform)
+    with speaking("es"):
+        spanish = [i18n._(e) for e in examples]
+    assert '/broadcast send "La caminata comunitaria pasa al sábado a las 10"' in spanish
+    assert "/meeting rsvp 12 voy" in spanish
+    assert not any("Community" in e or "next tuesday" in e for e in spanish)
+    await bot.run("/coalition language es")
+    assert "`/meeting rsvp 12 voy`" in shown(await bot.run("/coalition help meeting rsvp"))
+
+
+async def test_the_default_sectors_read_and_are_typed_in_spanish(bot) -> None:  # type: ignore[no-untyped-def]
+    """`/coalition sectors` read "law-enforcement, local-government, ..." to a Spanish reader, and
+    "--sector residente" was refused."""
+    await bot.run("/coalition language es")
+    listed = shown(await bot.run("/coalition sectors"))
+    assert "fuerzas del orden" in listed and "residentes" in listed and "law-enforcement" not in listed, listed
+    taken = await bot.run("/coalition profile --sector residente")
+    assert not taken.error and "sector residentes" in shown(taken), shown(taken)
+    await bot.run("/coalition profile --sector Policía", as_="maria")
+    mapped = shown(await bot.run("/coalition map"))
+    assert "residentes" in mapped and "fuerzas del orden" in mapped, mapped
+    async with bot.dispatcher.app.unit_of_work() as services:  # kept as the coalition's own names
+        coalition = (await services.coalitions.resolve(bot.where("general"))).coalition
+        sectors = {m.sector for m in await services.repos.broadcasts.members(coalition.id)}  # type: ignore[union-attr]
+    assert {"resident", "law-enforcement"} <= sectors
+    refused = await bot.run("/coalition profile --sector astronautas")
+    assert refused.error and "jóvenes" in shown(refused)
+    assert "law-enforcement" in shown(await bot.run("/coalition sectors", as_="jamal"))  # English readers: as kept

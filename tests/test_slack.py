@@ -206,7 +206,8 @@ async def test_broadcast_form_opens_and_its_submission_is_handled(slack: Slack) 
     assert await slack.command("/broadcast send") == {}
     view = slack.fake.views_opened[0]["view"]
     assert view["callback_id"] == "modal:broadcast.send"
-    assert [b["block_id"] for b in view["blocks"]] == ["text", "to", "at", "ack", "public"]
+    # The update in the other language is a field of the form too (issue 32).
+    assert [b["block_id"] for b in view["blocks"]] == ["text", "to", "at", "ack", "public", "es", "en"]
     empty = await slack.post(
         form(
             slack.fake.view_submission(

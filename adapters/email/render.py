@@ -52,11 +52,15 @@ def _plain(text: str, zone: ZoneInfo, now: datetime) -> str:
     return markup.plain(text, zone, now)
 
 
-def _html(text: str, zone: ZoneInfo, now: datetime) -> str:
+def _html(text: str, zone: ZoneInfo, now: datetime, written_in: str | None = None) -> str:
+    """`written_in`: the language of what members wrote, where it differs from the message's:
+    marked `lang`, so a screen reader reads a Spanish title in an English email in Spanish."""
     rendered = markup.render(
         text,
         bot=html.escape,
-        user=lambda s: html.escape(s),
+        user=(lambda s: f'<span lang="{html.escape(written_in)}">{html.escape(s)}</span>')
+        if written_in
+        else html.escape,
         time=lambda when, style: html.escape(markup.format_time(when, zone, style, now)),
         member=lambda m: html.escape(m.display_name or m.user_id),
         bold=BOLD,
@@ -155,10 +159,11 @@ def body(reply: Reply, zone: ZoneInfo, now: datetime, link: Callable[[Choice], s
     makes each one's address): an email's body, and the page of a card as it stands now."""
     text_parts: list[str] = []
     html_parts: list[str] = []
+    written_in = reply.written_in if reply.written_in and reply.written_in != reply.language else None
     for block in reply.blocks or (Section(reply.text),):
         if isinstance(block, Section):
             text_parts.append(_plain(block.text, zone, now))
-            html_parts.append(f"<p>{_html(block.text, zone, now)}</p>")
+            html_parts.append(f"<p>{_html(block.text, zone, now, written_in)}</p>")
             for field in block.fields:
                 text_parts.append(f"  {_plain(field.label, zone, now)}: {_plain(field.value, zone, now)}")
                 html_parts.append(
@@ -166,7 +171,7 @@ def body(reply: Reply, zone: ZoneInfo, now: datetime, link: Callable[[Choice], s
                 )
         elif isinstance(block, Context):
             text_parts.append(_plain(block.text, zone, now))
-            html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now)}</p>')
+            html_parts.append(f'<p style="color:#555;font-size:90%">{_html(block.text, zone, now, written_in)}</p>')
         elif isinstance(block, Divider):
             text_parts.append("-" * 40)
             html_parts.append("<hr>")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.bilingual import set_second, the_other, version
+from bot.bilingual import set_second, shown_language, the_other, version
 from bot.clock import Clock
 from bot.i18n import LANGUAGES, _, language, ngettext, speaking
 from bot.markup import timestamp, user_text
@@ -165,7 +165,7 @@ class BroadcastService:
             buttons.append(Button(LANGUAGES[other], action_id("content", "other", "broadcast", broadcast.id)))
         if buttons:
             blocks.append(Actions(tuple(buttons)))
-        return Reply(text=f"{head}\n{body}", blocks=tuple(blocks))
+        return Reply(text=f"{head}\n{body}", blocks=tuple(blocks), written_in=shown_language(broadcast))
 
     def _report(self, broadcast: Broadcast, counts: Counter[str], failures: list[str] | None = None) -> Reply:
         total = broadcast.target_count

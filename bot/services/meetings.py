@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from bot.bilingual import set_second, the_other, version
+from bot.bilingual import set_second, shown_language, the_other, version
 from bot.clock import Clock
 from bot.i18n import LANGUAGES, N_, _, language, speaking
 from bot.markup import format_day, timestamp, user_text
@@ -448,7 +448,11 @@ class MeetingService:
         other = the_other(meeting)
         if other is not None:  # the version this reader is not shown, a click away
             buttons += (Button(LANGUAGES[other], action_id("content", "other", "meeting", meeting.id or 0)),)
-        return Reply(text=f"{text}\n{answers}", blocks=(Section(text), Context(answers), Actions(buttons)))
+        return Reply(
+            text=f"{text}\n{answers}",
+            blocks=(Section(text), Context(answers), Actions(buttons)),
+            written_in=shown_language(meeting),
+        )
 
     async def _announce(self, meeting: Meeting, occurrence: Occurrence) -> None:
         channels = await self.channels_of(meeting)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.i18n import _
 from bot.problems import Problem
+from bot.sectors import sector_name, typed_sector
 from storage import Repositories
 from storage.models import Coalition, Member
 
@@ -64,10 +65,12 @@ class StakeholderService:
     def check_sector(self, coalition: Coalition, sector: str) -> str:
         name = sector.strip().lower().replace(" ", "-")
         known = self.sectors(coalition)
+        if name not in known and typed_sector(sector) in known:
+            name = typed_sector(sector)  # a default sector typed in Spanish ("residente")
         if name not in known:
             raise StakeholderProblem(
                 _("'{sector}' is not one of this coalition's sectors: {known}.").format(
-                    sector=sector, known=", ".join(known)
+                    sector=sector, known=", ".join(sector_name(s) for s in known)
                 )
             )
         return name
