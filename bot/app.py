@@ -22,6 +22,7 @@ from bot.due import (
     MeetingClock,
     PendingErasure,
     PollDeadlines,
+    ProposalDeadlines,
     WeeklyDigests,
 )
 from bot.health import PROBE_BUDGET, Health, alive
@@ -59,6 +60,7 @@ class App:
         self.progress_hooks: dict[str, ProgressHook] = {"broadcast": self._broadcast_progress}
         self.scheduler.add(MeetingClock(self))
         self.scheduler.add(PollDeadlines(self))
+        self.scheduler.add(ProposalDeadlines(self))
         self.scheduler.add(WeeklyDigests(self))
         self.scheduler.add(Fanouts(self))
         self.scheduler.add(Housekeeping(self))

@@ -62,6 +62,25 @@ class PollDeadlines:
         return closed
 
 
+class ProposalDeadlines:
+    """Proposals with a closing time close then, and post their result."""
+
+    name = "decisions"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.repos.decisions.next_close()
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            closed = await services.decisions.close_due(now)
+            await services.repos.commit()
+        return closed
+
+
 class WeeklyDigests:
     name = "digests"
 

@@ -228,6 +228,7 @@ _SPANISH_PHRASES = (
     (r"(?:en|dentro de) (\d+) horas?", r"in \1 hours"),
     (r"(?:en|dentro de) (\d+) dias?", r"in \1 days"),
     (r"(?:en|dentro de) (\d+) semanas?", r"in \1 weeks"),
+    (r"(?:en|dentro de) (\d+) mes(?:es)?", r"in \1 months"),
     (r"del mes next|del next mes|del mes siguiente", "of next month"),
     (r"de este mes|del mes", "of this month"),
     (r"el (primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|ultimo|ultima)", r"the \1"),
@@ -300,7 +301,10 @@ def _hour_before(match: re.Match[str]) -> str:
 _SPANISH_CLOCK = (
     (r"p\. ?m\.?", "pm"),
     (r"a\. ?m\.?", "am"),
-    (rf"({_NUMBER}) (horas?|hrs?|minutos?|min|dias?|semanas?)", lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}"),
+    (
+        rf"({_NUMBER}) (horas?|hrs?|minutos?|min|dias?|semanas?|mes(?:es)?)",
+        lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}",
+    ),
     (r"(\d+) horas? y media", lambda m: f"{int(m.group(1)) * 60 + 30} minutos"),
     (r"media hora", "30 minutos"),
     (r"(?:en|dentro de) (\d+) (?:horas?|hrs?|h)", r"in \1 hours"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from bot.permissions import Permission
 from commands.broadcast import ACKNOWLEDGE, BROADCAST, awaiting_acknowledgement, complete_broadcast
 from commands.coalition import COALITION
+from commands.decision import ACTIONS as DECISION_ACTIONS
+from commands.decision import DECISION
 from commands.email import ACTIONS as EMAIL_ACTIONS
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
@@ -27,10 +29,11 @@ def build_registry() -> Registry:
     registry.add(BROADCAST)
     registry.add(MEETING)
     registry.add(POLL)
+    registry.add(DECISION)
     registry.add_action(RSVP)
     registry.add_action(MEETING_CARD)
     registry.add_action(ACKNOWLEDGE)
-    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS, *CONTENT_ACTIONS):
+    for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS, *CONTENT_ACTIONS, *DECISION_ACTIONS):
         registry.add_action(action)
     registry.home_sections.append(upcoming_for_me)
     registry.completers.update(meeting=complete_meeting, broadcast=complete_broadcast, poll=complete_poll)

@@ -134,7 +134,7 @@ async def status(ctx: CommandContext) -> Reply:
     ]
     lines += [
         _("• {channel} on {platform}: {detail}").format(
-            channel=user_text(d.channel), platform=d.platform, detail=d.detail
+            channel=user_text(d.channel), platform=ctx.platform_title(d.platform), detail=d.detail
         )
         for d in state.deliveries
     ]

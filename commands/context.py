@@ -27,6 +27,12 @@ class _Common:
     registry: Registry
     now: datetime
     zone: ZoneInfo
+    # Each platform's name as people write it ("Slack", N_("email")), by its key: for texts that
+    # say where something went, in the reader's words.
+    platform_titles: dict[str, str]
+
+    def platform_title(self, platform: str) -> str:
+        return _(self.platform_titles.get(platform, platform))
 
     @property
     def coalition(self) -> Coalition:

@@ -122,6 +122,7 @@ class Dispatcher:
             member=member,
             services=services,
             registry=self.registry,
+            platform_titles={name: p.title or name for name, p in self.platforms.items()},
             now=self.app.clock.now(),
             zone=zone,
             **particular,

@@ -31,8 +31,8 @@ def overview(registry: Registry) -> Reply:
     lines = [_("**coalition-bot**: meetings, polls and broadcasts for the whole coalition."), ""]
     for spec in registry.commands():
         lines.append(f"**/{spec.name}**: {_(spec.description)}")
-        for sub in spec.subcommands:
-            lines.append(f"  • `/{spec.name} {sub.name}`: {_(sub.description)}")
+        if spec.subcommands:  # each one's description is a button (or `/coalition help COMMAND`) away
+            lines.append("  " + " · ".join(f"`/{spec.name} {sub.name}`" for sub in spec.subcommands))
     lines.append("")
     lines.append(_("Details: `/coalition help COMMAND`, e.g. `/coalition help coalition link`."))
     buttons = tuple(

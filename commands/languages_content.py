@@ -11,7 +11,7 @@ from bot.replies import Reply, error
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, OptionSpec, OptionType
-from storage.models import Broadcast, Meeting, Poll
+from storage.models import Broadcast, Meeting, Poll, Proposal
 
 SECOND_HELP = {
     "es": N_("the same in Spanish: members who read Spanish see this version"),
@@ -67,11 +67,13 @@ def other_version_reply(lines: list[str], other: str) -> Reply:
 async def show_other(ctx: ActionContext) -> Reply:
     """The button's action: the version the reader was not shown. Read-only: nothing is written."""
     kind, content_id, coalition_id = ctx.params["kind"], int(ctx.params["content"]), ctx.coalition.id or 0
-    found: Broadcast | Poll | Meeting | None = None
+    found: Broadcast | Poll | Meeting | Proposal | None = None
     if kind == "broadcast":
         found = await ctx.services.broadcasts.find(coalition_id, content_id)
     elif kind == "poll":
         found = await ctx.services.polls.find(coalition_id, content_id)
+    elif kind == "decision":
+        found = await ctx.services.decisions.find(coalition_id, content_id)
     elif kind == "meeting":
         meeting = await ctx.services.meetings.series(content_id)
         found = meeting if meeting is not None and meeting.coalition_id == coalition_id else None
@@ -79,7 +81,7 @@ async def show_other(ctx: ActionContext) -> Reply:
     if found is None or other is None:
         return error(_("That message no longer exists."))
     with speaking(other):
-        if isinstance(found, Broadcast):
+        if isinstance(found, Broadcast | Proposal):
             lines = [user_text(version(found, "text", found.text))]
         elif isinstance(found, Poll):
             options = version(found, "options", found.option_list)

@@ -26,6 +26,8 @@ from storage.models import (
     Member,
     OutboxMessage,
     Poll,
+    Position,
+    Proposal,
     RateEvent,
     Reminder,
     Rsvp,
@@ -162,6 +164,11 @@ class GovernanceRepository:
         await self.session.exec(  # type: ignore[call-overload]
             update(Poll).where(Poll.created_by == member.id).values(created_by=None)
         )
+        # Decisions keep their record; the member's positions and reasons go with them (a closed
+        # proposal's result was written at close and keeps its counts).
+        await self.session.exec(delete(Position).where(col(Position.member_id) == member.id))  # type: ignore[call-overload]
+        for column in (Proposal.created_by, Proposal.owner_id):
+            await self.session.exec(update(Proposal).where(column == member.id).values({column.key: None}))  # type: ignore[call-overload]
         # Named ballots still count, under a random key with no member and no time.
         for ballot in (await self.session.exec(select(Ballot).where(Ballot.member_id == member.id))).all():
             await self.session.exec(  # type: ignore[call-overload]

@@ -566,3 +566,59 @@ class EmailAddress(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class Proposal(SQLModel, table=True):
+    """A decision put to the coalition (`/decision propose`): consent, consensus or advice, its
+    rules (`bot.decisions`), and once closed its outcome, owner and review date: the register."""
+
+    __tablename__ = "proposals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    kind: str = Field(max_length=12)  # consent, consensus, advice
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    version: int = 1  # raised by each amendment; positions are of one version
+    rules: str = Field(default="", max_length=200)  # as typed: "every-sector quorum 40%"
+    status: str = Field(default="open", max_length=12, index=True)  # open, passed, failed, decided
+    channel_ids: list[int] = Field(default_factory=list, sa_column=_list_column(()))
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON, written at close
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the decision, in words
+    owner_id: int | None = Field(default=None, foreign_key="members.id")
+    review_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    reviews_id: int | None = Field(default=None, foreign_key="proposals.id")  # the decision it reviews
+    public: bool = False
+    language: str | None = Field(default=None, max_length=8)
+    second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ProposalVersion(SQLModel, table=True):
+    """Each earlier text of an amended proposal, readable after it changed."""
+
+    __tablename__ = "proposal_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    version: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    replaced_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Position(SQLModel, table=True):
+    """A member's position on a proposal's current version, and its reason (objections and blocks
+    need one): one per member, changed until the close."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("proposal_id", "member_id", name="uq_position_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    version: int
+    position: str = Field(max_length=12)
+    reason: str | None = Field(default=None, max_length=500)
+    taken_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.broadcasts import BroadcastRepository
 from storage.database import erase_freed, erase_pending_since, upsert
+from storage.decisions import DecisionRepository
 from storage.email import EmailRepository
 from storage.engagement import EngagementRepository
 from storage.fanouts import FanoutRepository
@@ -239,6 +240,7 @@ class Repositories:
         self.governance = GovernanceRepository(session)
         self.meetings = MeetingRepository(session)
         self.polls = PollRepository(session)
+        self.decisions = DecisionRepository(session)
         self.reports = ReportRepository(session)
         self.requests = RequestRepository(session)
         self.pacing = PacingRepository(session)

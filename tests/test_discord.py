@@ -126,6 +126,7 @@ async def test_slash_command_gets_its_reply_in_the_callback(discord_env: Discord
     assert custom_ids(callback["data"]) == [
         "help:show:broadcast",
         "help:show:coalition",
+        "help:show:decision",
         "help:show:meeting",
         "help:show:poll",
     ]

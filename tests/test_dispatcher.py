@@ -149,6 +149,7 @@ async def test_buttons_route_to_their_handlers(bot: Harness) -> None:
     assert [b.action_id for b in overview.buttons] == [
         "help:show:broadcast",
         "help:show:coalition",
+        "help:show:decision",
         "help:show:meeting",
         "help:show:poll",
     ]

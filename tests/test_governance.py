@@ -163,6 +163,30 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
         ("maria", "general", "/coalition email list"),
     ),
     ("poll", "public"): (("admin", "general", "/poll public 1"), ("maria", "general", "/poll public 1 off")),
+    ("decision", "propose"): (
+        ("maria", "general", '/decision propose "Paint the centre"'),
+        ("viewer", "general", '/decision propose "Paint the centre"'),
+    ),
+    ("decision", "position"): (
+        ("maria", "general", "/decision position 1 consent"),
+        ("viewer", "general", "/decision position 1 consent"),
+    ),
+    ("decision", "withdraw"): (
+        ("maria", "general", "/decision withdraw 1"),
+        ("viewer", "general", "/decision withdraw 1"),
+    ),
+    ("decision", "amend"): (
+        ("admin", "general", '/decision amend 1 "Paint the centre blue"'),
+        ("jamal", "general", '/decision amend 1 "Paint it red"'),
+    ),
+    ("decision", "close"): (("admin", "general", "/decision close 1"), ("jamal", "general", "/decision close 1")),
+    ("decision", "outcome"): (
+        ("admin", "general", '/decision outcome 2 "The centre is painted in spring"'),
+        ("maria", "general", '/decision outcome 2 "Not mine to say"'),
+    ),
+    ("decision", "show"): (("maria", "general", "/decision show 1"), ("maria", "general", "/decision show 77")),
+    ("decision", "list"): (("maria", "general", "/decision list"), ("maria", "general", "/decision list everything")),
+    ("decision", "review"): (("admin", "general", "/decision review 2"), ("maria", "general", "/decision review 2")),
 }
 
 
@@ -183,6 +207,10 @@ async def world(bot: Harness) -> AsyncIterator[Harness]:
     await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
     await bot.run('/poll create "Next forum venue?" Library Online')
     await bot.run('/poll survey "Quarterly check-in" "Meetings are useful"')
+    await bot.run('/decision propose "Paint the centre"')
+    await bot.run("/decision position 1 concern", as_="maria")
+    await bot.run('/decision propose "Open on Sundays"')
+    await bot.run("/decision close 2")
     await bot.dispatcher.app.scheduler.advance_to(START + timedelta(minutes=5))
     yield bot
     await bot.dispatcher.app.web.stop()

@@ -240,7 +240,9 @@ async def test_help_explains_the_english_commands_in_spanish(bot) -> None:
     await bot.run("/coalition language es", as_="maria")
     overview = shown(await bot.run("/coalition help", as_="maria"))
     assert "Los comandos se escriben en inglés" in overview
-    assert "`/meeting schedule`: Programe una reunión (o una serie) y anúnciela aquí" in overview
+    assert "Programe reuniones" in overview and "`/meeting schedule`" in overview
+    group = shown(await bot.run("/coalition help meeting", as_="maria"))
+    assert "`/meeting schedule`: Programe una reunión (o una serie) y anúnciela aquí" in group
     detail = shown(await bot.run("/coalition help meeting schedule", as_="maria"))
     assert "Uso: `/meeting schedule" in detail and "Quién puede usarlo: los miembros y coordinadores" in detail
     assert "`--where`: un lugar o un enlace de videollamada (como máximo 300 caracteres; opcional)" in detail

@@ -74,3 +74,21 @@ async def test_a_broadcast_reaches_the_channel_and_is_acknowledged(side: Side) -
 
     status = await side.command("/broadcast status 1")
     assert "Acknowledged by 1 member" in status, status
+
+
+async def test_a_proposal_is_decided_by_consent_and_an_objection_needs_its_reason(side: Side) -> None:
+    answer = await side.command('/decision propose "Hold the youth forum at the library"')
+    assert "Proposal #1 is posted" in answer, answer
+    card = the(await side.posts(having("Hold the youth forum")), "Hold the youth forum")
+    assert list(card.buttons) == ["Consent", "Concern", "Object"]
+    assert "If it closed now: it would pass." not in card.text  # nobody has consented yet
+
+    assert "Recorded: Consent on proposal #1" in await side.click(card, "Consent", as_="maria")
+    card = the(await side.posts(having("Consent 1")), "Hold the youth forum")
+    assert "If it closed now: it would pass." in card.text
+    refused = await side.click(card, "Object", as_="maria")
+    assert "An objection needs a reason" in refused and "/decision position 1 object" in refused
+
+    assert "Proposal #1 is closed" in await side.command("/decision close 1")
+    result = the(await side.posts(having("has closed")), "has closed")
+    assert "Passed." in result.text and "Consent 1" in result.text

@@ -131,6 +131,7 @@ async def test_signed_slash_command_is_answered_in_the_ack(slack: Slack) -> None
     assert [b["action_id"] for b in buttons] == [
         "help:show:broadcast",
         "help:show:coalition",
+        "help:show:decision",
         "help:show:meeting",
         "help:show:poll",
     ]

@@ -5,7 +5,7 @@ ours agrees with it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -145,3 +145,14 @@ def test_where_dateparser_reads_spanish_ours_agrees(text: str) -> None:
 
 def test_the_table_is_large_enough() -> None:
     assert len(PHRASES) >= 60
+
+
+def test_months_ahead_read_in_spanish_as_in_english() -> None:
+    """A review date "dentro de 6 meses" (`/decision outcome`) was refused; "in 6 months" was read."""
+    zone = ZoneInfo("America/Chicago")
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    english = parse_when("in 6 months", zone, now)
+    with speaking("es"):
+        for typed in ("dentro de 6 meses", "en 6 meses", "dentro de seis meses"):
+            assert parse_when(typed, zone, now) == english, typed
+        assert parse_when("en un mes", zone, now) == parse_when("in 1 month", zone, now)

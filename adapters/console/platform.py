@@ -21,7 +21,7 @@ _PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
 
 class ConsolePlatform(PlatformAdapter):
     name = "console"
-    title = "console"
+    title = N_("console")
     space = N_("console")
     served = False
 

@@ -9,11 +9,18 @@ free text, written as members say them.
 
 from __future__ import annotations
 
-COMMANDS = {"broadcast": "anuncio", "coalition": "coalición", "meeting": "reunión", "poll": "encuesta"}
+COMMANDS = {
+    "broadcast": "anuncio",
+    "coalition": "coalición",
+    "decision": "decisión",
+    "meeting": "reunión",
+    "poll": "encuesta",
+}
 
 SUBCOMMANDS = {
     "action": "tarea",
     "actions": "tareas",
+    "amend": "modificar",
     "agenda": "orden-del-día",
     "attended": "asistencia",
     "audit": "auditoría",
@@ -41,7 +48,10 @@ SUBCOMMANDS = {
     "minutes": "acta",
     "my-data": "mis-datos",
     "nudge": "recordar",
+    "outcome": "resultado",
     "page": "página",
+    "position": "posición",
+    "propose": "proponer",
     "profile": "perfil",
     "public": "pública",
     "remind": "recordar",
@@ -49,6 +59,7 @@ SUBCOMMANDS = {
     "report": "informe",
     "respond": "responder",
     "results": "resultados",
+    "review": "revisar",
     "role": "rol",
     "rsvp": "asistir",
     "schedule": "programar",
@@ -63,6 +74,7 @@ SUBCOMMANDS = {
     "vote": "votar",
     "when": "horario",
     "whoami": "quién-soy",
+    "withdraw": "retirar",
 }
 
 OPTIONS = {
@@ -105,14 +117,19 @@ OPTIONS = {
     "owner": "responsable",
     "private": "privada",
     "public": "pública",
+    "position": "posición",
     "question": "pregunta",
     "questions": "afirmaciones",
+    "reason": "motivo",
+    "review": "revisión",
     "role": "rol",
+    "rule": "reglas",
     "sector": "sector",
     "series": "serie",
     "set": "sectores",
     "since": "desde",
     "slots": "horarios",
+    "statement": "decisión",
     "state": "estado",
     "tags": "etiquetas",
     "task": "tarea",
@@ -130,6 +147,9 @@ OPTIONS = {
 
 CHOICES = {
     "add": "agregar",
+    "advice": "consulta",
+    "consensus": "consenso",
+    "consent": "consentimiento",
     "coordinator": "coordinador",
     "going": "voy",
     "list": "lista",
@@ -143,6 +163,9 @@ CHOICES = {
     "on": "activado",
     "open": "abiertas",
     "overdue": "atrasadas",
+    "failed": "no aprobadas",
+    "passed": "aprobadas",
+    "review-due": "por revisar",
     "ranked": "por orden de preferencia",
     "remove": "quitar",
     "reset": "renovar",

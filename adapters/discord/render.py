@@ -112,9 +112,9 @@ def _embeds(description: str, fields: list[tuple[str, str]]) -> list[discord.Emb
     for n, piece in enumerate(pieces):
         if len(embeds) == MAX_EMBEDS or budget - len(piece) < 100:
             left = sum(len(p) for p in pieces[n:])
-            embeds[-1].description = (
-                embeds[-1].description or ""
-            ) + f"\n… {left} more characters not shown (Discord's limit)."
+            note = f"\n… {left} more characters not shown (Discord's limit)."
+            shown = (embeds[-1].description or "")[: MAX_DESCRIPTION - len(note)]  # the note fits too
+            embeds[-1].description = shown + note
             break
         embeds.append(discord.Embed(description=piece or None, colour=discord.Colour(0x2C5F2D)))
         budget -= len(piece)

@@ -40,7 +40,7 @@ LINK_PATH = "/e/"
 RSVP_PREFIX = "meeting:rsvp:"  # the answer buttons of a meeting's card (commands/meeting.py)
 # A card whose counts change (a meeting's RSVPs, a poll's tally) by its thread, to the read-only
 # action that shows it as it stands now: an email cannot be edited, so each links to that page.
-VIEWS = {"meeting": "meeting:card", "poll": "poll:card"}
+VIEWS = {"meeting": "meeting:card", "poll": "poll:card", "decision": "decision:card"}
 RECIPIENTS_KEPT = 10.0  # seconds a workspace's addresses are kept in memory between deliveries
 
 

@@ -40,7 +40,7 @@ class EmailSettings:
 
 class EmailPlatform(PlatformAdapter):
     name = "email"
-    title = "email"
+    title = N_("email")
     credentials = "SMTP_HOST"
     with_console = True  # `coalition-bot console` mails too, when EMAIL_DIR or SMTP_HOST is set
     variables = (

@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
+from bot.services.decisions import DecisionService
 from bot.services.digests import DigestService
 from bot.services.doctor import DoctorService, PlatformCheck
 from bot.services.email import EmailService
@@ -57,6 +58,7 @@ class Services:
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
+        self.decisions = DecisionService(self.repos, self.outbox, self.clock)
         self.fanouts = FanoutService(self.repos, self.outbox, self.polls, self.broadcasts)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos, self.clock)

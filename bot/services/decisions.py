@@ -1,0 +1,388 @@
+"""Decisions (`/decision`): proposals decided by consent, consensus or advice under rules that
+respect every sector (`bot.decisions`), and the register of what was decided, by whom it is owned
+and when it comes back for review.
+
+A proposal's card shows, all along, what would happen if it closed now; at close the result is
+written once (overall and per sector, and which rule decided it, in words) and posted where the
+proposal was asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+
+from bot.bilingual import set_second, shown_language, the_other, version
+from bot.clock import Clock
+from bot.decisions import KINDS, LABELS, POSITIONS, STOPPING, Outcome, RuleProblem, Rules, Stance, decide, parse_rules
+from bot.i18n import LANGUAGES, N_, _, language, ngettext
+from bot.markup import timestamp, user_text
+from bot.permissions import Role
+from bot.problems import Problem
+from bot.replies import Actions, Button, Context, Reply, Section, action_id
+from bot.sectors import sector_name
+from bot.services.outbox import Outbox
+from storage import Repositories
+from storage.models import Channel, Member, Position, Proposal, ProposalVersion
+
+SOURCE = "decision"
+MAX_TEXT = 1500
+MAX_REASON = 500
+KIND_WORDS = {
+    "consent": N_("consent: it passes when no objection stands"),
+    "consensus": N_("consensus: it passes when no block stands and agreement reaches {share}"),
+    "advice": N_("advice: the proposer decides, having heard everyone"),
+}
+
+
+class DecisionProblem(Problem):
+    """The proposal or position cannot be taken; the message says why."""
+
+
+def rules_of(proposal: Proposal) -> Rules:
+    return parse_rules([proposal.rules]) if proposal.rules else Rules()
+
+
+class DecisionService:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
+        self.repos = repos
+        self.outbox = outbox
+        self.clock = clock
+
+    # Proposing --------------------------------------------------------------------------
+
+    async def propose(
+        self,
+        coalition_id: int,
+        author: Member,
+        kind: str,
+        text: str,
+        *,
+        rules: str,
+        channels: list[Channel],
+        closes_at: datetime | None,
+        public: bool = False,
+        second: tuple[str, str] | None = None,
+        reviews: Proposal | None = None,
+    ) -> Proposal:
+        if kind not in KINDS:
+            raise DecisionProblem(
+                _("'{kind}' is not a kind of decision: use consent, consensus or advice.").format(kind=kind)
+            )
+        try:
+            parse_rules([rules])
+        except RuleProblem as exc:
+            raise DecisionProblem(str(exc)) from exc
+        if closes_at is not None and closes_at <= self.clock.now():
+            raise DecisionProblem(_('The closing time is in the past; give a time still to come, like "friday 5pm".'))
+        proposal = Proposal(
+            coalition_id=coalition_id,
+            kind=kind,
+            text=text,
+            rules=" ".join(rules.split()),
+            channel_ids=[c.id for c in channels if c.id is not None],
+            created_by=author.id,
+            created_at=self.clock.now(),
+            closes_at=closes_at,
+            public=public,
+            language=language(),
+            reviews_id=reviews.id if reviews is not None else None,
+        )
+        if second is not None:
+            set_second(proposal, second[0], {"text": second[1]})
+        proposal = await self.repos.decisions.add(proposal)
+        for channel, card in await self.outbox.for_channels(channels, lambda: self.card_now(proposal)):
+            await self.outbox.to_channel(
+                coalition_id,
+                channel,
+                card,
+                key=self._key(proposal, f"post:{channel.id}"),
+                source=SOURCE,
+                source_id=proposal.id,
+            )
+        return proposal
+
+    async def find(self, coalition_id: int, proposal_id: int) -> Proposal | None:
+        return await self.repos.decisions.get(coalition_id, proposal_id)
+
+    async def owner_of(self, proposal: Proposal) -> Member | None:
+        return await self.repos.members.by_id(proposal.owner_id) if proposal.owner_id else None
+
+    async def versions(self, proposal: Proposal) -> list[ProposalVersion]:
+        """The texts an amendment replaced, oldest first."""
+        return await self.repos.decisions.versions(proposal.id or 0)
+
+    async def listed(self, coalition_id: int, which: str | None) -> list[Proposal]:
+        if which == "review-due":
+            due = await self.repos.decisions.review_due(coalition_id, self.clock.now())
+            return sorted(due, key=lambda p: p.review_at or self.clock.now())
+        statuses = {"open": ("open",), "passed": ("passed", "decided"), "failed": ("failed",)}.get(which or "")
+        return await self.repos.decisions.listed(coalition_id, statuses)
+
+    # Positions --------------------------------------------------------------------------
+
+    async def take(self, proposal: Proposal, member: Member, position: str, reason: str | None) -> None:
+        """A member's position (one each, changed until the close). An objection or a block
+        needs its reason; an observer reads along."""
+        self._check_open(proposal)
+        if member.role == Role.OBSERVER:
+            raise DecisionProblem(_("You are an observer: you can read along but not take a position."))
+        allowed = POSITIONS[proposal.kind]
+        if position not in allowed:
+            raise DecisionProblem(
+                _("'{position}' is not a position on this proposal: use {allowed}.").format(
+                    position=position, allowed=", ".join(allowed)
+                )
+            )
+        if position == STOPPING.get(proposal.kind) and not (reason or "").strip():
+            needs = (
+                _('An objection needs a reason, so everyone can answer it: /decision position {id} object "REASON".')
+                if position == "object"
+                else _('A block needs a reason, so everyone can answer it: /decision position {id} block "REASON".')
+            )
+            raise DecisionProblem(needs.format(id=proposal.id))
+        assert proposal.id is not None and member.id is not None
+        found = await self.repos.decisions.position_of(proposal.id, member.id)
+        row = found or Position(
+            proposal_id=proposal.id,
+            member_id=member.id,
+            version=proposal.version,
+            position=position,
+            taken_at=self.clock.now(),
+        )
+        row.position, row.reason, row.version, row.taken_at = (
+            position,
+            (reason or "").strip()[:MAX_REASON] or None,
+            proposal.version,
+            self.clock.now(),
+        )
+        await self.repos.decisions.take(row)
+        self.outbox.once_before_commit(f"decision-cards:{proposal.id}", lambda: self.refresh_cards(proposal))
+
+    async def withdraw(self, proposal: Proposal, member: Member) -> bool:
+        """Take one's position back (an objection its author no longer holds)."""
+        self._check_open(proposal)
+        found = await self.repos.decisions.position_of(proposal.id or 0, member.id or 0)
+        if found is None:
+            return False
+        await self.repos.decisions.withdraw(found)
+        self.outbox.once_before_commit(f"decision-cards:{proposal.id}", lambda: self.refresh_cards(proposal))
+        return True
+
+    async def amend(self, proposal: Proposal, text: str) -> int:
+        """A new version: the old text stays readable, every position is cleared, and each member
+        who had taken one is told privately. Returns how many were told."""
+        self._check_open(proposal)
+        assert proposal.id is not None
+        await self.repos.decisions.add_version(
+            ProposalVersion(
+                proposal_id=proposal.id, version=proposal.version, text=proposal.text, replaced_at=self.clock.now()
+            )
+        )
+        proposal.text, proposal.version, proposal.second = text, proposal.version + 1, None
+        await self.repos.decisions.save(proposal)
+        told = await self.repos.decisions.reset(proposal.id)
+        for member_id in told:
+            member = await self.repos.members.by_id(member_id)
+            if member is None:
+                continue
+            await self.outbox.to_member(
+                member,
+                lambda: Reply(
+                    _(
+                        "Proposal #{id} was amended (version {version}); your position was cleared. Read it again "
+                        "and take a position on the new text: {text}"
+                    ).format(id=proposal.id, version=proposal.version, text=user_text(proposal.text)),
+                    private=True,
+                ),
+                key=self._key(proposal, f"amended:{proposal.version}:{member_id}"),
+                source=SOURCE,
+                source_id=proposal.id,
+            )
+        self.outbox.once_before_commit(f"decision-cards:{proposal.id}", lambda: self.refresh_cards(proposal))
+        return len(told)
+
+    def _check_open(self, proposal: Proposal) -> None:
+        if proposal.status != "open":
+            raise DecisionProblem(_("Proposal #{id} is closed.").format(id=proposal.id))
+
+    # Counting -----------------------------------------------------------------------------
+
+    async def stances(self, proposal: Proposal) -> list[tuple[Stance, Member | None]]:
+        rows = await self.repos.decisions.positions(proposal.id or 0)
+        return [
+            (Stance(str(p.member_id), p.position, m.sector if m else None, m.organisation if m else None, p.reason), m)
+            for p, m in rows
+            if p.version == proposal.version
+        ]
+
+    async def standing(self, proposal: Proposal) -> Outcome:
+        """What would happen if it closed now (or what happened, once closed)."""
+        members = [m for m in await self.repos.broadcasts.members(proposal.coalition_id) if m.role != Role.OBSERVER]
+        by_sector = Counter(m.sector for m in members if m.sector)
+        stances = [s for s, _m in await self.stances(proposal)]
+        return decide(proposal.kind, stances, rules_of(proposal), len(members), dict(by_sector))
+
+    async def close(self, proposal: Proposal) -> Outcome | None:
+        """Close now, write the result once and post it where it was asked; None if already closed."""
+        if proposal.status != "open":
+            return None
+        outcome = await self.standing(proposal)
+        proposal.status = "decided" if outcome.passed is None else ("passed" if outcome.passed else "failed")
+        proposal.closed_at = self.clock.now()
+        proposal.result = json.dumps(
+            {
+                "passed": outcome.passed,
+                "counts": dict(outcome.counts),
+                "by_sector": {s: dict(c) for s, c in outcome.by_sector.items()},
+                "participants": outcome.participants,
+                "version": proposal.version,
+            }
+        )
+        await self.repos.decisions.save(proposal)
+        await self.refresh_cards(proposal)
+        channels = [
+            c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in set(proposal.channel_ids)
+        ]
+
+        async def result() -> Reply:
+            return self._result(proposal, outcome)
+
+        for channel, said in await self.outbox.for_channels(channels, result):
+            await self.outbox.to_channel(
+                proposal.coalition_id,
+                channel,
+                said,
+                key=self._key(proposal, f"result:{channel.id}"),
+                source=SOURCE,
+                source_id=proposal.id,
+            )
+        return outcome
+
+    async def close_due(self, now: datetime) -> int:
+        closed = 0
+        for proposal in await self.repos.decisions.due_to_close(now):
+            closed += await self.close(proposal) is not None
+        return closed
+
+    async def record_outcome(
+        self, proposal: Proposal, statement: str, owner: Member | None, review_at: datetime | None
+    ) -> None:
+        """The register's entry: what was decided, who owns it, when it comes back."""
+        if proposal.status == "open":
+            raise DecisionProblem(
+                _("Proposal #{id} is still open; close it first with /decision close {id}.").format(id=proposal.id)
+            )
+        if review_at is not None and review_at <= self.clock.now():
+            raise DecisionProblem(_("The review date is in the past; give one still to come."))
+        proposal.outcome = statement
+        proposal.owner_id = owner.id if owner is not None else proposal.owner_id
+        proposal.review_at = review_at
+        await self.repos.decisions.save(proposal)
+
+    # Cards -------------------------------------------------------------------------------
+
+    async def card_now(self, proposal: Proposal) -> Reply:
+        outcome = await self.standing(proposal)
+        stances = await self.stances(proposal)
+        return self.card(proposal, outcome, stances)
+
+    def card(self, proposal: Proposal, outcome: Outcome, stances: list[tuple[Stance, Member | None]]) -> Reply:
+        assert proposal.id is not None
+        kind_words = _(KIND_WORDS[proposal.kind]).format(share=_("two thirds"))
+        head = _("🗳️ **Proposal #{id}** ({kind}, version {version})").format(
+            id=proposal.id, kind=kind_words, version=proposal.version
+        )
+        text = user_text(version(proposal, "text", proposal.text))
+        rules = rules_of(proposal).words()
+        lines = [head, text]
+        if rules:
+            lines.append(_("Rules: {rules}").format(rules="; ".join(rules)))
+        counts = " · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in POSITIONS[proposal.kind])
+        lines.append(counts)
+        if outcome.by_sector:
+            per = "; ".join(
+                f"{user_text(sector_name(s))}: "
+                + ", ".join(f"{_(LABELS[p])} {c[p]}" for p in POSITIONS[proposal.kind] if c[p])
+                for s, c in sorted(outcome.by_sector.items())
+            )
+            lines.append(_("By sector: {sectors}").format(sectors=per))
+        reasons = [
+            f"• {user_text(_name(m))}: {_(LABELS[s.position])}: {user_text(s.reason)}" for s, m in stances if s.reason
+        ]
+        if reasons:
+            lines.append(_("Reasons given:"))
+            lines += reasons
+        lines.append(self._verdict(proposal, outcome))
+        blocks: list = [Section("\n".join(lines[:2])), Section("\n".join(lines[2:]))]
+        if proposal.status == "open":
+            closes = (
+                _("Closes {when}.").format(when=timestamp(proposal.closes_at, "R"))
+                if proposal.closes_at
+                else _("Open until the proposer or a coordinator closes it.")
+            )
+            blocks.append(Context(closes))
+            buttons = [
+                Button(_(LABELS[p]), action_id("decision", "take", proposal.id, p)) for p in POSITIONS[proposal.kind]
+            ]
+            other = the_other(proposal)
+            if other is not None:
+                buttons.append(Button(LANGUAGES[other], action_id("content", "other", "decision", proposal.id)))
+            blocks.append(Actions(tuple(buttons)))
+        return Reply("\n".join(lines), blocks=tuple(blocks), written_in=shown_language(proposal))
+
+    def _verdict(self, proposal: Proposal, outcome: Outcome) -> str:
+        why = "; ".join(outcome.why)
+        if proposal.status == "open":
+            if outcome.passed is None:
+                return _("Advice: the proposer decides once everyone has been heard.") + (f" ({why})" if why else "")
+            if outcome.passed:
+                return _("If it closed now: it would pass.")
+            return _("If it closed now: it would not pass ({why}).").format(why=why)
+        if outcome.passed is None:
+            return _("Closed: the proposer decides, having heard everyone.")
+        return _("Passed.") if outcome.passed else _("Did not pass: {why}.").format(why=why)
+
+    def _result(self, proposal: Proposal, outcome: Outcome) -> Reply:
+        head = _("🏁 **Proposal #{id} has closed:** {text}").format(
+            id=proposal.id, text=user_text(version(proposal, "text", proposal.text))
+        )
+        counts = " · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in POSITIONS[proposal.kind])
+        participants = ngettext("{count} took part", "{count} took part", outcome.participants).format(
+            count=outcome.participants
+        )
+        lines = [head, f"{counts} ({participants})"]
+        for sector, tally in sorted(outcome.by_sector.items()):
+            lines.append(
+                f"• {user_text(sector_name(sector))}: "
+                + ", ".join(f"{_(LABELS[p])} {tally[p]}" for p in POSITIONS[proposal.kind] if tally[p])
+            )
+        lines.append(self._verdict(proposal, outcome))
+        if outcome.passed is not False:
+            lines.append(
+                _(
+                    'Record what was decided with /decision outcome {id} "STATEMENT" --owner @member '
+                    '--review "in 6 months".'
+                ).format(id=proposal.id)
+            )
+        return Reply("\n".join(lines), blocks=(Section("\n".join(lines)),))
+
+    async def refresh_cards(self, proposal: Proposal) -> None:
+        channels = [
+            c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in set(proposal.channel_ids)
+        ]
+        for channel, card in await self.outbox.for_channels(channels, lambda: self.card_now(proposal)):
+            posted = await self.repos.outbox.by_key(self._key(proposal, f"post:{channel.id}"))
+            if posted is not None:
+                await self.outbox.edit(posted, card, key=self._key(proposal, f"post-edit:{channel.id}"))
+
+    @staticmethod
+    def _key(proposal: Proposal, part: str) -> str:
+        return f"{SOURCE}:{proposal.id}:{part}"
+
+
+def _name(member: Member | None) -> str:
+    if member is None:
+        return _("a former member")
+    return member.display_name or member.user_id

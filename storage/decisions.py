@@ -1,0 +1,109 @@
+"""Proposals, their earlier versions and members' positions (`bot.services.decisions`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Member, Position, Proposal, ProposalVersion
+
+
+class DecisionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, proposal: Proposal) -> Proposal:
+        self.session.add(proposal)
+        await self.session.flush()
+        return proposal
+
+    async def save(self, proposal: Proposal) -> Proposal:
+        self.session.add(proposal)
+        await self.session.flush()
+        return proposal
+
+    async def get(self, coalition_id: int, proposal_id: int) -> Proposal | None:
+        found = await self.session.get(Proposal, proposal_id)
+        return found if found is not None and found.coalition_id == coalition_id else None
+
+    async def listed(self, coalition_id: int, statuses: tuple[str, ...] | None, limit: int = 25) -> list[Proposal]:
+        query = select(Proposal).where(Proposal.coalition_id == coalition_id)
+        if statuses:
+            query = query.where(col(Proposal.status).in_(statuses))
+        result = await self.session.exec(query.order_by(col(Proposal.id).desc()).limit(limit))
+        return list(result.all())
+
+    async def review_due(self, coalition_id: int, by: datetime) -> list[Proposal]:
+        result = await self.session.exec(
+            select(Proposal).where(
+                Proposal.coalition_id == coalition_id,
+                col(Proposal.review_at).is_not(None),
+                col(Proposal.review_at) <= by,
+            )
+        )
+        return list(result.all())
+
+    async def due_to_close(self, now: datetime) -> list[Proposal]:
+        result = await self.session.exec(
+            select(Proposal).where(Proposal.status == "open", col(Proposal.closes_at) <= now)
+        )
+        return list(result.all())
+
+    async def next_close(self) -> datetime | None:
+        result = await self.session.exec(
+            select(Proposal.closes_at)
+            .where(Proposal.status == "open", col(Proposal.closes_at).is_not(None))
+            .order_by(col(Proposal.closes_at))
+            .limit(1)
+        )
+        return result.first()
+
+    async def positions(self, proposal_id: int) -> list[tuple[Position, Member | None]]:
+        result = await self.session.exec(
+            select(Position, Member)
+            .join(Member, col(Member.id) == Position.member_id, isouter=True)
+            .where(Position.proposal_id == proposal_id)
+            .order_by(col(Position.taken_at), col(Position.id))
+        )
+        return list(result.all())
+
+    async def position_of(self, proposal_id: int, member_id: int) -> Position | None:
+        result = await self.session.exec(
+            select(Position).where(Position.proposal_id == proposal_id, Position.member_id == member_id)
+        )
+        return result.first()
+
+    async def take(self, position: Position) -> Position:
+        self.session.add(position)
+        await self.session.flush()
+        return position
+
+    async def withdraw(self, position: Position) -> None:
+        await self.session.delete(position)
+        await self.session.flush()
+
+    async def reset(self, proposal_id: int) -> list[int]:
+        """Clear every position (an amendment); the members who had taken one."""
+        result = await self.session.exec(select(Position.member_id).where(Position.proposal_id == proposal_id))
+        members = list(result.all())
+        await self.session.exec(delete(Position).where(col(Position.proposal_id) == proposal_id))  # type: ignore[call-overload]
+        return members
+
+    async def add_version(self, version: ProposalVersion) -> None:
+        self.session.add(version)
+        await self.session.flush()
+
+    async def versions(self, proposal_id: int) -> list[ProposalVersion]:
+        result = await self.session.exec(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal_id)
+            .order_by(col(ProposalVersion.version))
+        )
+        return list(result.all())
+
+    async def forget_member(self, member_id: int) -> None:
+        """Forget-me: the member's positions and reasons go; a decision already made keeps its counts."""
+        await self.session.exec(delete(Position).where(col(Position.member_id) == member_id))  # type: ignore[call-overload]
