@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings, anonymity_secret
 from bot.delivery import DeliveryWorker, ProgressHook
 from bot.due import (
+    DecisionReviews,
     EngagementKeeper,
     Fanouts,
     Housekeeping,
@@ -61,6 +62,7 @@ class App:
         self.scheduler.add(MeetingClock(self))
         self.scheduler.add(PollDeadlines(self))
         self.scheduler.add(ProposalDeadlines(self))
+        self.scheduler.add(DecisionReviews(self))
         self.scheduler.add(WeeklyDigests(self))
         self.scheduler.add(Fanouts(self))
         self.scheduler.add(Housekeeping(self))

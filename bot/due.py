@@ -81,6 +81,25 @@ class ProposalDeadlines:
         return closed
 
 
+class DecisionReviews:
+    """A week before a decision's review date, its owner and the coordinators are told."""
+
+    name = "decision-reviews"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        async with self.app.unit_of_work() as services:
+            return await services.decisions.next_review_notice()
+
+    async def run_due(self, now: datetime) -> int:
+        async with self.app.unit_of_work() as services:
+            told = await services.decisions.tell_reviews(now)
+            await services.commit()
+        return told
+
+
 class WeeklyDigests:
     name = "digests"
 

@@ -7,9 +7,9 @@ from bot.decisions import KINDS, LABELS, POSITIONS
 from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
-from bot.replies import Reply, error
+from bot.replies import Attachment, Reply, error
 from bot.services.coalitions import TargetProblem
-from bot.services.decisions import MAX_REASON, MAX_TEXT, DecisionProblem
+from bot.services.decisions import MAX_REASON, MAX_TEXT, STATES, DecisionProblem
 from bot.spanish_words import meaning as spanish_meaning
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -166,19 +166,18 @@ async def show(ctx: CommandContext) -> Reply:
         lines.append(_("Owner: {name}.").format(name=user_text(owner.display_name or owner.user_id)))
     if proposal.review_at:
         lines.append(_("Review: {when}.").format(when=timestamp(proposal.review_at, "D")))
+    actions = await ctx.services.decisions.actions(proposal)
+    if actions:
+        lines.append(_("Carried out by:"))
+        for item, owner_of_item in actions:
+            state = _("done") if item.done_at else _("due {when}").format(when=timestamp(item.due_at, "f"))
+            name = user_text(owner_of_item.display_name or owner_of_item.user_id) if owner_of_item else _("unassigned")
+            lines.append(f"• #{item.id} {user_text(item.text)}, {name}: {state}")
     earlier = await ctx.services.decisions.versions(proposal)
     if earlier:
         lines.append(_("Earlier versions:"))
         lines += [f"• v{v.version}: {user_text(v.text)}" for v in earlier]
     return Reply("\n".join(lines), blocks=card.blocks if proposal.status == "open" else (), private=True)
-
-
-STATES = {
-    "open": N_("open"),
-    "passed": N_("passed"),
-    "failed": N_("did not pass"),
-    "decided": N_("decided by the proposer"),
-}
 
 
 async def list_proposals(ctx: CommandContext) -> Reply:
@@ -193,6 +192,23 @@ async def list_proposals(ctx: CommandContext) -> Reply:
             line += " " + _("review {when}").format(when=timestamp(proposal.review_at, "D"))
         lines.append(line)
     return Reply("\n".join(lines), private=True)
+
+
+async def export(ctx: CommandContext) -> Reply:
+    """The register as CSV, one row per decision (coordinators: it names owners)."""
+    proposals = await ctx.services.decisions.listed(ctx.coalition.id or 0, None)
+    owners = {}
+    for proposal in proposals:
+        owner = await ctx.services.decisions.owner_of(proposal)
+        if owner is not None and owner.id is not None:
+            owners[owner.id] = owner.display_name or owner.user_id
+    content = ctx.services.decisions.export_csv(proposals, owners)
+    ctx.audit_note = _("{count} decisions exported").format(count=len(proposals))
+    return Reply(
+        _("The register of decisions as CSV, one row per decision ({count}).").format(count=len(proposals)),
+        private=True,
+        attachments=(Attachment("coalition-decisions.csv", content, "text/csv"),),
+    )
 
 
 async def review(ctx: CommandContext) -> Reply:
@@ -359,6 +375,14 @@ DECISION = CommandSpec(
             permission=Permission.MEMBER,
             scope=Scope.COALITION,
             handler=list_proposals,
+        ),
+        CommandSpec(
+            name="export",
+            description=N_("The register of decisions as CSV, one row per decision"),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=export,
+            audited=True,
         ),
         CommandSpec(
             name="review",

@@ -280,7 +280,12 @@ async def action(ctx: CommandContext) -> Reply:
         return error(
             _("{label} has not used the bot yet, so cannot own an action item.").format(label=user_text(mention.label))
         )
-    item = await ctx.services.meetings.add_action(meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me)
+    decision = ctx.args.get("decision")
+    if decision is not None and await ctx.services.decisions.find(ctx.coalition.id or 0, decision) is None:
+        return error(_("There is no proposal #{id}. `/decision list` shows them.").format(id=decision), ctx.usage)
+    item = await ctx.services.meetings.add_action(
+        meeting, occurrence, ctx.args["task"], owner, ctx.args["due"], ctx.me, decision_id=decision
+    )
     return Reply(
         _("Action #{id} for {owner}, due {due}: {text}. They'll be reminded 24 hours and 1 hour before.").format(
             id=item.id,
@@ -655,6 +660,7 @@ MEETING = CommandSpec(
                 ),
                 OptionSpec("owner", OptionType.USER, N_("who will do it"), required=True, positional=True),
                 OptionSpec("due", OptionType.DATETIME, N_("when it is due"), required=True),
+                OptionSpec("decision", OptionType.INT, N_("the decision it carries out (its number)"), min_value=1),
             ),
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Member, Position, Proposal, ProposalVersion
+from storage.models import ActionItem, Member, Position, Proposal, ProposalVersion
 
 
 class DecisionRepository:
@@ -29,7 +29,7 @@ class DecisionRepository:
         found = await self.session.get(Proposal, proposal_id)
         return found if found is not None and found.coalition_id == coalition_id else None
 
-    async def listed(self, coalition_id: int, statuses: tuple[str, ...] | None, limit: int = 25) -> list[Proposal]:
+    async def listed(self, coalition_id: int, statuses: tuple[str, ...] | None, limit: int = 500) -> list[Proposal]:
         query = select(Proposal).where(Proposal.coalition_id == coalition_id)
         if statuses:
             query = query.where(col(Proposal.status).in_(statuses))
@@ -45,6 +45,36 @@ class DecisionRepository:
             )
         )
         return list(result.all())
+
+    async def closed_between(self, coalition_id: int, start: datetime, end: datetime) -> list[Proposal]:
+        result = await self.session.exec(
+            select(Proposal)
+            .where(
+                Proposal.coalition_id == coalition_id, col(Proposal.closed_at) >= start, col(Proposal.closed_at) <= end
+            )
+            .order_by(col(Proposal.closed_at))
+        )
+        return list(result.all())
+
+    async def reviews_to_tell(self, by: datetime) -> list[Proposal]:
+        """Decisions whose review date is within reach and whose owner has not been told yet."""
+        result = await self.session.exec(
+            select(Proposal).where(
+                col(Proposal.review_at).is_not(None),
+                col(Proposal.review_at) <= by,
+                col(Proposal.review_told_at).is_(None),
+            )
+        )
+        return list(result.all())
+
+    async def next_review_to_tell(self) -> datetime | None:
+        result = await self.session.exec(
+            select(Proposal.review_at)
+            .where(col(Proposal.review_at).is_not(None), col(Proposal.review_told_at).is_(None))
+            .order_by(col(Proposal.review_at))
+            .limit(1)
+        )
+        return result.first()
 
     async def due_to_close(self, now: datetime) -> list[Proposal]:
         result = await self.session.exec(
@@ -101,6 +131,15 @@ class DecisionRepository:
             select(ProposalVersion)
             .where(ProposalVersion.proposal_id == proposal_id)
             .order_by(col(ProposalVersion.version))
+        )
+        return list(result.all())
+
+    async def actions(self, proposal_id: int) -> list[tuple[ActionItem, Member | None]]:
+        result = await self.session.exec(
+            select(ActionItem, Member)
+            .join(Member, col(Member.id) == ActionItem.owner_id, isouter=True)
+            .where(ActionItem.decision_id == proposal_id)
+            .order_by(col(ActionItem.due_at))
         )
         return list(result.all())
 

@@ -354,6 +354,7 @@ class ActionItem(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_by: int | None = Field(default=None, foreign_key="members.id")
+    decision_id: int | None = Field(default=None, foreign_key="proposals.id", index=True)  # what it carries out
 
 
 class Poll(SQLModel, table=True):
@@ -590,6 +591,8 @@ class Proposal(SQLModel, table=True):
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the decision, in words
     owner_id: int | None = Field(default=None, foreign_key="members.id")
     review_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    # When the owner and coordinators were told the review is near (once per review date).
+    review_told_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     reviews_id: int | None = Field(default=None, foreign_key="proposals.id")  # the decision it reviews
     public: bool = False
     language: str | None = Field(default=None, max_length=8)

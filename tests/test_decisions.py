@@ -232,3 +232,57 @@ async def test_forgetting_a_member_removes_their_positions_and_keeps_the_result(
     after = shown(await bot.run("/decision show 1"))
     assert "maria" not in after and "Not safe after dark" not in after
     assert "Did not pass" in after  # the decision stays on the record
+
+
+async def test_the_register_reminds_before_a_review_and_goes_in_the_digest_and_the_export(bot) -> None:  # type: ignore[no-untyped-def]
+    """A week before its review date, a decision's owner and the coordinators are told, once; the
+    weekly digest says what was decided and what comes back; `/decision export` is the register."""
+    import csv
+    import io
+
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    await bot.run("/coalition whoami", as_="maria")
+    await bot.run('/decision propose "Move the youth forum to the library"')
+    await bot.run("/decision position 1 consent", as_="maria")
+    await bot.run("/decision close 1")
+    recorded = await bot.run(
+        '/decision outcome 1 "The youth forum meets at the library" --owner @maria --review "in 10 days"'
+    )
+    assert not recorded.error, shown(recorded)
+    async with app.unit_of_work() as services:
+        coalition = (await services.coalitions.resolve(bot.where("general"))).coalition
+        digest = shown(await services.digests.compose(coalition, app.clock.now()))  # type: ignore[arg-type]
+    assert "Decisions" in digest and "#1 The youth forum meets at the library: passed" in digest
+    await app.scheduler.advance_to(app.clock.now() + timedelta(days=2))
+    assert not [p for p in platform.posted if ":review:" in p.key]  # 8 days ahead: not yet
+    await app.scheduler.advance_to(app.clock.now() + timedelta(days=2))
+    await app.scheduler.advance_to(app.clock.now() + timedelta(days=1))
+    told = sorted(p.target for p in platform.posted if ":review:" in p.key)
+    assert told == ["dm:admin", "dm:maria"], told  # the owner and the coordinator, once each
+    assert "comes back for review" in shown(next(p.reply for p in platform.posted if ":review:" in p.key))
+    export = await bot.run("/decision export")
+    rows = list(csv.DictReader(io.StringIO(export.attachments[0].content.decode())))
+    assert [(r["decision"], r["status"], r["participants"], r["owner"]) for r in rows] == [
+        ("1", "passed", "1", "maria")
+    ]
+    assert (await bot.run("/decision export", as_="maria")).error  # coordinators: it names owners
+
+
+async def test_action_items_carry_a_decision_out_and_show_with_it(bot) -> None:  # type: ignore[no-untyped-def]
+    app = bot.dispatcher.app
+    await bot.run("/coalition whoami", as_="maria")
+    await bot.run('/decision propose "Move the youth forum to the library"')
+    await bot.run("/decision position 1 consent", as_="maria")
+    await bot.run("/decision close 1")
+    await bot.run('/meeting schedule "Planning" "in 1 minute"')
+    await app.scheduler.advance_to(app.clock.now() + timedelta(minutes=2))
+    added = await bot.run('/meeting action 1 "Book the library room" @maria --due "in 2 days" --decision 1')
+    assert not added.error, shown(added)
+    wrong = await bot.run('/meeting action 1 "Something" @maria --due "in 2 days" --decision 9')
+    assert wrong.error and "There is no proposal #9" in shown(wrong) and "Usage" in shown(wrong)
+    shown_decision = shown(await bot.run("/decision show 1"))
+    assert "Carried out by:" in shown_decision and "Book the library room, maria: due" in shown_decision
+    await bot.run("/meeting done 1", as_="maria")
+    assert "Book the library room, maria: done" in shown(await bot.run("/decision show 1"))

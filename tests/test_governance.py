@@ -187,6 +187,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("decision", "show"): (("maria", "general", "/decision show 1"), ("maria", "general", "/decision show 77")),
     ("decision", "list"): (("maria", "general", "/decision list"), ("maria", "general", "/decision list everything")),
     ("decision", "review"): (("admin", "general", "/decision review 2"), ("maria", "general", "/decision review 2")),
+    ("decision", "export"): (("admin", "general", "/decision export"), ("maria", "general", "/decision export")),
 }
 
 

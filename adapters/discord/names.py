@@ -94,6 +94,7 @@ OPTIONS = {
     "code": "código",
     "csv": "csv",
     "day": "día",
+    "decision": "decisión",
     "default": "predeterminado",
     "due": "vence",
     "duration": "duración",

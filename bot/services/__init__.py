@@ -63,7 +63,7 @@ class Services:
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos, self.clock)
         self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
-        self.digests = DigestService(self.repos, self.outbox, self.clock)
+        self.digests = DigestService(self.repos, self.outbox, self.clock, self.decisions)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
         self.email = EmailService(
             self.repos, self.outbox, self.coalitions, self.digests, self.clock, self.mail_platform

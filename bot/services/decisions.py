@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.bilingual import set_second, shown_language, the_other, version
 from bot.clock import Clock
@@ -23,12 +23,20 @@ from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.sectors import sector_name
 from bot.services.outbox import Outbox
+from bot.spreadsheets import cell, table
 from storage import Repositories
-from storage.models import Channel, Member, Position, Proposal, ProposalVersion
+from storage.models import ActionItem, Channel, Member, Position, Proposal, ProposalVersion
 
 SOURCE = "decision"
+REVIEW_NOTICE = timedelta(days=7)
 MAX_TEXT = 1500
 MAX_REASON = 500
+STATES = {
+    "open": N_("open"),
+    "passed": N_("passed"),
+    "failed": N_("did not pass"),
+    "decided": N_("decided by the proposer"),
+}
 KIND_WORDS = {
     "consent": N_("consent: it passes when no objection stands"),
     "consensus": N_("consensus: it passes when no block stands and agreement reaches {share}"),
@@ -108,6 +116,10 @@ class DecisionService:
 
     async def owner_of(self, proposal: Proposal) -> Member | None:
         return await self.repos.members.by_id(proposal.owner_id) if proposal.owner_id else None
+
+    async def actions(self, proposal: Proposal) -> list[tuple[ActionItem, Member | None]]:
+        """The action items that carry the decision out (`/meeting action ... --decision ID`)."""
+        return await self.repos.decisions.actions(proposal.id or 0)
 
     async def versions(self, proposal: Proposal) -> list[ProposalVersion]:
         """The texts an amendment replaced, oldest first."""
@@ -278,8 +290,72 @@ class DecisionService:
             raise DecisionProblem(_("The review date is in the past; give one still to come."))
         proposal.outcome = statement
         proposal.owner_id = owner.id if owner is not None else proposal.owner_id
-        proposal.review_at = review_at
+        if review_at != proposal.review_at:
+            proposal.review_at, proposal.review_told_at = review_at, None  # a new date is told again
         await self.repos.decisions.save(proposal)
+
+    async def tell_reviews(self, now: datetime) -> int:
+        """A week before a decision's review date: its owner and the coordinators are told, once."""
+        told = 0
+        for proposal in await self.repos.decisions.reviews_to_tell(now + REVIEW_NOTICE):
+            proposal.review_told_at = now
+            await self.repos.decisions.save(proposal)
+            owner = await self.owner_of(proposal)
+            people = {m.id: m for m in await self.repos.members.coordinators(proposal.coalition_id)}
+            if owner is not None:
+                people[owner.id] = owner
+            for member in people.values():
+
+                def said(p: Proposal = proposal) -> Reply:
+                    return Reply(
+                        _(
+                            "🔁 Decision #{id} comes back for review {when}: {outcome} `/decision review {id}` "
+                            "reopens it as a proposal."
+                        ).format(id=p.id, when=timestamp(p.review_at, "R"), outcome=user_text(p.outcome or p.text)),
+                        private=True,
+                    )
+
+                await self.outbox.to_member(
+                    member, said, key=self._key(proposal, f"review:{proposal.review_at}:{member.id}"), source=SOURCE
+                )
+                told += 1
+        return told
+
+    async def next_review_notice(self) -> datetime | None:
+        review = await self.repos.decisions.next_review_to_tell()
+        return None if review is None else review - REVIEW_NOTICE
+
+    async def week(self, coalition_id: int, now: datetime, ahead: datetime) -> tuple[list[Proposal], list[Proposal]]:
+        """For the weekly digest: decided in the week gone, and reviews coming in the week ahead."""
+        decided = await self.repos.decisions.closed_between(coalition_id, now - (ahead - now), now)
+        reviews = [
+            p for p in await self.repos.decisions.review_due(coalition_id, ahead) if p.review_at and p.review_at >= now
+        ]
+        return decided, reviews
+
+    def export_csv(self, proposals: list[Proposal], owners: dict[int, str]) -> bytes:
+        """One row per decision: what was proposed and decided, how, by how many, who owns it."""
+        header = ["decision", "kind", "rules", "proposed", "closed", "status", "participants", "text", "outcome"]
+        header += ["owner", "review"]
+        rows = []
+        for p in proposals:
+            result = json.loads(p.result) if p.result else {}
+            rows.append(
+                [
+                    p.id,
+                    p.kind,
+                    p.rules,
+                    p.created_at.isoformat(),
+                    p.closed_at.isoformat() if p.closed_at else "",
+                    p.status,
+                    result.get("participants", ""),
+                    cell(p.text),
+                    cell(p.outcome or ""),
+                    cell(owners.get(p.owner_id or 0, "")),
+                    p.review_at.date().isoformat() if p.review_at else "",
+                ]
+            )
+        return table(header, rows)
 
     # Cards -------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from bot.i18n import _, speaking
 from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Reply, Section
+from bot.services.decisions import STATES as DECISION_STATES
+from bot.services.decisions import DecisionService
 from bot.services.outbox import Outbox
 from bot.spanish_words import meaning as spanish_meaning
 from storage import Repositories
@@ -50,10 +52,11 @@ def next_digest(after: datetime, weekday: int, hour: int, zone: ZoneInfo) -> dat
 
 
 class DigestService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, decisions: DecisionService) -> None:
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
+        self.decisions = decisions
 
     async def configure(self, coalition: Coalition, channel: Channel, weekday: int | None, hour: int) -> None:
         channel.digest_weekday = weekday
@@ -135,5 +138,21 @@ class DigestService:
             )
             for i, o in items
         ] or [_("• None.")]
+        decided, reviews = await self.decisions.week(coalition.id, now, week)
+        if decided or reviews:  # said only when there is something: most weeks decide nothing
+            lines.append(_("**Decisions**"))
+            lines += [
+                _("• #{id} {text}: {state}").format(
+                    id=p.id, text=user_text((p.outcome or p.text)[:100]), state=_(DECISION_STATES[p.status])
+                )
+                for p in decided
+            ]
+            lines += [
+                _("• #{id} {text}: review {when}").format(
+                    id=p.id, text=user_text((p.outcome or p.text)[:100]), when=timestamp(p.review_at, "f")
+                )
+                for p in reviews
+                if p.review_at
+            ]
         text = "\n".join(lines)
         return Reply(text=text, blocks=(Section(text),))

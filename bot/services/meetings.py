@@ -748,9 +748,17 @@ class MeetingService:
     # Action items --------------------------------------------------------------------------------
 
     async def add_action(
-        self, meeting: Meeting, occurrence: Occurrence, text: str, owner: Member, due: datetime, creator: Member
+        self,
+        meeting: Meeting,
+        occurrence: Occurrence,
+        text: str,
+        owner: Member,
+        due: datetime,
+        creator: Member,
+        decision_id: int | None = None,
     ) -> ActionItem:
-        """An action item; its owner is reminded 24 h and 1 h before it is due, like a meeting."""
+        """An action item; its owner is reminded 24 h and 1 h before it is due, like a meeting.
+        `decision_id`: the decision it carries out (`/decision show` lists it)."""
         item = ActionItem(
             coalition_id=meeting.coalition_id,
             occurrence_id=occurrence.id or 0,
@@ -758,6 +766,7 @@ class MeetingService:
             owner_id=owner.id,
             due_at=due,
             created_by=creator.id,
+            decision_id=decision_id,
         )
         await self.repos.meetings.add(item)
         now = self.clock.now()

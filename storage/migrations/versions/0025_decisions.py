@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column('outcome', sa.Text(), nullable=True),
         sa.Column('owner_id', sa.Integer(), sa.ForeignKey('members.id'), nullable=True),
         sa.Column('review_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('review_told_at', storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('reviews_id', sa.Integer(), sa.ForeignKey('proposals.id'), nullable=True),
         sa.Column('public', sa.Boolean(), nullable=False),
         sa.Column('language', sa.String(length=8), nullable=True),
@@ -67,9 +68,17 @@ def upgrade() -> None:
     )
     op.create_index('ix_positions_proposal_id', 'positions', ['proposal_id'])
     op.create_index('ix_positions_member_id', 'positions', ['member_id'])
+    with op.batch_alter_table('action_items') as batch:
+        batch.add_column(sa.Column('decision_id', sa.Integer(), nullable=True))
+        batch.create_foreign_key('fk_action_items_decision_id', 'proposals', ['decision_id'], ['id'])
+        batch.create_index('ix_action_items_decision_id', ['decision_id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('action_items') as batch:
+        batch.drop_index('ix_action_items_decision_id')
+        batch.drop_constraint('fk_action_items_decision_id', type_='foreignkey')
+        batch.drop_column('decision_id')
     op.drop_index('ix_positions_member_id', table_name='positions')
     op.drop_index('ix_positions_proposal_id', table_name='positions')
     op.drop_table('positions')
