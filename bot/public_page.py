@@ -20,8 +20,13 @@ from zoneinfo import ZoneInfo
 from bot import markup
 from bot import poll_cards as cards
 from bot.bilingual import shown_language, version
+from bot.decisions import LABELS as DECISION_LABELS
+from bot.decisions import POSITIONS as DECISION_POSITIONS
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
+from bot.sectors import sector_name
+from bot.services.decisions import STATES as DECISION_STATES
+from bot.services.decisions import rules_of
 from bot.services.reports import chart_alt
 from bot.web import client_address
 
@@ -187,6 +192,11 @@ class PublicPage:
                 votes=lambda n: ngettext("{count} vote", "{count} votes", n).format(count=n),
                 share=lambda results, n: round(100 * n / sum(results.counts)) if sum(results.counts) else 0,
                 option=lambda poll, index: cards.label(poll, index, plain=True),
+                decision_state=lambda p: " · ".join([_(DECISION_STATES[p.status]).capitalize(), *rules_of(p).words()]),
+                positions=lambda p, counts: " · ".join(
+                    f"{_(DECISION_LABELS[k])} {counts.get(k, 0)}" for k in DECISION_POSITIONS[p.kind]
+                ),
+                sector_name=sector_name,
                 # What members wrote, in the reader's language where it was written in it too, and
                 # the language it is in, for `lang` (a screen reader reads it in that voice).
                 written=lambda content, field: version(content, field, getattr(content, field)),

@@ -43,6 +43,7 @@ async def propose(ctx: CommandContext) -> Reply:
             rules=ctx.args["rule"] or "",
             channels=channels,
             closes_at=ctx.args["closes"],
+            public=bool(ctx.args["public"]),
             second=(given[0], str(given[1])) if given else None,
         )
     except (DecisionProblem, TargetProblem) as exc:
@@ -257,6 +258,13 @@ DECISION = CommandSpec(
                     OptionType.STRING,
                     N_('rules, in quotes: "every-sector one-per-organisation quorum 40% sector-quorum 2"'),
                     max_length=200,
+                ),
+                OptionSpec(
+                    "public",
+                    OptionType.BOOL,
+                    N_("show it on the coalition's public page once decided (counts per sector, no names)"),
+                    default=False,
+                    coordinators_only=True,
                 ),
                 *second_language_options(max_length=MAX_TEXT),
             ),

@@ -553,6 +553,7 @@ RESTRICTED_PROBES = {  # an option or value help says is for coordinators, given
     ("coalition", "language"): "/coalition language --default es",
     ("meeting", "reminders"): "/meeting reminders --nudge 24h",
     ("meeting", "feed"): "/meeting feed --public",
+    ("decision", "propose"): '/decision propose "Paint the centre" --public',
 }
 
 

@@ -324,3 +324,32 @@ async def test_what_members_wrote_is_shown_in_the_visitors_language_and_marked_w
     assert '<p class="text" lang="es">El foro pasa al sábado</p>' in spanish and "Forum moved" not in spanish
     assert 'lang="es">Paseo</a>' in spanish and 'lang="en">Budget review</a>' in spanish
     assert '<h1 lang="es">Paseo</h1>' in walk and '<span lang="es">Biblioteca</span>' in walk
+
+
+async def test_a_public_decision_shows_its_outcome_and_counts_per_sector_and_never_who(served) -> None:
+    """Issue 30: `--public` decisions on the page once decided: text, outcome, rule, counts overall
+    and per sector, action items as counts; no name, no reason; a decision not made public is absent."""
+    bot, base = served
+    assert "/c/eastside-safety-coalition/" in shown(await bot.run("/coalition page on"))
+    for name, sector in (("rosalind", "resident"), ("omar", "resident"), ("ken", "law-enforcement")):
+        await bot.run(f"/coalition profile --sector {sector}", as_=name)
+    public = await bot.run('/decision propose "Move the youth forum to the library" --rule every-sector --public')
+    assert not public.error, shown(public)
+    await bot.run("/decision position 1 consent", as_="rosalind")
+    await bot.run('/decision position 1 concern "Parking is short"', as_="omar")
+    await bot.run("/decision position 1 consent", as_="ken")
+    await bot.run("/decision close 1")
+    await bot.run('/decision outcome 1 "The youth forum meets at the library"')
+    await bot.run('/decision propose "Internal: rotate the chair"')
+    await bot.run("/decision position 2 consent", as_="ken")
+    await bot.run("/decision close 2")
+    refused = await bot.run('/decision propose "Public?" --public', as_="omar")
+    assert refused.error  # making it public is for coordinators
+    async with aiohttp.ClientSession() as http:
+        _s, page, _h = await fetch(http, f"{base}/c/eastside-safety-coalition/")
+    assert "What the coalition decided" in page and "Move the youth forum to the library" in page
+    assert "Passed · in every sector that takes part" in page
+    assert "Decided: The youth forum meets at the library" in page
+    assert "Consent 2 · Concern 1 · Object 0" in page and "resident: Consent 1 · Concern 1 · Object 0" in page
+    for hidden in ("rosalind", "omar", "ken", "Parking is short", "rotate the chair"):
+        assert hidden not in page, hidden

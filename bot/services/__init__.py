@@ -62,7 +62,7 @@ class Services:
         self.fanouts = FanoutService(self.repos, self.outbox, self.polls, self.broadcasts)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos, self.clock)
-        self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports)
+        self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports, self.decisions)
         self.digests = DigestService(self.repos, self.outbox, self.clock, self.decisions)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
         self.email = EmailService(

@@ -114,6 +114,11 @@ class DecisionService:
     async def find(self, coalition_id: int, proposal_id: int) -> Proposal | None:
         return await self.repos.decisions.get(coalition_id, proposal_id)
 
+    async def public(self, coalition_id: int, limit: int = 10) -> list[Proposal]:
+        """Closed decisions made public (`--public`), newest first: for the public page."""
+        closed = await self.repos.decisions.listed(coalition_id, ("passed", "failed", "decided"), limit=50)
+        return [p for p in closed if p.public][:limit]
+
     async def owner_of(self, proposal: Proposal) -> Member | None:
         return await self.repos.members.by_id(proposal.owner_id) if proposal.owner_id else None
 

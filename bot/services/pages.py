@@ -9,6 +9,7 @@ id: the page has no query that returns one.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -16,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.services.decisions import DecisionService
 from bot.services.polls import PollService
 from bot.services.reports import Report, ReportService
 from bot.services.runoff import Results
 from bot.services.stakeholders import StakeholderService
 from storage import Repositories
-from storage.models import Broadcast, Coalition, Meeting, Occurrence, Poll
+from storage.models import Broadcast, Coalition, Meeting, Occurrence, Poll, Proposal
 
 REPORT_PERIOD = timedelta(days=90)
 SLUG_MAX = 50
@@ -41,11 +43,23 @@ class PublicPoll:
 
 
 @dataclass(frozen=True)
+class PublicDecision:
+    """A decision made public (`/decision propose --public`), once closed: its final counts overall
+    and per sector, never who took which position."""
+
+    proposal: Proposal
+    counts: dict[str, int]
+    by_sector: dict[str, dict[str, int]]
+    actions: Counter[str]  # done, open
+
+
+@dataclass(frozen=True)
 class PageView:
     coalition: Coalition
     upcoming: list[PublicMeeting]
     minutes: list[PublicMeeting]
     polls: list[PublicPoll]
+    decisions: list[PublicDecision]
     broadcasts: list[Broadcast]
     sectors: list[tuple[str, int]]  # sector, members (no names)
     unsectored: int
@@ -67,12 +81,14 @@ class PageService:
         polls: PollService,
         stakeholders: StakeholderService,
         reports: ReportService,
+        decisions: DecisionService,
     ) -> None:
         self.repos = repos
         self.clock = clock
         self.polls = polls
         self.stakeholders = stakeholders
         self.reports = reports
+        self.decisions = decisions
 
     async def turn_on(self, coalition: Coalition) -> str:
         """Publish the page; its slug, made once from the coalition's name (unique)."""
@@ -120,11 +136,22 @@ class PageService:
             upcoming=[PublicMeeting(m, o) for o, m in upcoming],
             minutes=[PublicMeeting(m, o, actions.get(o.id or 0, Counter())) for o, m in minutes],
             polls=polls,
+            decisions=await self._decisions(coalition.id),
             broadcasts=await pages.broadcasts(coalition.id, now, 10),
             sectors=[(row.sector, row.members) for row in found.rows],
             unsectored=found.unsectored,
             report=report,
         )
+
+    async def _decisions(self, coalition_id: int) -> list[PublicDecision]:
+        shown = []
+        for proposal in await self.decisions.public(coalition_id):
+            result = json.loads(proposal.result or "{}")
+            actions = Counter(
+                "done" if item.done_at else "open" for item, _owner in await self.decisions.actions(proposal)
+            )
+            shown.append(PublicDecision(proposal, result.get("counts", {}), result.get("by_sector", {}), actions))
+        return shown
 
     async def meeting(self, coalition: Coalition, meeting_id: int) -> tuple[Meeting, list[PublicMeeting]] | None:
         """A public meeting and its dates (with minutes and action counts), or None."""
