@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.bilingual import set_second, shown_language, the_other, version
@@ -100,15 +101,7 @@ class DecisionService:
         if second is not None:
             set_second(proposal, second[0], {"text": second[1]})
         proposal = await self.repos.decisions.add(proposal)
-        for channel, card in await self.outbox.for_channels(channels, lambda: self.card_now(proposal)):
-            await self.outbox.to_channel(
-                coalition_id,
-                channel,
-                card,
-                key=self._key(proposal, f"post:{channel.id}"),
-                source=SOURCE,
-                source_id=proposal.id,
-            )
+        await self._post(proposal, channels, lambda: self.card_now(proposal), "post")
         return proposal
 
     async def find(self, coalition_id: int, proposal_id: int) -> Proposal | None:
@@ -259,22 +252,11 @@ class DecisionService:
         )
         await self.repos.decisions.save(proposal)
         await self.refresh_cards(proposal)
-        channels = [
-            c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in set(proposal.channel_ids)
-        ]
 
         async def result() -> Reply:
             return self._result(proposal, outcome)
 
-        for channel, said in await self.outbox.for_channels(channels, result):
-            await self.outbox.to_channel(
-                proposal.coalition_id,
-                channel,
-                said,
-                key=self._key(proposal, f"result:{channel.id}"),
-                source=SOURCE,
-                source_id=proposal.id,
-            )
+        await self._post(proposal, await self.channels_of(proposal), result, "result")
         return outcome
 
     async def close_due(self, now: datetime) -> int:
@@ -449,10 +431,26 @@ class DecisionService:
             )
         return Reply("\n".join(lines), blocks=(Section("\n".join(lines)),))
 
+    async def channels_of(self, proposal: Proposal) -> list[Channel]:
+        wanted = set(proposal.channel_ids)
+        return [c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in wanted]
+
+    async def _post(
+        self, proposal: Proposal, channels: list[Channel], make: Callable[[], Awaitable[Reply]], part: str
+    ) -> None:
+        """`make()`'s reply in each channel, in its language, once (keyed `part:channel`)."""
+        for channel, said in await self.outbox.for_channels(channels, make):
+            await self.outbox.to_channel(
+                proposal.coalition_id,
+                channel,
+                said,
+                key=self._key(proposal, f"{part}:{channel.id}"),
+                source=SOURCE,
+                source_id=proposal.id,
+            )
+
     async def refresh_cards(self, proposal: Proposal) -> None:
-        channels = [
-            c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in set(proposal.channel_ids)
-        ]
+        channels = await self.channels_of(proposal)
         for channel, card in await self.outbox.for_channels(channels, lambda: self.card_now(proposal)):
             posted = await self.repos.outbox.by_key(self._key(proposal, f"post:{channel.id}"))
             if posted is not None:
