@@ -219,24 +219,36 @@ async def _claim(app: App, owner: str):
 
 
 async def test_a_slow_batch_keeps_its_lease(app: App) -> None:
-    """Rows still being sent are not taken over by another process as if their sender had died."""
+    """Rows still being sent are not taken over by another process as if their sender had died.
+
+    The send is held open by the test rather than by a fixed sleep, and the lease is long enough
+    that a loaded machine's scheduling jitter is not mistaken for a missing renewal."""
     from bot.clock import SystemClock
 
     real = App(app.settings, app.db, SystemClock())
+    started, release = asyncio.Event(), asyncio.Event()
 
     class Slow(MemoryPlatform):
         async def send(self, conversation, reply, *, key):  # type: ignore[no-untyped-def]
-            await asyncio.sleep(0.5)
+            started.set()
+            await release.wait()
             return await super().send(conversation, reply, key=key)
 
     platform = Slow()
-    worker = real.add_messenger(platform, lease=timedelta(seconds=0.3))
+    lease = timedelta(seconds=1.5)
+    worker = real.add_messenger(platform, lease=lease)
     await seed(real, 1)
     sending = asyncio.create_task(real.scheduler.run_due())
-    await asyncio.sleep(0.4)  # past the first lease; the renewal has extended it
+    await asyncio.wait_for(started.wait(), 10)
+    first_lease = (await rows(real))[0].lease_until
+    assert first_lease is not None
+    past_it = first_lease + timedelta(seconds=0.3) - SystemClock().now()
+    await asyncio.sleep(max(past_it.total_seconds(), 0))  # past the first lease; renewals extended it
+    assert (await rows(real))[0].lease_until > first_lease
     other = App(app.settings, app.db, SystemClock())
-    other.add_messenger(platform, lease=timedelta(seconds=0.3))
+    other.add_messenger(platform, lease=lease)
     assert await other.scheduler.run_due() == 0
+    release.set()
     assert await sending == 1
     assert platform.keys() == ["test:0"]
     assert worker.owner == (await rows(real))[0].lease_owner
