@@ -172,8 +172,10 @@ def decide(
     rules: Rules,
     members: int,
     sector_members: dict[str, int],
+    withheld: frozenset[str] = frozenset(),
 ) -> Outcome:
-    """Whether the proposal passes under `kind` and `rules`, and why, in the reader's language."""
+    """Whether the proposal passes under `kind` and `rules`, and why, in the reader's language.
+    The reasons name no figure of a `withheld` sector (an anonymous proposal's small sectors)."""
     as_counted = [
         s if s.position != "tie" else Stance(s.who, _tie(kind), s.sector, s.organisation)
         for s in counted(stances, rules.one_per_organisation)
@@ -191,15 +193,26 @@ def decide(
                 share=round(rules.quorum * 100), participants=participants, members=members
             )
         )
+    short_quorum = short_share = 0  # withheld sectors: counted, never named (one may be one person)
     if rules.sector_quorum is not None:
         taking = Counter(s.sector for s in stances if s.sector)
         for sector in sorted(s for s, n in sector_members.items() if n):
-            if taking[sector] < rules.sector_quorum:
+            if taking[sector] < rules.sector_quorum and sector in withheld:
+                short_quorum += 1
+            elif taking[sector] < rules.sector_quorum:
                 why.append(
                     _("{sector}: {count} of the {needed} participants needed").format(
                         sector=sector_name(sector), count=taking[sector], needed=rules.sector_quorum
                     )
                 )
+    if short_quorum:
+        why.append(
+            ngettext(
+                "{count} sector with too few positions to show has fewer participants than the {needed} needed",
+                "{count} sectors with too few positions to show have fewer participants than the {needed} needed",
+                short_quorum,
+            ).format(count=short_quorum, needed=rules.sector_quorum)
+        )
     if kind == "advice":
         return Outcome(None, why, counts, by_sector, participants)
     if not participants:
@@ -221,7 +234,9 @@ def decide(
             agree, against = tally["agree"], tally["disagree"] + tally["block"]
             if agree + against and Fraction(agree, agree + against) < rules.threshold:
                 share = _threshold_words(rules.threshold)
-                if sector:
+                if sector in withheld:
+                    short_share += 1
+                elif sector:
                     why.append(
                         _("{sector} did not reach {share} ({agree} of {total} agree)").format(
                             sector=sector_name(sector), share=share, agree=agree, total=agree + against
@@ -233,6 +248,14 @@ def decide(
                             share=share, agree=agree, total=agree + against
                         )
                     )
+        if short_share:
+            why.append(
+                ngettext(
+                    "{count} sector with too few positions to show did not reach {share}",
+                    "{count} sectors with too few positions to show did not reach {share}",
+                    short_share,
+                ).format(count=short_share, share=_threshold_words(rules.threshold))
+            )
         if participants and not counts["agree"]:
             why.append(_("nobody agreed yet"))
     return Outcome(not why, why, counts, by_sector, participants)

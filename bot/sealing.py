@@ -109,19 +109,21 @@ def _wrapping_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"coalition-bot poll keys v1", hashlib.sha256).digest()
 
 
-def wrap(keys: PollKeys, secret: str, poll_id: int) -> str:
-    """The poll's keys, encrypted under the secret and bound to the poll (they open for no other)."""
+def wrap(keys: PollKeys, secret: str, poll_id: int | str) -> str:
+    """The poll's keys, encrypted under the secret and bound to the poll (they open for no other).
+    An anonymous proposal's are bound to "proposal:ID", so they open for no poll either."""
     nonce = os.urandom(_NONCE)
     sealed = AESGCM(_wrapping_key(secret)).encrypt(nonce, keys.voter + keys.choices, str(poll_id).encode())
     return base64.b64encode(nonce + sealed).decode()
 
 
-def unwrap(wrapped: str, secret: str, poll_id: int) -> PollKeys:
+def unwrap(wrapped: str, secret: str, poll_id: int | str) -> PollKeys:
     raw = base64.b64decode(wrapped)
     try:
         plain = AESGCM(_wrapping_key(secret)).decrypt(raw[:_NONCE], raw[_NONCE:], str(poll_id).encode())
     except InvalidTag as exc:
-        raise SealProblem(f"poll #{poll_id}'s keys do not open with this ANONYMITY_SECRET") from exc
+        which = poll_id if isinstance(poll_id, str) else f"poll #{poll_id}"
+        raise SealProblem(f"{which}'s keys do not open with this ANONYMITY_SECRET") from exc
     return PollKeys(plain[:32], plain[32:])
 
 

@@ -44,6 +44,7 @@ async def propose(ctx: CommandContext) -> Reply:
             channels=channels,
             closes_at=ctx.args["closes"],
             public=bool(ctx.args["public"]),
+            anonymous=bool(ctx.args["anonymous"]),
             second=(given[0], str(given[1])) if given else None,
         )
     except (DecisionProblem, TargetProblem) as exc:
@@ -63,7 +64,12 @@ async def _take(ctx: CommandContext | ActionContext, proposal: Proposal, positio
     position = spanish_meaning(position, ALL_POSITIONS) or position.strip().lower()
     await ctx.services.decisions.take(proposal, ctx.me, position, reason)
     said = _("Recorded: **{position}** on proposal #{id}.").format(position=_(LABELS[position]), id=proposal.id)
-    if reason:
+    if proposal.anonymous:
+        said += " " + _(
+            "It is anonymous: nobody, coordinators included, can see who took which position; a reason is "
+            "shown without your name."
+        )
+    elif reason:
         said += " " + _("Your reason is shown on the card with your name.")
     return Reply(said + " " + _("You can change it until it closes."), private=True)
 
@@ -266,6 +272,12 @@ DECISION = CommandSpec(
                     default=False,
                     coordinators_only=True,
                 ),
+                OptionSpec(
+                    "anonymous",
+                    OptionType.BOOL,
+                    N_("anonymous: nobody can see who took which position; reasons are shown without names"),
+                    default=False,
+                ),
                 *second_language_options(max_length=MAX_TEXT),
             ),
             permission=Permission.PARTICIPANT,
@@ -303,6 +315,7 @@ DECISION = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=position,
+            anonymous=True,  # the proposal may be anonymous: the logs never say who took a position
             examples=(N_('/decision position 3 object "The library closes at 6"'),),
         ),
         CommandSpec(
@@ -312,6 +325,7 @@ DECISION = CommandSpec(
             permission=Permission.PARTICIPANT,
             scope=Scope.COALITION,
             handler=withdraw,
+            anonymous=True,
         ),
         CommandSpec(
             name="amend",
@@ -406,7 +420,12 @@ DECISION = CommandSpec(
 
 ACTIONS = (
     ActionSpec(
-        "decision:take", take_button, Permission.PARTICIPANT, params=("proposal", "position"), words=("position",)
+        "decision:take",
+        take_button,
+        Permission.PARTICIPANT,
+        params=("proposal", "position"),
+        words=("position",),
+        anonymous=True,
     ),
     ActionSpec("decision:card", card_view, Permission.MEMBER, params=("proposal",), read_only=True),
 )

@@ -194,8 +194,11 @@ class Dispatcher:
             work = self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
             return await self._timed("click", name, work, counted=False)  # votes, survey answers, RSVPs
         read_only = routed is not None and routed[0].read_only
-        work = self._in_transaction(actor, where, prepare, describe=f"action {kind}", read_only=read_only)
-        return await self._timed("click", name, work)
+        anonymous = routed is not None and routed[0].anonymous
+        work = self._in_transaction(
+            actor, where, prepare, describe=f"action {kind}", read_only=read_only, anonymous=anonymous
+        )
+        return await self._timed("click", name, work, counted=not anonymous)
 
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
         """The member's home view; set-up guidance where there is no coalition yet."""

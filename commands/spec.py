@@ -220,3 +220,6 @@ class ActionSpec:
     # Shows and never writes (an email's "as it stands now" page, opened by mail scanners too): its
     # transaction is rolled back whatever the handler did, so opening such a page changes nothing.
     read_only: bool = False
+    # May be an anonymous act (a position on an anonymous proposal): logged without who, not
+    # counted in the metrics, and a newcomer joins in a commit of its own (see Dispatcher).
+    anonymous: bool = False

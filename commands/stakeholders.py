@@ -154,7 +154,9 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
         ),
         _("Members: {members} · meetings held: {meetings}").format(members=o.members, meetings=o.meetings)
         + (f" ({held_change:+d})" if held_change else "")
-        + _(" · active members: {active} of {members}").format(active=o.active, members=o.members),
+        + _(" · active members: {active} of {members}").format(active=o.active, members=o.members)
+        + _(" · decisions made: {decided}").format(decided=o.decided)
+        + (f" ({o.decided - p.decided:+d})" if o.decided != p.decided else ""),
         _figures_line(o, p),
     ]
     if report.sectors:
@@ -162,7 +164,10 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
         for sector, (now, before) in report.sectors.items():
             lines.append(f"• **{user_text(sector_name(sector))}** ({now.members}): {_figures_line(now, before)}")
         lines.append(
-            _("Poll participation by sector counts polls that are not anonymous; anonymous ballots carry no sector.")
+            _(
+                "Poll and decision participation by sector count polls and proposals that are not anonymous; "
+                "anonymous ballots and positions carry no sector."
+            )
         )
     return "\n".join(lines)
 

@@ -8,12 +8,13 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ActionItem, Member, Position, Proposal, ProposalVersion
+from storage.models import ActionItem, Member, Position, Proposal, ProposalKey, ProposalVersion, SealedPosition
 
 
 class DecisionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.sealed = False  # an anonymous proposal was closed in this transaction (see Repositories.commit)
 
     async def add(self, proposal: Proposal) -> Proposal:
         self.session.add(proposal)
@@ -146,3 +147,54 @@ class DecisionRepository:
     async def forget_member(self, member_id: int) -> None:
         """Forget-me: the member's positions and reasons go; a decision already made keeps its counts."""
         await self.session.exec(delete(Position).where(col(Position.member_id) == member_id))  # type: ignore[call-overload]
+
+    # Anonymous proposals: sealed positions and their keys ------------------------------------
+
+    async def add_keys(self, proposal_id: int, wrapped: str) -> None:
+        self.session.add(ProposalKey(proposal_id=proposal_id, wrapped=wrapped))
+        await self.session.flush()
+
+    async def keys(self, proposal_id: int) -> str | None:
+        found = await self.session.get(ProposalKey, proposal_id)
+        return found.wrapped if found is not None else None
+
+    async def sealed_positions(self, proposal_id: int) -> list[tuple[str, str]]:
+        """(voter key, sealed position) of everyone who took one, in the order of their keys."""
+        result = await self.session.exec(
+            select(SealedPosition.voter_key, SealedPosition.sealed)  # type: ignore[call-overload]
+            .where(SealedPosition.proposal_id == proposal_id)
+            .order_by(col(SealedPosition.voter_key))
+        )
+        return [(str(k), str(v)) for k, v in result.all()]
+
+    async def sealed_of(self, proposal_id: int, voter_key: str) -> str | None:
+        found = await self.session.get(SealedPosition, (proposal_id, voter_key))
+        return found.sealed if found is not None else None
+
+    async def put_sealed(self, proposal_id: int, voter_key: str, sealed: str) -> None:
+        found = await self.session.get(SealedPosition, (proposal_id, voter_key))
+        if found is None:
+            found = SealedPosition(proposal_id=proposal_id, voter_key=voter_key, sealed=sealed)
+        found.sealed = sealed
+        self.session.add(found)
+        await self.session.flush()
+
+    async def drop_sealed(self, proposal_id: int, voter_key: str) -> bool:
+        found = await self.session.get(SealedPosition, (proposal_id, voter_key))
+        if found is None:
+            return False
+        await self.session.delete(found)
+        await self.session.flush()
+        return True
+
+    async def reset_sealed(self, proposal_id: int) -> None:
+        """An amendment: every sealed position goes (nobody can tell whose they were)."""
+        await self.session.exec(delete(SealedPosition).where(col(SealedPosition.proposal_id) == proposal_id))  # type: ignore[call-overload]
+
+    async def seal_final(self, proposal_id: int) -> None:
+        """At close, once the result is written: the sealed positions and the keys that could open
+        or link them are deleted in the same transaction, and the file scrubbed after the commit."""
+        await self.reset_sealed(proposal_id)
+        await self.session.exec(delete(ProposalKey).where(col(ProposalKey.proposal_id) == proposal_id))  # type: ignore[call-overload]
+        await self.session.flush()
+        self.sealed = True

@@ -569,6 +569,9 @@ class EmailAddress(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
+_NO = text("0")  # a server default for flags added to tables that have rows
+
+
 class Proposal(SQLModel, table=True):
     """A decision put to the coalition (`/decision propose`): consent, consensus or advice, its
     rules (`bot.decisions`), and once closed its outcome, owner and review date: the register."""
@@ -597,6 +600,33 @@ class Proposal(SQLModel, table=True):
     public: bool = False
     language: str | None = Field(default=None, max_length=8)
     second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Anonymous: positions are sealed (SealedPosition) and the card shows the count taken at each
+    # STEP new participants (`shown`), so that nobody who watches who clicks when reads a position.
+    anonymous: bool = Field(default=False, sa_column_kwargs={"server_default": _NO})
+    shown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ProposalKey(SQLModel, table=True):
+    """An anonymous proposal's key material, wrapped under ANONYMITY_SECRET (bot.sealing), as a
+    poll's is; deleted at close with the sealed positions, once the result is written."""
+
+    __tablename__ = "proposal_keys"
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    wrapped: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SealedPosition(SQLModel, table=True):
+    """A position on an anonymous proposal: a keyed hash for the member, and the position with its
+    sector, organisation and reason sealed together, padded to one size. No member id, no time, no
+    rowid (SQLite keeps it ordered by the hash), so neither who nor in what order can be read."""
+
+    __tablename__ = "sealed_positions"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True)
+    voter_key: str = Field(max_length=64, primary_key=True)
+    sealed: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class ProposalVersion(SQLModel, table=True):

@@ -21,6 +21,8 @@ from storage.models import (
     Member,
     Occurrence,
     Poll,
+    Position,
+    Proposal,
     Rsvp,
 )
 
@@ -140,6 +142,39 @@ class ReportRepository:
             .group_by(col(Member.sector))  # type: ignore[arg-type]
         )
         return _by_sector(list(result.all()))
+
+    async def decisions(self, coalition_id: int, start: datetime, end: datetime) -> tuple[int, int, int]:
+        """(decisions closed in the period, of which with a known number of participants, the
+        positions taken on those): an anonymous proposal's only where its result shows them."""
+        result = await self.session.exec(
+            select(Proposal.result).where(
+                Proposal.coalition_id == coalition_id,
+                col(Proposal.closed_at) >= start,
+                col(Proposal.closed_at) < end,
+            )
+        )
+        known = [json.loads(r).get("participants") for r in result.all() if r]
+        counted = [int(n) for n in known if isinstance(n, int)]
+        return len(known), len(counted), sum(counted)
+
+    async def named_positions_by_sector(self, coalition_id: int, start: datetime, end: datetime) -> tuple[int, dict]:
+        """(named proposals closed in the period, positions taken on them per sector)."""
+        closed = select(Proposal.id).where(
+            Proposal.coalition_id == coalition_id,
+            col(Proposal.anonymous).is_(False),
+            col(Proposal.closed_at) >= start,
+            col(Proposal.closed_at) < end,
+        )
+        count = (await self.session.exec(select(func.count()).select_from(closed.subquery()))).one()
+        result = await self.session.exec(
+            select(Member.sector, func.count())
+            .select_from(Position)
+            .join(Member, col(Member.id) == Position.member_id)
+            .join(Proposal, col(Proposal.id) == Position.proposal_id)
+            .where(col(Position.proposal_id).in_(closed), Position.version == Proposal.version)
+            .group_by(col(Member.sector))  # type: ignore[arg-type]
+        )
+        return int(count), _by_sector(list(result.all()))
 
     def _broadcasts(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
         return select(Broadcast.id).where(

@@ -265,10 +265,10 @@ class Repositories:
         await self.polls.write_staged()
         await self.meetings.write_staged()
         await self.session.commit()
-        if self.polls.sealed or self.governance.forgot:
-            # A poll was closed and its ballots and keys deleted, or a member forgotten: leave no
-            # copy of them in free pages or the write-ahead log either.
-            self.polls.sealed = self.governance.forgot = False
+        if self.polls.sealed or self.decisions.sealed or self.governance.forgot:
+            # A poll or an anonymous proposal was closed and its ballots and keys deleted, or a
+            # member forgotten: leave no copy of them in free pages or the write-ahead log either.
+            self.polls.sealed = self.decisions.sealed = self.governance.forgot = False
             engine = self.session.bind
             if not await erase_freed(engine):  # type: ignore[arg-type]
                 log.warning(

@@ -286,3 +286,146 @@ async def test_action_items_carry_a_decision_out_and_show_with_it(bot) -> None: 
     assert "Carried out by:" in shown_decision and "Book the library room, maria: due" in shown_decision
     await bot.run("/meeting done 1", as_="maria")
     assert "Book the library room, maria: done" in shown(await bot.run("/decision show 1"))
+
+
+# Anonymous proposals -------------------------------------------------------------------------
+
+
+async def _rows(bot, sql: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    async with bot.dispatcher.app.db.engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+
+
+async def test_an_anonymous_proposal_names_nobody_moves_in_steps_and_keeps_small_sectors_back(
+    bot, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Read as the threat model's attackers read an anonymous poll: the card after each click, the
+    logs, the database while open and after the close."""
+    import logging
+
+    from storage.database import sqlite_path
+
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    people = {"ana": "resident", "ben": "resident", "cy": "resident", "lee": "law-enforcement"}
+    people |= {"kim": "law-enforcement", "pat": "school"}
+    for name, sector in people.items():
+        await bot.run(f"/coalition profile --sector {sector}", as_=name)
+    await bot.run('/decision propose "Cameras on Elm Street" --kind consensus --rule every-sector --anonymous')
+    caplog.set_level(logging.INFO)
+    cards: list[str] = []
+
+    async def card() -> str:
+        cards.append(shown(await bot.run("/decision show 1")))
+        return cards[-1]
+
+    taken = await bot.run('/decision position 1 block "Cameras chill the youth centre"', as_="lee")
+    assert "anonymous" in shown(taken) and "without your name" in shown(taken)
+    assert "shown once 3 have taken one" in await card()
+    await bot.click("decision:take:1:agree", as_="ana")
+    now = await card()
+    assert "Cameras chill" not in now and "If it closed now" not in now  # no reason, no verdict before the step
+    await bot.run("/decision position 1 agree", as_="ben")
+    now = await card()  # three positions: the first count, reasons without names
+    assert "Agree 2" in now and "Block 1" in now and "• Block: Cameras chill the youth centre" in now
+    assert "lee" not in now and "By sector" not in now  # no sector has three positions yet
+    for name, position in (("cy", "agree"), ("kim", "agree"), ("pat", "disagree")):
+        await bot.run(f"/decision position 1 {position}", as_=name)
+        if name == "kim":
+            assert "Agree 4" not in await card()  # four and five positions: the count stays at three
+    now = await card()  # six: residents (3) are shown; police (2) and the school (1) are held back
+    assert "By sector: resident: Agree 3\n" in now
+    # The rule is held to in every sector, but a small one is neither named nor counted.
+    assert "2 sectors with too few positions to show did not reach two thirds" in now
+    assert "law-enforcement" not in now and "school" not in now
+    assert all(name not in c for c in cards for name in people)
+    # The logs say a position was taken, never by whom.
+    assert not [r for r in caplog.records if "decision" in r.getMessage() and any(n in r.getMessage() for n in people)]
+    # While open: sealed rows, no member ids, no times; the proposal row holds a sealed count.
+    sealed = await _rows(bot, "SELECT voter_key, sealed FROM sealed_positions")
+    assert len(sealed) == 6 and all(s.startswith("s2:") for _k, s in sealed)
+    assert len({len(s) for _k, s in sealed}) == 1  # padded: a reason's length shows nowhere
+    assert await _rows(bot, "SELECT count(*) FROM positions") == [(0,)]
+    (shown_row,) = (await _rows(bot, "SELECT shown FROM proposals"))[0]
+    assert shown_row.startswith("s2:") and "Cameras" not in shown_row
+    (wrapped,) = (await _rows(bot, "SELECT wrapped FROM proposal_keys"))[0]
+    # The author of the block withdraws it; nobody else can.
+    assert "withdrawn" in shown(await bot.run("/decision withdraw 1", as_="lee"))
+    assert (await bot.run("/decision withdraw 1", as_="lee")).error
+    await bot.run("/decision close 1")
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    result = next(shown(p.reply) for p in platform.posted if ":result:" in p.key)
+    assert "Agree 4 · Abstain 0 · Disagree 1 · Block 0 (5 took part)" in result
+    # Residents 3, police 1, school 1: showing the residents would leave 2 positions to difference.
+    assert "resident" not in result and "school" not in result and "law-enforcement" not in result
+    assert "Did not pass: 1 sector with too few positions to show did not reach two thirds." in result
+    assert all(name not in result for name in people)
+    # Closed: the positions and the keys are gone; the file keeps no copy of them.
+    assert await _rows(bot, "SELECT count(*) FROM sealed_positions") == [(0,)]
+    assert await _rows(bot, "SELECT count(*) FROM proposal_keys") == [(0,)]
+    stored = (await _rows(bot, "SELECT result, shown FROM proposals"))[0]
+    assert stored[1] is None and all(name not in stored[0] for name in people)
+    path = sqlite_path(app.db.url)
+    if path is not None and app.db.is_sqlite:
+        raw = b"".join(f.read_bytes() for f in (path, path.with_name(path.name + "-wal")) if f.exists())
+        for secret in [wrapped, shown_row, *(s for _k, s in sealed)]:
+            assert secret.encode() not in raw, "a deleted position or key is still on disk"
+
+
+async def test_an_anonymous_proposal_with_too_few_positions_says_only_whether_it_passed(bot) -> None:  # type: ignore[no-untyped-def]
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    await bot.run('/decision propose "Close the park at night" --anonymous')
+    await bot.run('/decision position 1 object "Night shifts cross it"', as_="maria")
+    await bot.run("/decision position 1 consent", as_="jamal")
+    await bot.run("/decision close 1")
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    result = next(shown(p.reply) for p in platform.posted if ":result:" in p.key)
+    assert "Did not pass." in result and "fewer than 3 were taken" in result
+    assert "Object" not in result and "Night shifts" not in result and "took part" not in result
+    shown_after = shown(await bot.run("/decision show 1"))
+    assert "Night shifts" not in shown_after and "maria" not in shown_after
+
+
+async def test_amending_an_anonymous_proposal_tells_every_member_not_only_those_who_took_part(bot) -> None:  # type: ignore[no-untyped-def]
+    platform = MemoryPlatform()
+    app = bot.dispatcher.app
+    app.add_messenger(platform)
+    for name in ("maria", "jamal", "lee"):
+        await bot.run("/coalition profile --sector resident", as_=name)
+    await bot.run('/decision propose "Move the market" --anonymous')
+    await bot.run("/decision position 1 consent", as_="maria")
+    amended = shown(await bot.run('/decision amend 1 "Move the market to Saturday"'))
+    assert "4 told privately" in amended  # admin, maria, jamal, lee: who had taken part does not show
+    await app.scheduler.advance_to(app.clock.now() + timedelta(seconds=5))
+    told = sorted(p.target for p in platform.posted if ":amended:" in p.key)
+    assert told == ["dm:admin", "dm:jamal", "dm:lee", "dm:maria"]
+    notes = [shown(p.reply) for p in platform.posted if ":amended:" in p.key]
+    assert all("any position taken on it was cleared" in note for note in notes)
+    assert await _rows(bot, "SELECT count(*) FROM sealed_positions") == [(0,)]
+    await bot.run("/decision position 1 consent", as_="maria")  # the new version takes positions again
+    assert await _rows(bot, "SELECT count(*) FROM sealed_positions") == [(1,)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 9)), st.integers(0, 9))
+def test_shown_sectors_are_never_fewer_than_the_step_nor_leave_a_difference_that_is(
+    sizes: dict[str, int], without_sector: int
+) -> None:
+    """Checked from the definition, not the implementation: every shown figure is of at least STEP,
+    and the total less the shown ones is none or at least STEP, so no hidden group is a difference."""
+    from bot.poll_cards import STEP
+    from bot.suppression import shown_groups
+
+    total = sum(sizes.values()) + without_sector
+    kept = shown_groups(sizes, total, STEP)
+    assert all(sizes[g] >= STEP for g in kept)
+    rest = total - sum(sizes[g] for g in kept)
+    assert not kept or rest == 0 or rest >= STEP  # with none shown, only the total is (under its own rule)
+    # Maximal in the simple case: when every group is large enough and nothing is left over, all show.
+    if all(n >= STEP for n in sizes.values()) and without_sector == 0:
+        assert kept == set(sizes)

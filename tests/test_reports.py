@@ -104,6 +104,14 @@ async def _activity(bot: Harness) -> None:
     await bot.run("/meeting attended 1 @maria @lee")
     await advance(bot, timedelta(days=1))
     await bot.run("/meeting attended 2 @maria")
+    await bot.run('/decision propose "Walk on Fridays"')
+    for name in ("maria", "jamal", "lee"):
+        await bot.run("/decision position 1 consent", as_=name)
+    await bot.run("/decision close 1")
+    await bot.run('/decision propose "Trust the new chief" --anonymous')
+    for name in ("maria", "admin"):
+        await bot.run("/decision position 2 consent", as_=name)
+    await bot.run("/decision close 2")  # two positions: too few to show, so counted nowhere
     await advance(bot, timedelta(days=1))
 
 
@@ -111,26 +119,29 @@ async def test_report_figures_match_a_hand_count(town) -> None:
     """Members: 4 (the observer is not counted). Meetings held: 2. Attendance 3 of 2x4 = 38%;
     RSVPs 3 of 8 = 38%; ballots 6 of 2 polls x 4 = 75%; acknowledgements 2 of 4 = 50%; active:
     maria, jamal, lee = 3 of 4 (admin only voted anonymously, which leaves no trace) = 75%.
-    Residents (2): attendance 2 of 4 = 50%, RSVPs 3 of 4 = 75%, named poll 2 of 2 = 100%, acks 1 of
-    2 = 50%, active 100%. Youth (1): attendance 1 of 2 = 50%, acks 100%, named poll 0%."""
+    Decisions: 2 made; positions 3 of 1 proposal x 4 = 75% (the anonymous one had too few to show).
+    Residents (2): attendance 2 of 4 = 50%, RSVPs 3 of 4 = 75%, named poll 2 of 2 = 100%, decision
+    2 of 2 = 100%, acks 1 of 2 = 50%, active 100%. Youth (1): attendance 1 of 2 = 50%, acks 100%,
+    named poll 0%, decision 1 of 1 = 100%."""
     bot, _ = town
     await _activity(bot)
     await bot.run("/poll close 2")  # an anonymous poll's ballots count in reports once it has closed
     reply = await bot.run("/coalition report --since 30d --csv", as_="maria")
     text = shown(reply)
-    assert "Members: 4 · meetings held: 2 (+2) · active members: 3 of 4" in text
+    assert "Members: 4 · meetings held: 2 (+2) · active members: 3 of 4 · decisions made: 2 (+2)" in text
     assert (
-        "Attendance rate 38% · RSVP rate 38% · Poll participation 75% · Acknowledgement rate 50% · Active members 75%"
+        "Attendance rate 38% · RSVP rate 38% · Poll participation 75% · Decision participation 75% · "
+        "Acknowledgement rate 50% · Active members 75%"
     ) in text
     assert (
         "• resident (2): Attendance rate 50% · RSVP rate 75% · Poll participation 100% · "
-        "Acknowledgement rate 50% · Active members 100%"
+        "Decision participation 100% · Acknowledgement rate 50% · Active members 100%"
     ) in text
     assert (
-        "• youth (1): Attendance rate 50% · RSVP rate 0% · Poll participation 0% · Acknowledgement rate 100% · "
-        "Active members 100%"
+        "• youth (1): Attendance rate 50% · RSVP rate 0% · Poll participation 0% · Decision participation 100% · "
+        "Acknowledgement rate 100% · Active members 100%"
     ) in text
-    assert "• law-enforcement (1): Attendance rate 0%" in text
+    assert "• law-enforcement (1): Attendance rate 0%" in text and "Decision participation 0%" in text
     png, table = reply.attachments
     # The chart's alt text says what it shows, for a screen reader (Slack alt_txt, Discord description).
     assert png.description.startswith("Chart of the engagement report for ")
@@ -150,7 +161,7 @@ async def test_report_figures_match_a_hand_count(town) -> None:
     image = Image.open(io.BytesIO(png.content)).convert("RGB")
     assert image.size == (900, 550)
     colours = {colour: count for count, colour in image.getcolors(maxcolors=1_000_000) or []}
-    assert colours.get((0x2C, 0x5F, 0x2D), 0) > 5_000  # this period's five bars, not just the legend
+    assert colours.get((0x2C, 0x5F, 0x2D), 0) > 5_000  # this period's six bars, not just the legend
 
 
 async def test_report_compares_with_the_period_before(town) -> None:

@@ -58,7 +58,7 @@ class Services:
         self.governance = GovernanceService(self.repos, self.clock, self.meetings)
         self.feeds = FeedService(self.repos, self.clock, self.secret, self.meetings)
         self.polls = PollService(self.repos, self.outbox, self.clock, self.secret, self.sealed_tallies)
-        self.decisions = DecisionService(self.repos, self.outbox, self.clock)
+        self.decisions = DecisionService(self.repos, self.outbox, self.clock, self.secret)
         self.fanouts = FanoutService(self.repos, self.outbox, self.polls, self.broadcasts)
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos, self.clock)

@@ -4,9 +4,11 @@ before, as text, a PNG chart and CSV.
 Rates are shares of what was possible: attendance is attendance records over (meetings held x
 members), the RSVP rate likewise with answers, poll participation is ballots over (polls asked x
 members), the acknowledgement rate is acknowledgements over (broadcasts asking for one x members),
-and active members are those who answered, attended, voted by name or acknowledged. Members are
-those who had joined by the end of the period, observers left out. Anonymous ballots carry no
-sector, so per-sector poll participation counts named polls only.
+decision participation is positions taken over (proposals closed x members), and active members
+are those who answered, attended, voted by name or acknowledged. Members are those who had joined
+by the end of the period, observers left out. Anonymous ballots and positions carry no sector, so
+per-sector poll and decision participation count named ones only; an anonymous proposal with too
+few positions to show counts in neither.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from storage import Repositories
 from storage.engagement import DAY, day_of
 from storage.reports import NO_SECTOR
 
-METRICS = ("attendance", "rsvp", "polls", "acks", "active")
+METRICS = ("attendance", "rsvp", "polls", "decisions", "acks", "active")
 KEPT_FOR = timedelta(days=2 * 730)  # the longest report (730 days) against the period before it
 LABELS = {
     "attendance": N_("Attendance rate"),
     "rsvp": N_("RSVP rate"),
     "polls": N_("Poll participation"),
+    "decisions": N_("Decision participation"),
     "acks": N_("Acknowledgement rate"),
     "active": N_("Active members"),
 }
@@ -44,6 +47,7 @@ class Figures:
     meetings: int
     rates: dict[str, float | None]  # None: nothing to measure (no meetings, polls or broadcasts)
     active: int
+    decided: int = 0  # proposals closed in the period (passed, failed or decided by the proposer)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Report:
     @property
     def empty(self) -> bool:
         o = self.overall
-        return o.meetings == 0 and o.rates["polls"] is None and o.rates["acks"] is None
+        return o.meetings == 0 and o.rates["polls"] is None and o.rates["acks"] is None and not o.decided
 
 
 def _rate(numerator: int, opportunities: int) -> float | None:
@@ -118,6 +122,8 @@ class ReportService:
         named = await data.named_ballots_by_sector(coalition_id, start, end)
         broadcasts = await data.broadcasts_sent(coalition_id, start, end)
         acks = await data.acks_by_sector(coalition_id, start, end)
+        decided, known, positions = await data.decisions(coalition_id, start, end)
+        named_proposals, named_positions = await data.named_positions_by_sector(coalition_id, start, end)
         total = sum(members.values())
         figures = {
             "*": Figures(
@@ -127,10 +133,12 @@ class ReportService:
                     "attendance": _rate(sum(attendance.values()), held * total),
                     "rsvp": _rate(sum(rsvps.values()), held * total),
                     "polls": _rate(ballots, polls * total),
+                    "decisions": _rate(positions, known * total),
                     "acks": _rate(sum(acks.values()), broadcasts * total),
                     "active": _rate(sum(active.values()), total),
                 },
                 sum(active.values()),
+                decided,
             )
         }
         for sector, count in members.items():
@@ -143,6 +151,7 @@ class ReportService:
                     "attendance": _rate(attendance.get(sector, 0), held * count),
                     "rsvp": _rate(rsvps.get(sector, 0), held * count),
                     "polls": _rate(named.get(sector, 0), (polls - anonymous_polls) * count),
+                    "decisions": _rate(named_positions.get(sector, 0), named_proposals * count),
                     "acks": _rate(acks.get(sector, 0), broadcasts * count),
                     "active": _rate(active.get(sector, 0), count),
                 },

@@ -18,6 +18,7 @@ from bot.problems import Problem
 from bot.replies import Reply
 from bot.sealing import SURVEY_PAD, PollKeys
 from bot.spreadsheets import cell, table
+from bot.suppression import shown_groups
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
@@ -196,12 +197,7 @@ def _question_result(
     if len(values) < MIN_GROUP or answered < MIN_GROUP:
         return QuestionResult(question, answered, None, [], None, {})
     counted = Counter(s for s, v in by_respondent if s in sectors and v)
-    kept = {s for s in sectors if counted[s] >= MIN_GROUP}
-    while kept:  # the answers outside the shown sectors are none, or enough to hide among
-        rest = answered - sum(counted[s] for s in kept)
-        if rest == 0 or rest >= MIN_GROUP:
-            break
-        kept.remove(min(kept, key=lambda s: (counted[s], s)))
+    kept = shown_groups(counted, answered, MIN_GROUP)  # the rest: none, or enough to hide among
     by_sector = {}
     for sector in sorted(kept):
         mean = _mean([v for s, v in by_respondent if s == sector])
