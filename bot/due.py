@@ -46,6 +46,8 @@ class MeetingClock:
 
 
 class PollDeadlines:
+    """Polls past their closing time close and post their results; a repeating poll's next round opens."""
+
     name = "polls"
 
     def __init__(self, app: App) -> None:
@@ -53,13 +55,19 @@ class PollDeadlines:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            return await services.repos.polls.next_deadline()
+            times = [await services.repos.polls.next_deadline(), await services.repos.polls.next_round()]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
 
     async def run_due(self, now: datetime) -> int:
+        """Deadlines first, then the rounds of repeating polls: a round closes before the next opens."""
         async with self.app.unit_of_work() as services:
             closed = await services.polls.close_due(now)
             await services.repos.commit()
-        return closed
+        async with self.app.unit_of_work() as services:
+            opened = await services.polls.open_rounds(now)
+            await services.repos.commit()
+        return closed + opened
 
 
 class ProposalDeadlines:

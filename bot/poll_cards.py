@@ -15,12 +15,25 @@ from zoneinfo import ZoneInfo
 from bot.bilingual import shown_language, the_other, version
 from bot.i18n import LANGUAGES, _, language, ngettext
 from bot.markup import timestamp, user_text
-from bot.replies import Actions, Block, Button, Context, Reply, Section, Select, SelectOption, action_id
+from bot.recurrence import describe as describe_rule
+from bot.replies import (
+    Actions,
+    Block,
+    Button,
+    Context,
+    Reply,
+    Section,
+    Select,
+    SelectOption,
+    action_id,
+    form_button,
+)
 from bot.sectors import sector_name
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
 from storage.models import Poll
 
+MAX_OPTIONS = 25  # a poll holds at most this many options (Slack and Discord menus hold 25)
 STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
 MAX_OPTION = 75  # Slack's limit for a button or menu label
 MAX_BUTTONS = 5  # more options than this are offered in a menu
@@ -130,6 +143,10 @@ def settings_line(poll: Poll) -> str:
         parts.append(_("votes are final"))
     if poll.eligible:
         parts.append(_("for {who}").format(who=user_text(describe_eligible(poll))))
+    if poll.every:
+        parts.append(_("round {round}, repeats {rule}").format(round=poll.round, rule=describe_rule(poll.every)))
+    if poll.open_options and poll.status == "open":
+        parts.append(_("open: any member can add an option"))
     return " · ".join(parts)
 
 
@@ -229,6 +246,11 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
         if line:
             blocks.append(Context(line))
         blocks.append(ballot(poll))
+        if poll.open_options and len(poll.option_list) < MAX_OPTIONS:
+            adding = _('Add an option: `/poll add {id} "OPTION"` (up to {most}).')
+            blocks.append(Context(adding.format(id=poll.id, most=MAX_OPTIONS)))
+            if sum(isinstance(b, Actions) for b in blocks) < 5:  # Discord shows at most five rows
+                blocks.append(Actions((form_button(_("➕ Add an option"), ("poll", "add"), poll.id),)))
     return replace(_reply(_with_other_language(poll, blocks)), written_in=shown_language(poll))
 
 
@@ -282,7 +304,27 @@ def ballot_card(poll: Poll) -> Reply:
     return _reply([Section(head), Context(settings_line(poll)), Section(options), ballot(poll)])
 
 
-def final_poll_results(poll: Poll, results: Results | None) -> Reply:
+@dataclass(frozen=True)
+class Change:
+    """A repeating poll's round before: its number, and each option's count then (by this round's
+    option number; None for an option it did not have)."""
+
+    round: int
+    before: dict[int, int | None]
+
+
+def change_line(poll: Poll, results: Results, change: Change) -> str:
+    parts = []
+    for n, count in enumerate(results.counts):
+        was = change.before.get(n)
+        if was is None:
+            parts.append(_("{option}: new").format(option=label(poll, n)))
+        else:
+            parts.append(f"{label(poll, n)} {count - was:+d}")
+    return _("Change from round {round}: {changes}").format(round=change.round, changes=", ".join(parts))
+
+
+def final_poll_results(poll: Poll, results: Results | None, change: Change | None = None) -> Reply:
     """What is posted when a poll closes; a scheduling poll's offers its winning times as meetings."""
     head = _("🏁 **Poll #{id} has closed:** {question}").format(id=poll.id, question=user_text(question_of(poll)))
     if results is None:
@@ -290,6 +332,8 @@ def final_poll_results(poll: Poll, results: Results | None) -> Reply:
     else:
         lines = [head, _voters(results.voters) + "."]
         lines += result_lines(poll, results)
+        if change is not None:
+            lines.append(change_line(poll, results, change))
         if poll.kind == "ranked" and results.voters:
             lines += rounds_lines(poll, results)
         lines.append(describe_winner(poll, results))

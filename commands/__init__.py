@@ -12,6 +12,7 @@ from commands.coalition import COALITION
 from commands.decision import ACTIONS as DECISION_ACTIONS
 from commands.decision import DECISION
 from commands.email import ACTIONS as EMAIL_ACTIONS
+from commands.forms import FORM_ACTION
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
 from commands.languages_content import ACTIONS as CONTENT_ACTIONS
@@ -33,6 +34,7 @@ def build_registry() -> Registry:
     registry.add_action(RSVP)
     registry.add_action(MEETING_CARD)
     registry.add_action(ACKNOWLEDGE)
+    registry.add_action(FORM_ACTION)
     for action in (*POLL_ACTIONS, *GOVERNANCE_ACTIONS, *EMAIL_ACTIONS, *CONTENT_ACTIONS, *DECISION_ACTIONS):
         registry.add_action(action)
     registry.home_sections.append(upcoming_for_me)

@@ -59,6 +59,8 @@ async def _post(ctx: CommandContext, kind: str, question: str, options: list[str
             closes_at=ctx.args["closes"],
             public=bool(ctx.args.get("public")),
             second=second,
+            open_options=bool(ctx.args.get("open")),
+            every=ctx.args.get("every"),
         )
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
@@ -235,11 +237,58 @@ async def list_polls(ctx: CommandContext) -> Reply:
 async def close(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     ctx.require_creator(poll.created_by, _("close poll #{id}").format(id=poll.id))
-    if not await ctx.services.polls.close(poll):
+    stopped = bool(ctx.args["series"]) and await ctx.services.polls.stop_series(poll)
+    if ctx.args["series"] and not stopped and poll.every is None:
+        return error(_("Poll #{id} does not repeat; close it without --series.").format(id=poll.id), ctx.usage)
+    closed = await ctx.services.polls.close(poll)
+    if not closed and not stopped:
         return error(_("Poll #{id} is already closed.").format(id=poll.id))
-    ctx.audit_note = _("poll #{id}").format(id=poll.id)
+    ctx.audit_note = _("poll #{id}").format(id=poll.id) + (_(", no more rounds") if stopped else "")
+    said = _("Poll #{id} is closed; the results are being posted where it was asked.") if closed else ""
+    if stopped:
+        said += (" " if said else "") + _("No more rounds will open.")
+    return Reply(said.format(id=poll.id), private=True)
+
+
+async def add_option(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    try:
+        number = await ctx.services.polls.add_option(poll, ctx.me, ctx.args["option"])
+    except PollProblem as exc:
+        return error(str(exc), ctx.usage)
+    ctx.audit_note = _("poll #{id}: option {number} added").format(id=poll.id, number=number + 1)
     return Reply(
-        _("Poll #{id} is closed; the results are being posted where it was asked.").format(id=poll.id), private=True
+        _("Option {number} ('{option}') is added to poll #{id}; its card shows it now.").format(
+            number=number + 1, option=user_text(poll.option_list[number]), id=poll.id
+        ),
+        private=True,
+    )
+
+
+async def remove_option(ctx: CommandContext) -> Reply:
+    poll = await _find(ctx, ctx.args["id"])
+    labels = poll.option_list
+    number = ctx.args["option"]
+    if poll.kind in ("when", "survey"):
+        return error(_("Options can be removed from polls with options, not from #{id}.").format(id=poll.id))
+    try:
+        changed, voters = await ctx.services.polls.remove_option(poll, number - 1)
+    except PollProblem as exc:
+        return error(str(exc), ctx.usage)
+    removed = labels[number - 1]
+    told = await ctx.services.polls.tell_removed(poll, removed, voters)
+    ctx.audit_note = _("poll #{id}: option '{option}' removed").format(id=poll.id, option=removed)
+    return Reply(
+        ngettext(
+            "'{option}' is removed from poll #{id}; {count} vote for it was returned ({told} told privately).",
+            "'{option}' is removed from poll #{id}; {count} votes for it were returned ({told} told privately).",
+            changed,
+        ).format(option=user_text(removed), id=poll.id, count=changed, told=told)
+        if not poll.anonymous
+        else _("'{option}' is removed from poll #{id}; every member who may vote is told privately ({told}).").format(
+            option=user_text(removed), id=poll.id, told=told
+        ),
+        private=True,
     )
 
 
@@ -491,6 +540,12 @@ _COMMON = (
     ),
     *second_language_options(parts=True),
 )
+_EVERY = OptionSpec(
+    "every",
+    OptionType.STRING,
+    N_("repeat as a check-in: weekly, 2weeks, monthly, or an RRULE (each round closes before the next)"),
+    max_length=200,
+)
 _LIMIT = RateLimit(10, timedelta(hours=1))
 
 POLL = CommandSpec(
@@ -530,6 +585,10 @@ POLL = CommandSpec(
                 _COMMON[0],
                 _COMMON[1],
                 OptionSpec("max", OptionType.INT, N_("multiple choice: at most this many"), min_value=1, max_value=25),
+                OptionSpec(
+                    "open", OptionType.BOOL, N_("an open forum: any member can add an option (up to 25)"), default=False
+                ),
+                _EVERY,
                 *_COMMON[2:],
             ),
             permission=Permission.PARTICIPANT,
@@ -590,6 +649,7 @@ POLL = CommandSpec(
                 _COMMON[1],
                 _COMMON[3],
                 _COMMON[5],
+                _EVERY,
                 *second_language_options(parts=True),
             ),
             permission=Permission.COORDINATOR,
@@ -671,11 +731,55 @@ POLL = CommandSpec(
         CommandSpec(
             name="close",
             description=N_("Close a poll now and post the results (its creator or a coordinator)"),
-            options=(_ID,),
+            options=(
+                _ID,
+                OptionSpec("series", OptionType.BOOL, N_("a repeating poll: open no more rounds"), default=False),
+            ),
             permission=Permission.CREATOR,
             scope=Scope.COALITION,
             handler=close,
             audited=True,
+        ),
+        CommandSpec(
+            name="add",
+            description=N_("Add an option to an open forum's poll (made with --open)"),
+            options=(
+                _ID,
+                OptionSpec(
+                    "option",
+                    OptionType.STRING,
+                    N_("the new option"),
+                    required=True,
+                    positional=True,
+                    max_length=MAX_OPTION,
+                ),
+            ),
+            permission=Permission.PARTICIPANT,
+            scope=Scope.COALITION,
+            handler=add_option,
+            audited=True,
+            rate_limit=_LIMIT,
+            modal=True,
+            examples=(N_('/poll add 4 "A youth night at the library"'),),
+        ),
+        CommandSpec(
+            name="remove",
+            description=N_("Remove an option from a poll; the votes for it are returned to their voters"),
+            options=(
+                _ID,
+                OptionSpec(
+                    "option",
+                    OptionType.INT,
+                    N_("the option's number on the card"),
+                    required=True,
+                    positional=True,
+                    min_value=1,
+                    max_value=25,
+                ),
+            ),
+            permission=Permission.COORDINATOR,
+            scope=Scope.COALITION,
+            handler=remove_option,
         ),
         CommandSpec(
             name="public",

@@ -60,6 +60,13 @@ class Registry:
             return f"/{' '.join(path)} {'|'.join(s.name for s in spec.subcommands)} ..."
         return " ".join([f"/{' '.join(path)}", *(_option_usage(o) for o in spec.options)])
 
+    def usage_with(self, path: tuple[str, ...], first: str) -> str:
+        """The usage with its first option given: what a form button says to type where there are no forms."""
+        spec = self.find(path)
+        if spec is None or spec.is_group or not spec.options:
+            return self.usage(path)
+        return " ".join([f"/{' '.join(path)}", first, *(_option_usage(o) for o in spec.options[1:])])
+
     # Actions ----------------------------------------------------------------------------------
 
     def add_action(self, spec: ActionSpec) -> ActionSpec:

@@ -365,6 +365,7 @@ class Poll(SQLModel, table=True):
     """
 
     __tablename__ = "polls"
+    __table_args__ = (UniqueConstraint("series_id", "round", name="uq_polls_series_round"),)
 
     id: int | None = Field(default=None, primary_key=True)
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
@@ -394,6 +395,14 @@ class Poll(SQLModel, table=True):
     # The language its text was written in, and a second-language version (bot.bilingual).
     language: str | None = Field(default=None, max_length=8)
     second: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # An open forum's poll (`--open`): any member may add an option (`/poll add`), up to 25.
+    open_options: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # A check-in that repeats (`--every`): the rule, the series' first poll, this one's round, and
+    # when the next round opens (set on the newest round only; cleared once the next is made).
+    every: str | None = Field(default=None, max_length=200)
+    series_id: int | None = Field(default=None, foreign_key="polls.id", index=True)
+    round: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    next_round_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
     @property
     def option_list(self) -> list[str]:

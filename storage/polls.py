@@ -67,6 +67,38 @@ class PollRepository:
         )
         return list(result.all())
 
+    # Polls that repeat ---------------------------------------------------------------------
+
+    async def next_round(self) -> datetime | None:
+        result = await self.session.exec(select(func.min(Poll.next_round_at)))
+        return result.one()
+
+    async def rounds_due(self, now: datetime) -> list[Poll]:
+        result = await self.session.exec(
+            select(Poll).where(col(Poll.next_round_at) <= now).order_by(col(Poll.next_round_at))
+        )
+        return list(result.all())
+
+    async def claim_round(self, poll: Poll) -> bool:
+        """Take the opening of `poll`'s next round; False when another process (or run) took it."""
+        result = await self.session.exec(  # type: ignore[call-overload]
+            update(Poll).where(col(Poll.id) == poll.id, col(Poll.next_round_at).is_not(None)).values(next_round_at=None)
+        )
+        if result.rowcount != 1:
+            return False
+        poll.next_round_at = None
+        return True
+
+    async def latest_round(self, series_id: int) -> Poll | None:
+        result = await self.session.exec(
+            select(Poll).where(Poll.series_id == series_id).order_by(col(Poll.round).desc()).limit(1)
+        )
+        return result.first()
+
+    async def round_of(self, series_id: int, round_number: int) -> Poll | None:
+        result = await self.session.exec(select(Poll).where(Poll.series_id == series_id, Poll.round == round_number))
+        return result.first()
+
     # Sealed polls' keys --------------------------------------------------------------------
 
     async def add_keys(self, poll_id: int, wrapped: str) -> None:

@@ -353,3 +353,19 @@ async def test_the_poll_form_holds_25_options_of_full_length(discord_env: Discor
     assert "Poll #1 is being posted" in text_of(done), text_of(done)
     card = (await eventually(lambda: discord_env.fake.messages[GENERAL]))[0]
     assert "Option 25" in json.dumps(card)
+
+
+async def test_the_add_an_option_button_opens_the_form_with_the_poll_filled_in(discord_env: Discord) -> None:
+    await set_up(discord_env)
+    await discord_env.slash("poll", "create", question="Topics for the forum?", options="Housing Lighting", open=True)
+    card = (await eventually(lambda: discord_env.fake.messages[GENERAL]))[0]
+    [add] = [c for row in card["components"] for c in row["components"] if "form:" in c.get("custom_id", "")]
+    message = discord_env.fake.posted_message(GENERAL, card["embeds"], card["components"])
+    opened = await discord_env.fake.click(add["custom_id"], message, discord_env.maria)
+    assert opened["type"] == 9 and opened["data"]["custom_id"] == "modal:poll.add"
+    [first] = opened["data"]["components"][0]["components"]
+    assert first["custom_id"] == "id" and first["value"] == "1"
+    done = await discord_env.fake.submit(
+        "modal:poll.add", {"id": "1", "option": "Youth night"}, discord_env.maria, GENERAL
+    )
+    assert "Option 3 ('Youth night') is added to poll #1" in text_of(done)

@@ -473,3 +473,23 @@ async def test_the_poll_form_holds_25_options_of_full_length(slack: Slack) -> No
     await slack.post(form(slack.fake.view_submission(view, values, user="UADMIN")))
     card = (await eventually(lambda: slack.fake.messages["C1"]))[0]
     assert "Option 25" in json.dumps(card["blocks"])
+
+
+async def test_the_add_an_option_button_opens_the_form_with_the_poll_filled_in(slack: Slack) -> None:
+    await set_up(slack)
+    await slack.command('/poll create "Topics for the forum?" Housing Lighting --open')
+    card = (await eventually(lambda: slack.fake.messages["C1"]))[0]
+    [add] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"] if "form:" in e["action_id"]]
+    await slack.click(add["action_id"], user="UMARIA", message_ts=card["ts"])
+    view = (await eventually(lambda: slack.fake.views_opened))[0]["view"]
+    assert view["callback_id"] == "modal:poll.add"
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["id"]["element"]["initial_value"] == "1"
+    values = {
+        "id": {"value": {"type": "plain_text_input", "value": "1"}},
+        "option": {"value": {"type": "plain_text_input", "value": "Youth night"}},
+    }
+    ok = await slack.post(form(slack.fake.view_submission(view, values, user="UMARIA")))
+    assert ok.status == 200
+    edited = await eventually(lambda: [m for m in slack.fake.messages["C1"] if "Youth night" in json.dumps(m)])
+    assert "3. Youth night" in json.dumps(edited[-1]["blocks"])

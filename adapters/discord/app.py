@@ -29,7 +29,7 @@ from bot.config import ConfigError, Settings
 from bot.i18n import _, speaking
 from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
-from bot.replies import Reply
+from bot.replies import Reply, form_target
 from bot.times import zone_names
 from commands.dispatcher import Dispatcher
 from commands.errors import UsageError
@@ -186,6 +186,14 @@ class DiscordAdapter:
 
     async def _click(self, interaction: discord.Interaction, custom_id: str, value: str | None) -> None:
         action_id = render.action_id_of(custom_id)
+        target = form_target(action_id)
+        spec = self.dispatcher.registry.find(target[0]) if target is not None else None
+        if target is not None and spec is not None and spec.options:
+            # A form button: the command's form, its first field filled in, in the member's language.
+            with speaking(await self.dispatcher.reader_language(self.actor(interaction), self.where(interaction))):
+                modal = FormModal(self, target[0], spec, {spec.options[0].name: target[1]})
+            await interaction.response.send_modal(modal)
+            return
         where = self.where(interaction)
         message = MessageRef(where, str(interaction.message.id)) if interaction.message else None
         reply = await self.dispatcher.run_action(

@@ -16,7 +16,13 @@ MAX_FIELDS = 5
 
 
 class FormModal(discord.ui.Modal):
-    def __init__(self, adapter: DiscordAdapter, path: tuple[str, ...], spec: CommandSpec) -> None:
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        path: tuple[str, ...],
+        spec: CommandSpec,
+        initial: dict[str, str] | None = None,
+    ) -> None:
         title = f"/{' '.join(path)}"
         super().__init__(title=title[:45], custom_id=("modal:" + ".".join(path))[:100], timeout=900)
         self.adapter = adapter
@@ -35,7 +41,8 @@ class FormModal(discord.ui.Modal):
                 if option.type in (OptionType.STRING, OptionType.TEXT)
                 else 200,
                 placeholder=_placeholder(option.type, option.multiple),
-                default="yes" if option.type == OptionType.BOOL and option.default else None,
+                default=(initial or {}).get(option.name)
+                or ("yes" if option.type == OptionType.BOOL and option.default else None),
             )
             self.inputs[option.name] = field
             self.add_item(field)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot import markup
 from bot.i18n import _, speaking
-from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
+from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, form_target
 
 
 # Built with the standard library's compat32 classes and flattened once: the `email.policy.default`
@@ -130,6 +130,8 @@ def links_of(reply: Reply) -> list[Choice]:
         if not isinstance(block, Actions):
             continue
         for element in block.elements:
+            if isinstance(element, Button) and form_target(element.action_id) is not None:
+                continue  # a form to type into: a member on email types no commands
             if isinstance(element, Button):
                 found.append(Choice(markup.strip_markers(element.label), element.action_id))
             elif isinstance(element, Select):

@@ -37,7 +37,7 @@ from bot.config import ConfigError, Settings
 from bot.i18n import speaking
 from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
-from bot.replies import Reply
+from bot.replies import Reply, form_target
 from commands.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -364,6 +364,10 @@ class SlackAdapter:
 
     async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
+        target = form_target(render.action_id_of(body["actions"][0]["action_id"]))
+        if target is not None and body.get("trigger_id"):
+            await self._open_form(body, *target)
+            return
         if not self._first_time(body):
             log.warning("a replayed click, not carried out again")
             return
@@ -421,6 +425,18 @@ class SlackAdapter:
                 return
 
     # Forms ---------------------------------------------------------------------------------
+
+    async def _open_form(self, body: dict[str, Any], path: tuple[str, ...], first: str) -> None:
+        """A form button: the command's form, its first field filled in, in the member's language."""
+        spec = self.dispatcher.registry.find(path)
+        if spec is None or not spec.options:
+            return
+        team = self._team(body)
+        channel = body.get("channel") or {}
+        where = ConversationRef(self.platform, team, channel.get("id") or HOME, name=channel.get("name", ""))
+        with speaking(await self.dispatcher.reader_language(self._clicker(body["user"], team), where)):
+            view = modal_for(self.dispatcher.registry, path, where, {spec.options[0].name: first})
+        await self.client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def _on_view(self, ack: Any, body: dict[str, Any]) -> None:
         view = body["view"]

@@ -27,7 +27,10 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:limit], "emoji": True}
 
 
-def modal_for(registry: Registry, path: tuple[str, ...], where: ConversationRef) -> dict[str, Any]:
+def modal_for(
+    registry: Registry, path: tuple[str, ...], where: ConversationRef, initial: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The command's form; `initial` fills some text fields in (a form button's poll number)."""
     spec = registry.find(path)
     assert spec is not None
     title = f"/{' '.join(path)}"
@@ -38,11 +41,11 @@ def modal_for(registry: Registry, path: tuple[str, ...], where: ConversationRef)
         "submit": _plain(_(spec.submit_label), 24),
         "close": _plain(_("Cancel"), 24),
         "private_metadata": json.dumps({"channel": where.channel_id, "name": where.name}),
-        "blocks": [_input(option) for option in spec.options],
+        "blocks": [_input(option, (initial or {}).get(option.name)) for option in spec.options],
     }
 
 
-def _input(option: OptionSpec) -> dict[str, Any]:
+def _input(option: OptionSpec, initial: str | None = None) -> dict[str, Any]:
     said = _(option.help)
     label = said[:1].upper() + said[1:]
     block: dict[str, Any] = {
@@ -79,6 +82,8 @@ def _input(option: OptionSpec) -> dict[str, Any]:
         hint = _("one per line") if option.multiple else _(HINTS[kind]) if kind in HINTS else None
         if hint:
             element["placeholder"] = _plain(hint, 150)
+        if initial is not None:
+            element["initial_value"] = initial
     block["element"] = element
     return block
 

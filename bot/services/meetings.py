@@ -25,10 +25,10 @@ from bot.i18n import LANGUAGES, N_, _, language, speaking
 from bot.markup import format_day, timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
+from bot.recurrence import RecurrenceProblem, recurrence_rule
 from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
-from bot.spanish_words import meaning as spanish_meaning
 from bot.times import TimeProblem, parse_duration
 from storage import Repositories
 from storage.engagement import day_of
@@ -40,14 +40,6 @@ REMINDER_GRACE = timedelta(hours=2)
 HORIZON = timedelta(days=15)  # a series' meetings exist this far ahead: past the longest lead time (14 days)
 MAX_AHEAD = 400  # meetings made in one go, at most (a daily series over HORIZON is 15)
 ANSWERS = {"going": N_("Going"), "maybe": N_("Maybe"), "no": N_("Can't go")}  # shown through _()
-RECURRENCE = {
-    "weekly": "FREQ=WEEKLY",
-    "2weeks": "FREQ=WEEKLY;INTERVAL=2",
-    "biweekly": "FREQ=WEEKLY;INTERVAL=2",
-    "monthly": "MONTHLY-SAME-WEEKDAY",  # resolved against the start date
-    "daily": "FREQ=DAILY",
-}
-_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -64,72 +56,6 @@ class Tally:
 
 
 CARD_NAMES = 8  # names shown beside each count on a meeting card
-
-
-def recurrence_rule(every: str | None, local_start: datetime, zone: ZoneInfo | None = None) -> str | None:
-    """An RRULE for "weekly", "2weeks", "monthly" (same weekday, e.g. 2nd Tuesday) or a raw RRULE,
-    written the way RFC 5545 wants it beside a DTSTART with a time zone (UNTIL in UTC). Anything the
-    bot could not keep as calendars would is refused here, with the reason."""
-    if not every:
-        return None
-    zone = zone or ZoneInfo("UTC")
-    key = spanish_meaning(every, RECURRENCE) or every.strip().lower()  # "mensual" too
-    rule = RECURRENCE.get(key, every.strip().upper().removeprefix("RRULE:"))
-    if rule == "MONTHLY-SAME-WEEKDAY":
-        nth = (local_start.day - 1) // 7 + 1
-        rule = f"FREQ=MONTHLY;BYDAY={nth if nth < 5 else -1}{_WEEKDAYS[local_start.weekday()]}"
-    problem = MeetingProblem(
-        _(
-            "'{every}' is not a recurrence I understand: use weekly, 2weeks, monthly, daily "
-            "or an RRULE like FREQ=WEEKLY;BYDAY=TU,TH or "
-            "FREQ=MONTHLY;BYMONTHDAY=1,15;UNTIL=20270331T000000Z."
-        ).format(every=every)
-    )
-    from icalendar import vRecur  # imported when needed, not on every start-up
-
-    try:
-        parts = vRecur.from_ical(rule)
-    except (ValueError, TypeError) as exc:
-        raise problem from exc
-    known = {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"}
-    known |= {"BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
-    if not parts.get("FREQ") or set(parts) - known:
-        raise problem
-    if parts["FREQ"][0] not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
-        raise MeetingProblem(_("Meetings repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY."))
-    several = [p for p in ("BYHOUR", "BYMINUTE", "BYSECOND") if p in parts]
-    if several:
-        raise MeetingProblem(
-            _("{item} would make several meetings a day; schedule one meeting per time of day instead.").format(
-                item=several[0]
-            )
-        )
-    if "UNTIL" in parts and "COUNT" in parts:
-        raise MeetingProblem(_("An RRULE takes UNTIL or COUNT, not both."))
-    if "UNTIL" in parts:
-        parts["UNTIL"] = [_utc_until(parts["UNTIL"][0], zone)]
-    rule = parts.to_ical().decode()
-    try:
-        first = rrulestr(rule, dtstart=local_start.replace(tzinfo=zone)).after(
-            local_start.replace(tzinfo=zone) - timedelta(seconds=1), inc=True
-        )
-    except (ValueError, TypeError) as exc:
-        raise problem from exc
-    if first is None:
-        raise MeetingProblem(
-            _("'{every}' gives no meeting at all from the start given; check UNTIL or COUNT.").format(every=every)
-        )
-    return rule
-
-
-def _utc_until(until: date | datetime, zone: ZoneInfo) -> datetime:
-    """UNTIL as RFC 5545 wants it beside a zoned DTSTART: UTC. A date means to the end of that day
-    where the meeting is; a time without a zone is the meeting's local time."""
-    if not isinstance(until, datetime):
-        until = datetime.combine(until, datetime.max.time().replace(microsecond=0))
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=zone)
-    return until.astimezone(UTC)
 
 
 class MeetingService:
@@ -165,7 +91,10 @@ class MeetingService:
                 )
             )
         local = start.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
-        rule = recurrence_rule(every, local, zone)
+        try:
+            rule = recurrence_rule(every, local, zone)
+        except RecurrenceProblem as exc:
+            raise MeetingProblem(str(exc)) from exc
         if rule is not None:
             # Calendars count DTSTART as the first meeting even where the rule would not give it;
             # starting the series at the rule's first date keeps the bot and every calendar agreed.

@@ -19,16 +19,19 @@ import hmac
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrulestr
+
 from bot import poll_cards as cards
-from bot.bilingual import set_second
+from bot.bilingual import second_version, set_second
 from bot.clock import Clock
 from bot.i18n import _, language
-from bot.markup import timestamp
+from bot.markup import timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
+from bot.recurrence import RecurrenceProblem, recurrence_rule
 from bot.replies import Reply, Section
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
@@ -45,7 +48,7 @@ from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
-MIN_OPTIONS, MAX_OPTIONS = 2, 25
+MIN_OPTIONS, MAX_OPTIONS = 2, cards.MAX_OPTIONS
 MAX_QUESTION = 300
 REMIND_EVERY = timedelta(hours=1)
 
@@ -104,9 +107,12 @@ class PollService:
         closes_at: datetime | None = None,
         public: bool = False,
         second: tuple[str, list[str]] | None = None,
+        open_options: bool = False,
+        every: str | None = None,
     ) -> Poll:
         """`second`: (language, [question, option, ...]) in the other language; a scheduling
-        poll's options are times, so it takes the question only."""
+        poll's options are times, so it takes the question only. `open_options`: members may add
+        options; `every`: a check-in that repeats, each round closing before the next opens."""
         if kind not in KINDS:
             raise PollProblem(
                 _("'{kind}' is not a kind of poll: use {KINDS}.").format(kind=kind, KINDS=", ".join(KINDS))
@@ -161,6 +167,17 @@ class PollService:
             )
         if closes_at is not None and closes_at <= self.clock.now():
             raise PollProblem(_('The closing time is in the past; give a time still to come, like "friday 5pm".'))
+        if open_options and kind not in ("single", "multiple", "ranked"):
+            raise PollProblem(_("--open is for polls with options members can add: single, multiple or ranked."))
+        rule, next_round = self._repeat(kind, every, zone)
+        if next_round is not None:
+            if closes_at is not None and closes_at > next_round:
+                raise PollProblem(
+                    _("Each round closes before the next opens ({next}); give an earlier --closes, or none.").format(
+                        next=timestamp(next_round, "f")
+                    )
+                )
+            closes_at = closes_at or next_round
         roles = {Role.COORDINATOR.value, Role.MEMBER.value}
         coalition = await self.repos.coalitions.get(coalition_id)
         known_sectors = coalition.sectors if coalition else []
@@ -190,6 +207,9 @@ class PollService:
             created_by=author.id,
             created_at=now,
             language=language(),  # the author's, in force while their command runs
+            open_options=open_options,
+            every=rule,
+            next_round_at=next_round,
         )
         if second is not None:
             fields: dict[str, object] = {"question": second[1][0]}
@@ -197,16 +217,124 @@ class PollService:
                 fields["options"] = second[1][1:]
             set_second(made, second[0], fields)
         poll = await self.repos.polls.add(made)
-        if anonymous:
-            assert poll.id is not None
+        if rule is not None:
+            poll.series_id = poll.id
+            await self.repos.polls.save(poll)
+        await self._open(poll, channels)
+        return poll
+
+    async def _open(self, poll: Poll, channels: list[Channel]) -> None:
+        """Seal an anonymous poll's keys and post its card in each channel, once."""
+        assert poll.id is not None
+        if poll.anonymous:
             keys = new_keys()
             await self.repos.polls.add_keys(poll.id, wrap(keys, self.secret, poll.id))
             self._keys[poll.id] = keys
         for channel, card in await self.outbox.for_channels(channels, lambda: self.card(poll)):
             await self.outbox.to_channel(
-                coalition_id, channel, card, key=self._key(poll, f"post:{channel.id}"), source=SOURCE, source_id=poll.id
+                poll.coalition_id,
+                channel,
+                card,
+                key=self._key(poll, f"post:{channel.id}"),
+                source=SOURCE,
+                source_id=poll.id,
             )
-        return poll
+
+    # Polls that repeat -------------------------------------------------------------------------
+
+    def _repeat(self, kind: str, every: str | None, zone: ZoneInfo) -> tuple[str | None, datetime | None]:
+        """(the RRULE, when the second round opens) for `--every`, the first round opening now."""
+        if not every:
+            return None, None
+        if kind == "when":
+            raise PollProblem(_("A scheduling poll asks about fixed times, so it cannot repeat."))
+        local = self.clock.now().astimezone(zone).replace(microsecond=0)
+        try:
+            rule = recurrence_rule(every, local.replace(tzinfo=None), zone)
+        except RecurrenceProblem as exc:
+            raise PollProblem(str(exc)) from exc
+        assert rule is not None
+        following = self._after(rule, local, local)
+        if following is None:
+            raise PollProblem(_("'{every}' gives no second round; check UNTIL or COUNT.").format(every=every))
+        return rule, following
+
+    @staticmethod
+    def _after(rule: str, first: datetime, moment: datetime) -> datetime | None:
+        """The rule's next start strictly after `moment` (aware), from the series' first round."""
+        found = rrulestr(rule, dtstart=first).after(moment)
+        return None if found is None else found.astimezone(UTC)
+
+    async def open_rounds(self, now: datetime) -> int:
+        """Each series whose next round is due: the round before is closed (if its deadline has not
+        already), the next one opens with the same question and options, and the one after it is
+        planned. The round is claimed by clearing `next_round_at` where it is still set, so two
+        processes (or a repeated run) open it once."""
+        opened = 0
+        for poll in await self.repos.polls.rounds_due(now):
+            if not await self.repos.polls.claim_round(poll):
+                continue
+            if poll.status == "open":
+                await self.close(poll)
+            opened += await self._next_round(poll) is not None
+        return opened
+
+    async def _next_round(self, poll: Poll) -> Poll | None:
+        assert poll.every is not None and poll.series_id is not None
+        first = await self.repos.polls.by_id(poll.series_id)
+        if first is None:
+            return None
+        zone = ZoneInfo(poll.timezone)
+        start = self.clock.now()
+        origin = first.created_at.astimezone(zone).replace(microsecond=0)
+        following = self._after(poll.every, origin, start.astimezone(zone))
+        length = (poll.closes_at - poll.created_at) if poll.closes_at else None
+        closes = start + length if length is not None else following
+        if following is not None and closes is not None and closes > following:
+            closes = following
+        made = Poll(
+            coalition_id=poll.coalition_id,
+            kind=poll.kind,
+            question=poll.question,
+            options=poll.options,
+            max_choices=poll.max_choices,
+            anonymous=poll.anonymous,
+            public=poll.public,
+            hidden=poll.hidden,
+            allow_change=poll.allow_change,
+            eligible=list(poll.eligible),
+            timezone=poll.timezone,
+            channel_ids=list(poll.channel_ids),
+            closes_at=closes,
+            created_by=poll.created_by,
+            created_at=start,
+            language=poll.language,
+            second=poll.second,
+            open_options=poll.open_options,
+            every=poll.every,
+            series_id=poll.series_id,
+            round=poll.round + 1,
+            next_round_at=following,
+        )
+        made = await self.repos.polls.add(made)
+        await self._open(made, await self.channels_of(made))
+        return made
+
+    async def stop_series(self, poll: Poll) -> bool:
+        """No more rounds: the series' newest round runs to its close. False if it does not repeat."""
+        if poll.series_id is None:
+            return False
+        latest = await self.repos.polls.latest_round(poll.series_id)
+        if latest is None or latest.next_round_at is None:
+            return False
+        latest.next_round_at = None
+        await self.repos.polls.save(latest)
+        return True
+
+    async def previous_round(self, poll: Poll) -> Poll | None:
+        if poll.series_id is None or poll.round <= 1:
+            return None
+        return await self.repos.polls.round_of(poll.series_id, poll.round - 1)
 
     # Finding and listing ------------------------------------------------------------------
 
@@ -350,6 +478,150 @@ class PollService:
         ranking = [c for c in ranking if c != option]
         ranking.insert(min(position, len(ranking)), option)
         return await self.vote(poll, member, ranking)
+
+    # Open forums: members add options, coordinators remove them ----------------------------
+
+    async def add_option(self, poll: Poll, member: Member, option: str) -> int:
+        """An option added to an open forum's poll (`--open`) by any member who may vote in it;
+        its number (from 0). Shown in both languages as written, where the poll has two."""
+        self.check_open(poll)
+        if not poll.open_options:
+            raise PollProblem(
+                _("Poll #{id} does not take new options; its creator can make one that does with --open.").format(
+                    id=poll.id
+                )
+            )
+        if not self.is_eligible(poll, member) or member.role == Role.OBSERVER:
+            raise PollProblem(_("Only members who may vote in poll #{id} can add an option.").format(id=poll.id))
+        option = " ".join(option.split())
+        if not option:
+            raise PollProblem(_("Give the option's text."))
+        labels = poll.option_list
+        if len(labels) >= MAX_OPTIONS:
+            raise PollProblem(
+                _("Poll #{id} already has {count} options, the most a poll can have.").format(
+                    id=poll.id, count=MAX_OPTIONS
+                )
+            )
+        if fold(option) in {fold(label) for label in labels}:
+            raise PollProblem(_("Poll #{id} already has the option '{option}'.").format(id=poll.id, option=option))
+        poll.options = json.dumps([*labels, option])
+        other = second_version(poll)
+        if other is not None and other[1].get("options") is not None:
+            set_second(poll, other[0], {**other[1], "options": [*other[1]["options"], option]})
+        await self.repos.polls.save(poll)
+        self._refresh_now(poll)
+        return len(labels)
+
+    async def remove_option(self, poll: Poll, index: int) -> tuple[int, list[int]]:
+        """Take an option out (a coordinator, audited). Every ballot that chose it loses that choice
+        (a ballot left empty is deleted: the vote is returned) and the later options move up one.
+        Returns how many ballots had chosen it and, for a named poll, whose they were."""
+        self.check_open(poll)
+        labels = poll.option_list
+        if not 0 <= index < len(labels):
+            raise PollProblem(_("Poll #{id} has options 1 to {count}.").format(id=poll.id, count=len(labels)))
+        if len(labels) <= MIN_OPTIONS:
+            raise PollProblem(
+                _("Poll #{id} has only {count} options; a poll keeps at least {count}.").format(
+                    id=poll.id, count=MIN_OPTIONS
+                )
+            )
+        assert poll.id is not None
+        keys = await self.keys_of(poll)
+        if keys is not None:
+            stored = {k: keys.open(c) for k, c in await self.repos.polls.sealed_ballots(poll.id)}
+            members: dict[str, int | None] = dict.fromkeys(stored)
+            cast: dict[str, datetime | None] = dict.fromkeys(stored)
+        else:
+            named = await self.repos.polls.named_ballots(poll.id)
+            stored = {b.voter_key: b.choices for b, _m in named}
+            members = {b.voter_key: b.member_id for b, _m in named}
+            cast = {b.voter_key: b.cast_at for b, _m in named}
+        changed, voters = 0, []
+        for voter, choices in stored.items():
+            before = parse_choices(choices)
+            if index not in before:
+                if any(c > index for c in before):  # the same choices, renumbered
+                    after = ",".join(str(c - 1 if c > index else c) for c in before)
+                    self._put(poll, voter, members[voter], after, cast[voter], keys)
+                continue
+            changed += 1
+            if members[voter] is not None:
+                voters.append(members[voter] or 0)
+            after = ",".join(str(c - 1 if c > index else c) for c in before if c != index)
+            if after:
+                self._put(poll, voter, members[voter], after, cast[voter], keys)
+            else:
+                await self.repos.polls.delete_ballot(poll.id, voter)
+        poll.options = json.dumps(labels[:index] + labels[index + 1 :])
+        other = second_version(poll)
+        if other is not None and other[1].get("options") is not None:
+            kept = [o for n, o in enumerate(other[1]["options"]) if n != index]
+            set_second(poll, other[0], {**other[1], "options": kept})
+        if poll.shown_tally is not None:
+            poll.shown_tally = None  # retaken at the next step, on the new numbering
+        await self.repos.polls.save(poll)
+        self.tallies.forget(poll.id)  # rebuilt from the ballots at the next count
+        self._votes.pop(poll.id, None)
+        self._rebuilt.pop(poll.id, None)
+        self._refresh_now(poll)
+        return changed, voters
+
+    async def tell_removed(self, poll: Poll, removed: str, voters: list[int]) -> int:
+        """A private note that an option was removed and the votes for it returned. A named poll's
+        voters for it are told; in an anonymous poll nobody knows who they were, so every member
+        who may vote is told, and being told says nothing of how one voted."""
+        members = [m for m in await self.repos.broadcasts.members(poll.coalition_id) if m.role != Role.OBSERVER]
+        if poll.anonymous:
+            told = [m for m in members if self.is_eligible(poll, m)]
+        else:
+            wanted = set(voters)
+            told = [m for m in members if m.id in wanted]
+
+        def note() -> Reply:
+            said = (
+                _(
+                    "A coordinator removed the option '{option}' from poll #{id}. If you had voted for it, that "
+                    "vote was returned: vote again with `/poll vote {id} ...`."
+                )
+                if poll.anonymous
+                else _(
+                    "A coordinator removed the option '{option}' from poll #{id}; your vote for it was returned. "
+                    "Vote again with `/poll vote {id} ...`."
+                )
+            )
+            return Reply(said.format(option=user_text(removed), id=poll.id), private=True)
+
+        stamp = hashlib.sha256(removed.encode()).hexdigest()[:12]
+        return await self.outbox.to_members(
+            told, note, key_prefix=self._key(poll, f"removed:{stamp}:"), source=SOURCE, source_id=poll.id
+        )
+
+    def _put(
+        self,
+        poll: Poll,
+        voter: str,
+        member_id: int | None,
+        choices: str,
+        cast_at: datetime | None,
+        keys: PollKeys | None,
+    ) -> None:
+        self.repos.polls.put_ballot(
+            poll.id or 0, voter, member_id, keys.seal(choices) if keys is not None else choices, cast_at
+        )
+
+    def _refresh_now(self, poll: Poll) -> None:
+        """Redraw the cards even where an anonymous poll's count is stepped or hidden: what changed
+        is the options, which every member may see."""
+
+        async def redraw() -> None:
+            for channel, card in await self.outbox.for_channels(await self.channels_of(poll), lambda: self.card(poll)):
+                posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
+                if posted is not None:
+                    await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
+
+        self.outbox.once_before_commit(f"poll-options:{poll.id}", redraw)
 
     # Counting ------------------------------------------------------------------------------
 
@@ -520,7 +792,24 @@ class PollService:
         assert poll.id is not None
         if poll.kind == "survey":
             return cards.final_survey_results(poll, await self.surveys.results(poll, await self.keys_of(poll)))
-        return cards.final_poll_results(poll, await self.shown_results(poll))
+        results = await self.shown_results(poll)
+        return cards.final_poll_results(poll, results, await self._change(poll, results))
+
+    async def _change(self, poll: Poll, results: Results | None) -> cards.Change | None:
+        """A repeating poll's counts against the round before, by option (as labelled), where both
+        counts may be shown. For an anonymous poll, only when the number of voters moved by none or
+        by STEP or more: a change of one or two voters would give those voters' choices away."""
+        previous = await self.previous_round(poll)
+        if results is None or previous is None or previous.status != "closed":
+            return None
+        before = await self.shown_results(previous)
+        if before is None:
+            return None
+        moved = abs(results.voters - before.voters)
+        if poll.anonymous and 0 < moved < cards.STEP:
+            return None
+        earlier = dict(zip(previous.option_list, before.counts, strict=False))
+        return cards.Change(previous.round, {n: earlier.get(label) for n, label in enumerate(poll.option_list)})
 
     async def close_due(self, now: datetime) -> int:
         closed = 0
