@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGES, _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.recurrence import describe as describe_rule
 from bot.replies import (
+    MENU_OPTIONS_MAX,
     Actions,
     Block,
     Button,
@@ -31,10 +32,10 @@ from bot.replies import (
 from bot.sectors import sector_name
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
+from bot.suppression import STEP
 from storage.models import Poll
 
-MAX_OPTIONS = 25  # a poll holds at most this many options (Slack and Discord menus hold 25)
-STEP = 3  # an anonymous poll shows no count below this many voters, and moves in steps of this many
+MAX_OPTIONS = MENU_OPTIONS_MAX  # a poll's options fit one menu
 MAX_OPTION = 75  # Slack's limit for a button or menu label
 MAX_BUTTONS = 5  # more options than this are offered in a menu
 MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 ACTION_ID_MAX = 100
+MENU_OPTIONS_MAX = 25  # the most options a menu holds on Slack and on Discord: a poll's options too
 _ACTION_PART = re.compile(r"[A-Za-z0-9_.\-]+")
 
 

@@ -185,12 +185,16 @@ class Scheduler:
             self._wake_at(max(due, self.clock.now() + timedelta(milliseconds=10)))
 
     def _wake_at(self, when: datetime) -> None:
-        """One pending wake-up job at a time; a second may queue behind a running one (the lock)."""
+        """One pending wake-up job at a time; a second may queue behind a running one (the lock).
+        APScheduler keeps the machine's time and the clock may be simulated (the console's
+        `--clock simulated`, tests): the wake-up comes after the same delay, not at the same date,
+        or a simulated clock days behind would wake it again and again at once."""
         assert self._aps is not None
+        delay = max(when - self.clock.now(), timedelta(0))
         self._aps.add_job(
             self._wake,
             "date",
-            run_date=when,
+            run_date=datetime.now(UTC) + delay,
             id="wake",
             replace_existing=True,
             misfire_grace_time=None,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+STEP = 3  # an anonymous count shows nothing below this many, and moves in steps of this many
+
 
 def shown_groups(counted: Mapping[str, int], total: int, minimum: int) -> set[str]:
     """The groups whose figures may be shown: each holds at least `minimum`, and what is left

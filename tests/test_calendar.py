@@ -184,9 +184,9 @@ async def test_the_time_zone_block_covers_meetings_after_2038(bot: Harness) -> N
     ("every", "says"),
     [
         ("FREQ=HOURLY", "at most daily"),
-        ("FREQ=DAILY;BYHOUR=9,17", "several meetings a day"),
+        ("FREQ=DAILY;BYHOUR=9,17", "several times a day"),
         ("FREQ=WEEKLY;COUNT=3;UNTIL=20270101T000000Z", "UNTIL or COUNT"),
-        ("FREQ=WEEKLY;UNTIL=20261101T000000Z", "gives no meeting at all"),
+        ("FREQ=WEEKLY;UNTIL=20261101T000000Z", "gives no date at all"),
         ("sometimes", "not a recurrence I understand"),
     ],
 )

@@ -416,7 +416,8 @@ def test_stakeholder_map_and_engagement_report_session(tmp_path: Path) -> None:
     report = next(m for m in out if m["text"].startswith("📈"))
     assert "Members: 3 · meetings held: 1 (+1) · active members: 2 of 3" in report["text"]
     assert (
-        "Attendance rate 67% · RSVP rate 67% · Poll participation 67% · Acknowledgement rate 33% · Active members 67%"
+        "Attendance rate 67% · RSVP rate 67% · Poll participation 67% · Decision participation n/a · "
+        "Acknowledgement rate 33% · Active members 67%"
     ) in report["text"]
     png = tmp_path / "exports" / f"{report['message_id']}-engagement-2026-11-23.png"
     image = Image.open(png).convert("RGB")

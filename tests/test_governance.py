@@ -133,6 +133,11 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("poll", "results"): (("maria", "general", "/poll results 1"), ("maria", "general", "/poll results 77")),
     ("poll", "list"): (("maria", "general", "/poll list"), ("maria", "general", "/poll list open")),
     ("poll", "close"): (("admin", "general", "/poll close 1"), ("maria", "general", "/poll close 1")),
+    ("poll", "add"): (
+        ("maria", "general", '/poll add 3 "Youth night"'),
+        ("viewer", "general", '/poll add 3 "Parking"'),
+    ),
+    ("poll", "remove"): (("admin", "general", "/poll remove 3 3"), ("maria", "general", "/poll remove 3 3")),
     ("poll", "remind"): (("admin", "general", "/poll remind 1"), ("maria", "general", "/poll remind 1")),
     ("poll", "export"): (("admin", "general", "/poll export 1"), ("maria", "general", "/poll export 1")),
     ("poll", "survey"): (
@@ -208,6 +213,7 @@ async def world(bot: Harness) -> AsyncIterator[Harness]:
     await bot.run('/meeting action 1 "Print flyers" @maria --due "in 2 days"')
     await bot.run('/poll create "Next forum venue?" Library Online')
     await bot.run('/poll survey "Quarterly check-in" "Meetings are useful"')
+    await bot.run('/poll create "Forum topics?" Housing Lighting Parks --open')
     await bot.run('/decision propose "Paint the centre"')
     await bot.run("/decision position 1 concern", as_="maria")
     await bot.run('/decision propose "Open on Sundays"')

@@ -518,9 +518,9 @@ async def test_figures_say_their_direction_in_signs_a_screen_reader_reads(bot) -
 
     assert _change(0.5, 0.47) == " (+3 pts)" and _change(0.44, 0.47) == " (-3 pts)"
     with speaking("es"):
-        from bot.services.reports import Figures, Report
+        from bot.services.reports import METRICS, Figures, Report
 
-        nothing = Figures(0, 0, dict.fromkeys(("attendance", "rsvp", "polls", "acks", "active")), 0)
+        nothing = Figures(0, 0, dict.fromkeys(METRICS), 0)
         alt = chart_alt("Eastside", Report(START, START, nothing, nothing, {}))
     assert "sin datos" in alt and "n/d" not in alt
     for path in (ROOT / "bot").rglob("*.py"):

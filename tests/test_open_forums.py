@@ -33,7 +33,7 @@ async def test_members_add_options_to_an_open_poll_and_nothing_else_takes_them(b
     observer = await bot.run('/poll add 1 "Parking"', as_="viewer")
     assert observer.error
     for n in range(22):
-        await bot.run(f"/poll add 1 \"Idea {n}\"", as_=f"member{n}")
+        await bot.run(f'/poll add 1 "Idea {n}"', as_=f"member{n}")
     full = await bot.run('/poll add 1 "One too many"', as_="maria")
     assert full.error and "already has 25 options" in shown(full)
     await bot.run("/poll close 1")

@@ -114,3 +114,28 @@ async def test_stop_waits_for_the_run_in_progress() -> None:
     await scheduler.stop()
     assert Slow.finished
     await running
+
+
+async def test_a_simulated_clock_behind_the_machines_wakes_after_the_delay_not_again_and_again() -> None:
+    """The console's `--clock simulated` (and the service tests) run days behind the machine's time:
+    a wake-up set at the simulated date was in the machine's past, so the scheduler ran every source
+    again at once, without end, holding SQLite's write lock most of the time."""
+    import asyncio
+
+    class Counting(Reminders):
+        runs = 0
+
+        async def run_due(self, now: datetime) -> int:
+            Counting.runs += 1
+            return await super().run_due(now)
+
+    clock = SimulatedClock(START)
+    scheduler = Scheduler(clock)
+    source = Counting([START + timedelta(days=1)])  # tomorrow, on the simulated clock
+    scheduler.add(source)
+    await scheduler.start()
+    try:
+        await asyncio.sleep(0.5)
+        assert Counting.runs <= 2 and not source.sent  # the start-up run, and no more
+    finally:
+        await scheduler.stop()

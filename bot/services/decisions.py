@@ -21,14 +21,13 @@ from bot.decisions import KINDS, LABELS, POSITIONS, STOPPING, Outcome, RuleProbl
 from bot.i18n import LANGUAGES, N_, _, language, ngettext, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
-from bot.poll_cards import STEP
 from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.sectors import sector_name
 from bot.services.outbox import Outbox
 from bot.spreadsheets import cell, table
-from bot.suppression import shown_groups
+from bot.suppression import STEP, shown_groups
 from storage import Repositories
 from storage.models import ActionItem, Channel, Member, Position, Proposal, ProposalVersion
 

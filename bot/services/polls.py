@@ -32,7 +32,7 @@ from bot.markup import timestamp, user_text
 from bot.permissions import Role
 from bot.problems import Problem
 from bot.recurrence import RecurrenceProblem, recurrence_rule
-from bot.replies import Reply, Section
+from bot.replies import MENU_OPTIONS_MAX, Reply, Section
 from bot.sealing import PollKeys, new_keys, unwrap, wrap
 from bot.services.outbox import Outbox
 from bot.services.runoff import Results, Round, instant_runoff
@@ -48,7 +48,7 @@ from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
 KINDS = ("single", "multiple", "ranked", "when", "survey")
-MIN_OPTIONS, MAX_OPTIONS = 2, cards.MAX_OPTIONS
+MIN_OPTIONS, MAX_OPTIONS = 2, MENU_OPTIONS_MAX
 MAX_QUESTION = 300
 REMIND_EVERY = timedelta(hours=1)
 
