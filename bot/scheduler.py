@@ -17,7 +17,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock, SimulatedClock
+from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.logs import request_id
 from storage.database import in_background
 
@@ -194,7 +194,7 @@ class Scheduler:
         self._aps.add_job(
             self._wake,
             "date",
-            run_date=datetime.now(UTC) + delay,
+            run_date=SystemClock().now() + delay,  # APScheduler's own time: the machine's
             id="wake",
             replace_existing=True,
             misfire_grace_time=None,

@@ -77,6 +77,10 @@ def test_buttons_fill_five_rows_of_five_and_say_what_was_left_out() -> None:
     rendered = render.message(Reply("t", blocks=(Section("Pick"), Actions(buttons))))
     assert [len(row) for row in rendered.rows] == [5, 5, 5, 5, 5]
     assert "5 more buttons did not fit" in (rendered.embeds[0].description or "")
+    spanish = render.message(Reply("t", blocks=(Section("Elija"), Actions(buttons)), language="es"))
+    assert "5 botones más no cupieron aquí (límite de Discord)" in (spanish.embeds[0].description or "")
+    long = render.message(Reply("\n".join(f"línea {n} " + "x" * 100 for n in range(100)), language="es"))
+    assert "caracteres más que no se muestran (límite de Discord)" in (long.embeds[-1].description or "")
 
 
 def test_selects_carry_25_options_each() -> None:

@@ -181,6 +181,47 @@ def test_no_text_to_translate_hides_inside_an_f_string() -> None:
     assert offenders == []
 
 
+def test_every_text_a_reply_can_carry_goes_through_the_catalog() -> None:
+    """A reply's text, a section, a context line, a button's label, a menu's placeholder or option,
+    a field, an error, a file's description: written as a bare string or an f-string with words in
+    it, it reaches a Spanish reader in English. Each must come from `_()` (or be made of values)."""
+    carriers = {
+        "Reply": "text",
+        "Button": "label",
+        "Section": "text",
+        "Context": "text",
+        "SelectOption": "label",
+        "Select": "placeholder",
+        "Field": "label",
+    }
+    word = re.compile(r"[A-Za-z]{3,}")
+    offenders = []
+    for package in ("bot", "commands", "adapters"):
+        for path in (ROOT / package).rglob("*.py"):
+            for call in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(call, ast.Call):
+                    continue
+                name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+                keyword = carriers.get(name or "")
+                if isinstance(call.func, ast.Name) and call.func.id == "error":
+                    keyword = "message"  # bot.replies.error, not a logger's
+                if name == "Attachment":
+                    keyword = "description"  # its file name is not read as a sentence
+                if keyword is None:
+                    continue
+                positional = call.args[0] if call.args and name != "Attachment" else None
+                arg = positional or next((k.value for k in call.keywords if k.arg == keyword), None)
+                parts: list[str] = []
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    parts = [arg.value]
+                elif isinstance(arg, ast.JoinedStr):
+                    parts = [v.value for v in arg.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+                words = [w for part in parts for w in word.findall(part)]
+                if words:
+                    offenders.append(f"{path.relative_to(ROOT)}:{call.lineno}: {name} {words}")
+    assert offenders == []
+
+
 @pytest.mark.parametrize(
     ("typed", "code"),
     [("es", "es"), ("Español", "es"), ("spanish", "es"), ("es-419", "es"), ("EN", "en"), ("inglés", "en")],

@@ -92,6 +92,8 @@ def test_more_than_50_blocks_are_summarised_openly() -> None:
     assert len(blocks) == 50
     assert blocks[-1]["type"] == "context"
     assert "21 more parts not shown here" in blocks[-1]["elements"][0]["text"]
+    spanish = render.message(Reply("t", blocks=tuple(Section(f"punto {n}") for n in range(70)), language="es"))
+    assert "21 partes más que no se muestran aquí (límite de Slack)" in spanish["blocks"][-1]["elements"][0]["text"]
 
 
 def test_labels_fit_75_characters_and_fields_10_per_section() -> None:

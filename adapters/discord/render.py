@@ -17,8 +17,9 @@ from typing import Literal
 import discord
 
 from bot import markup
+from bot.i18n import ngettext, speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
-from bot.text import plural, split_text
+from bot.text import split_text
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
@@ -112,7 +113,11 @@ def _embeds(description: str, fields: list[tuple[str, str]]) -> list[discord.Emb
     for n, piece in enumerate(pieces):
         if len(embeds) == MAX_EMBEDS or budget - len(piece) < 100:
             left = sum(len(p) for p in pieces[n:])
-            note = f"\n… {left} more characters not shown (Discord's limit)."
+            note = "\n" + ngettext(
+                "… {count} more character not shown (Discord's limit).",
+                "… {count} more characters not shown (Discord's limit).",
+                left,
+            ).format(count=left)
             shown = (embeds[-1].description or "")[: MAX_DESCRIPTION - len(note)]  # the note fits too
             embeds[-1].description = shown + note
             break
@@ -172,6 +177,13 @@ def _rows(actions: list[Actions]) -> tuple[list[list[Component]], int]:
 
 
 def message(reply: Reply) -> DiscordMessage:
+    """The reply as Discord shows it; what the bot adds itself (a note that something did not fit)
+    is in the reply's language."""
+    with speaking(reply.language):
+        return _message(reply)
+
+
+def _message(reply: Reply) -> DiscordMessage:
     mentions = _Mentions()
     actions = [b for b in reply.blocks if isinstance(b, Actions)]
     if not reply.blocks:
@@ -192,7 +204,11 @@ def message(reply: Reply) -> DiscordMessage:
     rows, dropped = _rows(actions)
     description = "\n".join(parts).strip("\n")
     if dropped:
-        description += f"\n-# {plural(dropped, 'more button')} did not fit here (Discord's limit)."
+        description += "\n-# " + ngettext(
+            "{count} more button did not fit here (Discord's limit).",
+            "{count} more buttons did not fit here (Discord's limit).",
+            dropped,
+        ).format(count=dropped)
     return DiscordMessage(None, _embeds(description, fields), rows, _allowed(mentions), reply.private)
 
 

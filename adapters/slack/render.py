@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import markup
-from bot.i18n import speaking
+from bot.i18n import ngettext, speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, SelectOption
-from bot.text import plural, split_text
+from bot.text import split_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -102,7 +102,14 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
             {
                 "type": "context",
                 "elements": [
-                    {"type": "mrkdwn", "text": f"… {plural(left_out, 'more part')} not shown here (Slack's limit)."}
+                    {
+                        "type": "mrkdwn",
+                        "text": ngettext(
+                            "… {count} more part not shown here (Slack's limit).",
+                            "… {count} more parts not shown here (Slack's limit).",
+                            left_out,
+                        ).format(count=left_out),
+                    }
                 ],
             }
         )
