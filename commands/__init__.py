@@ -13,6 +13,7 @@ from commands.decision import ACTIONS as DECISION_ACTIONS
 from commands.decision import DECISION
 from commands.email import ACTIONS as EMAIL_ACTIONS
 from commands.forms import FORM_ACTION
+from commands.goal import GOAL
 from commands.governance import ACTIONS as GOVERNANCE_ACTIONS
 from commands.help import help_button
 from commands.languages_content import ACTIONS as CONTENT_ACTIONS
@@ -31,6 +32,7 @@ def build_registry() -> Registry:
     registry.add(MEETING)
     registry.add(POLL)
     registry.add(DECISION)
+    registry.add(GOAL)
     registry.add_action(RSVP)
     registry.add_action(MEETING_CARD)
     registry.add_action(ACKNOWLEDGE)

@@ -21,6 +21,8 @@ from storage.models import (
     Ballot,
     Broadcast,
     Fanout,
+    Goal,
+    GoalValue,
     JoinCode,
     Meeting,
     Member,
@@ -169,6 +171,11 @@ class GovernanceRepository:
         await self.session.exec(delete(Position).where(col(Position.member_id) == member.id))  # type: ignore[call-overload]
         for column in (Proposal.created_by, Proposal.owner_id):
             await self.session.exec(update(Proposal).where(column == member.id).values({column.key: None}))  # type: ignore[call-overload]
+        for column in (Goal.created_by, Goal.owner_id):  # goals and their values stay, unattributed
+            await self.session.exec(update(Goal).where(column == member.id).values({column.key: None}))  # type: ignore[call-overload]
+        await self.session.exec(  # type: ignore[call-overload]
+            update(GoalValue).where(col(GoalValue.recorded_by) == member.id).values(recorded_by=None)
+        )
         # Named ballots still count, under a random key with no member and no time.
         for ballot in (await self.session.exec(select(Ballot).where(Ballot.member_id == member.id))).all():
             await self.session.exec(  # type: ignore[call-overload]

@@ -664,3 +664,51 @@ class Position(SQLModel, table=True):
     position: str = Field(max_length=12)
     reason: str | None = Field(default=None, max_length=500)
     taken_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Goal(SQLModel, table=True):
+    """What the coalition set out to change (`/goal add`): a measure with its baseline and target,
+    and where its values come from: typed or imported (`goal_values`), a survey statement's
+    average across rounds, or an engagement figure the report computes."""
+
+    __tablename__ = "goals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coalition_id: int = Field(foreign_key="coalitions.id", index=True)
+    title: str = Field(max_length=200)
+    measure: str = Field(max_length=300)  # what is counted, in words
+    unit: str | None = Field(default=None, max_length=40)
+    baseline: float
+    baseline_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    target: float
+    target_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    lower_is_better: bool = False
+    sector: str | None = Field(default=None, max_length=40)
+    public: bool = False
+    # Where values come from: "typed" (recorded or imported), "survey" (a survey statement's
+    # average per round: `source_ref` is "TITLE\x1fN"), "report" (an engagement rate per month:
+    # `source_ref` is the metric's name).
+    source: str = Field(default="typed", max_length=12)
+    source_ref: str | None = Field(default=None, max_length=300)
+    owner_id: int | None = Field(default=None, foreign_key="members.id")
+    status: str = Field(default="open", max_length=8)  # open, closed
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class GoalValue(SQLModel, table=True):
+    """One value of a goal's measure for a date (a month, a day): one per date, a correction
+    replacing it (the audit keeps the old one)."""
+
+    __tablename__ = "goal_values"
+    __table_args__ = (UniqueConstraint("goal_id", "period_at", name="uq_goal_value_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goals.id", index=True)
+    period_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    value: float
+    source: str | None = Field(default=None, max_length=300)
+    recorded_by: int | None = Field(default=None, foreign_key="members.id")
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

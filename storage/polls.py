@@ -312,6 +312,20 @@ class PollRepository:
         )
         return list(result.all())
 
+    async def survey_rounds(self, coalition_id: int, title: str) -> list[Poll]:
+        """The closed rounds of the survey with this title (as typed, any case), oldest first."""
+        result = await self.session.exec(
+            select(Poll)
+            .where(
+                Poll.coalition_id == coalition_id,
+                Poll.kind == "survey",
+                Poll.status == "closed",
+                func.lower(Poll.question) == title.lower(),
+            )
+            .order_by(col(Poll.closed_at))
+        )
+        return list(result.all())
+
     async def earlier_rounds(self, poll: Poll) -> list[Poll]:
         """Surveys with the same title asked before this one in the coalition, oldest first."""
         result = await self.session.exec(

@@ -20,6 +20,7 @@ from storage.decisions import DecisionRepository
 from storage.email import EmailRepository
 from storage.engagement import EngagementRepository
 from storage.fanouts import FanoutRepository
+from storage.goals import GoalRepository
 from storage.governance import GovernanceRepository
 from storage.meetings import MeetingRepository
 from storage.models import Acknowledgement, Channel, Coalition, HandledRequest, Member, Space
@@ -241,6 +242,7 @@ class Repositories:
         self.meetings = MeetingRepository(session)
         self.polls = PollRepository(session)
         self.decisions = DecisionRepository(session)
+        self.goals = GoalRepository(session)
         self.reports = ReportRepository(session)
         self.requests = RequestRepository(session)
         self.pacing = PacingRepository(session)

@@ -47,7 +47,14 @@ async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: 
     )
     assert code == 0, err
     assert "Synced 5 commands to server" in out
-    assert [c["name"] for c in fake.commands[GUILD]] == ["broadcast", "coalition", "decision", "meeting", "poll"]
+    assert [c["name"] for c in fake.commands[GUILD]] == [
+        "broadcast",
+        "coalition",
+        "decision",
+        "goal",
+        "meeting",
+        "poll",
+    ]
 
 
 async def _sync(tmp_path: Path, environment: dict[str, str]) -> tuple[int, str, str]:

@@ -145,7 +145,7 @@ def test_every_name_a_spanish_member_picks_is_spanish_and_one_discord_accepts() 
 
 def test_commands_are_generated_as_groups_with_typed_options() -> None:
     payloads = {p["name"]: p for p in command_payloads(build_registry())}
-    assert set(payloads) == {"coalition", "broadcast", "decision", "meeting", "poll"}
+    assert set(payloads) == {"coalition", "broadcast", "decision", "goal", "meeting", "poll"}
     subs = {o["name"]: o for o in payloads["broadcast"]["options"]}
     send = [o["name"] for o in subs["send"]["options"]]
     assert send == ["text", "to", "at", "ack", "public", "es", "en"]

@@ -133,6 +133,32 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("poll", "results"): (("maria", "general", "/poll results 1"), ("maria", "general", "/poll results 77")),
     ("poll", "list"): (("maria", "general", "/poll list"), ("maria", "general", "/poll list open")),
     ("poll", "close"): (("admin", "general", "/poll close 1"), ("maria", "general", "/poll close 1")),
+    ("goal", "add"): (
+        (
+            "admin",
+            "general",
+            '/goal add "Lit streets" --measure "street lights on" --baseline 60 --target 90 --by 2027-06-30',
+        ),
+        (
+            "maria",
+            "general",
+            '/goal add "Lit streets" --measure "street lights on" --baseline 60 --target 90 --by 2027-06-30',
+        ),
+    ),
+    ("goal", "list"): (("maria", "general", "/goal list"), ("maria", "general", "/goal list --all")),
+    ("goal", "show"): (("maria", "general", "/goal show 1"), ("maria", "general", "/goal show 9")),
+    ("goal", "record"): (
+        ("maria", "general", "/goal record 1 40 --for 2027-01"),
+        ("jamal", "general", "/goal record 1 40"),
+    ),
+    ("goal", "edit"): (
+        ("admin", "general", "/goal edit 1 --target 28"),
+        ("maria", "general", "/goal edit 1 --target 28"),
+    ),
+    ("goal", "close"): (
+        ("admin", "general", '/goal close 1 --outcome "Met early"'),
+        ("maria", "general", '/goal close 1 --outcome "Met early"'),
+    ),
     ("poll", "add"): (
         ("maria", "general", '/poll add 3 "Youth night"'),
         ("viewer", "general", '/poll add 3 "Parking"'),
@@ -214,6 +240,10 @@ async def world(bot: Harness) -> AsyncIterator[Harness]:
     await bot.run('/poll create "Next forum venue?" Library Online')
     await bot.run('/poll survey "Quarterly check-in" "Meetings are useful"')
     await bot.run('/poll create "Forum topics?" Housing Lighting Parks --open')
+    await bot.run(
+        '/goal add "Fewer youth arrests" --measure "arrests" --baseline 42 --target 30 --by 2027-12-31 '
+        "--lower-is-better --owner @maria"
+    )
     await bot.run('/decision propose "Paint the centre"')
     await bot.run("/decision position 1 concern", as_="maria")
     await bot.run('/decision propose "Open on Sundays"')
