@@ -96,6 +96,27 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--secret-file", help="the database's anonymity secret, when the backup does not hold it")
     load.set_defaults(func=cmd_restore)
 
+    goals = sub.add_parser("goals", help="a goal's values from a file")
+    goals_sub = goals.add_subparsers(dest="goals_command", required=True, metavar="ACTION")
+    imported = goals_sub.add_parser(
+        "import", help="read a goal's values from a CSV file (nothing is written unless every line reads)"
+    )
+    imported.add_argument("goal", type=int, help="the goal's number (from /goal list)")
+    imported.add_argument("file", help="a CSV file with a header row, as open-data portals publish them")
+    imported.add_argument("--date-column", required=True, help="the date column's name (or its number from 1)")
+    imported.add_argument("--value-column", required=True, help="the value column's name (or its number from 1)")
+    imported.add_argument("--dry-run", action="store_true", help="read the file and say what would be written")
+    imported.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
+    imported.set_defaults(func=cmd_goals_import)
+
+    funder = sub.add_parser("report", help="the coalition's report as one HTML file, for a funder or a city council")
+    funder.add_argument("--period", choices=("month", "quarter", "year"), default="quarter", help="default: quarter")
+    funder.add_argument("--out", required=True, help="the HTML file to write")
+    funder.add_argument("--coalition", type=int, help="which coalition, by number (needed when there are several)")
+    funder.add_argument("--language", choices=("en", "es"), help="default: the coalition's")
+    funder.add_argument("--db", help="database file or URL (default: DATABASE_URL)")
+    funder.set_defaults(func=cmd_report)
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_sub.add_parser("upgrade", help="apply migrations up to the newest (PostgreSQL: after a pg_dump)")
@@ -152,6 +173,82 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
         await db.dispose()
         raise ConfigError(wrong)
     return app
+
+
+async def cmd_goals_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Values for a typed goal from a CSV file: every bad line named, and nothing written unless
+    the whole file reads. 0: written (or would be, with --dry-run); 1: the file or goal is refused."""
+    from bot.goal_import import read_values
+    from bot.services.goals import GoalProblem, number
+
+    path = Path(args.file)  # the shell has expanded ~ already
+    try:
+        content = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"Cannot read {path}: {exc}")
+        return 1
+    read = read_values(content, args.date_column, args.value_column)
+    if read.problems:
+        print(f"{path}: nothing was written; {len(read.problems)} line(s) did not read:")
+        for problem in read.problems:
+            print(f"  {problem}")
+        return 1
+    if not read.values:
+        print(f"{path}: no values in it; nothing was written.")
+        return 1
+    app = await open_app(settings)
+    try:
+        async with app.unit_of_work() as services:
+            goal = await services.repos.goals.by_id(args.goal)
+            if goal is None:
+                print(f"There is no goal #{args.goal}; `/goal list` shows them.")
+                return 1
+            try:
+                added, replaced = await services.goals.import_values(goal, read.values, f"file {path.name}")
+            except GoalProblem as exc:
+                print(f"Goal #{args.goal}: {exc}")
+                return 1
+            first, last = read.values[0][0].date(), read.values[-1][0].date()
+            summary = (
+                f"goal #{goal.id} ({goal.title}): {added} value(s) added, {replaced} replaced, "
+                f"from {first} to {last}; {read.skipped} blank row(s) skipped"
+            )
+            if args.dry_run:
+                await services.rollback()
+                print(f"Dry run, nothing written: {summary}.")
+                return 0
+            note = f"goal #{goal.id}: {added + replaced} values imported from {path.name} (on the command line)"
+            await services.governance.record(goal.coalition_id, None, "goals import", note, "cli")
+            await services.commit()
+            latest = read.values[-1][1]
+            print(f"Written: {summary}. Latest: {number(latest)}.")
+            return 0
+    finally:
+        await app.close()
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the funder report (`/coalition report --format html`) to a file, from the command line."""
+    from bot.services.funder import PERIODS, funder_html
+
+    app = await open_app(settings)
+    try:
+        async with app.unit_of_work() as services:
+            coalitions = await services.repos.coalitions.all()
+            chosen = [c for c in coalitions if args.coalition in (None, c.id)]
+            if len(chosen) != 1:
+                listed = ", ".join(f"{c.id} ({c.name})" for c in coalitions) or "none"
+                print(f"Give --coalition with one of: {listed}.")
+                return 1
+            coalition = chosen[0]
+            code = args.language or coalition.language or "en"
+            page = await funder_html(services.funder, coalition, PERIODS[args.period], code)
+        out = Path(args.out)
+        await asyncio.to_thread(out.write_bytes, page)
+        print(f"Written: {out} ({len(page):,} bytes), the {args.period} to now for {coalition.name}.")
+        return 0
+    finally:
+        await app.close()
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -27,6 +27,7 @@ from bot.markup import format_time
 from bot.sectors import sector_name
 from bot.services.decisions import STATES as DECISION_STATES
 from bot.services.decisions import rules_of
+from bot.services.goals import goal_line
 from bot.services.reports import chart_alt
 from bot.web import client_address
 
@@ -197,6 +198,7 @@ class PublicPage:
                     f"{_(DECISION_LABELS[k])} {counts.get(k, 0)}" for k in DECISION_POSITIONS[p.kind]
                 ),
                 sector_name=sector_name,
+                goal_line=goal_line,
                 # What members wrote, in the reader's language where it was written in it too, and
                 # the language it is in, for `lang` (a screen reader reads it in that voice).
                 written=lambda content, field: version(content, field, getattr(content, field)),

@@ -39,6 +39,7 @@ RECURRENCE = {
     "2weeks": "FREQ=WEEKLY;INTERVAL=2",
     "biweekly": "FREQ=WEEKLY;INTERVAL=2",
     "monthly": "MONTHLY-SAME-WEEKDAY",  # resolved against the start date
+    "quarterly": "FREQ=MONTHLY;INTERVAL=3",
     "daily": "FREQ=DAILY",
 }
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

@@ -101,6 +101,8 @@ WORDS: dict[str, tuple[str, ...]] = {
     "cada dos semanas": ("2weeks",),
     "cada 2 semanas": ("2weeks",),
     "mensual": ("monthly",),
+    "trimestral": ("quarterly",),
+    "cada tres meses": ("quarterly",),
     "cada mes": ("monthly",),
     "diaria": ("daily",),
     "diario": ("daily",),

@@ -11,7 +11,7 @@ from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.replies import Attachment, Reply, error
-from bot.services.goals import GoalProblem, GoalView, chart_alt, number, status_words
+from bot.services.goals import GoalProblem, GoalView, chart_alt, goal_line, number
 from bot.services.reports import METRICS
 from bot.times import TimeProblem, parse_day
 from commands.context import CommandContext
@@ -46,25 +46,8 @@ async def _find(ctx: CommandContext, goal_id: int) -> Goal:
 
 
 def line(view: GoalView) -> str:
-    """One goal in a line: its latest value against baseline and target, and its status."""
-    goal, said = view.goal, view.standing
-    unit = f" {user_text(goal.unit)}" if goal.unit else ""
-    latest = (
-        _("latest {value}{unit} ({change} since the baseline)").format(
-            value=number(said.latest.value), unit=unit, change=f"{said.change:+,.2f}".rstrip("0").rstrip(".")
-        )
-        if said.latest is not None and said.change is not None
-        else _("no value yet")
-    )
-    return _("#{id} {title}: {latest}; baseline {baseline}, target {target} by {by}: {status}").format(
-        id=goal.id,
-        title=user_text(goal.title),
-        latest=latest,
-        baseline=number(goal.baseline),
-        target=number(goal.target),
-        by=timestamp(goal.target_at, "D"),
-        status=status_words(view),
-    )
+    """One goal in a line for chat: its number and title, then `goal_line`."""
+    return f"#{view.goal.id} {user_text(view.goal.title)}: {user_text(goal_line(view))}"
 
 
 async def add(ctx: CommandContext) -> Reply:

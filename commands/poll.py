@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import poll_cards as cards
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
 from bot.poll_cards import MAX_OPTION, STEP
@@ -14,6 +14,7 @@ from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
 from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
+from bot.templates_surveys import TEMPLATES, template
 from bot.text import small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -33,13 +34,16 @@ async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
     return poll
 
 
-async def _post(ctx: CommandContext, kind: str, question: str, options: list[str]) -> Reply:
+async def _post(
+    ctx: CommandContext, kind: str, question: str, options: list[str], second: tuple[str, list[str]] | None = None
+) -> Reply:
+    """Post it; `second`, a version in the other language made by the bot (a template's)."""
     assert ctx.channel is not None
     try:
         given = second_given(ctx)
     except CommandError as exc:
         return error(exc.message, ctx.usage)
-    second = second_parts(given)
+    second = second or second_parts(given)
     try:
         channels = await ctx.services.coalitions.targets(ctx.coalition, ctx.channel, ctx.args["also"] or [])
         poll = await ctx.services.polls.create(
@@ -344,7 +348,17 @@ async def export(ctx: CommandContext) -> Reply:
 
 
 async def survey(ctx: CommandContext) -> Reply:
-    return await _post(ctx, "survey", ctx.args["title"], ctx.args["questions"])
+    name = ctx.args["template"]
+    if name is None:
+        if not ctx.args["title"] or not ctx.args["questions"]:
+            return error(_("Give the survey's title and its statements, or --template partnership."), ctx.usage)
+        return await _post(ctx, "survey", ctx.args["title"], ctx.args["questions"])
+    if ctx.args["questions"]:
+        return error(_("A template brings its own statements; give a title at most."), ctx.usage)
+    (title, statements), (other, (other_title, other_statements)) = template(name, language())
+    if ctx.args["title"]:
+        title = other_title = ctx.args["title"]
+    return await _post(ctx, "survey", title, statements, (other, [other_title, *other_statements]))
 
 
 async def respond(ctx: CommandContext) -> Reply:
@@ -634,17 +648,20 @@ POLL = CommandSpec(
             name="survey",
             description=N_("An anonymous survey of 1 to 10 statements answered 1-5; repeat it to compare rounds"),
             options=(
-                OptionSpec(
-                    "title", OptionType.STRING, N_("the survey's name"), required=True, positional=True, max_length=200
-                ),
+                OptionSpec("title", OptionType.STRING, N_("the survey's name"), positional=True, max_length=200),
                 OptionSpec(
                     "questions",
                     OptionType.STRING,
                     N_("the statements"),
-                    required=True,
                     positional=True,
                     multiple=True,
                     max_length=MAX_OPTION * 2,
+                ),
+                OptionSpec(
+                    "template",
+                    OptionType.CHOICE,
+                    N_("a ready set of statements: partnership (trust, communication, shared goals...)"),
+                    choices=tuple(TEMPLATES),
                 ),
                 _COMMON[1],
                 _COMMON[3],
@@ -661,6 +678,7 @@ POLL = CommandSpec(
                     '/poll survey "Quarterly check-in" "I trust the coalition" "Meetings are a good use of my time" '
                     '--closes "in 2 weeks" --also all'
                 ),
+                N_("/poll survey --template partnership --every quarterly --also all"),
             ),
         ),
         CommandSpec(

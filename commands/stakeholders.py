@@ -12,6 +12,8 @@ from bot.recurrence import WEEKDAYS as DAY_NAMES
 from bot.replies import Attachment, Reply, error
 from bot.sectors import sector_name
 from bot.services.digests import DigestProblem, parse_weekday
+from bot.services.funder import PERIODS
+from bot.services.goals import goal_line
 from bot.services.reports import LABELS, METRICS, Figures, Report, chart_alt
 from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
@@ -173,9 +175,21 @@ def report_text(report: Report, name: str, length: timedelta) -> str:
 
 
 async def report(ctx: CommandContext) -> Reply:
-    length: timedelta = ctx.args["since"] or timedelta(days=90)
+    length: timedelta = ctx.args["since"] or PERIODS.get(ctx.args["period"] or "", timedelta(days=90))
     if length < timedelta(days=1) or length > MAX_PERIOD:
         return error(_("The period is at least 1 day and at most 730 days (e.g. --since 90d)."), ctx.usage)
+    if ctx.args["format"] == "html":
+        page = await ctx.services.funder.html(ctx.coalition, length)
+        ctx.audit_note = _("report for {length}").format(length=format_duration(length))
+        return Reply(
+            _(
+                "The report for the last {length} as one HTML file: goals with their charts, partnership health, "
+                "engagement by sector, meetings, decisions and broadcasts. It names no member; open it in a "
+                "browser, print it or send it as it is."
+            ).format(length=format_duration(length)),
+            private=True,
+            attachments=(Attachment(f"coalition-report-{ctx.now:%Y-%m-%d}.html", page, "text/html"),),
+        )
     built = await ctx.services.reports.build(ctx.coalition.id or 0, ctx.now, length)
     if built.empty:
         return Reply(
@@ -191,7 +205,14 @@ async def report(ctx: CommandContext) -> Reply:
     files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png", description=described)]
     if ctx.args["csv"]:
         files.append(Attachment(f"engagement-{ctx.now:%Y-%m-%d}.csv", ctx.services.reports.csv(built), "text/csv"))
-    return Reply(report_text(built, ctx.coalition.name, length), private=True, attachments=tuple(files))
+    text = report_text(built, ctx.coalition.name, length)
+    goals = await ctx.services.goals.listed(ctx.coalition.id or 0, open_only=True)
+    if goals:
+        text += "\n" + _("**Goals**")
+        for goal in goals:
+            view = await ctx.services.goals.view(goal)
+            text += f"\n• {user_text(goal.title)}: {user_text(goal_line(view))}"
+    return Reply(text, private=True, attachments=tuple(files))
 
 
 def _day(weekday: int) -> str:
@@ -290,11 +311,24 @@ REPORT = CommandSpec(
     options=(
         OptionSpec("since", OptionType.DURATION, N_("how far back (default 90d)")),
         OptionSpec("csv", OptionType.BOOL, N_("add the figures as a CSV file"), default=False),
+        OptionSpec(
+            "period", OptionType.CHOICE, N_("month, quarter or year (instead of --since)"), choices=tuple(PERIODS)
+        ),
+        OptionSpec(
+            "format",
+            OptionType.CHOICE,
+            N_("html: one file for a funder or a city council, charts included"),
+            choices=("text", "html"),
+        ),
     ),
     permission=Permission.MEMBER,
     scope=Scope.COALITION,
     handler=report,
-    examples=(N_("/coalition report"), N_("/coalition report --since 30d --csv")),
+    examples=(
+        N_("/coalition report"),
+        N_("/coalition report --since 30d --csv"),
+        N_("/coalition report --period quarter --format html"),
+    ),
 )
 
 DIGEST = CommandSpec(

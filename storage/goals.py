@@ -19,6 +19,9 @@ class GoalRepository:
         await self.session.flush()
         return goal
 
+    async def by_id(self, goal_id: int) -> Goal | None:
+        return await self.session.get(Goal, goal_id)
+
     async def get(self, coalition_id: int, goal_id: int) -> Goal | None:
         found = await self.session.get(Goal, goal_id)
         return found if found is not None and found.coalition_id == coalition_id else None

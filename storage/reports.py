@@ -222,6 +222,21 @@ class ReportRepository:
 
     # For the weekly digest -----------------------------------------------------------------
 
+    async def surveys_closed(self, coalition_id: int, start: datetime, end: datetime) -> list[Poll]:
+        """Surveys closed in [start, end), oldest first (their final results are written then)."""
+        result = await self.session.exec(
+            select(Poll)
+            .where(
+                Poll.coalition_id == coalition_id,
+                Poll.kind == "survey",
+                Poll.status == "closed",
+                col(Poll.closed_at) >= start,
+                col(Poll.closed_at) < end,
+            )
+            .order_by(col(Poll.closed_at))
+        )
+        return list(result.all())
+
     async def open_polls_closing(self, coalition_id: int, start: datetime, end: datetime) -> list[Poll]:
         result = await self.session.exec(
             select(Poll)

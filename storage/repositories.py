@@ -68,6 +68,10 @@ class CoalitionRepository:
         )
         return result.first()
 
+    async def all(self) -> list[Coalition]:
+        """Every coalition in the database, by number (the command line picks one)."""
+        return list((await self.session.exec(select(Coalition).order_by(col(Coalition.id)))).all())
+
     async def all_channels(self) -> list[Channel]:
         """Every linked channel of every coalition (what `coalition-bot doctor` checks)."""
         return list((await self.session.exec(select(Channel).order_by(col(Channel.id)))).all())

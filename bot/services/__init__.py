@@ -18,6 +18,7 @@ from bot.services.email import EmailService
 from bot.services.fanouts import FanoutService
 from bot.services.feedback import DailyCounts, FeedbackService
 from bot.services.feeds import FeedService
+from bot.services.funder import FunderReportService
 from bot.services.goals import GoalService
 from bot.services.governance import GovernanceService
 from bot.services.meetings import MeetingService
@@ -64,8 +65,11 @@ class Services:
         self.stakeholders = StakeholderService(self.repos)
         self.reports = ReportService(self.repos, self.clock)
         self.goals = GoalService(self.repos, self.clock, self.reports)
-        self.pages = PageService(self.repos, self.clock, self.polls, self.stakeholders, self.reports, self.decisions)
-        self.digests = DigestService(self.repos, self.outbox, self.clock, self.decisions)
+        self.funder = FunderReportService(self.repos, self.clock, self.reports, self.goals)
+        self.pages = PageService(
+            self.repos, self.clock, self.polls, self.stakeholders, self.reports, self.decisions, self.goals
+        )
+        self.digests = DigestService(self.repos, self.outbox, self.clock, self.decisions, self.goals)
         self.doctor = DoctorService(self.repos, self.clock, self.platform_checks)
         self.email = EmailService(
             self.repos, self.outbox, self.coalitions, self.digests, self.clock, self.mail_platform

@@ -14,6 +14,7 @@ from bot.problems import Problem
 from bot.replies import Reply, Section
 from bot.services.decisions import STATES as DECISION_STATES
 from bot.services.decisions import DecisionService
+from bot.services.goals import GoalService, goal_line
 from bot.services.outbox import Outbox
 from bot.spanish_words import meaning as spanish_meaning
 from storage import Repositories
@@ -52,11 +53,14 @@ def next_digest(after: datetime, weekday: int, hour: int, zone: ZoneInfo) -> dat
 
 
 class DigestService:
-    def __init__(self, repos: Repositories, outbox: Outbox, clock: Clock, decisions: DecisionService) -> None:
+    def __init__(
+        self, repos: Repositories, outbox: Outbox, clock: Clock, decisions: DecisionService, goals: GoalService
+    ) -> None:
         self.repos = repos
         self.outbox = outbox
         self.clock = clock
         self.decisions = decisions
+        self.goals = goals
 
     async def configure(self, coalition: Coalition, channel: Channel, weekday: int | None, hour: int) -> None:
         channel.digest_weekday = weekday
@@ -154,5 +158,11 @@ class DigestService:
                 for p in reviews
                 if p.review_at
             ]
+        moved = await self.goals.moved(coalition.id, now - (week - now), now)
+        if moved:  # one line per goal with a new value this week
+            lines.append(_("**Goals**"))
+            for goal in moved:
+                view = await self.goals.view(goal)
+                lines.append(f"• {user_text(goal.title)}: {user_text(goal_line(view))}")
         text = "\n".join(lines)
         return Reply(text=text, blocks=(Section(text),))

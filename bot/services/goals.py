@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
 from bot.goals import STATUS, Point, Standing, standing
-from bot.i18n import N_, _
+from bot.i18n import N_, _, language
+from bot.markup import format_day
 from bot.problems import Problem
 from bot.services.reports import LABELS as REPORT_LABELS
 from bot.services.reports import METRICS, ReportService
@@ -288,12 +289,36 @@ class GoalService:
         return await asyncio.to_thread(_draw, view)
 
 
+def goal_line(view: GoalView) -> str:
+    """The goal in one plain line, in the language in force: its latest value against the baseline
+    and the target, and its status (the public page, the funder report, the digest)."""
+    goal, said = view.goal, view.standing
+    unit = f" {goal.unit}" if goal.unit else ""
+    if said.latest is not None and said.change is not None:
+        change = ("+" if said.change >= 0 else "-") + number(abs(said.change))
+        latest = _("latest {value}{unit} ({change} since the baseline)").format(
+            value=number(said.latest.value), unit=unit, change=change
+        )
+    else:
+        latest = _("no value yet")
+    return _("{latest}; baseline {baseline}, target {target} by {by}: {status}.").format(
+        latest=latest,
+        baseline=number(goal.baseline),
+        target=number(goal.target),
+        by=format_day(goal.target_at),
+        status=status_words(view),
+    )
+
+
 def status_words(view: GoalView) -> str:
     return _(STATUS[view.standing.status])
 
 
 def number(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    """1,250 or 3.5 in English, 1250 or 3,5 in Spanish: at most two decimals, as the reader writes them."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(round(value, 2), format="#,##0.##", locale=language())
 
 
 def chart_alt(view: GoalView) -> str:

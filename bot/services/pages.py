@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.services.decisions import DecisionService
+from bot.services.goals import GoalService, GoalView
 from bot.services.polls import PollService
 from bot.services.reports import Report, ReportService
 from bot.services.runoff import Results
@@ -64,6 +65,7 @@ class PageView:
     sectors: list[tuple[str, int]]  # sector, members (no names)
     unsectored: int
     report: Report | None  # None: nothing happened in the period (or not asked for)
+    goals: list[GoalView] = field(default_factory=list)  # those made public (`/goal add --public`)
 
 
 def slugify(name: str) -> str:
@@ -82,6 +84,7 @@ class PageService:
         stakeholders: StakeholderService,
         reports: ReportService,
         decisions: DecisionService,
+        goals: GoalService,
     ) -> None:
         self.repos = repos
         self.clock = clock
@@ -89,6 +92,7 @@ class PageService:
         self.stakeholders = stakeholders
         self.reports = reports
         self.decisions = decisions
+        self.goals = goals
 
     async def turn_on(self, coalition: Coalition) -> str:
         """Publish the page; its slug, made once from the coalition's name (unique)."""
@@ -141,6 +145,7 @@ class PageService:
             sectors=[(row.sector, row.members) for row in found.rows],
             unsectored=found.unsectored,
             report=report,
+            goals=[await self.goals.view(g) for g in await self.goals.listed(coalition.id) if g.public],
         )
 
     async def _decisions(self, coalition_id: int) -> list[PublicDecision]:
