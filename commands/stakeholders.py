@@ -191,27 +191,25 @@ async def report(ctx: CommandContext) -> Reply:
             attachments=(Attachment(f"coalition-report-{ctx.now:%Y-%m-%d}.html", page, "text/html"),),
         )
     built = await ctx.services.reports.build(ctx.coalition.id or 0, ctx.now, length)
+    goals = [_("**Goals**")]
+    for goal in await ctx.services.goals.listed(ctx.coalition.id or 0, open_only=True):
+        view = await ctx.services.goals.view(goal)
+        goals.append(f"• {user_text(goal.title)}: {user_text(goal_line(view))}")
     if built.empty:
-        return Reply(
-            _(
-                "Nothing to report for the last {length}: no meetings were held, no polls asked "
-                "and no broadcasts sent in that time. Try a longer period, e.g. `/coalition "
-                "report --since 180d`."
-            ).format(length=format_duration(length)),
-            private=True,
-        )
+        nothing = _(
+            "Nothing to report for the last {length}: no meetings were held, no polls asked "
+            "and no broadcasts sent in that time. Try a longer period, e.g. `/coalition "
+            "report --since 180d`."
+        ).format(length=format_duration(length))
+        return Reply("\n".join([nothing, *goals]) if len(goals) > 1 else nothing, private=True)
     chart = await ctx.services.reports.chart(built, ctx.coalition.name)
     described = chart_alt(ctx.coalition.name, built)
     files = [Attachment(f"engagement-{ctx.now:%Y-%m-%d}.png", chart, "image/png", description=described)]
     if ctx.args["csv"]:
         files.append(Attachment(f"engagement-{ctx.now:%Y-%m-%d}.csv", ctx.services.reports.csv(built), "text/csv"))
     text = report_text(built, ctx.coalition.name, length)
-    goals = await ctx.services.goals.listed(ctx.coalition.id or 0, open_only=True)
-    if goals:
-        text += "\n" + _("**Goals**")
-        for goal in goals:
-            view = await ctx.services.goals.view(goal)
-            text += f"\n• {user_text(goal.title)}: {user_text(goal_line(view))}"
+    if len(goals) > 1:
+        text += "\n" + "\n".join(goals)
     return Reply(text, private=True, attachments=tuple(files))
 
 

@@ -148,7 +148,7 @@ CASES: dict[tuple[str, ...], tuple[tuple[str, str, str], tuple[str, str, str]]] 
     ("goal", "list"): (("maria", "general", "/goal list"), ("maria", "general", "/goal list --all")),
     ("goal", "show"): (("maria", "general", "/goal show 1"), ("maria", "general", "/goal show 9")),
     ("goal", "record"): (
-        ("maria", "general", "/goal record 1 40 --for 2027-01"),
+        ("maria", "general", "/goal record 1 40 --for 2026-10"),
         ("jamal", "general", "/goal record 1 40"),
     ),
     ("goal", "edit"): (

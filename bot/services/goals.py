@@ -189,6 +189,8 @@ class GoalService:
         if goal.status == "closed":
             raise GoalProblem(_("Goal #{id} is closed.").format(id=goal.id))
         self._check_numbers(value)
+        if period_at > self.clock.now():
+            raise GoalProblem(_("That date is still to come; record a value once it is measured."))
         assert goal.id is not None
         found = await self.repos.goals.value_at(goal.id, period_at)
         old = None
