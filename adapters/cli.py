@@ -199,7 +199,7 @@ async def cmd_goals_import(args: argparse.Namespace, settings: Settings) -> int:
     app = await open_app(settings)
     try:
         async with app.unit_of_work() as services:
-            goal = await services.repos.goals.by_id(args.goal)
+            goal = await services.goals.by_id(args.goal)
             if goal is None:
                 print(f"There is no goal #{args.goal}; `/goal list` shows them.")
                 return 1
@@ -234,7 +234,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     app = await open_app(settings)
     try:
         async with app.unit_of_work() as services:
-            coalitions = await services.repos.coalitions.all()
+            coalitions = await services.coalitions.all()
             chosen = [c for c in coalitions if args.coalition in (None, c.id)]
             if len(chosen) != 1:
                 listed = ", ".join(f"{c.id} ({c.name})" for c in coalitions) or "none"

@@ -11,8 +11,7 @@ from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.replies import Attachment, Reply, error
-from bot.services.goals import GoalProblem, GoalView, chart_alt, goal_line, number
-from bot.services.reports import METRICS
+from bot.services.goals import FIGURES, GoalProblem, GoalView, chart_alt, goal_line, number
 from bot.times import TimeProblem, parse_day
 from commands.context import CommandContext
 from commands.errors import CommandError
@@ -262,7 +261,7 @@ GOAL = CommandSpec(
                     "from-report",
                     OptionType.CHOICE,
                     N_("read it from the engagement report, per month"),
-                    choices=METRICS,
+                    choices=FIGURES,
                 ),
                 OptionSpec("public", OptionType.BOOL, N_("show it on the coalition's public page"), default=False),
             ),

@@ -38,10 +38,10 @@ def overview(registry: Registry) -> Reply:
     buttons = tuple(
         Button(_("Help: {command}").format(command="/" + spec.name), action_id("help", "show", spec.name))
         for spec in registry.commands()
-    )[:5]
+    )
     blocks: list[Block] = [Section("\n".join(lines[:-2])), Divider(), Context(lines[-1])]
-    if buttons:
-        blocks.append(Actions(buttons))
+    for start in range(0, len(buttons), 5):  # rows of five, as Discord lays buttons out
+        blocks.append(Actions(buttons[start : start + 5]))
     return Reply(text="\n".join(lines), blocks=tuple(blocks), private=True)
 
 

@@ -57,8 +57,9 @@ def test_help_as_json_lines_and_exit_zero(tmp_path: Path) -> None:
         {"n": 1, "label": "Help: /broadcast", "action_id": "help:show:broadcast"},
         {"n": 2, "label": "Help: /coalition", "action_id": "help:show:coalition"},
         {"n": 3, "label": "Help: /decision", "action_id": "help:show:decision"},
-        {"n": 4, "label": "Help: /meeting", "action_id": "help:show:meeting"},
-        {"n": 5, "label": "Help: /poll", "action_id": "help:show:poll"},
+        {"n": 4, "label": "Help: /goal", "action_id": "help:show:goal"},
+        {"n": 5, "label": "Help: /meeting", "action_id": "help:show:meeting"},
+        {"n": 6, "label": "Help: /poll", "action_id": "help:show:poll"},
     ]
     assert help_msg["message_id"] == "m1"
     assert (tmp_path / "coalition.db").exists()  # the default database, in the working directory
@@ -159,7 +160,9 @@ def test_text_mode_shows_buttons_and_echoes_scripted_input(tmp_path: Path) -> No
     done = console(tmp_path, "/coalition help\n/coalition nope\n", "console")
     assert done.returncode == 0
     assert "admin@#general> /coalition help" in done.stdout
-    assert "[1] Help: /broadcast  [2] Help: /coalition  [3] Help: /decision  [4] Help: /meeting" in done.stdout
+    assert "[1] Help: /broadcast  [2] Help: /coalition  [3] Help: /decision  [4] Help: /goal  [5] Help: /meeting" in (
+        done.stdout
+    )
     assert "⚠️ '/coalition' has no subcommand 'nope'." in done.stdout
     assert "Usage: `/coalition help|setup|whoami|timezone|language|link|unlink|invite|join|channels|" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

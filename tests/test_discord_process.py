@@ -46,7 +46,7 @@ async def test_sync_command_registers_commands_in_a_guild(tmp_path: Path, fake: 
         tmp_path, {**_plain_env(), **env(fake), "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
     )
     assert code == 0, err
-    assert "Synced 5 commands to server" in out
+    assert "Synced 6 commands to server" in out
     assert [c["name"] for c in fake.commands[GUILD]] == [
         "broadcast",
         "coalition",

@@ -150,6 +150,7 @@ async def test_buttons_route_to_their_handlers(bot: Harness) -> None:
         "help:show:broadcast",
         "help:show:coalition",
         "help:show:decision",
+        "help:show:goal",
         "help:show:meeting",
         "help:show:poll",
     ]

@@ -297,6 +297,22 @@ async def test_a_goal_reads_the_engagement_reports_monthly_attendance(bot: Harne
     assert "Values: 2026-11-01 50" in text, text  # 2 of 4 members at the one meeting held in November
 
 
+async def test_a_goal_reads_the_share_of_wanted_sectors_present(bot: Harness) -> None:
+    app = bot.dispatcher.app
+    await bot.run("/coalition sectors --wanted resident,youth,school,faith")
+    await bot.run("/coalition profile --sector resident", as_="maria")
+    made = await bot.run(
+        '/goal add "Every sector at the table" --measure "wanted sectors with a member, %" --baseline 25 '
+        "--target 100 --by 2027-12-31 --from-report sectors"
+    )
+    assert "share of wanted sectors present" in shown(made), shown(made)
+    await app.scheduler.advance_to(app.clock.now() + timedelta(days=10))
+    await bot.run("/coalition profile --sector youth", as_="lee")
+    await app.scheduler.advance_to(app.clock.now() + timedelta(days=31))
+    text = shown(await bot.run("/goal show 1"))
+    assert "Values: 2026-11-01 25, 2026-12-01 50" in text, text  # 1 of 4 by the end of November, then 2
+
+
 async def test_goals_in_the_report_the_digest_and_on_the_public_page(bot: Harness) -> None:
     platform = MemoryPlatform()
     app = bot.dispatcher.app

@@ -224,7 +224,7 @@ async def test_survey_rounds_compare_and_sectors_need_five_respondents(town) -> 
 async def test_survey_bad_input(town) -> None:
     bot, _ = town
     none = await bot.run('/poll survey "Empty"')
-    assert none.error and "QUESTIONS is missing" in shown(none)
+    assert none.error and "Give the survey's title and its statements, or --template partnership" in shown(none)
     many = await bot.run('/poll survey "Long" ' + " ".join(f"q{n}" for n in range(11)))
     assert many.error and "A survey has 1 to 10 questions; 11 were given" in shown(many)
     await bot.run('/poll survey "Short" "Fine?"')

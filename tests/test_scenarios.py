@@ -92,3 +92,23 @@ async def test_a_proposal_is_decided_by_consent_and_an_objection_needs_its_reaso
     assert "Proposal #1 is closed" in await side.command("/decision close 1")
     result = the(await side.posts(having("has closed")), "has closed")
     assert "Passed." in result.text and "Consent 1" in result.text
+
+
+async def test_a_goal_is_set_and_its_values_say_whether_it_is_on_track(side: Side) -> None:
+    answer = await side.command(
+        '/goal add "Fewer youth arrests" --measure "youth arrests a month" --baseline 42 --target 30 '
+        "--by 2027-12-31 --baseline-date 2026-01-01 --lower-is-better"
+    )
+    assert "Goal #1 is set: Fewer youth arrests" in answer, answer
+    for month, value in (("2026-02", 40), ("2026-03", 38), ("2026-04", 36)):
+        assert f"Recorded for goal #1: {value}" in await side.command(f"/goal record 1 {value} --for {month}")
+    listed = await side.command("/goal list", as_="maria")
+    assert "Fewer youth arrests: latest 36 (-6 since the baseline)" in listed and "on track" in listed, listed
+
+
+async def test_a_member_adds_an_option_to_an_open_poll_and_the_card_shows_it(side: Side) -> None:
+    assert "Poll #1 is being posted" in await side.command('/poll create "Forum topics?" Housing Lighting --open')
+    added = await side.command('/poll add 1 "Youth night"', as_="maria")
+    assert "Option 3 ('Youth night') is added to poll #1" in added, added
+    card = the(await side.posts(having("Youth night")), "Forum topics?")
+    assert "Youth night" in card.text

@@ -136,6 +136,7 @@ async def test_signed_slash_command_is_answered_in_the_ack(slack: Slack) -> None
         "help:show:broadcast",
         "help:show:coalition",
         "help:show:decision",
+        "help:show:goal",
         "help:show:meeting",
         "help:show:poll",
     ]

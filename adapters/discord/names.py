@@ -202,6 +202,7 @@ CHOICES = {
     "reset": "renovar",
     "review-due": "por revisar",
     "rsvp": "respuestas",
+    "sectors": "sectores",
     "show": "ver",
     "single": "una opción",
     "text": "texto",

@@ -65,6 +65,10 @@ class CoalitionService:
         """For the rest of this transaction, look each place and member up once (a batch of clicks)."""
         self.remember = True
 
+    async def all(self) -> list[Coalition]:
+        """Every coalition in the database (the command line picks one by number)."""
+        return await self.repos.coalitions.all()
+
     async def resolve(self, where: ConversationRef) -> Place:
         if self.remember and where.key in self._places:
             return self._places[where.key]

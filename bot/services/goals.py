@@ -23,6 +23,10 @@ from storage import Repositories
 from storage.models import Goal, GoalValue, Member
 
 MAX_VALUE = 1e12
+# What a goal can read from the engagement report, per month: its rates, and the share of the
+# sectors the coalition wants represented that have at least one member.
+FIGURES = (*METRICS, "sectors")
+FIGURE_LABELS = {**REPORT_LABELS, "sectors": N_("Share of wanted sectors present")}
 SOURCES = {"typed": N_("recorded by hand or imported"), "survey": N_("a survey statement's average"), "report": ""}
 
 
@@ -96,10 +100,10 @@ class GoalService:
         if survey is not None:
             source, ref = "survey", f"{survey[0]}\x1f{survey[1]}"
         elif metric is not None:
-            if metric not in METRICS:
+            if metric not in FIGURES:
                 raise GoalProblem(
                     _("'{metric}' is not a report figure: use {metrics}.").format(
-                        metric=metric, metrics=", ".join(METRICS)
+                        metric=metric, metrics=", ".join(FIGURES)
                     )
                 )
             source, ref = "report", metric
@@ -127,6 +131,10 @@ class GoalService:
     def _check_numbers(*values: float) -> None:
         if any(not -MAX_VALUE < v < MAX_VALUE for v in values):
             raise GoalProblem(_("That number is too large for a goal."))
+
+    async def by_id(self, goal_id: int) -> Goal | None:
+        """A goal by its number alone (the command line, which stands in no coalition)."""
+        return await self.repos.goals.by_id(goal_id)
 
     async def find(self, coalition_id: int, goal_id: int) -> Goal | None:
         return await self.repos.goals.get(coalition_id, goal_id)
@@ -227,7 +235,7 @@ class GoalService:
             return _("statement {number} of the survey '{title}'").format(number=number, title=title)
         if goal.source == "report" and goal.source_ref:
             return _("the engagement report's {metric}, per month").format(
-                metric=_(REPORT_LABELS[goal.source_ref]).lower()
+                metric=_(FIGURE_LABELS[goal.source_ref]).lower()
             )
         return _(SOURCES["typed"])
 
@@ -265,8 +273,17 @@ class GoalService:
         found = []
         start = month_start(goal.baseline_at)
         end_of_data = month_start(min(self.clock.now(), goal.closed_at or self.clock.now()))
+        coalition = await self.repos.coalitions.get(goal.coalition_id)
+        wanted = (coalition.wanted_sectors or coalition.sectors) if coalition is not None else []
         while start < end_of_data:
             end = next_month(start)
+            if metric == "sectors":
+                present = await self.repos.reports.members_by_sector(goal.coalition_id, end)
+                if wanted:
+                    share = sum(1 for s in wanted if present.get(s, 0)) / len(wanted)
+                    found.append(Point(start, round(share * 100, 1)))
+                start = end
+                continue
             report = await self.reports.build(goal.coalition_id, end, end - start)
             figures = report.overall if not goal.sector else report.sectors.get(goal.sector, (None, None))[0]
             rate = figures.rates.get(metric) if figures is not None else None
