@@ -21,10 +21,11 @@ class SealedTally:
 
     choices: dict[str, str] = field(default_factory=dict)
     groups: Counter[str] = field(default_factory=Counter)
+    options: str = ""  # the poll's options when counted: numbers mean other options once one is removed
 
     @classmethod
-    def of(cls, opened: dict[str, str]) -> SealedTally:
-        return cls(dict(opened), Counter(opened.values()))
+    def of(cls, opened: dict[str, str], options: str = "") -> SealedTally:
+        return cls(dict(opened), Counter(opened.values()), options)
 
     def put(self, key: str, choices: str) -> None:
         old = self.choices.get(key)

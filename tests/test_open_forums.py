@@ -151,3 +151,34 @@ async def test_an_anonymous_check_in_shows_no_change_that_a_voter_or_two_would_e
     assert bad.error and "is not a recurrence I understand" in shown(bad)
     late = await bot.run('/poll create "Q?" A B --every weekly --closes "in 10 days"')
     assert late.error and "Each round closes before the next opens" in shown(late)
+
+
+async def test_a_second_process_counts_an_anonymous_poll_again_after_an_option_is_removed(bot: Harness) -> None:
+    """Each process keeps an open anonymous poll's count in memory, checked against the number of
+    ballots stored. Removing an option renumbers the ballots without changing how many there
+    are: the other process must count again, not show the old numbers under the new options."""
+    from adapters import build_dispatcher
+    from bot.app import App
+    from storage import Database
+
+    app = bot.dispatcher.app
+    await bot.run('/poll create "Which first?" Lighting Housing Transit --anonymous --live')
+    for n, option in enumerate((1, 1, 2, 2, 2)):  # nobody chose Lighting
+        await bot.click(f"poll:vote:1:{option}", as_=f"voter{n}")
+    other = App(app.settings, Database(app.db.url), app.clock)
+    other_bot = Harness(build_dispatcher(other))
+    await other_bot.click("poll:vote:1:2", as_="elsewhere")  # the other process now holds the count
+
+    async def counts(where: App) -> tuple[list[int], list[int]]:
+        async with where.unit_of_work() as services:
+            poll = await services.polls.find(1, 1)
+            assert poll is not None
+            kept = await services.polls.results(poll)
+            exact = await services.polls.results(poll, exact=True)
+        return kept.counts, exact.counts
+
+    assert await counts(other) == ([0, 2, 4], [0, 2, 4])
+    await bot.run("/poll remove 1 1")  # Lighting goes: as many ballots as before, every one renumbered
+    assert await counts(other) == ([2, 4], [2, 4])
+    assert await counts(app) == ([2, 4], [2, 4])
+    await other.close()

@@ -636,7 +636,7 @@ class PollService:
             if exact:
                 opened = Counter(keys.open(c) for c in await self.repos.polls.all_choices(poll.id))
             else:
-                opened = await self._sealed_groups(poll.id, keys)
+                opened = await self._sealed_groups(poll, keys)
             groups = [(parse_choices(c), n) for c, n in opened.items()]
         else:
             # Kept counts for named polls; an anonymous one made before ballots were sealed is counted.
@@ -658,19 +658,21 @@ class PollService:
         winners = [i for i, n in enumerate(counts) if n == top] if top else []
         return Results(voters, counts, winners)
 
-    async def _sealed_groups(self, poll_id: int, keys: PollKeys) -> Counter[str]:
+    async def _sealed_groups(self, poll: Poll, keys: PollKeys) -> Counter[str]:
         """How many ballots hold each set of choices in an open anonymous poll, from memory. The
-        memory is checked against the number of ballots stored and rebuilt (every ballot opened
-        once) when they differ: after a restart, or when another process took votes."""
+        memory is checked against the number of ballots stored and the options it was counted
+        for, and rebuilt (every ballot opened once) when either differs: after a restart, when
+        another process took votes, or removed an option (the ballots were renumbered)."""
+        poll_id = poll.id or 0
         stored = await self.repos.polls.ballot_count(poll_id)
         base = self._rebuilt.get(poll_id) or self.tallies.get(poll_id)
-        if base is not None:
+        if base is not None and base.options == poll.options:
             voters, groups = base.with_changes(self._votes.get(poll_id, {}))
             if voters == stored:
                 return groups
         # Read in this transaction, so with its own votes: kept for this transaction until it commits.
         opened = {k: keys.open(c) for k, c in await self.repos.polls.sealed_ballots(poll_id)}
-        self._rebuilt[poll_id] = SealedTally.of(opened)
+        self._rebuilt[poll_id] = SealedTally.of(opened, poll.options)
         return Counter(self._rebuilt[poll_id].groups)
 
     async def _voters(self, poll: Poll) -> int:
