@@ -10,6 +10,7 @@ names a platform.
 from __future__ import annotations
 
 import argparse
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Protocol
 
 from bot.platform import Platform
@@ -26,8 +27,10 @@ class Running(Protocol):
     async def stop(self) -> None: ...
 
 
-class PlatformAdapter(Platform):
-    """Subclass this in `adapters/<name>/platform.py`; see README, "Adding a platform"."""
+class PlatformAdapter(Platform, ABC):
+    """Subclass this in `adapters/<name>/platform.py`; see README, "Adding a platform". A platform
+    that leaves out `configured`, `missing` or `start` cannot be made at all: it fails when the bot
+    loads its list of platforms, not by quietly never starting."""
 
     # Started by `coalition-bot run` when configured; the console is interactive and is started by
     # its own command instead.
@@ -36,18 +39,18 @@ class PlatformAdapter(Platform):
     with_console: bool = False  # also started beside `coalition-bot console` when configured (email)
     variables: tuple[str, ...] = ()  # every variable it reads (an unknown one with its prefix is a typo)
 
+    @abstractmethod
     def configured(self, settings: Settings) -> bool:
         """Whether the settings hold what this platform needs to start (its tokens)."""
-        return False
 
+    @abstractmethod
     def missing(self) -> str:
         """What to set when this platform is asked for but not configured: a ConfigError's text."""
-        return f"{self.name}: not configured"
 
+    @abstractmethod
     async def start(self, settings: Settings, app: App, dispatcher: Dispatcher) -> Running:
         """Connect, register the messenger with `app.add_messenger(messenger, self.pacing)`, and
         return once commands can arrive."""
-        raise NotImplementedError
 
     async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:
         """What is wrong with this platform's set-up, one line each with its fix: its credentials,

@@ -200,7 +200,12 @@ class App:
     def add_messenger(
         self, messenger: Messenger, pacing: PacingPolicy = UNLIMITED, **options: object
     ) -> DeliveryWorker:
-        """Deliver this platform's outbox rows from this process."""
+        """Deliver this platform's outbox rows from this process. A messenger missing a method of
+        the contract is refused here, at start, not at its first delivery."""
+        if not isinstance(messenger, Messenger):
+            wanted = ("platform", "send", "send_private", "update", "find_sent")
+            missing = [name for name in wanted if not hasattr(messenger, name)]
+            raise TypeError(f"{type(messenger).__name__} is not a Messenger: it has no {', '.join(missing)}")
         options.setdefault("lease", timedelta(seconds=self.settings.outbox_lease_seconds))
         # On PostgreSQL several processes may send for one platform: they pace together.
         shared = self.db.url.startswith("postgresql")

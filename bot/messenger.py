@@ -7,7 +7,7 @@ Commands answer with a Reply that the adapter posts; everything the bot sends un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
@@ -31,6 +31,7 @@ class DeliveryError(Exception):
         self.unknown = unknown
 
 
+@runtime_checkable
 class Messenger(Protocol):
     platform: str
     # A messenger whose messages cannot be changed once sent says `edits = False` (email): the

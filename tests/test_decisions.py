@@ -411,7 +411,7 @@ async def test_amending_an_anonymous_proposal_tells_every_member_not_only_those_
     assert await _rows(bot, "SELECT count(*) FROM sealed_positions") == [(1,)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 9)), st.integers(0, 9))
 def test_shown_sectors_are_never_fewer_than_the_step_nor_leave_a_difference_that_is(
     sizes: dict[str, int], without_sector: int

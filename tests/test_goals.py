@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bot.goal_import import read_values
 from bot.goals import MIN_VALUES, Point, standing
+from tests.conftest import examples
 from tests.harness import Harness, shown
 from tests.messengers import MemoryPlatform
 from tests.test_public_page import browser  # noqa: F401  (the fixture: headless Chromium)
@@ -29,7 +30,7 @@ TARGET_AT = datetime(2027, 12, 31, tzinfo=UTC)
 # On track: against numpy ------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 700), st.floats(-1000, 1000, allow_nan=False, allow_infinity=False)),

@@ -143,6 +143,14 @@ def test_no_text_is_translated_once_at_import() -> None:
     assert offenders == []
 
 
+def test_the_catalogs_name_files_not_lines() -> None:
+    """Line numbers went stale with every edit, so an update rewrote hundreds of catalog lines that
+    no text had changed in: the catalogs say which file a text is in (`--add-location=file`)."""
+    for catalog in [LOCALES / "messages.pot", *LOCALES.glob("*/LC_MESSAGES/messages.po")]:
+        numbered = [line for line in catalog.read_text().splitlines() if re.match(r"#: .*:\d+", line)]
+        assert numbered == [], (catalog, numbered[:3])
+
+
 def test_the_template_is_up_to_date() -> None:
     with (LOCALES / "messages.pot").open("rb") as pot:
         template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SQL_BUILDERS = {"select", "update", "delete", "insert", "col", "and_", "or_"}
 SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
@@ -157,3 +159,35 @@ def test_each_module_of_the_core_can_be_imported_first() -> None:
             if process.returncode:
                 failed.append(f"{name}: {err.strip().splitlines()[-1]}")
     assert not failed, failed
+
+
+def test_a_platform_that_leaves_out_part_of_the_contract_cannot_be_made() -> None:
+    """A platform without `start` (or `configured`, or `missing`) used to be made, report itself
+    unconfigured and never start, without a word. Now it fails where it is made."""
+    from adapters.platform import PlatformAdapter
+
+    class Forgetful(PlatformAdapter):
+        name = "forgetful"
+
+        def configured(self, settings):  # type: ignore[no-untyped-def]
+            return True
+
+        def missing(self) -> str:
+            return ""
+
+    with pytest.raises(TypeError, match="start"):
+        Forgetful()  # type: ignore[abstract]
+
+
+async def test_a_messenger_that_leaves_out_a_method_is_refused_at_start(app) -> None:  # type: ignore[no-untyped-def]
+    from tests.messengers import MemoryPlatform
+
+    class Broken:
+        platform = "broken"
+
+        async def send(self, conversation, reply, *, key):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+    with pytest.raises(TypeError, match="send_private, update, find_sent"):
+        app.add_messenger(Broken())
+    app.add_messenger(MemoryPlatform())  # the whole contract: accepted

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from adapters.platform import PlatformAdapter, Running
 from bot import logs
@@ -15,6 +16,10 @@ from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.i18n import N_
 from bot.platform import UserMention
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from commands.dispatcher import Dispatcher
 
 _PLAIN_USER = re.compile(r"@([A-Za-z0-9_.\-]{1,32})")
 
@@ -24,6 +29,17 @@ class ConsolePlatform(PlatformAdapter):
     title = N_("console")
     space = N_("console")
     served = False
+
+    def configured(self, settings: Settings) -> bool:
+        return True  # it needs no token: it is what runs when nothing else is set up
+
+    def missing(self) -> str:
+        return ""
+
+    async def start(self, settings: Settings, app: App, dispatcher: Dispatcher) -> Running:
+        """Never by `run` (`served` is False): the console is a conversation in this terminal,
+        started by its own command."""
+        raise ConfigError("the console is started with `coalition-bot console`")
 
     def user_mention(self, text: str) -> UserMention | None:
         if m := _PLAIN_USER.fullmatch(text):
