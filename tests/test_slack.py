@@ -54,11 +54,16 @@ class Slack:
         self, text: str, *, user: str = "UADMIN", channel: str = "C1", name: str = "general"
     ) -> dict[str, Any]:
         command, _, rest = text.partition(" ")
-        response = await self.post(
-            form(self.fake.slash_command(command, rest, user=user, channel=channel, channel_name=name))
-        )
+        payload = self.fake.slash_command(command, rest, user=user, channel=channel, channel_name=name)
+        forms = len(self.fake.views_opened)
+        response = await self.post(form(payload))
         assert response.status == 200, await response.text()
         answer = await response.json() if response.content_length else {}
+        if not answer and len(self.fake.views_opened) == forms:
+            # Acked empty: the command overran the ack budget (a loaded machine) and is answered on
+            # its response_url, as Slack shows it to the member.
+            url = payload["response_url"].rsplit("/", 1)[1]
+            answer = (await eventually(lambda: self.fake.answers.get(url), within=30))[-1]
         assert not (answer and limits.slack_message(answer)), limits.slack_message(answer)  # as Slack checks an ack
         return answer
 
@@ -100,10 +105,10 @@ async def slack_env(tmp_path: Path) -> AsyncIterator[Slack]:
     await db.upgrade()
     app = App(settings, db)
     adapter = SlackAdapter(settings, app, build_dispatcher(app))
-    # The fake does not time Slack's 3 s, and a loaded CI machine can take past 2 s over a first
-    # command: answered in the ack here, so a test reads its reply where it expects it. The tests of
-    # an overrun set their own budget.
-    adapter.ack_budget = 10.0
+    # slack-bolt itself answers 404 to a request not acked within 3 s, so the budget stays under it;
+    # a command that overruns it on a loaded machine is answered on its response_url, where
+    # `Slack.command` reads it. The tests of an overrun set their own budget.
+    adapter.ack_budget = 2.5
     await adapter.start()
     await app.scheduler.start()
     async with aiohttp.ClientSession() as http:
