@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,81 +131,37 @@ def test_the_import_on_the_command_line_writes_all_or_nothing(tmp_path: Path) ->
     good, bad = tmp_path / "burglaries.csv", tmp_path / "broken.csv"
     good.write_text(OPEN_DATA)
     bad.write_text("Month,Burglaries\n2026-01,1204\n2026-02,lots\n")
-    refused = console(
-        tmp_path,
-        "",
-        "goals",
-        "import",
-        "1",
-        str(bad),
-        "--date-column",
-        "Month",
-        "--value-column",
-        "Burglaries",
-        env=env,
-    )
+
+    def imported(goal: str, file: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return console(
+            tmp_path,
+            "",
+            "goals",
+            "import",
+            goal,
+            file,
+            "--date-column",
+            "Month",
+            "--value-column",
+            "Burglaries",
+            *extra,
+            env=env,
+        )
+
+    refused = imported("1", str(bad))
     assert refused.returncode == 1 and "nothing was written" in refused.stdout and "line 3: 'lots'" in refused.stdout
-    dry = console(
-        tmp_path,
-        "",
-        "goals",
-        "import",
-        "1",
-        str(good),
-        "--date-column",
-        "Month",
-        "--value-column",
-        "Burglaries",
-        "--dry-run",
-        env=env,
-    )
+    dry = imported("1", str(good), "--dry-run")
     assert dry.returncode == 0 and "Dry run, nothing written" in dry.stdout and "4 value(s) added" in dry.stdout
     shown_before = console(tmp_path, "/goal show 1\n", "console", env=env)
     assert "no value yet" in shown_before.stdout, shown_before.stdout
-    done = console(
-        tmp_path,
-        "",
-        "goals",
-        "import",
-        "1",
-        str(good),
-        "--date-column",
-        "Month",
-        "--value-column",
-        "Burglaries",
-        env=env,
-    )
+    done = imported("1", str(good))
     assert done.returncode == 0 and "4 value(s) added, 0 replaced" in done.stdout, done.stdout + done.stderr
-    again = console(
-        tmp_path,
-        "",
-        "goals",
-        "import",
-        "1",
-        str(good),
-        "--date-column",
-        "Month",
-        "--value-column",
-        "Burglaries",
-        env=env,
-    )
+    again = imported("1", str(good))
     assert "0 value(s) added, 4 replaced" in again.stdout  # a second import replaces, never doubles
     after = console(tmp_path, "/goal show 1\n/coalition audit\n", "console", env=env)
     assert "latest 1,020 (-230 since the baseline)" in after.stdout, after.stdout
     assert "on track" in after.stdout and "values imported from burglaries.csv" in after.stdout
-    missing = console(
-        tmp_path,
-        "",
-        "goals",
-        "import",
-        "9",
-        str(good),
-        "--date-column",
-        "Month",
-        "--value-column",
-        "Burglaries",
-        env=env,
-    )
+    missing = imported("9", str(good))
     assert missing.returncode == 1 and "There is no goal #9" in missing.stdout
 
 

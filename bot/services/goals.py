@@ -27,7 +27,7 @@ MAX_VALUE = 1e12
 # sectors the coalition wants represented that have at least one member.
 FIGURES = (*METRICS, "sectors")
 FIGURE_LABELS = {**REPORT_LABELS, "sectors": N_("Share of wanted sectors present")}
-SOURCES = {"typed": N_("recorded by hand or imported"), "survey": N_("a survey statement's average"), "report": ""}
+TYPED = N_("recorded by hand or imported")
 
 
 class GoalProblem(Problem):
@@ -237,7 +237,7 @@ class GoalService:
             return _("the engagement report's {metric}, per month").format(
                 metric=_(FIGURE_LABELS[goal.source_ref]).lower()
             )
-        return _(SOURCES["typed"])
+        return _(TYPED)
 
     # Values and standing -------------------------------------------------------------------
 
@@ -284,8 +284,8 @@ class GoalService:
                     found.append(Point(start, round(share * 100, 1)))
                 start = end
                 continue
-            report = await self.reports.build(goal.coalition_id, end, end - start)
-            figures = report.overall if not goal.sector else report.sectors.get(goal.sector, (None, None))[0]
+            month = await self.reports.period(goal.coalition_id, start, end)  # no period before it: not compared
+            figures = month.get(goal.sector or "*")
             rate = figures.rates.get(metric) if figures is not None else None
             if rate is not None:
                 found.append(Point(start, round(rate * 100, 1)))

@@ -614,14 +614,7 @@ class PollService:
     def _refresh_now(self, poll: Poll) -> None:
         """Redraw the cards even where an anonymous poll's count is stepped or hidden: what changed
         is the options, which every member may see."""
-
-        async def redraw() -> None:
-            for channel, card in await self.outbox.for_channels(await self.channels_of(poll), lambda: self.card(poll)):
-                posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
-                if posted is not None:
-                    await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
-
-        self.outbox.once_before_commit(f"poll-options:{poll.id}", redraw)
+        self.outbox.once_before_commit(f"poll-options:{poll.id}", lambda: self._redraw(poll))
 
     # Counting ------------------------------------------------------------------------------
 
@@ -748,6 +741,10 @@ class PollService:
         anonymous poll's cards change only in steps of STEP new voters."""
         if poll.anonymous and poll.status == "open" and (poll.hidden or not await self._step(poll)):
             return  # nothing shown on the card has changed (hidden until close, or between steps)
+        await self._redraw(poll)
+
+    async def _redraw(self, poll: Poll) -> None:
+        """Edit every posted copy of the card to the card as it is now."""
         for channel, card in await self.outbox.for_channels(await self.channels_of(poll), lambda: self.card(poll)):
             posted = await self.repos.outbox.by_key(self._key(poll, f"post:{channel.id}"))
             if posted is not None:

@@ -100,8 +100,8 @@ class ReportService:
 
     async def build(self, coalition_id: int, end: datetime, length: timedelta) -> Report:
         start = end - length
-        this = await self._period(coalition_id, start, end)
-        before = await self._period(coalition_id, start - length, start)
+        this = await self.period(coalition_id, start, end)
+        before = await self.period(coalition_id, start - length, start)
         sectors = sorted(set(this) - {"*"} | set(before) - {"*"})
         return Report(
             start=start,
@@ -111,7 +111,8 @@ class ReportService:
             sectors={s: (this.get(s, _nothing()), before.get(s, _nothing())) for s in sectors},
         )
 
-    async def _period(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, Figures]:
+    async def period(self, coalition_id: int, start: datetime, end: datetime) -> dict[str, Figures]:
+        """One period's figures, "*" for everyone and one entry per sector with members."""
         data = self.repos.reports
         members = await data.members_by_sector(coalition_id, end)
         activity = await self._activity(coalition_id, start, end)

@@ -67,16 +67,9 @@ def survey_results_from_json(stored: str) -> SurveyResults:
 
 
 def shown_sectors(sectors: Counter[str], respondents: int) -> set[str]:
-    """The sectors whose averages may be shown: each with at least MIN_GROUP respondents, and the
-    rest (other sectors and those who gave none) either nobody or at least MIN_GROUP too, since
-    the overall figure minus the shown sectors would otherwise give away the few left over."""
-    shown = {s for s, n in sectors.items() if n >= MIN_GROUP}
-    while shown:
-        rest = respondents - sum(sectors[s] for s in shown)
-        if rest == 0 or rest >= MIN_GROUP:
-            break
-        shown.remove(min(shown, key=lambda s: (sectors[s], s)))
-    return shown
+    """The sectors whose averages may be shown (`bot.suppression`): the overall figure minus the
+    shown sectors must not give away the few left over."""
+    return shown_groups(sectors, respondents, MIN_GROUP)
 
 
 def _answers(stored: str, count: int) -> list[int]:
