@@ -8,6 +8,7 @@ one it accepts ("sí" is `on` for a setting and `going` for an RSVP)."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 
 WORDS: dict[str, tuple[str, ...]] = {
     # Answers and switches.
@@ -116,6 +117,6 @@ def plain(word: str) -> str:
     return " ".join(folded.replace("ñ", "n").split())
 
 
-def meaning(word: str, accepted: tuple[str, ...] | list[str] | dict[str, object]) -> str | None:
+def meaning(word: str, accepted: Collection[str]) -> str | None:
     """The English word `accepted` holds that Spanish `word` means, or None."""
     return next((english for english in WORDS.get(plain(word), ()) if english in accepted), None)

@@ -112,7 +112,7 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
             ),
             "/coalition help",
         )
-    path = (spec.name,)
+    path: tuple[str, ...] = (spec.name,)
     rest = tokens[1:]
     while spec.is_group:
         if rest and not rest[0].quoted and not rest[0].value.startswith("--"):
@@ -131,8 +131,8 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
             sub = spec.subcommand(spec.default_subcommand)
             assert sub is not None
         else:
-            names = ", ".join(s.name for s in spec.subcommands)
-            said = _("'/{command}' needs a subcommand: {names}.").format(command=" ".join(path), names=names)
+            listed = ", ".join(s.name for s in spec.subcommands)
+            said = _("'/{command}' needs a subcommand: {names}.").format(command=" ".join(path), names=listed)
             raise UsageError(said, registry.usage(path))
         spec = sub
         path = (*path, spec.name)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from adapters.console.platform import ConsolePlatform
 from adapters.console.render import Clickable, ConsoleMessage, as_json, as_text, clickables
@@ -204,7 +204,8 @@ class ConsoleAdapter:
             while not stop.is_set():
                 prompt = f"{self.user}@#{self.channel}> " if self.interactive else ""
                 reading = self._read_in_background(prompt)
-                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                either: set[asyncio.Future[Any]] = {reading, stopping}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if not reading.done():
                     break  # a signal while waiting for a line: nothing is in progress
                 line = reading.result()

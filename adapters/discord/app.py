@@ -11,7 +11,7 @@ import asyncio
 import functools
 import io
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -165,7 +165,7 @@ class DiscordAdapter:
             await work
 
     async def _on_command(self, interaction: discord.Interaction) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        data: dict[str, Any] = dict(interaction.data or {})
         registry = self.dispatcher.registry
         try:
             path, raw, _focused = read_interaction(registry, data)
@@ -208,7 +208,7 @@ class DiscordAdapter:
         await self.answer(interaction, reply)
 
     async def _on_autocomplete(self, interaction: discord.Interaction) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        data: dict[str, Any] = dict(interaction.data or {})
         try:
             path, raw, focused = read_interaction(self.dispatcher.registry, data)
         except UsageError:
@@ -281,7 +281,7 @@ async def login(client: discord.Client, settings: Settings) -> None:
         ) from exc
 
 
-async def sync_commands(settings: Settings, registry: Registry, guild_id: int | None) -> list[dict[str, Any]]:
+async def sync_commands(settings: Settings, registry: Registry, guild_id: int | None) -> Sequence[Mapping[str, Any]]:
     """Register the generated commands: in one server (instant) or everywhere (Discord may take
     up to an hour to show global changes). Needs nothing but the token: no database, no secret."""
     point_at(settings)

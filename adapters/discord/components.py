@@ -46,7 +46,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ActionButton:
         return cls(match["action"])
 
@@ -72,13 +72,14 @@ class ActionSelect(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ActionSelect:
         return cls(match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         # Several values (a multi-choice menu) arrive together and travel on joined by commas.
-        values = (interaction.data or {}).get("values") or []  # type: ignore[union-attr]
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = [str(v) for v in data.get("values") or []]
         await _click(interaction, self.action, ",".join(values) if values else None)
 
 

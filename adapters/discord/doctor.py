@@ -8,6 +8,7 @@ usual reason "the Discord channel gets nothing", so each such channel gets its o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -26,7 +27,7 @@ NAMES = {
 
 
 def channel_permissions(
-    guild: dict[str, Any], member: dict[str, Any], channel: dict[str, Any], user_id: str
+    guild: Mapping[str, Any], member: Mapping[str, Any], channel: Mapping[str, Any], user_id: str
 ) -> discord.Permissions:
     """The member's permissions in the channel, from the REST objects, as Discord computes them."""
     if str(guild.get("owner_id")) == user_id:
@@ -78,7 +79,7 @@ async def doctor(settings: Settings, channels: list[tuple[str, str, str]]) -> li
             return [f"Discord: {exc}."]
         assert client.user is not None
         me = str(client.user.id)
-        guilds: dict[str, tuple[dict[str, Any], dict[str, Any]] | None] = {}
+        guilds: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]] | None] = {}
         for _, channel_id, name in channels:
             try:
                 channel = await client.http.get_channel(channel_id)

@@ -13,7 +13,9 @@ render identically in one channel are the same message in practice.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import discord
 
@@ -24,6 +26,8 @@ from adapters.discord.platform import DiscordPlatform
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
+
+T = TypeVar("T")
 
 
 def nonce_for(key: str) -> str:
@@ -100,7 +104,7 @@ class DiscordMessenger:
         return self._dm_channels[user_id]
 
     @staticmethod
-    async def _call(request):  # type: ignore[no-untyped-def]
+    async def _call(request: Awaitable[T]) -> T:
         """Turn Discord's answers into the outbox's three kinds of failure."""
         try:
             with connection_problems("Discord"):

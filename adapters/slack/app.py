@@ -26,12 +26,11 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.modals import modal_for, values_from
-from adapters.slack.platform import SlackPlatform
+from adapters.slack.platform import SlackPlatform, web_client
 from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.i18n import speaking
@@ -58,10 +57,7 @@ class SlackAdapter:
         self.settings = settings
         self.app = app
         self.dispatcher = dispatcher
-        kwargs: dict[str, Any] = {"token": settings.slack_bot_token}
-        if settings.slack_api_url:
-            kwargs["base_url"] = settings.slack_api_url
-        self.client = AsyncWebClient(**kwargs)
+        self.client = web_client(settings)
         bolt_log = logging.getLogger("slack_bolt")
         bolt_log.addFilter(_quiet_token_notice)
         self.bolt = AsyncApp(

@@ -9,7 +9,9 @@ Link unfurling is off: a link a member typed must not grow a preview the bot vou
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,6 +22,8 @@ from adapters.slack.platform import SlackPlatform
 from bot.messenger import DeliveryError
 from bot.refs import ConversationRef, MessageRef, UserRef
 from bot.replies import Reply
+
+T = TypeVar("T")
 
 METADATA_EVENT = "coalition_bot_delivery"
 PERMANENT_ERRORS = {
@@ -84,7 +88,8 @@ class SlackMessenger:
         response = await self._call(
             self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         )
-        for msg in response.get("messages", []):
+        messages: list[dict[str, Any]] = response.get("messages") or []
+        for msg in messages:
             payload = (msg.get("metadata") or {}).get("event_payload") or {}
             if payload.get("key") == key:
                 return MessageRef(where, msg["ts"])
@@ -108,7 +113,7 @@ class SlackMessenger:
             self._dm_channels[user_id] = response["channel"]["id"]
         return self._dm_channels[user_id]
 
-    async def _call(self, request):  # type: ignore[no-untyped-def]
+    async def _call(self, request: Awaitable[T]) -> T:
         """Turn Slack's answers into the outbox's three kinds of failure."""
         try:
             with connection_problems("Slack"):

@@ -14,6 +14,8 @@ from bot.pacing import PacingPolicy, Window
 from bot.platform import ChannelMention, UserMention
 
 if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot.app import App
     from commands.dispatcher import Dispatcher
 
@@ -67,12 +69,10 @@ class SlackPlatform(PlatformAdapter):
 
     async def doctor(self, settings: Settings, channels: list[tuple[str, str, str]]) -> list[str]:
         from slack_sdk.errors import SlackApiError
-        from slack_sdk.web.async_client import AsyncWebClient
 
         from adapters.slack.manifest import bot_scopes
 
-        kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-        client = AsyncWebClient(token=settings.slack_bot_token, **kwargs)
+        client = web_client(settings)
         problems = []
         try:
             auth = await client.auth_test()
@@ -124,3 +124,10 @@ async def print_manifest(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(json.dumps(found, indent=2))
     return 0
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """Slack's Web API client for the bot's token, at SLACK_API_URL when it is set (the tests' fake)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)

@@ -89,7 +89,7 @@ class BroadcastService:
             coalition_id=coalition_id,
             author_id=author.id,
             text=text,
-            tags=",".join(tags or []),
+            tags=list(tags or []),
             ack_enabled=ack,
             public=public,
             send_at=send_at or now,

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -158,7 +159,7 @@ class CoalitionService:
     def _new_member(self, coalition: Coalition, actor: Actor) -> Member:
         return Member(**self._new_member_row(coalition, actor))
 
-    def _new_member_row(self, coalition: Coalition, actor: Actor) -> dict[str, object]:
+    def _new_member_row(self, coalition: Coalition, actor: Actor) -> dict[str, Any]:
         """A joining member's column values (bursts insert these directly: building a model
         object per member costs more than the insert)."""
         role = Role.COORDINATOR if actor.is_platform_admin else Role.MEMBER

@@ -467,6 +467,7 @@ class DecisionService:
             for member in people.values():
 
                 def said(p: Proposal = proposal) -> Reply:
+                    assert p.review_at is not None  # reviews_to_tell reads only proposals with one
                     return Reply(
                         _(
                             "🔁 Decision #{id} comes back for review {when}: {outcome} `/decision review {id}` "

@@ -10,6 +10,7 @@ import asyncio
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.goals import STATUS, Point, Standing, standing
@@ -372,17 +373,16 @@ def _draw(view: GoalView) -> bytes:
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.add_subplot(1, 1, 1)
     if view.points:
-        axes.plot(
-            [p.at for p in view.points], [p.value for p in view.points], marker="o", color="#2c5f2d", label=_("Values")
-        )
+        # matplotlib's date units take datetimes on the x axis; its stubs say numbers.
+        dates: list[Any] = [p.at for p in view.points]
+        axes.plot(dates, [p.value for p in view.points], marker="o", color="#2c5f2d", label=_("Values"))
     axes.axhline(goal.baseline, color="#777777", linestyle=":", label=_("Baseline"))
     axes.axhline(goal.target, color="#b3541e", linestyle="--", label=_("Target"))
     if view.standing.slope is not None and view.standing.projected is not None:
         start = goal.baseline_at
         first = view.standing.projected - view.standing.slope * (goal.target_at - start).total_seconds() / 86400
-        axes.plot(
-            [start, goal.target_at], [first, view.standing.projected], color="#2c5f2d", alpha=0.4, label=_("Trend")
-        )
+        ends: list[Any] = [start, goal.target_at]
+        axes.plot(ends, [first, view.standing.projected], color="#2c5f2d", alpha=0.4, label=_("Trend"))
     axes.set_title(goal.title[:80])
     axes.set_ylabel(goal.unit or goal.measure[:40])
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)

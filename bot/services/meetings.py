@@ -225,6 +225,7 @@ class MeetingService:
 
     async def _add_reminders(self, occurrence: Occurrence, minutes: list[int], member_id: int | None = None) -> None:
         """A reminder row per lead time still ahead: the coalition's, or one member's own."""
+        assert occurrence.id is not None
         now = self.clock.now()
         for offset in lead_times(minutes):
             if occurrence.start - offset > now:
@@ -567,14 +568,13 @@ class MeetingService:
         for target in targets:
             await self.refresh_cards(meeting, target)
         for target in targets:
-            start = target.start
-            await self._tell_those_coming(
-                target,
-                lambda start=start: _("❌ **{title}** on {when} is cancelled.").format(
+
+            def said(start: datetime = target.start) -> str:
+                return _("❌ **{title}** on {when} is cancelled.").format(
                     title=user_text(meeting.title), when=timestamp(start)
-                ),
-                "cancelled",
-            )
+                )
+
+            await self._tell_those_coming(target, said, "cancelled")
         return len(targets)
 
     # Changing ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
@@ -106,14 +107,14 @@ class Outbox:
     ) -> OutboxMessage:
         """`sealed`: the payload is encrypted under the secret until it is sent (feedback)."""
         return await self._queue(
-            OutboxMessage(
-                coalition_id=coalition_id,
-                created_at=at or self.clock.now(),
-                kind="post",
-                platform=channel.platform,
-                workspace_id=channel.workspace_id,
-                channel_id=channel.channel_id,
-            ),
+            {
+                "coalition_id": coalition_id,
+                "created_at": at or self.clock.now(),
+                "kind": "post",
+                "platform": channel.platform,
+                "workspace_id": channel.workspace_id,
+                "channel_id": channel.channel_id,
+            },
             self.render(reply, await self.channel_language(channel)),
             key,
             not_before,
@@ -135,14 +136,14 @@ class Outbox:
         sealed: bool = False,
     ) -> OutboxMessage:
         return await self._queue(
-            OutboxMessage(
-                coalition_id=member.coalition_id,
-                created_at=at or self.clock.now(),
-                kind="dm",
-                platform=member.platform,
-                workspace_id=member.workspace_id,
-                user_id=member.user_id,
-            ),
+            {
+                "coalition_id": member.coalition_id,
+                "created_at": at or self.clock.now(),
+                "kind": "dm",
+                "platform": member.platform,
+                "workspace_id": member.workspace_id,
+                "user_id": member.user_id,
+            },
             self.render(reply, await self.member_language(member)),
             key,
             not_before,
@@ -222,7 +223,7 @@ class Outbox:
 
     async def _queue(
         self,
-        row: OutboxMessage,
+        address: dict[str, Any],
         reply: Reply,
         key: str,
         not_before: datetime | None,
@@ -230,11 +231,14 @@ class Outbox:
         source_id: int | None,
         sealed: bool = False,
     ) -> OutboxMessage:
-        row.payload = json.dumps(reply_to_dict(reply))
-        if sealed:
-            row.payload = seal_payload(row.payload, self.secret)
-        row.dedupe_key = key
-        row.source = source
-        row.source_id = source_id
-        row.not_before = not_before or self.clock.now()
+        """`address`: where it goes (a channel or a member) and when it was made."""
+        payload = json.dumps(reply_to_dict(reply))
+        row = OutboxMessage(
+            **address,
+            payload=seal_payload(payload, self.secret) if sealed else payload,
+            dedupe_key=key,
+            source=source,
+            source_id=source_id,
+            not_before=not_before or self.clock.now(),
+        )
         return await self.repos.outbox.add(row)

@@ -678,8 +678,8 @@ class PollService:
 
     def committed(self) -> None:
         """The transaction is committed: its votes, and any count rebuilt in it, are now the truth."""
-        for poll_id, tally in self._rebuilt.items():
-            self.tallies.install(poll_id, tally)
+        for poll_id, rebuilt in self._rebuilt.items():
+            self.tallies.install(poll_id, rebuilt)
         for poll_id, votes in self._votes.items():
             if (tally := self.tallies.get(poll_id)) is not None:
                 for key, choices in votes.items():
@@ -776,11 +776,11 @@ class PollService:
             self._rebuilt.pop(poll.id or 0, None)
         await self.refresh_cards(poll)
         channels = await self.channels_of(poll)
-        for channel, final in await self.outbox.for_channels(channels, lambda: self.final_results(poll)):
+        for channel, said in await self.outbox.for_channels(channels, lambda: self.final_results(poll)):
             await self.outbox.to_channel(
                 poll.coalition_id,
                 channel,
-                final,
+                said,
                 key=self._key(poll, f"results:{channel.id}"),
                 source=SOURCE,
                 source_id=poll.id,

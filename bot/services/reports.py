@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.i18n import N_, _, language
@@ -26,6 +27,9 @@ from bot.spreadsheets import cell, table
 from storage import Repositories
 from storage.engagement import DAY, day_of
 from storage.reports import NO_SECTOR
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METRICS = ("attendance", "rsvp", "polls", "decisions", "acks", "active")
 KEPT_FOR = timedelta(days=2 * 730)  # the longest report (730 days) against the period before it
@@ -317,7 +321,7 @@ def _draw(report: Report, title: str) -> bytes:
     return out.getvalue()
 
 
-def _figure(report: Report, title: str):  # type: ignore[no-untyped-def]
+def _figure(report: Report, title: str) -> Figure:
     """This period against the one before. A rate with nothing to measure (no meetings, no polls)
     is labelled n/a, as in the text, never drawn as 0%; the legend sits below the bars."""
     import matplotlib
