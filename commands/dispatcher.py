@@ -8,39 +8,37 @@ leaves a partial write behind. Members never see a traceback; the log gets it wi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot import markup
 from bot.app import App
 from bot.i18n import _, speaking
-from bot.logs import new_request_id, request_id
-from bot.permissions import Permission, Role, allows, who
+from bot.logs import new_request_id
+from bot.permissions import Permission
 from bot.platform import Platform
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.replies import Reply, error, with_notes
 from bot.services import Services
 from bot.services.coalitions import Place
+from commands import pipeline
+from commands.batching import Click, GroupCommit, Prepare
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError, UsageError
 from commands.home import home
 from commands.parser import NO_PLATFORM, ParseContext, coerce_args, parse
+from commands.pipeline import COMMAND_STEPS, Invocation, refusal
 from commands.registry import Registry
-from commands.spec import CommandSpec, OptionType, Scope
+from commands.spec import CommandSpec, Scope
 from storage.models import Member
 
 log = logging.getLogger(__name__)
 Context = TypeVar("Context", CommandContext, ActionContext)
-
-# What runs an event once its place, member and zone are known: parsing and the handler.
-Prepare = Callable[[Services, Place, Member | None, ZoneInfo], Awaitable[Reply]]
 
 
 class Dispatcher:
@@ -50,29 +48,19 @@ class Dispatcher:
         self.app = app
         self.registry = registry
         self.platforms = {p.name: p for p in platforms}
-        self._pending: list[_Pending] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._batch_size = BATCH_FIRST
+        self.batches = GroupCommit(app, self._run_click, self._run_click_alone, self._unjoin)
 
     async def run_text(self, text: str, actor: Actor, where: ConversationRef, *, once: str | None = None) -> Reply:
         """A command typed as text (Slack, console): `/poll create "Lunch?" Yes No`. `once`: the
         platform's id for this request, so that a replay of it is not carried out again."""
 
-        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
-            read = ParseContext(zone, self.app.clock.now())
-            parsed = parse(self.registry, text, read, platform=self._platform(where))
-            reply = await self._run(parsed.spec, parsed.path, parsed.args, actor, where, services, place, member, zone)
-            return with_notes(reply, read.notes)
+        def read(reading: ParseContext, platform: Platform) -> tuple[CommandSpec, tuple[str, ...], dict[str, Any]]:
+            parsed = parse(self.registry, text, reading, platform=platform)
+            return parsed.spec, parsed.path, parsed.args
 
         # Only the command's name is logged: the rest may be an anonymous ballot or feedback.
         name = _command_name(text)
-        anonymous = self._anonymous(name.lstrip("/").split())
-        return await self._timed(
-            "command",
-            self._known(name.lstrip("/").split()),
-            self._in_transaction(actor, where, prepare, describe=name, once=once, anonymous=anonymous),
-            counted=not anonymous,
-        )
+        return await self._command(name.lstrip("/").split(), name, read, actor, where, once)
 
     async def run_command(
         self,
@@ -85,21 +73,39 @@ class Dispatcher:
     ) -> Reply:
         """A command whose options arrive already split (Discord application commands)."""
 
-        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
+        def read(reading: ParseContext, platform: Platform) -> tuple[CommandSpec, tuple[str, ...], dict[str, Any]]:
             spec = self.registry.find(path)
             if spec is None or spec.is_group:
                 raise UsageError(_("'/{path}' is not a command I know.").format(path=" ".join(path)), "/coalition help")
-            usage = self.registry.usage(path)
-            read = ParseContext(zone, self.app.clock.now())
-            args = coerce_args(spec, raw_args, read, usage, platform=self._platform(where))
-            reply = await self._run(spec, path, args, actor, where, services, place, member, zone)
-            return with_notes(reply, read.notes)
+            return spec, path, coerce_args(spec, raw_args, reading, self.registry.usage(path), platform=platform)
 
-        anonymous = self._anonymous(list(path))
+        return await self._command(list(path), "/" + " ".join(path), read, actor, where, once)
+
+    async def _command(
+        self,
+        words: list[str],
+        describe: str,
+        read: Read,
+        actor: Actor,
+        where: ConversationRef,
+        once: str | None,
+    ) -> Reply:
+        """A command however it arrived: read its arguments in the member's zone and language,
+        then its steps (commands.pipeline) and its handler, on one transaction."""
+        platform = self._platform(where)
+
+        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
+            reading = ParseContext(zone, self.app.clock.now())
+            spec, path, args = read(reading, platform)
+            ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=path, args=args)
+            reply = await pipeline.run(COMMAND_STEPS, Invocation(spec, ctx, platform.space))
+            return with_notes(reply, reading.notes)
+
+        anonymous = self._anonymous(words)
         return await self._timed(
             "command",
-            self._known(list(path)),
-            self._in_transaction(actor, where, prepare, describe="/" + " ".join(path), once=once, anonymous=anonymous),
+            self._known(words),
+            self._in_transaction(actor, where, prepare, describe=describe, once=once, anonymous=anonymous),
             counted=not anonymous,
         )
 
@@ -191,7 +197,7 @@ class Dispatcher:
         kind = ":".join(action_id.split(":")[:2])[:60]
         name = routed[0].prefix if routed is not None else "unknown"
         if routed is not None and routed[0].batched:
-            work = self._in_batch(actor, where, prepare, describe=f"action {kind}")  # logged without who
+            work = self.batches.submit(actor, where, prepare, describe=f"action {kind}")  # logged without who
             return await self._timed("click", name, work, counted=False)  # votes, survey answers, RSVPs
         read_only = routed is not None and routed[0].read_only
         anonymous = routed is not None and routed[0].anonymous
@@ -262,61 +268,6 @@ class Dispatcher:
             await services.commit()
             return True
 
-    async def _run(
-        self,
-        spec: CommandSpec,
-        path: tuple[str, ...],
-        args: dict[str, Any],
-        actor: Actor,
-        where: ConversationRef,
-        services: Services,
-        place: Place,
-        member: Member | None,
-        zone: ZoneInfo,
-    ) -> Reply:
-        refusal = self._refusal(spec.scope, spec.permission, place, member, where, "/" + " ".join(path))
-        if refusal is None and spec.permission == Permission.ADMIN and not actor.is_platform_admin:
-            refusal = error(
-                _("Only {who} can use {command}.").format(who=who(Permission.ADMIN), command="/" + " ".join(path))
-            )
-        if refusal is None and member is not None and member.role != Role.COORDINATOR:
-            refusal = _coordinator_options(spec, args)
-        if refusal is not None:
-            if spec.permission == Permission.COORDINATOR and place.coalition is not None and member:
-                names = [c.display_name for c in await services.coalitions.coordinators(place.coalition)]
-                if names:
-                    shown = ", ".join(markup.user_text(n) for n in names[:5])
-                    here = _("Coordinators here: {names}.").format(names=shown)
-                    return error(f"{refusal.text.removeprefix('⚠️ ')} {here}")
-            return refusal
-        assert spec.handler is not None
-        kind = "/" + " ".join(path)
-        if spec.rate_limit is not None and member is not None:
-            wait = await services.governance.check_rate(member, kind, spec.rate_limit)
-            if wait is not None:
-                return error(wait)
-        ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=path, args=args)
-        reply = await spec.handler(ctx)
-        if reply.error:
-            return reply
-        if spec.rate_limit is not None and ctx.member is not None:
-            await services.governance.count_use(ctx.member, kind)
-        # Audited: commands declared so, and commands open to members that a coordinator used to act
-        # on the coalition (they say so by setting ctx.audit_note: sectors, someone's profile).
-        coordinator_acted = (
-            ctx.audit_note is not None and ctx.member is not None and ctx.member.role == Role.COORDINATOR
-        )
-        if spec.is_audited or (coordinator_acted and spec.audited is not False):
-            # The place may have been created by this very command (set-up, join).
-            coalition = ctx.place.coalition or (await services.coalitions.resolve(where)).coalition
-            if coalition is not None and coalition.id is not None:
-                acting = ctx.member or await services.coalitions.find_member(coalition, actor.user)
-                target = ctx.audit_note or _summary(spec, args, where)
-                await services.governance.record(
-                    coalition.id, acting, kind, target, where.platform, subject=ctx.audit_subject
-                )
-        return reply
-
     def _refusal(
         self,
         scope: Scope,
@@ -326,30 +277,7 @@ class Dispatcher:
         where: ConversationRef,
         what: str,
     ) -> Reply | None:
-        if scope != Scope.ANYWHERE and place.coalition is None:
-            space = self._platform(where).space
-            return error(
-                _(
-                    "This {space} isn't part of a coalition yet. An admin can start one here with "
-                    '`/coalition setup "Coalition name"`, or join an existing one with `/coalition join CODE` '
-                    "(a coordinator gets the code with `/coalition invite`). `/coalition help` shows what the bot "
-                    "does."
-                ).format(space=_(space))
-            )
-        if scope == Scope.CHANNEL and not place.linked:
-            assert place.coalition is not None
-            return error(
-                _(
-                    "This channel isn't linked to {coalition} yet, so {what} can't be used here. A coordinator can "
-                    "link it with `/coalition link`."
-                ).format(coalition=markup.user_text(place.coalition.name), what=what)
-            )
-        if member is not None and not allows(member.role, permission):
-            said = _("Only {who} can use {command}.").format(who=who(permission), command=what)
-            if member.role == Role.OBSERVER and permission == Permission.PARTICIPANT:
-                said += " " + _("You are an observer: you can read along but not vote or RSVP.")
-            return error(said)
-        return None
+        return refusal(scope, permission, place, member, self._platform(where).space, what)
 
     async def _in_transaction(
         self,
@@ -424,59 +352,12 @@ class Dispatcher:
                 reply = error(str(exc))
         return reply if reply.language else replace(reply, language=language)
 
-    # Group commit ---------------------------------------------------------------------------
-    #
-    # When hundreds of members vote within a second, one transaction per click would queue them
-    # all on the database's write lock (SQLite has one writer; PostgreSQL would serialise them on
-    # the poll's card), and each statement costs far more than the work in it. Instead, clicks
-    # that arrive while a batch is being written wait for the next batch; a batch's members are
-    # looked up (and joined) together, its clicks run on one transaction, the poll cards they
-    # touched are redrawn once, and every click is answered once the commit that holds it has
-    # succeeded. Batched handlers refuse before they write (ActionSpec.batched), so a refusal
-    # leaves nothing behind; if anything raises, or the commit fails, the whole batch is rolled
-    # back and its clicks are written one transaction each, so one bad click costs only itself.
+    async def _run_click(self, services: Services, click: Click) -> Reply:
+        """A click of a batch, on the batch's transaction; its clicker joined before (GroupCommit)."""
+        return await self._event(services, click.actor, click.where, click.prepare, join=False)
 
-    async def _in_batch(
-        self,
-        actor: Actor,
-        where: ConversationRef,
-        prepare: Prepare,
-        describe: str,
-    ) -> Reply:
-        event = _Pending(actor, where, prepare, describe, asyncio.get_running_loop().create_future())
-        self._pending.append(event)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        return await asyncio.shield(event.reply)
-
-    async def _write_batches(self) -> None:
-        burst = False
-        while self._pending:
-            if burst and len(self._pending) < self._batch_size:
-                await asyncio.sleep(BATCH_LINGER)  # in a burst, let a few more clicks join this batch
-            batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
-            burst = len(batch) > 1
-            started = time.perf_counter()
-            replies = await self._write_batch(batch)
-            self._size_batches(len(batch), time.perf_counter() - started, others_waiting=self.app.db.queued > 0)
-            for event, reply in zip(batch, replies, strict=True):
-                event.reply.set_result(reply)
-            if any(not r.error for r in replies):
-                await self.app.scheduler.poke()
-
-    def _size_batches(self, clicks: int, took: float, others_waiting: bool) -> None:
-        """A batch holds the database while it is written. When a member's request waited for it,
-        size the next batch from what this one cost a click, so that such a wait stays near
-        BATCH_TURN whatever the clicks cost (a vote on a small poll, an RSVP that redraws a busy
-        card); when nobody waited, grow it, since bigger batches write faster, but never past
-        BATCH_HOLD, what the next member to arrive would have to wait."""
-        if clicks <= 1 or took <= 0:
-            return
-        if others_waiting:
-            fits = int(BATCH_TURN * clicks / took)
-        else:
-            fits = min(2 * self._batch_size, int(BATCH_HOLD * clicks / took))
-        self._batch_size = max(BATCH_MIN, min(BATCH_MAX, (self._batch_size + fits) // 2))
+    async def _run_click_alone(self, click: Click) -> Reply:
+        return await self._in_transaction(click.actor, click.where, click.prepare, click.describe, anonymous=True)
 
     async def _join(self, actor: Actor, where: ConversationRef) -> Member | None:
         """Join `actor` where they act, in a commit of its own; the member, or None if they were
@@ -489,96 +370,28 @@ class Dispatcher:
             await services.commit()
             return member
 
-    async def _join_all(self, batch: list[_Pending]) -> list[Member]:
-        """The newcomers of a batch of clicks, joined in a commit before the one with their votes."""
-        async with self.app.unit_of_work() as services:
-            await self._prefetch(services, batch)
-            joined = services.coalitions.joined()
-            if joined:
-                await services.commit()
-            return joined
-
     async def _unjoin(self, members: list[Member]) -> None:
         async with self.app.unit_of_work() as services:
             for member in members:
                 await services.coalitions.remove_newcomer(member)
             await services.commit()
 
-    async def _write_batch(self, batch: list[_Pending]) -> list[Reply]:
-        replies: list[Reply] = []
-        joined = await self._join_all(batch)
-        try:
-            async with self.app.unit_of_work() as services:
-                await self._prefetch(services, batch)
-                for event in batch:
-                    request_id.set(event.rid)
-                    log.info("%s from %s:%s in %s", event.describe, *_who(event.actor, event.where, anonymous=True))
-                    replies.append(await self._event(services, event.actor, event.where, event.prepare, join=False))
-                acted = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if not r.error}
-                refused = {e.actor.user.key for e, r in zip(batch, replies, strict=True) if r.error}
-                await services.commit()
-        except Exception:
-            # Nothing of the batch was written. Each click gets its own transaction instead, so
-            # one that fails costs only itself.
-            log.exception("writing a batch of %d clicks failed; writing them one by one", len(batch))
-            if joined:
-                await self._unjoin(joined)
-            return [await self._in_transaction(e.actor, e.where, e.prepare, e.describe, anonymous=True) for e in batch]
-        unjoined = [m for m in joined if (m.platform, m.workspace_id, m.user_id) in refused - acted]
-        if unjoined:
-            await self._unjoin(unjoined)  # a refusal writes nothing, not even the member it refused
-        return replies
-
-    @staticmethod
-    async def _prefetch(services: Services, batch: list[_Pending]) -> None:
-        services.coalitions.remember_lookups()
-        places: dict[tuple[str, str, str], tuple[ConversationRef, list[Actor]]] = {}
-        for event in batch:
-            places.setdefault(event.where.key, (event.where, []))[1].append(event.actor)
-        for where, actors in places.values():
-            place = await services.coalitions.resolve(where)
-            if place.coalition is not None:
-                await services.coalitions.prefetch_members(place.coalition, actors)
-
 
 class _JoinFirst(Exception):
     """An anonymous act by someone not yet a member: they join in a commit of their own first."""
 
 
-BATCH_MAX = 500
-BATCH_MIN = 10
-BATCH_FIRST = 40  # the first batch of a burst, before any has been measured
-BATCH_TURN = 0.04  # seconds a batch of clicks may hold the database while other commands wait
-BATCH_HOLD = 0.1  # seconds a batch may hold it when nobody is waiting (yet)
 REPLAY_WINDOW = timedelta(hours=1)  # Slack accepts a signed request for 5 minutes
-BATCH_LINGER = 0.02  # seconds; only once clicks are arriving together, so a lone click never waits
 
-
-@dataclass
-class _Pending:
-    actor: Actor
-    where: ConversationRef
-    prepare: Prepare
-    describe: str
-    reply: asyncio.Future[Reply]
-    rid: str = field(default_factory=new_request_id)
+# How a command's arguments are read once the member's zone and platform are known: parsed from
+# text, or converted from options that arrived split.
+Read = Callable[[ParseContext, Platform], tuple[CommandSpec, tuple[str, ...], dict[str, Any]]]
 
 
 def _who(actor: Actor, where: ConversationRef, anonymous: bool) -> tuple[str, str, str]:
     """Who acted, for the log line; never for a vote, a survey answer or feedback, where the
     time of the line beside a changed count would say what the member chose or wrote."""
     return where.platform, "someone" if anonymous else actor.user.user_id, where.channel_id
-
-
-def _coordinator_options(spec: CommandSpec, args: dict[str, Any]) -> Reply | None:
-    """Refuse options (or values of them) that the declaration keeps for coordinators."""
-    for option in spec.options:
-        value = args.get(option.name)
-        if option.coordinators_only and value not in (None, False, [], option.default):
-            return error(_("Only coordinators can use --{name}.").format(name=option.name))
-        if isinstance(value, str) and value in option.coordinator_values:
-            return error(_("Only coordinators can use `{value}` here.").format(value=value))
-    return None
 
 
 def _crashed(rid: str) -> Reply:
@@ -588,21 +401,6 @@ def _crashed(rid: str) -> Reply:
             "please try again, and tell a coordinator if it keeps happening."
         ).format(rid=rid)
     )
-
-
-def _summary(spec: CommandSpec, args: dict[str, Any], where: ConversationRef) -> str:
-    """What an audited command acted on, from its arguments; free text is left out, as it may be long
-    or personal (the audit log is about who did what, not what anyone wrote)."""
-    parts = [f"#{where.name or where.channel_id}"]
-    for option in spec.options:
-        value = args.get(option.name)
-        if value is None or value is False or value == [] or option.type == OptionType.TEXT:
-            continue
-        if isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        label = getattr(value, "label", None)
-        parts.append(f"{option.name}={label or value}")
-    return " ".join(parts)[:300]
 
 
 def _command_name(text: str) -> str:

@@ -237,7 +237,7 @@ class ActionSpec:
     params: tuple[str, ...] = field(default=())  # names of the id parts after the prefix
     words: tuple[str, ...] = field(default=())  # those of `params` that are words; the others are ids
     # Clicks that come in bursts (votes): written together with others that arrive meanwhile, on
-    # one transaction (see Dispatcher._in_batch). Such a handler must refuse before it writes.
+    # one transaction (see commands/batching.py). Such a handler must refuse before it writes.
     batched: bool = False
     # Shows and never writes (an email's "as it stands now" page, opened by mail scanners too): its
     # transaction is rolled back whatever the handler did, so opening such a page changes nothing.
