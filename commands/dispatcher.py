@@ -29,6 +29,7 @@ from bot.services.coalitions import Place
 from commands import pipeline
 from commands.batching import Click, GroupCommit, Prepare
 from commands.context import ActionContext, CommandContext
+from commands.converters import converter
 from commands.errors import CommandError, UsageError
 from commands.home import home
 from commands.parser import NO_PLATFORM, ParseContext, coerce_args, parse
@@ -225,7 +226,12 @@ class Dispatcher:
         empty rather than an error when anything is off."""
         spec = self.registry.find(path)
         option = next((o for o in spec.options if o.name == option_name), None) if spec else None
-        completer = self.registry.completers.get(option.complete or "") if option else None
+        if option is None:
+            return []
+        suggest = converter(option).suggest
+        if suggest is not None and not option.complete:
+            return suggest(typed)[:25]  # what its kind suggests needs no coalition (time zones)
+        completer = self.registry.completers.get(option.complete or "")
         if completer is None:
             return []
         async with self.app.unit_of_work() as services:

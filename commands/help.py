@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.i18n import N_, _, ngettext
+from bot.i18n import _, ngettext
 from bot.permissions import Permission, who
 from bot.replies import Actions, Block, Button, Context, Divider, Reply, Section, action_id, error
 from bot.services.meetings import REMINDER_GRACE
 from bot.times import DURATION_EXAMPLES
 from commands.context import ActionContext, CommandContext
+from commands.converters import converter
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
 
 # The placeholders a command's notes may hold, filled after their translation.
 GRACE_HOURS = int(REMINDER_GRACE.total_seconds() // 3600)
-
-TYPE_HINTS = {
-    OptionType.DURATION: N_("a duration like {examples}"),
-    OptionType.DATETIME: N_('a time like "next tuesday 7pm", read in your time zone'),
-    OptionType.DATE: N_('a day like "2026-12-15", "dec 15" or "tuesday"'),
-    OptionType.USER: N_("a member, typed as @name"),
-    OptionType.CHANNEL: N_("a channel, typed as #name"),
-    OptionType.TIMEZONE: N_("a time zone like Europe/Berlin"),
-    OptionType.TAGS: N_("comma-separated tags like residents,youth"),
-}
 
 
 def overview(registry: Registry) -> Reply:
@@ -79,8 +70,8 @@ def _describe_option(option: OptionSpec) -> str:
     notes = []
     if option.choices:
         notes.append(_("one of {choices}").format(choices=", ".join(option.choices)))
-    if option.type in TYPE_HINTS:
-        notes.append(_(TYPE_HINTS[option.type]).format(examples=DURATION_EXAMPLES))
+    if described := converter(option).described:
+        notes.append(_(described).format(examples=DURATION_EXAMPLES))
     if option.type in (OptionType.STRING, OptionType.TEXT):
         notes.append(
             ngettext("at most {count} character", "at most {count} characters", option.length_limit).format(

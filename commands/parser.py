@@ -8,27 +8,23 @@ apostrophe. Every failure is a UsageError that names the bad part and shows the 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from difflib import get_close_matches
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import _
-from bot.platform import ChannelMention, Platform, UserMention
-from bot.spanish_words import meaning as spanish_meaning
-from bot.text import TextProblem, check_text
-from bot.times import TimeProblem, parse_day, parse_duration, parse_timezone, parse_when
+from bot.platform import Platform
+from bot.text import TextProblem
+from bot.times import TimeProblem, parse_when
+from commands.converters import Reading, convert, converter, suggestion
 from commands.errors import UsageError
 from commands.registry import Registry
-from commands.spec import CommandSpec, OptionSpec, OptionType
+from commands.spec import CommandSpec, OptionType
 
 OPEN_QUOTES = '"“„”'
 CLOSE_QUOTES = {'"': '"', "“": "”", "„": "“”", "”": "”"}
 MAX_COMMAND_LENGTH = 8000
-_WORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,29}")
 NO_PLATFORM = Platform()  # mentions of members are then never understood; channels by #name only
 
 
@@ -53,9 +49,6 @@ class ParsedCommand:
     spec: CommandSpec
     path: tuple[str, ...]
     args: dict[str, Any]
-
-
-LARGEST_INT = 2**31 - 1  # PostgreSQL's INTEGER, which ids are; SQLite's is wider
 
 
 def tokenize(text: str) -> list[Token]:
@@ -107,7 +100,7 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
         raise UsageError(
             _("There is no command '/{name}'.{name2} Commands: {join}.").format(
                 name=name,
-                name2=_suggest(name, registry.names(), prefix="/"),
+                name2=suggestion(name, registry.names(), prefix="/"),
                 join=", ".join("/" + n for n in registry.names()),
             ),
             "/coalition help",
@@ -122,7 +115,7 @@ def parse(registry: Registry, text: str, ctx: ParseContext, *, platform: Platfor
                 names = [s.name for s in spec.subcommands]
                 raise UsageError(
                     _("'/{path}' has no subcommand '{word}'.{word2} Choose one of: {names}.").format(
-                        path=" ".join(path), word=word, word2=_suggest(word, names), names=", ".join(names)
+                        path=" ".join(path), word=word, word2=suggestion(word, names), names=", ".join(names)
                     ),
                     registry.usage(path),
                 )
@@ -191,21 +184,21 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
         if not tok.quoted and not options_done and tok.value.startswith("--") and len(tok.value) > 2:
             name, eq, inline = tok.value[2:].partition("=")
             name = name.lower()
-            negated = name.startswith("no-") and name[3:] in by_name and by_name[name[3:]].type == OptionType.BOOL
+            negated = name.startswith("no-") and name[3:] in by_name and converter(by_name[name[3:]]).flag
             option = by_name.get(name[3:] if negated else name)
             if option is None:
                 renamed = next((o.name for o in by_name.values() if o.formerly == name), None)
                 hint = (
                     _(" Did you mean '--{renamed}'?").format(renamed=renamed)
                     if renamed
-                    else _suggest(name, list(by_name), prefix="--")
+                    else suggestion(name, list(by_name), prefix="--")
                 )
                 raise UsageError(
                     _("There is no option '--{name}' for this command.{hint}").format(name=name, hint=hint), usage
                 )
             if option.name in raw:
                 raise UsageError(_("The option --{name} is given twice.").format(name=option.name), usage)
-            if option.type == OptionType.BOOL and not eq:
+            if converter(option).flag and not eq:
                 raw[option.name] = not negated
                 continue
             if eq:
@@ -228,7 +221,7 @@ def _bind_tokens(spec: CommandSpec, tokens: list[Token], usage: str) -> dict[str
         if option.multiple:
             raw[option.name] = loose
             loose = []
-        elif option.type in (OptionType.TEXT, OptionType.DATETIME) and option is positionals[-1]:
+        elif converter(option).takes_rest and option is positionals[-1]:
             # The last free-text value may be typed without quotes: `/coalition feedback the lights`.
             raw[option.name] = " ".join(loose)
             loose = []
@@ -251,7 +244,9 @@ def coerce_args(
     *,
     platform: Platform = NO_PLATFORM,
 ) -> dict[str, Any]:
-    """Check and convert every option's value; fill defaults; report the first problem clearly."""
+    """Check and convert every option's value (commands.converters); fill defaults; report the
+    first problem clearly."""
+    reading = Reading(ctx.zone, ctx.now, platform, ctx.notes)
     args: dict[str, Any] = {}
     for option in spec.options:
         if option.name not in raw or raw[option.name] in (None, [], ""):
@@ -279,111 +274,9 @@ def coerce_args(
                         ),
                         usage,
                     )
-                args[option.name] = [coerce_value(option, v, ctx, platform) for v in values]
+                args[option.name] = [convert(option, v, reading) for v in values]
             else:
-                args[option.name] = coerce_value(option, value, ctx, platform)
+                args[option.name] = convert(option, value, reading)
         except (TextProblem, TimeProblem) as exc:
             raise UsageError(f"{option.metavar}: {exc}", usage) from exc
     return args
-
-
-def coerce_value(option: OptionSpec, value: Any, ctx: ParseContext, platform: Platform) -> Any:
-    kind = option.type
-    if kind == OptionType.BOOL:
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().lower()
-        if word in ("yes", "true", "on", "1"):
-            return True
-        if word in ("no", "false", "off", "0"):
-            return False
-        raise TextProblem(_("'{value}' is not yes or no.").format(value=value))
-    text = str(value)
-    if kind in (OptionType.STRING, OptionType.TEXT):
-        return check_text(
-            text,
-            what=option.metavar,
-            max_length=option.length_limit,
-            multiline=kind == OptionType.TEXT,
-        )
-    text = check_text(text, what=option.metavar, max_length=200)
-    if kind == OptionType.INT:
-        try:
-            number = int(text)
-        except ValueError:
-            raise TextProblem(_("'{text}' is not a whole number.").format(text=text)) from None
-        if option.min_value is not None and number < option.min_value:
-            raise TextProblem(
-                _("{number} is too small; the minimum is {min_value}.").format(
-                    number=number, min_value=option.min_value
-                )
-            )
-        # Unbounded options (ids) stop where a database integer does: a larger number names nothing.
-        maximum = option.max_value if option.max_value is not None else LARGEST_INT
-        if number > maximum:
-            raise TextProblem(
-                _("{number} is too large; the maximum is {max_value}.").format(number=number, max_value=maximum)
-            )
-        return number
-    if kind == OptionType.CHOICE:
-        word = dict(option.aliases).get(text.lower(), text.lower())
-        if word not in option.choices:
-            word = spanish_meaning(text, option.choices) or word  # "voy", "coordinadora", "sí"
-        if word not in option.choices:
-            meant = dict(option.synonyms).get(word)
-            hint = _(" Did you mean '{meant}'?").format(meant=meant) if meant else _suggest(word, list(option.choices))
-            raise TextProblem(
-                _("'{text}' is not one of: {choices}.{hint}").format(
-                    text=text, choices=", ".join(option.choices), hint=hint
-                )
-            )
-        return word
-    if kind == OptionType.USER:
-        return parse_user_mention(text, platform)
-    if kind == OptionType.CHANNEL:
-        return parse_channel_mention(text, platform)
-    if kind == OptionType.DURATION:
-        duration = parse_duration(text)
-        if option.min_value is not None and duration.total_seconds() < option.min_value:
-            raise TimeProblem(_("'{text}' is too short.").format(text=text))
-        if option.max_value is not None and duration.total_seconds() > option.max_value:
-            raise TimeProblem(_("'{text}' is too long.").format(text=text))
-        return duration
-    if kind == OptionType.DATE:
-        return parse_day(text, ctx.zone, ctx.now)
-    if kind == OptionType.DATETIME:
-        return parse_when(text, ctx.zone, ctx.now, ctx.notes)
-    if kind == OptionType.TIMEZONE:
-        return parse_timezone(text)
-    if kind == OptionType.TAGS:
-        return parse_tags(text)
-    raise AssertionError(f"unhandled option type {kind}")
-
-
-def parse_user_mention(text: str, platform: Platform) -> UserMention:
-    if mention := platform.user_mention(text):
-        return mention
-    raise TextProblem(_("'{text}' is not a mention of a member; type @ and pick their name.").format(text=text))
-
-
-def parse_channel_mention(text: str, platform: Platform) -> ChannelMention:
-    if mention := platform.channel_mention(text):
-        return mention
-    raise TextProblem(_("'{text}' is not a channel; type # and pick the channel.").format(text=text))
-
-
-def parse_tags(text: str) -> list[str]:
-    tags = [t.strip().lower().lstrip("#") for t in text.split(",") if t.strip()]
-    bad = [t for t in tags if not _TAG.fullmatch(t)]
-    if bad:
-        raise TextProblem(
-            _("'{item}' is not a usable tag; tags are short words of letters, digits, '-' or '_'.").format(item=bad[0])
-        )
-    if len(tags) > 10:
-        raise TextProblem(_("{tags} tags given; the limit is 10.").format(tags=len(tags)))
-    return list(dict.fromkeys(tags))
-
-
-def _suggest(word: str, candidates: list[str], prefix: str = "") -> str:
-    close = get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return _(" Did you mean '{prefix}{item}'?").format(prefix=prefix, item=close[0]) if close else ""

@@ -234,3 +234,32 @@ def test_likely_slips_get_a_did_you_mean(typed: str, hint: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse(build_registry(), typed, CTX)
     assert hint in caught.value.message, caught.value.message
+
+
+
+def test_every_kind_of_option_has_a_converter_and_accepts_the_examples_its_forms_show() -> None:
+    """A kind of option is one converter; the example a form shows in an empty field is what a
+    member copies, so each one the bot shows must read as a value of that kind."""
+    from commands.converters import CONVERTERS, Reading, convert
+
+    assert set(CONVERTERS) == set(OptionType)
+    reading = Reading(BERLIN, NOW, adapters.PLATFORMS[0], [])
+    tried = 0
+    for kind, converter in CONVERTERS.items():
+        if converter.example is None or not converter.example.startswith(("e.g. ", "yes or")):
+            continue
+        for example in converter.example.removeprefix("e.g. ").split(" or "):
+            option = OptionSpec("value", kind, "a value")
+            assert convert(option, example.strip('"'), reading) not in (None, ""), (kind, example)
+            tried += 1
+    assert tried >= 7
+
+
+async def test_a_time_zone_is_suggested_as_it_is_typed_even_before_there_is_a_coalition(dispatcher) -> None:
+    from bot.refs import Actor, ConversationRef, UserRef
+
+    actor = Actor(UserRef("console", "local", "sam"), "sam")
+    suggested = await dispatcher.complete(
+        ("coalition", "timezone"), "zone", "chic", actor, ConversationRef("console", "local", "general")
+    )
+    assert ("America/Chicago", "America/Chicago") in suggested and len(suggested) <= 25

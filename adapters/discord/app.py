@@ -30,7 +30,6 @@ from bot.i18n import _, speaking
 from bot.inflight import restarting
 from bot.refs import Actor, ConversationRef, MessageRef, UserRef
 from bot.replies import Reply, form_target
-from bot.times import zone_names
 from commands.dispatcher import Dispatcher
 from commands.errors import UsageError
 from commands.registry import Registry
@@ -221,9 +220,7 @@ class DiscordAdapter:
         option = next((o for o in spec.options if o.name == focused), None) if spec else None
         typed = str(raw.get(focused or "", "") or "")
         choices: list[discord.app_commands.Choice[Any]] = []
-        if option is not None and option.type == OptionType.TIMEZONE:
-            choices = [discord.app_commands.Choice(name=z, value=z) for z in zones_matching(typed)]
-        elif option is not None and option.complete:
+        if option is not None:
             suggestions = await self.dispatcher.complete(
                 path, option.name, typed, self.actor(interaction), self.where(interaction)
             )
@@ -313,11 +310,3 @@ def files_of(reply: Reply) -> list[discord.File]:
         discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description[:1024] or None)
         for a in reply.attachments
     ]
-
-
-def zones_matching(typed: str) -> list[str]:
-    needle = typed.strip().lower().replace(" ", "_")
-    names = sorted(zone_names().values())
-    starts = [n for n in names if n.lower().startswith(needle) or n.lower().split("/")[-1].startswith(needle)]
-    contains = [n for n in names if needle in n.lower() and n not in starts]
-    return (starts + contains)[:25]

@@ -12,6 +12,7 @@ from typing import Any
 from adapters.discord import names
 from adapters.discord.names import localized_name
 from bot.i18n import N_, _, speaking
+from commands.converters import converter
 from commands.parser import tokenize
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
@@ -24,7 +25,6 @@ OPTION_TYPES = {
     OptionType.USER: USER,
     OptionType.CHANNEL: CHANNEL,
 }
-AUTOCOMPLETE = {OptionType.TIMEZONE}
 # Discord's locales for each language the bot speaks besides English (its commands' own language).
 DISCORD_LOCALES = {"es": ("es-ES", "es-419")}
 MANY = N_('{description} (several: "in quotes" when they have spaces)')
@@ -105,7 +105,7 @@ def _option(option: OptionSpec) -> dict[str, Any]:
             rendered["max_value"] = option.max_value
     if option.type == OptionType.CHANNEL:
         rendered["channel_types"] = [0, 5]  # text and announcement channels
-    if option.type in AUTOCOMPLETE or option.complete:
+    if converter(option).suggest is not None or option.complete:
         rendered["autocomplete"] = True
     return rendered
 

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.i18n import N_, _
-from commands.spec import CommandSpec, OptionType
+from bot.i18n import _
+from commands.converters import converter
+from commands.spec import CommandSpec, OptionSpec, OptionType
 
 if TYPE_CHECKING:
     from adapters.discord.app import DiscordAdapter
@@ -40,7 +41,7 @@ class FormModal(discord.ui.Modal):
                 max_length=min(option.form_length, 4000)
                 if option.type in (OptionType.STRING, OptionType.TEXT)
                 else 200,
-                placeholder=_placeholder(option.type, option.multiple),
+                placeholder=_placeholder(option),
                 default=(initial or {}).get(option.name)
                 or ("yes" if option.type == OptionType.BOOL and option.default else None),
             )
@@ -64,14 +65,8 @@ class FormModal(discord.ui.Modal):
         await self.adapter.answer(interaction, reply)
 
 
-def _placeholder(kind: OptionType, multiple: bool) -> str | None:
-    if multiple:
+def _placeholder(option: OptionSpec) -> str | None:
+    if option.multiple:
         return _("one per line")
-    hint = {
-        OptionType.DATETIME: N_('e.g. "friday 9am"'),
-        OptionType.DURATION: N_("e.g. 90m or 2h"),
-        OptionType.TAGS: N_("e.g. residents,youth"),
-        OptionType.BOOL: N_("yes or no"),
-        OptionType.TIMEZONE: N_("e.g. America/Chicago"),
-    }.get(kind)
-    return _(hint) if hint else None
+    example = converter(option).example
+    return _(example) if example else None

@@ -9,18 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.i18n import N_, _
+from bot.i18n import _
 from bot.refs import ConversationRef
+from commands.converters import converter
 from commands.registry import Registry
 from commands.spec import CommandSpec, OptionSpec, OptionType
-
-HINTS = {
-    OptionType.DATETIME: N_('e.g. "friday 9am" or "2026-12-01 18:30"'),
-    OptionType.DURATION: N_("e.g. 90m or 2h"),
-    OptionType.TAGS: N_("e.g. residents,youth"),
-    OptionType.TIMEZONE: N_("e.g. America/Chicago"),
-    OptionType.INT: N_("a whole number"),
-}
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -79,7 +72,8 @@ def _input(option: OptionSpec, initial: str | None = None) -> dict[str, Any]:
         }
         if kind in (OptionType.STRING, OptionType.TEXT):
             element["max_length"] = min(option.form_length, 3000)
-        hint = _("one per line") if option.multiple else _(HINTS[kind]) if kind in HINTS else None
+        example = converter(option).example
+        hint = _("one per line") if option.multiple else _(example) if example else None
         if hint:
             element["placeholder"] = _plain(hint, 150)
         if initial is not None:
