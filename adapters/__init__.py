@@ -6,6 +6,9 @@ Adapters know nothing about SQL; `adapters.cli` is the composition root that wir
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.console.platform import ConsolePlatform
@@ -13,7 +16,8 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.email.platform import EmailPlatform
 from adapters.platform import PlatformAdapter
 from adapters.slack.platform import SlackPlatform
-from bot.config import CORE_VARIABLES
+from bot.config import CORE_PREFIXES, CORE_VARIABLES, Settings, unknown_variables
+from bot.config import load_settings as load_core_settings
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -26,6 +30,28 @@ LIBRARIES = tuple(library for p in PLATFORMS for library in p.libraries)  # kept
 def known_variables() -> tuple[str, ...]:
     """Every variable the bot reads: the core's and each platform's."""
     return CORE_VARIABLES + tuple(v for p in PLATFORMS for v in p.variables)
+
+
+def known_prefixes() -> tuple[str, ...]:
+    return CORE_PREFIXES + tuple(prefix for p in PLATFORMS for prefix in p.prefixes)
+
+
+def misspelt_variables(settings: Settings) -> list[str]:
+    """Variables that look meant for the bot but are not ones it reads (bot.config.unknown_variables)."""
+    return unknown_variables(settings, known_variables(), known_prefixes())
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """The core's settings, each platform's variables checked by the platform, and the HTTP
+    server placed where a platform needs it when HTTP_PORT does not say (Slack's HTTP mode)."""
+    settings = load_core_settings(environ, env_file)
+    for each in PLATFORMS:
+        each.check(settings)
+    for each in PLATFORMS:
+        listen = each.listens(settings)
+        if listen is not None and settings.http_port is None:
+            settings = replace(settings, http_host=listen[0], http_port=listen[1])
+    return settings
 
 
 def platform(name: str) -> PlatformAdapter:

@@ -14,7 +14,7 @@ import stat
 import sys
 from pathlib import Path
 
-from adapters import LIBRARIES, PLATFORMS, build_dispatcher, known_variables, platform
+from adapters import LIBRARIES, PLATFORMS, build_dispatcher, load_settings, misspelt_variables, platform
 from adapters.console.platform import default_arguments, run_console
 from adapters.platform import PlatformAdapter, Running
 from bot import logs
@@ -24,12 +24,10 @@ from bot.config import (
     ConfigError,
     Settings,
     anonymity_secret,
-    load_settings,
     missing_secret,
     normalise_database_url,
     storage_paths,
     stored_secret,
-    unknown_variables,
 )
 from storage import Database
 
@@ -141,7 +139,7 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> App:
     """The database at the newest schema: SQLite is upgraded in place; PostgreSQL is checked, since
     its migrations are an operator's decision (`coalition-bot db upgrade`). Refused when the
     anonymity secret is not the database's own."""
-    for line in unknown_variables(settings, known_variables()):
+    for line in misspelt_variables(settings):
         log.warning("%s", line)
     if (missing := missing_secret(settings)) is not None:
         raise ConfigError(missing)
@@ -360,7 +358,7 @@ async def diagnose(settings: Settings) -> list[str]:
     from storage.migrate import HEAD, recorded_revision
 
     checks = {p.name: functools.partial(p.doctor, settings) for p in PLATFORMS if p.served and p.configured(settings)}
-    found = [f"Configuration: {line}." for line in unknown_variables(settings, known_variables())]
+    found = [f"Configuration: {line}." for line in misspelt_variables(settings)]
     if (missing := missing_secret(settings)) is not None:
         found.append(missing + ".")
     db = Database(settings.database_url)

@@ -36,8 +36,18 @@ class PlatformAdapter(Platform, ABC):
     # its own command instead.
     served: bool = True
     credentials: str = ""  # the variable whose presence starts it: "SLACK_BOT_TOKEN"
-    with_console: bool = False  # also started beside `coalition-bot console` when configured (email)
-    variables: tuple[str, ...] = ()  # every variable it reads (an unknown one with its prefix is a typo)
+    interactive_too: bool = False  # also started beside the interactive `coalition-bot console` when configured (email)
+    variables: tuple[str, ...] = ()  # every variable it reads
+    prefixes: tuple[str, ...] = ()  # its variables' prefixes: an unknown variable with one is a typo
+
+    def check(self, settings: Settings) -> None:
+        """Refuse unusable values of this platform's variables with a ConfigError naming the
+        variable, when the settings are loaded (adapters.load_settings), before anything starts."""
+
+    def listens(self, settings: Settings) -> tuple[str, int] | None:
+        """Where the bot's HTTP server should listen for this platform's events when HTTP_PORT is
+        unset (Slack's HTTP mode), or None when it needs no server of its own."""
+        return None
 
     @abstractmethod
     def configured(self, settings: Settings) -> bool:

@@ -68,7 +68,8 @@ async def run(per_platform: int) -> None:
     workdir = Path(tempfile.mkdtemp())
     url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     settings = Settings(
-        database_url=url, discord_api_url=discord_fake.api_url, discord_gateway_url=discord_fake.gateway_url
+        database_url=url,
+        environ={"DISCORD_API_URL": discord_fake.api_url, "DISCORD_GATEWAY_URL": discord_fake.gateway_url},
     )
     db = Database(url)
     await db.upgrade()

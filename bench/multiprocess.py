@@ -101,7 +101,9 @@ async def child_fanout(url: str, slack_api: str, discord_api: str, discord_gatew
     from tests.fakes.discord import TOKEN as DISCORD_TOKEN
     from tests.fakes.slack import BOT_TOKEN
 
-    settings = Settings(database_url=url, discord_api_url=discord_api, discord_gateway_url=discord_gateway)
+    settings = Settings(
+        database_url=url, environ={"DISCORD_API_URL": discord_api, "DISCORD_GATEWAY_URL": discord_gateway}
+    )
     db = Database(url)
     app = App(settings, db)
     point_at(settings)

@@ -266,10 +266,8 @@ async def slack_burst(workdir: Path, votes: int, concurrency: int) -> dict[str, 
     url = f"sqlite+aiosqlite:///{workdir / 'slack.db'}"
     settings = Settings(
         database_url=url,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack.api_url,
-        slack_http_port=0,
+        http_port=0,
+        environ={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url},
     )
     db = Database(url)
     await db.upgrade()

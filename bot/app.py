@@ -157,7 +157,8 @@ class App:
         return self.settings.public_base_url or f"http://{self.settings.web_host}:{self.web.port}"
 
     async def serve_http(self) -> int | None:
-        """Start the HTTP server where the settings say (HTTP_PORT, or Slack's HTTP mode); the port."""
+        """Start the HTTP server where the settings say (HTTP_PORT, which `adapters.load_settings`
+        sets to a platform's own port when it needs one: `PlatformAdapter.listens`); the port."""
         port = self.settings.web_port
         if port is None:
             return None

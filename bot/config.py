@@ -41,23 +41,12 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # or json: one object per line
     coalition_name: str = "Our coalition"
-    slack_bot_token: str | None = field(default=None, repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_api_url: str | None = None
-    slack_http_host: str = "127.0.0.1"
-    slack_http_port: int = 3000
-    # Let the bot read channel history (channels:history, groups:history, im:history) so that after
-    # a crash in the middle of a send it can find the message instead of posting it again.
-    slack_read_history: bool = False
-    discord_bot_token: str | None = field(default=None, repr=False)
-    discord_api_url: str | None = None
-    discord_gateway_url: str | None = None
-    discord_coordinator_role: str | None = None
     outbox_lease_seconds: int = 30
     outbox_retention_days: int = 30  # finished deliveries are forgotten after this long
-    # The bot's one HTTP server (calendar feeds; Slack's events in HTTP mode): where it listens,
-    # and the address members' calendars reach it at (behind a proxy, the proxy's).
+    # The bot's one HTTP server (calendar feeds, health, a platform's events): where it listens,
+    # and the address members' calendars reach it at (behind a proxy, the proxy's). A platform that
+    # needs the server and has a port of its own (`PlatformAdapter.listens`) sets these when
+    # HTTP_PORT is unset (adapters.load_settings).
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     public_base_url: str | None = None
@@ -69,8 +58,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     # Proxies whose X-Forwarded-For is believed (the public page's per-visitor limit).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    # Every variable from the environment and `.env`, for a platform added later to read its own
-    # settings (`settings.variable("MATRIX_TOKEN")`) without a field here.
+    # Every variable from the environment and `.env`: each platform reads and checks its own
+    # (`settings.variable("SLACK_BOT_TOKEN")`, adapters/<name>/settings.py); none has a field here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The names set in `.env` (all of them are meant for the bot, unlike the environment's).
     file_variables: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
@@ -85,25 +74,13 @@ class Settings:
         return ZoneInfo(self.timezone)
 
     @property
-    def slack_configured(self) -> bool:
-        return bool(self.slack_bot_token)
-
-    @property
-    def discord_configured(self) -> bool:
-        return bool(self.discord_bot_token)
-
-    @property
     def web_port(self) -> int | None:
-        """Where the HTTP server listens: HTTP_PORT, or Slack's port in its HTTP mode, or nowhere."""
-        if self.http_port is not None:
-            return self.http_port
-        if self.slack_configured and not self.slack_app_token:
-            return self.slack_http_port
-        return None
+        """Where the HTTP server listens, or None when nothing asked for it."""
+        return self.http_port
 
     @property
     def web_host(self) -> str:
-        return self.http_host if self.http_port is not None else self.slack_http_host
+        return self.http_host
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,44 +101,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             return None
         return raw.strip()
 
-    slack_bot = get("SLACK_BOT_TOKEN")
-    slack_app = get("SLACK_APP_TOKEN")
-    slack_secret = get("SLACK_SIGNING_SECRET")
-    if slack_bot is not None:
-        _expect(slack_bot, r"xoxb-[A-Za-z0-9-]+", "SLACK_BOT_TOKEN", "a bot token starting 'xoxb-'")
-    if slack_app is not None:
-        _expect(slack_app, r"xapp-[A-Za-z0-9-]+", "SLACK_APP_TOKEN", "an app token starting 'xapp-'")
-    if slack_secret is not None:
-        _expect(
-            slack_secret,
-            r"[0-9a-fA-F]{16,}",
-            "SLACK_SIGNING_SECRET",
-            "the app's hexadecimal secret",
-        )
-    if slack_bot is not None and slack_app is None and slack_secret is None:
-        raise ConfigError(
-            "SLACK_SIGNING_SECRET: expected a value when SLACK_BOT_TOKEN is set without "
-            "SLACK_APP_TOKEN (HTTP mode verifies Slack's signatures with it)"
-        )
-    if (slack_app or slack_secret) and slack_bot is None:
-        raise ConfigError("SLACK_BOT_TOKEN: expected a bot token starting 'xoxb-' (Slack is half set up)")
-
-    discord_token = get("DISCORD_BOT_TOKEN")
-    if discord_token is not None:
-        _expect(
-            discord_token,
-            r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}",
-            "DISCORD_BOT_TOKEN",
-            "a bot token of three dot-separated parts, from the Developer Portal's Bot page",
-        )
-
     lease_raw = get("OUTBOX_LEASE_SECONDS") or "30"
     if not lease_raw.isdigit() or not 1 <= int(lease_raw) <= 3600:
         raise ConfigError(f"OUTBOX_LEASE_SECONDS: expected a whole number of seconds from 1 to 3600, got {lease_raw!r}")
-
-    port_raw = get("SLACK_HTTP_PORT") or "3000"
-    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
-        raise ConfigError(f"SLACK_HTTP_PORT: expected a port number 1-65535, got {port_raw!r}")
 
     data_dir = get("COALITION_DATA_DIR")
     default_url = DEFAULT_DATABASE_URL
@@ -177,22 +119,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         default_url = f"sqlite+aiosqlite:///{folder / 'coalition.db'}"
     database_url = _with_password_file(normalise_database_url(get("DATABASE_URL") or default_url), get)
     return Settings(
-        slack_read_history=_yes_no(get("SLACK_READ_HISTORY"), "SLACK_READ_HISTORY"),
         database_url=database_url,
         timezone=_timezone(get("COALITION_TIMEZONE") or "UTC"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
         log_format=_log_format(get("LOG_FORMAT") or "text"),
         coalition_name=(get("COALITION_NAME") or "Our coalition")[:80],
-        slack_bot_token=slack_bot,
-        slack_app_token=slack_app,
-        slack_signing_secret=slack_secret,
-        slack_api_url=_http_url(get("SLACK_API_URL"), "SLACK_API_URL"),
-        slack_http_host=get("SLACK_HTTP_HOST") or "127.0.0.1",
-        slack_http_port=int(port_raw),
-        discord_bot_token=discord_token,
-        discord_api_url=_http_url(get("DISCORD_API_URL"), "DISCORD_API_URL"),
-        discord_gateway_url=_ws_url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL"),
-        discord_coordinator_role=(get("DISCORD_COORDINATOR_ROLE") or None),
         outbox_lease_seconds=int(lease_raw),
         outbox_retention_days=_days(get("OUTBOX_RETENTION_DAYS"), "OUTBOX_RETENTION_DAYS", 30),
         anonymity_secret=_secret_setting(_secret_value(get), database_url),
@@ -202,8 +133,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         environ=values,
         file_variables=in_file,
         http_host=get("HTTP_HOST") or "127.0.0.1",
-        http_port=_port(get("HTTP_PORT"), "HTTP_PORT"),
-        public_base_url=_http_url(get("PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
+        http_port=port_number(get("HTTP_PORT"), "HTTP_PORT"),
+        public_base_url=http_url(get("PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
     )
 
 
@@ -228,11 +159,12 @@ CORE_VARIABLES = (
     "STOP_GRACE_SECONDS",
     "TRUSTED_PROXIES",
 )
-# A variable with one of these prefixes is meant for the bot, so an unknown one is a typo.
-OUR_PREFIXES = ("COALITION_", "SLACK_", "DISCORD_", "SMTP_", "EMAIL_", "OUTBOX_", "ANONYMITY_", "METRICS_")
+# A variable with one of these prefixes is meant for the bot, so an unknown one is a typo; each
+# platform adds its own (`PlatformAdapter.prefixes`).
+CORE_PREFIXES = ("COALITION_", "OUTBOX_", "ANONYMITY_", "METRICS_")
 
 
-def unknown_variables(settings: Settings, known: Iterable[str]) -> list[str]:
+def unknown_variables(settings: Settings, known: Iterable[str], prefixes: tuple[str, ...] = CORE_PREFIXES) -> list[str]:
     """One line per variable that looks meant for the bot but is not one it reads ("SLAK_BOT_TOKEN"),
     with the likely one: such a setting is otherwise ignored without a word. Every name in `.env`
     is meant for the bot; in the environment, those with our prefixes or close to one of ours."""
@@ -242,7 +174,7 @@ def unknown_variables(settings: Settings, known: Iterable[str]) -> list[str]:
         if name in names or name.endswith("_PROXY") or name.lower().endswith("proxy"):
             continue
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
-        if not (name in settings.file_variables or name.startswith(OUR_PREFIXES) or close):
+        if not (name in settings.file_variables or name.startswith(prefixes) or close):
             continue
         where = ".env" if name in settings.file_variables else "the environment"
         hint = f"; did you mean {close[0]}?" if close else " (README, Configuration, lists them)"
@@ -347,7 +279,7 @@ def _days(raw: str | None, variable: str, default: int) -> int:
     return int(raw)
 
 
-def _port(raw: str | None, variable: str) -> int | None:
+def port_number(raw: str | None, variable: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or not 0 <= int(raw) <= 65535:
@@ -355,7 +287,7 @@ def _port(raw: str | None, variable: str) -> int | None:
     return int(raw)
 
 
-def _yes_no(raw: str | None, variable: str) -> bool:
+def yes_no(raw: str | None, variable: str) -> bool:
     value = (raw or "false").strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -533,7 +465,7 @@ def _log_level(level: str) -> str:
     return level.upper()
 
 
-def _http_url(url: str | None, variable: str) -> str | None:
+def http_url(url: str | None, variable: str) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url)
@@ -542,7 +474,7 @@ def _http_url(url: str | None, variable: str) -> str | None:
     return url
 
 
-def _ws_url(url: str | None, variable: str) -> str | None:
+def ws_url(url: str | None, variable: str) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url)
@@ -551,6 +483,6 @@ def _ws_url(url: str | None, variable: str) -> str | None:
     return url
 
 
-def _expect(value: str, pattern: str, variable: str, what: str) -> None:
+def expect_shape(value: str, pattern: str, variable: str, what: str) -> None:
     if not re.fullmatch(pattern, value):
         raise ConfigError(f"{variable}: expected {what} (the value given has the wrong shape)")

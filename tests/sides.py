@@ -309,9 +309,7 @@ async def discord_side(tmp_path: Path) -> AsyncIterator[DiscordSide]:
     fake.heartbeat_interval = 300
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
-        discord_bot_token=TOKEN,
-        discord_api_url=fake.api_url,
-        discord_gateway_url=fake.gateway_url,
+        environ={"DISCORD_BOT_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url},
     )
     db = Database(settings.database_url)
     await db.upgrade()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, anonymity_secret, load_settings
+from adapters import PLATFORMS, load_settings, platform
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, anonymity_secret
 
 SLACK_BOT = "xoxb-1234-5678-abcdefABCDEF"
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GabcdE.abcdefghijklmnopqrstuvwxyz012345"
@@ -19,7 +20,7 @@ def test_defaults_need_nothing() -> None:
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.timezone == "UTC"
     assert settings.log_level == "INFO"
-    assert not settings.slack_configured and not settings.discord_configured
+    assert not any(p.configured(settings) for p in PLATFORMS if p.served)
 
 
 def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -113,7 +114,7 @@ def test_good_tokens_are_accepted_and_hidden_from_repr() -> None:
         },
         env_file=None,
     )
-    assert settings.slack_configured and settings.discord_configured
+    assert platform("slack").configured(settings) and platform("discord").configured(settings)
     assert SLACK_BOT not in repr(settings) and DISCORD not in repr(settings)
 
 
@@ -133,3 +134,13 @@ def test_bad_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("coalition-bot: configuration error: DATABASE_URL:")
     assert "Traceback" not in done.stderr
+
+
+def test_slack_in_http_mode_puts_the_one_http_server_on_its_port_unless_http_port_says_where() -> None:
+    slack = {"SLACK_BOT_TOKEN": SLACK_BOT, "SLACK_SIGNING_SECRET": "a1b2c3d4e5f60718293a4b5c6d7e8f90"}
+    alone = load_settings({**slack, "SLACK_HTTP_PORT": "3100", "SLACK_HTTP_HOST": "0.0.0.0"}, env_file=None)
+    assert (alone.web_host, alone.web_port) == ("0.0.0.0", 3100)
+    both = load_settings({**slack, "SLACK_HTTP_PORT": "3100", "HTTP_PORT": "8080"}, env_file=None)
+    assert (both.web_host, both.web_port) == ("127.0.0.1", 8080)  # one server, where HTTP_PORT says
+    socket_mode = load_settings({"SLACK_BOT_TOKEN": SLACK_BOT, "SLACK_APP_TOKEN": "xapp-1-A0-123-abc"}, env_file=None)
+    assert socket_mode.web_port is None  # Socket Mode needs no server

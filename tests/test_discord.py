@@ -46,9 +46,7 @@ class Discord:
 def discord_settings(tmp_path: Path, fake: FakeDiscord) -> Settings:
     return Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
-        discord_bot_token=TOKEN,
-        discord_api_url=fake.api_url,
-        discord_gateway_url=fake.gateway_url,
+        environ={"DISCORD_BOT_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url},
     )
 
 

@@ -474,13 +474,11 @@ async def test_one_rsvp_list_from_slack_and_email_and_one_anonymous_tally_from_d
         "SMTP_SECURITY": "none",
         "EMAIL_FROM": "bot@example.org",
     }
+    slack_settings = settings_for(tmp_path, slack_fake)
     settings = replace(
-        settings_for(tmp_path, slack_fake),
-        environ=environ,
+        slack_settings,
+        environ={**slack_settings.environ, **discord_settings(tmp_path, discord_fake).environ, **environ},
         http_port=0,
-        discord_bot_token=discord_settings(tmp_path, discord_fake).discord_bot_token,
-        discord_api_url=discord_fake.api_url,
-        discord_gateway_url=discord_fake.gateway_url,
     )
     db = Database(settings.database_url)
     await db.upgrade()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,43 @@ def test_no_platform_is_named_outside_its_adapter() -> None:
             )
             if named and node.value != folder:
                 offences.append(f"{name}:{node.lineno} names {node.value!r}")
+    assert offences == [], "\n".join(offences)
+
+
+def _words(identifier: str) -> set[str]:
+    """The words of a name, in snake_case or CamelCase: SlackPlatform -> {"slack", "platform"}."""
+    return set(re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", identifier).lower().split("_"))
+
+
+def test_no_identifier_names_a_chat_platform_outside_its_adapter() -> None:
+    """No variable, field, function, class, argument or import outside `adapters/<name>/` is named
+    for Slack, Discord or the console (`slack_bot_token` in the core's settings was one): a
+    platform's settings, limits and set-up live with it. Only the registration
+    (`adapters/__init__.py`) and the wiring (`adapters/cli.py`) name them. Email is left out of
+    this rule on purpose: a member's email address is the core's own data (storage/email.py), as
+    their display name is; the email platform's name as a value is caught by the test above."""
+    chat = {"slack", "discord", "console"}
+    allowed = {"adapters/__init__.py", WIRING}
+    offences = []
+    for name, tree in _modules():
+        folder = name.split("/")[1] if name.startswith("adapters/") and name.count("/") > 1 else None
+        if name in allowed:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                found = [node.id]
+            elif isinstance(node, ast.Attribute):
+                found = [node.attr]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found = [node.name]
+            elif isinstance(node, ast.arg) or (isinstance(node, ast.keyword) and node.arg):
+                found = [node.arg]
+            elif isinstance(node, ast.alias):
+                found = [(node.asname or node.name).split(".")[-1]]
+            else:
+                continue
+            for identifier in found:
+                offences += [f"{name}:{node.lineno} {identifier}" for w in _words(identifier) & chat if w != folder]
     assert offences == [], "\n".join(offences)
 
 

@@ -354,7 +354,14 @@ async def test_doctor_refused_discord_token_is_one_line(tmp_path: Path) -> None:
 
     discord = await FakeDiscord().start()
     try:
-        settings = replace(discord_settings(tmp_path, discord), discord_bot_token="MTE.wrong.token")
+        good = discord_settings(tmp_path, discord)
+        settings = replace(
+            good,
+            environ={
+                **good.environ,
+                "DISCORD_BOT_TOKEN": "MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gwrong.abcdefghijklmnopqrstuvwxyz9876543210",
+            },
+        )
         problems = await diagnose(settings)
     finally:
         await discord.stop()

@@ -236,7 +236,6 @@ def test_likely_slips_get_a_did_you_mean(typed: str, hint: str) -> None:
     assert hint in caught.value.message, caught.value.message
 
 
-
 def test_every_kind_of_option_has_a_converter_and_accepts_the_examples_its_forms_show() -> None:
     """A kind of option is one converter; the example a form shows in an empty field is what a
     member copies, so each one the bot shows must read as a value of that kind."""

@@ -17,10 +17,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters import build_dispatcher, known_variables
+from adapters import build_dispatcher, load_settings, misspelt_variables
 from bot.app import App
 from bot.clock import SimulatedClock
-from bot.config import ConfigError, Settings, load_settings, unknown_variables
+from bot.config import ConfigError, Settings
 from bot.public_page import RateLimit
 from storage import Database
 from tests.conftest import POSTGRES_URL, START, _fresh_postgres
@@ -62,7 +62,7 @@ def test_run_with_no_platform_and_nobody_at_the_keyboard_exits_non_zero(tmp_path
 def test_mistyped_variables_are_named_with_the_likely_one(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("HTTP_PROT=8080\nCOALITION_TIMEZONE=UTC\n")
     settings = load_settings({"SLAK_BOT_TOKEN": "xoxb-1", "PATH": "/usr/bin", "HTTPS_PROXY": "x"}, tmp_path / ".env")
-    problems = unknown_variables(settings, known_variables())
+    problems = misspelt_variables(settings)
     assert problems == [
         "HTTP_PROT (in .env) is not a setting coalition-bot reads; did you mean HTTP_PORT?",
         "SLAK_BOT_TOKEN (in the environment) is not a setting coalition-bot reads; did you mean SLACK_BOT_TOKEN?",

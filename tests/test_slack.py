@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,15 +83,15 @@ async def eventually(check: Callable[[], Any], within: float = 8.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
-def settings_for(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Settings:
-    base = Settings(
+def settings_for(tmp_path: Path, fake: FakeSlack, **variables: str | None) -> Settings:
+    """Slack in HTTP mode against `fake`, on a free port; `variables` change Slack's (None: unset)."""
+    environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url}
+    environ.update(variables)
+    return Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}",
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake.api_url,
-        slack_http_port=0,
+        http_port=0,
+        environ={name: value for name, value in environ.items() if value is not None},
     )
-    return replace(base, **overrides)
 
 
 @contextlib.asynccontextmanager
@@ -330,7 +330,7 @@ async def test_poll_form_and_a_multi_choice_vote(slack: Slack) -> None:
 async def test_socket_mode_acks_envelopes_with_the_reply(tmp_path: Path) -> None:
     fake = await FakeSlack().start()
     fake.user("UADMIN", "Dana", admin=True)
-    settings = settings_for(tmp_path, fake, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    settings = settings_for(tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=None)
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)

@@ -102,7 +102,7 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         )
         app.add_messenger(console)
         for other in PLATFORMS:  # email, when set up, mails the console's coalition's members
-            if other.with_console and other.configured(settings):
+            if other.interactive_too and other.configured(settings):
                 beside.append(await other.start(settings, app, console.dispatcher))
         port = await app.serve_http()  # with HTTP_PORT set: the calendar feeds, as `run` serves them
         if port is not None:

@@ -24,6 +24,7 @@ from adapters.discord.components import ClickingClient, message_parts
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.modals import FormModal
 from adapters.discord.platform import DiscordPlatform
+from adapters.discord.settings import discord_settings
 from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.i18n import _, speaking
@@ -49,10 +50,11 @@ CANNOT_POST = (
 
 def point_at(settings: Settings) -> None:
     """Aim discord.py at another REST base and gateway (tests, or a proxy)."""
-    if settings.discord_api_url:
-        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    own = discord_settings(settings)
+    if own.api_url:
+        discord.http.Route.BASE = own.api_url.rstrip("/")
+    if own.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(own.gateway_url)
 
 
 class DiscordAdapter:
@@ -62,7 +64,8 @@ class DiscordAdapter:
     guild_ready_timeout = 2.0
 
     def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
-        assert settings.discord_bot_token
+        self.own = discord_settings(settings)
+        assert self.own.bot_token
         point_at(settings)
         self.settings = settings
         self.app = app
@@ -120,7 +123,7 @@ class DiscordAdapter:
         admin = False
         if isinstance(user, discord.Member):
             admin = user.guild_permissions.manage_guild
-            wanted = self.settings.discord_coordinator_role
+            wanted = self.own.coordinator_role
             if wanted and any(r.name == wanted or str(r.id) == wanted for r in user.roles):
                 admin = True
         name = getattr(user, "display_name", None) or user.name
@@ -265,7 +268,7 @@ class DiscordAdapter:
 async def login(client: discord.Client, settings: Settings) -> None:
     """Log in, or stop with one line that says what is wrong and how to fix it."""
     try:
-        await client.login(settings.discord_bot_token or "")
+        await client.login(discord_settings(settings).bot_token or "")
     except discord.LoginFailure as exc:
         raise ConfigError(
             "DISCORD_BOT_TOKEN: Discord refused this token. Copy it again from the Developer Portal "

@@ -6,6 +6,7 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
+from adapters.discord.settings import VARIABLES, discord_settings
 from adapters.platform import PlatformAdapter, Running
 from bot.config import ConfigError, Settings
 from bot.i18n import N_
@@ -24,12 +25,8 @@ class DiscordPlatform(PlatformAdapter):
     name = "discord"
     title = "Discord"
     credentials = "DISCORD_BOT_TOKEN"
-    variables = (
-        "DISCORD_BOT_TOKEN",
-        "DISCORD_API_URL",
-        "DISCORD_GATEWAY_URL",
-        "DISCORD_COORDINATOR_ROLE",
-    )
+    variables = VARIABLES
+    prefixes = ("DISCORD_",)
     space = N_("Discord server")
     # 50 requests a second overall; 5 messages per 5 seconds in a channel.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
@@ -47,7 +44,10 @@ class DiscordPlatform(PlatformAdapter):
         return super().channel_mention(text)
 
     def configured(self, settings: Settings) -> bool:
-        return settings.discord_configured
+        return settings.variable("DISCORD_BOT_TOKEN") is not None
+
+    def check(self, settings: Settings) -> None:
+        discord_settings(settings)
 
     def missing(self) -> str:
         return "DISCORD_BOT_TOKEN: expected a bot token to start the Discord adapter (see .env.example)"
@@ -76,7 +76,7 @@ class DiscordPlatform(PlatformAdapter):
 
 
 async def sync_commands(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.discord_configured:
+    if not DiscordPlatform().configured(settings):
         raise ConfigError("DISCORD_BOT_TOKEN: expected a bot token to sync commands (see .env.example)")
     from adapters.discord.app import sync_commands as sync
     from commands import build_registry
@@ -91,9 +91,8 @@ async def sync_commands(args: argparse.Namespace, settings: Settings) -> int:
 async def print_invite(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.discord.invite import application_id_from_token, invite_url
 
-    client_id = args.client_id or (
-        application_id_from_token(settings.discord_bot_token) if settings.discord_bot_token else None
-    )
+    token = discord_settings(settings).bot_token
+    client_id = args.client_id or (application_id_from_token(token) if token else None)
     if client_id is None:
         raise ConfigError("DISCORD_BOT_TOKEN: set it (or pass --client-id) so the invite names your application")
     print(invite_url(client_id))

@@ -42,7 +42,7 @@ class EmailPlatform(PlatformAdapter):
     name = "email"
     title = N_("email")
     credentials = "SMTP_HOST"
-    with_console = True  # `coalition-bot console` mails too, when EMAIL_DIR or SMTP_HOST is set
+    interactive_too = True  # `coalition-bot console` mails too, when EMAIL_DIR or SMTP_HOST is set
     variables = (
         "SMTP_HOST",
         "SMTP_PORT",
@@ -54,6 +54,7 @@ class EmailPlatform(PlatformAdapter):
         "EMAIL_RATE",
         "EMAIL_DIR",
     )
+    prefixes = ("SMTP_", "EMAIL_")
     space = N_("email list")
 
     pacing = PacingPolicy(overall=Window(int(DEFAULT_RATE), 1.0), channel=None)  # EMAIL_RATE sets it at start

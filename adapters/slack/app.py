@@ -31,6 +31,7 @@ from adapters.slack import render
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.modals import modal_for, values_from
 from adapters.slack.platform import SlackPlatform, web_client
+from adapters.slack.settings import slack_settings
 from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.i18n import speaking
@@ -53,7 +54,8 @@ class SlackAdapter:
     platform = SlackPlatform.name
 
     def __init__(self, settings: Settings, app: App, dispatcher: Dispatcher) -> None:
-        assert settings.slack_bot_token
+        self.own = slack_settings(settings)
+        assert self.own.bot_token
         self.settings = settings
         self.app = app
         self.dispatcher = dispatcher
@@ -62,11 +64,11 @@ class SlackAdapter:
         bolt_log.addFilter(_quiet_token_notice)
         self.bolt = AsyncApp(
             client=self.client,
-            signing_secret=settings.slack_signing_secret or "",
-            request_verification_enabled=not settings.slack_app_token,
+            signing_secret=self.own.signing_secret or "",
+            request_verification_enabled=not self.own.app_token,
             logger=bolt_log,
         )
-        self.messenger = SlackMessenger(self.client, read_history=settings.slack_read_history)
+        self.messenger = SlackMessenger(self.client, read_history=self.own.read_history)
         self._profiles: dict[str, tuple[float, Actor]] = {}
         self.ack_budget = ACK_BUDGET  # past it, a command is acked empty and answered on its response_url
         self._socket: AsyncSocketModeHandler | None = None
@@ -121,8 +123,8 @@ class SlackAdapter:
         self.app.add_messenger(self.messenger, SlackPlatform.pacing)
         self.app.health_checks[SlackPlatform.name] = self._health
         self.app.platform_checks[SlackPlatform.name] = functools.partial(SlackPlatform().doctor, self.settings)
-        if self.settings.slack_app_token:
-            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
+        if self.own.app_token:
+            self._socket = AsyncSocketModeHandler(self.bolt, self.own.app_token, web_client=self.client)
             self._count_reconnects(self._socket.client)
             await self._socket.connect_async()
             log.info("Slack adapter connected in Socket Mode")
@@ -191,10 +193,10 @@ class SlackAdapter:
                 f"cannot reach Slack ({type(exc).__name__}): check the network connection, "
                 "or SLACK_API_URL if you set it"
             ) from exc
-        if not self.settings.slack_app_token:
+        if not self.own.app_token:
             return
         try:
-            await self.client.apps_connections_open(app_token=self.settings.slack_app_token)
+            await self.client.apps_connections_open(app_token=self.own.app_token)
         except SlackApiError as exc:
             raise ConfigError(
                 f"SLACK_APP_TOKEN: Slack refused this token ({exc.response.get('error')}). Make an app-level token "

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from adapters.platform import PlatformAdapter, Running
+from adapters.slack.settings import VARIABLES, slack_settings
 from bot.config import Settings
 from bot.i18n import N_
 from bot.pacing import PacingPolicy, Window
@@ -28,15 +29,8 @@ class SlackPlatform(PlatformAdapter):
     name = "slack"
     title = "Slack"
     credentials = "SLACK_BOT_TOKEN"
-    variables = (
-        "SLACK_BOT_TOKEN",
-        "SLACK_APP_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_API_URL",
-        "SLACK_HTTP_HOST",
-        "SLACK_HTTP_PORT",
-        "SLACK_READ_HISTORY",
-    )
+    variables = VARIABLES
+    prefixes = ("SLACK_",)
     space = N_("Slack workspace")
     # About one message a second per channel, with short bursts; a workspace-wide ceiling well
     # below Slack's per-workspace limits.
@@ -55,7 +49,14 @@ class SlackPlatform(PlatformAdapter):
         return super().channel_mention(text)
 
     def configured(self, settings: Settings) -> bool:
-        return settings.slack_configured
+        return settings.variable("SLACK_BOT_TOKEN") is not None
+
+    def check(self, settings: Settings) -> None:
+        slack_settings(settings)
+
+    def listens(self, settings: Settings) -> tuple[str, int] | None:
+        slack = slack_settings(settings)
+        return (slack.http_host, slack.http_port) if slack.http_mode else None
 
     def missing(self) -> str:
         return "SLACK_BOT_TOKEN: expected a bot token to start the Slack adapter (see .env.example)"
@@ -84,7 +85,7 @@ class SlackPlatform(PlatformAdapter):
         except Exception as exc:  # unreachable, DNS, TLS: the fix is the same
             return [f"Slack: cannot reach Slack ({type(exc).__name__}): check the network, or SLACK_API_URL."]
         granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",") if s.strip()}
-        missing = [s for s in bot_scopes(read_history=settings.slack_read_history) if s not in granted]
+        missing = [s for s in bot_scopes(read_history=slack_settings(settings).read_history) if s not in granted]
         if missing:
             problems.append(
                 f"Slack: the app lacks the scope{'s' if len(missing) > 1 else ''} {', '.join(missing)}: paste "
@@ -120,7 +121,7 @@ async def print_manifest(args: argparse.Namespace, settings: Settings) -> int:
         build_registry(),
         name=settings.coalition_name,
         request_url=args.request_url,
-        read_history=settings.slack_read_history,
+        read_history=slack_settings(settings).read_history,
     )
     print(json.dumps(found, indent=2))
     return 0
@@ -130,4 +131,5 @@ def web_client(settings: Settings) -> AsyncWebClient:
     """Slack's Web API client for the bot's token, at SLACK_API_URL when it is set (the tests' fake)."""
     from slack_sdk.web.async_client import AsyncWebClient
 
-    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)
+    slack = slack_settings(settings)
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url or AsyncWebClient.BASE_URL)
