@@ -26,10 +26,8 @@ from typing import Any, Protocol
 import aiohttp
 from aiosmtpd.controller import Controller
 
-from adapters import build_dispatcher
+from adapters import build_dispatcher, platform
 from adapters.console import ConsoleAdapter, ConsoleOptions
-from adapters.discord.app import DiscordAdapter
-from adapters.email.platform import EmailPlatform
 from bot.app import App
 from bot.config import Settings
 from bot.inflight import InFlight
@@ -314,15 +312,14 @@ async def discord_side(tmp_path: Path) -> AsyncIterator[DiscordSide]:
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = DiscordAdapter(settings, app, build_dispatcher(app))
-    await asyncio.wait_for(adapter.start(), 20)
+    running = await asyncio.wait_for(platform("discord").start(settings, app, build_dispatcher(app)), 20)
     await app.scheduler.start()
     side = DiscordSide(fake, app.inflight)
     try:
         assert "is set up" in await side.command('/coalition setup "Northside Residents"')
         yield side
     finally:
-        await adapter.stop()
+        await running.stop()
         await app.close()
         await fake.stop()
     assert fake.refused == [], fake.refused
@@ -442,7 +439,7 @@ async def email_side(tmp_path: Path) -> AsyncIterator[EmailSide]:
     out = io.StringIO()
     console = ConsoleAdapter(dispatcher, ConsoleOptions(json=True, interactive=False), stdin=io.StringIO(), stdout=out)
     app.add_messenger(console)
-    running = await EmailPlatform().start(settings, app, dispatcher)
+    running = await platform("email").start(settings, app, dispatcher)
     await app.serve_http()
     await console.start()
     await app.scheduler.start()

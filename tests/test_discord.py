@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters import build_dispatcher
+from adapters import build_dispatcher, platform
 from adapters.discord.app import DiscordAdapter, sync_commands
 from bot.app import App
 from bot.config import Settings
@@ -58,8 +58,9 @@ async def discord_env(tmp_path: Path) -> AsyncIterator[Discord]:
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = DiscordAdapter(settings, app, build_dispatcher(app))
-    await asyncio.wait_for(adapter.start(), 20)
+    # Started as `coalition-bot run` starts it: through the platform contract.
+    adapter = await asyncio.wait_for(platform("discord").start(settings, app, build_dispatcher(app)), 20)
+    assert isinstance(adapter, DiscordAdapter)
     await app.scheduler.start()
     env = Discord(fake, adapter, app, fake.member(ADMIN, "Dana", manage_guild=True), fake.member(MARIA, "Maria"))
     yield env

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text as sql_text
 
-from adapters import build_dispatcher
+from adapters import build_dispatcher, platform
 from adapters.slack.app import SlackAdapter
 from bot.app import App
 from bot.config import Settings
@@ -104,12 +104,13 @@ async def slack_env(tmp_path: Path) -> AsyncIterator[Slack]:
     db = Database(settings.database_url)
     await db.upgrade()
     app = App(settings, db)
-    adapter = SlackAdapter(settings, app, build_dispatcher(app))
+    # Started as `coalition-bot run` starts it: through the platform contract.
+    adapter = await platform("slack").start(settings, app, build_dispatcher(app))
+    assert isinstance(adapter, SlackAdapter)
     # slack-bolt itself answers 404 to a request not acked within 3 s, so the budget stays under it;
     # a command that overruns it on a loaded machine is answered on its response_url, where
     # `Slack.command` reads it. The tests of an overrun set their own budget.
     adapter.ack_budget = 2.5
-    await adapter.start()
     await app.scheduler.start()
     async with aiohttp.ClientSession() as http:
         yield Slack(fake, adapter, app, http)
