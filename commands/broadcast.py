@@ -14,6 +14,7 @@ from bot.services.governance import RateLimit
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options
+from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Broadcast, Channel
 
@@ -216,23 +217,11 @@ async def awaiting_acknowledgement(ctx: CommandContext) -> list[Block]:
 
 
 async def complete_broadcast(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
-    found = []
-    for b in await ctx.services.broadcasts.recent(ctx.coalition.id or 0, limit=25):
-        label = f"#{b.id} {b.text[:60]}"
-        if not typed or typed in str(b.id) or typed in b.text.lower():
-            found.append((label[:100], str(b.id)))
-    return found
+    recent = await ctx.services.broadcasts.recent(ctx.coalition.id or 0, limit=25)
+    return suggestions(typed, ((b.id, b.text, b.text[:60]) for b in recent))
 
 
-_ID = OptionSpec(
-    "id",
-    OptionType.INT,
-    N_("the broadcast's number"),
-    required=True,
-    positional=True,
-    min_value=1,
-    complete="broadcast",
-)
+_ID = id_option(N_("the broadcast's number"), complete="broadcast")
 
 BROADCAST = CommandSpec(
     name="broadcast",

@@ -14,12 +14,11 @@ from bot.spanish_words import meaning as spanish_meaning
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options
+from commands.numbered import id_option
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Proposal
 
-_ID = OptionSpec(
-    "id", OptionType.INT, N_("the proposal's number (from /decision list)"), required=True, positional=True, min_value=1
-)
+_ID = id_option(N_("the proposal's number (from /decision list)"))
 ALL_POSITIONS = tuple(dict.fromkeys(p for kind in KINDS for p in POSITIONS[kind]))
 
 

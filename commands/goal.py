@@ -15,12 +15,11 @@ from bot.services.goals import FIGURES, GoalProblem, GoalView, chart_alt, goal_l
 from bot.times import TimeProblem, parse_day
 from commands.context import CommandContext
 from commands.errors import CommandError
+from commands.numbered import id_option
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Goal
 
-_ID = OptionSpec(
-    "id", OptionType.INT, N_("the goal's number (from /goal list)"), required=True, positional=True, min_value=1
-)
+_ID = id_option(N_("the goal's number (from /goal list)"))
 MAX_TITLE = 200
 
 

@@ -18,6 +18,7 @@ from bot.times import spoken_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options, second_parts
+from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Meeting, Occurrence
 
@@ -466,27 +467,16 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
 
 async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
-    found: dict[int, tuple[str, str]] = {}
-    for occurrence, meeting in upcoming:
-        if meeting.id in found:
-            continue  # a series once, with its next date
+
+    def label(occurrence: Occurrence, meeting: Meeting) -> str:
         when = format_time(occurrence.start, ctx.zone, "f")
         when = _("next {when}").format(when=when) if meeting.rrule else when
-        label = f"#{meeting.id} {meeting.title} ({when})"
-        if not typed or typed in str(meeting.id) or typed in meeting.title.lower():
-            found[meeting.id or 0] = (label[:100], str(meeting.id))
-    return list(found.values())
+        return f"{meeting.title} ({when})"
+
+    return suggestions(typed, ((m.id, m.title, label(o, m)) for o, m in upcoming))
 
 
-_ID = OptionSpec(
-    "id",
-    OptionType.INT,
-    N_("the meeting's number (from /meeting list); a series has one"),
-    required=True,
-    positional=True,
-    min_value=1,
-    complete="meeting",
-)
+_ID = id_option(N_("the meeting's number (from /meeting list); a series has one"), complete="meeting")
 _ON = OptionSpec("on", OptionType.DATE, N_("which date of a series (default: the next one)"))
 
 MEETING = CommandSpec(

@@ -19,6 +19,7 @@ from bot.text import small_number
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options, second_parts
+from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Poll
 
@@ -510,23 +511,11 @@ async def open_for_me(ctx: CommandContext) -> list[Block]:
 
 
 async def complete_poll(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
-    found = []
-    for poll in await ctx.services.polls.recent(ctx.coalition.id or 0, limit=50):
-        label = f"#{poll.id} {poll.question[:70]} ({poll.status})"
-        if not typed or typed in str(poll.id) or typed in poll.question.lower():
-            found.append((label[:100], str(poll.id)))
-    return found
+    recent = await ctx.services.polls.recent(ctx.coalition.id or 0, limit=50)
+    return suggestions(typed, ((p.id, p.question, f"{p.question[:70]} ({p.status})") for p in recent))
 
 
-_ID = OptionSpec(
-    "id",
-    OptionType.INT,
-    N_("the poll's number (from /poll list)"),
-    required=True,
-    positional=True,
-    min_value=1,
-    complete="poll",
-)
+_ID = id_option(N_("the poll's number (from /poll list)"), complete="poll")
 _COMMON = (
     OptionSpec("anonymous", OptionType.BOOL, N_("anonymous: nobody can see who voted what"), default=False),
     OptionSpec("closes", OptionType.DATETIME, N_("close automatically at this time")),

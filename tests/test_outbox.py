@@ -29,7 +29,7 @@ async def seed(app: App, channels: int, platform: str = "console") -> list[str]:
         for n in range(channels):
             channel = await services.repos.coalitions.link_channel(space, f"ch{n}", f"ch{n}", [])
             key = f"test:{n}"
-            await services.outbox.to_channel(coalition.id, channel, Reply(f"hello {n}"), key=key, source="test")
+            await services.outbox.to(channel, Reply(f"hello {n}"), key=key, source="test")
             keys.append(key)
         await services.repos.commit()
     return keys
@@ -61,7 +61,7 @@ async def test_not_before_is_respected(app: App, clock: SimulatedClock) -> None:
         space = await services.repos.coalitions.add_space(coalition.id, "console", "w", "")
         channel = await services.repos.coalitions.link_channel(space, "ch", "ch", [])
         later = START + timedelta(hours=2)
-        await services.outbox.to_channel(coalition.id, channel, Reply("later"), key="k", not_before=later)
+        await services.outbox.to(channel, Reply("later"), key="k", not_before=later)
         await services.repos.commit()
     assert await app.scheduler.run_due() == 0
     assert await app.scheduler.advance_to(START + timedelta(hours=1)) == 0
@@ -78,7 +78,7 @@ async def test_the_same_delivery_cannot_be_queued_twice(app: App) -> None:
 async def seed_again(app: App) -> None:
     async with app.unit_of_work() as services:
         channel = (await services.repos.coalitions.channels(1))[0]
-        await services.outbox.to_channel(1, channel, Reply("again"), key="test:0")
+        await services.outbox.to(channel, Reply("again"), key="test:0")
         await services.repos.commit()
 
 
@@ -192,7 +192,7 @@ async def test_edits_wait_for_their_message_and_coalesce(app: App) -> None:
         member = await services.repos.members.add(
             Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
         )
-        original = await services.outbox.to_member(member, Reply("0 of 3"), key="report")
+        original = await services.outbox.to(member, Reply("0 of 3"), key="report")
         await services.outbox.edit(original, Reply("1 of 3"), key="report-edit")
         await services.outbox.edit(original, Reply("2 of 3"), key="report-edit")
         await services.repos.commit()

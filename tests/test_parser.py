@@ -262,3 +262,17 @@ async def test_a_time_zone_is_suggested_as_it_is_typed_even_before_there_is_a_co
         ("coalition", "timezone"), "zone", "chic", actor, ConversationRef("console", "local", "general")
     )
     assert ("America/Chicago", "America/Chicago") in suggested and len(suggested) <= 25
+
+
+def test_numbered_things_are_suggested_by_number_or_words_once_each() -> None:
+    from commands.numbered import suggestions
+
+    found = [
+        (12, "Budget review", "Budget review (next Tue)"),
+        (12, "Budget review", "later date"),
+        (3, "Walk", "Walk"),
+    ]
+    assert suggestions("bud", found) == [("#12 Budget review (next Tue)", "12")]  # a series once, its next date
+    assert suggestions("3", found) == [("#3 Walk", "3")]
+    assert [v for _, v in suggestions("", found)] == ["12", "3"]
+    assert len(suggestions("", [(7, "x", "y" * 300)])[0][0]) == 100  # Discord's limit for a choice's name

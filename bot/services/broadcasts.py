@@ -102,8 +102,7 @@ class BroadcastService:
         broadcast = await self.repos.broadcasts.add(made)
         assert broadcast.id is not None
         for channel in channels:
-            await self.outbox.to_channel(
-                coalition_id,
+            await self.outbox.to(
                 channel,
                 lambda: self.message(broadcast, author),
                 key=_key(broadcast.id, f"channel:{channel.id}"),
@@ -111,7 +110,7 @@ class BroadcastService:
                 source=SOURCE,
                 source_id=broadcast.id,
             )
-        await self.outbox.to_member(
+        await self.outbox.to(
             author,
             lambda: self._report(broadcast, Counter({PENDING: len(channels)})),
             key=_key(broadcast.id, "report"),

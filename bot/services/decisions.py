@@ -273,7 +273,7 @@ class DecisionService:
                     text.format(id=proposal.id, version=proposal.version, text=user_text(proposal.text)), private=True
                 )
 
-            await self.outbox.to_member(
+            await self.outbox.to(
                 member,
                 said,
                 key=self._key(proposal, f"amended:{proposal.version}:{member_id}"),
@@ -476,7 +476,7 @@ class DecisionService:
                         private=True,
                     )
 
-                await self.outbox.to_member(
+                await self.outbox.to(
                     member, said, key=self._key(proposal, f"review:{proposal.review_at}:{member.id}"), source=SOURCE
                 )
                 told += 1
@@ -642,8 +642,7 @@ class DecisionService:
     ) -> None:
         """`make()`'s reply in each channel, in its language, once (keyed `part:channel`)."""
         for channel, said in await self.outbox.for_channels(channels, make):
-            await self.outbox.to_channel(
-                proposal.coalition_id,
+            await self.outbox.to(
                 channel,
                 said,
                 key=self._key(proposal, f"{part}:{channel.id}"),

@@ -86,8 +86,7 @@ class DigestService:
                 continue  # another process sent this one
             with speaking(await self.outbox.channel_language(channel)):
                 digest = await self.compose(coalition, now)
-            await self.outbox.to_channel(
-                coalition.id or 0,
+            await self.outbox.to(
                 channel,
                 digest,
                 key=f"{SOURCE}:{channel_id}:{due.date().isoformat()}",

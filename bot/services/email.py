@@ -172,7 +172,7 @@ class EmailService:
                 ),
             )
 
-        await self.outbox.to_member(member, say, key=f"email:confirm:{member.id}:{secrets.token_hex(4)}")
+        await self.outbox.to(member, say, key=f"email:confirm:{member.id}:{secrets.token_hex(4)}")
 
     async def confirm(self, member: Member) -> bool:
         """The owner of the address said yes: it becomes a channel of the coalition's email space.

@@ -96,4 +96,4 @@ class FanoutService:
                 )
             return Reply(text.format(count=count, id=source_id), private=True)
 
-        await self.outbox.to_member(requester, said, key=f"fanout:{fanout.source}:{source_id}:{fanout.stamp}:done")
+        await self.outbox.to(requester, said, key=f"fanout:{fanout.source}:{source_id}:{fanout.stamp}:done")

@@ -85,8 +85,7 @@ class FeedbackService:
         channels = [c for c in await self.repos.coalitions.channels(coalition.id) if COORDINATORS_TAG in c.tags]
         if channels:
             for channel in channels:
-                await self.outbox.to_channel(
-                    coalition.id,
+                await self.outbox.to(
                     channel,
                     message,
                     key=f"{stamp}:c{channel.id}",
@@ -101,7 +100,7 @@ class FeedbackService:
         if not coordinators:
             raise FeedbackProblem(_("This coalition has no coordinators to read feedback yet."))
         for coordinator in coordinators:
-            await self.outbox.to_member(
+            await self.outbox.to(
                 coordinator,
                 replace(message, private=True),
                 key=f"{stamp}:m{coordinator.id}",

@@ -390,8 +390,7 @@ class MeetingService:
             key = f"{SOURCE}:{occurrence.id}:announce:{channel.id}"
             if await self.repos.outbox.by_key(key) is not None:
                 continue  # announced already (a restart, or the next meeting announced again)
-            await self.outbox.to_channel(
-                meeting.coalition_id,
+            await self.outbox.to(
                 channel,
                 card,
                 key=key,
@@ -498,8 +497,7 @@ class MeetingService:
 
         if reminder.member_id is None:
             for channel in await self.channels_of(meeting):
-                await self.outbox.to_channel(
-                    meeting.coalition_id,
+                await self.outbox.to(
                     channel,
                     lambda: Reply(text()),
                     key=f"{SOURCE}:{occurrence.id}:remind:{reminder.id}:{channel.id}",
@@ -534,7 +532,7 @@ class MeetingService:
                 # The question in the blocks too: a platform that shows blocks shows no fallback text.
                 blocks = (Section(question), *card.blocks) if card.blocks else ()
                 asks[language] = Reply(question + "\n" + card.text, blocks=blocks, private=True)
-            await self.outbox.to_member(
+            await self.outbox.to(
                 member,
                 asks[language],
                 key=f"{SOURCE}:{occurrence.id}:nudge:{member.id}",
@@ -628,7 +626,7 @@ class MeetingService:
             if member is not None and rsvp.answer in ("going", "maybe") and (only is None or only(member)):
                 with speaking(await self.outbox.member_language(member)):
                     text = say()
-                await self.outbox.to_member(
+                await self.outbox.to(
                     member,
                     Reply(text, private=True),
                     key=f"{SOURCE}:{occurrence.id}:{event}:dm:{member.id}",
@@ -701,7 +699,7 @@ class MeetingService:
         now = self.clock.now()
         for offset in REMINDER_OFFSETS:
             if due - offset > now:
-                await self.outbox.to_member(
+                await self.outbox.to(
                     owner,
                     lambda: Reply(
                         _(

@@ -92,10 +92,9 @@ class Outbox:
             key = next(iter(self._before_commit))
             await self._before_commit.pop(key)()
 
-    async def to_channel(
+    async def to(
         self,
-        coalition_id: int,
-        channel: Channel,
+        recipient: Channel | Member,
         reply: Say,
         *,
         key: str,
@@ -105,52 +104,22 @@ class Outbox:
         at: datetime | None = None,
         sealed: bool = False,
     ) -> OutboxMessage:
-        """`sealed`: the payload is encrypted under the secret until it is sent (feedback)."""
-        return await self._queue(
-            {
-                "coalition_id": coalition_id,
-                "created_at": at or self.clock.now(),
-                "kind": "post",
-                "platform": channel.platform,
-                "workspace_id": channel.workspace_id,
-                "channel_id": channel.channel_id,
-            },
-            self.render(reply, await self.channel_language(channel)),
-            key,
-            not_before,
-            source,
-            source_id,
-            sealed,
-        )
-
-    async def to_member(
-        self,
-        member: Member,
-        reply: Say,
-        *,
-        key: str,
-        not_before: datetime | None = None,
-        source: str = "",
-        source_id: int | None = None,
-        at: datetime | None = None,
-        sealed: bool = False,
-    ) -> OutboxMessage:
-        return await self._queue(
-            {
-                "coalition_id": member.coalition_id,
-                "created_at": at or self.clock.now(),
-                "kind": "dm",
-                "platform": member.platform,
-                "workspace_id": member.workspace_id,
-                "user_id": member.user_id,
-            },
-            self.render(reply, await self.member_language(member)),
-            key,
-            not_before,
-            source,
-            source_id,
-            sealed,
-        )
+        """Queue `reply` for a channel (a post) or a member (a private message), rendered in the
+        language they read. `key` makes it once: the same key is never queued twice. `sealed`:
+        the payload is encrypted under the secret until it is sent (feedback)."""
+        address: dict[str, Any] = {
+            "coalition_id": recipient.coalition_id,
+            "created_at": at or self.clock.now(),
+            "platform": recipient.platform,
+            "workspace_id": recipient.workspace_id,
+        }
+        if isinstance(recipient, Channel):
+            address.update(kind="post", channel_id=recipient.channel_id)
+            language = await self.channel_language(recipient)
+        else:
+            address.update(kind="dm", user_id=recipient.user_id)
+            language = await self.member_language(recipient)
+        return await self._queue(address, self.render(reply, language), key, not_before, source, source_id, sealed)
 
     async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, every: timedelta = EDIT_EVERY) -> None:
         """Replace what `original` delivered. Repeated calls coalesce into one pending edit row, sent

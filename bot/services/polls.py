@@ -231,8 +231,7 @@ class PollService:
             await self.repos.polls.add_keys(poll.id, wrap(keys, self.secret, poll.id))
             self._keys[poll.id] = keys
         for channel, card in await self.outbox.for_channels(channels, lambda: self.card(poll)):
-            await self.outbox.to_channel(
-                poll.coalition_id,
+            await self.outbox.to(
                 channel,
                 card,
                 key=self._key(poll, f"post:{channel.id}"),
@@ -777,8 +776,7 @@ class PollService:
         await self.refresh_cards(poll)
         channels = await self.channels_of(poll)
         for channel, said in await self.outbox.for_channels(channels, lambda: self.final_results(poll)):
-            await self.outbox.to_channel(
-                poll.coalition_id,
+            await self.outbox.to(
                 channel,
                 said,
                 key=self._key(poll, f"results:{channel.id}"),
