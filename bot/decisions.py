@@ -14,15 +14,9 @@ from fractions import Fraction
 
 from bot.i18n import N_, _, ngettext
 from bot.sectors import sector_name
+from storage.kinds import DecisionKind, PositionChoice
 
-KINDS = ("consent", "consensus", "advice")
-POSITIONS = {
-    "consent": ("consent", "concern", "object"),
-    "consensus": ("agree", "abstain", "disagree", "block"),
-    "advice": ("support", "concern", "oppose"),
-}
-# The positions that stop a proposal, and must give a reason.
-STOPPING = {"consent": "object", "consensus": "block"}
+KINDS = tuple(DecisionKind)
 LABELS = {
     "consent": N_("Consent"),
     "concern": N_("Concern"),
@@ -167,7 +161,7 @@ def counted(stances: list[Stance], one_per_organisation: bool) -> list[Stance]:
 
 
 def decide(
-    kind: str,
+    kind: DecisionKind | str,
     stances: list[Stance],
     rules: Rules,
     members: int,
@@ -176,8 +170,9 @@ def decide(
 ) -> Outcome:
     """Whether the proposal passes under `kind` and `rules`, and why, in the reader's language.
     The reasons name no figure of a `withheld` sector (an anonymous proposal's small sectors)."""
+    kind = DecisionKind(kind)
     as_counted = [
-        s if s.position != "tie" else Stance(s.who, _tie(kind), s.sector, s.organisation)
+        s if s.position != "tie" else Stance(s.who, kind.split, s.sector, s.organisation)
         for s in counted(stances, rules.one_per_organisation)
     ]
     counts = Counter(s.position for s in as_counted)
@@ -213,25 +208,26 @@ def decide(
                 short_quorum,
             ).format(count=short_quorum, needed=rules.sector_quorum)
         )
-    if kind == "advice":
+    if not kind.verdict:
         return Outcome(None, why, counts, by_sector, participants)
     if not participants:
         why.append(_("nobody has taken a position yet"))
-    stopping = STOPPING[kind]
-    if counts[stopping]:
+    stopping = kind.stopping
+    if stopping is not None and counts[stopping]:
         why.append(
             ngettext("{count} objection stands", "{count} objections stand", counts[stopping]).format(
                 count=counts[stopping]
             )
-            if kind == "consent"
+            if kind is DecisionKind.CONSENT
             else ngettext("{count} block stands", "{count} blocks stand", counts[stopping]).format(
                 count=counts[stopping]
             )
         )
-    if kind == "consensus":
+    if kind is DecisionKind.CONSENSUS:
         groups = {"": counts, **(by_sector if rules.every_sector else {})}
         for sector, tally in sorted(groups.items()):
-            agree, against = tally["agree"], tally["disagree"] + tally["block"]
+            agree = tally[PositionChoice.AGREE]
+            against = tally[PositionChoice.DISAGREE] + tally[PositionChoice.BLOCK]
             if agree + against and Fraction(agree, agree + against) < rules.threshold:
                 share = _threshold_words(rules.threshold)
                 if sector in withheld:
@@ -256,13 +252,9 @@ def decide(
                     short_share,
                 ).format(count=short_share, share=_threshold_words(rules.threshold))
             )
-        if participants and not counts["agree"]:
+        if participants and not counts[PositionChoice.AGREE]:
             why.append(_("nobody agreed yet"))
     return Outcome(not why, why, counts, by_sector, participants)
-
-
-def _tie(kind: str) -> str:
-    return "abstain" if kind == "consensus" else "concern"
 
 
 def _threshold_words(threshold: Fraction) -> str:

@@ -33,6 +33,7 @@ from bot.sectors import sector_name
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
 from bot.suppression import STEP
+from storage.kinds import PollKind
 from storage.models import Poll
 
 MAX_OPTIONS = MENU_OPTIONS_MAX  # a poll's options fit one menu
@@ -69,7 +70,7 @@ def question_of(poll: Poll) -> str:
 def label(poll: Poll, index: int, *, plain: bool = False) -> str:
     """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
     plain text fits (menu labels), in the poll's zone with the zone named."""
-    if poll.kind != "when":
+    if not poll.kind.dates:
         value = version(poll, "options", poll.option_list)[index]  # in the reader's language, if written in it
         return value if plain else user_text(value)
     value = poll.option_list[index]
@@ -122,12 +123,12 @@ def describe_winner(poll: Poll, results: Results) -> str:
 
 def settings_line(poll: Poll) -> str:
     kind = {
-        "single": _("One choice"),
-        "multiple": (
+        PollKind.SINGLE: _("One choice"),
+        PollKind.MULTIPLE: (
             _("Choose up to {count}").format(count=poll.max_choices) if poll.max_choices else _("Choose any number")
         ),
-        "ranked": _("Ranked choice (instant runoff)"),
-        "when": _("Scheduling poll: choose every time that works for you"),
+        PollKind.RANKED: _("Ranked choice (instant runoff)"),
+        PollKind.WHEN: _("Scheduling poll: choose every time that works for you"),
     }[poll.kind]
     parts = [kind]
     if poll.anonymous:
@@ -229,7 +230,7 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
         voters += _(" at the last update (every {step} new voters)").format(step=STEP)
     listed = "\n".join(f"{i + 1}. {label(poll, i)}" for i in range(len(poll.option_list)))
     if shows_results(poll) and results is not None:
-        heading = _("First choices") if poll.kind == "ranked" else _("Votes")
+        heading = _("First choices") if poll.kind.ranked else _("Votes")
         blocks.append(Section(f"{heading}:\n" + "\n".join(result_lines(poll, results))))
     elif shows_results(poll):
         blocks.append(Section(f"{listed}\n{too_few(poll)}"))
@@ -296,7 +297,7 @@ def ballot_card(poll: Poll) -> Reply:
     holding the tally of its moment would let a reader of two reminders an hour apart see what
     the members who voted in between chose."""
     assert poll.id is not None
-    if poll.kind == "survey":
+    if poll.kind.is_survey:
         head = _("📋 **Survey: {title}** (#{id})").format(title=user_text(question_of(poll)), id=poll.id)
         listed = "\n".join(f"{n}. {user_text(q)}" for n, q in enumerate(poll.option_list, 1))
         return _reply([Section(f"{head}\n{listed}"), survey_menus(poll)])
@@ -335,11 +336,11 @@ def final_poll_results(poll: Poll, results: Results | None, change: Change | Non
         lines += result_lines(poll, results)
         if change is not None:
             lines.append(change_line(poll, results, change))
-        if poll.kind == "ranked" and results.voters:
+        if poll.kind.ranked and results.voters:
             lines += rounds_lines(poll, results)
         lines.append(describe_winner(poll, results))
     blocks: list[Block] = [Section("\n".join(lines))]
-    if poll.kind == "when" and results and results.winners and poll.meeting_id is None:
+    if poll.kind.dates and results and results.winners and poll.meeting_id is None:
         assert poll.id is not None
         blocks.append(Context(_("A coordinator can turn the winning time into a meeting:")))
         buttons = tuple(
@@ -419,10 +420,10 @@ def ballot(poll: Poll) -> Actions:
     assert poll.id is not None
     count = len(poll.option_list)
     choices = tuple(SelectOption(f"{i + 1}. {label(poll, i, plain=True)}"[:MAX_OPTION], str(i)) for i in range(count))
-    if poll.kind == "ranked":
+    if poll.kind.ranked:
         ordinal = (_("1st choice"), _("2nd choice"), _("3rd choice"), _("4th choice"), _("5th choice"))
         return Actions(tuple(Select(ordinal[r], RANK.id(poll.id, r), choices) for r in range(min(count, MAX_RANKS))))
-    if poll.kind in ("multiple", "when"):
+    if poll.kind.several_choices:
         limit = poll.max_choices or count
         return Actions((Select(_("Choose up to {limit}").format(limit=limit), PICK.id(poll.id), choices, limit),))
     if count <= MAX_BUTTONS:

@@ -21,7 +21,6 @@ from bot import markup
 from bot import poll_cards as cards
 from bot.bilingual import shown_language, version
 from bot.decisions import LABELS as DECISION_LABELS
-from bot.decisions import POSITIONS as DECISION_POSITIONS
 from bot.i18n import DEFAULT, LANGUAGES, _, ngettext, speaking
 from bot.markup import format_time
 from bot.sectors import sector_name
@@ -195,7 +194,7 @@ class PublicPage:
                 option=lambda poll, index: cards.label(poll, index, plain=True),
                 decision_state=lambda p: " · ".join([_(DECISION_STATES[p.status]).capitalize(), *rules_of(p).words()]),
                 positions=lambda p, counts: " · ".join(
-                    f"{_(DECISION_LABELS[k])} {counts.get(k, 0)}" for k in DECISION_POSITIONS[p.kind]
+                    f"{_(DECISION_LABELS[k])} {counts.get(k, 0)}" for k in p.kind.positions
                 ),
                 sector_name=sector_name,
                 goal_line=goal_line,

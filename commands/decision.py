@@ -3,7 +3,7 @@ and the register: outcome, owner, review."""
 
 from __future__ import annotations
 
-from bot.decisions import KINDS, LABELS, POSITIONS
+from bot.decisions import KINDS, LABELS, DecisionKind
 from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission
@@ -19,7 +19,7 @@ from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
 from storage.models import Proposal
 
 _ID = id_option(N_("the proposal's number (from /decision list)"))
-ALL_POSITIONS = tuple(dict.fromkeys(p for kind in KINDS for p in POSITIONS[kind]))
+ALL_POSITIONS = tuple(dict.fromkeys(p for kind in KINDS for p in kind.positions))
 
 
 async def _find(ctx: CommandContext | ActionContext, proposal_id: int) -> Proposal:
@@ -37,7 +37,7 @@ async def propose(ctx: CommandContext) -> Reply:
         proposal = await ctx.services.decisions.propose(
             ctx.coalition.id or 0,
             ctx.me,
-            ctx.args["kind"] or "consent",
+            ctx.args["kind"] or DecisionKind.CONSENT,
             ctx.args["text"],
             rules=ctx.args["rule"] or "",
             channels=channels,

@@ -13,7 +13,7 @@ from bot.replies import Actions, Attachment, Block, Button, Reply, Section, acti
 from bot.services.coalitions import TargetProblem
 from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
-from bot.services.meetings import ANSWERS, MeetingProblem, lead_times
+from bot.services.meetings import ANSWERS, MeetingProblem, RsvpAnswer, lead_times
 from bot.times import spoken_duration
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
@@ -153,7 +153,7 @@ async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurre
     said = _("Recorded: **{answer}** for {title} on {when}.").format(
         answer=_(ANSWERS[answer]), title=user_text(meeting.title), when=timestamp(occurrence.start)
     )
-    if answer in ("going", "maybe"):
+    if RsvpAnswer(answer).coming:
         said += " " + _("You'll get a reminder before it starts.")
     return Reply(said, private=True)
 

@@ -13,7 +13,7 @@ from bot.poll_cards import MAX_OPTION, STEP
 from bot.replies import Attachment, Block, Reply, Section, error
 from bot.services.coalitions import TargetProblem
 from bot.services.governance import RateLimit
-from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollProblem, fold
+from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollKind, PollProblem, fold
 from bot.templates_surveys import TEMPLATES, template
 from bot.text import small_number
 from commands.context import ActionContext, CommandContext
@@ -70,7 +70,7 @@ async def _post(
     except (PollProblem, TargetProblem) as exc:
         return error(str(exc), ctx.usage)
     spread = ngettext("{count} channel", "{count} channels", len(channels)).format(count=len(channels))
-    ctx.audit_note = (_("survey #{id} in {channels}") if kind == "survey" else _("poll #{id} in {channels}")).format(
+    ctx.audit_note = (_("survey #{id} in {channels}") if poll.kind.is_survey else _("poll #{id} in {channels}")).format(
         id=poll.id, channels=spread
     )
     closes = (
@@ -79,7 +79,7 @@ async def _post(
         else _("; close it with `/poll close`")
     )
     where = _("this channel") if len(channels) == 1 else _("{n} channels").format(n=len(channels))
-    if kind == "survey":
+    if poll.kind.is_survey:
         posted = _("Survey #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.")
     else:
         posted = _("Poll #{id} is being posted in {where}{closes}. `/poll results {id}` shows the count.")
@@ -97,17 +97,17 @@ async def when(ctx: CommandContext) -> Reply:
     slots: list[datetime] = ctx.args["slots"]
     if len(set(slots)) != len(slots):
         return error(_("Two of the times are the same; each time must be different."), ctx.usage)
-    return await _post(ctx, "when", ctx.args["title"], [s.isoformat() for s in sorted(slots)])
+    return await _post(ctx, PollKind.WHEN, ctx.args["title"], [s.isoformat() for s in sorted(slots)])
 
 
-def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[int]:
+def _parse_choices(poll_labels: list[str], typed: list[str], kind: PollKind) -> list[int]:
     chosen = []
     folded = [fold(label) for label in poll_labels]
     for word in typed:
         number = small_number(word)
         if number is not None and 1 <= number <= len(poll_labels):
             chosen.append(number - 1)
-        elif kind != "when" and fold(word) in folded:
+        elif not kind.dates and fold(word) in folded:
             chosen.append(folded.index(fold(word)))
         else:
             raise CommandError(
@@ -120,7 +120,7 @@ def _parse_choices(poll_labels: list[str], typed: list[str], kind: str) -> list[
 
 async def vote(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if poll.kind == "survey":
+    if poll.kind.is_survey:
         return error(
             _("#{id} is a survey: answer it with `/poll respond {id}` and a number from 1 to 5 per question.").format(
                 id=poll.id
@@ -138,7 +138,7 @@ async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list
 
 
 def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
-    if poll.kind == "ranked":
+    if poll.kind.ranked:
         shown = ", ".join(f"{n}. {cards.label(poll, c)}" for n, c in enumerate(recorded, 1))
         what = _("your ranking is {ranking}").format(ranking=shown)
     else:
@@ -156,7 +156,7 @@ def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[in
 async def show(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     card = await ctx.services.polls.card(poll)
-    if poll.kind == "survey":
+    if poll.kind.is_survey:
         polls = ctx.services.polls
         mine = await polls.surveys.answers_of(poll, await polls.voter_key(poll, ctx.me), await polls.keys_of(poll))
         shown = ",".join(str(a) if a else "-" for a in mine) if mine else ""
@@ -173,12 +173,12 @@ async def results(ctx: CommandContext) -> Reply:
     polls = ctx.services.polls
     if not cards.shows_results(poll):
         closes = f" ({timestamp(poll.closes_at)})" if poll.closes_at else ""
-        if poll.kind == "survey":
+        if poll.kind.is_survey:
             hidden = _("Survey #{id} keeps its results hidden until it closes{closes}, for everyone alike.")
         else:
             hidden = _("Poll #{id} keeps its results hidden until it closes{closes}, for everyone alike.")
         return error(hidden.format(id=poll.id, closes=closes))
-    if poll.kind == "survey":
+    if poll.kind.is_survey:
         survey = await polls.surveys.results(poll, await polls.keys_of(poll))
         status = _("open") if poll.status == "open" else _("closed")
         head = _("**Survey: {title}** (#{id}, {status})").format(
@@ -198,7 +198,7 @@ async def results(ctx: CommandContext) -> Reply:
         voters += " " + _("at the last update (every {step} new voters)").format(step=STEP)
     lines = [head, voters + "."]
     lines += cards.result_lines(poll, counted)
-    if poll.kind == "ranked" and counted.voters:
+    if poll.kind.ranked and counted.voters:
         lines += cards.rounds_lines(poll, counted)
     if counted.winners:
         names = [f"**{cards.label(poll, w)}**" for w in counted.winners]
@@ -274,7 +274,7 @@ async def remove_option(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
     labels = poll.option_list
     number = ctx.args["option"]
-    if poll.kind in ("when", "survey"):
+    if not poll.kind.options_can_change:
         return error(_("Options can be removed from polls with options, not from #{id}.").format(id=poll.id))
     try:
         changed, voters = await ctx.services.polls.remove_option(poll, number - 1)
@@ -299,7 +299,7 @@ async def remove_option(ctx: CommandContext) -> Reply:
 
 async def public(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if poll.kind == "survey":
+    if poll.kind.is_survey:
         return error(_("Survey #{id} stays off the public page: surveys are for members only.").format(id=poll.id))
     shown = ctx.args["state"] == "on"
     await ctx.services.polls.set_public(poll, shown)
@@ -353,18 +353,18 @@ async def survey(ctx: CommandContext) -> Reply:
     if name is None:
         if not ctx.args["title"] or not ctx.args["questions"]:
             return error(_("Give the survey's title and its statements, or --template partnership."), ctx.usage)
-        return await _post(ctx, "survey", ctx.args["title"], ctx.args["questions"])
+        return await _post(ctx, PollKind.SURVEY, ctx.args["title"], ctx.args["questions"])
     if ctx.args["questions"]:
         return error(_("A template brings its own statements; give a title at most."), ctx.usage)
     (title, statements), (other, (other_title, other_statements)) = template(name, language())
     if ctx.args["title"]:
         title = other_title = ctx.args["title"]
-    return await _post(ctx, "survey", title, statements, (other, [other_title, *other_statements]))
+    return await _post(ctx, PollKind.SURVEY, title, statements, (other, [other_title, *other_statements]))
 
 
 async def respond(ctx: CommandContext) -> Reply:
     poll = await _find(ctx, ctx.args["id"])
-    if poll.kind != "survey":
+    if not poll.kind.is_survey:
         return error(_("#{id} is a poll, not a survey: vote with `/poll vote {id}`.").format(id=poll.id))
     values = ctx.args["answers"]
     numbers = [small_number(v) for v in values]
@@ -392,7 +392,7 @@ async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answer
 
 async def survey_answer(ctx: ActionContext) -> Reply:
     poll = await _poll_for(ctx)
-    if poll is None or poll.kind != "survey":
+    if poll is None or not poll.kind.is_survey:
         return error(_("That survey no longer exists."))
     answer = small_number(ctx.value or "")
     if answer is None:
@@ -449,7 +449,7 @@ async def rank(ctx: ActionContext) -> Reply:
 async def meet(ctx: ActionContext) -> Reply:
     """A scheduling poll's winning time becomes a meeting, announced where the poll was asked."""
     poll = await _poll_for(ctx)
-    if poll is None or poll.kind != "when":
+    if poll is None or not poll.kind.dates:
         return error(_(_GONE))
     if poll.meeting_id is not None:
         return error(_("Poll #{id} has already been turned into a meeting.").format(id=poll.id))

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import JSONList, UTCDateTime
+from storage.kinds import DecisionKind, PollKind, PositionChoice, RsvpAnswer
+from storage.types import EnumText, JSONList, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -37,6 +40,25 @@ DEFAULT_LEAD_MINUTES = (1440, 60)
 def _list_column(default: tuple[object, ...]) -> Column:  # type: ignore[type-arg]
     """A JSON list column that rows inserted without it (bulk inserts) also get `default` in."""
     return Column(JSONList, nullable=False, default=lambda: list(default))
+
+
+class _Kinds:
+    """Rows with a kind column (storage.kinds) hold the enum from the moment it is assigned
+    (a command's "survey"), not only once read back, so code may ask the kind before any flush."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        enum = _KIND_COLUMNS.get((type(self).__name__, name))
+        if enum is not None and value is not None and not isinstance(value, enum):
+            value = enum(value)
+        super().__setattr__(name, value)
+
+
+_KIND_COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
+    ("Poll", "kind"): PollKind,
+    ("Rsvp", "answer"): RsvpAnswer,
+    ("Proposal", "kind"): DecisionKind,
+    ("Position", "position"): PositionChoice,
+}
 
 
 class Coalition(SQLModel, table=True):
@@ -304,14 +326,14 @@ class Occurrence(SQLModel, table=True):
     minutes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class Rsvp(SQLModel, table=True):
+class Rsvp(_Kinds, SQLModel, table=True):
     __tablename__ = "rsvps"
     __table_args__ = (UniqueConstraint("occurrence_id", "member_id", name="uq_rsvp_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     occurrence_id: int = Field(foreign_key="occurrences.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
-    answer: str = Field(max_length=8)  # going, maybe, no
+    answer: RsvpAnswer = Field(sa_column=Column(EnumText(RsvpAnswer, 8), nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))  # reports read by period
     # When the answer before this one was given: a changed answer tells the days kept for reports
     # (storage.engagement) which day it no longer counts on.
@@ -357,7 +379,7 @@ class ActionItem(SQLModel, table=True):
     decision_id: int | None = Field(default=None, foreign_key="proposals.id", index=True)  # what it carries out
 
 
-class Poll(SQLModel, table=True):
+class Poll(_Kinds, SQLModel, table=True):
     """A question put to the coalition: single or multiple choice, ranked, or a scheduling poll.
 
     `options` is a JSON list of labels; a scheduling poll's labels are ISO times in UTC. `eligible`
@@ -369,7 +391,7 @@ class Poll(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
-    kind: str = Field(default="single", max_length=12)  # single, multiple, ranked, when
+    kind: PollKind = Field(default=PollKind.SINGLE, sa_column=Column(EnumText(PollKind, 12), nullable=False))
     question: str = Field(max_length=300)
     options: str = Field(sa_column=Column(Text, nullable=False))
     max_choices: int | None = None  # multiple choice: at most this many (None: any number)
@@ -581,7 +603,7 @@ class EmailAddress(SQLModel, table=True):
 _NO = text("0")  # a server default for flags added to tables that have rows
 
 
-class Proposal(SQLModel, table=True):
+class Proposal(_Kinds, SQLModel, table=True):
     """A decision put to the coalition (`/decision propose`): consent, consensus or advice, its
     rules (`bot.decisions`), and once closed its outcome, owner and review date: the register."""
 
@@ -589,7 +611,7 @@ class Proposal(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     coalition_id: int = Field(foreign_key="coalitions.id", index=True)
-    kind: str = Field(max_length=12)  # consent, consensus, advice
+    kind: DecisionKind = Field(sa_column=Column(EnumText(DecisionKind, 12), nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     version: int = 1  # raised by each amendment; positions are of one version
     rules: str = Field(default="", max_length=200)  # as typed: "every-sector quorum 40%"
@@ -650,7 +672,7 @@ class ProposalVersion(SQLModel, table=True):
     replaced_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class Position(SQLModel, table=True):
+class Position(_Kinds, SQLModel, table=True):
     """A member's position on a proposal's current version, and its reason (objections and blocks
     need one): one per member, changed until the close."""
 
@@ -661,7 +683,7 @@ class Position(SQLModel, table=True):
     proposal_id: int = Field(foreign_key="proposals.id", index=True)
     member_id: int = Field(foreign_key="members.id", index=True)
     version: int
-    position: str = Field(max_length=12)
+    position: PositionChoice = Field(sa_column=Column(EnumText(PositionChoice, 12), nullable=False))
     reason: str | None = Field(default=None, max_length=500)
     taken_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import upsert
 from storage.engagement import EngagementRepository, day_of
+from storage.kinds import PollKind
 from storage.models import Ballot, Member, Poll, PollKey, PollTally, SurveyResponse
 
 
@@ -318,7 +319,7 @@ class PollRepository:
             select(Poll)
             .where(
                 Poll.coalition_id == coalition_id,
-                Poll.kind == "survey",
+                Poll.kind == PollKind.SURVEY,
                 Poll.status == "closed",
                 func.lower(Poll.question) == title.lower(),
             )
@@ -332,7 +333,7 @@ class PollRepository:
             select(Poll)
             .where(
                 Poll.coalition_id == poll.coalition_id,
-                Poll.kind == "survey",
+                Poll.kind == PollKind.SURVEY,
                 func.lower(Poll.question) == poll.question.lower(),
                 col(Poll.id) < (poll.id or 0),
             )

@@ -10,6 +10,7 @@ from sqlalchemy import func, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.kinds import PollKind
 from storage.models import (
     Acknowledgement,
     ActionItem,
@@ -99,7 +100,7 @@ class ReportRepository:
     def _polls(self, coalition_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
         return select(Poll.id).where(
             Poll.coalition_id == coalition_id,
-            Poll.kind != "survey",
+            Poll.kind != PollKind.SURVEY,
             col(Poll.created_at) >= start,
             col(Poll.created_at) < end,
         )
@@ -228,7 +229,7 @@ class ReportRepository:
             select(Poll)
             .where(
                 Poll.coalition_id == coalition_id,
-                Poll.kind == "survey",
+                Poll.kind == PollKind.SURVEY,
                 Poll.status == "closed",
                 col(Poll.closed_at) >= start,
                 col(Poll.closed_at) < end,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Text
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.types import TypeDecorator
 
 
@@ -50,3 +51,22 @@ class JSONList(TypeDecorator[list[Any]]):
 
     def process_result_value(self, value: str | None, dialect: object) -> list[Any] | None:
         return None if value is None else list(json.loads(value))
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A StrEnum kept as its text (the column is the VARCHAR it always was), read back as the
+    enum, so code asks the kind (`poll.kind.is_survey`) rather than comparing strings. A value
+    that is not one of the enum's is refused on the way in."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else str(self.enum(value))
+
+    def process_result_value(self, value: str | None, dialect: object) -> StrEnum | None:
+        return None if value is None else self.enum(value)

@@ -244,3 +244,26 @@ async def test_two_processes_starting_on_a_new_database_both_start(tmp_path: Pat
         ]
         results = [await p.communicate() for p in processes]
         assert [p.returncode for p in processes] == [0, 0], [err.decode()[-300:] for _, err in results]
+
+
+async def test_a_kind_is_stored_as_its_text_and_read_back_as_the_kind(db: Database) -> None:
+    """Kinds are types in code (storage/kinds.py) and the same text in the column as before, so
+    rows written before still read; a kind that is none of them is refused before it is written."""
+    from storage.kinds import PollKind
+    from storage.models import Poll
+
+    async with db.session() as session:
+        repos = Repositories(session)
+        coalition = await repos.coalitions.create("Eastside Safety", "UTC")
+        assert Poll(coalition_id=coalition.id, question="How safe?", options="[]", kind="survey").kind.is_survey
+        poll = Poll(coalition_id=coalition.id, question="Lunch?", options='["A", "B"]', kind="ranked")
+        session.add(poll)
+        await repos.commit()
+        connection = await session.connection()
+        raw = (await connection.execute(text("SELECT kind FROM polls WHERE id = :id"), {"id": poll.id})).scalar_one()
+        assert raw == "ranked"
+        with pytest.raises(ValueError, match="'referendum' is not a valid PollKind"):
+            Poll(coalition_id=coalition.id, question="?", options="[]", kind="referendum")
+    async with db.session() as session:
+        read = await session.get(Poll, poll.id)
+        assert read is not None and read.kind is PollKind.RANKED and read.kind.ranked

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.bilingual import set_second, shown_language, the_other, version
 from bot.clock import Clock
-from bot.decisions import KINDS, LABELS, POSITIONS, STOPPING, Outcome, RuleProblem, Rules, Stance, decide, parse_rules
+from bot.decisions import KINDS, LABELS, Outcome, RuleProblem, Rules, Stance, decide, parse_rules
 from bot.i18n import LANGUAGES, N_, _, language, ngettext, speaking
 from bot.markup import timestamp, user_text
 from bot.permissions import Role
@@ -29,6 +29,7 @@ from bot.services.outbox import Outbox
 from bot.spreadsheets import cell, table
 from bot.suppression import STEP, shown_groups
 from storage import Repositories
+from storage.kinds import DecisionKind, PositionChoice
 from storage.models import ActionItem, Channel, Member, Position, Proposal, ProposalVersion
 
 SOURCE = "decision"
@@ -118,7 +119,7 @@ class DecisionService:
             raise DecisionProblem(_('The closing time is in the past; give a time still to come, like "friday 5pm".'))
         proposal = Proposal(
             coalition_id=coalition_id,
-            kind=kind,
+            kind=DecisionKind(kind),
             text=text,
             rules=" ".join(rules.split()),
             channel_ids=[c.id for c in channels if c.id is not None],
@@ -175,17 +176,18 @@ class DecisionService:
         self._check_open(proposal)
         if member.role == Role.OBSERVER:
             raise DecisionProblem(_("You are an observer: you can read along but not take a position."))
-        allowed = POSITIONS[proposal.kind]
+        allowed = proposal.kind.positions
         if position not in allowed:
             raise DecisionProblem(
                 _("'{position}' is not a position on this proposal: use {allowed}.").format(
                     position=position, allowed=", ".join(allowed)
                 )
             )
-        if position == STOPPING.get(proposal.kind) and not (reason or "").strip():
+        choice = PositionChoice(position)
+        if choice == proposal.kind.stopping and not (reason or "").strip():
             needs = (
                 _('An objection needs a reason, so everyone can answer it: /decision position {id} object "REASON".')
-                if position == "object"
+                if choice is PositionChoice.OBJECT
                 else _('A block needs a reason, so everyone can answer it: /decision position {id} block "REASON".')
             )
             raise DecisionProblem(needs.format(id=proposal.id))
@@ -203,11 +205,11 @@ class DecisionService:
             proposal_id=proposal.id,
             member_id=member.id,
             version=proposal.version,
-            position=position,
+            position=choice,
             taken_at=self.clock.now(),
         )
         row.position, row.reason, row.version, row.taken_at = (
-            position,
+            choice,
             reason,
             proposal.version,
             self.clock.now(),
@@ -537,11 +539,11 @@ class DecisionService:
                     step=STEP
                 )
             ]
-        lines = [" · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in POSITIONS[proposal.kind])]
+        lines = [" · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in proposal.kind.positions)]
         if outcome.by_sector:
             per = "; ".join(
                 f"{user_text(sector_name(s))}: "
-                + ", ".join(f"{_(LABELS[p])} {c[p]}" for p in POSITIONS[proposal.kind] if c[p])
+                + ", ".join(f"{_(LABELS[p])} {c[p]}" for p in proposal.kind.positions if c[p])
                 for s, c in sorted(outcome.by_sector.items())
             )
             lines.append(_("By sector: {sectors}").format(sectors=per))
@@ -579,7 +581,7 @@ class DecisionService:
             )
             blocks.append(Context(closes))
             buttons = [
-                Button(_(LABELS[p]), action_id("decision", "take", proposal.id, p)) for p in POSITIONS[proposal.kind]
+                Button(_(LABELS[p]), action_id("decision", "take", proposal.id, p)) for p in proposal.kind.positions
             ]
             other = the_other(proposal)
             if other is not None:
@@ -611,7 +613,7 @@ class DecisionService:
         lines = [head]
         outcome = view.outcome
         if outcome is not None:
-            counts = " · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in POSITIONS[proposal.kind])
+            counts = " · ".join(f"{_(LABELS[p])} {outcome.counts[p]}" for p in proposal.kind.positions)
             participants = ngettext("{count} took part", "{count} took part", outcome.participants).format(
                 count=outcome.participants
             )
@@ -619,7 +621,7 @@ class DecisionService:
             for sector, tally in sorted(outcome.by_sector.items()):
                 lines.append(
                     f"• {user_text(sector_name(sector))}: "
-                    + ", ".join(f"{_(LABELS[p])} {tally[p]}" for p in POSITIONS[proposal.kind] if tally[p])
+                    + ", ".join(f"{_(LABELS[p])} {tally[p]}" for p in proposal.kind.positions if tally[p])
                 )
         else:
             lines += self._figures(proposal, view)

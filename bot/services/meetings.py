@@ -32,6 +32,7 @@ from bot.services.outbox import Outbox
 from bot.times import TimeProblem, parse_duration
 from storage import Repositories
 from storage.engagement import day_of
+from storage.kinds import RsvpAnswer
 from storage.models import ActionItem, Channel, Coalition, Meeting, Member, Occurrence, Reminder
 
 SOURCE = "meeting"
@@ -39,7 +40,8 @@ REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
 REMINDER_GRACE = timedelta(hours=2)
 HORIZON = timedelta(days=15)  # a series' meetings exist this far ahead: past the longest lead time (14 days)
 MAX_AHEAD = 400  # meetings made in one go, at most (a daily series over HORIZON is 15)
-ANSWERS = {"going": N_("Going"), "maybe": N_("Maybe"), "no": N_("Can't go")}  # shown through _()
+# Shown through _(); keyed by RsvpAnswer, which is the text it is stored as.
+ANSWERS: dict[str, str] = {RsvpAnswer.GOING: N_("Going"), RsvpAnswer.MAYBE: N_("Maybe"), RsvpAnswer.NO: N_("Can't go")}
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -212,7 +214,7 @@ class MeetingService:
                 )
             )
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id):
-            if member is not None and rsvp.answer in ("going", "maybe"):
+            if member is not None and rsvp.answer.coming:
                 await self._plan_member(occurrence, member)
 
     async def _plan_member(self, occurrence: Occurrence, member: Member) -> None:
@@ -311,9 +313,9 @@ class MeetingService:
         return await self.repos.meetings.answer_counts(occurrence_ids)
 
     async def going(self, occurrence: Occurrence) -> list[Member]:
-        return [m for r, m in await self.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer == "going"]
+        return [m for r, m in await self.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer is RsvpAnswer.GOING]
 
-    async def answer_of(self, occurrence: Occurrence, member: Member) -> str | None:
+    async def answer_of(self, occurrence: Occurrence, member: Member) -> RsvpAnswer | None:
         rsvps = await self.repos.meetings.rsvps(occurrence.id or 0)
         return next((r.answer for r, m in rsvps if m and m.id == member.id), None)
 
@@ -371,7 +373,9 @@ class MeetingService:
         text = "\n".join(lines)
         buttons = tuple(
             Button(
-                _(label), action_id("meeting", "rsvp", occurrence.id, answer), "primary" if answer == "going" else None
+                _(label),
+                action_id("meeting", "rsvp", occurrence.id, answer),
+                "primary" if answer is RsvpAnswer.GOING else None,
             )
             for answer, label in ANSWERS.items()
         )
@@ -407,7 +411,7 @@ class MeetingService:
                 continue
             await self.outbox.edit(posted, card, key=f"{SOURCE}:{occurrence.id}:announce-edit:{channel.id}")
 
-    async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: str) -> None:
+    async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: RsvpAnswer | str) -> None:
         if occurrence.cancelled or meeting.status == "cancelled":
             raise MeetingProblem(
                 _("{title} on {start} was cancelled.").format(
@@ -421,11 +425,12 @@ class MeetingService:
                 )
             )
         assert occurrence.id is not None and member.id is not None
+        answer = RsvpAnswer(answer)
         # Written with the rest of the burst's answers, and the days kept for reports touched then.
         self.repos.meetings.stage_rsvp(meeting.coalition_id, occurrence, member.id, answer, self.clock.now())
         if member.reminder_minutes is None:
             pass  # on the coalition's reminders: no reminder rows of their own to plan or withdraw
-        elif answer in ("going", "maybe"):
+        elif answer.coming:
             await self._plan_member(occurrence, member)
         else:
             await self.repos.meetings.cancel_member_reminders(occurrence.id, member.id)
@@ -457,7 +462,8 @@ class MeetingService:
             # where the member still has lead times of their own.
             for occurrence, _answer in await self.repos.meetings.answered_by(member.id or 0):
                 await self.repos.meetings.cancel_member_reminders(occurrence.id or 0, member.id or 0)
-                coming = await self.answer_of(occurrence, member) in ("going", "maybe")
+                answer = await self.answer_of(occurrence, member)
+                coming = answer is not None and answer.coming
                 if coming and member.reminder_minutes and occurrence.start > self.clock.now():
                     await self._add_reminders(occurrence, member.reminder_minutes, member.id)
         if everyone is not None:
@@ -623,7 +629,7 @@ class MeetingService:
         makes the text in the language in force); `event` keeps each news's deliveries apart (two
         moves are two messages, one move delivered twice is one)."""
         for rsvp, member in await self.repos.meetings.rsvps(occurrence.id or 0):
-            if member is not None and rsvp.answer in ("going", "maybe") and (only is None or only(member)):
+            if member is not None and rsvp.answer.coming and (only is None or only(member)):
                 with speaking(await self.outbox.member_language(member)):
                     text = say()
                 await self.outbox.to(
@@ -750,7 +756,7 @@ class MeetingService:
         calendar.add("version", "2.0")
         if name:
             calendar.add("x-wr-calname", name)
-        answers: dict[int, str] = {}
+        answers: dict[int, RsvpAnswer] = {}
         if member is not None and member.id is not None:
             for occurrence, _answer in await self.repos.meetings.answered_by(member.id):
                 if (answer := await self.answer_of(occurrence, member)) is not None:

@@ -132,7 +132,7 @@ class PageService:
         polls = [
             PublicPoll(poll, await self._results(poll))
             for poll in await pages.polls(coalition.id, 10)
-            if poll.kind != "survey"
+            if not poll.kind.is_survey
         ]
         found = await self.stakeholders.map(coalition)
         return PageView(
@@ -171,7 +171,7 @@ class PageService:
     async def poll(self, coalition: Coalition, poll_id: int) -> PublicPoll | None:
         assert coalition.id is not None
         poll = await self.repos.pages.poll(coalition.id, poll_id)
-        if poll is None or poll.kind == "survey":
+        if poll is None or poll.kind.is_survey:
             return None
         return PublicPoll(poll, await self._results(poll))
 

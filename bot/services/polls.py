@@ -44,10 +44,11 @@ from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
 from storage import Repositories
 from storage.broadcasts import MemberAddress
+from storage.kinds import PollKind
 from storage.models import Channel, Member, Poll
 
 SOURCE = "poll"
-KINDS = ("single", "multiple", "ranked", "when", "survey")
+KINDS = tuple(PollKind)
 MIN_OPTIONS, MAX_OPTIONS = 2, MENU_OPTIONS_MAX
 MAX_QUESTION = 300
 REMIND_EVERY = timedelta(hours=1)
@@ -117,12 +118,13 @@ class PollService:
             raise PollProblem(
                 _("'{kind}' is not a kind of poll: use {KINDS}.").format(kind=kind, KINDS=", ".join(KINDS))
             )
+        form = PollKind(kind)
         if second is not None:
-            wanted = 1 if kind == "when" else 1 + len(options)
+            wanted = 1 if form.dates else 1 + len(options)
             if len(second[1]) != wanted:
                 what = (
                     _("the question")
-                    if kind == "when"
+                    if form.dates
                     else _("the question and each of the {count} options, in order, apart with |").format(
                         count=len(options)
                     )
@@ -136,7 +138,7 @@ class PollService:
             raise PollProblem(_("--live is for anonymous polls; other polls show their count unless --hidden."))
         if live and hidden:
             raise PollProblem(_("Choose --live or --hidden, not both."))
-        if kind == "survey":
+        if form.is_survey:
             self.surveys.check_questions(options)
             anonymous, hidden = True, True  # always: answers are only ever shown as totals, once closed
         elif anonymous:
@@ -153,13 +155,13 @@ class PollService:
         for option in options:
             folded = fold(option)
             if folded in seen:
-                if kind == "survey":
+                if form.is_survey:
                     said = _("The question '{option}' is given twice; each question must be different.")
                 else:
                     said = _("The option '{option}' is given twice; each option must be different.")
                 raise PollProblem(said.format(option=option))
             seen.add(folded)
-        if max_choices is not None and kind != "multiple":
+        if max_choices is not None and form is not PollKind.MULTIPLE:
             raise PollProblem(_("--max only applies to multiple-choice polls (--kind multiple)."))
         if max_choices is not None and not 1 <= max_choices <= len(options):
             raise PollProblem(
@@ -167,9 +169,9 @@ class PollService:
             )
         if closes_at is not None and closes_at <= self.clock.now():
             raise PollProblem(_('The closing time is in the past; give a time still to come, like "friday 5pm".'))
-        if open_options and kind not in ("single", "multiple", "ranked"):
+        if open_options and not form.options_can_change:
             raise PollProblem(_("--open is for polls with options members can add: single, multiple or ranked."))
-        rule, next_round = self._repeat(kind, every, zone)
+        rule, next_round = self._repeat(form, every, zone)
         if next_round is not None:
             if closes_at is not None and closes_at > next_round:
                 raise PollProblem(
@@ -192,7 +194,7 @@ class PollService:
         now = self.clock.now()
         made = Poll(
             coalition_id=coalition_id,
-            kind=kind,
+            kind=form,
             question=question,
             options=json.dumps(options),
             max_choices=max_choices,
@@ -213,7 +215,7 @@ class PollService:
         )
         if second is not None:
             fields: dict[str, object] = {"question": second[1][0]}
-            if kind != "when":
+            if not form.dates:
                 fields["options"] = second[1][1:]
             set_second(made, second[0], fields)
         poll = await self.repos.polls.add(made)
@@ -241,11 +243,11 @@ class PollService:
 
     # Polls that repeat -------------------------------------------------------------------------
 
-    def _repeat(self, kind: str, every: str | None, zone: ZoneInfo) -> tuple[str | None, datetime | None]:
+    def _repeat(self, kind: PollKind, every: str | None, zone: ZoneInfo) -> tuple[str | None, datetime | None]:
         """(the RRULE, when the second round opens) for `--every`, the first round opening now."""
         if not every:
             return None, None
-        if kind == "when":
+        if kind.dates:
             raise PollProblem(_("A scheduling poll asks about fixed times, so it cannot repeat."))
         local = self.clock.now().astimezone(zone).replace(microsecond=0)
         try:
@@ -350,7 +352,7 @@ class PollService:
         shown: dict[int, int | None] = {}
         for poll in polls:
             if poll.anonymous:
-                results = await self.shown_results(poll) if poll.kind != "survey" else None
+                results = await self.shown_results(poll) if not poll.kind.is_survey else None
                 shown[poll.id or 0] = results.voters if results is not None else None
             else:
                 shown[poll.id or 0] = exact.get(poll.id or 0, 0)
@@ -358,7 +360,7 @@ class PollService:
 
     async def has_answered(self, poll: Poll, member: Member) -> bool:
         key = await self.voter_key(poll, member)
-        if poll.kind == "survey":
+        if poll.kind.is_survey:
             return await self.surveys.has_answered(poll, key)
         return await self.repos.polls.ballot(poll.id or 0, key) is not None
 
@@ -439,9 +441,9 @@ class PollService:
             raise PollProblem(_("Each option can be chosen only once."))
         if not choices:
             raise PollProblem(_("Choose at least one option."))
-        if poll.kind == "single" and len(choices) > 1:
+        if poll.kind is PollKind.SINGLE and len(choices) > 1:
             raise PollProblem(_("Poll #{id} takes one choice.").format(id=poll.id))
-        if poll.kind == "multiple" and poll.max_choices and len(choices) > poll.max_choices:
+        if poll.kind is PollKind.MULTIPLE and poll.max_choices and len(choices) > poll.max_choices:
             raise PollProblem(
                 _("Poll #{id} takes at most {max_choices} choices; you chose {choices}.").format(
                     id=poll.id, max_choices=poll.max_choices, choices=len(choices)
@@ -637,7 +639,7 @@ class PollService:
         groups = [(b, n) for b, n in groups if b]
         voters = sum(n for _, n in groups)
         count = len(poll.option_list)
-        if poll.kind == "ranked":
+        if poll.kind.ranked:
             rounds, winners = instant_runoff([b for b, n in groups for _ in range(n)], count, seed=poll.id)
             first = Counter({i: sum(n for b, n in groups if b[0] == i) for i in range(count)})
             return Results(voters, [first[i] for i in range(count)], winners, rounds)
@@ -716,7 +718,7 @@ class PollService:
 
     async def card(self, poll: Poll) -> Reply:
         """The poll's card as it stands, counted now."""
-        if poll.kind == "survey":
+        if poll.kind.is_survey:
             return await self.surveys.card(poll)
         return cards.poll_card(poll, await self.shown_results(poll), self.clock.now())
 
@@ -764,7 +766,7 @@ class PollService:
         keys = await self.keys_of(poll)
         if keys is not None:
             # Sealed: the final count is written once; the ballots (or answers) and their keys go.
-            if poll.kind == "survey":
+            if poll.kind.is_survey:
                 final = survey_results_to_json(await self.surveys.results(poll, keys))
             else:
                 final = _results_to_json(await self.results(poll, exact=True))
@@ -787,7 +789,7 @@ class PollService:
 
     async def final_results(self, poll: Poll) -> Reply:
         assert poll.id is not None
-        if poll.kind == "survey":
+        if poll.kind.is_survey:
             return cards.final_survey_results(poll, await self.surveys.results(poll, await self.keys_of(poll)))
         results = await self.shown_results(poll)
         return cards.final_poll_results(poll, results, await self._change(poll, results))
@@ -843,7 +845,7 @@ class PollService:
         except PollProblem:
             return None
         keys = {m.id: await self.voter_key(poll, m) for m in members}
-        voted = await self.repos.polls.voted_among(poll.id, list(keys.values()), survey=poll.kind == "survey")
+        voted = await self.repos.polls.voted_among(poll.id, list(keys.values()), survey=poll.kind.is_survey)
         waiting = [
             m for m in members if m.role != Role.OBSERVER and self.is_eligible(poll, m) and keys[m.id] not in voted
         ]
@@ -851,7 +853,7 @@ class PollService:
         def reminder() -> Reply:
             card = cards.ballot_card(poll)
             closes = _(" It closes {when}.").format(when=timestamp(poll.closes_at, "R")) if poll.closes_at else ""
-            if poll.kind == "survey":
+            if poll.kind.is_survey:
                 intro = _("🗳️ A reminder: you have not answered survey #{id} yet.{closes}")
             else:
                 intro = _("🗳️ A reminder: you have not voted in poll #{id} yet.{closes}")
@@ -866,11 +868,11 @@ class PollService:
         """One rectangular table per file (one header row, one kind of row): the counts; the rounds
         of a ranked poll; one row per voter only when the poll is not anonymous."""
         assert poll.id is not None
-        if poll.kind == "survey":
+        if poll.kind.is_survey:
             return await self.surveys.export_csv(poll, await self.keys_of(poll))
         shown = await self.shown_results(poll)
         results = shown or Results(0, [0] * len(poll.option_list), [])
-        counted = "first choices" if poll.kind == "ranked" else "votes"  # untranslated: CSV columns stay put
+        counted = "first choices" if poll.kind.ranked else "votes"  # untranslated: CSV columns stay put
         files = [
             (
                 f"poll-{poll.id}-results.csv",
@@ -891,7 +893,7 @@ class PollService:
                 ),
             )
         ]
-        if poll.kind == "ranked":
+        if poll.kind.ranked:
             rounds = [
                 [
                     r,
@@ -910,7 +912,7 @@ class PollService:
             voters = []
             for ballot, member in await self.repos.polls.named_ballots(poll.id):
                 name = (member.display_name or member.user_id) if member else _("a former member")
-                picked = " > " if poll.kind == "ranked" else "; "
+                picked = " > " if poll.kind.ranked else "; "
                 labels = picked.join(cards.label(poll, c, plain=True) for c in parse_choices(ballot.choices))
                 when = ballot.cast_at.isoformat() if ballot.cast_at else ""
                 voters.append([cell(name), member.platform if member else "", cell(labels), when])
