@@ -33,9 +33,8 @@ from bot.metrics import Metrics
 from bot.pacing import UNLIMITED, Pacer, PacingPolicy, SharedPacer
 from bot.public_page import PublicPage
 from bot.scheduler import Scheduler
-from bot.sealing import unopened, wrong_secret
 from bot.services import Services
-from bot.services.doctor import SECRET_SAMPLE, PlatformCheck
+from bot.services.doctor import PlatformCheck
 from bot.services.feedback import DailyCounts
 from bot.services.feeds import FEED_PATH
 from bot.tallies import SealedTallies
@@ -127,9 +126,8 @@ class App:
     async def _read_figures(self) -> None:
         now = self.clock.now()
         async with self.unit_of_work() as services:
-            open_rows = await services.repos.outbox.open_counts()
-            oldest = await services.repos.outbox.oldest_waiting(now)
-            reminders = await services.repos.meetings.reminder_counts()
+            open_rows, oldest = await services.deliveries.queue_figures(now)
+            reminders = await services.meetings.reminder_counts()
         self.metrics.outbox.clear()
         for platform, status, rows in open_rows:
             self.metrics.outbox.labels(platform, status).set(rows)
@@ -143,7 +141,7 @@ class App:
         """Why the bot must not start with this ANONYMITY_SECRET: it does not open the keys of the
         anonymous polls the database holds (a database moved or restored without its secret)."""
         async with self.unit_of_work() as services:
-            return wrong_secret(unopened(await services.repos.polls.some_keys(SECRET_SAMPLE), self.secret))
+            return await services.doctor.secret_problem(self.secret)
 
     def in_use(self) -> contextlib.AbstractContextManager[None]:
         """Held while the bot runs on a SQLite file, so `coalition-bot restore` will not replace it."""
@@ -222,7 +220,7 @@ class App:
         async with self.unit_of_work() as services:
             for broadcast_id in sorted(broadcast_ids):
                 await services.broadcasts.refresh_report(broadcast_id)
-            await services.repos.commit()
+            await services.commit()
 
     @staticmethod
     def settle() -> None:

@@ -20,25 +20,17 @@ from typing import TYPE_CHECKING
 
 from bot.messenger import DeliveryError, Messenger
 from bot.pacing import Pacer, SharedPacer
-from bot.refs import ConversationRef, MessageRef, UserRef
+from bot.refs import ConversationRef, UserRef
 from bot.replies import reply_from_dict
 from bot.sealing import open_payload
-from storage.outbox import CANCELLED, FAILED, Claimed
+from storage.outbox import Claimed
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10  # with the backoff below: about 14 minutes of trying before a row is failed
-BACKOFF_CAP = timedelta(minutes=5)
-EDIT_WAIT = timedelta(seconds=1)  # an edit whose message is not out yet waits this long
-
 ProgressHook = Callable[[set[int]], Awaitable[None]]
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=2 ** max(0, attempts - 1)), BACKOFF_CAP)
 
 
 class DeliveryWorker:
@@ -75,16 +67,16 @@ class DeliveryWorker:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            return await services.repos.outbox.next_due(self.platform)
+            return await services.deliveries.next_due(self.platform)
 
     async def run_due(self, now: datetime) -> int:
         delivered = 0
         while True:
             async with self.app.unit_of_work() as services:
-                claimed = await services.repos.outbox.claim(
-                    self.platform, self.owner, self.app.clock.now(), self.lease, self.batch, self.per_channel
+                claimed = await services.deliveries.claim(
+                    self.platform, self.owner, self.lease, self.batch, self.per_channel
                 )
-                await services.repos.commit()
+                await services.commit()
             if not claimed:
                 return delivered
             done = asyncio.Event()
@@ -110,8 +102,8 @@ class DeliveryWorker:
             except TimeoutError:
                 pass
             async with self.app.unit_of_work() as services:
-                await services.repos.outbox.renew(self.owner, self.app.clock.now() + self.lease)
-                await services.repos.commit()
+                await services.deliveries.hold(self.owner, self.lease)
+                await services.commit()
 
     async def _deliver(self, claimed: Claimed) -> int:
         row = claimed.row
@@ -151,12 +143,9 @@ class DeliveryWorker:
             batch, self._sent = self._sent, []
             try:
                 async with self.app.unit_of_work() as services:
-                    now = self.app.clock.now()
-                    results = [
-                        await services.repos.outbox.mark_sent(row_id, self.owner, version, message_id, now)
-                        for row_id, version, message_id, _future in batch
-                    ]
-                    await services.repos.commit()
+                    outcomes = [(row_id, version, message_id) for row_id, version, message_id, _future in batch]
+                    results = await services.deliveries.sent(self.owner, outcomes)
+                    await services.commit()
             except Exception as exc:  # the database failed: each delivery learns it, as it would alone
                 for *_rest, future in batch:
                     if not future.done():
@@ -195,59 +184,29 @@ class DeliveryWorker:
         row = claimed.row
         assert row.id is not None and row.edit_of_id is not None
         async with self.app.unit_of_work() as services:
-            original = await services.repos.outbox.get(row.edit_of_id)
-            if original is None or original.status in (FAILED, CANCELLED):
-                await services.repos.outbox.mark_failed(row.id, self.owner, "the message to edit was never delivered")
-                await services.repos.commit()
-                return None
-            if original.message_id is None:
-                await services.repos.outbox.mark_retry(
-                    row.id,
-                    self.owner,
-                    self.app.clock.now() + EDIT_WAIT,
-                    "waiting for the message to edit",
-                    maybe_sent=False,
-                )
-                await services.repos.commit()
-                return None
-            message_id = original.message_id
-            conversation = ConversationRef(original.platform, original.workspace_id, original.channel_id or "")
-            if original.kind == "dm":
-                conversation = ConversationRef(original.platform, original.workspace_id, f"dm:{original.user_id}")
+            message = await services.deliveries.edit_target(row, self.owner)
+            await services.commit()
+        if message is None:
+            return None
         slot = await self.pacer.acquire(channel_key)
         try:
             reply = reply_from_dict(json.loads(open_payload(row.payload, self.app.secret)))
-            await self.messenger.update(MessageRef(conversation, message_id), reply)
+            await self.messenger.update(message, reply)
         finally:
             await slot.done()
-        return message_id
+        return message.message_id
 
     async def _failed(self, claimed: Claimed, channel_key: str, exc: DeliveryError) -> None:
         row = claimed.row
         assert row.id is not None
-        now = self.app.clock.now()
+        if exc.retry_after is not None:
+            self.app.metrics.rate_limited.labels(row.platform).inc()
+            # The platform's own pacing: wait exactly as long as asked; it is not a failure.
+            await self.pacer.back_off(channel_key, exc.retry_after)
         async with self.app.unit_of_work() as services:
-            outbox = services.repos.outbox
-            if exc.retry_after is not None:
-                self.app.metrics.rate_limited.labels(row.platform).inc()
-                # The platform's own pacing: wait exactly as long as asked; it is not a failure.
-                await self.pacer.back_off(channel_key, exc.retry_after)
-                await outbox.mark_retry(
-                    row.id,
-                    self.owner,
-                    now + timedelta(seconds=exc.retry_after),
-                    exc.reason,
-                    maybe_sent=exc.unknown,
-                    refund_attempt=True,
-                )
-            elif exc.permanent or row.attempts >= MAX_ATTEMPTS:
-                await outbox.mark_failed(row.id, self.owner, exc.reason)
+            if await services.deliveries.failed(row, self.owner, exc):
                 log.warning("delivery %s failed after %d attempts: %s", row.dedupe_key, row.attempts, exc.reason)
-            else:
-                await outbox.mark_retry(
-                    row.id, self.owner, now + backoff(row.attempts), exc.reason, maybe_sent=exc.unknown
-                )
-            await services.repos.commit()
+            await services.commit()
 
     async def _report_progress(self, claimed: list[Claimed]) -> None:
         touched: dict[str, set[int]] = {}

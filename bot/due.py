@@ -27,21 +27,13 @@ class MeetingClock:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            times = [
-                t
-                for t in (
-                    await services.repos.meetings.next_reminder(),
-                    await services.repos.meetings.next_materialize(),
-                )
-                if t is not None
-            ]
-        return min(times) if times else None
+            return await services.meetings.next_due()
 
     async def run_due(self, now: datetime) -> int:
         async with self.app.unit_of_work() as services:
             handled = await services.meetings.materialize_due(now)
             handled += await services.meetings.send_due_reminders(now)
-            await services.repos.commit()
+            await services.commit()
         return handled
 
 
@@ -55,18 +47,16 @@ class PollDeadlines:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            times = [await services.repos.polls.next_deadline(), await services.repos.polls.next_round()]
-        found = [t for t in times if t is not None]
-        return min(found) if found else None
+            return await services.polls.next_due()
 
     async def run_due(self, now: datetime) -> int:
         """Deadlines first, then the rounds of repeating polls: a round closes before the next opens."""
         async with self.app.unit_of_work() as services:
             closed = await services.polls.close_due(now)
-            await services.repos.commit()
+            await services.commit()
         async with self.app.unit_of_work() as services:
             opened = await services.polls.open_rounds(now)
-            await services.repos.commit()
+            await services.commit()
         return closed + opened
 
 
@@ -80,12 +70,12 @@ class ProposalDeadlines:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            return await services.repos.decisions.next_close()
+            return await services.decisions.next_close()
 
     async def run_due(self, now: datetime) -> int:
         async with self.app.unit_of_work() as services:
             closed = await services.decisions.close_due(now)
-            await services.repos.commit()
+            await services.commit()
         return closed
 
 
@@ -116,12 +106,12 @@ class WeeklyDigests:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            return await services.repos.reports.next_digest()
+            return await services.digests.next_due()
 
     async def run_due(self, now: datetime) -> int:
         async with self.app.unit_of_work() as services:
             sent = await services.digests.send_due(now)
-            await services.repos.commit()
+            await services.commit()
         return sent
 
 
@@ -136,7 +126,7 @@ class Fanouts:
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self.app.unit_of_work() as services:
-            return await services.repos.fanouts.oldest()
+            return await services.fanouts.next_due()
 
     async def run_due(self, now: datetime) -> int:
         async with self.app.unit_of_work() as services:
@@ -173,7 +163,7 @@ class Housekeeping:
         self.next_at = now + self.EVERY
         async with self.app.unit_of_work() as services:
             self.pruned = await services.outbox.prune(now - timedelta(days=self.app.settings.outbox_retention_days))
-            await services.repos.commit()
+            await services.commit()
         await self.app.db.optimize()
         return self.pruned
 
@@ -228,7 +218,7 @@ class EngagementKeeper:
             return 0
         kept, budget = 0, self.SLICES
         async with self.app.unit_of_work() as services:
-            coalitions = await services.repos.engagement.coalitions()
+            coalitions = await services.reports.coalitions_to_keep()
         for coalition_id in coalitions:
             async with self.app.unit_of_work() as services:
                 days = await services.reports.days_to_keep(coalition_id)

@@ -75,6 +75,20 @@ def test_command_handlers_and_adapters_go_through_services() -> None:
     assert offences == [], "\n".join(offences)
 
 
+def test_the_scheduler_the_delivery_worker_and_the_app_go_through_services() -> None:
+    """What runs on the clock (bot/due.py's sources, the delivery worker) and the app's own
+    figures reach the database only through services, as handlers do: the rules (what falls due
+    next, how long a failed send waits, when a row has been tried enough) live in one place."""
+    offences = [
+        f"{name}:{node.lineno} reaches .repos"
+        for name, tree in _modules()
+        if name.startswith("bot/") and not name.startswith("bot/services/")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "repos"
+    ]
+    assert offences == [], "\n".join(offences)
+
+
 def test_command_handlers_change_no_row_themselves() -> None:
     """A handler asks a service to change things; it never sets a field of a row it was handed
     (`member.role = ...`), which would skip the service's rules."""

@@ -12,8 +12,8 @@ from sqlmodel import select
 from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
-from bot.delivery import MAX_ATTEMPTS
 from bot.replies import Reply
+from bot.services.deliveries import MAX_ATTEMPTS
 from storage import Database
 from storage.models import Member, OutboxMessage
 from tests.conftest import START
@@ -252,3 +252,30 @@ async def test_a_slow_batch_keeps_its_lease(app: App) -> None:
     assert await sending == 1
     assert platform.keys() == ["test:0"]
     assert worker.owner == (await rows(real))[0].lease_owner
+
+
+async def test_an_edit_of_a_message_that_never_arrived_fails_with_it_and_does_not_wait_forever(app: App) -> None:
+    platform = MemoryPlatform()
+    app.add_messenger(platform)
+    async with app.unit_of_work() as services:
+        coalition = await services.repos.coalitions.create("C", "UTC")
+        member = await services.repos.members.add(
+            Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
+        )
+        original = await services.outbox.to(member, Reply("0 of 3"), key="report")
+        await services.repos.commit()
+    platform.fail_next("gone")
+    await app.scheduler.run_due()
+    async with app.unit_of_work() as services:
+        failed = await services.repos.outbox.get(original.id or 0)
+        assert failed is not None
+        await services.outbox.edit(failed, Reply("1 of 3"), key="report-edit")
+        await services.repos.commit()
+    await app.scheduler.advance_to(START + timedelta(seconds=5))
+    by_key = {r.dedupe_key: r for r in await rows(app)}
+    assert by_key["report"].status == "failed"
+    assert (by_key["report-edit"].status, by_key["report-edit"].last_error) == (
+        "failed",
+        "the message to edit was never delivered",
+    )
+    assert platform.posted == []

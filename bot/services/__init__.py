@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.services.broadcasts import BroadcastService
 from bot.services.coalitions import CoalitionService
 from bot.services.decisions import DecisionService
+from bot.services.deliveries import Deliveries
 from bot.services.digests import DigestService
 from bot.services.doctor import DoctorService, PlatformCheck
 from bot.services.email import EmailService
@@ -54,6 +55,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.repos, self.clock, self.unedited, self.secret)
+        self.deliveries = Deliveries(self.repos, self.clock)
         self.coalitions = CoalitionService(self.repos, self.settings, self.clock)
         self.broadcasts = BroadcastService(self.repos, self.outbox, self.clock)
         self.meetings = MeetingService(self.repos, self.outbox, self.clock)

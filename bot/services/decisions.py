@@ -484,6 +484,10 @@ class DecisionService:
                 told += 1
         return told
 
+    async def next_close(self) -> datetime | None:
+        """When the next open proposal with a closing time closes."""
+        return await self.repos.decisions.next_close()
+
     async def next_review_notice(self) -> datetime | None:
         review = await self.repos.decisions.next_review_to_tell()
         return None if review is None else review - REVIEW_NOTICE

@@ -70,6 +70,10 @@ class DigestService:
         )
         await self.repos.coalitions.save_channel(channel)
 
+    async def next_due(self) -> datetime | None:
+        """When the next coalition's weekly digest is due."""
+        return await self.repos.reports.next_digest()
+
     async def send_due(self, now: datetime) -> int:
         sent = 0
         for channel_id in await self.repos.reports.due_digests(now):

@@ -37,11 +37,16 @@ class DoctorService:
         self.platforms = platforms
         self.secret = secret
 
+    async def secret_problem(self, secret: str) -> str | None:
+        """Why `secret` is not this database's ANONYMITY_SECRET (it opens none of a sample of the
+        anonymous polls' keys: a database moved or restored without its secret), or None."""
+        return wrong_secret(unopened(await self.repos.polls.some_keys(SECRET_SAMPLE), secret))
+
     async def problems(self, coalition_id: int | None = None) -> list[str]:
         """Everything found, for one coalition or (None) for every coalition on this database."""
         problems = await self.clock_problems()
         if self.secret is not None and coalition_id is None:
-            wrong = wrong_secret(unopened(await self.repos.polls.some_keys(SECRET_SAMPLE), self.secret))
+            wrong = await self.secret_problem(self.secret)
             if wrong:
                 problems.append(wrong)
         waiting = self.repos.erase_pending() if coalition_id is None else None

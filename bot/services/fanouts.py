@@ -12,6 +12,7 @@ on PostgreSQL the row is locked while a slice is queued, so two processes take t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.i18n import _, ngettext
 from bot.replies import Reply
@@ -33,6 +34,10 @@ class FanoutService:
         self.outbox = outbox
         self.polls = polls
         self.broadcasts = broadcasts
+
+    async def next_due(self) -> datetime | None:
+        """When the oldest reminder or nudge to many members was asked for (now, if one waits)."""
+        return await self.repos.fanouts.oldest()
 
     async def waiting(self) -> list[int]:
         return await self.repos.fanouts.waiting()

@@ -240,6 +240,16 @@ class MeetingService:
                     )
                 )
 
+    async def reminder_counts(self) -> dict[str, int]:
+        """Reminders by status (pending, sent, missed), for the metrics."""
+        return await self.repos.meetings.reminder_counts()
+
+    async def next_due(self) -> datetime | None:
+        """When the scheduler next has meeting work: a reminder to send, or dates of a series to make."""
+        times = [await self.repos.meetings.next_reminder(), await self.repos.meetings.next_materialize()]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
     async def materialize_due(self, now: datetime) -> int:
         """For every series whose next meeting has started: make the dates now within reach and
         announce the next meeting."""

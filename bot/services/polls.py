@@ -810,6 +810,12 @@ class PollService:
         earlier = dict(zip(previous.option_list, before.counts, strict=False))
         return cards.Change(previous.round, {n: earlier.get(label) for n, label in enumerate(poll.option_list)})
 
+    async def next_due(self) -> datetime | None:
+        """When a poll next closes by its deadline, or a repeating poll's next round opens."""
+        times = [await self.repos.polls.next_deadline(), await self.repos.polls.next_round()]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
     async def close_due(self, now: datetime) -> int:
         closed = 0
         for poll in await self.repos.polls.due(now):

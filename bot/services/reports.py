@@ -195,6 +195,10 @@ class ReportService:
 
     # Keeping days ------------------------------------------------------------------------------
 
+    async def coalitions_to_keep(self) -> list[int]:
+        """The coalitions whose days of engagement are kept for reports."""
+        return await self.repos.engagement.coalitions()
+
     async def days_to_keep(self, coalition_id: int, horizon: timedelta = KEPT_FOR) -> list[datetime]:
         """Whole days before today, back to the coalition's first (at most `horizon`), not kept or
         changed since they were."""
