@@ -18,12 +18,28 @@ from adapters.platform import PlatformAdapter
 from adapters.slack.platform import SlackPlatform
 from bot.config import CORE_PREFIXES, CORE_VARIABLES, Settings, unknown_variables
 from bot.config import load_settings as load_core_settings
+from bot.replies import CARDS
 
 if TYPE_CHECKING:
     from bot.app import App
     from commands.dispatcher import Dispatcher
 
 PLATFORMS: tuple[PlatformAdapter, ...] = (ConsolePlatform(), SlackPlatform(), DiscordPlatform(), EmailPlatform())
+
+
+def refuse_short(platforms: tuple[PlatformAdapter, ...]) -> None:
+    """A platform whose messages cannot carry what the bot's cards use (`bot.replies.CARDS`: a
+    poll's options in one menu, a label, a ranked poll's menus, a button's id) is refused where
+    the list is loaded, naming the limit, rather than cutting cards short on that platform."""
+    for each in platforms:
+        if short := each.limits.short_of(CARDS):
+            raise TypeError(
+                f"{type(each).__name__}.limits holds less than the bot's cards use ({'; '.join(short)}): "
+                "lower bot.replies.CARDS to fit, or check the platform's documented limits"
+            )
+
+
+refuse_short(PLATFORMS)
 LIBRARIES = tuple(library for p in PLATFORMS for library in p.libraries)  # kept quiet in the log
 
 

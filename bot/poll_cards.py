@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGES, _, language, ngettext
 from bot.markup import timestamp, user_text
 from bot.recurrence import describe as describe_rule
 from bot.replies import (
+    CARDS,
     MENU_OPTIONS_MAX,
     Actions,
     Block,
@@ -37,9 +38,9 @@ from storage.kinds import PollKind
 from storage.models import Poll
 
 MAX_OPTIONS = MENU_OPTIONS_MAX  # a poll's options fit one menu
-MAX_OPTION = 75  # Slack's limit for a button or menu label
+MAX_OPTION = CARDS.label  # an option is a button's or a menu option's label
 MAX_BUTTONS = 5  # more options than this are offered in a menu
-MAX_RANKS = 5  # ranked polls offer this many "n-th choice" menus (Discord fits five rows)
+MAX_RANKS = CARDS.menus  # ranked polls offer this many "n-th choice" menus
 BAR = 10
 
 

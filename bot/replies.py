@@ -11,8 +11,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-ACTION_ID_MAX = 100
-MENU_OPTIONS_MAX = 25  # the most options a menu holds on Slack and on Discord: a poll's options too
+from bot.platform import Limits
+
+# What the bot's cards use at most: a poll's options fit one menu, a label one button, a ranked
+# poll's and a survey's menus one message, an id what a button carries back. Every platform's
+# declared limits must hold it (`adapters.PLATFORMS` is refused at load otherwise).
+CARDS = Limits(label=75, menu_options=25, menus=5, action_id=98)
+ACTION_ID_MAX = CARDS.action_id
+MENU_OPTIONS_MAX = CARDS.menu_options
 _ACTION_PART = re.compile(r"[A-Za-z0-9_.\-]+")
 
 

@@ -243,3 +243,18 @@ async def test_a_messenger_that_leaves_out_a_method_is_refused_at_start(app) -> 
     with pytest.raises(TypeError, match="send_private, update, find_sent"):
         app.add_messenger(Broken())
     app.add_messenger(MemoryPlatform())  # the whole contract: accepted
+
+
+def test_a_platform_whose_messages_hold_less_than_the_cards_use_is_refused_naming_the_limit() -> None:
+    from adapters import PLATFORMS, refuse_short
+    from adapters.console.platform import ConsolePlatform
+    from bot.platform import Limits
+    from bot.replies import CARDS
+
+    class Narrow(ConsolePlatform):
+        limits = Limits(label=64, menu_options=10, menus=5, action_id=255)
+
+    with pytest.raises(TypeError, match=r"Narrow.limits holds less .*label 64 < 75; menu_options 10 < 25"):
+        refuse_short((*PLATFORMS, Narrow()))
+    for each in PLATFORMS:  # and every registered one holds what the cards use
+        assert each.limits.short_of(CARDS) == []

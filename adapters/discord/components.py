@@ -10,7 +10,8 @@ from typing import Any
 
 import discord
 
-from adapters.discord.render import SELECT_PREFIX, Component, DiscordMessage
+from adapters.discord.limits import SELECT_PREFIX
+from adapters.discord.render import Component, DiscordMessage
 
 ClickHandler = Callable[[discord.Interaction, str, str | None], Awaitable[None]]
 

@@ -6,12 +6,13 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
+from adapters.discord.limits import MAX_CUSTOM_ID, MAX_LABEL, MAX_OPTIONS, MAX_ROWS, SELECT_PREFIX
 from adapters.discord.settings import VARIABLES, discord_settings
 from adapters.platform import PlatformAdapter, Running
 from bot.config import ConfigError, Settings
 from bot.i18n import N_
 from bot.pacing import PacingPolicy, Window
-from bot.platform import ChannelMention, UserMention
+from bot.platform import ChannelMention, Limits, UserMention
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -30,6 +31,11 @@ class DiscordPlatform(PlatformAdapter):
     space = N_("Discord server")
     # 50 requests a second overall; 5 messages per 5 seconds in a channel.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(5, 5.0))
+    # Components: a button's label 80 characters, a select 25 options, a message 5 rows (a select
+    # fills one), a custom_id 100 characters, of which a select's marker takes two.
+    limits = Limits(
+        label=MAX_LABEL, menu_options=MAX_OPTIONS, menus=MAX_ROWS, action_id=MAX_CUSTOM_ID - len(SELECT_PREFIX)
+    )
 
     libraries = ("discord",)
 

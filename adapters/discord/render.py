@@ -16,25 +16,25 @@ from typing import Literal
 
 import discord
 
+from adapters.discord.limits import (
+    MAX_BUTTONS_PER_ROW,
+    MAX_CONTENT,
+    MAX_CUSTOM_ID,
+    MAX_DESCRIPTION,
+    MAX_EMBED_TOTAL,
+    MAX_EMBEDS,
+    MAX_FIELD_NAME,
+    MAX_FIELD_VALUE,
+    MAX_FIELDS,
+    MAX_LABEL,
+    MAX_OPTIONS,
+    MAX_ROWS,
+    SELECT_PREFIX,
+)
 from bot import markup
 from bot.i18n import ngettext, speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select
 from bot.text import split_text
-
-MAX_CONTENT = 2000
-MAX_DESCRIPTION = 4096
-MAX_EMBED_TOTAL = 6000
-MAX_EMBEDS = 10
-MAX_FIELDS = 25
-MAX_FIELD_NAME = 256
-MAX_FIELD_VALUE = 1024
-MAX_ROWS = 5
-MAX_BUTTONS_PER_ROW = 5
-MAX_OPTIONS = 25
-MAX_LABEL = 80
-MAX_CUSTOM_ID = 100
-SELECT_PREFIX = "s|"
-
 
 _URL = re.compile(r"https?://[^\s<>()\[\]]+")
 _BRACKET = re.compile(r"(?<!\\)\[")

@@ -8,11 +8,12 @@ import re
 from typing import TYPE_CHECKING
 
 from adapters.platform import PlatformAdapter, Running
+from adapters.slack.limits import MAX_ACTION_ID, MAX_ELEMENTS, MAX_LABEL, MAX_OPTIONS
 from adapters.slack.settings import VARIABLES, slack_settings
 from bot.config import Settings
 from bot.i18n import N_
 from bot.pacing import PacingPolicy, Window
-from bot.platform import ChannelMention, UserMention
+from bot.platform import ChannelMention, Limits, UserMention
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -35,6 +36,9 @@ class SlackPlatform(PlatformAdapter):
     # About one message a second per channel, with short bursts; a workspace-wide ceiling well
     # below Slack's per-workspace limits.
     pacing = PacingPolicy(overall=Window(50, 1.0), channel=Window(3, 3.0))
+    # Block Kit: a button's or an option's text 75 characters, a static select 100 options, an
+    # actions block 25 elements (further blocks take more), an action_id 255 characters.
+    limits = Limits(label=MAX_LABEL, menu_options=MAX_OPTIONS, menus=MAX_ELEMENTS, action_id=MAX_ACTION_ID)
 
     libraries = ("slack_bolt", "slack_sdk")
 

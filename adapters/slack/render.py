@@ -12,19 +12,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.slack.limits import (
+    MAX_BLOCKS,
+    MAX_ELEMENTS,
+    MAX_FIELD,
+    MAX_FIELDS,
+    MAX_LABEL,
+    MAX_OPTIONS,
+    MAX_SECTION,
+    MAX_TEXT,
+)
 from bot import markup
 from bot.i18n import ngettext, speaking
 from bot.replies import Actions, Button, Context, Divider, Reply, Section, Select, SelectOption
 from bot.text import split_text
-
-MAX_BLOCKS = 50
-MAX_SECTION = 3000
-MAX_FIELD = 2000
-MAX_FIELDS = 10
-MAX_ELEMENTS = 25
-MAX_OPTIONS = 100
-MAX_LABEL = 75
-MAX_TEXT = 39000  # the top-level fallback text (Slack truncates at 40,000)
 
 _DATE_TOKENS = {
     "F": "{date_long_pretty} at {time}",

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.problems import Problem
-from bot.replies import Reply
+from bot.replies import CARDS, Reply
 from bot.sealing import SURVEY_PAD, PollKeys
 from bot.spreadsheets import cell, table
 from bot.suppression import shown_groups
@@ -24,7 +24,7 @@ from storage.models import Member, Poll, SurveyResponse
 
 SCALE = (N_("Strongly disagree"), N_("Disagree"), N_("Neither"), N_("Agree"), N_("Strongly agree"))
 MAX_QUESTIONS = 10
-MAX_MENUS = 5  # Discord fits five menus on a message; `/poll respond` answers every question
+MAX_MENUS = CARDS.menus  # a card's menus, one per statement; `/poll respond` answers every question
 MIN_GROUP = 5
 
 
