@@ -16,6 +16,18 @@ from bot import i18n
 
 
 class Bilingual(Protocol):
+    """Content that may be written in two languages, as readers see it (a row, or its view)."""
+
+    @property
+    def language(self) -> str | None: ...
+
+    @property
+    def second(self) -> str | None: ...
+
+
+class Translatable(Protocol):
+    """Content a service gives a second version to: its row."""
+
     language: str | None
     second: str | None
 
@@ -28,7 +40,7 @@ def second_version(content: Bilingual) -> tuple[str, dict[str, Any]] | None:
     return data["language"], data["fields"]
 
 
-def set_second(content: Bilingual, language: str, fields: dict[str, Any]) -> None:
+def set_second(content: Translatable, language: str, fields: dict[str, Any]) -> None:
     content.second = json.dumps({"language": language, "fields": fields})
 
 

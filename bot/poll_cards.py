@@ -34,8 +34,8 @@ from bot.sectors import sector_name
 from bot.services.runoff import EARLIER, LOT, TOGETHER, Results, Round
 from bot.services.surveys import MAX_MENUS, MIN_GROUP, SCALE, SurveyResults
 from bot.suppression import STEP
+from bot.views import PollView
 from storage.kinds import PollKind
-from storage.models import Poll
 
 MAX_OPTIONS = MENU_OPTIONS_MAX  # a poll's options fit one menu
 MAX_OPTION = CARDS.label  # an option is a button's or a menu option's label
@@ -63,12 +63,12 @@ MEET = ActionName("poll:meet", ("poll", "option"))  # turn a scheduling poll's w
 ANSWER = ActionName("survey:answer", ("poll", "question"))  # a survey question's 1-5 menu
 
 
-def question_of(poll: Poll) -> str:
+def question_of(poll: PollView) -> str:
     """The question (a survey's title) in the reader's language, if it was written in it too."""
     return version(poll, "question", poll.question)
 
 
-def label(poll: Poll, index: int, *, plain: bool = False) -> str:
+def label(poll: PollView, index: int, *, plain: bool = False) -> str:
     """An option as shown: scheduling polls show the time in each viewer's zone, or, where only
     plain text fits (menu labels), in the poll's zone with the zone named."""
     if not poll.kind.dates:
@@ -105,15 +105,15 @@ def _decimal(value: float) -> str:
     return format_decimal(round(value, 1), format="0.0", locale=language())
 
 
-def describe_eligible(poll: Poll) -> str:
+def describe_eligible(poll: PollView) -> str:
     return ", ".join(poll.eligible) or _("every member")
 
 
-def shows_results(poll: Poll) -> bool:
+def shows_results(poll: PollView) -> bool:
     return poll.status == "closed" or not poll.hidden
 
 
-def describe_winner(poll: Poll, results: Results) -> str:
+def describe_winner(poll: PollView, results: Results) -> str:
     if not results.winners:
         return _("No votes were cast.")
     names = [f"**{label(poll, w)}**" for w in results.winners]
@@ -122,7 +122,7 @@ def describe_winner(poll: Poll, results: Results) -> str:
     return _("Tie between {options} and {last}.").format(options=", ".join(names[:-1]), last=names[-1])
 
 
-def settings_line(poll: Poll) -> str:
+def settings_line(poll: PollView) -> str:
     kind = {
         PollKind.SINGLE: _("One choice"),
         PollKind.MULTIPLE: (
@@ -153,7 +153,7 @@ def settings_line(poll: Poll) -> str:
     return " · ".join(parts)
 
 
-def too_few(poll: Poll) -> str:
+def too_few(poll: PollView) -> str:
     if poll.status == "closed":
         return _("Fewer than {step} voted, so no count is shown: with so few, it would show how each voted.").format(
             step=STEP
@@ -161,7 +161,7 @@ def too_few(poll: Poll) -> str:
     return _("The count is shown once {step} have voted, then after every {step} new voters.").format(step=STEP)
 
 
-def result_lines(poll: Poll, results: Results) -> list[str]:
+def result_lines(poll: PollView, results: Results) -> list[str]:
     total = sum(results.counts) or 1
     lines = []
     for i, n in enumerate(results.counts):
@@ -174,7 +174,7 @@ def result_lines(poll: Poll, results: Results) -> list[str]:
     return lines
 
 
-def rounds_lines(poll: Poll, results: Results) -> list[str]:
+def rounds_lines(poll: PollView, results: Results) -> list[str]:
     lines = []
     for n, rnd in enumerate(results.rounds, 1):
         counts = ", ".join(f"{label(poll, o)} {c}" for o, c in rnd.counts.items())
@@ -191,7 +191,7 @@ def rounds_lines(poll: Poll, results: Results) -> list[str]:
     return lines
 
 
-def _decided(poll: Poll, rnd: Round) -> str:
+def _decided(poll: PollView, rnd: Round) -> str:
     """Why this round's eliminated went, when fewest votes alone did not say."""
     names = [label(poll, o) for o in rnd.tied]
     tied = _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1]) if len(names) > 1 else ""
@@ -208,7 +208,7 @@ def _decided(poll: Poll, rnd: Round) -> str:
     return ""
 
 
-def _with_other_language(poll: Poll, blocks: list[Block]) -> list[Block]:
+def _with_other_language(poll: PollView, blocks: list[Block]) -> list[Block]:
     """A row with the other language's button, for a poll written in two (and room for a row:
     Discord shows at most five)."""
     other = the_other(poll)
@@ -218,7 +218,7 @@ def _with_other_language(poll: Poll, blocks: list[Block]) -> list[Block]:
     return [*blocks, Actions((button,))]
 
 
-def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
+def poll_card(poll: PollView, results: Results | None, now: datetime) -> Reply:
     """The poll as posted in channels: question, settings, tallies (unless hidden) and the ballot.
     `results`: the count members may see, None when too few have voted to show one."""
     assert poll.id is not None
@@ -257,7 +257,7 @@ def poll_card(poll: Poll, results: Results | None, now: datetime) -> Reply:
     return replace(_reply(_with_other_language(poll, blocks)), written_in=shown_language(poll))
 
 
-def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Reply:
+def survey_card(poll: PollView, respondents: int, rounds: int, now: datetime) -> Reply:
     """`respondents` shows only once the survey closes: a count that moved with every answer let
     anyone who saw who answered when tell one answer from the next."""
     assert poll.id is not None
@@ -293,7 +293,7 @@ def survey_card(poll: Poll, respondents: int, rounds: int, now: datetime) -> Rep
     return _reply(blocks)
 
 
-def ballot_card(poll: Poll) -> Reply:
+def ballot_card(poll: PollView) -> Reply:
     """The question and the ballot, and no count: what a reminder carries. A stored reminder
     holding the tally of its moment would let a reader of two reminders an hour apart see what
     the members who voted in between chose."""
@@ -316,7 +316,7 @@ class Change:
     before: dict[int, int | None]
 
 
-def change_line(poll: Poll, results: Results, change: Change) -> str:
+def change_line(poll: PollView, results: Results, change: Change) -> str:
     parts = []
     for n, count in enumerate(results.counts):
         was = change.before.get(n)
@@ -327,7 +327,7 @@ def change_line(poll: Poll, results: Results, change: Change) -> str:
     return _("Change from round {round}: {changes}").format(round=change.round, changes=", ".join(parts))
 
 
-def final_poll_results(poll: Poll, results: Results | None, change: Change | None = None) -> Reply:
+def final_poll_results(poll: PollView, results: Results | None, change: Change | None = None) -> Reply:
     """What is posted when a poll closes; a scheduling poll's offers its winning times as meetings."""
     head = _("🏁 **Poll #{id} has closed:** {question}").format(id=poll.id, question=user_text(question_of(poll)))
     if results is None:
@@ -356,7 +356,7 @@ def final_poll_results(poll: Poll, results: Results | None, change: Change | Non
     return Reply(text="\n".join(lines), blocks=tuple(blocks))
 
 
-def final_survey_results(poll: Poll, results: SurveyResults) -> Reply:
+def final_survey_results(poll: PollView, results: SurveyResults) -> Reply:
     head = _("🏁 **Survey #{id} has closed:** {question}").format(id=poll.id, question=user_text(question_of(poll)))
     lines = [head, *survey_lines(results)]
     return Reply(text="\n".join(lines), blocks=(Section("\n".join(lines)),))
@@ -416,7 +416,7 @@ def survey_lines(results: SurveyResults) -> list[str]:
     return lines
 
 
-def ballot(poll: Poll) -> Actions:
+def ballot(poll: PollView) -> Actions:
     """Buttons for a few options, a menu for many, a menu per rank for ranked polls."""
     assert poll.id is not None
     count = len(poll.option_list)
@@ -434,7 +434,7 @@ def ballot(poll: Poll) -> Actions:
     return Actions((Select(_("Choose one"), PICK.id(poll.id), choices),))
 
 
-def survey_menus(poll: Poll) -> Actions:
+def survey_menus(poll: PollView) -> Actions:
     assert poll.id is not None
     questions = poll.option_list
     scale = tuple(SelectOption(f"{n} {_(name)}", str(n)) for n, name in enumerate(SCALE, 1))

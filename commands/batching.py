@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -26,12 +26,12 @@ from bot.refs import Actor, ConversationRef
 from bot.replies import Reply
 from bot.services import Services
 from bot.services.coalitions import Place
-from storage.models import Member
+from bot.views import MemberView
 
 log = logging.getLogger(__name__)
 
 # What runs an event once its place, member and zone are known: parsing and the handler.
-Prepare = Callable[[Services, Place, Member | None, ZoneInfo], Awaitable[Reply]]
+Prepare = Callable[[Services, Place, MemberView | None, ZoneInfo], Awaitable[Reply]]
 
 BATCH_MAX = 500
 BATCH_MIN = 10
@@ -58,7 +58,7 @@ class Click:
 # only to be refused.
 RunOn = Callable[[Services, Click], Awaitable[Reply]]
 RunAlone = Callable[[Click], Awaitable[Reply]]
-Unjoin = Callable[[list[Member]], Awaitable[None]]
+Unjoin = Callable[[Sequence[MemberView]], Awaitable[None]]
 
 
 class GroupCommit:
@@ -108,7 +108,7 @@ class GroupCommit:
             fits = min(2 * self._batch_size, int(BATCH_HOLD * clicks / took))
         self._batch_size = max(BATCH_MIN, min(BATCH_MAX, (self._batch_size + fits) // 2))
 
-    async def _join_all(self, batch: list[Click]) -> list[Member]:
+    async def _join_all(self, batch: list[Click]) -> Sequence[MemberView]:
         """The newcomers of a batch of clicks, joined in a commit before the one with their votes:
         a commit holding both the new member and a ballot would name them."""
         async with self.app.unit_of_work() as services:

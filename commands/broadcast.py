@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.i18n import N_, _, ngettext
@@ -11,17 +12,17 @@ from bot.replies import Actions, Block, Button, Reply, Section, action_id, error
 from bot.sectors import sector_name
 from bot.services.broadcasts import BroadcastProblem
 from bot.services.governance import RateLimit
+from bot.views import BroadcastView, ChannelView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options
 from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Broadcast, Channel
 
 MAX_TEXT = 2000
 
 
-async def _find(ctx: CommandContext | ActionContext, broadcast_id: int) -> Broadcast:
+async def _find(ctx: CommandContext | ActionContext, broadcast_id: int) -> BroadcastView:
     broadcast = await ctx.services.broadcasts.find(ctx.coalition.id or 0, broadcast_id)
     if broadcast is None:
         raise CommandError(
@@ -34,7 +35,7 @@ def _channels(count: int) -> str:
     return ngettext("{count} channel", "{count} channels", count).format(count=count)
 
 
-def _reaching(channels: list[Channel]) -> str:
+def _reaching(channels: Sequence[ChannelView]) -> str:
     """ "2 channels", or "1 channel and 3 members on email": to a coordinator, a member's own
     mailbox is not a channel."""
     own = sum(1 for c in channels if c.every_announcement)

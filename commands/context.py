@@ -12,9 +12,9 @@ from bot.permissions import Permission, Role, who
 from bot.refs import Actor, ConversationRef, MessageRef
 from bot.services import Services
 from bot.services.coalitions import Place
+from bot.views import ChannelView, CoalitionView, MemberView
 from commands.errors import CommandError
 from commands.registry import Registry
-from storage.models import Channel, Coalition, Member
 
 
 @dataclass
@@ -22,7 +22,7 @@ class _Common:
     actor: Actor
     where: ConversationRef
     place: Place
-    member: Member | None
+    member: MemberView | None
     services: Services
     registry: Registry
     now: datetime
@@ -35,18 +35,18 @@ class _Common:
         return _(self.platform_titles.get(platform, platform))
 
     @property
-    def coalition(self) -> Coalition:
+    def coalition(self) -> CoalitionView:
         """The coalition; handlers with scope COALITION or CHANNEL can rely on it being there."""
         assert self.place.coalition is not None
         return self.place.coalition
 
     @property
-    def me(self) -> Member:
+    def me(self) -> MemberView:
         assert self.member is not None
         return self.member
 
     @property
-    def channel(self) -> Channel | None:
+    def channel(self) -> ChannelView | None:
         return self.place.channel
 
     def require_creator(self, created_by: int | None, doing: str) -> None:
@@ -60,7 +60,7 @@ class CommandContext(_Common):
     path: tuple[str, ...]
     args: dict[str, Any]
     audit_note: str | None = None  # what the audit log should say the command acted on
-    audit_subject: Member | None = None  # the member acted upon; the note names them as "{subject}"
+    audit_subject: MemberView | None = None  # the member acted upon; the note names them as "{subject}"
 
     @property
     def usage(self) -> str:

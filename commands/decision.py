@@ -11,18 +11,18 @@ from bot.replies import Attachment, Reply, error
 from bot.services.coalitions import TargetProblem
 from bot.services.decisions import MAX_REASON, MAX_TEXT, STATES, DecisionProblem
 from bot.spanish_words import meaning as spanish_meaning
+from bot.views import ProposalView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options
 from commands.numbered import id_option
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Proposal
 
 _ID = id_option(N_("the proposal's number (from /decision list)"))
 ALL_POSITIONS = tuple(dict.fromkeys(p for kind in KINDS for p in kind.positions))
 
 
-async def _find(ctx: CommandContext | ActionContext, proposal_id: int) -> Proposal:
+async def _find(ctx: CommandContext | ActionContext, proposal_id: int) -> ProposalView:
     proposal = await ctx.services.decisions.find(ctx.coalition.id or 0, proposal_id)
     if proposal is None:
         raise CommandError(_("There is no proposal #{id}. `/decision list` shows them.").format(id=proposal_id))
@@ -59,7 +59,9 @@ async def propose(ctx: CommandContext) -> Reply:
     )
 
 
-async def _take(ctx: CommandContext | ActionContext, proposal: Proposal, position: str, reason: str | None) -> Reply:
+async def _take(
+    ctx: CommandContext | ActionContext, proposal: ProposalView, position: str, reason: str | None
+) -> Reply:
     position = spanish_meaning(position, ALL_POSITIONS) or position.strip().lower()
     await ctx.services.decisions.take(proposal, ctx.me, position, reason)
     said = _("Recorded: **{position}** on proposal #{id}.").format(position=_(LABELS[position]), id=proposal.id)

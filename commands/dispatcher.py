@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from bot.refs import Actor, ConversationRef, MessageRef
 from bot.replies import Reply, error, with_notes
 from bot.services import Services
 from bot.services.coalitions import Place
+from bot.views import MemberView
 from commands import pipeline
 from commands.batching import Click, GroupCommit, Prepare
 from commands.context import ActionContext, CommandContext
@@ -36,7 +37,6 @@ from commands.parser import NO_PLATFORM, ParseContext, coerce_args, parse
 from commands.pipeline import COMMAND_STEPS, Invocation, refusal
 from commands.registry import Registry
 from commands.spec import CommandSpec, Scope
-from storage.models import Member
 
 log = logging.getLogger(__name__)
 Context = TypeVar("Context", CommandContext, ActionContext)
@@ -95,7 +95,7 @@ class Dispatcher:
         then its steps (commands.pipeline) and its handler, on one transaction."""
         platform = self._platform(where)
 
-        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
+        async def prepare(services: Services, place: Place, member: MemberView | None, zone: ZoneInfo) -> Reply:
             reading = ParseContext(zone, self.app.clock.now())
             spec, path, args = read(reading, platform)
             ctx = self._context(CommandContext, actor, where, services, place, member, zone, path=path, args=args)
@@ -117,7 +117,7 @@ class Dispatcher:
         where: ConversationRef,
         services: Services,
         place: Place,
-        member: Member | None,
+        member: MemberView | None,
         zone: ZoneInfo,
         **particular: Any,
     ) -> Context:
@@ -172,7 +172,7 @@ class Dispatcher:
         """A button click or a menu choice."""
         routed = self.registry.route(action_id)
 
-        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
+        async def prepare(services: Services, place: Place, member: MemberView | None, zone: ZoneInfo) -> Reply:
             if routed is None:
                 return error(_("That button no longer does anything; the message it belongs to is out of date."))
             spec, params = routed
@@ -210,7 +210,7 @@ class Dispatcher:
     async def run_home(self, actor: Actor, where: ConversationRef) -> Reply:
         """The member's home view; set-up guidance where there is no coalition yet."""
 
-        async def prepare(services: Services, place: Place, member: Member | None, zone: ZoneInfo) -> Reply:
+        async def prepare(services: Services, place: Place, member: MemberView | None, zone: ZoneInfo) -> Reply:
             refusal = self._refusal(Scope.COALITION, Permission.MEMBER, place, member, where, _("the home view"))
             if refusal is not None:
                 return refusal
@@ -245,7 +245,7 @@ class Dispatcher:
             await services.rollback()
         return suggestions[:25]
 
-    async def _reader(self, actor: Actor, where: ConversationRef) -> tuple[Services, Place, Member | None]:
+    async def _reader(self, actor: Actor, where: ConversationRef) -> tuple[Services, Place, MemberView | None]:
         """Who reads at `where` (their place and membership), for what adapters draw themselves."""
         async with self.app.unit_of_work() as services:
             place = await services.coalitions.resolve(where)
@@ -279,7 +279,7 @@ class Dispatcher:
         scope: Scope,
         permission: Permission,
         place: Place,
-        member: Member | None,
+        member: MemberView | None,
         where: ConversationRef,
         what: str,
     ) -> Reply | None:
@@ -297,7 +297,7 @@ class Dispatcher:
     ) -> Reply:
         rid = new_request_id()
         log.info("%s from %s:%s in %s", describe, *_who(actor, where, anonymous))
-        joined: Member | None = None
+        joined: MemberView | None = None
         for attempt in range(2):
             try:
                 async with self.app.unit_of_work() as services:
@@ -365,7 +365,7 @@ class Dispatcher:
     async def _run_click_alone(self, click: Click) -> Reply:
         return await self._in_transaction(click.actor, click.where, click.prepare, click.describe, anonymous=True)
 
-    async def _join(self, actor: Actor, where: ConversationRef) -> Member | None:
+    async def _join(self, actor: Actor, where: ConversationRef) -> MemberView | None:
         """Join `actor` where they act, in a commit of its own; the member, or None if they were
         a member already or there is no coalition there."""
         async with self.app.unit_of_work() as services:
@@ -376,7 +376,7 @@ class Dispatcher:
             await services.commit()
             return member
 
-    async def _unjoin(self, members: list[Member]) -> None:
+    async def _unjoin(self, members: Sequence[MemberView]) -> None:
         async with self.app.unit_of_work() as services:
             for member in members:
                 await services.coalitions.remove_newcomer(member)

@@ -11,13 +11,13 @@ from bot.i18n import N_, _
 from bot.markup import timestamp, user_text
 from bot.permissions import Permission, Role
 from bot.replies import Attachment, Reply, error
-from bot.services.goals import FIGURES, GoalProblem, GoalView, chart_alt, goal_line, number
+from bot.services.goals import FIGURES, GoalProblem, GoalProgress, chart_alt, goal_line, number
 from bot.times import TimeProblem, parse_day
+from bot.views import GoalView
 from commands.context import CommandContext
 from commands.errors import CommandError
 from commands.numbered import id_option
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Goal
 
 _ID = id_option(N_("the goal's number (from /goal list)"))
 MAX_TITLE = 200
@@ -36,14 +36,14 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-async def _find(ctx: CommandContext, goal_id: int) -> Goal:
+async def _find(ctx: CommandContext, goal_id: int) -> GoalView:
     goal = await ctx.services.goals.find(ctx.coalition.id or 0, goal_id)
     if goal is None:
         raise CommandError(_("There is no goal #{id}. `/goal list` shows them.").format(id=goal_id))
     return goal
 
 
-def line(view: GoalView) -> str:
+def line(view: GoalProgress) -> str:
     """One goal in a line for chat: its number and title, then `goal_line`."""
     return f"#{view.goal.id} {user_text(view.goal.title)}: {user_text(goal_line(view))}"
 
@@ -147,7 +147,7 @@ async def show(ctx: CommandContext) -> Reply:
     return Reply("\n".join(lines), private=True, attachments=files)
 
 
-def _may_record(ctx: CommandContext, goal: Goal) -> None:
+def _may_record(ctx: CommandContext, goal: GoalView) -> None:
     if ctx.me.role != Role.COORDINATOR and (goal.owner_id is None or goal.owner_id != ctx.me.id):
         raise CommandError(_("Only coordinators and the goal's owner can record its values."))
 

@@ -3,15 +3,17 @@ a poll, a meeting), and the button that shows a reader the version they were not
 
 from __future__ import annotations
 
-from bot.bilingual import the_other, version
+from collections.abc import Callable
+
+from bot.bilingual import Bilingual, the_other, version
 from bot.i18n import N_, _, language, language_name, speaking
 from bot.markup import user_text
 from bot.permissions import Permission
 from bot.replies import Reply, error
+from bot.views import MeetingView, PollView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.spec import ActionSpec, OptionSpec, OptionType
-from storage.models import Broadcast, Meeting, Poll, Proposal
 
 SECOND_HELP = {
     "es": N_("the same in Spanish: members who read Spanish see this version"),
@@ -67,32 +69,43 @@ def other_version_reply(lines: list[str], other: str) -> Reply:
 async def show_other(ctx: ActionContext) -> Reply:
     """The button's action: the version the reader was not shown. Read-only: nothing is written."""
     kind, content_id, coalition_id = ctx.params["kind"], int(ctx.params["content"]), ctx.coalition.id or 0
-    found: Broadcast | Poll | Meeting | Proposal | None = None
-    if kind == "broadcast":
-        found = await ctx.services.broadcasts.find(coalition_id, content_id)
+    lines: Callable[[], list[str]] | None = None
+    found: Bilingual | None = None
+    if kind in ("broadcast", "decision"):
+        text = await (
+            ctx.services.broadcasts.find(coalition_id, content_id)
+            if kind == "broadcast"
+            else ctx.services.decisions.find(coalition_id, content_id)
+        )
+        if text is not None:
+            found, lines = text, lambda: [user_text(version(text, "text", text.text))]
     elif kind == "poll":
-        found = await ctx.services.polls.find(coalition_id, content_id)
-    elif kind == "decision":
-        found = await ctx.services.decisions.find(coalition_id, content_id)
+        poll = await ctx.services.polls.find(coalition_id, content_id)
+        if poll is not None:
+            found, lines = poll, lambda: _poll_lines(poll)
     elif kind == "meeting":
         meeting = await ctx.services.meetings.series(content_id)
-        found = meeting if meeting is not None and meeting.coalition_id == coalition_id else None
+        if meeting is not None and meeting.coalition_id == coalition_id:
+            found, lines = meeting, lambda: _meeting_lines(meeting)
     other = the_other(found) if found is not None else None
-    if found is None or other is None:
+    if lines is None or other is None:
         return error(_("That message no longer exists."))
     with speaking(other):
-        if isinstance(found, Broadcast | Proposal):
-            lines = [user_text(version(found, "text", found.text))]
-        elif isinstance(found, Poll):
-            options = version(found, "options", found.option_list)
-            lines = [user_text(version(found, "question", found.question))]
-            lines += [f"{n}. {user_text(o)}" for n, o in enumerate(options, 1)]
-        else:
-            lines = [user_text(version(found, "title", found.title))]
-            place, agenda = version(found, "location", found.location), version(found, "agenda", found.agenda)
-            lines += [_("Where: {place}").format(place=user_text(place))] if place else []
-            lines += [_("Agenda: {agenda}").format(agenda=user_text(agenda))] if agenda else []
-    return other_version_reply(lines, other)
+        return other_version_reply(lines(), other)
+
+
+def _poll_lines(poll: PollView) -> list[str]:
+    options = version(poll, "options", poll.option_list)
+    lines = [user_text(version(poll, "question", poll.question))]
+    return lines + [f"{n}. {user_text(o)}" for n, o in enumerate(options, 1)]
+
+
+def _meeting_lines(meeting: MeetingView) -> list[str]:
+    lines = [user_text(version(meeting, "title", meeting.title))]
+    place, agenda = version(meeting, "location", meeting.location), version(meeting, "agenda", meeting.agenda)
+    lines += [_("Where: {place}").format(place=user_text(place))] if place else []
+    lines += [_("Agenda: {agenda}").format(agenda=user_text(agenda))] if agenda else []
+    return lines
 
 
 ACTIONS = (

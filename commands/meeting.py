@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,15 +16,15 @@ from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, MeetingProblem, RsvpAnswer, lead_times
 from bot.times import spoken_duration
+from bot.views import MeetingView, OccurrenceView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options, second_parts
 from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Meeting, Occurrence
 
 
-async def _find(ctx: CommandContext, *, started: bool = False) -> tuple[Occurrence, Meeting]:
+async def _find(ctx: CommandContext, *, started: bool = False) -> tuple[OccurrenceView, MeetingView]:
     """The meeting the command names: `ID`, and `--on DATE` for one date of a series."""
     try:
         return await ctx.services.meetings.occurrence_of(
@@ -33,7 +34,7 @@ async def _find(ctx: CommandContext, *, started: bool = False) -> tuple[Occurren
         raise CommandError(str(exc)) from None
 
 
-def _which(meeting: Meeting, occurrence: Occurrence) -> str:
+def _which(meeting: MeetingView, occurrence: OccurrenceView) -> str:
     """ "#2" for a one-off, "#2 on Tue 15 Dec" for one date of a series."""
     if meeting.rrule is None:
         return f"#{meeting.id}"
@@ -148,7 +149,9 @@ async def card_view(ctx: ActionContext) -> Reply:
     return await ctx.services.meetings.card(found[1], found[0])
 
 
-async def _answer(ctx: CommandContext | ActionContext, meeting: Meeting, occurrence: Occurrence, answer: str) -> Reply:
+async def _answer(
+    ctx: CommandContext | ActionContext, meeting: MeetingView, occurrence: OccurrenceView, answer: str
+) -> Reply:
     await ctx.services.meetings.rsvp(meeting, occurrence, ctx.me, answer)
     said = _("Recorded: **{answer}** for {title} on {when}.").format(
         answer=_(ANSWERS[answer]), title=user_text(meeting.title), when=timestamp(occurrence.start)
@@ -338,7 +341,7 @@ async def done(ctx: CommandContext) -> Reply:
     )
 
 
-def describe_minutes(minutes: list[int] | None) -> str:
+def describe_minutes(minutes: Sequence[int] | None) -> str:
     """Lead times as a member reads them, in their language ("1 día, 1 hora")."""
     return ", ".join(spoken_duration(d) for d in lead_times(minutes))
 
@@ -468,7 +471,7 @@ async def upcoming_for_me(ctx: CommandContext) -> list[Block]:
 async def complete_meeting(ctx: CommandContext, typed: str) -> list[tuple[str, str]]:
     upcoming = await ctx.services.meetings.upcoming(ctx.coalition.id or 0, ctx.now, 50)
 
-    def label(occurrence: Occurrence, meeting: Meeting) -> str:
+    def label(occurrence: OccurrenceView, meeting: MeetingView) -> str:
         when = format_time(occurrence.start, ctx.zone, "f")
         when = _("next {when}").format(when=when) if meeting.rrule else when
         return f"{meeting.title} ({when})"

@@ -23,9 +23,9 @@ from bot.permissions import Permission, Role, allows, who
 from bot.refs import ConversationRef
 from bot.replies import Reply, error
 from bot.services.coalitions import Place
+from bot.views import MemberView
 from commands.context import CommandContext
 from commands.spec import CommandSpec, OptionType, Scope
-from storage.models import Member
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ async def run(steps: Sequence[Step], invocation: Invocation) -> Reply:
 
 
 def refusal(
-    scope: Scope, permission: Permission, place: Place, member: Member | None, space: str, what: str
+    scope: Scope, permission: Permission, place: Place, member: MemberView | None, space: str, what: str
 ) -> Reply | None:
     """Why `what` (a command, "that button") may not be used here by this member, or None.
     `space`: the platform's word for where a coalition lives, untranslated."""

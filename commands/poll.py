@@ -3,6 +3,7 @@ buttons and menus on a poll's card."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import poll_cards as cards
@@ -16,17 +17,17 @@ from bot.services.governance import RateLimit
 from bot.services.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollKind, PollProblem, fold
 from bot.templates_surveys import TEMPLATES, template
 from bot.text import small_number
+from bot.views import PollView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options, second_parts
 from commands.numbered import id_option, suggestions
 from commands.spec import ActionSpec, CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Poll
 
 ANONYMITY_NOTE = N_("Your vote is anonymous: nobody, coordinators included, can see who voted what.")
 
 
-async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> Poll:
+async def _find(ctx: CommandContext | ActionContext, poll_id: int) -> PollView:
     poll = await ctx.services.polls.find(ctx.coalition.id or 0, poll_id)
     if poll is None:
         raise CommandError(
@@ -100,7 +101,7 @@ async def when(ctx: CommandContext) -> Reply:
     return await _post(ctx, PollKind.WHEN, ctx.args["title"], [s.isoformat() for s in sorted(slots)])
 
 
-def _parse_choices(poll_labels: list[str], typed: list[str], kind: PollKind) -> list[int]:
+def _parse_choices(poll_labels: Sequence[str], typed: list[str], kind: PollKind) -> list[int]:
     chosen = []
     folded = [fold(label) for label in poll_labels]
     for word in typed:
@@ -131,13 +132,13 @@ async def vote(ctx: CommandContext) -> Reply:
     return await _record(ctx, poll, choices)
 
 
-async def _record(ctx: CommandContext | ActionContext, poll: Poll, choices: list[int]) -> Reply:
+async def _record(ctx: CommandContext | ActionContext, poll: PollView, choices: list[int]) -> Reply:
     polls = ctx.services.polls
     recorded = await polls.vote(poll, ctx.me, choices)
     return _recorded(ctx, poll, recorded)
 
 
-def _recorded(ctx: CommandContext | ActionContext, poll: Poll, recorded: list[int]) -> Reply:
+def _recorded(ctx: CommandContext | ActionContext, poll: PollView, recorded: list[int]) -> Reply:
     if poll.kind.ranked:
         shown = ", ".join(f"{n}. {cards.label(poll, c)}" for n, c in enumerate(recorded, 1))
         what = _("your ranking is {ranking}").format(ranking=shown)
@@ -373,7 +374,7 @@ async def respond(ctx: CommandContext) -> Reply:
     return await _answer_survey(ctx, poll, {q: n for q, n in enumerate(numbers) if n is not None})
 
 
-async def _answer_survey(ctx: CommandContext | ActionContext, poll: Poll, answers: dict[int, int]) -> Reply:
+async def _answer_survey(ctx: CommandContext | ActionContext, poll: PollView, answers: dict[int, int]) -> Reply:
     current = await ctx.services.polls.answer_survey(poll, ctx.me, answers)
     done = sum(1 for a in current if a)
     return Reply(
@@ -403,7 +404,7 @@ async def survey_answer(ctx: ActionContext) -> Reply:
 # Ballot buttons and menus --------------------------------------------------------------------
 
 
-async def _poll_for(ctx: ActionContext) -> Poll | None:
+async def _poll_for(ctx: ActionContext) -> PollView | None:
     return await ctx.services.polls.find(ctx.coalition.id or 0, int(ctx.params["poll"]))
 
 

@@ -17,9 +17,9 @@ from bot.services.goals import goal_line
 from bot.services.reports import LABELS, METRICS, Figures, Report, chart_alt
 from bot.services.stakeholders import StakeholderProblem
 from bot.times import format_duration
+from bot.views import MemberView
 from commands.context import CommandContext
 from commands.spec import CommandSpec, OptionSpec, OptionType, Scope
-from storage.models import Member
 
 MAX_PERIOD = timedelta(days=730)
 
@@ -50,7 +50,7 @@ async def profile(ctx: CommandContext) -> Reply:
     return Reply(_profile(ctx, member) + " " + _("`/coalition map` shows the whole coalition."), private=True)
 
 
-def _profile(ctx: CommandContext, member: Member) -> str:
+def _profile(ctx: CommandContext, member: MemberView) -> str:
     organisation = user_text(member.organisation or _("not given"))
     sector = user_text(sector_name(member.sector) if member.sector else _("not given"))
     if member.id == ctx.me.id:

@@ -15,6 +15,7 @@ from bot.markup import timestamp, user_text
 from bot.problems import Problem
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
+from bot.views import BroadcastView, ChannelView, MemberView
 from storage import Repositories
 from storage.broadcasts import MemberAddress
 from storage.models import Acknowledgement, Broadcast, Channel, Member, OutboxMessage
@@ -60,7 +61,7 @@ class BroadcastService:
     async def create(
         self,
         coalition_id: int,
-        author: Member,
+        author: MemberView,
         text: str,
         tags: list[str] | None,
         send_at: datetime | None,
@@ -69,6 +70,7 @@ class BroadcastService:
         second: tuple[str, str] | None = None,
     ) -> tuple[Broadcast, list[Channel]]:
         """`second`: (language, text), the same update in the other language."""
+        assert isinstance(author, Member)  # a view this service handed out: its row
         channels = await self.repos.coalitions.channels(coalition_id)
         if tags:
             known = sorted({t for c in channels for t in c.tags})
@@ -134,11 +136,11 @@ class BroadcastService:
         counts = await self.repos.outbox.status_counts(SOURCE, broadcast.id)
         return counts, len(await self.repos.broadcasts.acknowledgements(broadcast.id))
 
-    async def acknowledged_at(self, broadcast: Broadcast, member: Member) -> datetime | None:
+    async def acknowledged_at(self, broadcast: Broadcast, member: MemberView) -> datetime | None:
         found = await self.repos.broadcasts.acknowledgement(broadcast.id or 0, member.id or 0)
         return found.acked_at if found else None
 
-    async def awaiting_acknowledgement(self, coalition_id: int, member: Member, now: datetime) -> list[Broadcast]:
+    async def awaiting_acknowledgement(self, coalition_id: int, member: MemberView, now: datetime) -> list[Broadcast]:
         """Recent broadcasts sent and asking for acknowledgement that this member has not acknowledged."""
         asking = [
             b
@@ -207,8 +209,9 @@ class BroadcastService:
             reply = self._report(broadcast, counts, failures)
         await self.outbox.edit(report, reply, key=_key(broadcast_id, "report-edit"))
 
-    async def cancel(self, broadcast: Broadcast) -> tuple[int, int]:
+    async def cancel(self, broadcast: BroadcastView) -> tuple[int, int]:
         """Withdraw what is not yet sent; returns (withdrawn, already delivered)."""
+        assert isinstance(broadcast, Broadcast)  # a view this service handed out: its row
         assert broadcast.id is not None
         withdrawn = await self.repos.outbox.cancel_pending_from(SOURCE, broadcast.id, "post")
         counts = await self.repos.outbox.status_counts(SOURCE, broadcast.id)
@@ -217,7 +220,7 @@ class BroadcastService:
         return withdrawn, counts.get(SENT, 0) + counts.get(SENDING, 0)
 
     async def acknowledge(
-        self, broadcast: Broadcast, member: Member, channel: Channel | None
+        self, broadcast: Broadcast, member: MemberView, channel: ChannelView | None
     ) -> Acknowledgement | None:
         assert broadcast.id is not None and member.id is not None
         return await self.repos.broadcasts.acknowledge(
@@ -229,7 +232,8 @@ class BroadcastService:
             )
         )
 
-    async def status(self, broadcast: Broadcast) -> BroadcastStatus:
+    async def status(self, broadcast: BroadcastView) -> BroadcastStatus:
+        assert isinstance(broadcast, Broadcast)  # a view this service handed out: its row
         assert broadcast.id is not None
         rows = [r for r in await self.repos.outbox.for_source(SOURCE, broadcast.id) if r.kind == "post"]
         channels = {
@@ -269,10 +273,11 @@ class BroadcastService:
                 detail += _(" (last error: {error})").format(error=user_text(row.last_error))
         return ChannelState(name, row.platform, row.status, detail)
 
-    async def nudge(self, broadcast: Broadcast, sender: Member) -> None:
+    async def nudge(self, broadcast: BroadcastView, sender: MemberView) -> None:
         """Ask for a private reminder to everyone who has not acknowledged; at most once an hour per
         broadcast. The reminders are queued a slice at a time afterwards (FanoutService), and the
         sender is told how many went out."""
+        assert isinstance(broadcast, Broadcast)  # a view this service handed out: its row
         assert broadcast.id is not None
         now = self.clock.now()
         if broadcast.last_nudge_at is not None and now < broadcast.last_nudge_at + NUDGE_EVERY:

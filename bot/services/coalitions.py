@@ -16,6 +16,7 @@ from bot.i18n import _, from_locale
 from bot.permissions import Role
 from bot.problems import Problem
 from bot.refs import Actor, ConversationRef, UserRef
+from bot.views import ChannelView, CoalitionView, MemberView
 from storage import Repositories
 from storage.models import Channel, Coalition, JoinCode, Member, Space
 
@@ -135,8 +136,9 @@ class CoalitionService:
     async def save(self, coalition: Coalition) -> Coalition:
         return await self.repos.coalitions.save(coalition)
 
-    async def member_named(self, coalition: Coalition, user: UserRef, label: str) -> Member:
+    async def member_named(self, coalition: CoalitionView, user: UserRef, label: str) -> Member:
         """A member named in a command (`@maria`) before they ever used the bot: they join now."""
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         assert coalition.id is not None
         return await self.repos.members.add(self._new_member(coalition, Actor(user, label)))
 
@@ -144,7 +146,7 @@ class CoalitionService:
         """The members who joined in this transaction."""
         return list(self._joined.values())
 
-    async def remove_newcomer(self, member: Member) -> None:
+    async def remove_newcomer(self, member: MemberView) -> None:
         """Take back a member who joined (in a commit of their own) only to be refused."""
         found = await self.repos.members.by_id(member.id or 0)
         if found is not None:
@@ -181,7 +183,7 @@ class CoalitionService:
         assert coalition.id is not None
         return await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
 
-    async def member_by_mention(self, coalition: Coalition, actor: Actor, user_id: str) -> Member | None:
+    async def member_by_mention(self, coalition: CoalitionView, actor: Actor, user_id: str) -> Member | None:
         """The member a command mentions: mentions name people on the actor's own platform and space."""
         assert coalition.id is not None
         return await self.repos.members.find(coalition.id, actor.user.platform, actor.user.workspace_id, user_id)
@@ -200,15 +202,16 @@ class CoalitionService:
     async def link(self, space: Space, where: ConversationRef, tags: list[str]) -> Channel:
         return await self.repos.coalitions.link_channel(space, where.channel_id, where.name, tags)
 
-    async def unlink(self, channel: Channel) -> int:
+    async def unlink(self, channel: ChannelView) -> int:
         """Unlink a channel and withdraw what was queued for it; returns how many messages were withdrawn."""
+        assert isinstance(channel, Channel)  # a view this service handed out: its row
         withdrawn = await self.repos.outbox.cancel_pending_posts_to(
             channel.platform, channel.workspace_id, channel.channel_id
         )
         await self.repos.coalitions.unlink_channel(channel)
         return withdrawn
 
-    async def invite(self, coalition: Coalition, creator: Member) -> tuple[str, datetime]:
+    async def invite(self, coalition: CoalitionView, creator: MemberView) -> tuple[str, datetime]:
         """A one-time join code for another workspace or server; only its hash is stored."""
         assert coalition.id is not None and creator.id is not None
         code = "-".join("".join(secrets.choice(JOIN_ALPHABET) for _ in range(4)) for _ in range(3))
@@ -240,18 +243,20 @@ class CoalitionService:
         await self.repos.broadcasts.use_join_code(found, space.id, self.clock.now())
         return Place(coalition, space, channel)
 
-    async def retag(self, channel: Channel, tags: list[str]) -> Channel:
+    async def retag(self, channel: ChannelView, tags: list[str]) -> Channel:
+        assert isinstance(channel, Channel)  # a view this service handed out: its row
         channel.tags = list(tags)
         return await self.repos.coalitions.save_channel(channel)
 
-    async def channels(self, coalition: Coalition) -> list[Channel]:
+    async def channels(self, coalition: CoalitionView) -> list[Channel]:
         assert coalition.id is not None
         return await self.repos.coalitions.channels(coalition.id)
 
-    async def targets(self, coalition: Coalition, here: Channel, tags: list[str]) -> list[Channel]:
+    async def targets(self, coalition: CoalitionView, here: ChannelView, tags: list[str]) -> list[Channel]:
         """The channel a command was typed in, plus the linked channels with any of `tags` (`all`:
         every one) and those that get every announcement (members on email), for what is posted in
         several channels at once (meetings, polls)."""
+        assert isinstance(here, Channel)  # a view this service handed out: its row
         channels = [here]
         linked = await self.channels(coalition)
         channels += [c for c in linked if c.every_announcement and c.id != here.id]
@@ -276,13 +281,15 @@ class CoalitionService:
         assert coalition.id is not None
         return await self.repos.members.count(coalition.id)
 
-    async def set_timezone(self, member: Member, zone: str | None) -> Member:
+    async def set_timezone(self, member: MemberView, zone: str | None) -> Member:
+        assert isinstance(member, Member)  # a view this service handed out: its row
         member.timezone = zone
         return await self.repos.members.save(member)
 
-    async def set_language(self, member: Member, language: str | None) -> Member:
+    async def set_language(self, member: MemberView, language: str | None) -> Member:
         """The member's own language; None: their platform's, else the coalition's. A member whose
         mail is a channel of its own (email) reads that channel's messages in it too."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
         member.language = language
         own = await self.repos.coalitions.channel(member.platform, member.workspace_id, member.user_id)
         if own is not None and own.every_announcement:
@@ -290,16 +297,18 @@ class CoalitionService:
             await self.repos.coalitions.save_channel(own)
         return await self.repos.members.save(member)
 
-    async def set_default_language(self, coalition: Coalition, language: str) -> Coalition:
+    async def set_default_language(self, coalition: CoalitionView, language: str) -> Coalition:
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         coalition.language = language
         return await self.repos.coalitions.save(coalition)
 
-    async def set_channel_language(self, channel: Channel, language: str | None) -> Channel:
+    async def set_channel_language(self, channel: ChannelView, language: str | None) -> Channel:
+        assert isinstance(channel, Channel)  # a view this service handed out: its row
         channel.language = language
         return await self.repos.coalitions.save_channel(channel)
 
     @staticmethod
-    def language_for(member: Member | None, coalition: Coalition | None, locale: str | None = None) -> str:
+    def language_for(member: MemberView | None, coalition: CoalitionView | None, locale: str | None = None) -> str:
         """The language a member reads: their choice, else their platform's (if the bot speaks
         it), else the coalition's."""
         return (
@@ -314,7 +323,7 @@ class CoalitionService:
     def channel_language(channel: Channel | None, coalition: Coalition) -> str:
         return (channel.language if channel else None) or coalition.language or DEFAULT_LANGUAGE
 
-    def zone_for(self, member: Member | None, coalition: Coalition | None, hint: str | None = None) -> ZoneInfo:
+    def zone_for(self, member: MemberView | None, coalition: Coalition | None, hint: str | None = None) -> ZoneInfo:
         """The member's own zone, else what their platform profile says, else the coalition's."""
         for name in (
             member.timezone if member else None,

@@ -28,6 +28,7 @@ from bot.sectors import sector_name
 from bot.services.outbox import Outbox
 from bot.spreadsheets import cell, table
 from bot.suppression import STEP, shown_groups
+from bot.views import MemberView, ProposalView
 from storage import Repositories
 from storage.kinds import DecisionKind, PositionChoice
 from storage.models import ActionItem, Channel, Member, Position, Proposal, ProposalVersion
@@ -95,7 +96,7 @@ class DecisionService:
     async def propose(
         self,
         coalition_id: int,
-        author: Member,
+        author: MemberView,
         kind: str,
         text: str,
         *,
@@ -105,7 +106,7 @@ class DecisionService:
         public: bool = False,
         anonymous: bool = False,
         second: tuple[str, str] | None = None,
-        reviews: Proposal | None = None,
+        reviews: ProposalView | None = None,
     ) -> Proposal:
         if kind not in KINDS:
             raise DecisionProblem(
@@ -150,14 +151,14 @@ class DecisionService:
         closed = await self.repos.decisions.listed(coalition_id, ("passed", "failed", "decided"), limit=50)
         return [p for p in closed if p.public][:limit]
 
-    async def owner_of(self, proposal: Proposal) -> Member | None:
+    async def owner_of(self, proposal: ProposalView) -> Member | None:
         return await self.repos.members.by_id(proposal.owner_id) if proposal.owner_id else None
 
-    async def actions(self, proposal: Proposal) -> list[tuple[ActionItem, Member | None]]:
+    async def actions(self, proposal: ProposalView) -> list[tuple[ActionItem, Member | None]]:
         """The action items that carry the decision out (`/meeting action ... --decision ID`)."""
         return await self.repos.decisions.actions(proposal.id or 0)
 
-    async def versions(self, proposal: Proposal) -> list[ProposalVersion]:
+    async def versions(self, proposal: ProposalView) -> list[ProposalVersion]:
         """The texts an amendment replaced, oldest first."""
         return await self.repos.decisions.versions(proposal.id or 0)
 
@@ -170,9 +171,11 @@ class DecisionService:
 
     # Positions --------------------------------------------------------------------------
 
-    async def take(self, proposal: Proposal, member: Member, position: str, reason: str | None) -> None:
+    async def take(self, proposal: ProposalView, member: MemberView, position: str, reason: str | None) -> None:
         """A member's position (one each, changed until the close). An objection or a block
         needs its reason; an observer reads along."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         self._check_open(proposal)
         if member.role == Role.OBSERVER:
             raise DecisionProblem(_("You are an observer: you can read along but not take a position."))
@@ -217,8 +220,10 @@ class DecisionService:
         await self.repos.decisions.take(row)
         self.outbox.once_before_commit(f"decision-cards:{proposal.id}", lambda: self.refresh_cards(proposal))
 
-    async def withdraw(self, proposal: Proposal, member: Member) -> bool:
+    async def withdraw(self, proposal: ProposalView, member: MemberView) -> bool:
         """Take one's position back (an objection its author no longer holds)."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         self._check_open(proposal)
         keys = await self._keys_of(proposal)
         if keys is not None:
@@ -233,9 +238,10 @@ class DecisionService:
         self.outbox.once_before_commit(f"decision-cards:{proposal.id}", lambda: self.refresh_cards(proposal))
         return True
 
-    async def amend(self, proposal: Proposal, text: str) -> int:
+    async def amend(self, proposal: ProposalView, text: str) -> int:
         """A new version: the old text stays readable, every position is cleared, and each member
         who had taken one is told privately. Returns how many were told."""
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         self._check_open(proposal)
         assert proposal.id is not None
         await self.repos.decisions.add_version(
@@ -381,10 +387,11 @@ class DecisionService:
         await self.repos.decisions.save(proposal)
         await self.refresh_cards(proposal)
 
-    async def close(self, proposal: Proposal) -> Outcome | None:
+    async def close(self, proposal: ProposalView) -> Outcome | None:
         """Close now, write the result once and post it where it was asked; None if already closed.
         An anonymous proposal's result holds only what may be shown, in every language, and its
         sealed positions and keys are deleted in the same transaction."""
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         if proposal.status != "open":
             return None
         outcome = await self.standing(proposal)
@@ -441,9 +448,10 @@ class DecisionService:
         return closed
 
     async def record_outcome(
-        self, proposal: Proposal, statement: str, owner: Member | None, review_at: datetime | None
+        self, proposal: ProposalView, statement: str, owner: Member | None, review_at: datetime | None
     ) -> None:
         """The register's entry: what was decided, who owns it, when it comes back."""
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         if proposal.status == "open":
             raise DecisionProblem(
                 _("Proposal #{id} is still open; close it first with /decision close {id}.").format(id=proposal.id)
@@ -526,7 +534,8 @@ class DecisionService:
 
     # Cards -------------------------------------------------------------------------------
 
-    async def card_now(self, proposal: Proposal) -> Reply:
+    async def card_now(self, proposal: ProposalView) -> Reply:
+        assert isinstance(proposal, Proposal)  # a view this service handed out: its row
         return self.card(proposal, await self.view(proposal))
 
     def _figures(self, proposal: Proposal, view: View) -> list[str]:

@@ -17,6 +17,7 @@ from bot.services.decisions import DecisionService
 from bot.services.goals import GoalService, goal_line
 from bot.services.outbox import Outbox
 from bot.spanish_words import meaning as spanish_meaning
+from bot.views import ChannelView, CoalitionView
 from storage import Repositories
 from storage.models import Channel, Coalition
 
@@ -62,7 +63,8 @@ class DigestService:
         self.decisions = decisions
         self.goals = goals
 
-    async def configure(self, coalition: Coalition, channel: Channel, weekday: int | None, hour: int) -> None:
+    async def configure(self, coalition: CoalitionView, channel: ChannelView, weekday: int | None, hour: int) -> None:
+        assert isinstance(channel, Channel)  # a view this service handed out: its row
         channel.digest_weekday = weekday
         channel.digest_hour = hour
         channel.digest_next_at = (

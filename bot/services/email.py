@@ -23,6 +23,7 @@ from bot.replies import Actions, Button, Reply, Section, action_id
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
 from bot.services.outbox import Outbox
+from bot.views import CoalitionView, MemberView
 from storage import Repositories
 from storage.email import ACTIVE, LEFT, PAUSED, WAITING
 
@@ -101,7 +102,7 @@ class EmailService:
 
     async def add(
         self,
-        coalition: Coalition,
+        coalition: CoalitionView,
         address: str,
         *,
         name: str | None = None,
@@ -110,6 +111,7 @@ class EmailService:
     ) -> tuple[Member, bool]:
         """The member behind `address`, made if new, and whether a confirmation was sent. An address
         that left or was never confirmed is asked again; an active one is left as it is."""
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         assert coalition.id is not None
         platform = self._platform()
         address = normalise_address(address)
@@ -174,9 +176,10 @@ class EmailService:
 
         await self.outbox.to(member, say, key=f"email:confirm:{member.id}:{secrets.token_hex(4)}")
 
-    async def confirm(self, member: Member) -> bool:
+    async def confirm(self, member: MemberView) -> bool:
         """The owner of the address said yes: it becomes a channel of the coalition's email space.
         False when it had been confirmed already."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
         row = await self._row(member)
         if row.state == ACTIVE:
             return False
@@ -212,8 +215,9 @@ class EmailService:
             return _("The week ahead comes by email on Monday mornings.")
         return _("No more weekly summary by email.")
 
-    async def leave(self, member: Member) -> None:
+    async def leave(self, member: MemberView) -> None:
         """No more mail to this address (its owner's choice, or a coordinator's removal)."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
         row = await self._row(member)
         row.state = LEFT
         await self.repos.email.save(row)
@@ -221,7 +225,7 @@ class EmailService:
         if channel is not None:
             await self.coalitions.unlink(channel)
 
-    async def remove(self, coalition: Coalition, address: str) -> Member:
+    async def remove(self, coalition: CoalitionView, address: str) -> Member:
         assert coalition.id is not None
         found = await self.repos.email.by_address(coalition.id, normalise_address(address))
         if found is None:
@@ -231,7 +235,7 @@ class EmailService:
         await self.leave(member)
         return member
 
-    async def listed(self, coalition: Coalition) -> list[tuple[EmailAddress, Member]]:
+    async def listed(self, coalition: CoalitionView) -> list[tuple[EmailAddress, Member]]:
         assert coalition.id is not None
         return await self.repos.email.listed(coalition.id)
 

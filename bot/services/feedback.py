@@ -21,8 +21,8 @@ from bot.problems import Problem
 from bot.replies import Context, Reply, Section
 from bot.services.outbox import Outbox
 from bot.services.polls import keyed_hash
+from bot.views import CoalitionView, MemberView
 from storage import Repositories
-from storage.models import Coalition, Member
 
 KIND = "feedback"
 LIMIT = 3  # a calendar day (UTC)
@@ -58,7 +58,7 @@ class FeedbackService:
         self.secret = secret
         self.counts = counts
 
-    async def send(self, coalition: Coalition, member: Member, text: str) -> str:
+    async def send(self, coalition: CoalitionView, member: MemberView, text: str) -> str:
         """Deliver the feedback; returns where it went, in words for the sender."""
         assert coalition.id is not None
         now = self.clock.now()

@@ -14,6 +14,7 @@ import re
 
 from bot.clock import Clock
 from bot.services.meetings import MeetingService
+from bot.views import CoalitionView, MemberView
 from storage import Repositories
 from storage.models import Coalition, Member
 
@@ -32,19 +33,21 @@ class FeedService:
         message = ":".join(str(p) for p in ("calendar-feed", *parts)).encode()
         return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
-    def member_token(self, member: Member) -> str:
+    def member_token(self, member: MemberView) -> str:
         return f"m{member.id}-{self._mac('member', member.id, member.feed_generation)}"
 
-    def public_token(self, coalition: Coalition) -> str | None:
+    def public_token(self, coalition: CoalitionView) -> str | None:
         if coalition.public_feed_generation is None or coalition.public_feed_generation < 0:
             return None  # never published, or taken down (-(g + 1): the next address is g + 1)
         return f"c{coalition.id}-{self._mac('coalition', coalition.id, coalition.public_feed_generation)}"
 
-    async def reset(self, member: Member) -> None:
+    async def reset(self, member: MemberView) -> None:
+        assert isinstance(member, Member)  # a view this service handed out: its row
         member.feed_generation += 1
         await self.repos.members.save(member)
 
-    async def publish(self, coalition: Coalition, *, new_address: bool = False) -> None:
+    async def publish(self, coalition: CoalitionView, *, new_address: bool = False) -> None:
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         generation = coalition.public_feed_generation
         if generation is None:
             coalition.public_feed_generation = 0
@@ -54,7 +57,8 @@ class FeedService:
             coalition.public_feed_generation = generation + 1
         await self.repos.coalitions.save(coalition)
 
-    async def unpublish(self, coalition: Coalition) -> None:
+    async def unpublish(self, coalition: CoalitionView) -> None:
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         generation = coalition.public_feed_generation
         if generation is not None and generation >= 0:
             coalition.public_feed_generation = -(generation + 1)

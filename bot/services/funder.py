@@ -17,10 +17,11 @@ from bot.clock import Clock
 from bot.i18n import _, language, speaking
 from bot.markup import format_day
 from bot.sectors import sector_name
-from bot.services.goals import GoalService, GoalView, chart_alt, goal_line, number
+from bot.services.goals import GoalProgress, GoalService, chart_alt, goal_line, number
 from bot.services.reports import LABELS, METRICS, Report, ReportService
 from bot.services.reports import chart_alt as report_alt
 from bot.services.surveys import QuestionResult, survey_results_from_json
+from bot.views import CoalitionView
 from storage import Repositories
 from storage.models import Coalition
 
@@ -29,7 +30,7 @@ PERIODS = {"month": timedelta(days=30), "quarter": timedelta(days=91), "year": t
 
 @dataclass(frozen=True)
 class ChartedGoal:
-    view: GoalView
+    view: GoalProgress
     line: str
     chart: str  # a data: URI
     alt: str
@@ -50,7 +51,7 @@ class FunderReportService:
         self.reports = reports
         self.goals = goals
 
-    async def html(self, coalition: Coalition, length: timedelta) -> bytes:
+    async def html(self, coalition: CoalitionView, length: timedelta) -> bytes:
         """The report over the `length` ending now, in the language in force."""
         assert coalition.id is not None
         end = self.clock.now()

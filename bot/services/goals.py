@@ -20,6 +20,7 @@ from bot.problems import Problem
 from bot.services.reports import LABELS as REPORT_LABELS
 from bot.services.reports import METRICS, ReportService
 from bot.services.surveys import survey_results_from_json
+from bot.views import GoalView, MemberView
 from storage import Repositories
 from storage.models import Goal, GoalValue, Member
 
@@ -36,7 +37,7 @@ class GoalProblem(Problem):
 
 
 @dataclass(frozen=True)
-class GoalView:
+class GoalProgress:
     goal: Goal
     points: list[Point]
     standing: Standing
@@ -59,7 +60,7 @@ class GoalService:
     async def add(
         self,
         coalition_id: int,
-        author: Member,
+        author: MemberView,
         title: str,
         *,
         measure: str,
@@ -148,7 +149,7 @@ class GoalService:
 
     async def edit(
         self,
-        goal: Goal,
+        goal: GoalView,
         *,
         title: str | None = None,
         measure: str | None = None,
@@ -158,6 +159,7 @@ class GoalService:
         public: bool | None = None,
     ) -> None:
         """Change what was given; the baseline stays (a new baseline is a new goal)."""
+        assert isinstance(goal, Goal)  # a view this service handed out: its row
         new_target = goal.target if target is None else target
         new_by = target_at or goal.target_at
         self._check_numbers(new_target)
@@ -178,14 +180,15 @@ class GoalService:
             goal.public = public
         await self.repos.goals.save(goal)
 
-    async def close(self, goal: Goal, outcome: str) -> None:
+    async def close(self, goal: GoalView, outcome: str) -> None:
+        assert isinstance(goal, Goal)  # a view this service handed out: its row
         if goal.status == "closed":
             raise GoalProblem(_("Goal #{id} is already closed.").format(id=goal.id))
         goal.status, goal.outcome, goal.closed_at = "closed", outcome, self.clock.now()
         await self.repos.goals.save(goal)
 
     async def record(
-        self, goal: Goal, value: float, period_at: datetime, source: str | None, member: Member | None
+        self, goal: GoalView, value: float, period_at: datetime, source: str | None, member: MemberView | None
     ) -> GoalValue | None:
         """Record the value for a date; a correction replaces the one recorded for that date and
         returns the old value (for the audit)."""
@@ -230,7 +233,7 @@ class GoalService:
             replaced += old is not None
         return added, replaced
 
-    def source_words(self, goal: Goal) -> str:
+    def source_words(self, goal: GoalView) -> str:
         if goal.source == "survey" and goal.source_ref:
             title, number = goal.source_ref.split("\x1f")
             return _("statement {number} of the survey '{title}'").format(number=number, title=title)
@@ -293,10 +296,11 @@ class GoalService:
             start = end
         return found
 
-    async def view(self, goal: Goal) -> GoalView:
+    async def view(self, goal: GoalView) -> GoalProgress:
+        assert isinstance(goal, Goal)  # a view this service handed out: its row
         points = await self.points(goal)
         said = standing(points, goal.baseline, goal.baseline_at, goal.target, goal.target_at, goal.lower_is_better)
-        return GoalView(goal, points, said)
+        return GoalProgress(goal, points, said)
 
     async def moved(self, coalition_id: int, start: datetime, end: datetime) -> list[Goal]:
         """Goals with a value recorded in the week (the digest's line per goal that moved)."""
@@ -305,11 +309,11 @@ class GoalService:
 
     # The chart -----------------------------------------------------------------------------
 
-    async def chart(self, view: GoalView) -> bytes:
+    async def chart(self, view: GoalProgress) -> bytes:
         return await asyncio.to_thread(_draw, view)
 
 
-def goal_line(view: GoalView) -> str:
+def goal_line(view: GoalProgress) -> str:
     """The goal in one plain line, in the language in force: its latest value against the baseline
     and the target, and its status (the public page, the funder report, the digest)."""
     goal, said = view.goal, view.standing
@@ -330,7 +334,7 @@ def goal_line(view: GoalView) -> str:
     )
 
 
-def status_words(view: GoalView) -> str:
+def status_words(view: GoalProgress) -> str:
     return _(STATUS[view.standing.status])
 
 
@@ -341,7 +345,7 @@ def number(value: float) -> str:
     return format_decimal(round(value, 2), format="#,##0.##", locale=language())
 
 
-def chart_alt(view: GoalView) -> str:
+def chart_alt(view: GoalProgress) -> str:
     """The chart in words: every value, the baseline, the target and the projection."""
     goal = view.goal
     values = "; ".join(f"{p.at.date().isoformat()}: {number(p.value)}" for p in view.points) or _("none yet")
@@ -363,7 +367,7 @@ def chart_alt(view: GoalView) -> str:
     return said
 
 
-def _draw(view: GoalView) -> bytes:
+def _draw(view: GoalProgress) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")

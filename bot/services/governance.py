@@ -13,8 +13,9 @@ from bot.permissions import Role, role_name
 from bot.problems import Problem
 from bot.services.meetings import MeetingService
 from bot.spreadsheets import cell, table
+from bot.views import CoalitionView, MemberView
 from storage import Repositories
-from storage.models import AuditEntry, Coalition, Member, RateEvent
+from storage.models import AuditEntry, Member, RateEvent
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ class GovernanceService:
     async def record(
         self,
         coalition_id: int,
-        actor: Member | None,
+        actor: MemberView | None,
         action: str,
         target: str,
         platform: str,
-        subject: Member | None = None,
+        subject: MemberView | None = None,
     ) -> None:
         """`target` may say "{subject}" for the member acted upon: their name is looked up when the
         log is read, so erasing them leaves "a former member" and no name behind."""
@@ -56,7 +57,7 @@ class GovernanceService:
             )
         )
 
-    async def entries(self, coalition: Coalition, since: datetime, limit: int | None = None) -> list[AuditLine]:
+    async def entries(self, coalition: CoalitionView, since: datetime, limit: int | None = None) -> list[AuditLine]:
         """Entries newest first, as read: names are filled in on copies, never written back, so an
         erased member's name cannot be left behind in the log by someone reading it."""
         assert coalition.id is not None
@@ -81,7 +82,7 @@ class GovernanceService:
             ),
         )
 
-    async def check_rate(self, member: Member, kind: str, limit: RateLimit) -> str | None:
+    async def check_rate(self, member: MemberView, kind: str, limit: RateLimit) -> str | None:
         """None when the member may go ahead; otherwise a friendly message saying when they can."""
         assert member.id is not None
         now = self.clock.now()
@@ -100,11 +101,12 @@ class GovernanceService:
             free_at=timestamp(free_at, "R"),
         )
 
-    async def count_use(self, member: Member, kind: str) -> None:
+    async def count_use(self, member: MemberView, kind: str) -> None:
         assert member.id is not None
         await self.repos.governance.add_rate_event(RateEvent(member_id=member.id, kind=kind, at=self.clock.now()))
 
-    async def export(self, member: Member, coalition: Coalition) -> bytes:
+    async def export(self, member: MemberView, coalition: CoalitionView) -> bytes:
+        assert isinstance(member, Member)  # a view this service handed out: its row
         data = {
             "coalition": coalition.name,
             "you": {
@@ -133,7 +135,8 @@ class GovernanceService:
         confirmed = row.confirmed_at.isoformat() if row.confirmed_at else None
         return {"mail": {"address": row.address, "state": row.state, "confirmed_at": confirmed}}
 
-    async def forget(self, member: Member) -> None:
+    async def forget(self, member: MemberView) -> None:
+        assert isinstance(member, Member)  # a view this service handed out: its row
         assert member.id is not None
         name = json.dumps(user_text(member.display_name or member.user_id))[1:-1]
         former = json.dumps(user_text(_("a former member")))[1:-1]
@@ -156,7 +159,7 @@ class GovernanceService:
         member.role = role
         await self.repos.members.save(member)
 
-    async def is_last_coordinator(self, member: Member) -> bool:
+    async def is_last_coordinator(self, member: MemberView) -> bool:
         return (
             member.role == Role.COORDINATOR and await self.repos.governance.count_coordinators(member.coalition_id) <= 1
         )

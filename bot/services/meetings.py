@@ -11,7 +11,7 @@ down goes out at start-up if it is at most REMINDER_GRACE late, and is recorded 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from bot.times import TimeProblem, parse_duration
+from bot.views import CoalitionView, MeetingView, MemberView, OccurrenceView
 from storage import Repositories
 from storage.engagement import day_of
 from storage.kinds import RsvpAnswer
@@ -72,7 +73,7 @@ class MeetingService:
     async def schedule(
         self,
         coalition_id: int,
-        author: Member,
+        author: MemberView,
         title: str,
         start: datetime,
         zone: ZoneInfo,
@@ -322,10 +323,10 @@ class MeetingService:
     async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
         return await self.repos.meetings.answer_counts(occurrence_ids)
 
-    async def going(self, occurrence: Occurrence) -> list[Member]:
+    async def going(self, occurrence: OccurrenceView) -> list[Member]:
         return [m for r, m in await self.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer is RsvpAnswer.GOING]
 
-    async def answer_of(self, occurrence: Occurrence, member: Member) -> RsvpAnswer | None:
+    async def answer_of(self, occurrence: Occurrence, member: MemberView) -> RsvpAnswer | None:
         rsvps = await self.repos.meetings.rsvps(occurrence.id or 0)
         return next((r.answer for r, m in rsvps if m and m.id == member.id), None)
 
@@ -351,8 +352,10 @@ class MeetingService:
         }
         return Tally(counts, names)
 
-    async def card(self, meeting: Meeting, occurrence: Occurrence) -> Reply:
+    async def card(self, meeting: MeetingView, occurrence: OccurrenceView) -> Reply:
         """The meeting as posted in channels: when (in each viewer's zone), where, RSVP buttons and counts."""
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         assert occurrence.id is not None
         tally = await self.tally(occurrence)
         end = occurrence.start + timedelta(minutes=meeting.duration_minutes)
@@ -421,7 +424,12 @@ class MeetingService:
                 continue
             await self.outbox.edit(posted, card, key=f"{SOURCE}:{occurrence.id}:announce-edit:{channel.id}")
 
-    async def rsvp(self, meeting: Meeting, occurrence: Occurrence, member: Member, answer: RsvpAnswer | str) -> None:
+    async def rsvp(
+        self, meeting: MeetingView, occurrence: OccurrenceView, member: MemberView, answer: RsvpAnswer | str
+    ) -> None:
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         if occurrence.cancelled or meeting.status == "cancelled":
             raise MeetingProblem(
                 _("{title} on {start} was cancelled.").format(
@@ -452,8 +460,8 @@ class MeetingService:
 
     async def set_reminders(
         self,
-        coalition: Coalition,
-        member: Member,
+        coalition: CoalitionView,
+        member: MemberView,
         *,
         mine: str | None = None,
         everyone: str | None = None,
@@ -461,6 +469,8 @@ class MeetingService:
     ) -> None:
         """Lead times as typed ("24h,1h", "off", "default" for a member's own): all are checked
         before any is changed. They apply to meetings scheduled or moved from now on."""
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
+        assert isinstance(member, Member)  # a view this service handed out: its row
         own = None if mine is None else mine.strip().lower()
         own_minutes = None if own in (None, "default", "off") else parse_lead_times(mine or "")
         all_minutes = None if everyone is None or everyone.strip().lower() == "off" else parse_lead_times(everyone)
@@ -558,8 +568,10 @@ class MeetingService:
 
     # Cancelling ------------------------------------------------------------------------------
 
-    async def cancel(self, meeting: Meeting, occurrence: Occurrence, series: bool) -> int:
+    async def cancel(self, meeting: MeetingView, occurrence: OccurrenceView, series: bool) -> int:
         """Cancel one occurrence or the whole series; its reminders are withdrawn in the same transaction."""
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         assert occurrence.id is not None and meeting.id is not None
         targets = (
             [o for o in await self.repos.meetings.occurrences(meeting.id) if o.start >= occurrence.start]
@@ -593,9 +605,11 @@ class MeetingService:
 
     # Changing ----------------------------------------------------------------------------------
 
-    async def move(self, meeting: Meeting, occurrence: Occurrence, new_start: datetime, series: bool) -> None:
+    async def move(self, meeting: MeetingView, occurrence: OccurrenceView, new_start: datetime, series: bool) -> None:
         """Move one occurrence (or, with `series`, it and every later one) to a new time: its reminders
         are rescheduled in the same transaction and those who said they'd come are told."""
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         if occurrence.cancelled or meeting.status == "cancelled":
             raise MeetingProblem(
                 _("{title} on {start} was cancelled.").format(
@@ -651,9 +665,16 @@ class MeetingService:
                 )
 
     async def update_details(
-        self, meeting: Meeting, occurrence: Occurrence, title: str | None, location: str | None, agenda: str | None
+        self,
+        meeting: MeetingView,
+        occurrence: OccurrenceView,
+        title: str | None,
+        location: str | None,
+        agenda: str | None,
     ) -> None:
         """Title, place and agenda belong to the series; every posted card is brought up to date."""
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         if title is not None:
             meeting.title = title
         if location is not None:
@@ -664,7 +685,9 @@ class MeetingService:
         await self.repos.meetings.add(meeting)
         await self.refresh_cards(meeting, occurrence)
 
-    async def add_agenda_item(self, meeting: Meeting, occurrence: Occurrence, item: str) -> int:
+    async def add_agenda_item(self, meeting: MeetingView, occurrence: OccurrenceView, item: str) -> int:
+        assert isinstance(meeting, Meeting)  # a view this service handed out: its row
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         items = [line for line in (meeting.agenda or "").splitlines() if line.strip()]
         if len(items) >= 30:
             raise MeetingProblem(_("The agenda has 30 items already; that is the limit."))
@@ -677,11 +700,12 @@ class MeetingService:
         await self.refresh_cards(meeting, occurrence)
         return len(items)
 
-    async def set_minutes(self, occurrence: Occurrence, minutes: str) -> None:
+    async def set_minutes(self, occurrence: OccurrenceView, minutes: str) -> None:
+        assert isinstance(occurrence, Occurrence)  # a view this service handed out: its row
         occurrence.minutes = minutes
         await self.repos.meetings.add(occurrence)
 
-    async def record_attendance(self, occurrence: Occurrence, members: list[Member]) -> int:
+    async def record_attendance(self, occurrence: OccurrenceView, members: list[Member]) -> int:
         assert occurrence.id is not None
         meeting = await self.repos.meetings.meeting(occurrence.meeting_id)
         if meeting is not None:
@@ -692,12 +716,12 @@ class MeetingService:
 
     async def add_action(
         self,
-        meeting: Meeting,
-        occurrence: Occurrence,
+        meeting: MeetingView,
+        occurrence: OccurrenceView,
         text: str,
         owner: Member,
         due: datetime,
-        creator: Member,
+        creator: MemberView,
         decision_id: int | None = None,
     ) -> ActionItem:
         """An action item; its owner is reminded 24 h and 1 h before it is due, like a meeting.
@@ -754,7 +778,9 @@ class MeetingService:
         _occurrence, meeting = found
         return f"meeting-{meeting.id}.ics", await self.ics([meeting])
 
-    async def ics(self, meetings: list[Meeting], *, member: Member | None = None, name: str | None = None) -> bytes:
+    async def ics(
+        self, meetings: Sequence[MeetingView], *, member: Member | None = None, name: str | None = None
+    ) -> bytes:
         """RFC 5545 that calendars update in place rather than duplicate: a UID per meeting that is
         stable across exports and unique to this install, SEQUENCE and LAST-MODIFIED moving with every
         change, the series' rule with cancelled dates as EXDATE and moved ones as RECURRENCE-ID
@@ -813,7 +839,7 @@ class MeetingService:
         )
         return calendar.to_ical()
 
-    def _event(self, meeting: Meeting, start: datetime, calendar_id: str) -> Event:
+    def _event(self, meeting: MeetingView, start: datetime, calendar_id: str) -> Event:
         from icalendar import Event
 
         event = Event()
@@ -870,7 +896,7 @@ def parse_lead_times(text: str) -> list[int]:
     return sorted(set(minutes), reverse=True)
 
 
-def lead_times(minutes: list[int] | None) -> list[timedelta]:
+def lead_times(minutes: Sequence[int] | None) -> list[timedelta]:
     """Stored lead times (minutes before) as durations; None or []: none."""
     return [timedelta(minutes=m) for m in minutes or []]
 

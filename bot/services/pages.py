@@ -18,11 +18,12 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.services.decisions import DecisionService
-from bot.services.goals import GoalService, GoalView
+from bot.services.goals import GoalProgress, GoalService
 from bot.services.polls import PollService
 from bot.services.reports import Report, ReportService
 from bot.services.runoff import Results
 from bot.services.stakeholders import StakeholderService
+from bot.views import CoalitionView
 from storage import Repositories
 from storage.models import Broadcast, Coalition, Meeting, Occurrence, Poll, Proposal
 
@@ -65,7 +66,7 @@ class PageView:
     sectors: list[tuple[str, int]]  # sector, members (no names)
     unsectored: int
     report: Report | None  # None: nothing happened in the period (or not asked for)
-    goals: list[GoalView] = field(default_factory=list)  # those made public (`/goal add --public`)
+    goals: list[GoalProgress] = field(default_factory=list)  # those made public (`/goal add --public`)
 
 
 def slugify(name: str) -> str:
@@ -94,8 +95,9 @@ class PageService:
         self.decisions = decisions
         self.goals = goals
 
-    async def turn_on(self, coalition: Coalition) -> str:
+    async def turn_on(self, coalition: CoalitionView) -> str:
         """Publish the page; its slug, made once from the coalition's name (unique)."""
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         if coalition.page_slug is None:
             base = slugify(coalition.name)
             slug, n = base, 2
@@ -106,7 +108,8 @@ class PageService:
         await self.repos.coalitions.save(coalition)
         return coalition.page_slug
 
-    async def turn_off(self, coalition: Coalition) -> None:
+    async def turn_off(self, coalition: CoalitionView) -> None:
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         coalition.page_on = False
         await self.repos.coalitions.save(coalition)
 

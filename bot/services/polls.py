@@ -42,6 +42,7 @@ from bot.services.surveys import (
 )
 from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
+from bot.views import MemberView, PollView
 from storage import Repositories
 from storage.broadcasts import MemberAddress
 from storage.kinds import PollKind
@@ -92,7 +93,7 @@ class PollService:
     async def create(
         self,
         coalition_id: int,
-        author: Member,
+        author: MemberView,
         kind: str,
         question: str,
         options: list[str],
@@ -321,7 +322,7 @@ class PollService:
         await self._open(made, await self.channels_of(made))
         return made
 
-    async def stop_series(self, poll: Poll) -> bool:
+    async def stop_series(self, poll: PollView) -> bool:
         """No more rounds: the series' newest round runs to its close. False if it does not repeat."""
         if poll.series_id is None:
             return False
@@ -358,13 +359,14 @@ class PollService:
                 shown[poll.id or 0] = exact.get(poll.id or 0, 0)
         return shown
 
-    async def has_answered(self, poll: Poll, member: Member) -> bool:
+    async def has_answered(self, poll: Poll, member: MemberView) -> bool:
         key = await self.voter_key(poll, member)
         if poll.kind.is_survey:
             return await self.surveys.has_answered(poll, key)
         return await self.repos.polls.ballot(poll.id or 0, key) is not None
 
-    async def became_meeting(self, poll: Poll, meeting_id: int) -> None:
+    async def became_meeting(self, poll: PollView, meeting_id: int) -> None:
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         poll.meeting_id = meeting_id
         await self.repos.polls.save(poll)
 
@@ -374,7 +376,7 @@ class PollService:
 
     # Voting --------------------------------------------------------------------------------
 
-    async def keys_of(self, poll: Poll) -> PollKeys | None:
+    async def keys_of(self, poll: PollView) -> PollKeys | None:
         """A sealed poll's keys, while it is open; None for a named poll, a closed one, or one made
         before ballots were sealed."""
         if not poll.anonymous or poll.id is None:
@@ -384,7 +386,7 @@ class PollService:
             self._keys[poll.id] = unwrap(wrapped, self.secret, poll.id) if wrapped else None
         return self._keys[poll.id]
 
-    async def voter_key(self, poll: Poll, member: Member | MemberAddress) -> str:
+    async def voter_key(self, poll: PollView, member: MemberView | MemberAddress) -> str:
         if poll.anonymous:
             keys = await self.keys_of(poll)
             if keys is not None:
@@ -396,7 +398,7 @@ class PollService:
         keys = await self.keys_of(poll)
         return parse_choices(keys.open(stored) if keys is not None else stored)
 
-    def is_eligible(self, poll: Poll, member: Member | MemberAddress) -> bool:
+    def is_eligible(self, poll: Poll, member: MemberView | MemberAddress) -> bool:
         wanted = set(poll.eligible)
         if not wanted:
             return True
@@ -419,13 +421,16 @@ class PollService:
                 )
             )
 
-    async def ballot_of(self, poll: Poll, member: Member) -> list[int] | None:
+    async def ballot_of(self, poll: PollView, member: MemberView) -> list[int] | None:
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         assert poll.id is not None
         ballot = await self.repos.polls.ballot(poll.id, await self.voter_key(poll, member))
         return await self._opened(poll, ballot.choices) if ballot else None
 
-    async def vote(self, poll: Poll, member: Member, choices: list[int]) -> list[int]:
+    async def vote(self, poll: PollView, member: MemberView, choices: list[int]) -> list[int]:
         """Record this member's choices (in rank order for ranked polls), replacing an earlier ballot."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         assert poll.id is not None
         self.check_open(poll)
         if not self.is_eligible(poll, member):
@@ -472,7 +477,7 @@ class PollService:
         self._refresh_later(poll)
         return choices
 
-    async def rank(self, poll: Poll, member: Member, position: int, option: int) -> list[int]:
+    async def rank(self, poll: PollView, member: MemberView, position: int, option: int) -> list[int]:
         """Put `option` at `position` (from 0) of this member's ranking, moving it if ranked elsewhere.
         Setting the same place twice gives the same ranking, so a repeated click changes nothing."""
         ranking = await self.ballot_of(poll, member) or []
@@ -482,9 +487,11 @@ class PollService:
 
     # Open forums: members add options, coordinators remove them ----------------------------
 
-    async def add_option(self, poll: Poll, member: Member, option: str) -> int:
+    async def add_option(self, poll: PollView, member: MemberView, option: str) -> int:
         """An option added to an open forum's poll (`--open`) by any member who may vote in it;
         its number (from 0). Shown in both languages as written, where the poll has two."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         self.check_open(poll)
         if not poll.open_options:
             raise PollProblem(
@@ -514,10 +521,11 @@ class PollService:
         self._refresh_now(poll)
         return len(labels)
 
-    async def remove_option(self, poll: Poll, index: int) -> tuple[int, list[int]]:
+    async def remove_option(self, poll: PollView, index: int) -> tuple[int, list[int]]:
         """Take an option out (a coordinator, audited). Every ballot that chose it loses that choice
         (a ballot left empty is deleted: the vote is returned) and the later options move up one.
         Returns how many ballots had chosen it and, for a named poll, whose they were."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         self.check_open(poll)
         labels = poll.option_list
         if not 0 <= index < len(labels):
@@ -569,10 +577,11 @@ class PollService:
         self._refresh_now(poll)
         return changed, voters
 
-    async def tell_removed(self, poll: Poll, removed: str, voters: list[int]) -> int:
+    async def tell_removed(self, poll: PollView, removed: str, voters: list[int]) -> int:
         """A private note that an option was removed and the votes for it returned. A named poll's
         voters for it are told; in an anonymous poll nobody knows who they were, so every member
         who may vote is told, and being told says nothing of how one voted."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         members = [m for m in await self.repos.broadcasts.members(poll.coalition_id) if m.role != Role.OBSERVER]
         if poll.anonymous:
             told = [m for m in members if self.is_eligible(poll, m)]
@@ -687,12 +696,13 @@ class PollService:
                     tally.put(key, choices)
         self._rebuilt, self._votes = {}, {}
 
-    async def shown_results(self, poll: Poll) -> Results | None:
+    async def shown_results(self, poll: PollView) -> Results | None:
         """The count members may see, wherever it is shown (card, results, list, home, digest, public
         page, export): the one place an anonymous poll's figures are decided. Hidden until close
         (the default), nothing, not even how many voted; with --live, counts once STEP have voted,
         moving only in steps of STEP new voters, so that nobody who watches who clicks when can read
         a choice off them; closed, the final count from STEP voters. None: no count to show."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         if not poll.anonymous:
             return await self.results(poll)
         if poll.status == "open" and poll.hidden:
@@ -716,21 +726,24 @@ class PollService:
         await self.repos.polls.save(poll)
         return True
 
-    async def card(self, poll: Poll) -> Reply:
+    async def card(self, poll: PollView) -> Reply:
         """The poll's card as it stands, counted now."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         if poll.kind.is_survey:
             return await self.surveys.card(poll)
         return cards.poll_card(poll, await self.shown_results(poll), self.clock.now())
 
-    async def channels_of(self, poll: Poll) -> list[Channel]:
+    async def channels_of(self, poll: PollView) -> list[Channel]:
         wanted = set(poll.channel_ids)
         return [c for c in await self.repos.coalitions.channels(poll.coalition_id) if c.id in wanted]
 
     def _refresh_later(self, poll: Poll) -> None:
         self.outbox.once_before_commit(f"poll-cards:{poll.id}", lambda: self.refresh_cards(poll))
 
-    async def answer_survey(self, poll: Poll, member: Member, answers: dict[int, int]) -> list[int]:
+    async def answer_survey(self, poll: PollView, member: MemberView, answers: dict[int, int]) -> list[int]:
         """Record a respondent's answers (question index to 1..5); their answers so far."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         self.check_open(poll)
         key, keys = await self.voter_key(poll, member), await self.keys_of(poll)
         current = await self.surveys.answer(poll, member, key, answers, keys)
@@ -751,16 +764,18 @@ class PollService:
             if posted is not None:
                 await self.outbox.edit(posted, card, key=self._key(poll, f"post-edit:{channel.id}"))
 
-    async def set_public(self, poll: Poll, public: bool) -> None:
+    async def set_public(self, poll: PollView, public: bool) -> None:
         """Whether the coalition's public page shows the poll (and its results, once closed)."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         poll.public = public
         await self.repos.polls.save(poll)
 
     # Closing -------------------------------------------------------------------------------
 
-    async def close(self, poll: Poll) -> bool:
+    async def close(self, poll: PollView) -> bool:
         """Close the poll and post its results in every channel it was posted in, once: False when
         it was already closed (a deadline and a coordinator, or two processes, racing)."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         if not await self.repos.polls.close(poll, self.clock.now()):
             return False
         keys = await self.keys_of(poll)
@@ -825,10 +840,11 @@ class PollService:
 
     # Reminding and exporting ---------------------------------------------------------------
 
-    async def remind(self, poll: Poll, requester: Member) -> None:
+    async def remind(self, poll: PollView, requester: MemberView) -> None:
         """Ask for a private reminder to eligible members who have not voted; at most once an hour
         per poll. The reminders are queued a slice at a time afterwards (FanoutService), and the
         requester is told how many went out; nobody is shown who they were."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         assert poll.id is not None
         self.check_open(poll)
         now = self.clock.now()
@@ -870,9 +886,10 @@ class PollService:
             waiting, reminder, key_prefix=self._key(poll, f"remind:{stamp}:"), source=SOURCE, source_id=poll.id
         )
 
-    async def export_csv(self, poll: Poll) -> list[tuple[str, bytes]]:
+    async def export_csv(self, poll: PollView) -> list[tuple[str, bytes]]:
         """One rectangular table per file (one header row, one kind of row): the counts; the rounds
         of a ranked poll; one row per voter only when the poll is not anonymous."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         assert poll.id is not None
         if poll.kind.is_survey:
             return await self.surveys.export_csv(poll, await self.keys_of(poll))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.i18n import _
 from bot.problems import Problem
 from bot.sectors import sector_name, typed_sector
+from bot.views import CoalitionView, MemberView
 from storage import Repositories
 from storage.models import Coalition, Member
 
@@ -59,7 +60,7 @@ class StakeholderService:
     def __init__(self, repos: Repositories) -> None:
         self.repos = repos
 
-    def sectors(self, coalition: Coalition) -> list[str]:
+    def sectors(self, coalition: CoalitionView) -> list[str]:
         return list(coalition.sectors)
 
     def check_sector(self, coalition: Coalition, sector: str) -> str:
@@ -76,10 +77,18 @@ class StakeholderService:
         return name
 
     async def set_profile(
-        self, coalition: Coalition, member: Member, organisation: str | None, sector: str | None, *, by_self: bool
+        self,
+        coalition: CoalitionView,
+        member: MemberView,
+        organisation: str | None,
+        sector: str | None,
+        *,
+        by_self: bool,
     ) -> Member:
         """`by_self`: the member set it; a sector a coordinator set waits for the member to confirm
         it (by setting it themselves) before it counts in survey figures."""
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
+        assert isinstance(member, Member)  # a view this service handed out: its row
         if sector is not None:
             before, member.sector = member.sector, self.check_sector(coalition, sector)
             member.sector_chosen = by_self
@@ -89,7 +98,8 @@ class StakeholderService:
             member.organisation = organisation
         return await self.repos.members.save(member)
 
-    async def set_sectors(self, coalition: Coalition, sectors: list[str] | None, wanted: list[str] | None) -> None:
+    async def set_sectors(self, coalition: CoalitionView, sectors: list[str] | None, wanted: list[str] | None) -> None:
+        assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         if sectors is not None:
             names = parse_sectors(sectors, "a coalition")
             if len(names) > 20:
@@ -117,7 +127,7 @@ class StakeholderService:
             coalition.wanted_sectors = names
         await self.repos.coalitions.save(coalition)
 
-    async def map(self, coalition: Coalition) -> StakeholderMap:
+    async def map(self, coalition: CoalitionView) -> StakeholderMap:
         assert coalition.id is not None
         groups = await self.repos.reports.member_groups(coalition.id)
         by_sector: dict[str, list[tuple[str, str | None, int]]] = {}

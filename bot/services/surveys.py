@@ -19,6 +19,7 @@ from bot.replies import CARDS, Reply
 from bot.sealing import SURVEY_PAD, PollKeys
 from bot.spreadsheets import cell, table
 from bot.suppression import shown_groups
+from bot.views import PollView
 from storage import Repositories
 from storage.models import Member, Poll, SurveyResponse
 
@@ -144,13 +145,14 @@ class SurveyService:
         )
         return current
 
-    async def answers_of(self, poll: Poll, voter_key: str, keys: PollKeys | None) -> list[int] | None:
+    async def answers_of(self, poll: PollView, voter_key: str, keys: PollKeys | None) -> list[int] | None:
         row = await self.repos.polls.survey_response(poll.id or 0, voter_key)
         return _answers(_open(keys, row.answers), len(poll.option_list)) if row else None
 
-    async def results(self, poll: Poll, keys: PollKeys | None = None) -> SurveyResults:
+    async def results(self, poll: PollView, keys: PollKeys | None = None) -> SurveyResults:
         """The survey's figures, each one already held back where it could single someone out:
         every figure that is shown anywhere (card, results, export, report) is read from here."""
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         assert poll.id is not None
         if poll.final_tally is not None:
             return survey_results_from_json(poll.final_tally)
