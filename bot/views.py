@@ -15,14 +15,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.bilingual import Bilingual
 from storage.kinds import DecisionKind, PollKind
 
 
-class CoalitionView(Protocol):
-    """A coalition, read-only (storage.models.Coalition)."""
+class _Record(Protocol):
+    """Anything stored: its number."""
 
     @property
     def id(self) -> int | None: ...
+
+
+class _Kept(_Record, Protocol):
+    """Kept by one coalition."""
+
+    @property
+    def coalition_id(self) -> int: ...
+
+
+class _Put(_Kept, Bilingual, Protocol):
+    """Put to the coalition: when, and where it stands; maybe in two languages."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+class CoalitionView(_Record, Protocol):
+    """A coalition, read-only (storage.models.Coalition)."""
 
     @property
     def name(self) -> str: ...
@@ -61,14 +83,8 @@ class CoalitionView(Protocol):
     def created_at(self) -> datetime: ...
 
 
-class ChannelView(Protocol):
+class ChannelView(_Kept, Protocol):
     """A linked channel, read-only (storage.models.Channel)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def space_id(self) -> int: ...
@@ -107,14 +123,8 @@ class ChannelView(Protocol):
     def digest_next_at(self) -> datetime | None: ...
 
 
-class MemberView(Protocol):
+class MemberView(_Kept, Protocol):
     """A member, read-only (storage.models.Member)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def platform(self) -> str: ...
@@ -162,17 +172,11 @@ class MemberView(Protocol):
     def joined_at(self) -> datetime: ...
 
 
-class PollView(Protocol):
+class PollView(_Put, Protocol):
     """A poll or survey, read-only (storage.models.Poll)."""
 
     @property
     def option_list(self) -> Sequence[str]: ...
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def kind(self) -> PollKind: ...
@@ -208,9 +212,6 @@ class PollView(Protocol):
     def channel_ids(self) -> Sequence[int]: ...
 
     @property
-    def status(self) -> str: ...
-
-    @property
     def closes_at(self) -> datetime | None: ...
 
     @property
@@ -218,9 +219,6 @@ class PollView(Protocol):
 
     @property
     def created_by(self) -> int | None: ...
-
-    @property
-    def created_at(self) -> datetime: ...
 
     @property
     def last_remind_at(self) -> datetime | None: ...
@@ -233,12 +231,6 @@ class PollView(Protocol):
 
     @property
     def final_tally(self) -> str | None: ...
-
-    @property
-    def language(self) -> str | None: ...
-
-    @property
-    def second(self) -> str | None: ...
 
     @property
     def open_options(self) -> bool: ...
@@ -256,14 +248,8 @@ class PollView(Protocol):
     def next_round_at(self) -> datetime | None: ...
 
 
-class MeetingView(Protocol):
+class MeetingView(_Put, Protocol):
     """A meeting or series, read-only (storage.models.Meeting)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def title(self) -> str: ...
@@ -296,13 +282,7 @@ class MeetingView(Protocol):
     def created_by(self) -> int | None: ...
 
     @property
-    def status(self) -> str: ...
-
-    @property
     def next_materialize_at(self) -> datetime | None: ...
-
-    @property
-    def created_at(self) -> datetime: ...
 
     @property
     def sequence(self) -> int: ...
@@ -310,18 +290,9 @@ class MeetingView(Protocol):
     @property
     def updated_at(self) -> datetime | None: ...
 
-    @property
-    def language(self) -> str | None: ...
 
-    @property
-    def second(self) -> str | None: ...
-
-
-class OccurrenceView(Protocol):
+class OccurrenceView(_Record, Protocol):
     """One date of a meeting, read-only (storage.models.Occurrence)."""
-
-    @property
-    def id(self) -> int | None: ...
 
     @property
     def meeting_id(self) -> int: ...
@@ -339,14 +310,8 @@ class OccurrenceView(Protocol):
     def minutes(self) -> str | None: ...
 
 
-class BroadcastView(Protocol):
+class BroadcastView(_Put, Protocol):
     """A broadcast, read-only (storage.models.Broadcast)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def author_id(self) -> int | None: ...
@@ -367,32 +332,14 @@ class BroadcastView(Protocol):
     def send_at(self) -> datetime: ...
 
     @property
-    def status(self) -> str: ...
-
-    @property
     def target_count(self) -> int: ...
 
     @property
     def last_nudge_at(self) -> datetime | None: ...
 
-    @property
-    def created_at(self) -> datetime: ...
 
-    @property
-    def language(self) -> str | None: ...
-
-    @property
-    def second(self) -> str | None: ...
-
-
-class ProposalView(Protocol):
+class ProposalView(_Put, Protocol):
     """A proposal, and once closed the decision, read-only (storage.models.Proposal)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def kind(self) -> DecisionKind: ...
@@ -407,16 +354,10 @@ class ProposalView(Protocol):
     def rules(self) -> str: ...
 
     @property
-    def status(self) -> str: ...
-
-    @property
     def channel_ids(self) -> Sequence[int]: ...
 
     @property
     def created_by(self) -> int | None: ...
-
-    @property
-    def created_at(self) -> datetime: ...
 
     @property
     def closes_at(self) -> datetime | None: ...
@@ -446,26 +387,14 @@ class ProposalView(Protocol):
     def public(self) -> bool: ...
 
     @property
-    def language(self) -> str | None: ...
-
-    @property
-    def second(self) -> str | None: ...
-
-    @property
     def anonymous(self) -> bool: ...
 
     @property
     def shown(self) -> str | None: ...
 
 
-class GoalView(Protocol):
+class GoalView(_Kept, Protocol):
     """A goal, read-only (storage.models.Goal)."""
-
-    @property
-    def id(self) -> int | None: ...
-
-    @property
-    def coalition_id(self) -> int: ...
 
     @property
     def title(self) -> str: ...
