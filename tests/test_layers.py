@@ -79,9 +79,7 @@ def test_cards_and_handlers_read_rows_through_views_that_cannot_change_them() ->
         if not view_name.endswith("View") or view.__module__ != views.__name__:
             continue
         row = getattr(rows, view_name.removesuffix("View"))
-        members = {
-            k: v for kind in reversed(view.__mro__[:-1]) for k, v in vars(kind).items() if not k.startswith("_")
-        }
+        members = {k: v for kind in reversed(view.__mro__[:-1]) for k, v in vars(kind).items() if not k.startswith("_")}
         assert all(isinstance(v, property) and v.fset is None for v in members.values()), view_name
         assert set(row.model_fields) <= set(members), (view_name, set(row.model_fields) - set(members))
 
