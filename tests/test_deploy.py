@@ -87,3 +87,16 @@ def test_the_unit_keeps_its_data_in_a_state_directory_and_stops_with_grace() -> 
     assert stop > 45  # STOP_GRACE_SECONDS' default
     timer = (ROOT / "deploy" / "coalition-bot-backup.timer").read_text()
     assert "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")))
+def test_each_benchmark_starts_as_the_readme_runs_it(script: str) -> None:
+    """`.venv/bin/python bench/NAME.py`: run as a script, its folder comes first on the path, so a
+    bench named like a module the bot imports (an `email.py` once did) breaks every bench."""
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, f"bench/{script}", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout

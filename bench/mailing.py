@@ -7,19 +7,14 @@ the broadcast being asked to the last message accepted) against the plain loop's
 (target: at least 0.8), and whether every member got exactly one; each of a few rounds, then the
 medians (one machine's other work moves a single run's figures by a third).
 
-    python bench/email.py [--members 2000] [--rounds 3]
+    python bench/mailing.py [--members 2000] [--rounds 3]
 """
 
-# ruff: noqa: E402 (the path is mended before the imports)
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# This file is named like the standard library's `email`: run as a script, its own folder must not
-# come first on the path, or `import email` would find it.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
