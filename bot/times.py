@@ -13,8 +13,19 @@ from bot.i18n import N_, _, ngettext
 from bot.markup import format_day, format_time
 from bot.problems import Problem
 
-_DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.I)
-_DURATION = re.compile(r"\s*(?:\d+\s*[wdhms]\s*)+", re.I)
+# A duration as members write it: "90m", "1h30m", "2 hours", "1 hour and 30 minutes", "90 minutos",
+# "1 hora y media" is not taken (a word for a number); whole numbers only, as "1.5h" reads two ways.
+_UNITS = {
+    "w": ("w", "wk", "wks", "week", "weeks", "semana", "semanas", "sem"),
+    "d": ("d", "day", "days", "día", "días", "dia", "dias"),
+    "h": ("h", "hr", "hrs", "hour", "hours", "hora", "horas"),
+    "m": ("m", "min", "mins", "minute", "minutes", "minuto", "minutos"),
+    "s": ("s", "sec", "secs", "second", "seconds", "segundo", "segundos", "seg"),
+}
+_UNIT_OF = {word: unit for unit, words in _UNITS.items() for word in words}
+_UNIT_WORD = "|".join(sorted(map(re.escape, _UNIT_OF), key=len, reverse=True))
+_DURATION_PART = re.compile(rf"(\d+)\s*({_UNIT_WORD})(?![a-zá-ú])", re.I)
+_DURATION = re.compile(rf"\s*\d+\s*(?:{_UNIT_WORD})(?:\s*(?:,|\band\b|\by\b)?\s*\d+\s*(?:{_UNIT_WORD}))*\s*", re.I)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 DURATION_EXAMPLES = "90m, 2h, 1h30m or 3d"
@@ -34,7 +45,7 @@ def parse_duration(text: str) -> timedelta:
         raise TimeProblem(
             _("'{text}' is not a duration; write it like {examples}.").format(text=text, examples=DURATION_EXAMPLES)
         )
-    seconds = sum(int(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+    seconds = sum(int(n) * _UNIT_SECONDS[_UNIT_OF[u.lower()]] for n, u in _DURATION_PART.findall(text))
     return timedelta(seconds=seconds)
 
 

@@ -14,13 +14,32 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Berlin
 
 @pytest.mark.parametrize(
     ("text", "minutes"),
-    [("90m", 90), ("2h", 120), ("1h30m", 90), ("1h 30m", 90), ("3d", 4320), ("1w", 10080), ("45s", 0.75)],
+    [
+        ("90m", 90),
+        ("2h", 120),
+        ("1h30m", 90),
+        ("1h 30m", 90),
+        ("3d", 4320),
+        ("1w", 10080),
+        ("45s", 0.75),
+        ("90 minutes", 90),
+        ("2 hours", 120),
+        ("1 hour and 30 minutes", 90),
+        ("1 hour, 30 mins", 90),
+        ("2 weeks", 20160),
+        ("90 minutos", 90),
+        ("1 hora y 30 minutos", 90),
+        ("3 días", 4320),
+        ("1 semana", 10080),
+    ],
 )
 def test_durations(text: str, minutes: float) -> None:
     assert parse_duration(text) == timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize("text", ["", "forever", "90", "m90", "1.5h", "-2h"])
+@pytest.mark.parametrize(
+    "text", ["", "forever", "90", "m90", "1.5h", "-2h", "2 horses", "1 hour and", "and 2h", "1 hour y y 2m", "2 mo"]
+)
 def test_bad_durations(text: str) -> None:
     with pytest.raises(TimeProblem, match="not a duration"):
         parse_duration(text)
