@@ -449,3 +449,53 @@ class GoalView(_Kept, Protocol):
 
     @property
     def closed_at(self) -> datetime | None: ...
+
+
+class ActionItemView(_Kept, Protocol):
+    """An action item of a meeting, read-only (storage.models.ActionItem)."""
+
+    @property
+    def occurrence_id(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def owner_id(self) -> int | None: ...
+
+    @property
+    def due_at(self) -> datetime: ...
+
+    @property
+    def done_at(self) -> datetime | None: ...
+
+    @property
+    def created_by(self) -> int | None: ...
+
+    @property
+    def decision_id(self) -> int | None: ...
+
+
+class EmailAddressView(_Kept, Protocol):
+    """A member's email address and its state, read-only (storage.models.EmailAddress)."""
+
+    @property
+    def member_id(self) -> int: ...
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def failures(self) -> int: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def confirmed_at(self) -> datetime | None: ...

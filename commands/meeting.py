@@ -16,7 +16,7 @@ from bot.services.feeds import FEED_PATH
 from bot.services.governance import RateLimit
 from bot.services.meetings import ANSWERS, MeetingProblem, RsvpAnswer, lead_times
 from bot.times import spoken_duration
-from bot.views import MeetingView, OccurrenceView
+from bot.views import MeetingView, MemberView, OccurrenceView
 from commands.context import ActionContext, CommandContext
 from commands.errors import CommandError
 from commands.languages_content import second_given, second_language_options, second_parts
@@ -252,16 +252,17 @@ async def attended(ctx: CommandContext) -> Reply:
     if occurrence.start > ctx.now:
         return error(_("Meeting {meeting} has not happened yet.").format(meeting=_which(meeting, occurrence)))
     mentions = ctx.args["members"] or []
-    members = []
+    members: Sequence[MemberView] = []
     if mentions:
+        listed: list[MemberView] = []
         for mention in mentions:
             member = await ctx.services.coalitions.member_by_mention(ctx.coalition, ctx.actor, mention.user_id)
             if member is None:
                 return error(
                     _("{label} has not used the bot yet, so is not a member.").format(label=user_text(mention.label))
                 )
-            members.append(member)
-        source = _("as you listed")
+            listed.append(member)
+        members, source = listed, _("as you listed")
     else:
         members = await ctx.services.meetings.going(occurrence)
         source = _("from the Going answers")

@@ -68,7 +68,7 @@ class BroadcastService:
         ack: bool,
         public: bool = False,
         second: tuple[str, str] | None = None,
-    ) -> tuple[Broadcast, list[Channel]]:
+    ) -> tuple[BroadcastView, Sequence[ChannelView]]:
         """`second`: (language, text), the same update in the other language."""
         assert isinstance(author, Member)  # a view this service handed out: its row
         channels = await self.repos.coalitions.channels(coalition_id)
@@ -124,23 +124,25 @@ class BroadcastService:
 
     # Finding and listing ------------------------------------------------------------------
 
-    async def find(self, coalition_id: int, broadcast_id: int) -> Broadcast | None:
+    async def find(self, coalition_id: int, broadcast_id: int) -> BroadcastView | None:
         return await self.repos.broadcasts.get(coalition_id, broadcast_id)
 
-    async def recent(self, coalition_id: int, limit: int = 10) -> list[Broadcast]:
+    async def recent(self, coalition_id: int, limit: int = 10) -> Sequence[BroadcastView]:
         return await self.repos.broadcasts.recent(coalition_id, limit)
 
-    async def delivery_counts(self, broadcast: Broadcast) -> tuple[dict[str, int], int]:
+    async def delivery_counts(self, broadcast: BroadcastView) -> tuple[dict[str, int], int]:
         """Per status, how many channel deliveries; and how many members acknowledged."""
         assert broadcast.id is not None
         counts = await self.repos.outbox.status_counts(SOURCE, broadcast.id)
         return counts, len(await self.repos.broadcasts.acknowledgements(broadcast.id))
 
-    async def acknowledged_at(self, broadcast: Broadcast, member: MemberView) -> datetime | None:
+    async def acknowledged_at(self, broadcast: BroadcastView, member: MemberView) -> datetime | None:
         found = await self.repos.broadcasts.acknowledgement(broadcast.id or 0, member.id or 0)
         return found.acked_at if found else None
 
-    async def awaiting_acknowledgement(self, coalition_id: int, member: MemberView, now: datetime) -> list[Broadcast]:
+    async def awaiting_acknowledgement(
+        self, coalition_id: int, member: MemberView, now: datetime
+    ) -> Sequence[BroadcastView]:
         """Recent broadcasts sent and asking for acknowledgement that this member has not acknowledged."""
         asking = [
             b
@@ -220,7 +222,7 @@ class BroadcastService:
         return withdrawn, counts.get(SENT, 0) + counts.get(SENDING, 0)
 
     async def acknowledge(
-        self, broadcast: Broadcast, member: MemberView, channel: ChannelView | None
+        self, broadcast: BroadcastView, member: MemberView, channel: ChannelView | None
     ) -> Acknowledgement | None:
         assert broadcast.id is not None and member.id is not None
         return await self.repos.broadcasts.acknowledge(

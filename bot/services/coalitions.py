@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,7 +137,7 @@ class CoalitionService:
     async def save(self, coalition: Coalition) -> Coalition:
         return await self.repos.coalitions.save(coalition)
 
-    async def member_named(self, coalition: CoalitionView, user: UserRef, label: str) -> Member:
+    async def member_named(self, coalition: CoalitionView, user: UserRef, label: str) -> MemberView:
         """A member named in a command (`@maria`) before they ever used the bot: they join now."""
         assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         assert coalition.id is not None
@@ -179,11 +180,11 @@ class CoalitionService:
             "app_language": from_locale(actor.locale),
         }
 
-    async def find_member(self, coalition: Coalition, user: UserRef) -> Member | None:
+    async def find_member(self, coalition: Coalition, user: UserRef) -> MemberView | None:
         assert coalition.id is not None
         return await self.repos.members.find(coalition.id, user.platform, user.workspace_id, user.user_id)
 
-    async def member_by_mention(self, coalition: CoalitionView, actor: Actor, user_id: str) -> Member | None:
+    async def member_by_mention(self, coalition: CoalitionView, actor: Actor, user_id: str) -> MemberView | None:
         """The member a command mentions: mentions name people on the actor's own platform and space."""
         assert coalition.id is not None
         return await self.repos.members.find(coalition.id, actor.user.platform, actor.user.workspace_id, user_id)
@@ -199,7 +200,7 @@ class CoalitionService:
         await self.repos.members.save(member)
         return Place(coalition, space, channel)
 
-    async def link(self, space: Space, where: ConversationRef, tags: list[str]) -> Channel:
+    async def link(self, space: Space, where: ConversationRef, tags: list[str]) -> ChannelView:
         return await self.repos.coalitions.link_channel(space, where.channel_id, where.name, tags)
 
     async def unlink(self, channel: ChannelView) -> int:
@@ -243,21 +244,20 @@ class CoalitionService:
         await self.repos.broadcasts.use_join_code(found, space.id, self.clock.now())
         return Place(coalition, space, channel)
 
-    async def retag(self, channel: ChannelView, tags: list[str]) -> Channel:
+    async def retag(self, channel: ChannelView, tags: list[str]) -> ChannelView:
         assert isinstance(channel, Channel)  # a view this service handed out: its row
         channel.tags = list(tags)
         return await self.repos.coalitions.save_channel(channel)
 
-    async def channels(self, coalition: CoalitionView) -> list[Channel]:
+    async def channels(self, coalition: CoalitionView) -> Sequence[ChannelView]:
         assert coalition.id is not None
         return await self.repos.coalitions.channels(coalition.id)
 
-    async def targets(self, coalition: CoalitionView, here: ChannelView, tags: list[str]) -> list[Channel]:
+    async def targets(self, coalition: CoalitionView, here: ChannelView, tags: list[str]) -> Sequence[ChannelView]:
         """The channel a command was typed in, plus the linked channels with any of `tags` (`all`:
         every one) and those that get every announcement (members on email), for what is posted in
         several channels at once (meetings, polls)."""
-        assert isinstance(here, Channel)  # a view this service handed out: its row
-        channels = [here]
+        channels: list[ChannelView] = [here]
         linked = await self.channels(coalition)
         channels += [c for c in linked if c.every_announcement and c.id != here.id]
         if tags:
@@ -273,7 +273,7 @@ class CoalitionService:
             channels += [c for c in extra if c.id != here.id and not c.every_announcement]
         return channels
 
-    async def coordinators(self, coalition: Coalition) -> list[Member]:
+    async def coordinators(self, coalition: Coalition) -> Sequence[MemberView]:
         assert coalition.id is not None
         return await self.repos.members.coordinators(coalition.id)
 
@@ -281,12 +281,12 @@ class CoalitionService:
         assert coalition.id is not None
         return await self.repos.members.count(coalition.id)
 
-    async def set_timezone(self, member: MemberView, zone: str | None) -> Member:
+    async def set_timezone(self, member: MemberView, zone: str | None) -> MemberView:
         assert isinstance(member, Member)  # a view this service handed out: its row
         member.timezone = zone
         return await self.repos.members.save(member)
 
-    async def set_language(self, member: MemberView, language: str | None) -> Member:
+    async def set_language(self, member: MemberView, language: str | None) -> MemberView:
         """The member's own language; None: their platform's, else the coalition's. A member whose
         mail is a channel of its own (email) reads that channel's messages in it too."""
         assert isinstance(member, Member)  # a view this service handed out: its row
@@ -297,12 +297,12 @@ class CoalitionService:
             await self.repos.coalitions.save_channel(own)
         return await self.repos.members.save(member)
 
-    async def set_default_language(self, coalition: CoalitionView, language: str) -> Coalition:
+    async def set_default_language(self, coalition: CoalitionView, language: str) -> CoalitionView:
         assert isinstance(coalition, Coalition)  # a view this service handed out: its row
         coalition.language = language
         return await self.repos.coalitions.save(coalition)
 
-    async def set_channel_language(self, channel: ChannelView, language: str | None) -> Channel:
+    async def set_channel_language(self, channel: ChannelView, language: str | None) -> ChannelView:
         assert isinstance(channel, Channel)  # a view this service handed out: its row
         channel.language = language
         return await self.repos.coalitions.save_channel(channel)

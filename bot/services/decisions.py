@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -28,10 +28,10 @@ from bot.sectors import sector_name
 from bot.services.outbox import Outbox
 from bot.spreadsheets import cell, table
 from bot.suppression import STEP, shown_groups
-from bot.views import MemberView, ProposalView
+from bot.views import ActionItemView, ChannelView, MemberView, ProposalView
 from storage import Repositories
 from storage.kinds import DecisionKind, PositionChoice
-from storage.models import ActionItem, Channel, Member, Position, Proposal, ProposalVersion
+from storage.models import Channel, Member, Position, Proposal, ProposalVersion
 
 SOURCE = "decision"
 REVIEW_NOTICE = timedelta(days=7)
@@ -101,13 +101,13 @@ class DecisionService:
         text: str,
         *,
         rules: str,
-        channels: list[Channel],
+        channels: Sequence[ChannelView],
         closes_at: datetime | None,
         public: bool = False,
         anonymous: bool = False,
         second: tuple[str, str] | None = None,
         reviews: ProposalView | None = None,
-    ) -> Proposal:
+    ) -> ProposalView:
         if kind not in KINDS:
             raise DecisionProblem(
                 _("'{kind}' is not a kind of decision: use consent, consensus or advice.").format(kind=kind)
@@ -143,7 +143,7 @@ class DecisionService:
         await self._post(proposal, channels, lambda: self.card_now(proposal), "post")
         return proposal
 
-    async def find(self, coalition_id: int, proposal_id: int) -> Proposal | None:
+    async def find(self, coalition_id: int, proposal_id: int) -> ProposalView | None:
         return await self.repos.decisions.get(coalition_id, proposal_id)
 
     async def public(self, coalition_id: int, limit: int = 10) -> list[Proposal]:
@@ -151,10 +151,10 @@ class DecisionService:
         closed = await self.repos.decisions.listed(coalition_id, ("passed", "failed", "decided"), limit=50)
         return [p for p in closed if p.public][:limit]
 
-    async def owner_of(self, proposal: ProposalView) -> Member | None:
+    async def owner_of(self, proposal: ProposalView) -> MemberView | None:
         return await self.repos.members.by_id(proposal.owner_id) if proposal.owner_id else None
 
-    async def actions(self, proposal: ProposalView) -> list[tuple[ActionItem, Member | None]]:
+    async def actions(self, proposal: ProposalView) -> Sequence[tuple[ActionItemView, MemberView | None]]:
         """The action items that carry the decision out (`/meeting action ... --decision ID`)."""
         return await self.repos.decisions.actions(proposal.id or 0)
 
@@ -162,7 +162,7 @@ class DecisionService:
         """The texts an amendment replaced, oldest first."""
         return await self.repos.decisions.versions(proposal.id or 0)
 
-    async def listed(self, coalition_id: int, which: str | None) -> list[Proposal]:
+    async def listed(self, coalition_id: int, which: str | None) -> Sequence[ProposalView]:
         if which == "review-due":
             due = await self.repos.decisions.review_due(coalition_id, self.clock.now())
             return sorted(due, key=lambda p: p.review_at or self.clock.now())
@@ -448,7 +448,7 @@ class DecisionService:
         return closed
 
     async def record_outcome(
-        self, proposal: ProposalView, statement: str, owner: Member | None, review_at: datetime | None
+        self, proposal: ProposalView, statement: str, owner: MemberView | None, review_at: datetime | None
     ) -> None:
         """The register's entry: what was decided, who owns it, when it comes back."""
         assert isinstance(proposal, Proposal)  # a view this service handed out: its row
@@ -471,7 +471,9 @@ class DecisionService:
             proposal.review_told_at = now
             await self.repos.decisions.save(proposal)
             owner = await self.owner_of(proposal)
-            people = {m.id: m for m in await self.repos.members.coordinators(proposal.coalition_id)}
+            people: dict[int | None, MemberView] = {
+                m.id: m for m in await self.repos.members.coordinators(proposal.coalition_id)
+            }
             if owner is not None:
                 people[owner.id] = owner
             for member in people.values():
@@ -508,7 +510,7 @@ class DecisionService:
         ]
         return decided, reviews
 
-    def export_csv(self, proposals: list[Proposal], owners: dict[int, str]) -> bytes:
+    def export_csv(self, proposals: Sequence[ProposalView], owners: dict[int, str]) -> bytes:
         """One row per decision: what was proposed and decided, how, by how many, who owns it."""
         header = ["decision", "kind", "rules", "proposed", "closed", "status", "participants", "text", "outcome"]
         header += ["owner", "review"]
@@ -653,7 +655,7 @@ class DecisionService:
         return [c for c in await self.repos.coalitions.channels(proposal.coalition_id) if c.id in wanted]
 
     async def _post(
-        self, proposal: Proposal, channels: list[Channel], make: Callable[[], Awaitable[Reply]], part: str
+        self, proposal: Proposal, channels: Sequence[ChannelView], make: Callable[[], Awaitable[Reply]], part: str
     ) -> None:
         """`make()`'s reply in each channel, in its language, once (keyed `part:channel`)."""
         for channel, said in await self.outbox.for_channels(channels, make):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -23,7 +24,7 @@ from bot.replies import Actions, Button, Reply, Section, action_id
 from bot.services.coalitions import CoalitionService
 from bot.services.digests import DigestService
 from bot.services.outbox import Outbox
-from bot.views import CoalitionView, MemberView
+from bot.views import CoalitionView, EmailAddressView, MemberView
 from storage import Repositories
 from storage.email import ACTIVE, LEFT, PAUSED, WAITING
 
@@ -108,7 +109,7 @@ class EmailService:
         name: str | None = None,
         sector: str | None = None,
         language: str | None = None,
-    ) -> tuple[Member, bool]:
+    ) -> tuple[MemberView, bool]:
         """The member behind `address`, made if new, and whether a confirmation was sent. An address
         that left or was never confirmed is asked again; an active one is left as it is."""
         assert isinstance(coalition, Coalition)  # a view this service handed out: its row
@@ -225,7 +226,7 @@ class EmailService:
         if channel is not None:
             await self.coalitions.unlink(channel)
 
-    async def remove(self, coalition: CoalitionView, address: str) -> Member:
+    async def remove(self, coalition: CoalitionView, address: str) -> MemberView:
         assert coalition.id is not None
         found = await self.repos.email.by_address(coalition.id, normalise_address(address))
         if found is None:
@@ -235,7 +236,7 @@ class EmailService:
         await self.leave(member)
         return member
 
-    async def listed(self, coalition: CoalitionView) -> list[tuple[EmailAddress, Member]]:
+    async def listed(self, coalition: CoalitionView) -> Sequence[tuple[EmailAddressView, MemberView]]:
         assert coalition.id is not None
         return await self.repos.email.listed(coalition.id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from bot.services.reports import METRICS, ReportService
 from bot.services.surveys import survey_results_from_json
 from bot.views import GoalView, MemberView
 from storage import Repositories
-from storage.models import Goal, GoalValue, Member
+from storage.models import Goal, GoalValue
 
 MAX_VALUE = 1e12
 # What a goal can read from the engagement report, per month: its rates, and the share of the
@@ -72,10 +73,10 @@ class GoalService:
         unit: str | None = None,
         sector: str | None = None,
         public: bool = False,
-        owner: Member | None = None,
+        owner: MemberView | None = None,
         survey: tuple[str, int] | None = None,
         metric: str | None = None,
-    ) -> Goal:
+    ) -> GoalView:
         now = self.clock.now()
         baseline_at = baseline_at or now
         self._check_numbers(baseline, target)
@@ -138,10 +139,10 @@ class GoalService:
         """A goal by its number alone (the command line, which stands in no coalition)."""
         return await self.repos.goals.by_id(goal_id)
 
-    async def find(self, coalition_id: int, goal_id: int) -> Goal | None:
+    async def find(self, coalition_id: int, goal_id: int) -> GoalView | None:
         return await self.repos.goals.get(coalition_id, goal_id)
 
-    async def listed(self, coalition_id: int, open_only: bool = False) -> list[Goal]:
+    async def listed(self, coalition_id: int, open_only: bool = False) -> Sequence[GoalView]:
         return await self.repos.goals.listed(coalition_id, open_only)
 
     async def save(self, goal: Goal) -> None:
@@ -302,7 +303,7 @@ class GoalService:
         said = standing(points, goal.baseline, goal.baseline_at, goal.target, goal.target_at, goal.lower_is_better)
         return GoalProgress(goal, points, said)
 
-    async def moved(self, coalition_id: int, start: datetime, end: datetime) -> list[Goal]:
+    async def moved(self, coalition_id: int, start: datetime, end: datetime) -> Sequence[GoalView]:
         """Goals with a value recorded in the week (the digest's line per goal that moved)."""
         ids = set(await self.repos.goals.recorded_between(coalition_id, start, end))
         return [g for g in await self.listed(coalition_id, open_only=True) if g.id in ids]

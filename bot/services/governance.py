@@ -147,8 +147,9 @@ class GovernanceService:
         for occurrence, meeting in named_on:
             await self.meetings.refresh_cards(meeting, occurrence)
 
-    async def set_role(self, member: Member, role: Role) -> None:
+    async def set_role(self, member: MemberView, role: Role) -> None:
         """Give a member a role; the coalition always keeps at least one coordinator."""
+        assert isinstance(member, Member)  # a view this service handed out: its row
         name = user_text(member.display_name or member.user_id)
         if member.role == role:
             raise GovernanceProblem(_("{name} is already a {role}.").format(name=name, role=role_name(role)))

@@ -30,7 +30,7 @@ from bot.recurrence import describe as describe_rule
 from bot.replies import Actions, Button, Context, Reply, Section, action_id
 from bot.services.outbox import Outbox
 from bot.times import TimeProblem, parse_duration
-from bot.views import CoalitionView, MeetingView, MemberView, OccurrenceView
+from bot.views import ActionItemView, ChannelView, CoalitionView, MeetingView, MemberView, OccurrenceView
 from storage import Repositories
 from storage.engagement import day_of
 from storage.kinds import RsvpAnswer
@@ -81,10 +81,10 @@ class MeetingService:
         location: str | None,
         agenda: str | None,
         every: str | None,
-        channels: list[Channel],
+        channels: Sequence[ChannelView],
         private: bool = False,
         second: tuple[str, list[str]] | None = None,
-    ) -> tuple[Meeting, Occurrence]:
+    ) -> tuple[MeetingView, OccurrenceView]:
         """`second`: (language, [title, place, agenda]) in the other language; place and agenda
         may be left out."""
         if second is not None and not 1 <= len(second[1]) <= 3:
@@ -268,13 +268,13 @@ class MeetingService:
 
     # Finding and listing ------------------------------------------------------------------
 
-    async def series(self, meeting_id: int) -> Meeting | None:
+    async def series(self, meeting_id: int) -> MeetingView | None:
         """A meeting or series by its own id (the row behind its occurrences)."""
         return await self.repos.meetings.meeting(meeting_id)
 
     async def occurrence_of(
         self, coalition_id: int, meeting_id: int, *, on: date | None = None, zone: ZoneInfo, started: bool = False
-    ) -> tuple[Occurrence, Meeting]:
+    ) -> tuple[OccurrenceView, MeetingView]:
         """A meeting as members name it: its number, and for a series the date (`on`, as `zone`
         shows it). Without a date: the next one not yet over and not cancelled (`started`: the
         latest that has begun, for minutes and attendance), or the last there was."""
@@ -309,7 +309,7 @@ class MeetingService:
         ahead = [o for o in occurrences if o.start + length > now and not o.cancelled]
         return (ahead[0] if ahead else occurrences[-1]), meeting
 
-    async def find(self, coalition_id: int, occurrence_id: int) -> tuple[Occurrence, Meeting] | None:
+    async def find(self, coalition_id: int, occurrence_id: int) -> tuple[OccurrenceView, MeetingView] | None:
         """A date by its own id (what buttons carry). Looked up once per transaction: a burst of
         RSVP clicks written together asks for the same meeting hundreds of times."""
         key = (coalition_id, occurrence_id)
@@ -317,25 +317,27 @@ class MeetingService:
             self._found[key] = await self.repos.meetings.occurrence(coalition_id, occurrence_id)
         return self._found[key]
 
-    async def upcoming(self, coalition_id: int, after: datetime, limit: int) -> list[tuple[Occurrence, Meeting]]:
+    async def upcoming(
+        self, coalition_id: int, after: datetime, limit: int
+    ) -> Sequence[tuple[OccurrenceView, MeetingView]]:
         return await self.repos.meetings.upcoming(coalition_id, after, limit)
 
     async def answer_counts(self, occurrence_ids: list[int]) -> dict[int, dict[str, int]]:
         return await self.repos.meetings.answer_counts(occurrence_ids)
 
-    async def going(self, occurrence: OccurrenceView) -> list[Member]:
+    async def going(self, occurrence: OccurrenceView) -> Sequence[MemberView]:
         return [m for r, m in await self.repos.meetings.rsvps(occurrence.id or 0) if m and r.answer is RsvpAnswer.GOING]
 
-    async def answer_of(self, occurrence: Occurrence, member: MemberView) -> RsvpAnswer | None:
+    async def answer_of(self, occurrence: OccurrenceView, member: MemberView) -> RsvpAnswer | None:
         rsvps = await self.repos.meetings.rsvps(occurrence.id or 0)
         return next((r.answer for r, m in rsvps if m and m.id == member.id), None)
 
     async def open_action_items(
         self, coalition_id: int, owner_id: int | None
-    ) -> list[tuple[ActionItem, Member | None]]:
+    ) -> Sequence[tuple[ActionItemView, MemberView | None]]:
         return await self.repos.meetings.action_items(coalition_id, owner_id, open_only=True)
 
-    async def action_item(self, coalition_id: int, item_id: int) -> ActionItem | None:
+    async def action_item(self, coalition_id: int, item_id: int) -> ActionItemView | None:
         return await self.repos.meetings.action_item(coalition_id, item_id)
 
     async def tally(self, occurrence: Occurrence) -> Tally:
@@ -705,7 +707,7 @@ class MeetingService:
         occurrence.minutes = minutes
         await self.repos.meetings.add(occurrence)
 
-    async def record_attendance(self, occurrence: OccurrenceView, members: list[Member]) -> int:
+    async def record_attendance(self, occurrence: OccurrenceView, members: Sequence[MemberView]) -> int:
         assert occurrence.id is not None
         meeting = await self.repos.meetings.meeting(occurrence.meeting_id)
         if meeting is not None:
@@ -719,13 +721,14 @@ class MeetingService:
         meeting: MeetingView,
         occurrence: OccurrenceView,
         text: str,
-        owner: Member,
+        owner: MemberView,
         due: datetime,
         creator: MemberView,
         decision_id: int | None = None,
-    ) -> ActionItem:
+    ) -> ActionItemView:
         """An action item; its owner is reminded 24 h and 1 h before it is due, like a meeting.
         `decision_id`: the decision it carries out (`/decision show` lists it)."""
+        assert isinstance(owner, Member)  # a view this service handed out: its row
         item = ActionItem(
             coalition_id=meeting.coalition_id,
             occurrence_id=occurrence.id or 0,
@@ -761,8 +764,9 @@ class MeetingService:
                 )
         return item
 
-    async def complete_action(self, item: ActionItem) -> int:
+    async def complete_action(self, item: ActionItemView) -> int:
         """Mark done and withdraw the reminders not yet sent; returns how many were withdrawn."""
+        assert isinstance(item, ActionItem)  # a view this service handed out: its row
         item.done_at = self.clock.now()
         await self.repos.meetings.add(item)
         return await self.repos.outbox.cancel_pending_from("action", item.id or 0)

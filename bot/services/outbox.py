@@ -19,6 +19,7 @@ from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
 from bot.i18n import speaking
 from bot.replies import Reply, reply_to_dict
 from bot.sealing import open_payload, seal_payload
+from bot.views import ChannelView, MemberView
 from storage import Repositories
 from storage.broadcasts import MemberAddress
 from storage.models import Channel, Member, OutboxMessage
@@ -49,17 +50,17 @@ class Outbox:
             self._coalition_languages[coalition_id] = (coalition.language if coalition else None) or DEFAULT_LANGUAGE
         return self._coalition_languages[coalition_id]
 
-    async def member_language(self, member: Member | MemberAddress) -> str:
+    async def member_language(self, member: MemberView | MemberAddress) -> str:
         """The language of a member's private messages: their choice, else their app's, else the coalition's."""
         return member.language or member.app_language or await self.coalition_language(member.coalition_id)
 
-    async def channel_language(self, channel: Channel) -> str:
+    async def channel_language(self, channel: ChannelView) -> str:
         """The language of what is posted in a channel: the channel's, else the coalition's."""
         return channel.language or await self.coalition_language(channel.coalition_id)
 
     async def for_channels(
-        self, channels: Sequence[Channel], make: Callable[[], Awaitable[Reply]]
-    ) -> list[tuple[Channel, Reply]]:
+        self, channels: Sequence[ChannelView], make: Callable[[], Awaitable[Reply]]
+    ) -> list[tuple[ChannelView, Reply]]:
         """Each channel with `make()`'s reply in the channel's language, made once per language: a
         card that has to count first (a poll's tally) counts once for a single-language coalition."""
         made: dict[str, Reply] = {}
@@ -94,7 +95,7 @@ class Outbox:
 
     async def to(
         self,
-        recipient: Channel | Member,
+        recipient: ChannelView | MemberView,
         reply: Say,
         *,
         key: str,
@@ -113,12 +114,13 @@ class Outbox:
             "platform": recipient.platform,
             "workspace_id": recipient.workspace_id,
         }
-        if isinstance(recipient, Channel):
-            address.update(kind="post", channel_id=recipient.channel_id)
-            language = await self.channel_language(recipient)
-        else:
+        if isinstance(recipient, Member):
             address.update(kind="dm", user_id=recipient.user_id)
             language = await self.member_language(recipient)
+        else:
+            assert isinstance(recipient, Channel)  # a view handed out by a service: its row
+            address.update(kind="post", channel_id=recipient.channel_id)
+            language = await self.channel_language(recipient)
         return await self._queue(address, self.render(reply, language), key, not_before, source, source_id, sealed)
 
     async def edit(self, original: OutboxMessage, reply: Reply, *, key: str, every: timedelta = EDIT_EVERY) -> None:

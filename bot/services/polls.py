@@ -42,7 +42,7 @@ from bot.services.surveys import (
 )
 from bot.spreadsheets import cell, table
 from bot.tallies import SealedTallies, SealedTally
-from bot.views import MemberView, PollView
+from bot.views import ChannelView, MemberView, PollView
 from storage import Repositories
 from storage.broadcasts import MemberAddress
 from storage.kinds import PollKind
@@ -98,7 +98,7 @@ class PollService:
         question: str,
         options: list[str],
         *,
-        channels: list[Channel],
+        channels: Sequence[ChannelView],
         zone: ZoneInfo,
         max_choices: int | None = None,
         anonymous: bool = False,
@@ -111,7 +111,7 @@ class PollService:
         second: tuple[str, list[str]] | None = None,
         open_options: bool = False,
         every: str | None = None,
-    ) -> Poll:
+    ) -> PollView:
         """`second`: (language, [question, option, ...]) in the other language; a scheduling
         poll's options are times, so it takes the question only. `open_options`: members may add
         options; `every`: a check-in that repeats, each round closing before the next opens."""
@@ -226,7 +226,7 @@ class PollService:
         await self._open(poll, channels)
         return poll
 
-    async def _open(self, poll: Poll, channels: list[Channel]) -> None:
+    async def _open(self, poll: Poll, channels: Sequence[ChannelView]) -> None:
         """Seal an anonymous poll's keys and post its card in each channel, once."""
         assert poll.id is not None
         if poll.anonymous:
@@ -340,13 +340,13 @@ class PollService:
 
     # Finding and listing ------------------------------------------------------------------
 
-    async def find(self, coalition_id: int, poll_id: int) -> Poll | None:
+    async def find(self, coalition_id: int, poll_id: int) -> PollView | None:
         return await self.repos.polls.get(coalition_id, poll_id)
 
-    async def recent(self, coalition_id: int, limit: int = 15, open_only: bool = False) -> list[Poll]:
+    async def recent(self, coalition_id: int, limit: int = 15, open_only: bool = False) -> Sequence[PollView]:
         return await self.repos.polls.recent(coalition_id, limit, open_only)
 
-    async def shown_voters(self, polls: list[Poll]) -> dict[int, int | None]:
+    async def shown_voters(self, polls: Sequence[PollView]) -> dict[int, int | None]:
         """How many voted, as members may see it: exact for a poll that is not anonymous; for an
         anonymous one what `shown_results` shows (None: not shown, hidden or too few)."""
         exact = await self.repos.polls.voter_counts([p.id or 0 for p in polls if not p.anonymous])
@@ -359,7 +359,8 @@ class PollService:
                 shown[poll.id or 0] = exact.get(poll.id or 0, 0)
         return shown
 
-    async def has_answered(self, poll: Poll, member: MemberView) -> bool:
+    async def has_answered(self, poll: PollView, member: MemberView) -> bool:
+        assert isinstance(poll, Poll)  # a view this service handed out: its row
         key = await self.voter_key(poll, member)
         if poll.kind.is_survey:
             return await self.surveys.has_answered(poll, key)
@@ -398,7 +399,7 @@ class PollService:
         keys = await self.keys_of(poll)
         return parse_choices(keys.open(stored) if keys is not None else stored)
 
-    def is_eligible(self, poll: Poll, member: MemberView | MemberAddress) -> bool:
+    def is_eligible(self, poll: PollView, member: MemberView | MemberAddress) -> bool:
         wanted = set(poll.eligible)
         if not wanted:
             return True

@@ -84,7 +84,7 @@ class StakeholderService:
         sector: str | None,
         *,
         by_self: bool,
-    ) -> Member:
+    ) -> MemberView:
         """`by_self`: the member set it; a sector a coordinator set waits for the member to confirm
         it (by setting it themselves) before it counts in survey figures."""
         assert isinstance(coalition, Coalition)  # a view this service handed out: its row

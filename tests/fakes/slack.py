@@ -118,6 +118,10 @@ class FakeSlack:
         self.socket_connections = 0  # Socket Mode connections opened, reconnections included
         self._socket_ready = asyncio.Event()
         self._ts = itertools.count(1)
+        # From this many posted messages on, Slack keeps each further message but holds its answer
+        # until `release()`: what a process killed then has sent without learning that it arrived.
+        self.hold_after: int | None = None
+        self._released = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -137,6 +141,7 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        self.release()  # nothing held keeps the server from stopping
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -251,7 +256,14 @@ class FakeSlack:
         ts = f"{1700000000 + next(self._ts)}.000100"
         message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "metadata": args.get("metadata")}
         self.messages[channel].append(message)
+        if self.hold_after is not None and sum(map(len, self.messages.values())) > self.hold_after:
+            await self._released.wait()
         return _json({"ok": True, "channel": channel, "ts": ts, "message": message})
+
+    def release(self) -> None:
+        """Answer what was held, and hold nothing more."""
+        self.hold_after = None
+        self._released.set()
 
     async def _chat_update(self, args: dict[str, Any]) -> web.Response:
         if refused := self._invalid("chat.update", limits.slack_message(args)):
