@@ -13,6 +13,7 @@ from bot.app import App
 from bot.clock import SimulatedClock
 from bot.config import Settings
 from bot.replies import Reply
+from bot.services import Services
 from bot.services.deliveries import MAX_ATTEMPTS
 from storage import Database
 from storage.models import Member, OutboxMessage
@@ -33,6 +34,14 @@ async def seed(app: App, channels: int, platform: str = "console") -> list[str]:
             keys.append(key)
         await services.repos.commit()
     return keys
+
+
+async def ana(services: Services) -> Member:
+    """A coalition with one member, Ana on the console, to send private messages to."""
+    coalition = await services.repos.coalitions.create("C", "UTC")
+    return await services.repos.members.add(
+        Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
+    )
 
 
 async def rows(app: App) -> list[OutboxMessage]:
@@ -188,11 +197,7 @@ async def test_edits_wait_for_their_message_and_coalesce(app: App) -> None:
     platform = MemoryPlatform()
     app.add_messenger(platform)
     async with app.unit_of_work() as services:
-        coalition = await services.repos.coalitions.create("C", "UTC")
-        member = await services.repos.members.add(
-            Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
-        )
-        original = await services.outbox.to(member, Reply("0 of 3"), key="report")
+        original = await services.outbox.to(await ana(services), Reply("0 of 3"), key="report")
         await services.outbox.edit(original, Reply("1 of 3"), key="report-edit")
         await services.outbox.edit(original, Reply("2 of 3"), key="report-edit")
         await services.repos.commit()
@@ -258,11 +263,7 @@ async def test_an_edit_of_a_message_that_never_arrived_fails_with_it_and_does_no
     platform = MemoryPlatform()
     app.add_messenger(platform)
     async with app.unit_of_work() as services:
-        coalition = await services.repos.coalitions.create("C", "UTC")
-        member = await services.repos.members.add(
-            Member(coalition_id=coalition.id, platform="console", workspace_id="w", user_id="ana", display_name="Ana")
-        )
-        original = await services.outbox.to(member, Reply("0 of 3"), key="report")
+        original = await services.outbox.to(await ana(services), Reply("0 of 3"), key="report")
         await services.repos.commit()
     platform.fail_next("gone")
     await app.scheduler.run_due()
